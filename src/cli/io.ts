@@ -1,0 +1,51 @@
+// CLI plumbing shared by every command: usage errors (exit 2), atomic writes, stderr progress.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Bad input: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Write a file atomically: a temp file beside it, then rename. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${what}: cannot read "${path}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${what}: "${path}" is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Parse a numeric flag; names the flag, the value and what is allowed. */
+export function numberFlag(flag: string, raw: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  const ok = raw.trim() !== '' && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) && (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max);
+  if (!ok) {
+    const kind = opts.int ? 'an integer' : 'a number';
+    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' and ');
+    throw new UsageError(`${flag}: "${raw}" is not allowed; expected ${kind}${range ? ` ${range}` : ''}`);
+  }
+  return v;
+}
+
+/** Progress to stderr, one line per call (never on stdout). */
+export function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}

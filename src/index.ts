@@ -1,0 +1,2 @@
+// signalprop's public API: `import { ... } from 'signalprop'`. Each room re-exports its surface.
+export * from './spec/index.js';

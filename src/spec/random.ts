@@ -1,0 +1,119 @@
+// Seeded random draws shared by the sampler and the trainer, so that step 0 of training is the
+// sampled network of the same seed. Every stream is derived from (seed, purpose, index), so a
+// layer's weights do not depend on the order in which layers are drawn.
+import randnBase from '@stdlib/random/base/randn';
+import randuBase from '@stdlib/random/base/randu';
+import { QrDecomposition, Matrix } from 'ml-matrix';
+import { fanIns, type NetworkSpec, stableHash, widths } from './spec.js';
+
+export class SeedError extends Error {}
+
+/** Check a user seed: an integer from 1 to 2^31-1 (0 would mean "unseeded" in tfjs, so it is refused). */
+export function checkSeed(seed: number, field = 'seed'): number {
+  if (!Number.isInteger(seed) || seed < 1 || seed > 2147483647) {
+    throw new SeedError(`${field}: ${JSON.stringify(seed)} is not allowed; expected an integer from 1 to 2147483647`);
+  }
+  return seed;
+}
+
+/** A 32-bit seed in [1, 2^32-1] derived from a base seed and labels. */
+export function deriveSeed(seed: number, ...labels: (string | number)[]): number {
+  const h = Number.parseInt(stableHash([seed, ...labels]).slice(0, 8), 16) >>> 0;
+  return h === 0 ? 1 : h;
+}
+
+export type Normal = () => number;
+
+/** A seeded standard normal generator (stdlib's improved ziggurat on MT19937). */
+export function normalStream(seed: number, ...labels: (string | number)[]): Normal {
+  return randnBase.factory({ seed: deriveSeed(seed, ...labels) }) as Normal;
+}
+
+export function fillNormal(out: Float64Array, rng: Normal, scale = 1): Float64Array {
+  for (let i = 0; i < out.length; i++) out[i] = rng() * scale;
+  return out;
+}
+
+/** A seeded uniform [0,1) generator (MT19937). */
+export function uniformStream(seed: number, ...labels: (string | number)[]): () => number {
+  return randuBase.factory({ seed: deriveSeed(seed, ...labels) }) as () => number;
+}
+
+/** Weights of one Linear layer, row-major n_out × n_in, and its bias. */
+export interface LinearParams {
+  nOut: number;
+  nIn: number;
+  W: Float64Array;
+  b: Float64Array;
+}
+
+/** Haar-orthogonal n_out × n_in matrix (orthonormal rows or columns), row-major. */
+export function orthogonal(nOut: number, nIn: number, rng: Normal): Float64Array {
+  const m = Math.max(nOut, nIn);
+  const k = Math.min(nOut, nIn);
+  const a = new Matrix(m, k);
+  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) a.set(i, j, rng());
+  const qr = new QrDecomposition(a);
+  const q = qr.orthogonalMatrix; // m × m, first k columns span
+  const r = qr.upperTriangularMatrix;
+  const out = new Float64Array(nOut * nIn);
+  for (let j = 0; j < k; j++) {
+    const s = r.get(j, j) < 0 ? -1 : 1; // Mezzadri's sign fix makes Q Haar-distributed
+    for (let i = 0; i < m; i++) {
+      const v = s * q.get(i, j);
+      if (nOut >= nIn) out[i * nIn + j] = v;
+      else out[j * nIn + i] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Draw block l's Linear layer (l = 1..depth). Entries have variance sigmaW2 / fan_in for both
+ * inits; orthogonal weights are scaled Haar matrices with that entry variance.
+ */
+export function drawLinear(spec: NetworkSpec, seed: number, layer: number): LinearParams {
+  const nOut = widths(spec)[layer - 1];
+  const nIn = fanIns(spec)[layer - 1];
+  const rng = normalStream(seed, 'W', layer);
+  let W: Float64Array;
+  if (spec.init.kind === 'orthogonal') {
+    W = orthogonal(nOut, nIn, rng);
+    const scale = Math.sqrt((spec.init.sigmaW2 * Math.max(nOut, nIn)) / nIn);
+    for (let i = 0; i < W.length; i++) W[i] *= scale;
+  } else {
+    W = fillNormal(new Float64Array(nOut * nIn), rng, Math.sqrt(spec.init.sigmaW2 / nIn));
+  }
+  const b = new Float64Array(nOut);
+  if (spec.init.sigmaB2 > 0) fillNormal(b, normalStream(seed, 'b', layer), Math.sqrt(spec.init.sigmaB2));
+  return { nOut, nIn, W, b };
+}
+
+/** Every block's Linear layer. */
+export function drawNetwork(spec: NetworkSpec, seed: number): LinearParams[] {
+  const out: LinearParams[] = [];
+  for (let l = 1; l <= spec.depth; l++) out.push(drawLinear(spec, seed, l));
+  return out;
+}
+
+/** Readout weights (nOut × width), entries N(0, 1/width), drawn from their own stream. */
+export function drawReadout(width: number, nOut: number, seed: number): Float64Array {
+  return fillNormal(new Float64Array(nOut * width), normalStream(seed, 'readout'), Math.sqrt(1 / width));
+}
+
+/**
+ * A batch of B inputs of dimension d (row-major B × d): x_i = sqrt(1-ρ)·z_i + sqrt(ρ)·s, with a
+ * shared component s, so that samples have pairwise correlation ρ in expectation.
+ */
+export function gaussianInputs(batch: number, dim: number, seed: number, rho = 0, label: string | number = 'x'): Float64Array {
+  if (!(rho >= 0 && rho < 1)) throw new SeedError(`input-correlation: ${rho} is not allowed; expected a number in [0, 1)`);
+  const rng = normalStream(seed, 'inputs', label);
+  const x = fillNormal(new Float64Array(batch * dim), rng);
+  if (rho > 0) {
+    const shared = fillNormal(new Float64Array(dim), normalStream(seed, 'inputs-shared', label));
+    const a = Math.sqrt(1 - rho);
+    const c = Math.sqrt(rho);
+    for (let i = 0; i < batch; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = a * x[i * dim + j] + c * shared[j];
+  }
+  return x;
+}
