@@ -3,3 +3,4 @@ export * from './random.js';
 export * from './records.js';
 export * from './special.js';
 export * from './spec.js';
+export * from './loss.js';
