@@ -1,6 +1,7 @@
 // CLI plumbing shared by every command: usage errors (exit 2), atomic writes, stderr progress.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+export { writeFileAtomic } from '../io/files.js';
 
 /** Bad input: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -8,14 +9,6 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
-}
-
-/** Write a file atomically: a temp file beside it, then rename. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }
 
 export function readJsonFile(path: string, what: string): unknown {
