@@ -1,0 +1,4 @@
+export * from './report.js';
+export * from './runner.js';
+export * from './study.js';
+export * from './verdict.js';
