@@ -28,7 +28,7 @@ describe('verdict logic on records where the answer is known', () => {
   test('overall: any disagreement wins; all agree needed for agrees', () => {
     const a = judge('a', 1, 1, 0.01);
     const d = judge('d', 1, 2, 0.01);
-    const i = judge('i', 1, 1.5, 0.01, 1);
+    const i = judge('i', 1, 1.5, 0.01, 0.2);
     expect(overall([a, a])).toBe('agrees');
     expect(overall([a, i])).toBe('inconclusive');
     expect(overall([a, i, d])).toBe('disagrees');
