@@ -1,0 +1,30 @@
+// Build the optional OpenBLAS addon with the system C compiler (no node-gyp, no network).
+// Never fails the install: without a compiler, node headers or libopenblas, signalprop uses its
+// pure-TypeScript float64 kernels instead.
+const { execFileSync } = require('node:child_process');
+const { existsSync, mkdirSync } = require('node:fs');
+const path = require('node:path');
+
+const here = __dirname;
+const candidates = [
+  path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
+  '/usr/include/node',
+  '/usr/local/include/node',
+];
+const headers = candidates.find((d) => existsSync(path.join(d, 'node_api.h')));
+const out = path.join(here, 'build', 'blas.node');
+const cc = process.env.CC || 'cc';
+try {
+  if (!headers) throw new Error(`node_api.h not found in ${candidates.join(', ')}`);
+  mkdirSync(path.join(here, 'build'), { recursive: true });
+  const extra = ['/usr/include/x86_64-linux-gnu', '/usr/include/aarch64-linux-gnu', '/usr/include/openblas']
+    .filter((d) => existsSync(path.join(d, 'cblas.h')))
+    .map((d) => `-I${d}`);
+  execFileSync(cc, ['-O2', '-shared', '-fPIC', `-I${headers}`, ...extra, path.join(here, 'blas.c'), '-o', out, '-lopenblas'], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  console.log(`signalprop-blas: built ${out}`);
+} catch (e) {
+  const msg = (e.stderr ? e.stderr.toString() : e.message).split('\n').slice(0, 3).join(' ');
+  console.log(`signalprop-blas: not built (${msg}); signalprop falls back to its TypeScript kernels`);
+}
