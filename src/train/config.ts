@@ -1,0 +1,100 @@
+// TrainConfig: everything a training run needs, validated with errors that name the field, the value
+// and what is allowed. The resolved form is plain JSON and goes into the run's manifest.
+import { checkSeed, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON } from '../spec/index.js';
+import { BACKENDS, type BackendName } from './backend.js';
+import { type DataConfig, dataDim, makeDataConfig } from './data.js';
+import { TrainConfigError } from './errors.js';
+import { TRAIN_LOSSES, type TrainLoss } from './loss.js';
+import { type ClipConfig, makeClipConfig, makeOptimizerConfig, type OptimizerConfig } from './optim.js';
+import { makeProbeConfig, type ProbeConfig } from './probes.js';
+import { makeSchedule, type ScheduleConfig } from './schedule.js';
+
+/** A training run as the user writes it (JSON or API); every field but spec, steps and seed has a default. */
+export interface TrainConfig {
+  spec: SpecInput;
+  /** 'synthetic' | 'mnist' | 'csv:<path>' or an object (see DataConfig). Default synthetic. */
+  data?: unknown;
+  /** 'xent' (default) or 'mse'. */
+  loss?: TrainLoss;
+  /** A kind name or {kind, lr, …} (see OptimizerConfig). Default sgd, lr 0.1. */
+  optimizer?: unknown;
+  /** A kind name or {kind, warmupSteps, …}. Default constant. */
+  schedule?: unknown;
+  /** null, a max norm (global), or {kind: global | layer, maxNorm}. Default none. */
+  clip?: unknown;
+  steps: number;
+  /** An integer >= 1 (seed 0 means "unseeded" in tfjs, so it is refused). */
+  seed: number;
+  /** {dense, perDecade, every, enabled} or false. */
+  probe?: unknown;
+  /** wasm (default) | cpu | node | node-gpu. */
+  backend?: BackendName;
+  /** Checkpoint every N steps (default: steps/10, at least 1); always at the end. */
+  checkpointEvery?: number;
+}
+
+/** The validated, fully defaulted config (JSON-able; written to manifest.json). */
+export interface ResolvedTrainConfig {
+  spec: Record<string, unknown>;
+  data: DataConfig;
+  loss: TrainLoss;
+  optimizer: OptimizerConfig;
+  schedule: ScheduleConfig;
+  clip: { kind: ClipConfig['kind']; maxNorm: number | null };
+  steps: number;
+  seed: number;
+  probe: ProbeConfig;
+  backend: BackendName;
+  checkpointEvery: number;
+}
+
+const FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps', 'seed', 'probe', 'backend', 'checkpointEvery'];
+
+/** Validate a TrainConfig; returns the resolved config and the spec. Throws TrainConfigError. */
+export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainConfig; spec: NetworkSpec } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new TrainConfigError('config', input, `an object with fields ${FIELDS.join(', ')}`);
+  for (const k of Object.keys(input)) if (!FIELDS.includes(k)) throw new TrainConfigError(k, (input as any)[k], `no such field; a training config has ${FIELDS.join(', ')}`);
+  const data = makeDataConfig(input.data);
+  const steps = input.steps;
+  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 1 || steps > 100_000_000) throw new TrainConfigError('steps', steps, 'an integer from 1 to 100000000');
+  if (typeof input.seed !== 'number') throw new TrainConfigError('seed', input.seed, 'an integer from 1 to 2147483647');
+  try {
+    checkSeed(input.seed, 'seed');
+  } catch {
+    throw new TrainConfigError('seed', input.seed, 'an integer from 1 to 2147483647 (0 would mean "unseeded" in tfjs)');
+  }
+  const loss = input.loss ?? 'xent';
+  if (!TRAIN_LOSSES.includes(loss)) throw new TrainConfigError('loss', loss, TRAIN_LOSSES.join(' | '));
+  const backend = input.backend ?? 'wasm';
+  if (!BACKENDS.includes(backend)) throw new TrainConfigError('backend', backend, BACKENDS.join(' | '));
+  const si = input.spec;
+  if (si === null || typeof si !== 'object' || Array.isArray(si)) throw new TrainConfigError('spec', si, 'an object (fields of NetworkSpec)');
+  const dd = dataDim(data);
+  let spec: NetworkSpec;
+  try {
+    spec = makeSpec(si.inputDim === undefined && dd !== null ? { ...si, inputDim: dd } : si);
+  } catch (e) {
+    if (e instanceof SpecError) throw new TrainConfigError(`spec.${e.field}`.replace(/^spec\.spec$/, 'spec'), e.value, e.allowed);
+    throw e;
+  }
+  if (typeof spec.activation !== 'string') throw new TrainConfigError('spec.activation', (spec.activation as any).name, 'an activation string (training needs a tf form of φ)');
+  if (spec.batch === null) throw new TrainConfigError('spec.batch', null, 'an integer >= 2 (training needs a finite batch)');
+  if (dd !== null && spec.inputDim !== dd) throw new TrainConfigError('spec.inputDim', spec.inputDim, `the data's input dimension (${dd} for ${data.kind})`);
+  const clip = makeClipConfig(input.clip);
+  const ck = input.checkpointEvery ?? Math.max(1, Math.floor(steps / 10));
+  if (typeof ck !== 'number' || !Number.isInteger(ck) || ck < 1) throw new TrainConfigError('checkpointEvery', ck, 'an integer >= 1');
+  const config: ResolvedTrainConfig = {
+    spec: specToJSON(spec),
+    data,
+    loss,
+    optimizer: makeOptimizerConfig(input.optimizer),
+    schedule: makeSchedule(input.schedule),
+    clip: { kind: clip.kind, maxNorm: clip.kind === 'none' ? null : clip.maxNorm },
+    steps,
+    seed: input.seed,
+    probe: makeProbeConfig(input.probe),
+    backend,
+    checkpointEvery: ck,
+  };
+  return { config, spec };
+}

@@ -1,0 +1,27 @@
+// signalprop's training room: real training on TensorFlow.js with per-layer probes.
+export { BACKENDS, type BackendInfo, type BackendName, initBackend } from './backend.js';
+export { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
+export { type CsvData, DATA_KINDS, type DataConfig, type Dataset, type HostBatch, loadData, makeDataConfig, type MnistData, permutation, type SyntheticData } from './data.js';
+export { TrainConfigError } from './errors.js';
+export { batchNorm, batchNormEval, compileExpression, EXPR_FUNCTIONS, EXPR_SUBSET, linear, tfActivation } from './layers.js';
+export { accuracyOf, lossTensor, TRAIN_LOSSES, type TrainLoss } from './loss.js';
+export { type Capture, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } from './model.js';
+export {
+  CLIP_KINDS,
+  type ClipConfig,
+  clipFactors,
+  lalcFactor,
+  lambTrust,
+  larsTrust,
+  makeClipConfig,
+  makeOptimizerConfig,
+  OPTIMIZERS,
+  Optimizer,
+  type OptimizerConfig,
+  type OptimizerKind,
+  optimizerOptions,
+} from './optim.js';
+export { DEFAULT_PROBES, makeProbeConfig, type ProbeConfig, ProbeSchedule } from './probes.js';
+export { type Manifest, type TrainOptions, type TrainResult, trainRun } from './run.js';
+export { makeSchedule, SCHEDULES, type ScheduleConfig, scheduleFactor } from './schedule.js';
+export { batchTargets, gradientsOf, Trainer } from './trainer.js';

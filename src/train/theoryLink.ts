@@ -1,0 +1,37 @@
+// The link to the theory room's correlation-aware growth rate (theory-notes A.5). The theory room is
+// built in parallel; until it exports `correlationAwareRate`, `predicted_growth` probes are skipped.
+import type { Activation, BnSpec } from '../spec/index.js';
+
+export interface CorrelationAwareInput {
+  /** Batch variance (+ ε) of each unit j of block l's pre-normalization output h_l. */
+  preVar: ArrayLike<number>;
+  /** ‖W_{l+1}[:, j]‖², the squared norm of the next Linear layer's input column j. */
+  colNormSq: ArrayLike<number>;
+  /** E[φ′(z_l)²] over the batch and units of block l. */
+  dphiSqMean: number;
+  /** Width n_{l+1} of the next block. */
+  nCur: number;
+}
+export interface CorrelationAwareResult {
+  rate: number;
+  lambdaInf: number;
+  omegaW: number;
+  aCorr: number;
+}
+export type CorrelationAwareRate = (s: CorrelationAwareInput, activation: Activation, bn: BnSpec) => CorrelationAwareResult;
+
+let cached: Promise<CorrelationAwareRate | null> | null = null;
+
+/** The theory room's correlationAwareRate, or null when it is not there (yet). */
+export function loadCorrelationAwareRate(): Promise<CorrelationAwareRate | null> {
+  cached ??= (async () => {
+    try {
+      const spec = '../theory/index.js';
+      const mod: any = await import(spec);
+      return typeof mod.correlationAwareRate === 'function' ? (mod.correlationAwareRate as CorrelationAwareRate) : null;
+    } catch {
+      return null;
+    }
+  })();
+  return cached;
+}

@@ -1,0 +1,247 @@
+// One training step with probes. The step's arithmetic is the same with and without probes: probes
+// only read tensors the step computes anyway (and ‖∂L/∂h_l‖², taken inside the Linear backward), so
+// they cannot change the training result.
+import * as tf from '@tensorflow/tfjs';
+import { activationOf, type NetworkSpec, type Quantity, record, type SPRecord, type SpecFields, specFields, widths } from '../spec/index.js';
+import type { ResolvedTrainConfig } from './config.js';
+import type { Dataset, HostBatch } from './data.js';
+import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
+import { type Capture, disposeCapture, emptyCapture, Mlp } from './model.js';
+import { clipFactors, Optimizer } from './optim.js';
+import { ProbeSchedule } from './probes.js';
+import { scheduleFactor } from './schedule.js';
+import type { CorrelationAwareRate } from './theoryLink.js';
+
+type T2 = tf.Tensor2D;
+
+export interface StepOutcome {
+  loss: number;
+  accuracy: number;
+  diverged: boolean;
+  records: SPRecord[];
+}
+
+/** Targets of a host batch as device tensors (one-hot labels, or real targets). */
+export function batchTargets(hb: HostBatch, nOut: number): BatchTargets {
+  if (hb.targets) return { t: tf.tensor2d(hb.targets, [hb.n, nOut]), labels: null };
+  const oh = new Float32Array(hb.n * nOut);
+  for (let i = 0; i < hb.n; i++) oh[i * nOut + hb.labels![i]] = 1;
+  return { t: tf.tensor2d(oh, [hb.n, nOut]), labels: hb.labels };
+}
+
+/** Loss and gradients of one batch at the current parameters (no update); for checks and step-0 references. */
+export function gradientsOf(
+  model: Mlp,
+  loss: ResolvedTrainConfig['loss'],
+  x: T2,
+  targets: BatchTargets,
+  capture?: Capture,
+): { loss: tf.Scalar; grads: tf.Tensor[]; logits: T2; bnStats: { mean: tf.Tensor1D; variance: tf.Tensor1D }[] } {
+  const bnStats: { mean: tf.Tensor1D; variance: tf.Tensor1D }[] = new Array(model.spec.depth);
+  let logits: T2 | null = null;
+  const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
+    const y = model.forward(ps, x, 'train', capture, bnStats);
+    logits = tf.keep(y);
+    return lossTensor(loss, y, targets);
+  })(model.params);
+  return { loss: value as tf.Scalar, grads, logits: logits!, bnStats };
+}
+
+export class Trainer {
+  readonly cfg: ResolvedTrainConfig;
+  readonly spec: NetworkSpec;
+  readonly model: Mlp;
+  readonly opt: Optimizer;
+  readonly data: Dataset;
+  readonly probes: ProbeSchedule;
+  readonly fields: SpecFields;
+  readonly tags: Record<string, string>;
+  private readonly rate: CorrelationAwareRate | null;
+
+  constructor(cfg: ResolvedTrainConfig, spec: NetworkSpec, data: Dataset, rate: CorrelationAwareRate | null, backendName: string) {
+    this.cfg = cfg;
+    this.spec = spec;
+    this.data = data;
+    this.model = Mlp.fromSeed(spec, data.nOut, cfg.seed);
+    this.opt = new Optimizer(cfg.optimizer, this.model.info);
+    this.probes = new ProbeSchedule(cfg.probe, cfg.steps);
+    this.fields = specFields(spec);
+    this.tags = { optimizer: cfg.optimizer.kind, data: cfg.data.kind, loss: cfg.loss, backend: backendName };
+    this.rate = spec.order === 'linear-bn-act' && !spec.residual ? rate : null;
+  }
+
+  /** A record of this run (source "trained"). */
+  rec(q: Quantity, layer: number | null, value: number, step: number, tags?: Record<string, string | number | boolean | null>): SPRecord {
+    return record(this.fields, 'trained', q, layer, value, { step, seed: this.cfg.seed, tags: tags ? { ...this.tags, ...tags } : this.tags });
+  }
+
+  lrAt(t: number): number {
+    return this.cfg.optimizer.lr * scheduleFactor(this.cfg.schedule, t, this.cfg.steps);
+  }
+
+  /** Run step t (0-based): gradients at θ_t on batch t, an update to θ_{t+1}, and the probes of step t. */
+  step(t: number): StepOutcome {
+    const cfg = this.cfg;
+    const model = this.model;
+    const L = this.spec.depth;
+    const B = this.spec.batch!;
+    const hb = this.data.batch(t, B);
+    const probe = this.probes.active(t);
+    const lr = this.lrAt(t);
+    const x = tf.tensor2d(hb.x, [B, this.data.dim]);
+    const targets = batchTargets(hb, model.nOut);
+    const capture = probe ? emptyCapture(L) : undefined;
+    const { loss, grads, logits, bnStats } = gradientsOf(model, cfg.loss, x, targets, capture);
+    const scal = tf.tidy(() => tf.concat([tf.reshape(loss, [1]), tf.stack(grads.map((g) => tf.sum(tf.square(g))))]).dataSync());
+    const lossVal = scal[0];
+    const gradSq = Array.from(scal.subarray(1));
+    const logitsHost = logits.dataSync() as Float32Array;
+    const accuracy = accuracyOf(logitsHost, model.nOut, targets.labels, hb.targets);
+    const records: SPRecord[] = [];
+    const wIdx = Array.from({ length: L }, (_, i) => model.weightIndex(i + 1));
+    const cleanup = () => {
+      tf.dispose([x, targets.t, loss, logits, ...grads]);
+      for (const s of bnStats) if (s) tf.dispose([s.mean, s.variance]);
+      if (capture) disposeCapture(capture);
+    };
+    const totalSq = gradSq.reduce((a, b) => a + b, 0);
+    if (!Number.isFinite(lossVal) || !Number.isFinite(totalSq)) {
+      const ev = { event: 'diverged', nonFinite: Number.isFinite(lossVal) ? 'gradient' : String(lossVal) };
+      records.push(this.rec('loss', null, lossVal, t, ev));
+      for (let l = 1; l <= L; l++) records.push(this.rec('grad_w_norm', l, Math.sqrt(gradSq[wIdx[l - 1]]), t, ev));
+      cleanup();
+      return { loss: lossVal, accuracy, diverged: true, records };
+    }
+    records.push(this.rec('loss', null, lossVal, t));
+
+    // clipping, then the optimizer
+    const clip = clipFactors({ kind: cfg.clip.kind, maxNorm: cfg.clip.maxNorm ?? Number.POSITIVE_INFINITY }, gradSq);
+    const clipped = grads.map((g, i) => (clip[i] < 1 ? tf.mul(g, clip[i]) : g));
+    const clippedSq = gradSq.map((s, i) => s * clip[i] * clip[i]);
+    const old = model.params;
+    const { params, factors } = this.opt.step(old, clipped, clippedSq, lr, t + 1);
+    model.params = params;
+    for (let i = 0; i < clipped.length; i++) if (clipped[i] !== grads[i]) clipped[i].dispose();
+    model.updateRunningStats(bnStats, B);
+    bnStats.fill(undefined as any);
+
+    if (probe && capture) this.probe(t, lr, old, params, gradSq, clip, factors, capture, accuracy, records);
+    tf.dispose(old);
+    cleanup();
+    return { loss: lossVal, accuracy, diverged: false, records };
+  }
+
+  private probe(t: number, lr: number, old: tf.Tensor[], now: tf.Tensor[], gradSq: number[], clip: number[], factors: (number | null)[], cap: Capture, accuracy: number, out: SPRecord[]): void {
+    const L = this.spec.depth;
+    const model = this.model;
+    const eps = this.spec.bn.eps;
+    const wIdx = Array.from({ length: L }, (_, i) => model.weightIndex(i + 1));
+    const want = this.rate !== null;
+    const act = this.model.act;
+    // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, E φ′(z)²
+    const perLayer = tf.tidy(() => {
+      const rows: tf.Tensor[] = [];
+      const dphi = want ? tf.grad((z: tf.Tensor) => tf.sum(act(z))) : null;
+      for (let l = 1; l <= L; l++) {
+        const W0 = old[wIdx[l - 1]];
+        const W1 = now[wIdx[l - 1]];
+        const h = cap.h[l - 1];
+        const { variance } = tf.moments(h, 0);
+        const X = cap.out[l - 1];
+        const r = tf.sqrt(tf.sum(tf.square(X), 1));
+        const rc = tf.maximum(r, 1e-30);
+        const G = tf.matMul(X, tf.transpose(X));
+        const C = tf.div(G, tf.mul(tf.reshape(rc, [-1, 1]), tf.reshape(rc, [1, -1])));
+        const B = X.shape[0];
+        const corr = tf.div(tf.sub(tf.sum(C), tf.sum(tf.square(tf.div(r, rc)))), B * (B - 1));
+        const dps = dphi ? tf.mean(tf.square(dphi(cap.actIn[l - 1]))) : tf.scalar(Number.NaN);
+        rows.push(tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps]));
+      }
+      return tf.stack(rows);
+    });
+    const v = perLayer.dataSync();
+    perLayer.dispose();
+    const get = (l: number, k: number) => v[(l - 1) * 6 + k];
+    out.push(this.rec('accuracy', null, accuracy, t));
+    out.push(this.rec('lr', null, lr, t));
+    const ws = widths(this.spec);
+    for (let l = 1; l <= L; l++) {
+      const gh = get(l, 0);
+      const wsq = get(l, 1);
+      const gw = gradSq[wIdx[l - 1]];
+      out.push(this.rec('grad_w_sq', l, gw, t));
+      out.push(this.rec('grad_w_norm', l, Math.sqrt(gw), t));
+      out.push(this.rec('grad_h_sq', l, gh, t));
+      out.push(this.rec('grad_h_norm', l, Math.sqrt(gh), t));
+      if (l < L) out.push(this.rec('grad_growth', l, gh / get(l + 1, 0), t));
+      out.push(this.rec('weight_norm', l, Math.sqrt(wsq), t));
+      out.push(this.rec('update_ratio', l, Math.sqrt(get(l, 2)) / Math.sqrt(wsq), t));
+      out.push(this.rec('preact_var', l, get(l, 3), t));
+      out.push(this.rec('corr', l, get(l, 4), t));
+      const f = factors[wIdx[l - 1]];
+      if (f !== null) {
+        out.push(this.rec('trust_ratio', l, f, t, { method: this.cfg.optimizer.kind }));
+        out.push(this.rec('lr', l, lr * f, t, { method: this.cfg.optimizer.kind }));
+      }
+      if (this.cfg.clip.kind !== 'none') out.push(this.rec('trust_ratio', l, clip[wIdx[l - 1]], t, { method: `clip-${this.cfg.clip.kind}` }));
+    }
+    const ro = model.weightIndex(null);
+    if (factors[ro] !== null) out.push(this.rec('trust_ratio', null, factors[ro]!, t, { method: this.cfg.optimizer.kind, param: 'readout' }));
+    if (this.rate) {
+      // correlation-aware prediction of grad_growth at layer l (= ‖∂L/∂h_l‖²/‖∂L/∂h_{l+1}‖²), from the
+      // batch variances of h_l, the input-column norms of W_{l+1} and E φ′(z_l)² (theory-notes A.5)
+      const vecs = tf.tidy(() => {
+        const list: tf.Tensor[] = [];
+        for (let l = 1; l < L; l++) {
+          list.push(tf.add(tf.moments(cap.h[l - 1], 0).variance, eps));
+          list.push(tf.sum(tf.square(old[wIdx[l]]), 1));
+        }
+        return list.length ? tf.concat(list) : tf.zeros([0]);
+      });
+      const flat = vecs.dataSync() as Float32Array;
+      vecs.dispose();
+      const activation = activationOf(this.spec);
+      let off = 0;
+      for (let l = 1; l < L; l++) {
+        const n = ws[l - 1];
+        const preVar = flat.subarray(off, off + n);
+        off += n;
+        const colNormSq = flat.subarray(off, off + n);
+        off += n;
+        const r = this.rate({ preVar, colNormSq, dphiSqMean: get(l, 5), nCur: ws[l] }, activation, this.spec.bn);
+        out.push(this.rec('predicted_growth', l, r.rate, t, { lambdaInf: r.lambdaInf, omegaW: r.omegaW, aCorr: r.aCorr }));
+      }
+    }
+  }
+
+  /** Loss and accuracy on the data's test split, BN in eval mode (running statistics). */
+  evaluate(): { loss: number; accuracy: number } {
+    const tb = this.data.test();
+    const chunk = 1000;
+    let lossSum = 0;
+    let hits = 0;
+    for (let s = 0; s < tb.n; s += chunk) {
+      const n = Math.min(chunk, tb.n - s);
+      const part: HostBatch = {
+        x: tb.x.subarray(s * this.data.dim, (s + n) * this.data.dim),
+        n,
+        labels: tb.labels ? tb.labels.subarray(s, s + n) : null,
+        targets: tb.targets ? tb.targets.subarray(s * this.model.nOut, (s + n) * this.model.nOut) : null,
+      };
+      const targets = batchTargets(part, this.model.nOut);
+      const [lv, y] = tf.tidy(() => {
+        const yy = this.model.forward(this.model.params, tf.tensor2d(part.x, [n, this.data.dim]), 'eval');
+        return [lossTensor(this.cfg.loss, yy, targets).dataSync()[0], yy.dataSync() as Float32Array] as const;
+      });
+      targets.t.dispose();
+      lossSum += lv * n;
+      hits += accuracyOf(y, this.model.nOut, part.labels, part.targets) * n;
+    }
+    return { loss: lossSum / tb.n, accuracy: hits / tb.n };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.opt.dispose();
+  }
+}
