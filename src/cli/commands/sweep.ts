@@ -1,0 +1,85 @@
+// signalprop sweep sweep.json: run a grid of cells on every core, or on BullMQ workers with --redis.
+import { basename, extname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_QUEUE, KIND_RE, QUEUE_RE } from '../../sweep/constants.js';
+import { numberFlag, readJsonFile, UsageError } from '../io.js';
+
+/** --runner kind=module (repeatable): register a custom cell kind. */
+export function runnerFlag(raw: string, prev: string[] = []): string[] {
+  return [...prev, raw];
+}
+
+export async function registerRunners(raws: string[] | undefined): Promise<void> {
+  const { registerCellKind } = await import('../../sweep/index.js');
+  for (const raw of raws ?? []) {
+    const i = raw.indexOf('=');
+    const kind = i > 0 ? raw.slice(0, i) : '';
+    const module = i > 0 ? raw.slice(i + 1) : '';
+    if (!KIND_RE.test(kind) || module === '') {
+      throw new UsageError(`--runner: "${raw}" is not allowed; expected kind=path/to/module.ts, the kind of lowercase letters, digits and "-"`);
+    }
+    registerCellKind(kind, resolve(module));
+  }
+}
+
+export function queueFlag(raw: string | undefined): string {
+  const q = raw ?? DEFAULT_QUEUE;
+  if (!QUEUE_RE.test(q)) throw new UsageError(`--queue: "${q}" is not allowed; expected letters, digits, ".", "_" or "-" (no ":")`);
+  return q;
+}
+
+/** Redis URL problems and a store in use are the user's to fix: one line, exit 2. */
+export async function asUsage<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof Error && (e.name === 'UsageError' || e.name === 'StoreError') && !(e instanceof UsageError)) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('sweep')
+    .description('Run a sweep (a base spec plus axes, expanded into cells) on every core, or on BullMQ workers with --redis')
+    .argument('<sweep.json>', 'sweep file: {name, kind: sample|train|predict, base, options, axes, seeds}; see docs/sweeps.md')
+    .option('--out <dir>', 'records store of the sweep (default: sweep-<name>)')
+    .option('--threads <N>', 'local worker threads (default: every core)')
+    .option('--redis <url>', 'enqueue the cells on BullMQ at redis://[:password@]host:port[/db] and collect results from `signalprop worker`s')
+    .option('--queue <name>', `BullMQ queue name (default ${DEFAULT_QUEUE})`)
+    .option('--poll-ms <ms>', 'with --redis: reconcile with the queue this often (default 2000)')
+    .option('--runner <kind=module>', 'register a custom cell kind from a module (repeatable)', runnerFlag)
+    .option('--dry-run', 'print the cells (id, seed, axes) as JSON lines and exit')
+    .option('--json', 'print the summary as JSON')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action(async (file: string, opts: Record<string, any>) => {
+      await registerRunners(opts.runner);
+      const { expandSweep, parseSweep, runSweep } = await import('../../sweep/index.js');
+      const raw = readJsonFile(file, 'sweep file');
+      const sweep = await parseSweep(raw, { name: basename(file, extname(file)).replace(/[^A-Za-z0-9._-]/g, '-') });
+      const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
+      const pollMs = numberFlag('--poll-ms', opts.pollMs, { int: true, min: 10, max: 600_000 });
+      if (opts.dryRun) {
+        for (const c of await expandSweep(sweep)) process.stdout.write(`${JSON.stringify({ id: c.id, index: c.index, seed: c.seed, axes: c.axes })}\n`);
+        return;
+      }
+      if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
+      const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
+      if (opts.queue !== undefined && !redis) throw new UsageError('--queue: only with --redis');
+      const s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis, progress: opts.progress !== false }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      } else {
+        const lines = [
+          `sweep ${s.name} (${s.kind}, ${s.executor}): ${s.done}/${s.cells} cells done, ${s.failed} failed, ${s.skipped} skipped as already done, ${s.ran} run in ${s.seconds.toFixed(1)} s (${s.cellsPerMinute.toFixed(1)} cells/min)`,
+          `records: ${s.records} in ${s.out}/records.jsonl; cells: ${s.out}/cells.jsonl`,
+        ];
+        if (s.duplicates) lines.push(`duplicates ignored: ${s.duplicates}`);
+        if (s.foreignCells) lines.push(`note: the store also holds ${s.foreignCells} done cells that are not in this sweep`);
+        for (const f of s.failures.slice(0, 20)) lines.push(`failed ${f.id} seed=${f.seed} ${JSON.stringify(f.axes)}: ${f.error}`);
+        if (s.failures.length > 20) lines.push(`... and ${s.failures.length - 20} more failures (cells.jsonl)`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      if (s.failed > 0) process.exitCode = 1;
+    });
+}

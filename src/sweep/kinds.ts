@@ -1,0 +1,78 @@
+// The cell kinds a sweep can run: each kind is a small adapter module (options, checks, run), named by
+// URL so that worker threads and worker processes can load it themselves. The built-in adapters load
+// the library behind them (theory, sample, train) lazily, inside run().
+import { pathToFileURL } from 'node:url';
+import type { NetworkSpec, SPRecord } from '../spec/index.js';
+import { KIND_RE } from './constants.js';
+import { loadModule } from './load.js';
+import type { Cell } from './spec.js';
+
+export interface CellContext {
+  /** A directory the cell may write into (e.g. a training run directory); created on demand. */
+  runDir: string;
+  /** Who runs the cell: host:pid:thread. */
+  worker: string;
+}
+
+export interface CellOutput {
+  /** Tidy records as the library emits them; the store adds the sweep's tags. */
+  records: SPRecord[];
+  /** Small JSON facts about the run (e.g. training status), kept in cells.jsonl. */
+  info?: Record<string, unknown>;
+}
+
+/** What a cell-kind module exports. */
+export interface CellKindModule {
+  /** Top-level option names this kind accepts, each with what is allowed (for error messages). */
+  optionFields: Record<string, string>;
+  /** Validate options (throw SpecError/SweepError naming the option) and fill defaults. */
+  resolveOptions?(options: Record<string, unknown>): Record<string, unknown>;
+  /** Kind-specific checks of a validated spec (e.g. sampling needs a finite batch). */
+  checkSpec?(spec: NetworkSpec): void;
+  run(cell: Cell, ctx: CellContext): Promise<CellOutput> | CellOutput;
+}
+
+const BUILTIN: Record<string, string> = {
+  predict: new URL('./runners/predict.ts', import.meta.url).href,
+  sample: new URL('./runners/sample.ts', import.meta.url).href,
+  train: new URL('./runners/train.ts', import.meta.url).href,
+};
+
+const registered = new Map<string, string>();
+
+/** Register a cell kind by its module (a path or URL). Later registrations of a name replace earlier ones. */
+export function registerCellKind(kind: string, module: string | URL): void {
+  if (!KIND_RE.test(kind)) throw new Error(`cell kind "${kind}": expected lowercase letters, digits and "-", starting with a letter`);
+  registered.set(kind, toHref(module));
+}
+
+function toHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  return /^[a-z]+:\/\//.test(module) ? module : pathToFileURL(module).href;
+}
+
+/** Every known kind → module URL (built-ins, then registrations). Sent along with cells to workers. */
+export function cellKindModules(): Record<string, string> {
+  return { ...BUILTIN, ...Object.fromEntries(registered) };
+}
+
+const cache = new Map<string, Promise<CellKindModule>>();
+
+/** Load a kind's module; checks that it has the exports of a CellKindModule. */
+export function loadCellKind(kind: string, modules: Record<string, string> = cellKindModules()): Promise<CellKindModule> {
+  const href = modules[kind];
+  if (!href) return Promise.reject(new Error(`unknown cell kind "${kind}"; known: ${Object.keys(modules).join(', ')}`));
+  let p = cache.get(href);
+  if (!p) {
+    p = loadModule(href).then((m) => {
+      const mod = (m.default && typeof m.default.run === 'function' ? m.default : m) as CellKindModule;
+      if (typeof mod.run !== 'function' || !mod.optionFields || typeof mod.optionFields !== 'object') {
+        throw new Error(`cell kind "${kind}" (${href}) must export run(cell, ctx) and optionFields`);
+      }
+      return mod;
+    });
+    p.catch(() => cache.delete(href));
+    cache.set(href, p);
+  }
+  return p;
+}

@@ -1,0 +1,49 @@
+// The local executor: every pending cell on a worker-thread pool (piscina) sized to the cores.
+import { defaultThreads, makePool } from '../parallel/pool.js';
+import { type CellResult, type CellTask, failedResult } from './cell.js';
+import type { Cell } from './spec.js';
+
+export const CELL_WORKER_URL = new URL('./cellWorker.ts', import.meta.url);
+
+export interface ExecutorHooks {
+  /** Called once per cell with its result, in completion order. */
+  onResult(cell: Cell, result: CellResult): void;
+  /** Number of cells currently running (for progress). */
+  onRunning?(running: number): void;
+}
+
+export interface LocalOptions {
+  threads?: number;
+  modules: Record<string, string>;
+  runRoot: string;
+}
+
+/** Run cells on a pool of worker threads; resolves when every cell has a result. */
+export async function runLocal(cells: Cell[], opts: LocalOptions, hooks: ExecutorHooks): Promise<void> {
+  if (cells.length === 0) return;
+  const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), cells.length));
+  const pool = makePool(CELL_WORKER_URL, threads);
+  let inFlight = cells.length;
+  const running = () => hooks.onRunning?.(Math.min(threads, inFlight - pool.queueSize));
+  const timer = setInterval(running, 250);
+  try {
+    await Promise.all(
+      cells.map(async (cell) => {
+        const task: CellTask = { cell, modules: opts.modules, runRoot: opts.runRoot };
+        let result: CellResult;
+        try {
+          result = (await pool.run(task)) as CellResult;
+        } catch (e) {
+          // The thread itself died (e.g. out of memory): the cell failed, the pool goes on.
+          result = failedResult(cell, e);
+        }
+        inFlight--;
+        hooks.onResult(cell, result);
+        running();
+      }),
+    );
+  } finally {
+    clearInterval(timer);
+    await pool.destroy();
+  }
+}

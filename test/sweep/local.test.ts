@@ -1,0 +1,68 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseSweep, readSweepRecords, runSweep } from '../../src/sweep/index.js';
+import { fixtureValues } from './fixtures/testKind.js';
+import { cleanupTempDirs, readJsonl, tempDir, useFixtureKind } from './helpers.js';
+
+beforeAll(useFixtureKind);
+afterAll(cleanupTempDirs);
+
+describe('local pool', () => {
+  test('a failing cell is recorded and the others finish; a rerun skips finished cells and retries failed ones', async () => {
+    const dir = tempDir('local');
+    const failFile = join(dir, 'fail-while-exists');
+    const markFile = join(dir, 'starts.log');
+    writeFileSync(failFile, '');
+    const sweep = await parseSweep({
+      name: 'grid',
+      kind: 'fixture',
+      base: { width: 4 },
+      options: { failDepth: 5, failFile, markFile },
+      axes: { depth: [2, 3, 5], batch: [4, 8] },
+      seeds: [1, 2],
+    });
+    const out = join(dir, 'out');
+    const s1 = await runSweep(sweep, { out, threads: 2 });
+    expect([s1.cells, s1.done, s1.failed, s1.skipped, s1.ran]).toEqual([12, 8, 4, 0, 12]);
+    expect(s1.failures.every((f) => f.axes.depth === 5 && f.error === 'planned failure at depth 5')).toBe(true);
+    const entries = readJsonl(join(out, 'cells.jsonl'));
+    expect(entries.length).toBe(12);
+    expect(new Set(entries.map((e) => e.id)).size).toBe(12);
+    // Records: one per layer of every done cell, values as the kind computes them, axes in tags.
+    const recs = readSweepRecords(out);
+    expect(recs.length).toBe((2 + 3) * 2 * 2);
+    expect(s1.records).toBe(recs.length);
+    for (const r of recs) {
+      expect(r.tags).toMatchObject({ sweep: 'grid', kind: 'fixture', depth: r.depth, batch: r.batch, cellSeed: r.seed });
+      expect(r.value).toBe(fixtureValues(r.seed!, r.depth, r.batch)[r.layer! - 1]);
+    }
+    expect(readFileSync(markFile, 'utf8').trim().split('\n').length).toBe(12);
+
+    // Rerun after the cause of failure is gone: only the 4 failed cells run again.
+    rmSync(failFile);
+    const s2 = await runSweep(sweep, { out, threads: 2 });
+    expect([s2.done, s2.failed, s2.skipped, s2.ran]).toEqual([12, 0, 8, 4]);
+    const starts = readFileSync(markFile, 'utf8').trim().split('\n');
+    expect(starts.length).toBe(16);
+    expect(readSweepRecords(out).length).toBe((2 + 3 + 5) * 2 * 2);
+    // A third run has nothing to do.
+    const s3 = await runSweep(sweep, { out, threads: 2 });
+    expect([s3.done, s3.skipped, s3.ran]).toEqual([12, 12, 0]);
+    expect(readFileSync(markFile, 'utf8').trim().split('\n').length).toBe(16);
+    expect(existsSync(join(out, 'summary.json'))).toBe(true);
+    expect(existsSync(join(out, '.lock'))).toBe(false);
+  });
+
+  test('a kind unknown to the workers fails its cells with a message, not the sweep', async () => {
+    const dir = tempDir('unknown');
+    const sweep = await parseSweep({ kind: 'fixture', base: { width: 4, depth: 2 }, seeds: 2 });
+    // Simulate a worker that lacks the kind: run with modules that do not list it.
+    const { runLocal } = await import('../../src/sweep/index.js');
+    const { expandSweep } = await import('../../src/sweep/index.js');
+    const got: string[] = [];
+    await runLocal(await expandSweep(sweep), { threads: 1, modules: { predict: 'file:///nowhere.ts' }, runRoot: dir }, { onResult: (_c, r) => got.push(`${r.status}:${r.error}`) });
+    expect(got.length).toBe(2);
+    for (const g of got) expect(g).toMatch(/^failed:cell kind "fixture" is unknown to worker .*--runner kind=module/);
+  });
+});
