@@ -1,0 +1,14 @@
+// sample: real random networks at finite width, at initialization, in float64.
+export { type BackendChoice, type Kernels, kernels, nativeKernels, nativeKernelsError, tsKernels } from './linalg.js';
+export { checkLoss, defaultLoss, type ForwardBackwardOptions, forwardBackward, type LayerStats } from './network.js';
+export {
+  growthEstimate,
+  interiorLayers,
+  meanLogGrowth,
+  type SampleOptions,
+  type SampleResult,
+  sampleNetwork,
+  sampleRecords,
+  seedList,
+  theoryGrowth,
+} from './sampler.js';

@@ -1,0 +1,588 @@
+// One real random network at initialization, in float64: forward with BatchNorm batch statistics,
+// backward through BN's full backward (mean and variance paths), per-layer statistics.
+//
+// Shapes are row-major, samples × units (B × n), as in PyTorch. Block l (1..L) of each order:
+//   linear-bn-act:  h = x Wᵀ + b,  ẑ = BN(h),  out = φ(γẑ + β)
+//   linear-act-bn:  h = x Wᵀ + b,  a = φ(h),   out = γ·BN(a) + β
+//   linear-act:     h = x Wᵀ + b,  out = φ(h)
+//   residual:       out = x + scale·block(x)
+// BN uses the biased batch variance and ε: ẑ = (v − mean_B v)/√(var_B v + ε) (PyTorch training mode).
+// The backward signal is renormalized to unit norm after every layer and its log scale carried, so
+// log-norms stay finite at any depth (the backward pass is linear in the upstream gradient).
+import {
+  activationOf,
+  drawNetwork,
+  drawReadout,
+  fanIns,
+  gaussianInputs,
+  type LinearParams,
+  type LossKind,
+  lossAndGrad,
+  lossOutputs,
+  type NetworkSpec,
+  randomTargets,
+  SpecError,
+  widths,
+} from '../spec/index.js';
+import { type BackendChoice, type Kernels, kernels } from './linalg.js';
+
+export interface ForwardBackwardOptions {
+  /** Loss at the top (default: readout, or mse for linear-act-bn where readout is degenerate). */
+  loss?: LossKind;
+  /** Within-batch correlation ρ of the Gaussian inputs (default 0). */
+  inputCorrelation?: number;
+  /** Explicit inputs, B × inputDim row-major (default: gaussianInputs(B, inputDim, seed, ρ)). */
+  inputs?: Float64Array;
+  /** Matrix kernels: 'auto' (OpenBLAS if built, else TypeScript), 'native' or 'typescript'. */
+  backend?: BackendChoice;
+  /** Explicit weights (default: drawNetwork(spec, seed)). */
+  params?: LinearParams[];
+  /** Explicit readout, nOut × width_L (default: drawReadout(width_L, nOut, seed)). */
+  readout?: Float64Array;
+  /** Memory for cached activations; deeper nets recompute segments from checkpoints (default 256 MiB). */
+  memoryBudgetBytes?: number;
+  /** Return the unscaled gradients ∂L/∂h_l and ∂L/∂W_l (small nets only; for checks). */
+  keepGradients?: boolean;
+  /** Hook on each h_l right after the Linear layer (layer 1..L), e.g. to perturb it in a check. */
+  perturb?: (layer: number, h: Float64Array) => void;
+}
+
+/** Per-layer statistics of one network (index l−1 holds block l). */
+export interface LayerStats {
+  depth: number;
+  batch: number;
+  loss: number;
+  lossKind: LossKind;
+  backend: string;
+  /** Batch variance of the pre-normalization Linear output h_l, mean over units. */
+  preactVar: Float64Array;
+  /** Batch mean and variance of the activation output φ, mean over units. */
+  postactMean: Float64Array;
+  postactVar: Float64Array;
+  /** Mean over sample pairs i<j of the cosine similarity of block outputs. */
+  corr: Float64Array;
+  /** ln ‖∂L/∂h_l‖² and ln ‖∂L/∂W_l‖² (absolute, natural log; −∞ if the gradient vanishes). */
+  logGradHSq: Float64Array;
+  logGradWSq: Float64Array;
+  /** exp of the above; Infinity when it overflows float64 (very deep nets: use the logs). */
+  gradHSq: Float64Array;
+  gradWSq: Float64Array;
+  /** ‖∂L/∂h_l‖² / ‖∂L/∂h_{l+1}‖² for l = 1..L−1 (NaN at l = L). */
+  gradGrowth: Float64Array;
+  /** Unscaled gradients when keepGradients was set. */
+  gradients?: { dh: Float64Array[]; dW: Float64Array[] };
+}
+
+/** The loss used when none is given: readout, except mse for linear-act-bn (see checkLoss). */
+export function defaultLoss(spec: NetworkSpec): LossKind {
+  return spec.order === 'linear-act-bn' ? 'mse' : 'readout';
+}
+
+/**
+ * A readout loss L = Σ_i r·x_L(i) after a final BN is constant (Σ_i ẑ_i = 0 per unit), so every
+ * gradient is exactly zero; refuse it with a clear message.
+ */
+export function checkLoss(spec: NetworkSpec, loss: LossKind): void {
+  if (loss === 'readout' && spec.order === 'linear-act-bn') {
+    throw new SpecError('loss', loss, 'mse or xent for order linear-act-bn: a linear readout of a BatchNorm output sums ẑ over the batch, which is constant, so all its gradients are zero');
+  }
+}
+
+interface Act {
+  pw: boolean;
+  a: number;
+  b: number;
+  phi: (x: number) => number;
+  dphi: (x: number) => number;
+}
+
+function actOf(spec: NetworkSpec): Act {
+  const act = activationOf(spec);
+  const f = 'family' in act ? act.family : undefined;
+  return f ? { pw: true, a: f.a, b: f.b, phi: act.phi, dphi: act.dphi } : { pw: false, a: 0, b: 0, phi: act.phi, dphi: act.dphi };
+}
+
+/** Per-unit batch mean and biased variance of v (B × n); returns mean over units of the variance. */
+function batchStats(v: Float64Array, B: number, n: number, mean: Float64Array, variance: Float64Array): number {
+  mean.fill(0);
+  variance.fill(0);
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) mean[k] += v[r + k];
+  }
+  for (let k = 0; k < n; k++) mean[k] /= B;
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) {
+      const d = v[r + k] - mean[k];
+      variance[k] += d * d;
+    }
+  }
+  let s = 0;
+  for (let k = 0; k < n; k++) {
+    variance[k] /= B;
+    s += variance[k];
+  }
+  return s / n;
+}
+
+/** Apply φ elementwise (src may equal dst). */
+function applyPhi(act: Act, src: Float64Array, dst: Float64Array, len: number): void {
+  if (act.pw) {
+    const a = act.a;
+    const b = act.b;
+    for (let t = 0; t < len; t++) {
+      const x = src[t];
+      dst[t] = x > 0 ? b * x : a * x;
+    }
+  } else {
+    const phi = act.phi;
+    for (let t = 0; t < len; t++) dst[t] = phi(src[t]);
+  }
+}
+
+/** g ← g ⊙ φ′(pre) where pre = γ·ẑ + β (affine) or pre itself. */
+function mulDphi(act: Act, g: Float64Array, pre: Float64Array, len: number, gamma = 1, beta = 0): void {
+  if (act.pw) {
+    const a = act.a;
+    const b = act.b;
+    for (let t = 0; t < len; t++) g[t] *= gamma * pre[t] + beta > 0 ? b : a;
+  } else {
+    const dphi = act.dphi;
+    for (let t = 0; t < len; t++) g[t] *= dphi(gamma * pre[t] + beta);
+  }
+}
+
+/** Normalize v (B × n) in place to ẑ with the stored mean; writes 1/√(var+ε) to inv. */
+function normalize(v: Float64Array, B: number, n: number, mean: Float64Array, variance: Float64Array, eps: number, inv: Float64Array): void {
+  for (let k = 0; k < n; k++) inv[k] = 1 / Math.sqrt(variance[k] + eps);
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) v[r + k] = (v[r + k] - mean[k]) * inv[k];
+  }
+}
+
+/**
+ * BN backward in place: g ← inv ⊙ (g − mean_B g − ẑ·mean_B(g ⊙ ẑ)), per unit (Ioffe & Szegedy 2015;
+ * exact with ε because ẑ and inv both include it).
+ */
+function bnBackward(g: Float64Array, zhat: Float64Array, inv: Float64Array, B: number, n: number, s1: Float64Array, s2: Float64Array): void {
+  s1.fill(0);
+  s2.fill(0);
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) {
+      const gv = g[r + k];
+      s1[k] += gv;
+      s2[k] += gv * zhat[r + k];
+    }
+  }
+  for (let k = 0; k < n; k++) {
+    s1[k] /= B;
+    s2[k] /= B;
+  }
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) g[r + k] = inv[k] * (g[r + k] - s1[k] - zhat[r + k] * s2[k]);
+  }
+}
+
+/** Mean over i<j of G_ij/√(G_ii G_jj) from the upper triangle of a B × B Gram matrix. */
+function meanCosine(G: Float64Array, B: number): number {
+  let s = 0;
+  let c = 0;
+  for (let i = 0; i < B; i++) {
+    const gi = G[i * B + i];
+    if (!(gi > 0)) continue;
+    for (let j = i + 1; j < B; j++) {
+      const gj = G[j * B + j];
+      if (!(gj > 0)) continue;
+      s += G[i * B + j] / Math.sqrt(gi * gj);
+      c++;
+    }
+  }
+  return c > 0 ? s / c : Number.NaN;
+}
+
+/** Σ_ij A_ij C_ij for symmetric A, C given by their upper triangles. */
+function symDot(A: Float64Array, C: Float64Array, B: number): number {
+  let diag = 0;
+  let off = 0;
+  for (let i = 0; i < B; i++) {
+    const r = i * B;
+    diag += A[r + i] * C[r + i];
+    for (let j = i + 1; j < B; j++) off += A[r + j] * C[r + j];
+  }
+  return diag + 2 * off;
+}
+
+/**
+ * Reused float64 buffers: large typed arrays are external memory, and allocating a few hundred MB per
+ * network makes V8 collect garbage constantly. One pool per thread; buffers come back dirty.
+ */
+class BufferPool {
+  private free = new Map<number, Float64Array[]>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+  take(len: number): Float64Array {
+    const list = this.free.get(len);
+    const a = list?.pop();
+    if (a) {
+      this.bytes -= 8 * len;
+      return a;
+    }
+    return new Float64Array(len);
+  }
+  give(a: Float64Array | null | undefined): void {
+    if (!a || a.length === 0 || this.bytes + 8 * a.length > this.maxBytes) return;
+    let list = this.free.get(a.length);
+    if (!list) this.free.set(a.length, (list = []));
+    list.push(a);
+    this.bytes += 8 * a.length;
+  }
+}
+const pool = new BufferPool(512 * 2 ** 20);
+
+interface LayerCache {
+  /** ẑ of the BN (B × n), or null without BN. */
+  zhat: Float64Array | null;
+  /** 1/√(var+ε) per BN unit. */
+  inv: Float64Array | null;
+  /** h (B × n), kept when φ′ is evaluated at h (linear-act-bn, linear-act). */
+  h: Float64Array | null;
+  /** Upper-triangular Gram x_in x_inᵀ of the block input (B × B), for ‖∂L/∂W‖² = Σ (g gᵀ) ⊙ (x xᵀ). */
+  gramIn: Float64Array;
+}
+
+class Net {
+  readonly L: number;
+  readonly B: number;
+  readonly ws: number[];
+  readonly fin: number[];
+  readonly act: Act;
+  readonly bn: boolean;
+  readonly k: Kernels;
+  // scratch, one per unit
+  readonly mean: Float64Array;
+  readonly variance: Float64Array;
+  readonly s1: Float64Array;
+  readonly s2: Float64Array;
+
+  constructor(
+    readonly spec: NetworkSpec,
+    readonly params: LinearParams[],
+    batch: number,
+    backend: BackendChoice,
+  ) {
+    this.L = spec.depth;
+    this.B = batch;
+    this.ws = widths(spec);
+    this.fin = fanIns(spec);
+    this.act = actOf(spec);
+    this.bn = spec.order !== 'linear-act';
+    this.k = kernels(backend);
+    const nMax = Math.max(...this.ws, spec.inputDim);
+    this.mean = new Float64Array(nMax);
+    this.variance = new Float64Array(nMax);
+    this.s1 = new Float64Array(nMax);
+    this.s2 = new Float64Array(nMax);
+  }
+
+  gram(x: Float64Array, n: number, out: Float64Array): Float64Array {
+    this.k.syrk(false, this.B, n, 1, x, n, 0, out, this.B);
+    return out;
+  }
+
+  cacheBytes(l: number): number {
+    const n = this.ws[l];
+    const big = this.spec.order === 'linear-act-bn' ? 2 : 1;
+    return 8 * (this.B * n * big + n + this.B * this.B);
+  }
+
+  /**
+   * Forward through block l (0-based) from x (B × fin[l]) with its Gram gx; returns the output and its
+   * Gram, fills the cache, and writes statistics when stats is given.
+   */
+  forwardLayer(
+    l: number,
+    x: Float64Array,
+    gx: Float64Array,
+    cache: LayerCache,
+    perturb: ForwardBackwardOptions['perturb'],
+    stats: LayerStats | null,
+  ): { out: Float64Array; gram: Float64Array } {
+    const { B, act, spec } = this;
+    const n = this.ws[l];
+    const nIn = this.fin[l];
+    const len = B * n;
+    const { W, b } = this.params[l];
+    const h = pool.take(len);
+    this.k.gemm(false, true, B, n, nIn, 1, x, nIn, W, nIn, 0, h, n);
+    let anyBias = false;
+    for (let k = 0; k < n; k++) if (b[k] !== 0) anyBias = true;
+    if (anyBias) for (let i = 0; i < B; i++) for (let k = 0; k < n; k++) h[i * n + k] += b[k];
+    perturb?.(l + 1, h);
+    const mean = this.mean;
+    const variance = this.variance;
+    const pre = batchStats(h, B, n, mean, variance);
+    const { gamma, beta, eps } = spec.bn;
+    let out: Float64Array;
+    cache.gramIn = gx;
+    if (spec.order === 'linear-bn-act') {
+      const inv = pool.take(n);
+      normalize(h, B, n, mean, variance, eps, inv); // h now holds ẑ
+      cache.zhat = h;
+      cache.inv = inv;
+      cache.h = null;
+      out = pool.take(len);
+      if (act.pw && gamma === 1 && beta === 0) applyPhi(act, h, out, len);
+      else {
+        for (let t = 0; t < len; t++) out[t] = gamma * h[t] + beta;
+        applyPhi(act, out, out, len);
+      }
+      if (stats) stats.postactVar[l] = batchStats(out, B, n, mean, variance);
+    } else if (spec.order === 'linear-act-bn') {
+      const a = pool.take(len);
+      applyPhi(act, h, a, len);
+      cache.h = h;
+      const pv = batchStats(a, B, n, mean, variance);
+      if (stats) stats.postactVar[l] = pv;
+      if (stats) stats.postactMean[l] = meanOf(mean, n);
+      const inv = pool.take(n);
+      normalize(a, B, n, mean, variance, eps, inv); // a now holds ẑ
+      cache.zhat = a;
+      cache.inv = inv;
+      out = pool.take(len);
+      for (let t = 0; t < len; t++) out[t] = gamma * a[t] + beta;
+    } else {
+      cache.h = h;
+      cache.zhat = null;
+      cache.inv = null;
+      out = pool.take(len);
+      applyPhi(act, h, out, len);
+      if (stats) stats.postactVar[l] = batchStats(out, B, n, mean, variance);
+    }
+    if (stats) {
+      stats.preactVar[l] = pre;
+      if (spec.order !== 'linear-act-bn') stats.postactMean[l] = meanOf(mean, n);
+    }
+    if (spec.residual) {
+      const s = spec.residual.scale;
+      for (let t = 0; t < len; t++) out[t] = x[t] + s * out[t];
+    }
+    const gram = this.gram(out, n, pool.take(B * B));
+    if (stats) stats.corr[l] = meanCosine(gram, B);
+    return { out, gram };
+  }
+}
+
+function meanOf(v: Float64Array, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += v[k];
+  return s / n;
+}
+
+function emptyCache(): LayerCache {
+  return { zhat: null, inv: null, h: null, gramIn: new Float64Array(0) };
+}
+
+function releaseCache(c: LayerCache, keepGram: boolean): void {
+  pool.give(c.zhat);
+  pool.give(c.inv);
+  pool.give(c.h);
+  if (!keepGram) pool.give(c.gramIn);
+}
+
+/**
+ * One network of the spec at initialization (weights drawNetwork(spec, seed), inputs
+ * gaussianInputs(B, inputDim, seed, ρ), readout drawReadout(width_L, nOut, seed), targets
+ * randomTargets(loss, B, seed)): forward, loss, backward, per-layer statistics. Synchronous, float64.
+ */
+export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBackwardOptions = {}): LayerStats {
+  if (spec.batch === null) {
+    throw new SpecError('batch', null, 'an integer batch size for sampled networks (null, the large-batch limit, is theory only)');
+  }
+  const B = spec.batch;
+  const loss = opts.loss ?? defaultLoss(spec);
+  checkLoss(spec, loss);
+  const L = spec.depth;
+  const ws = widths(spec);
+  const params = opts.params ?? drawNetwork(spec, seed);
+  const net = new Net(spec, params, B, opts.backend ?? 'auto');
+  const x0 = opts.inputs ?? gaussianInputs(B, spec.inputDim, seed, opts.inputCorrelation ?? 0);
+  if (x0.length !== B * spec.inputDim) {
+    throw new SpecError('inputs', `Float64Array(${x0.length})`, `batch × inputDim = ${B} × ${spec.inputDim} = ${B * spec.inputDim} values`);
+  }
+  const nL = ws[L - 1];
+  const nOut = lossOutputs(loss);
+  const R = opts.readout ?? drawReadout(nL, nOut, seed);
+  const targets = randomTargets(loss, B, seed);
+
+  const stats: LayerStats = {
+    depth: L,
+    batch: B,
+    loss: Number.NaN,
+    lossKind: loss,
+    backend: net.k.name,
+    preactVar: new Float64Array(L),
+    postactMean: new Float64Array(L),
+    postactVar: new Float64Array(L),
+    corr: new Float64Array(L),
+    logGradHSq: new Float64Array(L),
+    logGradWSq: new Float64Array(L),
+    gradHSq: new Float64Array(L),
+    gradWSq: new Float64Array(L),
+    gradGrowth: new Float64Array(L),
+  };
+
+  // Forward: keep every layer's cache if it fits the budget, else checkpoints every `seg` layers.
+  const budget = opts.memoryBudgetBytes ?? 256 * 2 ** 20;
+  let total = 0;
+  for (let l = 0; l < L; l++) total += net.cacheBytes(l);
+  const keepAll = total <= budget;
+  const seg = keepAll ? L : Math.max(1, Math.ceil(Math.sqrt(L)));
+  const caches: (LayerCache | null)[] = new Array(L).fill(null);
+  const checkpoints = new Map<number, { x: Float64Array; g: Float64Array }>();
+  let x = x0;
+  let gx = net.gram(x0, spec.inputDim, pool.take(B * B));
+  for (let l = 0; l < L; l++) {
+    const isCheckpoint = !keepAll && l % seg === 0;
+    if (isCheckpoint) checkpoints.set(l, { x, g: gx });
+    const cache = emptyCache();
+    const r = net.forwardLayer(l, x, gx, cache, opts.perturb, stats);
+    if (keepAll) caches[l] = cache;
+    else releaseCache(cache, isCheckpoint);
+    if (x !== x0 && !isCheckpoint) pool.give(x);
+    x = r.out;
+    gx = r.gram;
+  }
+  pool.give(gx);
+
+  // Loss at the top: y = x_L Rᵀ.
+  const y = new Float64Array(B * nOut);
+  net.k.gemm(false, true, B, nOut, nL, 1, x, nL, R, nL, 0, y, nOut);
+  const { loss: lossValue, dy } = lossAndGrad(y, B, targets);
+  stats.loss = lossValue;
+  let g = pool.take(B * nL);
+  net.k.gemm(false, false, B, nL, nOut, 1, dy, nOut, R, nL, 0, g, nL);
+  if (x !== x0) pool.give(x);
+
+  const keep = opts.keepGradients ? { dh: new Array<Float64Array>(L), dW: new Array<Float64Array>(L) } : undefined;
+  let logScale = 0; // true gradient = e^logScale · g
+  const { gamma } = spec.bn;
+  const resScale = spec.residual ? spec.residual.scale : 0;
+  const gg = new Float64Array(B * B);
+  let dead = false;
+  for (let l = L - 1; l >= 0; l--) {
+    let cache = caches[l];
+    if (!cache) {
+      // recompute this segment's caches from its checkpoint (segments are visited top-down, once)
+      const start = l - (l % seg);
+      const cp = checkpoints.get(start)!;
+      checkpoints.delete(start);
+      let xs = cp.x;
+      let gs = cp.g;
+      for (let m = start; m <= l; m++) {
+        const c = emptyCache();
+        const r = net.forwardLayer(m, xs, gs, c, opts.perturb, null);
+        caches[m] = c;
+        if (xs !== x0) pool.give(xs);
+        xs = r.out;
+        gs = r.gram;
+      }
+      pool.give(xs);
+      pool.give(gs);
+      cache = caches[l]!;
+    }
+    const n = ws[l];
+    const nIn = net.fin[l];
+    const len = B * n;
+    if (dead) {
+      stats.logGradHSq[l] = Number.NEGATIVE_INFINITY;
+      stats.logGradWSq[l] = Number.NEGATIVE_INFINITY;
+      releaseCache(cache, false);
+      caches[l] = null;
+      continue;
+    }
+    // g is ∂L/∂out_l (scaled). Residual: the identity path keeps g; the block gets scale·g.
+    const gRes = spec.residual ? g : null;
+    const gh = spec.residual ? pool.take(len) : g;
+    if (spec.residual) for (let t = 0; t < len; t++) gh[t] = resScale * g[t];
+    if (spec.order === 'linear-bn-act') {
+      mulDphi(net.act, gh, cache.zhat!, len, gamma, spec.bn.beta);
+      if (gamma !== 1) for (let t = 0; t < len; t++) gh[t] *= gamma;
+      bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
+    } else if (spec.order === 'linear-act-bn') {
+      if (gamma !== 1) for (let t = 0; t < len; t++) gh[t] *= gamma;
+      bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
+      mulDphi(net.act, gh, cache.h!, len);
+    } else {
+      mulDphi(net.act, gh, cache.h!, len);
+    }
+    // gh = e^{-logScale} ∂L/∂h_l
+    let sq = 0;
+    for (let t = 0; t < len; t++) sq += gh[t] * gh[t];
+    net.k.syrk(false, B, n, 1, gh, n, 0, gg, B);
+    const wsq = symDot(gg, cache.gramIn, B);
+    stats.logGradHSq[l] = Math.log(sq) + 2 * logScale;
+    stats.logGradWSq[l] = Math.log(wsq) + 2 * logScale;
+    if (keep) {
+      const e = Math.exp(logScale);
+      keep.dh[l] = gh.map((v) => v * e);
+      keep.dW[l] = dWFull(net.k, gh, B, n, nIn, l, params, spec, x0, e);
+    }
+    releaseCache(cache, false);
+    caches[l] = null;
+    if (!(sq > 0) || !Number.isFinite(sq)) {
+      dead = true;
+      continue;
+    }
+    // renormalize the backward signal to unit norm and carry the scale in logs
+    const r = 1 / Math.sqrt(sq);
+    for (let t = 0; t < len; t++) gh[t] *= r;
+    if (gRes) for (let t = 0; t < len; t++) gRes[t] *= r;
+    logScale += 0.5 * Math.log(sq);
+    if (l > 0) {
+      const gx2 = gRes ?? pool.take(B * nIn);
+      net.k.gemm(false, false, B, nIn, n, 1, gh, n, params[l].W, nIn, gRes ? 1 : 0, gx2, nIn);
+      pool.give(gh);
+      g = gx2;
+    } else {
+      pool.give(gh);
+      if (gRes) pool.give(gRes);
+    }
+  }
+  for (let l = 0; l < L; l++) {
+    stats.gradHSq[l] = Math.exp(stats.logGradHSq[l]);
+    stats.gradWSq[l] = Math.exp(stats.logGradWSq[l]);
+    stats.gradGrowth[l] = l < L - 1 ? Math.exp(stats.logGradHSq[l] - stats.logGradHSq[l + 1]) : Number.NaN;
+  }
+  if (keep) stats.gradients = keep;
+  return stats;
+}
+
+/** Full ∂L/∂W_l = ghᵀ x_in (checks only): rebuilds x_in by a fresh forward to layer l. */
+function dWFull(
+  k: Kernels,
+  gh: Float64Array,
+  B: number,
+  n: number,
+  nIn: number,
+  l: number,
+  params: LinearParams[],
+  spec: NetworkSpec,
+  x0: Float64Array,
+  e: number,
+): Float64Array {
+  const net = new Net(spec, params, B, k.name === 'openblas' ? 'native' : 'typescript');
+  let x = x0;
+  let gx = net.gram(x0, spec.inputDim, new Float64Array(B * B));
+  for (let m = 0; m < l; m++) {
+    const r = net.forwardLayer(m, x, gx, emptyCache(), undefined, null);
+    x = r.out;
+    gx = r.gram;
+  }
+  const dW = new Float64Array(n * nIn);
+  k.gemm(true, false, n, nIn, B, e, gh, n, x, nIn, 0, dW, nIn);
+  return dW;
+}

@@ -1,0 +1,217 @@
+// Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
+import { defaultThreads, runInPool } from '../parallel/pool.js';
+import {
+  checkSeed,
+  type LossKind,
+  type NetworkSpec,
+  record,
+  type SPRecord,
+  SpecError,
+  type SpecFields,
+  type SpecInput,
+  specFields,
+  summarize,
+} from '../spec/index.js';
+import { type BackendChoice, kernels } from './linalg.js';
+import { checkLoss, defaultLoss, forwardBackward, type LayerStats } from './network.js';
+import type { SeedTask } from './worker.js';
+
+export interface SampleOptions {
+  /** Number of networks (seeds), K ≥ 1. */
+  seeds: number;
+  /** Base seed (default 1); the networks use seeds baseSeed, baseSeed+1, ..., baseSeed+K−1. */
+  baseSeed?: number;
+  loss?: LossKind;
+  inputCorrelation?: number;
+  /** Worker threads (default: every core). 1 runs in this thread. */
+  threads?: number;
+  backend?: BackendChoice;
+  onProgress?: (done: number, total: number) => void;
+  /** The theory's prediction for the spec, when the caller has it (else looked up in src/theory). */
+  predictedGrowth?: number | null;
+}
+
+export interface SampleResult {
+  records: SPRecord[];
+  /** Geometric mean over interior layers and seeds of ‖∂L/∂h_l‖²/‖∂L/∂h_{l+1}‖². */
+  measuredGrowth: number;
+  /** Standard error of measuredGrowth from the spread over seeds (over layers when K = 1). */
+  measuredGrowthSE: number;
+  predictedGrowth: number | null;
+  seeds: number[];
+  /** Layers l whose growth enters measuredGrowth: [first, last] (1-based, inclusive). */
+  interior: [number, number];
+  backend: string;
+}
+
+/** Seeds of a run: baseSeed, baseSeed+1, ..., so that seed k of a run is reproducible alone. */
+export function seedList(baseSeed: number, k: number): number[] {
+  checkSeed(baseSeed, 'seed');
+  if (!Number.isInteger(k) || k < 1 || k > 100000) throw new SpecError('seeds', k, 'an integer from 1 to 100000');
+  if (baseSeed + k - 1 > 2147483647) throw new SpecError('seed', baseSeed, `at most ${2147483647 - k + 1} with ${k} seeds`);
+  return Array.from({ length: k }, (_, i) => baseSeed + i);
+}
+
+/**
+ * Interior layers for the growth estimate: growth_l is defined for l = 1..L−1; drop d = min(5, ⌊0.15·L⌋)
+ * at each end (the input has not reached the BN fixed point yet at the bottom, the readout's gradient
+ * is not yet in the backward map's top direction at the top). Falls back to every l when too shallow.
+ */
+export function interiorLayers(depth: number): [number, number] {
+  const d = Math.min(5, Math.floor(0.15 * depth));
+  const first = 1 + d;
+  const last = depth - 1 - d;
+  if (depth < 2) return [1, 0];
+  if (last < first) return [1, depth - 1];
+  return [first, last];
+}
+
+/** Mean of ln growth over the interior layers of one network (telescopes to a difference of logs). */
+export function meanLogGrowth(stats: LayerStats, interior = interiorLayers(stats.depth)): number {
+  const [a, b] = interior;
+  if (b < a) return Number.NaN;
+  return (stats.logGradHSq[a - 1] - stats.logGradHSq[b]) / (b - a + 1);
+}
+
+/** measuredGrowth and its standard error from per-seed statistics. */
+export function growthEstimate(all: LayerStats[], interior: [number, number]): { growth: number; se: number; perSeed: number[] } {
+  const perSeed = all.map((s) => meanLogGrowth(s, interior));
+  const m = perSeed.reduce((a, b) => a + b, 0) / perSeed.length;
+  const growth = Math.exp(m);
+  let seLog: number;
+  if (all.length > 1) {
+    seLog = summarize(perSeed).sd / Math.sqrt(perSeed.length);
+  } else {
+    // one network: spread of the per-layer log growth over interior layers
+    const [a, b] = interior;
+    const logs: number[] = [];
+    for (let l = a; l <= b; l++) logs.push(all[0].logGradHSq[l - 1] - all[0].logGradHSq[l]);
+    seLog = logs.length > 1 ? summarize(logs).sd / Math.sqrt(logs.length) : Number.NaN;
+  }
+  return { growth, se: growth * seLog, perSeed: perSeed.map(Math.exp) };
+}
+
+const PER_LAYER: [string, (s: LayerStats, l: number) => number][] = [
+  ['preact_var', (s, l) => s.preactVar[l]],
+  ['postact_mean', (s, l) => s.postactMean[l]],
+  ['postact_var', (s, l) => s.postactVar[l]],
+  ['corr', (s, l) => s.corr[l]],
+  ['grad_h_sq', (s, l) => s.gradHSq[l]],
+  ['grad_w_sq', (s, l) => s.gradWSq[l]],
+  ['log_grad_h_sq', (s, l) => s.logGradHSq[l] - s.logGradHSq[s.depth - 1]],
+  ['log_grad_w_sq', (s, l) => s.logGradWSq[l] - s.logGradWSq[s.depth - 1]],
+  ['grad_growth', (s, l) => s.gradGrowth[l]],
+];
+
+/**
+ * Tidy records of K networks: one per seed, layer and quantity, and across seeds (seed null) the mean
+ * with sd, 95% interval and n. Non-finite values (an overflowed grad_h_sq in a very deep net, growth at
+ * the last layer) are left out; the log quantities always stay finite.
+ */
+export function sampleRecords(
+  spec: NetworkSpec,
+  all: LayerStats[],
+  seeds: number[],
+  tags: Record<string, string | number | boolean | null>,
+  interior = interiorLayers(spec.depth),
+): SPRecord[] {
+  const fields: SpecFields = specFields(spec);
+  const out: SPRecord[] = [];
+  const L = spec.depth;
+  for (const [q, get] of PER_LAYER) {
+    for (let l = 0; l < L; l++) {
+      const vals: number[] = [];
+      all.forEach((s, k) => {
+        const v = get(s, l);
+        if (Number.isFinite(v)) {
+          out.push(record(fields, 'sampled', q, l + 1, v, { seed: seeds[k], tags }));
+          vals.push(v);
+        }
+      });
+      if (vals.length === all.length && vals.length > 0) {
+        const m = summarize(vals);
+        out.push(record(fields, 'sampled', q, l + 1, m.mean, { sd: m.sd, lo: m.lo, hi: m.hi, n: m.n, tags }));
+      }
+    }
+  }
+  const { growth, se, perSeed } = growthEstimate(all, interior);
+  const gtags = { ...tags, interiorFirst: interior[0], interiorLast: interior[1] };
+  perSeed.forEach((g, k) => {
+    if (Number.isFinite(g)) out.push(record(fields, 'sampled', 'growth', null, g, { seed: seeds[k], tags: gtags }));
+  });
+  if (Number.isFinite(growth)) {
+    const seLog = se / growth;
+    out.push(
+      record(fields, 'sampled', 'growth', null, growth, {
+        sd: all.length > 1 ? seLog * Math.sqrt(all.length) * growth : se,
+        lo: growth * Math.exp(-1.959963984540054 * seLog),
+        hi: growth * Math.exp(1.959963984540054 * seLog),
+        n: all.length,
+        tags: gtags,
+      }),
+    );
+  }
+  const losses = all.map((s) => s.loss);
+  losses.forEach((v, k) => {
+    out.push(record(fields, 'sampled', 'loss', null, v, { seed: seeds[k], tags }));
+  });
+  const ml = summarize(losses);
+  out.push(record(fields, 'sampled', 'loss', null, ml.mean, { sd: ml.sd, lo: ml.lo, hi: ml.hi, n: ml.n, tags }));
+  return out;
+}
+
+/** The worker module (TypeScript, run through tsx's loader by the pool). */
+function workerUrl(): URL {
+  return new URL('./worker.ts', import.meta.url);
+}
+
+/** Run K seeds of a spec (every core by default) and summarize them as tidy records. */
+export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Promise<SampleResult> {
+  if (spec.batch === null) {
+    throw new SpecError('batch', null, 'an integer batch size for sampled networks (null, the large-batch limit, is theory only)');
+  }
+  const seeds = seedList(opts.baseSeed ?? 1, opts.seeds);
+  const loss = opts.loss ?? defaultLoss(spec);
+  checkLoss(spec, loss);
+  const rho = opts.inputCorrelation ?? 0;
+  if (!(rho >= 0 && rho < 1)) throw new SpecError('inputCorrelation', rho, 'a number in [0, 1)');
+  const backend = opts.backend ?? 'auto';
+  const k = kernels(backend);
+  const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), seeds.length));
+  const cloneable = typeof spec.activation === 'string';
+  let all: LayerStats[];
+  if (threads > 1 && cloneable) {
+    const tasks: SeedTask[] = seeds.map((seed) => ({ spec: spec as SpecInput, seed, loss, inputCorrelation: rho, backend, blasThreads: 1 }));
+    const before = k.getThreads();
+    try {
+      all = await runInPool<SeedTask, LayerStats>(workerUrl(), tasks, threads, opts.onProgress);
+    } finally {
+      k.setThreads(before);
+    }
+  } else {
+    all = [];
+    for (const seed of seeds) {
+      all.push(forwardBackward(spec, seed, { loss, inputCorrelation: rho, backend }));
+      opts.onProgress?.(all.length, seeds.length);
+    }
+  }
+  const interior = interiorLayers(spec.depth);
+  const tags = { loss, inputCorrelation: rho };
+  const records = sampleRecords(spec, all, seeds, tags, interior);
+  const { growth, se } = growthEstimate(all, interior);
+  const predictedGrowth = opts.predictedGrowth !== undefined ? opts.predictedGrowth : await theoryGrowth(spec);
+  return { records, measuredGrowth: growth, measuredGrowthSE: se, predictedGrowth, seeds, interior, backend: all[0]?.backend ?? k.name };
+}
+
+/** The theory room's predicted per-layer growth for the spec, or null where it has none. */
+export async function theoryGrowth(spec: NetworkSpec): Promise<number | null> {
+  try {
+    const specifier = '../theory/index.js';
+    const mod: any = await import(/* @vite-ignore */ specifier);
+    if (typeof mod.predict !== 'function') return null;
+    const p = mod.predict(spec);
+    return typeof p?.predictedGrowth === 'number' && Number.isFinite(p.predictedGrowth) ? p.predictedGrowth : null;
+  } catch {
+    return null;
+  }
+}
