@@ -1,3 +1,5 @@
 // signalprop's public API: `import { ... } from 'signalprop'`. Each room re-exports its surface.
 export * from './spec/index.js';
 export * from './reproduce/index.js';
+export * from './compare/index.js';
+export * from './figures/index.js';

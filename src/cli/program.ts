@@ -6,6 +6,9 @@ import { UsageError } from './io.js';
 
 // One line per command module; each exports `register(program)`.
 const COMMANDS: (() => Promise<{ register: (p: Command) => void }>)[] = [
+  () => import('./commands/compare.js'),
+  () => import('./commands/figure.js'),
+  () => import('./commands/report.js'),
 ];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -1,0 +1,199 @@
+// Figures over training steps: early training (5) and the optimizer comparison (6).
+import type { TopLevelSpec } from 'vega-lite';
+import { type SPRecord, summarize } from '../spec/index.js';
+import { axisScale, band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, quantityTitle, selectSpec, stepAxis, stepScale, topLevel } from './common.js';
+
+const OPT_NAMES: Record<string, string> = { sgd: 'SGD', momentum: 'SGD + momentum', nesterov: 'SGD + Nesterov', adam: 'Adam', lars: 'LARS', lamb: 'LAMB', lalc: 'LALC' };
+const truthy = (v: unknown) => v === true || (typeof v === 'number' && v > 0) || (typeof v === 'string' && v !== '' && v !== 'none' && v !== 'false' && v !== '0');
+
+/** The optimizer a trained record belongs to, as a legend label: tags.label, else tags.optimizer (+ warmup, + clip). */
+export function optimizerLabel(r: SPRecord): string {
+  const t = r.tags ?? {};
+  if (typeof t.label === 'string' && t.label) return t.label;
+  const raw = String(t.optimizer ?? t.opt ?? 'unknown');
+  let s = OPT_NAMES[raw.toLowerCase()] ?? raw;
+  const warm = t.warmup ?? t.warmupSteps ?? (typeof t.schedule === 'string' && t.schedule.includes('warmup') ? true : undefined);
+  if (truthy(warm) && !s.includes('warmup')) s += ' + warmup';
+  if (truthy(t.clip ?? t.clipping) && !s.includes('clip')) s += ' + clip';
+  return s;
+}
+
+/** A run: tags.run when present, else the seed (within one spec and optimizer). */
+const runOf = (r: SPRecord) => String(r.tags?.run ?? `seed ${r.seed}`);
+
+function mostCommon(xs: string[]): string {
+  const c = new Map<string, number>();
+  for (const x of xs) c.set(x, (c.get(x) ?? 0) + 1);
+  return [...c].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
+}
+
+export interface EarlyTrainingOptions extends FigureOptions {
+  /** Optimizer label to show (default: the most common in the records). */
+  optimizer?: string;
+  /** Layers to average over (default: every layer present). */
+  layers?: number[];
+}
+
+/** Per-step values: reduce over layers within each run (geometric or arithmetic mean), then a band over runs. */
+function perStep(recs: SPRecord[], layers: number[] | undefined, geometric: boolean): { step: number; b: ReturnType<typeof band>; layers: number[] }[] {
+  const keep = recs.filter((r) => r.step !== null && finite(r.value) && (!layers || r.layer === null || layers.includes(r.layer)) && (!geometric || r.value > 0));
+  const out: { step: number; b: ReturnType<typeof band>; layers: number[] }[] = [];
+  for (const [, g] of groupBy(keep, (r) => String(r.step))) {
+    const perRun: number[] = [];
+    const ls = new Set<number>();
+    for (const [, rg] of groupBy(g, runOf)) {
+      const vals = rg.map((r) => (geometric ? Math.log(r.value) : r.value));
+      for (const r of rg) if (r.layer !== null) ls.add(r.layer);
+      const m = vals.reduce((a, b) => a + b, 0) / vals.length;
+      perRun.push(geometric ? Math.exp(m) : m);
+    }
+    const s = summarize(perRun);
+    out.push({ step: g[0].step!, b: { value: s.mean, lo: s.lo, hi: s.hi, sd: s.sd, n: s.n }, layers: [...ls].sort((a, b) => a - b) });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+const MEASURED = 'trained (mean over runs, 95% CI)';
+const PREDICTED = 'correlation-aware prediction';
+const INIT = 'theory λ(B) at init';
+
+/** Figure 5: per-layer gradient ratio against step with the correlation-aware prediction, and the within-batch correlation. */
+export function earlyTraining(all: SPRecord[], opts: EarlyTrainingOptions = {}): TopLevelSpec {
+  const NAME = 'early-training';
+  let records = selectSpec(all, opts);
+  const q = opts.quantity ?? 'grad_growth';
+  const measured = records.filter((r) => r.source === 'trained' && r.quantity === q && r.layer !== null);
+  if (measured.length === 0) throw missing(NAME, `trained per-layer ${q} over steps`, records);
+  const specId = opts.specId ?? mostCommon(measured.map((r) => String(r.specId)));
+  records = records.filter((r) => String(r.specId) === specId || (r.source === 'theory' && r.step === null));
+  const optimizer = opts.optimizer ?? mostCommon(measured.filter((r) => String(r.specId) === specId).map(optimizerLabel));
+  const mine = (r: SPRecord) => String(r.specId) === specId && (r.source !== 'trained' || optimizerLabel(r) === optimizer);
+  const meas = measured.filter(mine);
+  const spec0 = meas[0];
+  const pred = records.filter((r) => r.quantity === 'predicted_growth' && r.step !== null && mine(r) && (r.source === 'trained' || r.source === 'theory'));
+  const corr = records.filter((r) => r.source === 'trained' && r.quantity === 'corr' && r.layer !== null && mine(r));
+  const init = records.filter((r) => r.source === 'theory' && r.quantity === 'growth' && r.layer === null && r.step === null && finite(r.value) && r.batch === spec0.batch && r.activation === spec0.activation && r.order === spec0.order);
+  const rows: Record<string, unknown>[] = [];
+  const mS = perStep(meas, opts.layers, true);
+  for (const s of mS) rows.push({ panel: 'ratio', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
+  for (const s of perStep(pred, opts.layers, true)) rows.push({ panel: 'ratio', series: PREDICTED, step: s.step, y: s.b.value });
+  if (init.length) rows.push({ panel: 'ratio', series: INIT, step: null, y: band(init).value });
+  for (const s of perStep(corr, opts.layers, false)) rows.push({ panel: 'corr', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
+  const present = new Set(rows.map((r) => r.series as string));
+  const series = [
+    { name: MEASURED, color: PALETTE.trained },
+    { name: PREDICTED, color: PALETTE.theory },
+    { name: INIT, color: PALETTE.reference },
+  ].filter((s) => present.has(s.name));
+  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series) };
+  const steps = rows.map((r) => r.step).filter(finite);
+  const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
+  const f = (panel: string, series: string) => [{ filter: `datum.panel === '${panel}' && datum.series === '${series}'` }];
+  const yR = { field: 'y', type: 'quantitative', title: 'geometric mean over ℓ of ‖∂L/∂h_ℓ‖² / ‖∂L/∂h_ℓ₊₁‖²', scale: { zero: false } };
+  const ratioLayers: Record<string, unknown>[] = [
+    { mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } },
+    { transform: f('ratio', MEASURED), mark: { type: 'area', opacity: 0.2, color: PALETTE.trained }, encoding: { x, y: { ...yR, field: 'lo' }, y2: { field: 'hi' } } },
+    { transform: f('ratio', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yR, color } },
+  ];
+  if (present.has(PREDICTED)) ratioLayers.push({ transform: f('ratio', PREDICTED), mark: { type: 'line', strokeWidth: 2, strokeDash: [6, 3] }, encoding: { x, y: yR, color } });
+  if (present.has(INIT)) ratioLayers.push({ transform: f('ratio', INIT), mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { y: yR, color } });
+  const yC = { field: 'y', type: 'quantitative', title: quantityTitle('corr'), scale: { zero: false } };
+  const corrLayers: Record<string, unknown>[] = [
+    { transform: f('corr', MEASURED), mark: { type: 'area', opacity: 0.2, color: PALETTE.trained }, encoding: { x, y: { ...yC, field: 'lo' }, y2: { field: 'hi' } } },
+    { transform: f('corr', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yC, color } },
+  ];
+  const w = opts.width ?? 380;
+  const h = opts.height ?? 280;
+  const panels: Record<string, unknown>[] = [{ width: w, height: h, title: { text: 'per-layer gradient ratio', fontSize: 12 }, layer: ratioLayers }];
+  if (rows.some((r) => r.panel === 'corr')) panels.push({ width: w, height: h, title: { text: 'within-batch correlation', fontSize: 12 }, layer: corrLayers });
+  const ls = mS.flatMap((s) => s.layers);
+  const lsTxt = ls.length ? `layers ℓ = ${Math.min(...ls)}–${Math.max(...ls)}` : '';
+  const used = [...meas, ...pred, ...corr, ...init];
+  return topLevel('Early training: the explosion fades as correlation builds', used, { data: { values: rows }, hconcat: panels }, opts, `optimizer ${optimizer} · ${lsTxt}`);
+}
+
+export interface OptimizerOptions extends FigureOptions {
+  lossQuantity?: string;
+  accuracyQuantity?: string;
+}
+
+/** The step at which each run diverged: a 'diverged'/'divergence' record, a diverged status tag, or the first non-finite loss. */
+function divergences(recs: SPRecord[], lossQ: string): { run: string; step: number | null; rec: SPRecord }[] {
+  const out: { run: string; step: number | null; rec: SPRecord }[] = [];
+  for (const [run, g] of groupBy(recs, runOf)) {
+    const ev = g.find((r) => r.quantity === 'diverged' || r.quantity === 'divergence' || r.tags?.event === 'diverged');
+    const bad = g.filter((r) => r.quantity === lossQ && r.step !== null && !finite(r.value)).sort((a, b) => a.step! - b.step!)[0];
+    const status = g.some((r) => r.tags?.status === 'diverged');
+    if (ev || bad || status) {
+      const lastStep = Math.max(...g.filter((r) => r.step !== null).map((r) => r.step!));
+      out.push({ run, step: ev?.step ?? bad?.step ?? (Number.isFinite(lastStep) ? lastStep : null), rec: g[0] });
+    }
+  }
+  return out;
+}
+
+/** Figure 6: loss and accuracy against step per optimizer, at each batch size (small and large), divergences marked. */
+export function optimizerComparison(all: SPRecord[], opts: OptimizerOptions = {}): TopLevelSpec {
+  const NAME = 'optimizer-comparison';
+  const records = selectSpec(all, opts).filter((r) => r.source === 'trained');
+  const lossQ = opts.lossQuantity ?? 'loss';
+  const accQ = opts.accuracyQuantity ?? (records.some((r) => r.quantity === 'accuracy') ? 'accuracy' : 'test_accuracy');
+  const loss = records.filter((r) => r.quantity === lossQ && r.layer === null && r.step !== null);
+  if (loss.length === 0) throw missing(NAME, `trained ${lossQ} (layer null) over steps`, all);
+  const acc = records.filter((r) => r.quantity === accQ && r.layer === null && r.step !== null);
+  const labels = [...new Set(records.map(optimizerLabel))];
+  const ORDER = ['SGD', 'SGD + warmup', 'SGD + clip', 'LARS', 'LAMB', 'LALC'];
+  labels.sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  const bLabel = (r: SPRecord) => `B = ${r.batch ?? '∞'}`;
+  const rows: Record<string, unknown>[] = [];
+  const used: SPRecord[] = [];
+  for (const [metric, recs] of [
+    ['loss', loss],
+    ['accuracy', acc],
+  ] as const) {
+    for (const [, g] of groupBy(recs, (r) => `${bLabel(r)}|${optimizerLabel(r)}|${r.step}`)) {
+      const ok = g.filter((r) => finite(r.value));
+      used.push(...g);
+      if (ok.length === 0) continue;
+      const b = band(ok);
+      rows.push({ kind: 'curve', metric, batch: bLabel(g[0]), B: g[0].batch, optimizer: optimizerLabel(g[0]), step: g[0].step, y: b.value, lo: b.lo, hi: b.hi, n: b.n, runs: ok.length });
+    }
+  }
+  // Divergence events: a cross at the step, at the run's last finite loss.
+  for (const [, g] of groupBy(records, (r) => `${r.specId}|${optimizerLabel(r)}`)) {
+    for (const d of divergences(g, lossQ)) {
+      const runRecs = g.filter((r) => runOf(r) === d.run && r.quantity === lossQ && finite(r.value) && r.step !== null && (d.step === null || r.step <= d.step));
+      const last = runRecs.sort((a, b) => b.step! - a.step!)[0];
+      if (!last) continue;
+      rows.push({ kind: 'diverged', metric: 'loss', batch: bLabel(d.rec), optimizer: optimizerLabel(d.rec), step: d.step ?? last.step, y: last.value, run: d.run, event: 'diverged' });
+    }
+  }
+  const steps = rows.map((r) => r.step).filter(finite);
+  const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
+  const color = { field: 'optimizer', type: 'nominal', title: 'optimizer', scale: { domain: labels, range: labels.map((_, i) => PALETTE.optimizers[i % PALETTE.optimizers.length]) } };
+  const lossVals = rows.filter((r) => r.metric === 'loss').flatMap((r) => [r.y, r.lo, r.hi].filter(finite) as number[]);
+  const yL = { field: 'y', type: 'quantitative', title: quantityTitle(lossQ), scale: axisScale(lossVals) };
+  const yA = { field: 'y', type: 'quantitative', title: quantityTitle(accQ), scale: { domain: [0, 1] } };
+  const metricLayers = (metric: string, y: Record<string, unknown>) => {
+    const base = `datum.kind === 'curve' && datum.metric === '${metric}'`;
+    const ls: Record<string, unknown>[] = [
+      { transform: [{ filter: base }], mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, fill: { ...color, legend: null } } },
+      { transform: [{ filter: base }], mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color } },
+    ];
+    if (metric === 'loss' && rows.some((r) => r.kind === 'diverged'))
+      ls.push({
+        transform: [{ filter: `datum.kind === 'diverged'` }],
+        mark: { type: 'point', shape: 'cross', size: 160, filled: true, strokeWidth: 1 },
+        encoding: { x, y, color, shape: { field: 'event', type: 'nominal', title: null, scale: { domain: ['diverged'], range: ['cross'] } } },
+      });
+    return ls;
+  };
+  const size = { width: opts.width ?? 320, height: opts.height ?? 200 };
+  const batches = [...new Set(rows.map((r) => r.batch as string))].sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  const column = { field: 'batch', type: 'nominal', title: null, sort: batches };
+  const vconcat: Record<string, unknown>[] = [{ facet: { column }, spec: { ...size, layer: metricLayers('loss', yL) } }];
+  if (rows.some((r) => r.metric === 'accuracy')) vconcat.push({ facet: { column }, spec: { ...size, layer: metricLayers('accuracy', yA) } });
+  const nDiv = rows.filter((r) => r.kind === 'diverged').length;
+  return topLevel('Optimizers at small and large batch', used, { data: { values: rows }, vconcat }, opts, `bands: 95% CI over runs · × marks ${nDiv} divergence event${nDiv === 1 ? '' : 's'}`);
+}
+
