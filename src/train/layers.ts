@@ -87,10 +87,12 @@ export function batchNormEval(h: T2, gamma: T1, beta: T1, eps: number, runMean: 
 
 export type TfActivation = (x: tf.Tensor) => tf.Tensor;
 
-/** The functions an `expr:` activation may use in the trainer (a subset of mathjs). */
-export const EXPR_FUNCTIONS = ['exp', 'log', 'log1p', 'expm1', 'sqrt', 'abs', 'tanh', 'sinh', 'cosh', 'sin', 'cos', 'atan', 'asinh', 'erf', 'sign', 'square', 'cube', 'max', 'min'] as const;
-export const EXPR_SUBSET =
-  'numbers, x, pi, e; + - * / ^ (unary minus); comparisons > < >= <= with a ? b : c; functions ' + EXPR_FUNCTIONS.join(', ');
+/**
+ * The functions an `expr:` activation may use in the trainer: those of mathjs that mathjs can also
+ * differentiate (the spec requires φ′) and that have a tf op.
+ */
+export const EXPR_FUNCTIONS = ['exp', 'log', 'sqrt', 'abs', 'tanh', 'sinh', 'cosh', 'sin', 'cos', 'atan', 'asinh'] as const;
+export const EXPR_SUBSET = 'numbers, x, pi, e; + - * / ^ and unary minus; parentheses; functions ' + EXPR_FUNCTIONS.join(', ');
 
 type Val = tf.Tensor | number;
 
@@ -111,13 +113,6 @@ function compileNode(node: MathNode, x: tf.Tensor, full: string): Val {
       return bad(`symbol ${n.name}`);
     case 'ParenthesisNode':
       return compileNode(n.content, x, full);
-    case 'ConditionalNode': {
-      const c = compileNode(n.condition, x, full);
-      const a = compileNode(n.trueExpr, x, full);
-      const b = compileNode(n.falseExpr, x, full);
-      if (typeof c === 'number') return c ? a : b;
-      return tf.where(c as tf.Tensor, asT(a), asT(b));
-    }
     case 'OperatorNode': {
       const args: Val[] = n.args.map((a: MathNode) => compileNode(a, x, full));
       const [a, b] = args;
@@ -139,14 +134,6 @@ function compileNode(node: MathNode, x: tf.Tensor, full: string): Val {
           if (num) return (a as number) ** (b as number);
           if (typeof b === 'number' && b === 2) return tf.square(a as tf.Tensor);
           return tf.pow(asT(a), b as any);
-        case 'larger':
-          return num ? Number((a as number) > (b as number)) : tf.greater(a as any, b as any);
-        case 'smaller':
-          return num ? Number((a as number) < (b as number)) : tf.less(a as any, b as any);
-        case 'largerEq':
-          return num ? Number((a as number) >= (b as number)) : tf.greaterEqual(a as any, b as any);
-        case 'smallerEq':
-          return num ? Number((a as number) <= (b as number)) : tf.lessEqual(a as any, b as any);
         default:
           return bad(`operator ${n.op}`);
       }
@@ -161,10 +148,6 @@ function compileNode(node: MathNode, x: tf.Tensor, full: string): Val {
         case 'log':
           if (args.length !== 1) bad('log with a base');
           return tf.log(t);
-        case 'log1p':
-          return tf.log1p(t);
-        case 'expm1':
-          return tf.sub(tf.exp(t), 1);
         case 'sqrt':
           return tf.sqrt(t);
         case 'abs':
@@ -183,20 +166,6 @@ function compileNode(node: MathNode, x: tf.Tensor, full: string): Val {
           return tf.atan(t);
         case 'asinh':
           return tf.asinh(t);
-        case 'erf':
-          return tf.erf(t);
-        case 'sign':
-          return tf.sign(t);
-        case 'square':
-          return tf.square(t);
-        case 'cube':
-          return tf.pow(t, 3);
-        case 'max':
-        case 'min': {
-          if (args.length !== 2) bad(`${name} with ${args.length} arguments (use two)`);
-          const op = name === 'max' ? tf.maximum : tf.minimum;
-          return op(asT(args[0]), asT(args[1]));
-        }
         default:
           return bad(`function ${name}`);
       }
