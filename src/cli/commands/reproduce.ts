@@ -1,0 +1,48 @@
+// signalprop reproduce: every claim of Paik & Choi (2023) and Yang et al. (2019), theory against practice.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { reproduce, SCALES, type Scale, type Study } from '../../reproduce/index.js';
+import { defaultThreads } from '../../parallel/pool.js';
+import { numberFlag, progress, UsageError } from '../io.js';
+
+export function register(program: Command): void {
+  program
+    .command('reproduce')
+    .description("Reproduce the seed paper's claims (Paik & Choi 2023; Yang et al. 2019): studies, figures, REPORT.md and report.html")
+    .option('--scale <scale>', `tiny | default | paper (default: under 15 min on 2 cores; paper: full size)`, 'default')
+    .option('--only <ids>', 'comma-separated study ids to run (e.g. claim2,claim5)')
+    .option('--fresh', 'redo finished studies instead of reusing their results')
+    .option('--out <dir>', 'where figures and the report go', 'figures')
+    .option('--cache <dir>', 'where finished study results are kept for reuse', '.runs/reproduce')
+    .option('--threads <n>', 'worker threads (default: every core)')
+    .option('--list', 'list the studies and exit')
+    .action(async (opts) => {
+      const { STUDIES } = (await import('../../../analysis/index.js')) as { STUDIES: Study[] };
+      if (opts.list) {
+        for (const s of STUDIES) process.stdout.write(`${s.id}\t${s.title}\n`);
+        return;
+      }
+      if (!SCALES.includes(opts.scale)) throw new UsageError(`--scale: "${opts.scale}" is not allowed; expected ${SCALES.join(' | ')}`);
+      const ids = STUDIES.map((s) => s.id);
+      const only = opts.only ? String(opts.only).split(',').map((s: string) => s.trim()) : [];
+      for (const id of only) if (!ids.includes(id)) throw new UsageError(`--only: "${id}" is not a study; expected one of ${ids.join(', ')}`);
+      const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 256 }) ?? defaultThreads();
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+      const { studyRenderer } = await import('../../../analysis/render.js');
+      const t0 = performance.now();
+      const outcomes = await reproduce({
+        studies: STUDIES,
+        scale: opts.scale as Scale,
+        only,
+        fresh: Boolean(opts.fresh),
+        outDir: opts.out,
+        cacheDir: opts.cache,
+        threads,
+        version: pkg.version,
+        renderer: studyRenderer(),
+        progress,
+      });
+      for (const o of outcomes) process.stdout.write(`${o.id}\t${o.verdict}\t${o.title}\n`);
+      process.stdout.write(`report: ${opts.out}/REPORT.md, ${opts.out}/report.html (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+    });
+}
