@@ -2,7 +2,7 @@
 // URL so that worker threads and worker processes can load it themselves. The built-in adapters load
 // the library behind them (theory, sample, train) lazily, inside run().
 import { pathToFileURL } from 'node:url';
-import type { NetworkSpec, SPRecord } from '../spec/index.js';
+import type { NetworkSpec, SPRecord, SpecInput } from '../spec/index.js';
 import { KIND_RE } from './constants.js';
 import { loadModule } from './load.js';
 import type { Cell } from './spec.js';
@@ -29,6 +29,12 @@ export interface CellKindModule {
   resolveOptions?(options: Record<string, unknown>): Record<string, unknown>;
   /** Kind-specific checks of a validated spec (e.g. sampling needs a finite batch). */
   checkSpec?(spec: NetworkSpec): void;
+  /** Fill spec defaults that follow from the options (e.g. the input dimension of the data). */
+  prepareSpec?(input: SpecInput, options: Record<string, unknown>): SpecInput;
+  /** Checks of a whole cell: spec, options and seed together. */
+  checkCell?(spec: NetworkSpec, options: Record<string, unknown>, seed: number): void;
+  /** Called once after the module is loaded (e.g. to load the library behind it). */
+  init?(): Promise<void>;
   run(cell: Cell, ctx: CellContext): Promise<CellOutput> | CellOutput;
 }
 
@@ -64,11 +70,12 @@ export function loadCellKind(kind: string, modules: Record<string, string> = cel
   if (!href) return Promise.reject(new Error(`unknown cell kind "${kind}"; known: ${Object.keys(modules).join(', ')}`));
   let p = cache.get(href);
   if (!p) {
-    p = loadModule(href).then((m) => {
+    p = loadModule(href).then(async (m) => {
       const mod = (m.default && typeof m.default.run === 'function' ? m.default : m) as CellKindModule;
       if (typeof mod.run !== 'function' || !mod.optionFields || typeof mod.optionFields !== 'object') {
         throw new Error(`cell kind "${kind}" (${href}) must export run(cell, ctx) and optionFields`);
       }
+      await mod.init?.();
       return mod;
     });
     p.catch(() => cache.delete(href));

@@ -13,24 +13,33 @@ export interface SweepProgress {
 export function progressBar(total: number, skipped: number, label = 'sweep', stream: NodeJS.WriteStream = process.stderr): SweepProgress {
   const bar = new SingleBar({
     stream,
-    format: `${label} [{bar}] {value}/{total} cells | running {running} | failed {failed} | skipped ${skipped} | ETA {eta_formatted}`,
+    format: `${label} [{bar}] {value}/{total} cells | running {running} | failed {failed} | skipped ${skipped} | ETA {eta}`,
     barCompleteChar: '#',
     barIncompleteChar: '.',
     hideCursor: false,
     noTTYOutput: true,
     notTTYSchedule: 5000,
-    etaBuffer: 20,
-    etaAsynchronousUpdate: true,
   });
-  bar.start(total, 0, { running: 0, failed: 0 });
+  const t0 = Date.now();
+  bar.start(total, 0, { running: 0, failed: 0, eta: '?' });
   return {
     update(finished, failed, running) {
-      bar.update(finished, { running, failed });
+      bar.update(finished, { running, failed, eta: eta(Date.now() - t0, finished, total) });
     },
     stop() {
       bar.stop();
     },
   };
+}
+
+/** Remaining time from the mean time per finished cell so far ("?" before the first). */
+export function eta(elapsedMs: number, finished: number, total: number): string {
+  if (finished >= total) return '0s';
+  if (finished === 0) return '?';
+  const s = Math.round(((elapsedMs / finished) * (total - finished)) / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** No output (the API's default, and --no-progress). */

@@ -95,6 +95,8 @@ export function setPath(obj: Record<string, unknown>, path: string[], value: unk
 
 function rewrap(prefix: string, e: unknown): never {
   if (e instanceof SpecError) throw new SweepError(`${prefix}${e.field}`, e.value, e.allowed);
+  const x = e as { field?: unknown; allowed?: unknown; value?: unknown };
+  if (x && typeof x.field === 'string' && typeof x.allowed === 'string') throw new SweepError(`${prefix}${x.field}`, x.value, x.allowed);
   if (e instanceof Error && e.name === 'SeedError') throw new SweepError(prefix.replace(/\.$/, ''), undefined, e.message);
   throw e;
 }
@@ -137,10 +139,10 @@ function resolveOptions(kind: string, mod: CellKindModule, options: Record<strin
   }
 }
 
-function checkSpec(mod: CellKindModule, input: SpecInput, where: string): NetworkSpec {
+function checkSpec(mod: CellKindModule, input: SpecInput, where: string, options: Record<string, unknown>): NetworkSpec {
   let spec: NetworkSpec;
   try {
-    spec = makeSpec(input);
+    spec = makeSpec(mod.prepareSpec ? mod.prepareSpec(input, options) : input);
   } catch (e) {
     rewrap(where, e);
   }
@@ -170,10 +172,10 @@ export async function parseSweep(raw: unknown, defaults: { name?: string } = {})
 
   const base = raw.base ?? {};
   if (!isObject(base)) throw new SweepError('base', base, 'a network spec object (depth, width, batch, order, activation, init, bn, residual)');
-  checkSpec(mod, base as SpecInput, 'base.');
   const options = raw.options ?? {};
   if (!isObject(options)) throw new SweepError('options', options, `an object: ${describeOptions(kind, mod)}`);
   resolveOptions(kind, mod, options, 'options.');
+  checkSpec(mod, base as SpecInput, 'base.', options);
 
   const axesRaw = raw.axes ?? {};
   if (!isObject(axesRaw)) throw new SweepError('axes', axesRaw, 'an object mapping a dotted path (e.g. "depth", "bn.eps", "optimizer.name") to a list of values');
@@ -201,7 +203,7 @@ export async function parseSweep(raw: unknown, defaults: { name?: string } = {})
       if (v === undefined) throw new SweepError(`${field}[${i}]`, v, 'a JSON value');
       // Each value on its own against the base: the error names the axis entry.
       const where = `${field}[${i}] → `;
-      if (target === 'spec') checkSpec(mod, setPath(base, segs, v) as SpecInput, where);
+      if (target === 'spec') checkSpec(mod, setPath(base, segs, v) as SpecInput, where, options);
       else resolveOptions(kind, mod, setPath(options, segs, v), where);
     });
     axes.push({ path, target, values });
@@ -239,8 +241,14 @@ export async function expandSweep(sweep: Sweep): Promise<Cell[]> {
     }
     for (const seed of sweep.seeds) {
       const where = `${describeCell(combo, seed)} → `;
-      const spec = specToJSON(checkSpec(mod, specInput as SpecInput, where));
       const resolved = resolveOptions(sweep.kind, mod, options, where);
+      const full = checkSpec(mod, specInput as SpecInput, where, resolved);
+      try {
+        mod.checkCell?.(full, resolved, seed);
+      } catch (e) {
+        rewrap(where, e);
+      }
+      const spec = specToJSON(full);
       const cell = { v: CELL_VERSION, kind: sweep.kind, spec, options: resolved, seed };
       cells.push({ ...cell, id: cellId(cell), axes: combo, index: cells.length });
     }

@@ -1,0 +1,54 @@
+// Cell kind "sample": real random networks of the cell's spec at initialization (src/sample's
+// sampleNetwork), one thread per cell. A cell with seed s and seedsPerCell K samples the networks of
+// seeds (s−1)·K+1 … s·K, so that the cells of seeds 1, 2, 3, … draw disjoint networks.
+import { LOSSES, type LossKind, makeSpec, type NetworkSpec, type SpecInput } from '../../spec/index.js';
+import type { CellOutput } from '../kinds.js';
+import { loadModule } from '../load.js';
+import { type Cell, SweepError } from '../spec.js';
+
+export const optionFields: Record<string, string> = {
+  seedsPerCell: 'an integer from 1 to 10000: networks sampled per cell (seeds derived from the cell seed)',
+  loss: LOSSES.join(' | '),
+  inputCorrelation: 'a number in [0, 1): within-batch correlation of the inputs',
+};
+
+export function resolveOptions(o: Record<string, unknown>): Record<string, unknown> {
+  const seedsPerCell = o.seedsPerCell ?? 1;
+  if (!Number.isInteger(seedsPerCell) || (seedsPerCell as number) < 1 || (seedsPerCell as number) > 10000) {
+    throw new SweepError('seedsPerCell', seedsPerCell, optionFields.seedsPerCell);
+  }
+  const loss = o.loss ?? 'readout';
+  if (!(LOSSES as readonly unknown[]).includes(loss)) throw new SweepError('loss', loss, optionFields.loss);
+  const inputCorrelation = o.inputCorrelation ?? 0;
+  if (typeof inputCorrelation !== 'number' || !(inputCorrelation >= 0 && inputCorrelation < 1)) {
+    throw new SweepError('inputCorrelation', inputCorrelation, optionFields.inputCorrelation);
+  }
+  return { seedsPerCell, loss, inputCorrelation };
+}
+
+export function checkSpec(spec: NetworkSpec): void {
+  if (spec.batch === null) throw new SweepError('batch', null, 'an integer >= 2: sampled networks need a finite batch');
+}
+
+const baseSeed = (seed: number, k: number) => (seed - 1) * k + 1;
+
+export function checkCell(_spec: NetworkSpec, options: Record<string, unknown>, seed: number): void {
+  const k = options.seedsPerCell as number;
+  if (baseSeed(seed, k) + k - 1 > 2147483647) throw new SweepError('seeds', seed, `seeds with (seed − 1)·seedsPerCell + seedsPerCell <= 2147483647 (seedsPerCell = ${k})`);
+}
+
+export async function run(cell: Cell): Promise<CellOutput> {
+  const { sampleNetwork } = await loadModule<typeof import('../../sample/index.js')>(new URL('../../sample/index.ts', import.meta.url).href);
+  const o = cell.options as { seedsPerCell: number; loss: LossKind; inputCorrelation: number };
+  const r = await sampleNetwork(makeSpec(cell.spec as SpecInput), {
+    seeds: o.seedsPerCell,
+    baseSeed: baseSeed(cell.seed, o.seedsPerCell),
+    loss: o.loss,
+    inputCorrelation: o.inputCorrelation,
+    threads: 1,
+  });
+  return {
+    records: r.records,
+    info: { measuredGrowth: r.measuredGrowth, measuredGrowthSE: r.measuredGrowthSE, predictedGrowth: r.predictedGrowth, seeds: r.seeds },
+  };
+}

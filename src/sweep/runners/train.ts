@@ -1,0 +1,72 @@
+// Cell kind "train": a real training run of the cell's spec (src/train's trainRun). The sweep's options
+// are the fields of a TrainConfig other than spec and seed (data, loss, optimizer, schedule, clip, steps,
+// probe, backend, checkpointEvery); each cell is validated as a whole by the trainer's own
+// resolveTrainConfig before anything runs. Each attempt trains in a fresh run directory.
+import { rmSync } from 'node:fs';
+import type { NetworkSpec, SpecInput } from '../../spec/index.js';
+import type { CellContext, CellOutput } from '../kinds.js';
+import { loadModule } from '../load.js';
+import { type Cell, SweepError } from '../spec.js';
+
+type TrainApi = typeof import('../../train/index.js');
+type DataApi = typeof import('../../train/data.js');
+let T: TrainApi;
+let D: DataApi;
+
+/** Load the trainer (tfjs included) once per thread. */
+export async function init(): Promise<void> {
+  T ??= await loadModule<TrainApi>(new URL('../../train/index.ts', import.meta.url).href);
+  D ??= await loadModule<DataApi>(new URL('../../train/data.ts', import.meta.url).href);
+}
+
+export const optionFields: Record<string, string> = {
+  steps: 'an integer from 1 to 100000000 (required)',
+  data: "'synthetic' | 'mnist' | 'csv:<path>' or a data object",
+  loss: 'xent | mse',
+  optimizer: 'an optimizer name or {kind, lr, ...}',
+  schedule: 'a schedule name or {kind, warmupSteps, ...}',
+  clip: 'null, a max norm, or {kind: global | layer, maxNorm}',
+  probe: 'a probe schedule {dense, perDecade, every, enabled} or false',
+  backend: 'wasm | cpu | node | node-gpu',
+  checkpointEvery: 'an integer >= 1',
+};
+
+/** The trainer's errors carry field, value and allowed; name the field as the sweep's. */
+function asSweepError(e: unknown): never {
+  const x = e as { name?: string; field?: string; value?: unknown; allowed?: string };
+  if (x && x.name === 'TrainConfigError' && typeof x.field === 'string') throw new SweepError(x.field, x.value, x.allowed ?? '');
+  throw e;
+}
+
+export function resolveOptions(o: Record<string, unknown>): Record<string, unknown> {
+  if (o.steps === undefined) throw new SweepError('steps', undefined, optionFields.steps);
+  try {
+    // The options alone, against a tiny spec whose input dimension follows the data.
+    T.resolveTrainConfig({ spec: { depth: 1, width: 2, batch: 2 }, ...(o as object), steps: o.steps as number, seed: 1 });
+  } catch (e) {
+    asSweepError(e);
+  }
+  return { ...o };
+}
+
+/** Without an explicit inputDim, the network's input dimension is the data's. */
+export function prepareSpec(input: SpecInput, options: Record<string, unknown>): SpecInput {
+  if (input.inputDim !== undefined) return input;
+  const dd = D.dataDim(D.makeDataConfig(options.data));
+  return dd === null ? input : { ...input, inputDim: dd };
+}
+
+export function checkCell(spec: NetworkSpec, options: Record<string, unknown>, seed: number): void {
+  try {
+    T.resolveTrainConfig({ ...(options as object), spec: spec as SpecInput, steps: options.steps as number, seed });
+  } catch (e) {
+    asSweepError(e);
+  }
+}
+
+export async function run(cell: Cell, ctx: CellContext): Promise<CellOutput> {
+  await init();
+  rmSync(ctx.runDir, { recursive: true, force: true });
+  const r = await T.trainRun({ ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed }, { runDir: ctx.runDir });
+  return { records: r.records, info: { status: r.status, steps: r.steps, final: r.final, ...(r.divergedAt !== undefined ? { divergedAt: r.divergedAt } : {}) } };
+}
