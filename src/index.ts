@@ -3,3 +3,4 @@ export * from './spec/index.js';
 export * from './reproduce/index.js';
 export * from './compare/index.js';
 export * from './figures/index.js';
+export * from './train/index.js';

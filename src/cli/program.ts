@@ -9,6 +9,7 @@ const COMMANDS: (() => Promise<{ register: (p: Command) => void }>)[] = [
   () => import('./commands/compare.js'),
   () => import('./commands/figure.js'),
   () => import('./commands/report.js'),
+  () => import('./commands/train.js'),
 ];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -106,9 +106,13 @@ export class Trainer {
     };
     const totalSq = gradSq.reduce((a, b) => a + b, 0);
     if (!Number.isFinite(lossVal) || !Number.isFinite(totalSq)) {
-      const ev = { event: 'diverged', nonFinite: Number.isFinite(lossVal) ? 'gradient' : String(lossVal) };
-      records.push(this.rec('loss', null, lossVal, t, ev));
-      for (let l = 1; l <= L; l++) records.push(this.rec('grad_w_norm', l, Math.sqrt(gradSq[wIdx[l - 1]]), t, ev));
+      // JSON has no NaN/Infinity: a non-finite value is written as null and named in tags.nonFinite
+      const ev = (v: number) => ({ event: 'diverged', nonFinite: Number.isFinite(v) ? null : String(v) });
+      records.push(this.rec('loss', null, lossVal, t, ev(lossVal)));
+      for (let l = 1; l <= L; l++) {
+        const g = Math.sqrt(gradSq[wIdx[l - 1]]);
+        records.push(this.rec('grad_w_norm', l, g, t, ev(g)));
+      }
       cleanup();
       return { loss: lossVal, accuracy, diverged: true, records };
     }

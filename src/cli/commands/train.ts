@@ -1,0 +1,181 @@
+// signalprop train: real training on TensorFlow.js with per-layer probes (src/train).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { specToJSON } from '../../spec/index.js';
+import { BACKENDS, dataDim, initBackend, makeDataConfig, OPTIMIZERS, SCHEDULES, type TrainConfig, TrainConfigError, trainRun } from '../../train/index.js';
+import { numberFlag, readJsonFile, UsageError } from '../io.js';
+import { addSpecFlags, specFromFlags } from '../specFlags.js';
+
+const TRAIN_FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps', 'seed', 'probe', 'backend', 'checkpointEvery'];
+
+function asObject(v: unknown, key: string): Record<string, unknown> {
+  if (v == null) return {};
+  if (typeof v === 'string') return { kind: v };
+  if (typeof v === 'object' && !Array.isArray(v)) return { ...(v as Record<string, unknown>) };
+  throw new UsageError(`${key}: ${JSON.stringify(v)} is not allowed; expected an object or a kind name`);
+}
+
+/** The TrainConfig of --config (a train config, or a bare spec) and the flags; flags win. */
+export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
+  let file: Record<string, unknown> = {};
+  if (opts.config) {
+    const raw = readJsonFile(opts.config, '--config');
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`--config: "${opts.config}" must hold a JSON object (a train config or a spec)`);
+    const isTrain = Object.keys(raw).some((k) => TRAIN_FIELDS.includes(k) && k !== 'spec') || 'spec' in raw;
+    file = isTrain ? (raw as Record<string, unknown>) : { spec: raw };
+  } else if (opts.resume && opts.out && existsSync(join(opts.out, 'manifest.json'))) {
+    // resume without a config: the run's own config
+    file = (readJsonFile(join(opts.out, 'manifest.json'), '--out') as any).config ?? {};
+    if (!('steps' in file)) throw new UsageError(`--out: ${join(opts.out, 'manifest.json')} has no config; is it a signalprop train run?`);
+  }
+  const cfg: Record<string, unknown> = { ...file };
+  // data first: its dimension is the spec's default inputDim
+  let data: unknown = file.data;
+  if (opts.data !== undefined) data = opts.data;
+  if (opts.rho !== undefined) {
+    const d = asObject(data ?? 'synthetic', '--data');
+    if ((d.kind ?? 'synthetic') !== 'synthetic') throw new UsageError(`--rho: only applies to --data synthetic (the data is ${d.kind})`);
+    data = { ...d, rho: numberFlag('--rho', opts.rho, { min: 0, max: 0.999999 }) };
+  }
+  if (data !== undefined) cfg.data = data;
+  let dim: number | null = null;
+  try {
+    dim = dataDim(makeDataConfig(cfg.data));
+  } catch (e) {
+    if (e instanceof TrainConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  const specDefaults = dim !== null ? { inputDim: dim } : {};
+  const spec = specFromFlags({ ...opts, config: undefined }, { ...(file.spec as object), ...specDefaults, ...(file.spec && (file.spec as any).inputDim !== undefined ? { inputDim: (file.spec as any).inputDim } : {}) });
+  cfg.spec = specToJSON(spec);
+  if (opts.loss !== undefined) cfg.loss = opts.loss;
+  // optimizer: --optimizer picks the kind (options from the file are kept only for the same kind)
+  let opt = asObject(file.optimizer, 'optimizer');
+  if (opts.optimizer !== undefined && opts.optimizer !== (opt.kind ?? 'sgd')) opt = { kind: opts.optimizer };
+  const optFlags: [string, string, { int?: boolean; min?: number; max?: number }][] = [
+    ['lr', '--lr', {}],
+    ['momentum', '--momentum', {}],
+    ['weightDecay', '--weight-decay', {}],
+    ['trustCoefficient', '--trust-coefficient', {}],
+    ['clipLow', '--clip-low', {}],
+    ['clipHigh', '--clip-high', {}],
+  ];
+  for (const [key, flag] of optFlags) {
+    const v = numberFlag(flag, opts[key]);
+    if (v !== undefined) opt[key] = v;
+  }
+  if (opts.nesterov) opt.nesterov = true;
+  if (Object.keys(opt).length) cfg.optimizer = opt;
+  // schedule
+  let sch = asObject(file.schedule, 'schedule');
+  if (opts.schedule !== undefined) sch = { ...sch, kind: opts.schedule };
+  if (opts.warmup !== undefined) {
+    sch.warmupSteps = numberFlag('--warmup', opts.warmup, { int: true, min: 0 });
+    if (sch.kind === undefined) sch.kind = 'warmup';
+  }
+  if (Object.keys(sch).length) cfg.schedule = sch;
+  // clipping
+  if (opts.clip !== undefined && opts.clipLayer !== undefined) throw new UsageError('--clip and --clip-layer: choose one (global or per-layer gradient-norm clipping)');
+  if (opts.clip !== undefined) cfg.clip = { kind: 'global', maxNorm: numberFlag('--clip', opts.clip) };
+  if (opts.clipLayer !== undefined) cfg.clip = { kind: 'layer', maxNorm: numberFlag('--clip-layer', opts.clipLayer) };
+  cfg.steps = numberFlag('--steps', opts.steps, { int: true, min: 1 }) ?? file.steps ?? 100;
+  cfg.seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 }) ?? file.seed ?? 1;
+  if (opts.backend !== undefined) cfg.backend = opts.backend;
+  if (opts.probes === false) cfg.probe = false;
+  else if (opts.probeEvery !== undefined || opts.probeDense !== undefined) {
+    const p = file.probe && typeof file.probe === 'object' ? { ...(file.probe as object) } : {};
+    cfg.probe = {
+      ...p,
+      ...(opts.probeEvery !== undefined ? { every: numberFlag('--probe-every', opts.probeEvery, { int: true, min: 1 }) } : {}),
+      ...(opts.probeDense !== undefined ? { dense: numberFlag('--probe-dense', opts.probeDense, { int: true, min: 0 }) } : {}),
+    };
+  }
+  if (opts.checkpointEvery !== undefined) cfg.checkpointEvery = numberFlag('--checkpoint-every', opts.checkpointEvery, { int: true, min: 1 });
+  return cfg as unknown as TrainConfig;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('Train the network of a spec on TensorFlow.js and record per-layer probes (records with source "trained").')
+    .option('--data <data>', 'synthetic | mnist | csv:<path> (synthetic: correlated Gaussian inputs, teacher labels)')
+    .option('--rho <ρ>', 'synthetic data: within-batch input correlation in [0, 1)')
+    .option('--loss <loss>', 'xent | mse', undefined)
+    .option('--optimizer <kind>', OPTIMIZERS.join(' | '))
+    .option('--lr <v>', 'base learning rate')
+    .option('--momentum <μ>', 'momentum (momentum, lars, lalc)')
+    .option('--nesterov', 'Nesterov momentum (momentum, lars, lalc)')
+    .option('--weight-decay <v>', 'L2 weight decay')
+    .option('--trust-coefficient <η>', 'lars / lalc trust coefficient η')
+    .option('--clip-low <v>', 'lalc: lower bound of the layer factor')
+    .option('--clip-high <v>', 'lalc: upper bound of the layer factor (<= 1)')
+    .option('--schedule <kind>', SCHEDULES.join(' | '))
+    .option('--warmup <steps>', 'linear warmup steps (with any schedule)')
+    .option('--clip <maxNorm>', 'global gradient-norm clipping')
+    .option('--clip-layer <maxNorm>', 'per-layer (per-tensor) gradient-norm clipping')
+    .option('--steps <n>', 'training steps (default 100)')
+    .option('--seed <s>', 'seed, an integer >= 1 (default 1)')
+    .option('--backend <name>', `${BACKENDS.join(' | ')} (node/node-gpu need @tensorflow/tfjs-node(-gpu) installed)`)
+    .option('--probe-every <n>', 'after the dense phase, probe every n steps (default: log-spaced)')
+    .option('--probe-dense <k>', 'probe every step for the first k steps (default 20)')
+    .option('--no-probes', 'record only the loss (and the final test metrics)')
+    .option('--checkpoint-every <n>', 'checkpoint every n steps (default steps/10)')
+    .option('--out <runDir>', 'run directory: manifest.json, records.jsonl, checkpoints (without it nothing is written)')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--json', 'print the summary as JSON');
+  addSpecFlags(cmd);
+  cmd.addHelpText('after', '\n--config <file> holds a train config {spec, data, loss, optimizer, schedule, clip, steps, seed, probe, backend} (see docs/training.md) or a bare spec; flags override it.');
+  cmd.action(async (opts: Record<string, any>) => {
+    if (opts.resume && !opts.out) throw new UsageError('--resume: needs --out <runDir> (the run to continue)');
+    const config = trainConfigFromFlags(opts);
+    const bar = new cliProgress.SingleBar(
+      { stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, format: 'train |{bar}| {value}/{total} steps | loss {loss}', hideCursor: false },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    let result: Awaited<ReturnType<typeof trainRun>>;
+    try {
+      result = await trainRun(config, {
+        runDir: opts.out,
+        resume: Boolean(opts.resume),
+        onProgress: (step, total, loss) => {
+          if (!started) {
+            bar.start(total, step, { loss: '…' });
+            started = true;
+          }
+          bar.update(step, { loss: Number.isFinite(loss) ? loss.toPrecision(4) : String(loss) });
+        },
+      });
+    } catch (e) {
+      if (started) bar.stop();
+      if (e instanceof TrainConfigError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (started) bar.stop();
+    const backend = await initBackend(config.backend ?? 'wasm');
+    const summary = {
+      status: result.status,
+      steps: result.steps,
+      ...(result.divergedAt !== undefined ? { divergedAt: result.divergedAt } : {}),
+      final: result.final,
+      records: result.records.length,
+      runDir: opts.out ?? null,
+      backend: { name: backend.name, tfjsVersion: backend.tfjsVersion, gpu: backend.gpu },
+    };
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      return;
+    }
+    const f = (v: number | undefined) => (v === undefined ? '—' : Number.isFinite(v) ? v.toPrecision(4) : String(v));
+    const lines = [
+      `status: ${result.status}${result.divergedAt !== undefined ? ` at step ${result.divergedAt}` : ''} (${result.steps} steps)`,
+      `train (last batch): loss ${f(result.final.loss)}, accuracy ${f(result.final.accuracy)}`,
+      `test: loss ${f(result.final.testLoss)}, accuracy ${f(result.final.testAccuracy)}`,
+      `backend: ${backend.name} (tfjs ${backend.tfjsVersion}${backend.gpu ? ', GPU' : ', CPU'})`,
+      `records: ${result.records.length}${opts.out ? ` in ${join(opts.out, 'records.jsonl')}` : ' (not written: pass --out <runDir>)'}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+}
