@@ -4,3 +4,4 @@ export * from './reproduce/index.js';
 export * from './compare/index.js';
 export * from './figures/index.js';
 export * from './train/index.js';
+export * from './sample/index.js';

@@ -10,6 +10,7 @@ const COMMANDS: (() => Promise<{ register: (p: Command) => void }>)[] = [
   () => import('./commands/figure.js'),
   () => import('./commands/report.js'),
   () => import('./commands/train.js'),
+  () => import('./commands/sample.js'),
 ];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -82,7 +82,7 @@ describe('activations on tfjs equal the spec φ', () => {
       const { activationOf } = await import('../../src/spec/index.js');
       const phi = activationOf(spec).phi;
       // float32 evaluation of an elementary function: a few ulps of the value (and of x ~ 4 inside)
-      xs.forEach((x, i) => expect(Math.abs(got[i] - phi(x))).toBeLessThan(1e-6 * Math.max(1, Math.abs(phi(x))) * 8));
+      for (const [i, x] of xs.entries()) expect(Math.abs(got[i] - phi(x))).toBeLessThan(1e-6 * Math.max(1, Math.abs(phi(x))) * 8);
     });
   }
   it('rejects an expression outside the subset, naming it', async () => {
@@ -111,7 +111,7 @@ describe('step-0 gradients of the trained net equal a float64 reference of the s
       const model = Mlp.fromSeed(spec, t.nOut, seed);
       const cap = emptyCapture(spec.depth);
       const oh = new Float32Array(B * t.nOut);
-      if (t.labels) t.labels.forEach((k, i) => (oh[i * t.nOut + k] = 1));
+      if (t.labels) for (const [i, k] of t.labels.entries()) oh[i * t.nOut + k] = 1;
       const targets = { t: tf.tensor2d(t.targets ? Float32Array.from(t.targets) : oh, [B, t.nOut]), labels: t.labels ? Int32Array.from(t.labels) : null };
       const g = gradientsOf(model, lossKind, tf.tensor2d(Float32Array.from(x64), [B, 24]), targets, cap);
       // Bound: each forward/backward sum has <= 24 terms (<= 24·u relative), there are ~4 per block over

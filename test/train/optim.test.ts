@@ -40,7 +40,9 @@ function run(opt: Optimizer, lr: number, t: number, w = W, g = G) {
   return { w: Array.from(r.params[0].dataSync()), b: Array.from(r.params[1].dataSync()), factors: r.factors };
 }
 
-const close = (a: number[], b: number[], tol = 2e-7) => a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(tol * Math.max(1, Math.abs(b[i]))));
+const close = (a: number[], b: number[], tol = 2e-7) => {
+  for (const [i, v] of a.entries()) expect(Math.abs(v - b[i])).toBeLessThan(tol * Math.max(1, Math.abs(b[i])));
+};
 
 describe('single steps by hand', () => {
   it('SGD: w − lr·g', () => {

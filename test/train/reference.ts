@@ -1,6 +1,6 @@
 // Float64 reference forward/backward of a spec's MLP (an independent implementation for the tests):
 // the same draws as the trainer (drawNetwork, drawReadout) and the shared loss (lossAndGrad).
-import { activationOf, drawNetwork, drawReadout, hasBN, type LossTargets, lossAndGrad, type NetworkSpec } from '../../src/spec/index.js';
+import { activationOf, drawNetwork, drawReadout, type LossTargets, lossAndGrad, type NetworkSpec } from '../../src/spec/index.js';
 
 export interface Reference {
   loss: number;
@@ -15,7 +15,6 @@ export interface Reference {
 export function reference64(spec: NetworkSpec, seed: number, x: Float64Array, B: number, t: LossTargets): Reference {
   const layers = drawNetwork(spec, seed);
   const act = activationOf(spec);
-  const bn = hasBN(spec);
   const { gamma, beta, eps } = spec.bn;
   type Cache = { xin: Float64Array; h: Float64Array; pre: Float64Array; zhat: Float64Array | null; sig: Float64Array | null; n: number; nIn: number };
   const caches: Cache[] = [];

@@ -1,9 +1,10 @@
 // Runs: determinism, probes that do not perturb training, resume = uninterrupted, divergence as a
 // clean end, MNIST above chance, manifest contents.
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { uniformStream } from '../../src/spec/index.js';
 import { initBackend, loadData, resolveTrainConfig, type TrainConfig, Trainer, trainRun } from '../../src/train/index.js';
 
 const dirs: string[] = [];
@@ -53,7 +54,7 @@ describe('training runs', () => {
       const on = await weightsAfter({ ...SMALL, optimizer, probe: { dense: 100 } }, 12);
       const off = await weightsAfter({ ...SMALL, optimizer, probe: false }, 12);
       expect(on.length).toBe(off.length);
-      on.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(off[i].buffer))).toBe(true));
+      for (const [i, w] of on.entries()) expect(Buffer.from(w.buffer).equals(Buffer.from(off[i].buffer))).toBe(true);
     }
     // and the loss records of whole runs agree
     const p = await trainRun({ ...SMALL, probe: { dense: 100 } });
@@ -148,5 +149,24 @@ describe('training runs', () => {
     expect(r.status).toBe('completed');
     // chance is 0.1 (ten balanced classes); this run reached 0.906 when written; 0.6 is far above chance
     expect(r.final.testAccuracy).toBeGreaterThan(0.6);
+  });
+
+  it('trains on a CSV file (header, string labels in the last column)', async () => {
+    const u = uniformStream(4, 'csv-test');
+    const rows = ['x1,x2,x3,label'];
+    for (let i = 0; i < 400; i++) {
+      const x = [u() * 2 - 1, u() * 2 - 1, u() * 2 - 1];
+      rows.push(`${x.map((v) => v.toFixed(4)).join(',')},${x[0] + 0.5 * x[1] > 0 ? 'pos' : 'neg'}`);
+    }
+    const csv = join(tmp(), 'data.csv');
+    writeFileSync(csv, rows.join('\n'));
+    const cfg: TrainConfig = { spec: { depth: 2, width: 16, batch: 32 }, data: `csv:${csv}`, optimizer: { kind: 'momentum', lr: 0.1 }, steps: 60, seed: 1, probe: false };
+    const { config } = resolveTrainConfig(cfg);
+    expect(config.spec.inputDim).toBe(3);
+    const r = await trainRun(cfg);
+    // a linearly separable rule in 3 features: chance is ~0.5; a trained net is far above it
+    expect(r.final.testAccuracy).toBeGreaterThan(0.8);
+    // bad label column names the field and lists the header
+    await expect(trainRun({ ...cfg, data: { kind: 'csv', path: csv, labelColumn: 'y' } })).rejects.toThrow(/data.labelColumn: "y" .*x1, x2, x3, label/);
   });
 });
