@@ -117,6 +117,7 @@ export function renderPng(svg: string, opts: PngOptions = {}): Uint8Array {
   const scale = opts.scale ?? 2;
   if (!(scale > 0 && scale <= 8)) throw new RenderError(`scale: ${scale} is not allowed; expected a number in (0, 8]`);
   const fontFiles = opts.fontFiles ?? defaultFontFiles();
+  if (fontFiles.length === 0) throw new RenderError('fontFiles: [] is not allowed; expected at least one font file (without fonts resvg silently draws no text)');
   const resvg = new Resvg(svg, {
     background: opts.background ?? 'white',
     fitTo: { mode: 'zoom', value: scale },

@@ -170,14 +170,14 @@ export function optimizerComparison(all: SPRecord[], opts: OptimizerOptions = {}
   }
   const steps = rows.map((r) => r.step).filter(finite);
   const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
-  const color = { field: 'optimizer', type: 'nominal', title: 'optimizer', scale: { domain: labels, range: labels.map((_, i) => PALETTE.optimizers[i % PALETTE.optimizers.length]) } };
+  const color = { field: 'optimizer', type: 'nominal', title: 'optimizer', scale: { domain: labels, range: labels.map((_, i) => PALETTE.optimizers[i % PALETTE.optimizers.length]) }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 } };
   const lossVals = rows.filter((r) => r.metric === 'loss').flatMap((r) => [r.y, r.lo, r.hi].filter(finite) as number[]);
   const yL = { field: 'y', type: 'quantitative', title: quantityTitle(lossQ), scale: axisScale(lossVals) };
   const yA = { field: 'y', type: 'quantitative', title: quantityTitle(accQ), scale: { domain: [0, 1] } };
   const metricLayers = (metric: string, y: Record<string, unknown>) => {
     const base = `datum.kind === 'curve' && datum.metric === '${metric}'`;
     const ls: Record<string, unknown>[] = [
-      { transform: [{ filter: base }], mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, fill: { ...color, legend: null } } },
+      { transform: [{ filter: base }], mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
       { transform: [{ filter: base }], mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color } },
     ];
     if (metric === 'loss' && rows.some((r) => r.kind === 'diverged'))

@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseJoin, parseTolerance } from '../../src/cli/commands/compare.js';
+import { FIGURE_NAMES } from '../../src/figures/registry.js';
+import { runCli } from '../helpers/cli.js';
+import { batchRecords, gradientRecords } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sp-cli-fig-'));
+const batchFile = join(dir, 'batch.json');
+writeFileSync(batchFile, JSON.stringify(batchRecords()));
+const gradFile = join(dir, 'grad.jsonl');
+writeFileSync(gradFile, gradientRecords(6, 3).map((r) => JSON.stringify(r)).join('\n'));
+
+describe('signalprop figure / compare / report', () => {
+  it('figure: an unknown name exits 2 listing the allowed names; --help documents --from', () => {
+    const bad = runCli(['figure', 'nope', '--from', batchFile]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`figure: "nope" is not allowed; expected one of ${FIGURE_NAMES.join(', ')}, all`);
+    const help = runCli(['figure', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--from <inputs...>');
+  });
+
+  it('figure: writes .vl.json, .svg and .png', () => {
+    const out = join(dir, 'figs');
+    const r = runCli(['figure', 'lambda-vs-batch', '--from', batchFile, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const ext of ['vl.json', 'svg', 'png']) expect(existsSync(join(out, `lambda-vs-batch.${ext}`))).toBe(true);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('compare: prints the summary, writes JSON and CSV; a missing input exits 2 naming it', () => {
+    const out = join(dir, 'cmp');
+    const r = runCli(['compare', batchFile, gradFile, '--out', out, '--tolerance', '0.02']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/growth\s+theory\s+sampled\s+8\s/);
+    expect(r.stdout).toMatch(/log_grad_h_sq\s+theory\s+sampled\s+6\s/);
+    const json = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+    expect([...new Set(json.summary.map((s: any) => `${s.quantity}:${s.reference}-${s.measured}`))].sort()).toEqual([
+      'growth:theory-sampled',
+      'log_grad_h_sq:sampled-trained',
+      'log_grad_h_sq:theory-sampled',
+      'log_grad_h_sq:theory-trained',
+    ]);
+    expect(readFileSync(join(out, 'compare-summary.csv'), 'utf8').split('\n')[0]).toMatch(/^quantity,reference,measured/);
+    const bad = runCli(['compare', join(dir, 'absent.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/absent\.json: no such file or directory/);
+  });
+
+  it('flag parsing names the flag, the value and what is allowed', () => {
+    expect(() => parseTolerance('x')).toThrow('--tolerance: "x" is not allowed');
+    expect(parseTolerance('growth=0.02,*=0.1')).toEqual({ growth: 0.02, '*': 0.1 });
+    expect(() => parseJoin('depth,colour')).toThrow(/--join: "colour" is not allowed; expected specId or comma-separated spec fields/);
+  });
+
+  it('report: one HTML file with the figures the records support', () => {
+    const out = join(dir, 'report.html');
+    const r = runCli(['report', '--from', batchFile, gradFile, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('id="fig-lambda-vs-batch"');
+    expect(html).toContain('id="fig-gradient-vs-depth"');
+    expect(html).not.toMatch(/https?:/);
+    expect(r.stderr).toMatch(/phase-diagram not drawn/);
+  });
+});
