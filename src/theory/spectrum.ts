@@ -86,7 +86,7 @@ export interface JacobianSpectrumTheory extends SpectrumMoments {
 // Quadrature helpers (private; theory imports nothing but spec)
 
 /** Inverse standard normal CDF: Acklam's rational approximation refined by two Newton steps. */
-export function normQuantile(p: number): number {
+function normQuantile(p: number): number {
   if (!(p > 0 && p < 1)) {
     if (p === 0) return -Infinity;
     if (p === 1) return Infinity;
@@ -122,7 +122,7 @@ let hermiteCache: { n: number; x: number[]; w: number[] } | null = null;
  * Gauss–Hermite rule for E[f(Z)], Z ~ N(0,1): nodes z_i and weights w_i (Σ w_i = 1). Nodes of the
  * physicists' H_n by Newton on the three-term recurrence (Golub & Welsch give the same rule).
  */
-export function gaussHermite(n = 96): { z: number[]; w: number[] } {
+function gaussHermite(n = 96): { z: number[]; w: number[] } {
   if (!hermiteCache || hermiteCache.n !== n) {
     const x = new Array<number>(n).fill(0);
     const w = new Array<number>(n).fill(0);
@@ -298,7 +298,7 @@ function dphiLaw(act: Activation, shift: number, scale: number, K: number): Cell
 }
 
 /** q-map q ↦ σ_w² E[φ(√q Z)²] + σ_b² (Poole et al. 2016 eq. 3) iterated to its fixed point q*. */
-export function fixedPointQ(spec: NetworkSpec, q0 = 1): number {
+export function jacobianFixedPointQ(spec: NetworkSpec, q0 = 1): number {
   const act = activationOf(spec);
   const { sigmaW2, sigmaB2 } = spec.init;
   let q = q0;
@@ -315,7 +315,7 @@ export function fixedPointQ(spec: NetworkSpec, q0 = 1): number {
 }
 
 /** Options of the theory. */
-export interface SpectrumOptions {
+export interface JacobianTheoryOptions {
   /** Pre-activation second moment q for D (no-BN nets); default: the fixed point q*. */
   q?: number;
   /** Number of cells of a smooth φ′² law (default 96; BN nets use at most 16, times 12 cells for 1/v). */
@@ -369,7 +369,7 @@ function dphiMoments(act: Activation, shift: number, scale: number): { mu1: numb
  * layer Jacobian is diag(φ′(z_i) γ/√(v_i+ε)) W with z ~ N(β, γ²) and per-unit batch variance
  * v_i = σ_w² V χ²_{B−1}/(B−1); V is the mean batch variance of the previous block's output.
  */
-export function spectrumProblem(spec: NetworkSpec, opts: SpectrumOptions = {}): { problem: SpectrumProblem; q: number | null } {
+export function spectrumProblem(spec: NetworkSpec, opts: JacobianTheoryOptions = {}): { problem: SpectrumProblem; q: number | null } {
   checkTheorySpec(spec);
   const act = activationOf(spec);
   const K = opts.nodes ?? 96;
@@ -378,7 +378,7 @@ export function spectrumProblem(spec: NetworkSpec, opts: SpectrumOptions = {}): 
   const weights = spec.init.kind;
   if (spec.order === 'linear-act') {
     let q: number | null = null;
-    if (!isPiecewiseLinear(act)) q = opts.q ?? fixedPointQ(spec);
+    if (!isPiecewiseLinear(act)) q = opts.q ?? jacobianFixedPointQ(spec);
     const sq = q === null ? 1 : Math.sqrt(q);
     const d2 = dphiLaw(act, 0, sq, K);
     const { mu1, mu2 } = dphiMoments(act, 0, sq);
@@ -464,7 +464,7 @@ export function spectrumMoments(p: SpectrumProblem): SpectrumMoments {
 }
 
 /** Moments of a spec's Jacobian spectrum: m₁ = (σ_w² E φ′²)^L, m₂ = m₁²(1 + L(E φ′⁴/(E φ′²)² − 1 + s)). */
-export function jacobianMoments(spec: NetworkSpec, opts: SpectrumOptions = {}): SpectrumMoments {
+export function jacobianMoments(spec: NetworkSpec, opts: JacobianTheoryOptions = {}): SpectrumMoments {
   return spectrumMoments(spectrumProblem(spec, opts).problem);
 }
 
@@ -813,7 +813,7 @@ export function solveSpectrum(p: SpectrumProblem, opts: { points?: number } = {}
 }
 
 /** The free-probability spectrum of a spec's input–output Jacobian. */
-export function jacobianSpectrumTheory(spec: NetworkSpec, opts: SpectrumOptions = {}): JacobianSpectrumTheory {
+export function jacobianSpectrumTheory(spec: NetworkSpec, opts: JacobianTheoryOptions = {}): JacobianSpectrumTheory {
   const { problem, q } = spectrumProblem(spec, opts);
   return { problem, q, ...solveSpectrum(problem, { points: opts.points }) };
 }
@@ -835,73 +835,74 @@ function defaultGrading(L: number): number {
   return Math.max(2, (L + 1) / 2 + 1);
 }
 
+/** The CDF of the singular values: F(σ) = P(s ≤ σ) and its left limit F(σ−) = P(s < σ). */
+export interface SvCdf {
+  F: (s: number) => number;
+  Fleft: (s: number) => number;
+  /** Positions σ of the point masses (0 included when it carries mass). */
+  atoms: number[];
+  /** Continuous part, tabulated at the right ends of the cells of `gradedSv`. */
+  table: { sv: number[]; cdf: number[] };
+}
+
 /**
- * Cumulative distribution of the singular values, F(σ) = P(s ≤ σ), including the atom at 0 and the
- * atoms at λ > 0, on the graded grid of `gradedSv` (midpoint rule), integrated from the top down.
- * Returns the right ends of the cells and F there.
+ * CDF of the singular values: point masses (the atom at 0 and any atoms at λ > 0) plus the continuous
+ * part, tabulated on the graded grid of `gradedSv` (midpoint rule) and integrated from the top down,
+ * F_c(σ) = C − ∫_σ^{σ_max} ρ, C = 1 − point masses: deep Gaussian products put a sizeable mass at
+ * astronomically small σ (F(λ) ~ λ^{1/(L+1)}), which then lands below the first cell. Linear in between.
  */
 export function singularValueCdf(
   theory: Pick<JacobianSpectrumTheory, 'problem' | 'lambdaMax' | 'zeroMass' | 'atoms'>,
   opts: { points?: number; grading?: number } = {},
-): { sv: number[]; cdf: number[] } {
-  const M = opts.points ?? 800;
-  const g = opts.grading ?? defaultGrading(theory.problem.depth);
-  const smax = Math.sqrt(theory.lambdaMax) * (theory.atoms.length ? 1.05 : 1);
-  const edges = Array.from({ length: M + 1 }, (_, j) => gradedSv(smax, g, j / M).s);
+): SvCdf {
+  const atoms = [{ s: 0, m: theory.zeroMass }, ...theory.atoms.map((a) => ({ s: Math.sqrt(a.lambda), m: a.mass }))].filter((a) => a.m > 0);
+  const C = 1 - atoms.reduce((acc, a) => acc + a.m, 0);
   const sv: number[] = [];
   const cdf: number[] = [];
-  let F = theory.zeroMass;
-  if (F < 0) F = 0;
-  const atomSv = theory.atoms.map((a) => ({ s: Math.sqrt(a.lambda), m: a.mass }));
-  if (theory.atoms.length) {
-    for (let j = 1; j <= M; j++) {
-      for (const a of atomSv) if (a.s > edges[j - 1] && a.s <= edges[j]) F += a.m;
-      sv.push(edges[j]);
-      cdf.push(F);
+  if (C > 1e-12) {
+    const M = opts.points ?? 800;
+    const g = opts.grading ?? defaultGrading(theory.problem.depth);
+    const smax = Math.sqrt(theory.lambdaMax);
+    const mids: number[] = [];
+    const widthsU: number[] = [];
+    for (let j = 0; j < M; j++) {
+      const { s, ds } = gradedSv(smax, g, (j + 0.5) / M);
+      mids.push(s);
+      widthsU.push(ds / M);
+      sv.push(gradedSv(smax, g, (j + 1) / M).s);
     }
-    return { sv, cdf };
+    const dens = eigenDensity(
+      theory.problem,
+      mids.map((s) => s * s),
+    );
+    let above = 0;
+    const rev: number[] = new Array(M);
+    for (let j = M - 1; j >= 0; j--) {
+      rev[j] = Math.max(0, C - above);
+      above += 2 * mids[j] * (Number.isFinite(dens[j]) ? dens[j] : 0) * widthsU[j];
+    }
+    cdf.push(...rev);
   }
-  const mids: number[] = [];
-  const widthsU: number[] = [];
-  for (let j = 0; j < M; j++) {
-    const { s, ds } = gradedSv(smax, g, (j + 0.5) / M);
-    mids.push(s);
-    widthsU.push(ds / M);
-  }
-  const dens = eigenDensity(
-    theory.problem,
-    mids.map((s) => s * s),
-  );
-  // integrate from the top down, F(σ) = 1 − ∫_σ^{σ_max} ρ: deep Gaussian products put a sizeable
-  // mass at astronomically small σ (F(λ) ~ λ^{1/(L+1)}), which then lands below the first cell
-  let above = 0;
-  const cdfRev: number[] = new Array(M);
-  for (let j = M - 1; j >= 0; j--) {
-    cdfRev[j] = 1 - above;
-    above += 2 * mids[j] * (Number.isFinite(dens[j]) ? dens[j] : 0) * widthsU[j];
-  }
-  for (let j = 0; j < M; j++) {
-    sv.push(edges[j + 1]);
-    cdf.push(Math.max(theory.zeroMass, cdfRev[j]));
-  }
-  return { sv, cdf };
-}
-
-/** Evaluate a tabulated CDF (right-continuous steps at grid ends, linear in between). */
-export function evalCdf(table: { sv: number[]; cdf: number[] }, s: number, zeroMass = 0): number {
-  const { sv, cdf } = table;
-  if (s < 0) return 0;
-  if (s >= sv[sv.length - 1]) return cdf[cdf.length - 1];
-  let lo = 0;
-  let hi = sv.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sv[mid] < s) lo = mid + 1;
-    else hi = mid;
-  }
-  const s0 = lo === 0 ? 0 : sv[lo - 1];
-  const F0 = lo === 0 ? zeroMass : cdf[lo - 1];
-  return F0 + ((cdf[lo] - F0) * (s - s0)) / (sv[lo] - s0);
+  const cont = (s: number): number => {
+    if (!sv.length || s <= 0) return 0;
+    if (s >= sv[sv.length - 1]) return C;
+    let lo = 0;
+    let hi = sv.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sv[mid] < s) lo = mid + 1;
+      else hi = mid;
+    }
+    const s0 = lo === 0 ? 0 : sv[lo - 1];
+    const F0 = lo === 0 ? 0 : cdf[lo - 1];
+    return F0 + ((cdf[lo] - F0) * (s - s0)) / (sv[lo] - s0);
+  };
+  return {
+    F: (s) => cont(s) + atoms.reduce((acc, a) => acc + (s >= a.s ? a.m : 0), 0),
+    Fleft: (s) => cont(s) + atoms.reduce((acc, a) => acc + (s > a.s ? a.m : 0), 0),
+    atoms: atoms.map((a) => a.s),
+    table: { sv, cdf },
+  };
 }
 
 /**
