@@ -12,3 +12,4 @@ export {
   seedList,
   theoryGrowth,
 } from './sampler.js';
+export * from './spectrum.js';
