@@ -20,7 +20,7 @@ import {
 } from './common.js';
 
 /** Linear BatchNorm's per-layer growth of the squared gradient at batch B (Yang et al. 2019): (B−2)/(B−3), B > 3. */
-export function linearBnRate(B: number): number {
+export function linearBnReference(B: number): number {
   return (B - 2) / (B - 3);
 }
 
@@ -33,7 +33,7 @@ export interface LambdaBatchOptions extends FigureOptions {
 }
 
 /** Figure 2: λ against batch size. */
-export function lambdaVsBatch(all: SPRecord[], opts: LambdaBatchOptions = {}): TopLevelSpec {
+export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = {}): TopLevelSpec {
   const NAME = 'lambda-vs-batch';
   const records = selectSpec(all, opts);
   const q = opts.quantity ?? 'growth';
@@ -59,7 +59,7 @@ export function lambdaVsBatch(all: SPRecord[], opts: LambdaBatchOptions = {}): T
   for (const p of new Set(rows.map((r) => r.panel as string))) {
     for (let i = 0; i < nRef && bMax > bMin; i++) {
       const B = bMin * (bMax / bMin) ** (i / (nRef - 1));
-      rows.push({ kind: 'reference', series: LINEAR_BN, panel: p, B, y: linearBnRate(B) });
+      rows.push({ kind: 'reference', series: LINEAR_BN, panel: p, B, y: linearBnReference(B) });
     }
   }
   const present = new Set(rows.map((r) => r.series as string));
@@ -101,7 +101,7 @@ export interface HeatmapOptions extends FigureOptions {
 }
 
 /** Figure 3: depth × batch heatmap of gradient growth at init or trained accuracy, with the predicted depth scale over it. */
-export function depthBatchHeatmap(all: SPRecord[], opts: HeatmapOptions = {}): TopLevelSpec {
+export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = {}): TopLevelSpec {
   const NAME = 'depth-batch-heatmap';
   const records = selectSpec(all, opts);
   const source = opts.source ?? (records.some((r) => r.source === 'trained' && (r.quantity === 'test_accuracy' || r.quantity === 'accuracy')) ? 'trained' : 'sampled');
@@ -182,7 +182,7 @@ export function depthBatchHeatmap(all: SPRecord[], opts: HeatmapOptions = {}): T
 }
 
 /** Figure 4: the large-batch rate across activations, theory and sampled side by side. */
-export function activationRate(all: SPRecord[], opts: FigureOptions = {}): TopLevelSpec {
+export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}): TopLevelSpec {
   const NAME = 'activation-rate';
   const records = selectSpec(all, opts);
   const q = opts.quantity ?? 'growth';

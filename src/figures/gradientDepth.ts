@@ -27,7 +27,7 @@ export interface GradientDepthOptions extends FigureOptions {
   steps?: number[];
 }
 
-export function gradientVsDepth(all: SPRecord[], opts: GradientDepthOptions = {}): TopLevelSpec {
+export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOptions = {}): TopLevelSpec {
   const NAME = 'gradient-vs-depth';
   const records = selectSpec(all, opts);
   const q = pickQuantity(records, GRADIENT_QUANTITIES, opts, NAME);

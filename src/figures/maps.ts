@@ -11,7 +11,7 @@ export interface Histogram {
 }
 
 /** Histogram of positive values on linear or log-spaced bins, normalised as a density. */
-export function histogram(values: number[], bins: number, log: boolean): Histogram {
+export function densityHistogram(values: number[], bins: number, log: boolean): Histogram {
   const v = values.filter((x) => finite(x) && (!log || x > 0));
   if (v.length === 0) return { edges: [], counts: [], density: [] };
   let lo = Math.min(...v);
@@ -44,7 +44,7 @@ export interface SpectrumOptions extends FigureOptions {
 const THEORY_DENSITY = 'free probability density';
 
 /** Figure 7: empirical singular values of the input–output Jacobian against the free-probability density. */
-export function jacobianSpectrum(all: SPRecord[], opts: SpectrumOptions = {}): TopLevelSpec {
+export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = {}): TopLevelSpec {
   const NAME = 'jacobian-spectrum';
   const records = selectSpec(all, opts);
   const svQ = opts.quantity ?? 'jac_sv';
@@ -60,7 +60,7 @@ export function jacobianSpectrum(all: SPRecord[], opts: SpectrumOptions = {}): T
   const rows: Record<string, unknown>[] = [];
   for (const [, g] of groupBy(sv, (r) => panel.label(r))) {
     const bins = opts.bins ?? Math.max(10, Math.min(60, Math.round(Math.sqrt(g.length))));
-    const h = histogram(
+    const h = densityHistogram(
       g.map((r) => r.value),
       bins,
       log,
@@ -122,7 +122,7 @@ export function criticalLineFromGrid(points: { sigmaW2: number; sigmaB2: number;
 }
 
 /** Figure 8: the (σ_w², σ_b²) phase diagram of no-BN nets: ln χ₁ as a heatmap, the critical line χ₁ = 1 over it. */
-export function phaseDiagram(all: SPRecord[], opts: PhaseOptions = {}): TopLevelSpec {
+export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): TopLevelSpec {
   const NAME = 'phase-diagram';
   let records = selectSpec(all, opts);
   const noBn = records.filter((r) => r.order === 'linear-act');

@@ -1,11 +1,11 @@
 // The figures by name: each a function from records to a Vega-Lite spec with its data inline.
 import type { TopLevelSpec } from 'vega-lite';
 import type { SPRecord } from '../spec/index.js';
-import { activationRate, depthBatchHeatmap, lambdaVsBatch } from './batch.js';
+import { activationRateFigure, depthBatchHeatmapFigure, lambdaVsBatchFigure } from './batch.js';
 import { FigureError, type FigureOptions } from './common.js';
-import { gradientVsDepth } from './gradientDepth.js';
-import { jacobianSpectrum, phaseDiagram } from './maps.js';
-import { earlyTraining, optimizerComparison } from './training.js';
+import { gradientVsDepthFigure } from './gradientDepth.js';
+import { jacobianSpectrumFigure, phaseDiagramFigure } from './maps.js';
+import { earlyTrainingFigure, optimizerComparisonFigure } from './training.js';
 
 export interface FigureDef {
   /** Figure number in docs/figures.md. */
@@ -21,49 +21,49 @@ export const FIGURES = {
     index: 1,
     title: 'Per-layer gradient norm against depth',
     needs: 'per-layer log_grad_h_sq or grad_h_sq (theory, sampled, trained with steps)',
-    build: gradientVsDepth,
+    build: gradientVsDepthFigure,
   },
   'lambda-vs-batch': {
     index: 2,
     title: 'λ against batch size',
     needs: 'growth with layer null at several batch sizes (theory, sampled)',
-    build: lambdaVsBatch,
+    build: lambdaVsBatchFigure,
   },
   'depth-batch-heatmap': {
     index: 3,
     title: 'Depth × batch heatmap with the predicted depth scale',
     needs: 'trained accuracy or sampled growth over depth × batch; theory depth_scale or growth per batch',
-    build: depthBatchHeatmap,
+    build: depthBatchHeatmapFigure,
   },
   'activation-rate': {
     index: 4,
     title: 'Large-batch rate across activations',
     needs: 'growth with layer null per activation (theory at batch null, sampled at a large batch)',
-    build: activationRate,
+    build: activationRateFigure,
   },
   'early-training': {
     index: 5,
     title: 'Early training: gradient ratio and correlation against step',
     needs: 'trained per-layer grad_growth and corr over steps; predicted_growth over steps; theory growth',
-    build: earlyTraining,
+    build: earlyTrainingFigure,
   },
   'optimizer-comparison': {
     index: 6,
     title: 'Optimizer comparison at small and large batch',
     needs: 'trained loss and accuracy over steps with tags.optimizer, at two or more batch sizes',
-    build: optimizerComparison,
+    build: optimizerComparisonFigure,
   },
   'jacobian-spectrum': {
     index: 7,
     title: 'Jacobian singular values with the free-probability density',
     needs: 'sampled jac_sv (one record per singular value) and theory jac_density (tags.sv)',
-    build: jacobianSpectrum,
+    build: jacobianSpectrumFigure,
   },
   'phase-diagram': {
     index: 8,
     title: '(σ_w², σ_b²) phase diagram for no-BN nets',
     needs: 'growth with layer null over a (sigmaW2, sigmaB2) grid of linear-act specs (theory or sampled)',
-    build: phaseDiagram,
+    build: phaseDiagramFigure,
   },
 } as const satisfies Record<string, FigureDef>;
 

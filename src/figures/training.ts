@@ -58,7 +58,7 @@ const PREDICTED = 'correlation-aware prediction';
 const INIT = 'theory λ(B) at init';
 
 /** Figure 5: per-layer gradient ratio against step with the correlation-aware prediction, and the within-batch correlation. */
-export function earlyTraining(all: SPRecord[], opts: EarlyTrainingOptions = {}): TopLevelSpec {
+export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions = {}): TopLevelSpec {
   const NAME = 'early-training';
   let records = selectSpec(all, opts);
   const q = opts.quantity ?? 'grad_growth';
@@ -133,7 +133,7 @@ function divergences(recs: SPRecord[], lossQ: string): { run: string; step: numb
 }
 
 /** Figure 6: loss and accuracy against step per optimizer, at each batch size (small and large), divergences marked. */
-export function optimizerComparison(all: SPRecord[], opts: OptimizerOptions = {}): TopLevelSpec {
+export function optimizerComparisonFigure(all: SPRecord[], opts: OptimizerOptions = {}): TopLevelSpec {
   const NAME = 'optimizer-comparison';
   const records = selectSpec(all, opts).filter((r) => r.source === 'trained');
   const lossQ = opts.lossQuantity ?? 'loss';

@@ -7,7 +7,7 @@ import {
   criticalLineFromGrid,
   FIGURE_NAMES,
   FigureError,
-  histogram,
+  densityHistogram,
   PALETTE,
   renderSvg,
 } from '../../src/figures/index.js';
@@ -240,9 +240,9 @@ describe('helpers', () => {
   });
 
   test.prop([fc.array(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 40 }), fc.boolean()])(
-    'histogram: counts sum to n, every value in its bin, density integrates to 1',
+    'densityHistogram: counts sum to n, every value in its bin, density integrates to 1',
     (v, bins, log) => {
-      const h = histogram(v, bins, log);
+      const h = densityHistogram(v, bins, log);
       expect(h.counts.reduce((a, b) => a + b, 0)).toBe(v.length);
       expect(h.density.reduce((a, d, i) => a + d * (h.edges[i + 1] - h.edges[i]), 0)).toBeCloseTo(1, 9);
       for (let i = 1; i < h.edges.length; i++) expect(h.edges[i]).toBeGreaterThan(h.edges[i - 1]);
