@@ -72,7 +72,7 @@ describe('expansion into cells', () => {
         for (const eps of es)
           for (const seed of ss) {
             const spec = specToJSON(makeSpec({ ...base, depth, batch, bn: { eps } }));
-            const id = stableHash({ v: 1, kind: 'fixture', spec, options: { sleepMs: 0, failDepth: null, failFile: null, markFile: null }, seed });
+            const id = stableHash({ v: 1, kind: 'fixture', spec, options: { sleepMs: 0, failDepth: null, failFile: null, markFile: null, endFile: null }, seed });
             expected.set(id, JSON.stringify([depth, batch, eps, seed]));
           }
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
