@@ -11,6 +11,7 @@ const COMMANDS: (() => Promise<{ register: (p: Command) => void }>)[] = [
   () => import('./commands/report.js'),
   () => import('./commands/train.js'),
   () => import('./commands/sample.js'),
+  () => import('./commands/spectrum.js'),
 ];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

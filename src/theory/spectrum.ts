@@ -691,7 +691,7 @@ function densityNormalised(n: Normalised, lams: number[], Y: number): number[] {
     const ai = out[3];
     const zd = lam * lam + eps * eps;
     const gi = (ai * lam - ar * eps) / zd;
-    res.push(Math.max(0, -gi / Math.PI));
+    res.push(-gi / Math.PI); // not clamped: a negative value would flag a wrong branch (tested)
   }
   return res;
 }
