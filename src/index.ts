@@ -5,3 +5,4 @@ export * from './compare/index.js';
 export * from './figures/index.js';
 export * from './train/index.js';
 export * from './sample/index.js';
+export * from './theory/index.js';

@@ -12,6 +12,7 @@ const COMMANDS: (() => Promise<{ register: (p: Command) => void }>)[] = [
   () => import('./commands/train.js'),
   () => import('./commands/sample.js'),
   () => import('./commands/spectrum.js'),
+  () => import('./commands/predict.js'),
 ];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -1,0 +1,10 @@
+// signalprop/theory: pure float64 signal-propagation theory (no tensors, no Node APIs).
+export * from './quadrature.js';
+export * from './closedForms.js';
+export * from './moments.js';
+export * from './sphere.js';
+export * from './meanField.js';
+export * from './batchnorm.js';
+export * from './correlation.js';
+export * from './predict.js';
+export * from './spectrum.js';
