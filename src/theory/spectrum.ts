@@ -277,7 +277,9 @@ export function jacobianFixedPointQ(spec: NetworkSpec, q0 = 1): number {
     if (!Number.isFinite(next) || next > 1e12) {
       throw new SpecError('init.sigmaW2', sigmaW2, `a value with a finite fixed point q* of the q-map for ${act.name} (q grows without bound); pass q explicitly`);
     }
-    if (Math.abs(next - q) <= 1e-14 * Math.max(1, q) || next < 1e-300) return next < 1e-300 ? 0 : next;
+    // q → 0 (ordered phase of an odd φ): below 1e-12 the law of φ′(√q Z)² is the delta at φ′(0)² to 1e-12
+    if (next < 1e-12) return 0;
+    if (Math.abs(next - q) <= 1e-14 * Math.max(1, q)) return next;
     q = next;
   }
   throw new SpecError('init.sigmaW2', sigmaW2, `a value for which the q-map of ${act.name} converges (no fixed point found in 100000 iterations); pass q explicitly`);
