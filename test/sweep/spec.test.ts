@@ -1,7 +1,8 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { makeSpec, specToJSON, stableHash } from '../../src/spec/index.js';
-import { expandSweep, parseSweep, SweepError } from '../../src/sweep/index.js';
+import { expandSweep, parseSweep, redactUrl, SweepError } from '../../src/sweep/index.js';
+import { redisConnection } from '../../src/sweep/redis.js';
 import { useFixtureKind } from './helpers.js';
 
 beforeAll(useFixtureKind);
@@ -104,5 +105,24 @@ describe('expansion into cells', () => {
       ['mse', 3],
     ]);
     expect(cells[0].options).toEqual({ seedsPerCell: 1, loss: 'readout', inputCorrelation: 0 });
+  });
+});
+
+describe('--redis URLs', () => {
+  test.each([
+    ['http://127.0.0.1:6379', 'the scheme redis:// or rediss://'],
+    ['redis://', 'expected a host'],
+    ['127.0.0.1:6379', 'expected a URL redis://[:password@]host[:port][/db]'],
+    ['redis://127.0.0.1:6379/x', 'a database number'],
+  ])('%s is refused, naming --redis and what is allowed', (url, allowed) => {
+    expect(() => redisConnection(url)).toThrow(/^--redis: /);
+    expect(() => redisConnection(url)).toThrow(allowed);
+  });
+  test('good URLs pass; passwords never appear in messages', () => {
+    expect(redisConnection('redis://:pw@10.0.0.5:6379/2')).toEqual({ url: 'redis://:pw@10.0.0.5:6379/2', maxRetriesPerRequest: null });
+    expect(redisConnection('rediss://user:pw@host.example:6380').url).toBe('rediss://user:pw@host.example:6380');
+    expect(redactUrl('redis://user:pw@10.0.0.5:6379')).toBe('redis://user:***@10.0.0.5:6379');
+    expect(() => redisConnection('ftp://u:topsecret@h')).toThrow(/\*\*\*/);
+    expect(() => redisConnection('ftp://u:topsecret@h')).not.toThrow(/topsecret/);
   });
 });
