@@ -1,0 +1,51 @@
+// signalprop sample through the real bin: table, --json shape, bad input (exit 2), progress on stderr.
+// (Each run of the bin costs seconds of start-up; the flag parsing itself is covered in sampler.test.ts.)
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+describe('signalprop sample', () => {
+  it('--json prints spec, growth, its SE, the prediction and tidy records', () => {
+    const r = runCli(['sample', '--depth', '8', '--width', '32', '--batch', '8', '--seeds', '3', '--seed', '5', '--threads', '1', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(expect.arrayContaining(['spec', 'measuredGrowth', 'measuredGrowthSE', 'predictedGrowth', 'records']));
+    expect(out.spec.depth).toBe(8);
+    expect(out.seeds).toEqual([5, 6, 7]);
+    expect(out.measuredGrowth).toBeGreaterThan(1); // BN + ReLU explodes (λ(8) ≈ 1.79)
+    expect(out.measuredGrowthSE).toBeGreaterThan(0);
+    const recs = out.records as any[];
+    expect(recs.every((x) => x.source === 'sampled')).toBe(true);
+    // per-seed and summary records for every per-layer quantity
+    for (const q of ['preact_var', 'postact_mean', 'postact_var', 'corr', 'grad_h_sq', 'grad_w_sq', 'log_grad_h_sq', 'log_grad_w_sq']) {
+      expect(recs.filter((x) => x.quantity === q && x.seed !== null)).toHaveLength(8 * 3);
+      const summary = recs.filter((x) => x.quantity === q && x.seed === null);
+      expect(summary).toHaveLength(8);
+      for (const s of summary) expect(s.n).toBe(3);
+    }
+    expect(recs.filter((x) => x.quantity === 'grad_growth' && x.seed === null)).toHaveLength(7);
+    const g = recs.find((x) => x.quantity === 'growth' && x.seed === null);
+    expect(g.value).toBeCloseTo(out.measuredGrowth, 12);
+    expect(g.lo).toBeLessThan(g.value);
+    expect(g.hi).toBeGreaterThan(g.value);
+    // log quantities are relative to the last block
+    expect(recs.find((x) => x.quantity === 'log_grad_h_sq' && x.layer === 8 && x.seed === 5).value).toBe(0);
+    expect(r.stderr).toContain('3/3');
+  });
+
+  it('prints a per-layer table by default', () => {
+    const r = runCli(['sample', '--depth', '4', '--width', '16', '--batch', '4', '--seeds', '2', '--threads', '1', '--order', 'linear-act']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/layer\s+var h/);
+    expect(r.stdout).toContain('measured growth');
+  });
+
+  it.each([
+    [['--seeds', '0'], '--seeds'],
+    [['--order', 'linear-act-bn', '--loss', 'readout'], 'loss'],
+  ])('bad input %j exits 2 naming the flag', (args, name) => {
+    const r = runCli(['sample', '--depth', '3', '--width', '8', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(name);
+    expect(r.stdout).toBe('');
+  });
+});
