@@ -6,6 +6,7 @@ import {
   band,
   cellEdges,
   colorScale,
+  facetBody,
   type FigureOptions,
   finite,
   groupBy,
@@ -88,7 +89,7 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
   }
   const size = { width: opts.width ?? 480, height: opts.height ?? 320 };
   const body = panel.fields.length
-    ? { data: { values: rows }, facet: { column: { field: 'panel', type: 'nominal', title: null } }, spec: { ...size, layer: layers } }
+    ? facetBody(rows, layers, size, panel.order(rs))
     : { data: { values: rows }, ...size, layer: layers };
   return topLevel('Per-layer gradient growth λ against batch size', used, body, opts, 'error bars: 95% CI over seeds');
 }
@@ -225,7 +226,7 @@ export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}):
   ];
   const size = { width: opts.width ?? Math.max(360, 90 * order.length), height: opts.height ?? 300 };
   const body = panel.fields.length
-    ? { data: { values: rows }, facet: { row: { field: 'panel', type: 'nominal', title: null } }, spec: { ...size, layer: layers } }
+    ? facetBody(rows, layers, size, panel.order(rs))
     : { data: { values: rows }, ...size, layer: layers };
   const bs = [...new Set(rows.filter((r) => r.source === 'sampled').map((r) => r.B))];
   return topLevel('Large-batch gradient growth across activations', used, body, opts, `theory at B → ∞ where given; sampled at B = ${bs.join(', ') || '—'}; dashed: λ = 1 (no explosion)`);

@@ -233,7 +233,32 @@ export function panelLabeler(records: SPRecord[], exclude: string[]): { fields: 
         return `${short} = ${v === null || v === undefined ? (f === 'batch' ? '∞' : 'none') : v}`;
       })
       .join(', ');
-  return { fields: fields.map(([f]) => f), label };
+  /** Panel labels in order of their field values (numbers ascending, null = ∞ last). */
+  const order = (rs: SPRecord[]) => {
+    const firsts = new Map<string, SPRecord>();
+    for (const r of rs) if (!firsts.has(label(r))) firsts.set(label(r), r);
+    const cmp = (a: unknown, b: unknown) =>
+      a === b ? 0 : a === null || a === undefined ? 1 : b === null || b === undefined ? -1 : typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+    return [...firsts].sort((x, y) => fields.reduce((acc, [f]) => acc || cmp((x[1] as any)[f], (y[1] as any)[f]), 0)).map(([l]) => l);
+  };
+  return { fields: fields.map(([f]) => f), label, order };
+}
+
+/** Small multiples: one panel per label, wrapped two to a row, panels in field order. */
+export function facetBody(
+  rows: Record<string, unknown>[],
+  layers: Record<string, unknown>[],
+  size: { width: number; height: number },
+  order: string[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    data: { values: rows },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: order },
+    columns: order.length > 2 ? 2 : order.length,
+    spec: { width: Math.min(size.width, 420), height: Math.min(size.height, 280), layer: layers },
+    ...extra,
+  };
 }
 
 /** Trained steps to show: the 0, 1, 2, 5, 10, 20, 50, … sequence where present (at most `max`). */

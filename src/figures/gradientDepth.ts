@@ -5,6 +5,7 @@ import {
   axisScale,
   band,
   colorScale,
+  facetBody,
   displayTransform,
   type FigureOptions,
   finite,
@@ -88,7 +89,7 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
   const size = { width: opts.width ?? 520, height: opts.height ?? 320 };
   const body =
     panel.fields.length > 0
-      ? { data: { values: rows }, facet: { column: { field: 'panel', type: 'nominal', title: null } }, spec: { ...size, layer: layers } }
+      ? facetBody(rows, layers, size, panel.order(rs))
       : { data: { values: rows }, ...size, layer: layers };
   return topLevel('Gradient norm against depth', used, body, opts, `quantity ${q}`);
 }

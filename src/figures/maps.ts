@@ -1,7 +1,7 @@
 // Figures 7 and 8: the Jacobian singular-value histogram with the free-probability density, and the (σ_w², σ_b²) phase diagram.
 import type { TopLevelSpec } from 'vega-lite';
 import type { SPRecord } from '../spec/index.js';
-import { band, cellEdges, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, panelLabeler, selectSpec, topLevel } from './common.js';
+import { band, cellEdges, colorScale, facetBody, type FigureOptions, finite, groupBy, missing, PALETTE, panelLabeler, selectSpec, topLevel } from './common.js';
 
 export interface Histogram {
   edges: number[];
@@ -65,7 +65,11 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
       bins,
       log,
     );
-    for (let i = 0; i < h.counts.length; i++) rows.push({ kind: 'bin', series: 'sampled singular values', panel: panel.label(g[0]), x0: h.edges[i], x1: h.edges[i + 1], density: h.density[i], count: h.counts[i] });
+    // On log-spaced bins the density is per unit ln σ (count / (n·Δln σ) = σ·p(σ)), so equal areas mean equal mass.
+    for (let i = 0; i < h.counts.length; i++) {
+      const density = log ? h.counts[i] / (g.length * Math.log(h.edges[i + 1] / h.edges[i])) : h.density[i];
+      rows.push({ kind: 'bin', series: 'sampled singular values', panel: panel.label(g[0]), x0: h.edges[i], x1: h.edges[i + 1], density, count: h.counts[i] });
+    }
   }
   const panels = new Set(rows.map((r) => r.panel));
   for (const r of dens) {
@@ -73,7 +77,7 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
     if (!panels.has(p)) continue;
     const x = Number(r.tags!.sv);
     if (log && x <= 0) continue;
-    rows.push({ kind: 'density', series: THEORY_DENSITY, curve: THEORY_DENSITY, panel: p, sv: x, density: r.value });
+    rows.push({ kind: 'density', series: THEORY_DENSITY, curve: THEORY_DENSITY, panel: p, sv: x, density: log ? x * r.value : r.value });
   }
   rows.sort((a, b) => (a.kind === 'density' && b.kind === 'density' ? (a.sv as number) - (b.sv as number) : 0));
   const xS = log ? { type: 'log' } : { type: 'linear', zero: false };
@@ -83,7 +87,7 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
   ].filter((s) => rows.some((r) => r.series === s.name));
   const legendOf = (name: string, field: string) => ({ field, type: 'nominal', title: null, scale: colorScale(series.filter((s) => s.name === name)) });
   const x = { field: 'x0', type: 'quantitative', title: 'singular value σ of J = ∂h_L/∂h_0', scale: { ...xS, nice: false } };
-  const y = { field: 'density', type: 'quantitative', title: 'density p(σ)', scale: { zero: true } };
+  const y = { field: 'density', type: 'quantitative', title: log ? 'density σ·p(σ) (per unit ln σ)' : 'density p(σ)', scale: { zero: true } };
   const layers: Record<string, unknown>[] = [
     { transform: [{ filter: `datum.kind === 'bin'` }], mark: { type: 'rect', opacity: 0.55, stroke: 'white', strokeWidth: 0.5 }, encoding: { x, x2: { field: 'x1' }, y, y2: { datum: 0 }, fill: legendOf('sampled singular values', 'series') } },
   ];
@@ -91,7 +95,7 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
     layers.push({ transform: [{ filter: `datum.kind === 'density'` }], mark: { type: 'line', strokeWidth: 2.2, clip: true }, encoding: { x: { ...x, field: 'sv' }, y, stroke: { ...legendOf(THEORY_DENSITY, 'curve'), legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5 } } } });
   const size = { width: opts.width ?? 440, height: opts.height ?? 280 };
   const body = panel.fields.length
-    ? { data: { values: rows }, facet: { column: { field: 'panel', type: 'nominal', title: null } }, spec: { ...size, layer: layers }, resolve: { scale: { x: 'independent', y: 'independent' } } }
+    ? facetBody(rows, layers, size, panel.order(sv), { resolve: { scale: { x: 'independent', y: 'independent' } } })
     : { data: { values: rows }, ...size, layer: layers };
   const nSv = sv.length;
   return topLevel('Jacobian singular values against free probability', [...sv, ...dens], body, opts, `${nSv} singular values${log ? ', log-spaced bins' : ''}`);
@@ -189,7 +193,7 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
     });
   const size = { width: opts.width ?? 380, height: opts.height ?? 320 };
   const body = panel.fields.length
-    ? { data: { values: rows }, facet: { column: { field: 'panel', type: 'nominal', title: null } }, spec: { ...size, layer: layers } }
+    ? facetBody(rows, layers, size, panel.order(cellsRecs))
     : { data: { values: rows }, ...size, layer: layers };
   return topLevel('Order–chaos phase diagram (no BN)', used, body, opts, `cells: ln of the ${source} per-layer growth χ₁ of ‖∂L/∂h‖² (${q}); blue: ordered (gradients vanish), orange: chaotic (gradients explode)`);
 }

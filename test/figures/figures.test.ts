@@ -207,6 +207,22 @@ describe('figures show the values they were given (read back from the compiled V
     expect(dens.find((r) => r.sv === 0).density).toBeCloseTo(2 / Math.PI, 14);
   });
 
+  it('jacobian-spectrum on log-spaced bins: density per unit ln σ, the theory drawn as σ·p(σ)', () => {
+    // ln σ uniform on [−8, 0] (quantile draws): σ·p(σ) = 1/8 everywhere; p(σ) = 1/(8σ).
+    const n = 480;
+    const f = fields({ depth: 2, width: 64, batch: null, order: 'linear-act' });
+    const recs = Array.from({ length: n }, (_, i) => record(f, 'sampled', 'jac_sv', null, Math.exp(-8 + (8 * (i + 0.5)) / n), { seed: 1, tags: { index: i } }));
+    for (const x of [0.001, 0.01, 0.1, 0.5]) recs.push(record(f, 'theory', 'jac_density', null, 1 / (8 * x), { tags: { sv: x } }));
+    const vl = buildFigure('jacobian-spectrum', recs);
+    const rows = vegaRows(vl);
+    for (const b of rows.filter((r) => r.kind === 'bin')) {
+      const dln = Math.log(b.x1 / b.x0);
+      expect(Math.abs(b.density - 1 / 8)).toBeLessThanOrEqual(1 / (n * dln) + 1e-12); // ± one quantile draw per bin
+    }
+    for (const d of rows.filter((r) => r.kind === 'density')) expect(d.density).toBeCloseTo(1 / 8, 14);
+    expect(vegaScales(vl).find((s) => s.name === 'x').type).toBe('log');
+  });
+
   it('phase-diagram: ReLU χ₁ = σ_w²/2, so the critical line sits at σ_w² = 2 for every σ_b²', () => {
     const rows = vegaRows(buildFigure('phase-diagram', phaseRecords()));
     const line = rows.filter((r) => r.kind === 'critical');
