@@ -224,7 +224,7 @@ const PANEL_FIELDS: [string, string][] = [
  * A panel label per record from the spec fields that vary among the given records (other than those on the axes).
  * Records of a source that does not depend on a field (theory at any width) can be told to ignore it with `ignore`.
  */
-export function panelLabeler(records: SPRecord[], exclude: string[]): { fields: string[]; label: (r: SPRecord) => string } {
+export function panelLabeler(records: SPRecord[], exclude: string[]): { fields: string[]; label: (r: SPRecord) => string; order: (rs: SPRecord[]) => string[] } {
   const fields = PANEL_FIELDS.filter(([f]) => !exclude.includes(f) && new Set(records.map((r) => JSON.stringify((r as any)[f] ?? null))).size > 1);
   const label = (r: SPRecord) =>
     fields
@@ -255,7 +255,7 @@ export function facetBody(
   return {
     data: { values: rows },
     facet: { field: 'panel', type: 'nominal', title: null, sort: order },
-    columns: order.length > 2 ? 2 : order.length,
+    columns: Math.min(2, order.length),
     spec: { width: Math.min(size.width, 420), height: Math.min(size.height, 280), layer: layers },
     ...extra,
   };
