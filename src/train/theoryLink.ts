@@ -1,5 +1,6 @@
-// The link to the theory room's correlation-aware growth rate (theory-notes A.5). The theory room is
-// built in parallel; until it exports `correlationAwareRate`, `predicted_growth` probes are skipped.
+// The link to the theory room's correlation-aware growth rate (theory-notes A.5; src/theory/correlation.ts).
+// Loaded lazily so that a build without it (or a theory module that fails to load) still trains; then
+// `predicted_growth` probes are skipped and the manifest says so (predictedGrowth: false).
 import type { Activation, BnSpec } from '../spec/index.js';
 
 export interface CorrelationAwareInput {
@@ -11,6 +12,8 @@ export interface CorrelationAwareInput {
   dphiSqMean: number;
   /** Width n_{l+1} of the next block. */
   nCur: number;
+  /** ‖W_l[j, :]‖², the squared norms of block l's weight rows (separates Ω_W from A_corr exactly). */
+  prevRowNormSq?: ArrayLike<number>;
 }
 export interface CorrelationAwareResult {
   rate: number;

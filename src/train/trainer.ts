@@ -199,6 +199,7 @@ export class Trainer {
         for (let l = 1; l < L; l++) {
           list.push(tf.add(tf.moments(cap.h[l - 1], 0).variance, eps));
           list.push(tf.sum(tf.square(old[wIdx[l]]), 1));
+          list.push(tf.sum(tf.square(old[wIdx[l - 1]]), 0));
         }
         return list.length ? tf.concat(list) : tf.zeros([0]);
       });
@@ -212,7 +213,14 @@ export class Trainer {
         off += n;
         const colNormSq = flat.subarray(off, off + n);
         off += n;
-        const r = this.rate({ preVar, colNormSq, dphiSqMean: get(l, 5), nCur: ws[l] }, activation, this.spec.bn);
+        const prevRowNormSq = flat.subarray(off, off + n);
+        off += n;
+        let r: ReturnType<CorrelationAwareRate>;
+        try {
+          r = this.rate({ preVar, colNormSq, dphiSqMean: get(l, 5), nCur: ws[l], prevRowNormSq }, activation, this.spec.bn);
+        } catch {
+          continue; // e.g. a unit with zero batch variance and ε = 0: the prediction is undefined there
+        }
         out.push(this.rec('predicted_growth', l, r.rate, t, { lambdaInf: r.lambdaInf, omegaW: r.omegaW, aCorr: r.aCorr }));
       }
     }
