@@ -1,5 +1,6 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
 import { defaultThreads, runInPool } from '../parallel/pool.js';
+import { predict } from '../theory/index.js';
 import {
   checkSeed,
   type LossKind,
@@ -203,14 +204,11 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
   return { records, measuredGrowth: growth, measuredGrowthSE: se, predictedGrowth, seeds, interior, backend: all[0]?.backend ?? k.name };
 }
 
-/** The theory room's predicted per-layer growth for the spec, or null where it has none. */
+/** The theory room's predicted interior growth for the spec (predict(spec)), or null where it has none. */
 export async function theoryGrowth(spec: NetworkSpec): Promise<number | null> {
   try {
-    const specifier = '../theory/index.js';
-    const mod: any = await import(/* @vite-ignore */ specifier);
-    if (typeof mod.predict !== 'function') return null;
-    const p = mod.predict(spec);
-    return typeof p?.predictedGrowth === 'number' && Number.isFinite(p.predictedGrowth) ? p.predictedGrowth : null;
+    const g = predict(spec).predictedGrowth;
+    return Number.isFinite(g) ? g : null;
   } catch {
     return null;
   }
