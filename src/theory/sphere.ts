@@ -170,7 +170,21 @@ function funkHeckePairs(B: number, rule: Rule, fvals: Float64Array[], maxK = 400
  * and u ∝ (1 − u²)^((B−5)/2), cut at the x-kinks in both coordinates. Returns E of each integrand.
  */
 function nestedPairs(B: number, kinksX: number[], fs: ((x1: number, x2: number) => number)[], m = 12): number[] {
-  const outer = sphereMarginalRule(B, kinksX, m);
+  // The inner integral is not smooth in x1 where an inner kink x2 = k meets the edge of the inner
+  // support: (k + x1/(B−1))² = C²(1 − x1²/(B−1)). Cut the outer rule there too.
+  const outerKinks = kinksX.slice();
+  {
+    const a = 1 / (B - 1);
+    const C2 = (B * (B - 2)) / (B - 1);
+    for (const k of kinksX) {
+      const qa = a * a + C2 * a;
+      const qb = 2 * a * k;
+      const qc = k * k - C2;
+      const disc = qb * qb - 4 * qa * qc;
+      if (disc > 0) for (const sg of [-1, 1]) outerKinks.push((-qb + sg * Math.sqrt(disc)) / (2 * qa));
+    }
+  }
+  const outer = sphereMarginalRule(B, outerKinks, m);
   // (outer and inner rules both m nodes per panel)
   const r = Math.sqrt(B - 1);
   const C = Math.sqrt((B * (B - 2)) / (B - 1));
