@@ -3,12 +3,12 @@
 // "Resurrecting the sigmoid in deep learning through dynamical isometry", and 2018, "The emergence of
 // spectral universality in deep networks"). Pure float64 math; imports only from spec.
 //
-// The S-transform of JJᵀ is the product of the S-transforms of its free factors (PSG 2017 eq. 10):
+// The S-transform of JJᵀ is the product of the S-transforms of its free factors (PSG 2017; docs/spectrum.md §1):
 //   S_{JJᵀ}(w) = Π_l S_{W_lW_lᵀ}(w) · S_{D_l²}(w),
 // S_{WWᵀ} = 1/(σ_w²(1+w)) for Gaussian and 1/σ_w² for (scaled Haar) orthogonal weights. For the
 // diagonal factor we never invert its moment generating function: we parameterise by x with
 // m = ψ_{D²}(x) = E[x d/(1 − x d)], so S_{D²}(m) = x(1+m)/m, and solve ONE complex equation in x,
-//   ζ = (1+m)/(m S_{JJᵀ}(m))   (the M⁻¹ relation, PSG 2017 eq. 8),
+//   ζ = (1+m)/(m S_{JJᵀ}(m))   (the inverse of M(z) = zG(z) − 1, PSG 2017),
 // for each spectral point ζ = λ + iε by Newton's method with continuation down from ζ = λ + iY
 // (Y far above the support), in log form modulo 2πi so that depth 1000 does not overflow. Then
 // G(ζ) = (1+m)/ζ and the density of λ (eigenvalues of JJᵀ) is −Im G(λ + i0)/π. Details and sources in
@@ -266,7 +266,7 @@ function dphiLaw(act: Activation, shift: number, scale: number, K: number): Cell
   return makeLaw(c.lo, c.hi, c.weights);
 }
 
-/** q-map q ↦ σ_w² E[φ(√q Z)²] + σ_b² (Poole et al. 2016 eq. 3) iterated to its fixed point q*. */
+/** q-map q ↦ σ_w² E[φ(√q Z)²] + σ_b² (Poole et al. 2016) iterated to its fixed point q*. */
 export function jacobianFixedPointQ(spec: NetworkSpec, q0 = 1): number {
   const act = activationOf(spec);
   const { sigmaW2, sigmaB2 } = spec.init;
@@ -335,7 +335,7 @@ function dphiMoments(act: Activation, shift: number, scale: number): { mu1: numb
 /**
  * The free-probability problem of a spec's Jacobian.
  *
- * No BN (linear-act): D_l = diag φ′(h_l), h_l ~ N(0, q*) (PSG 2017 §2), identical for every layer.
+ * No BN (linear-act): D_l = diag φ′(h_l), h_l ~ N(0, q*) (PSG 2017), identical for every layer.
  * BN (linear-bn-act) with the batch statistics held fixed (our derivation, docs/spectrum.md §4): the
  * layer Jacobian is diag(φ′(z_i) γ/√(v_i+ε)) W with z ~ N(β, γ²) and per-unit batch variance
  * v_i = σ_w² V χ²_{B−1}/(B−1); V is the mean batch variance of the previous block's output.
@@ -425,7 +425,7 @@ export function spectrumProblem(spec: NetworkSpec, opts: JacobianTheoryOptions =
   return { problem: { weights, depth: L, sigmaW2, d2, scale, mu1, mu2 }, q: null };
 }
 
-/** Closed-form m₁, m₂ of the eigenvalue law of JJᵀ (PSG 2018 eqs. for the first two moments; docs §2). */
+/** Closed-form m₁, m₂ of the eigenvalue law of JJᵀ (PSG 2018; docs/spectrum.md §2). */
 export function spectrumMoments(p: SpectrumProblem): SpectrumMoments {
   const L = p.depth;
   const s = p.weights === 'gaussian' ? 1 : 0;
