@@ -6,3 +6,4 @@ export * from './figures/index.js';
 export * from './train/index.js';
 export * from './sample/index.js';
 export * from './theory/index.js';
+export * from './sweep/index.js';

@@ -175,7 +175,8 @@ export async function runRedis(cells: Cell[], opts: SubmitOptions, hooks: Execut
   try {
     await events.waitUntilReady();
     // Existing jobs of these cells: finished ones are collected, failed ones enqueued afresh.
-    const states = await Promise.all(cells.map((c) => queue.getJobState(jobIdOf(c.id))));
+    const states: string[] = [];
+    for (let i = 0; i < cells.length; i += 1000) states.push(...(await Promise.all(cells.slice(i, i + 1000).map((c) => queue.getJobState(jobIdOf(c.id))))));
     const fresh: Cell[] = [];
     for (let i = 0; i < cells.length; i++) {
       const s = states[i];

@@ -5,7 +5,7 @@ import type { CellResult } from './cell.js';
 import { cellKindModules } from './kinds.js';
 import { runLocal } from './local.js';
 import { progressBar, type SweepProgress, silentProgress } from './progress.js';
-import { runRedis, type SubmitOptions } from './redis.js';
+import { checkRedis, runRedis, type SubmitOptions } from './redis.js';
 import { type Cell, expandSweep, type Sweep, sweepToJSON } from './spec.js';
 import { SweepStore } from './store.js';
 
@@ -64,6 +64,7 @@ function writeJsonAtomic(path: string, value: unknown): void {
 export async function runSweep(sweep: Sweep, opts: RunSweepOptions): Promise<SweepSummary> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const cells = await expandSweep(sweep);
+  if (opts.redis) await checkRedis(opts.redis.url); // before anything is written
   const out = resolve(opts.out);
   const store = SweepStore.open(out);
   const t0 = performance.now();
