@@ -95,7 +95,7 @@ export function cStar(activation: ActivationLike, sigmaW2: number, sigmaB2: numb
   if (x1 <= 1) return 1;
   const g = (c: number) => cMap(act, sigmaW2, sb, qUse, c) - c;
   let lo = 0;
-  let hi = 1 - 1e-12;
+  let hi = 1 - 1e-9; // closer to 1 the pair quadrature error can exceed c′(c) − c ≈ (1 − χ₁)(1 − c)
   const glo = g(lo);
   if (glo <= 0) return 0;
   if (g(hi) >= 0) return 1;
