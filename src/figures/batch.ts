@@ -142,12 +142,18 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
   used.push(...theory);
   const ks = opts.depthScaleMultiples ?? [1, 10];
   const lineNames: string[] = [];
+  const pts = [...xiByB].sort((a, b) => a[0] - b[0]);
   for (const k of ks) {
     const name = k === 1 ? 'theory ξ(B) = 1/ln λ(B)' : `theory ${k}·ξ(B)`;
+    // A line wholly on one side of the plot is invisible; drop it (resvg 2.6 aborts the process on a clipped path
+    // that lies entirely outside its clip region).
+    const outside =
+      pts.every(([, xi]) => k * xi > yDom[1]) || pts.every(([, xi]) => k * xi < yDom[0]) || pts.every(([B]) => B > xDom[1]) || pts.every(([B]) => B < xDom[0]);
+    if (outside || pts.length === 0) continue;
     lineNames.push(name);
-    for (const [B, xi] of [...xiByB].sort((a, b) => a[0] - b[0])) rows.push({ kind: 'xi', series: name, k, B, L: k * xi });
+    for (const [B, xi] of pts) rows.push({ kind: 'xi', series: name, k, B, L: k * xi });
   }
-  const hasLine = xiByB.size > 0;
+  const hasLine = lineNames.length > 0;
   const vVals = rows.filter((r) => r.kind === 'cell').map((r) => r.v as number);
   const isAcc = q.includes('accuracy');
   const cScale = isAcc ? { scheme: PALETTE.sequential, domain: [0, 1] } : { scheme: PALETTE.sequential, ...axisScale(vVals) };

@@ -170,6 +170,11 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
   const m = Math.max(1e-9, ...lng.map(Math.abs));
   const xDom = [Math.min(...rows.filter((r) => r.kind === 'cell').map((r) => r.w0 as number)), Math.max(...rows.filter((r) => r.kind === 'cell').map((r) => r.w1 as number))];
   const yDom = [Math.min(...rows.filter((r) => r.kind === 'cell').map((r) => r.b0 as number)), Math.max(...rows.filter((r) => r.kind === 'cell').map((r) => r.b1 as number))];
+  // Critical points outside the grid are not drawn (and resvg 2.6 aborts on a clipped path wholly outside its clip).
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i];
+    if (r.kind === 'critical' && ((r.sigmaW2 as number) < xDom[0] || (r.sigmaW2 as number) > xDom[1] || (r.sigmaB2 as number) < yDom[0] || (r.sigmaB2 as number) > yDom[1])) rows.splice(i, 1);
+  }
   const x = { field: 'w0', type: 'quantitative', title: 'weight variance σ_w²', scale: { domain: xDom, nice: false, zero: false } };
   const y = { field: 'b0', type: 'quantitative', title: 'bias variance σ_b²', scale: { domain: yDom, nice: false, zero: false } };
   const layers: Record<string, unknown>[] = [

@@ -6,7 +6,8 @@ import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
 import { buildFigure, buildReport, defaultFontFiles, FIGURE_NAMES, inlineSvg, renderFigure, renderPng, renderSvg, reportHtml, writeReport } from '../../src/figures/index.js';
 import { loadFontMetrics, textWidth } from '../../src/figures/fontMetrics.js';
-import { allRecords, batchRecords } from './fixtures.js';
+import { record } from '../../src/spec/index.js';
+import { allRecords, batchRecords, fields } from './fixtures.js';
 
 /** A small PNG decoder (8-bit RGB/RGBA, all five filters), written from the PNG spec, to read back what we wrote. */
 function decodePng(buf: Uint8Array): { width: number; height: number; rgba: Uint8Array } {
@@ -114,6 +115,18 @@ describe('PNG through resvg with DejaVu Sans', () => {
       const measured = ink(ch.repeat(10)) - ink(ch);
       expect(Math.abs(measured - 9 * textWidth(m, ch, 100)), ch).toBeLessThan(0.5);
     }
+  });
+
+  it('a depth-scale line wholly outside the heatmap is left out (resvg 2.6 aborts on a clipped path outside its clip)', () => {
+    // One depth (12): a linear y axis with the one cell spanning [11.5, 12.5]; ξ = 2 lies below it, 6ξ = 12 inside.
+    const recs = [8, 32, 128].flatMap((B) => [
+      record(fields({ batch: B, depth: 12 }), 'sampled', 'growth', null, 1.5, { seed: 1 }),
+      record(fields({ batch: B, depth: 12 }), 'theory', 'depth_scale', null, 2),
+    ]);
+    const vl: any = buildFigure('depth-batch-heatmap', recs, { depthScaleMultiples: [1, 6] });
+    const lines = vl.data.values.filter((r: any) => r.kind === 'xi');
+    expect([...new Set(lines.map((r: any) => r.k))]).toEqual([6]);
+    return renderSvg(vl).then((svg) => expect(renderPng(svg, { scale: 1 }).length).toBeGreaterThan(1000));
   });
 
   it('renderFigure writes the spec (data inline), the SVG and a PNG', async () => {
