@@ -74,6 +74,8 @@ export interface SubmitOptions {
   queue?: string;
   /** Reconcile with the queue every pollMs (events do the fast path). */
   pollMs?: number;
+  /** Stop following (the jobs stay queued; a later run collects them). runRedis then rejects with an AbortError. */
+  signal?: AbortSignal;
   /** Called with each problem that does not stop the sweep (e.g. a lost event connection). */
   log?: (message: string) => void;
 }
@@ -188,13 +190,22 @@ export async function runRedis(cells: Cell[], opts: SubmitOptions, hooks: Execut
     await enqueue(fresh);
     await Promise.all(cells.map((c, i) => (states[i] === 'completed' ? reconcile(c.id, 'completed') : undefined)));
     const pollMs = opts.pollMs ?? 2000;
-    while (pending.size > 0) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, pollMs);
-      });
-      if (pending.size > 0) await reconcileAll();
+    const onAbort = () => wake();
+    opts.signal?.addEventListener('abort', onAbort);
+    try {
+      while (pending.size > 0 && !opts.signal?.aborted) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, pollMs);
+        });
+        clearTimeout(timer);
+        if (pending.size > 0 && !opts.signal?.aborted) await reconcileAll();
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
+    opts.signal?.throwIfAborted();
   } finally {
     await events.close().catch(() => {});
     await queue.close().catch(() => {});
@@ -267,7 +278,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
       drainDelay: 1,
     },
   );
-  worker.on('error', (e) => log(`worker: ${e.message}`));
+  worker.on('error', (e) => log(`error: ${e.message}`));
   await worker.waitUntilReady();
   let closing: Promise<void> | undefined;
   let resolveClosed!: () => void;

@@ -143,4 +143,43 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     expect(entries.length).toBe(1);
     expect(readSweepRecords(out).length).toBe(3);
   });
+
+  test('a submitter that stops following, then runs again, collects the cells finished meanwhile without rerunning them', async () => {
+    const dir = tempDir('resume');
+    const markFile = join(dir, 'starts.log');
+    const queue = queueName('resume');
+    const sweep = await parseSweep({ name: 'resume', kind: 'fixture', base: { width: 4, batch: 4 }, options: { markFile }, axes: { depth: [2, 3, 4] }, seeds: 2 });
+    const out = join(dir, 'out');
+    const q = new Queue(queue, { connection: { url: REDIS!, maxRetriesPerRequest: null } });
+    try {
+      // 1. Enqueue, then stop following (no worker yet).
+      const stop = new AbortController();
+      const first = runSweep(sweep, { out, redis: { url: REDIS!, queue, pollMs: 100, signal: stop.signal } });
+      for (let t = 0; (await q.getJobCounts('wait')).wait < 6; t++) {
+        if (t > 600) throw new Error('jobs were not enqueued');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      stop.abort();
+      await expect(first).rejects.toThrow(/abort/i);
+      // 2. A worker runs every cell while no submitter follows.
+      const worker = await startWorker({ url: REDIS!, queue, concurrency: 2, modules: cellKindModules(), runRoot: join(dir, 'runs') });
+      try {
+        for (let t = 0; (await q.getJobCounts('completed')).completed < 6; t++) {
+          if (t > 1200) throw new Error('cells were not run');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        await worker.close();
+      }
+      // 3. The submitter runs again with no worker alive: it must collect all six from the queue.
+      const s = await runSweep(sweep, { out, redis: { url: REDIS!, queue, pollMs: 100 } });
+      expect([s.done, s.failed, s.ran, s.skipped]).toEqual([6, 0, 6, 0]);
+      expect(lines(markFile).length).toBe(6); // each cell ran once
+      expect(readSweepRecords(out).length).toBe((2 + 3 + 4) * 2);
+      const left = await q.getJobCounts('wait', 'active', 'completed', 'failed');
+      expect(Object.values(left).reduce((a, b) => a + b, 0)).toBe(0);
+    } finally {
+      await q.close();
+    }
+  });
 });

@@ -66,7 +66,23 @@ export function register(program: Command): void {
       if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
       if (opts.queue !== undefined && !redis) throw new UsageError('--queue: only with --redis');
-      const s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis, progress: opts.progress !== false }));
+      // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on.
+      const stop = new AbortController();
+      const onSigint = () => stop.abort();
+      if (redis) process.once('SIGINT', onSigint);
+      let s: Awaited<ReturnType<typeof runSweep>>;
+      try {
+        s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis: redis && { ...redis, signal: stop.signal }, progress: opts.progress !== false }));
+      } catch (e) {
+        if (stop.signal.aborted) {
+          process.stderr.write('signalprop: stopped following; the remaining cells stay queued for the workers; run the same command again to collect them\n');
+          process.exitCode = 130;
+          return;
+        }
+        throw e;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
       } else {
