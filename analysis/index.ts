@@ -1,4 +1,8 @@
 // The reproduction studies, one per claim, in the order of the report.
 import type { Study } from 'signalprop';
+import { claim1 } from './claim1-explosion.js';
+import { claim2 } from './claim2-batch.js';
+import { claim3 } from './claim3-activations.js';
+import { claim4 } from './claim4-order-residual.js';
 
-export const STUDIES: Study[] = [];
+export const STUDIES: Study[] = [claim1, claim2, claim3, claim4];
