@@ -9,7 +9,7 @@
 // Timings on a shared machine are noisy: read the ratios, not the absolute numbers.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -57,6 +57,7 @@ function spawnWorker(url: string, queue: string): Promise<ChildProcess> {
 
 interface Row {
   label: string;
+  parallel: number;
   seconds: number[];
   cellMs: number[];
 }
@@ -66,9 +67,9 @@ async function main() {
   const root = mkdtempSync(join(tmpdir(), 'sp-bench-sweep-'));
   const redis = await startRedis();
   const rows: Row[] = [];
-  const record = (label: string, s: SweepSummary, cellMs: number) => {
+  const record = (label: string, parallel: number, s: SweepSummary, cellMs: number) => {
     let row = rows.find((r) => r.label === label);
-    if (!row) rows.push((row = { label, seconds: [], cellMs: [] }));
+    if (!row) rows.push((row = { label, parallel, seconds: [], cellMs: [] }));
     row.seconds.push(s.seconds);
     row.cellMs.push(cellMs);
   };
@@ -80,20 +81,21 @@ async function main() {
       .map((l) => JSON.parse(l).ms as number);
     return ms.reduce((a, b) => a + b, 0) / ms.length;
   };
+  const load0 = loadavg()[0];
   process.stderr.write(`sweep bench: ${cells} sampling cells (width ${width}, depth ${depth}, batch ${batch}), ${reps} reps, ${cores} cores; timings on a shared machine are noisy\n`);
   try {
     for (let rep = 0; rep < reps; rep++) {
       for (const threads of [...new Set([1, 2, cores])]) {
         const out = join(root, `local-${threads}-${rep}`);
         const s = await runSweep(sweep, { out, threads });
-        record(`local pool, ${threads} thread${threads > 1 ? 's' : ''}`, s, await meanCellMs(out));
+        record(`local pool, ${threads} thread${threads > 1 ? 's' : ''}`, threads, s, await meanCellMs(out));
       }
       const queue = `sp-bench-${process.pid}-${rep}`;
       const workers = await Promise.all([spawnWorker(redis.url, queue), spawnWorker(redis.url, queue)]);
       try {
         const out = join(root, `redis-${rep}`);
         const s = await runSweep(sweep, { out, redis: { url: redis.url, queue, pollMs: 500 } });
-        record('redis, 2 worker processes', s, await meanCellMs(out));
+        record('redis, 2 worker processes', 2, s, await meanCellMs(out));
       } finally {
         for (const w of workers) w.kill('SIGTERM');
         const q = new Queue(queue, { connection: { url: redis.url, maxRetriesPerRequest: null } });
@@ -107,8 +109,14 @@ async function main() {
     rmSync(root, { recursive: true, force: true });
   }
   const med = (label: string) => median(rows.find((r) => r.label.startsWith(label))!.seconds);
-  const lines = ['| executor | median wall (s) | cells/min | mean cell compute (ms) |', '|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.label} | ${median(r.seconds).toFixed(2)} | ${((cells / median(r.seconds)) * 60).toFixed(1)} | ${median(r.cellMs).toFixed(1)} |`);
+  // Non-compute time per cell: wall × parallel slots / cells − mean compute time of a cell (start-up,
+  // queue round trips, store writes, idle slots at the end).
+  const lines = ['| executor | median wall (s) | cells/min | mean cell compute (ms) | non-compute per cell (ms) |', '|---|---|---|---|---|'];
+  for (const r of rows) {
+    const w = median(r.seconds);
+    const c = median(r.cellMs);
+    lines.push(`| ${r.label} | ${w.toFixed(2)} | ${((cells / w) * 60).toFixed(1)} | ${c.toFixed(1)} | ${((w * 1000 * r.parallel) / cells - c).toFixed(1)} |`);
+  }
   const t1 = med('local pool, 1 thread');
   const tN = med(`local pool, ${cores} thread`);
   const t2 = med('local pool, 2 threads');
@@ -116,7 +124,7 @@ async function main() {
   lines.push('');
   lines.push(`scaling 1 → ${cores} threads: ${(t1 / tN).toFixed(2)}× (efficiency ${((t1 / tN / cores) * 100).toFixed(0)}%)`);
   lines.push(`redis (2 worker processes, 1 thread each) vs local pool (2 threads): ${(tR / t2).toFixed(2)}× the wall time; overhead ${(((tR - t2) / cells) * 1000).toFixed(1)} ms per cell`);
-  lines.push('(noisy: other processes share this machine; medians of ' + reps + ' runs)');
+  lines.push(`(noisy: other processes share this machine, load average ${load0.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end on ${cores} cores; medians of ${reps} runs; a mean cell compute time that grows with the number of threads means the cores were not free)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
