@@ -16,18 +16,20 @@ export function densityHistogram(values: number[], bins: number, log: boolean): 
   if (v.length === 0) return { edges: [], counts: [], density: [] };
   let lo = Math.min(...v);
   let hi = Math.max(...v);
-  if (hi === lo) {
-    lo = log ? lo / 1.1 : lo - 0.5;
-    hi = log ? hi * 1.1 : hi + 0.5;
-  }
   const t = (x: number) => (log ? Math.log(x) : x);
   const inv = (x: number) => (log ? Math.exp(x) : x);
+  // A degenerate range (all values equal, or equal once transformed): widen it so the bins have positive width.
+  if (!(t(hi) - t(lo) > 1e-9 * Math.max(1, Math.abs(t(lo))))) {
+    const mid = log ? Math.sqrt(lo * hi) : (lo + hi) / 2;
+    lo = log ? mid / 1.1 : mid - 0.5;
+    hi = log ? mid * 1.1 : mid + 0.5;
+  }
   const edges = Array.from({ length: bins + 1 }, (_, i) => (i === 0 ? lo : i === bins ? hi : inv(t(lo) + ((t(hi) - t(lo)) * i) / bins)));
   const counts = new Array(bins).fill(0);
   for (const x of v) {
     let i = Math.floor(((t(x) - t(lo)) / (t(hi) - t(lo))) * bins);
-    if (i >= bins) i = bins - 1;
-    if (i < 0) i = 0;
+    if (!(i < bins)) i = bins - 1;
+    if (!(i >= 0)) i = 0;
     // Guard rounding at bin edges: move to the bin whose [edge_i, edge_{i+1}) holds x.
     while (i > 0 && x < edges[i]) i--;
     while (i < bins - 1 && x >= edges[i + 1]) i++;
