@@ -14,7 +14,7 @@ import {
 } from '../../src/theory/index.js';
 
 // ReLU and identity routed through the quadrature path (no closed-form family; kink at 0 announced).
-const reluQuad: Activation = { name: 'relu-quad', phi: (x) => (x > 0 ? x : 0), dphi: (x) => (x > 0 ? 1 : 0), expression: 'max(x, 0)' };
+const reluQuad: Activation = { name: 'relu-quad', phi: (x) => Math.max(x, 0), dphi: (x) => (x > 0 ? 1 : 0), expression: 'max(x, 0)' };
 const identityQuad: Activation = { name: 'identity-quad', phi: (x) => x, dphi: () => 1 };
 
 /**

@@ -23,7 +23,7 @@ function run(seed: number, n0: number, n1: number, n2: number, B: number, opts: 
   for (let i = 0; i < n0; i++)
     for (let b = 0; b < B; b++) {
       const z = rng() + (shared * Math.sqrt(n0) * w[i] * r[b]) / wn;
-      X[i * B + b] = z > 0 ? z : 0;
+      X[i * B + b] = Math.max(z, 0);
     }
   const W1 = Float64Array.from({ length: n1 * n0 }, () => rng() * Math.sqrt(2 / n0));
   if (opts.spike) {
@@ -56,7 +56,7 @@ function run(seed: number, n0: number, n1: number, n2: number, B: number, opts: 
     for (let b = 0; b < B; b++) {
       const z = (h1[j * B + b] - m) / sig[j];
       zhat[j * B + b] = z;
-      a1[j * B + b] = z > 0 ? z : 0;
+      a1[j * B + b] = Math.max(z, 0);
       d1[j * B + b] = z > 0 ? 1 : 0;
       dsq += d1[j * B + b];
     }

@@ -5,7 +5,7 @@ import { normalStream } from '../../src/spec/index.js';
 import { bnGradientRate, cMap, qMap } from '../../src/theory/index.js';
 
 const ACTS = {
-  relu: { phi: (x: number) => (x > 0 ? x : 0), dphi: (x: number) => (x > 0 ? 1 : 0) },
+  relu: { phi: (x: number) => Math.max(x, 0), dphi: (x: number) => (x > 0 ? 1 : 0) },
   tanh: { phi: Math.tanh, dphi: (x: number) => 1 - Math.tanh(x) ** 2 },
 };
 

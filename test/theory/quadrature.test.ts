@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { lgamma } from '../../src/spec/index.js';
 import { gaussExpect, gaussExpect2, gaussExpect2Split, gaussExpectSplit, gaussGegenbauer, gaussHermite, gaussLegendre } from '../../src/theory/index.js';
 
-const doubleFactorial = (k: number) => (k <= 0 ? 1 : k * doubleFactorial(k - 2));
+const doubleFactorial = (k: number): number => (k <= 0 ? 1 : k * doubleFactorial(k - 2));
 
 describe('Gauss rules (Golub–Welsch + Newton + Christoffel)', () => {
   test.each([5, 20, 60])('Hermite n=%i integrates E z^(2k) = (2k−1)!! exactly for 2k < 2n', (n) => {
