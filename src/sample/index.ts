@@ -13,3 +13,4 @@ export {
   theoryGrowth,
 } from './sampler.js';
 export * from './spectrum.js';
+export { type FiniteSizeOptions, finiteSizeStudy, fitInverse } from './finiteSize.js';

@@ -102,28 +102,113 @@ function actOf(spec: NetworkSpec): Act {
   return f ? { pw: true, a: f.a, b: f.b, phi: act.phi, dphi: act.dphi } : { pw: false, a: 0, b: 0, phi: act.phi, dphi: act.dphi };
 }
 
-/** Per-unit batch mean and biased variance of v (B × n); returns mean over units of the variance. */
+/**
+ * Per-unit batch mean and biased variance of v (B × n) in one pass, shifted by the first sample so
+ * that a large common offset does not cancel; returns the mean over units of the variance.
+ */
 function batchStats(v: Float64Array, B: number, n: number, mean: Float64Array, variance: Float64Array): number {
   mean.fill(0);
   variance.fill(0);
-  for (let i = 0; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) mean[k] += v[r + k];
-  }
-  for (let k = 0; k < n; k++) mean[k] /= B;
-  for (let i = 0; i < B; i++) {
+  for (let i = 1; i < B; i++) {
     const r = i * n;
     for (let k = 0; k < n; k++) {
-      const d = v[r + k] - mean[k];
+      const d = v[r + k] - v[k];
+      mean[k] += d;
       variance[k] += d * d;
     }
   }
   let s = 0;
   for (let k = 0; k < n; k++) {
-    variance[k] /= B;
-    s += variance[k];
+    const m = mean[k] / B;
+    const vk = Math.max(0, variance[k] / B - m * m);
+    mean[k] = v[k] + m;
+    variance[k] = vk;
+    s += vk;
   }
   return s / n;
+}
+
+/**
+ * linear-bn-act forward after the statistics of h: h ← ẑ in place, out = φ(γẑ + β), and the batch
+ * mean and variance of out per unit, in one pass. Returns [mean over units of the mean, of the variance].
+ */
+function bnActForward(
+  act: Act,
+  h: Float64Array,
+  out: Float64Array,
+  B: number,
+  n: number,
+  mean: Float64Array,
+  inv: Float64Array,
+  gamma: number,
+  beta: number,
+  s1: Float64Array,
+  s2: Float64Array,
+): [number, number] {
+  s1.fill(0);
+  s2.fill(0);
+  const pw = act.pw;
+  const a = act.a;
+  const b = act.b;
+  const phi = act.phi;
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) {
+      const z = (h[r + k] - mean[k]) * inv[k];
+      h[r + k] = z;
+      const u = gamma * z + beta;
+      const o = pw ? (u > 0 ? b * u : a * u) : phi(u);
+      out[r + k] = o;
+      s1[k] += o;
+      s2[k] += o * o;
+    }
+  }
+  let pm = 0;
+  let pv = 0;
+  for (let k = 0; k < n; k++) {
+    const m = s1[k] / B;
+    pm += m;
+    pv += Math.max(0, s2[k] / B - m * m);
+  }
+  return [pm / n, pv / n];
+}
+
+/**
+ * linear-bn-act backward from ∂L/∂out to ∂L/∂h in place (φ′, γ, then BN's full backward), in two
+ * passes; returns ‖∂L/∂h‖².
+ */
+function bnActBackward(act: Act, g: Float64Array, zhat: Float64Array, inv: Float64Array, B: number, n: number, gamma: number, beta: number, s1: Float64Array, s2: Float64Array): number {
+  s1.fill(0);
+  s2.fill(0);
+  const pw = act.pw;
+  const a = act.a;
+  const b = act.b;
+  const dphi = act.dphi;
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) {
+      const z = zhat[r + k];
+      const u = gamma * z + beta;
+      const gv = g[r + k] * gamma * (pw ? (u > 0 ? b : a) : dphi(u));
+      g[r + k] = gv;
+      s1[k] += gv;
+      s2[k] += gv * z;
+    }
+  }
+  for (let k = 0; k < n; k++) {
+    s1[k] /= B;
+    s2[k] /= B;
+  }
+  let sq = 0;
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) {
+      const v = inv[k] * (g[r + k] - s1[k] - zhat[r + k] * s2[k]);
+      g[r + k] = v;
+      sq += v * v;
+    }
+  }
+  return sq;
 }
 
 /** Apply φ elementwise (src may equal dst). */
@@ -330,17 +415,16 @@ class Net {
     cache.gramIn = gx;
     if (spec.order === 'linear-bn-act') {
       const inv = pool.take(n);
-      normalize(h, B, n, mean, variance, eps, inv); // h now holds ẑ
+      for (let k = 0; k < n; k++) inv[k] = 1 / Math.sqrt(variance[k] + eps);
+      out = pool.take(len);
+      const [pm, pv] = bnActForward(act, h, out, B, n, mean, inv, gamma, beta, this.s1, this.s2); // h now holds ẑ
       cache.zhat = h;
       cache.inv = inv;
       cache.h = null;
-      out = pool.take(len);
-      if (act.pw && gamma === 1 && beta === 0) applyPhi(act, h, out, len);
-      else {
-        for (let t = 0; t < len; t++) out[t] = gamma * h[t] + beta;
-        applyPhi(act, out, out, len);
+      if (stats) {
+        stats.postactMean[l] = pm;
+        stats.postactVar[l] = pv;
       }
-      if (stats) stats.postactVar[l] = batchStats(out, B, n, mean, variance);
     } else if (spec.order === 'linear-act-bn') {
       const a = pool.take(len);
       applyPhi(act, h, a, len);
@@ -364,7 +448,7 @@ class Net {
     }
     if (stats) {
       stats.preactVar[l] = pre;
-      if (spec.order !== 'linear-act-bn') stats.postactMean[l] = meanOf(mean, n);
+      if (spec.order === 'linear-act') stats.postactMean[l] = meanOf(mean, n);
     }
     if (spec.residual) {
       const s = spec.residual.scale;
@@ -508,20 +592,18 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
     const gRes = spec.residual ? g : null;
     const gh = spec.residual ? pool.take(len) : g;
     if (spec.residual) for (let t = 0; t < len; t++) gh[t] = resScale * g[t];
+    let sq = 0;
     if (spec.order === 'linear-bn-act') {
-      mulDphi(net.act, gh, cache.zhat!, len, gamma, spec.bn.beta);
-      if (gamma !== 1) for (let t = 0; t < len; t++) gh[t] *= gamma;
-      bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
-    } else if (spec.order === 'linear-act-bn') {
-      if (gamma !== 1) for (let t = 0; t < len; t++) gh[t] *= gamma;
-      bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
-      mulDphi(net.act, gh, cache.h!, len);
+      sq = bnActBackward(net.act, gh, cache.zhat!, cache.inv!, B, n, gamma, spec.bn.beta, net.s1, net.s2);
     } else {
+      if (spec.order === 'linear-act-bn') {
+        if (gamma !== 1) for (let t = 0; t < len; t++) gh[t] *= gamma;
+        bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
+      }
       mulDphi(net.act, gh, cache.h!, len);
+      for (let t = 0; t < len; t++) sq += gh[t] * gh[t];
     }
     // gh = e^{-logScale} ∂L/∂h_l
-    let sq = 0;
-    for (let t = 0; t < len; t++) sq += gh[t] * gh[t];
     net.k.syrk(false, B, n, 1, gh, n, 0, gg, B);
     const wsq = symDot(gg, cache.gramIn, B);
     stats.logGradHSq[l] = Math.log(sq) + 2 * logScale;
@@ -537,15 +619,15 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
       dead = true;
       continue;
     }
-    // renormalize the backward signal to unit norm and carry the scale in logs
+    // renormalize the backward signal to unit norm (folded into the next product) and carry the
+    // scale in logs
     const r = 1 / Math.sqrt(sq);
-    for (let t = 0; t < len; t++) gh[t] *= r;
-    if (gRes) for (let t = 0; t < len; t++) gRes[t] *= r;
     logScale += 0.5 * Math.log(sq);
     if (l > 0) {
+      // ∂L/∂x_{l−1} = ∂L/∂h_l · W_l (+ the residual path), both scaled by r
       const gx2 = gRes ?? pool.take(B * nIn);
-      net.k.gemm(false, false, B, nIn, n, 1, gh, n, params[l].W, nIn, gRes ? 1 : 0, gx2, nIn);
-      pool.give(gh);
+      net.k.gemm(false, false, B, nIn, n, r, gh, n, params[l].W, nIn, gRes ? r : 0, gx2, nIn);
+      if (gh !== gx2) pool.give(gh);
       g = gx2;
     } else {
       pool.give(gh);
