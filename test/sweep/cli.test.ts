@@ -35,7 +35,7 @@ describe('signalprop sweep / worker', () => {
     writeFileSync(failFile, '');
     writeFileSync(file, JSON.stringify({ kind: 'fixture', base: { width: 4, batch: 4 }, options: { failDepth: 3, failFile }, axes: { depth: [2, 3, 4] }, seeds: 2 }));
     const out = join(dir, 'out');
-    const r = runCli(['sweep', file, '--out', out, '--threads', '2', '--runner', `fixture=${FIXTURE}`]);
+    const r = runCli(['sweep', file, '--out', out, '--threads', '1', '--runner', `fixture=${FIXTURE}`]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^sweep grid \(fixture, local\): 4\/6 cells done, 2 failed, 0 skipped/);
     expect(r.stdout).toMatch(/failed [0-9a-f]{16} seed=1 \{"depth":3\}: planned failure at depth 3/);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseSweep, readSweepRecords, runSweep } from '../../src/sweep/index.js';
+import { expandSweep, parseSweep, readSweepRecords, runCell, runSweep } from '../../src/sweep/index.js';
 import { fixtureGrowth, fixtureValues } from './fixtures/testKind.js';
 import { cleanupTempDirs, readJsonl, tempDir, useFixtureKind } from './helpers.js';
 
@@ -41,7 +41,7 @@ describe('local pool', () => {
 
     // Rerun after the cause of failure is gone: only the 4 failed cells run again.
     rmSync(failFile);
-    const s2 = await runSweep(sweep, { out, threads: 2 });
+    const s2 = await runSweep(sweep, { out, threads: 1 });
     expect([s2.done, s2.failed, s2.skipped, s2.ran]).toEqual([12, 0, 8, 4]);
     const starts = readFileSync(markFile, 'utf8').trim().split('\n');
     expect(starts.length).toBe(16);
@@ -54,16 +54,13 @@ describe('local pool', () => {
     expect(existsSync(join(out, '.lock'))).toBe(false);
   });
 
-  test('a kind unknown to the workers fails its cells with a message, not the sweep', async () => {
-    const dir = tempDir('unknown');
-    const sweep = await parseSweep({ kind: 'fixture', base: { width: 4, depth: 2 }, seeds: 2 });
-    // Simulate a worker that lacks the kind: run with modules that do not list it.
-    const { runLocal } = await import('../../src/sweep/index.js');
-    const { expandSweep } = await import('../../src/sweep/index.js');
-    const got: string[] = [];
-    await runLocal(await expandSweep(sweep), { threads: 1, modules: { predict: 'file:///nowhere.ts' }, runRoot: dir }, { onResult: (_c, r) => got.push(`${r.status}:${r.error}`) });
-    expect(got.length).toBe(2);
-    for (const g of got) expect(g).toMatch(/^failed:cell kind "fixture" is unknown to worker .*--runner kind=module/);
+  test('a kind unknown to a worker fails its cells with a message, not the worker', async () => {
+    const [cell] = await expandSweep(await parseSweep({ kind: 'fixture', base: { width: 4, depth: 2 } }));
+    // A worker that lacks the kind: its module list does not name it.
+    const r = await runCell({ cell, modules: { predict: 'file:///nowhere.ts' }, runRoot: tempDir('unknown') });
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/^cell kind "fixture" is unknown to worker .*--runner kind=module/);
+    expect(r.records).toEqual([]);
   });
 });
 

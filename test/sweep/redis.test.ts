@@ -57,7 +57,7 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     const sweep = await parseSweep({ name: 'same', kind: 'sample', base: { width: 8 }, options: { seedsPerCell: 2 }, axes: { depth: [3, 4], batch: [4, 8] }, seeds: 2 });
     const local = await runSweep(sweep, { out: join(dir, 'local'), threads: 1 });
     const queue = queueName('same');
-    const worker = await startWorker({ url: REDIS!, queue, concurrency: 2, modules: cellKindModules(), runRoot: join(dir, 'runs') });
+    const worker = await startWorker({ url: REDIS!, queue, concurrency: 1, modules: cellKindModules(), runRoot: join(dir, 'runs') });
     try {
       const viaRedis = await runSweep(sweep, { out: join(dir, 'redis'), redis: { url: REDIS!, queue, pollMs: 200 } });
       expect([local.done, viaRedis.done, viaRedis.failed, viaRedis.executor]).toEqual([8, 8, 0, 'redis']);
@@ -122,21 +122,22 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     const sweep = await parseSweep({ name: 'twice', kind: 'fixture', base: { width: 4, batch: 4, depth: 3 }, options: { sleepMs: 1000, markFile, endFile } });
     const out = join(dir, 'out');
     const submitted = runSweep(sweep, { out, redis: { url: REDIS!, queue, pollMs: 250 } });
-    // A takes the only cell and is frozen mid-cell: its lock expires and B, started then, reruns the cell.
+    // A (a worker process) takes the only cell and is frozen mid-cell: its lock expires, and B (a worker
+    // in this process, started then) reruns the cell; then A wakes up and finishes it too.
     const a = spawnWorker(queue);
     await until('worker A to start the cell', () => lines(markFile).length >= 1);
     a.child.kill('SIGSTOP');
-    const b = spawnWorker(queue);
+    const b = await startWorker({ url: REDIS!, queue, concurrency: 1, lockDuration: 1000, stalledInterval: 500, modules: cellKindModules(), runRoot: join(dir, 'runs') });
     try {
-      await until('worker B to finish the cell', () => lines(endFile).some((l) => l.endsWith(` ${b.child.pid}`)));
-      a.child.kill('SIGCONT'); // A wakes up and finishes the same cell
+      await until('worker B to finish the cell', () => lines(endFile).length >= 1);
+      expect(lines(endFile)[0]).toBe(`${lines(markFile)[0].split(' ')[0]} ${process.pid}`);
+      a.child.kill('SIGCONT');
       await until('worker A to finish the cell too', () => lines(endFile).some((l) => l.endsWith(` ${a.child.pid}`)));
       const summary = await submitted;
       expect([summary.done, summary.failed]).toEqual([1, 0]);
     } finally {
       a.child.kill('SIGKILL');
-      b.child.kill('SIGTERM');
-      await Promise.all([a.exited, b.exited]);
+      await Promise.all([a.exited, b.close()]);
     }
     expect(lines(endFile).length).toBe(2);
     const entries = readJsonl(join(out, 'cells.jsonl'));
@@ -162,7 +163,7 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
       stop.abort();
       await expect(first).rejects.toThrow(/abort/i);
       // 2. A worker runs every cell while no submitter follows.
-      const worker = await startWorker({ url: REDIS!, queue, concurrency: 2, modules: cellKindModules(), runRoot: join(dir, 'runs') });
+      const worker = await startWorker({ url: REDIS!, queue, concurrency: 1, modules: cellKindModules(), runRoot: join(dir, 'runs') });
       try {
         for (let t = 0; (await q.getJobCounts('completed')).completed < 6; t++) {
           if (t > 1200) throw new Error('cells were not run');
