@@ -4,5 +4,8 @@ import { claim1 } from './claim1-explosion.js';
 import { claim2 } from './claim2-batch.js';
 import { claim3 } from './claim3-activations.js';
 import { claim4 } from './claim4-order-residual.js';
+import { claim5 } from './claim5-temporal.js';
+import { claim6 } from './claim6-optimizers.js';
+import { claim7 } from './claim7-depth.js';
 
-export const STUDIES: Study[] = [claim1, claim2, claim3, claim4];
+export const STUDIES: Study[] = [claim1, claim2, claim3, claim4, claim5, claim6, claim7];

@@ -7,3 +7,4 @@ export * from './train/index.js';
 export * from './sample/index.js';
 export * from './theory/index.js';
 export * from './sweep/index.js';
+export * from './parallel/pool.js';

@@ -1,0 +1,101 @@
+// Claim 5: the explosion is temporal. In early training on real data (MNIST) the per-layer gradient ratio
+// falls from λ(B) toward 1; the correlation-aware prediction (theory-notes A.5) tracks it step by step.
+import { buildFigure, check, interiorLayers, judge, makeSpec, predict, type SPRecord, type Study, trainRun, type VerdictRow } from 'signalprop';
+import { byScale, median, tagAll } from './common.js';
+
+/** ln(‖∂L/∂h_ℓ‖²/‖∂L/∂h_L‖²) per step, derived from the trained grad_h_sq records (for the depth figure). */
+function logGradRecords(records: SPRecord[], depth: number): SPRecord[] {
+  const out: SPRecord[] = [];
+  const bySteps = new Map<number, SPRecord[]>();
+  for (const r of records) if (r.quantity === 'grad_h_sq' && r.step !== null) bySteps.set(r.step, [...(bySteps.get(r.step) ?? []), r]);
+  for (const [, rs] of bySteps) {
+    const top = rs.find((r) => r.layer === depth);
+    if (!top || !(top.value > 0)) continue;
+    for (const r of rs) if (r.value > 0) out.push({ ...r, quantity: 'log_grad_h_sq', value: Math.log(r.value / top.value) });
+  }
+  return out;
+}
+
+export const claim5: Study = {
+  id: 'claim5',
+  title: 'Claim 5 — the explosion is temporal: training offsets it',
+  statement:
+    'During early training the per-layer gradient ratio falls from λ(B) toward 1 as correlation between activations builds up (Paik & Choi 2023); the correlation-aware rate λ∞·Ω_W·A_corr computed from the measured weights and batch statistics (our reconstruction, theory-notes A.5, docs/theory.md) predicts the measured ratio step by step.',
+  run: async (ctx) => {
+    const depth = byScale(ctx.scale, 6, 16, 32);
+    const width = byScale(ctx.scale, 32, 128, 512);
+    const B = byScale(ctx.scale, 32, 128, 256);
+    const steps = byScale(ctx.scale, 12, 200, 1000);
+    const lr = 0.5;
+    const seed = 1;
+    const spec = { depth, width, batch: B, order: 'linear-bn-act' as const, activation: 'relu' };
+    ctx.progress(`MNIST, depth ${depth}, width ${width}, B ${B}, SGD lr ${lr}, ${steps} steps`);
+    let last = 0;
+    const res = await trainRun(
+      { spec, data: { kind: 'mnist', nTrain: byScale(ctx.scale, 500, 6000, 8000), nTest: byScale(ctx.scale, 200, 1000, 1700) }, loss: 'xent', optimizer: { kind: 'sgd', lr }, steps, seed },
+      {
+        onProgress: (s, total) => {
+          if (s - last >= Math.max(1, Math.floor(total / 10))) {
+            last = s;
+            ctx.progress(`step ${s}/${total}`);
+          }
+        },
+      },
+    );
+    const th = predict(makeSpec({ ...spec, inputDim: 784 }));
+    const records = tagAll([...res.records, ...logGradRecords(res.records, depth), ...th.records], { study: 'claim5' });
+    const [a, b] = interiorLayers(depth);
+    const at = (q: string, step: number) => res.records.filter((r) => r.quantity === q && r.step === step && r.layer !== null && r.layer >= a && r.layer <= b);
+    const probed = [...new Set(res.records.filter((r) => r.quantity === 'grad_growth').map((r) => r.step!))].sort((x, y) => x - y);
+    const geo = (rs: SPRecord[]) => Math.exp(rs.reduce((s, r) => s + Math.log(r.value), 0) / rs.length);
+    const series = probed.map((s) => {
+      const m = at('grad_growth', s);
+      const p = at('predicted_growth', s);
+      const c = at('corr', s);
+      return {
+        step: s,
+        measured: geo(m),
+        predicted: geo(p),
+        corr: c.reduce((x, r) => x + r.value, 0) / c.length,
+        aCorr: median(p.map((r) => Number(r.tags?.aCorr))),
+        omegaW: median(p.map((r) => Number(r.tags?.omegaW))),
+      };
+    });
+    const s0 = series[0];
+    const lam = th.predictedGrowth;
+    const rows: VerdictRow[] = [];
+    rows.push(judge(`step 0: interior growth against λ(B=${B}) (float32, MNIST inputs)`, lam, s0.measured, 0.05));
+    const tail = series.slice(Math.floor(series.length * 0.75));
+    const late = Math.exp(tail.reduce((x, r) => x + Math.log(r.measured), 0) / tail.length);
+    rows.push(check('the growth falls toward 1: late-training growth below 1 + (λ(B) − 1)/2', late < 1 + (lam - 1) / 2, 1 + (lam - 1) / 2, late, `geometric mean over the last quarter of probes (steps ≥ ${tail[0].step}): ${late.toFixed(4)}; step 0: ${s0.measured.toFixed(4)}`));
+    const early = series.filter((r) => r.step <= 20);
+    const errEarly = median(early.map((r) => Math.abs(Math.log(r.measured / r.predicted))));
+    rows.push(check('correlation-aware prediction tracks the measured growth in steps 0–20 (median |ln ratio| ≤ 0.05)', errEarly <= 0.05, 0, errEarly, `median |ln(measured/predicted)| = ${errEarly.toFixed(4)} over ${early.length} probes`));
+    const errLate = median(tail.map((r) => Math.abs(Math.log(r.measured / r.predicted))));
+    rows.push(check('…and later in training (median |ln ratio| ≤ 0.05)', errLate <= 0.05, 0, errLate, `median |ln(measured/predicted)| = ${errLate.toFixed(4)} over the last ${tail.length} probes (measured ${late.toFixed(3)}, predicted ${Math.exp(tail.reduce((x, r) => x + Math.log(r.predicted), 0) / tail.length).toFixed(3)})`));
+    const lastS = series[series.length - 1];
+    rows.push(check('mean within-batch correlation between samples grows during training', lastS.corr > s0.corr + 0.01, s0.corr, lastS.corr, `corr at step 0: ${s0.corr.toFixed(4)}, at step ${lastS.step}: ${lastS.corr.toFixed(4)}`, false));
+    const figs = [
+      { name: 'claim5-early-training', vl: buildFigure('early-training', records, { title: 'Per-layer gradient ratio and within-batch correlation against step (MNIST)' }) as any, caption: `Measured ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² (trained, SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}) with the correlation-aware prediction λ∞·Ω_W·A_corr over it; λ(B) at initialization for reference.` },
+      { name: 'claim5-gradient-vs-depth', vl: buildFigure('gradient-vs-depth', records, { title: 'ln ‖∂L/∂h_ℓ‖² against layer ℓ during training' }) as any, caption: 'Theory at initialization and the trained network at steps 0, 1, 2, 5, 10, …: the profile flattens within a few steps.' },
+    ];
+    return {
+      rows,
+      records,
+      figures: figs,
+      tables: [
+        {
+          title: 'Interior geometric means per probed step',
+          header: ['step', 'measured growth', 'predicted λ∞·Ω_W·A_corr', 'Ω_W (median)', 'A_corr (median)', 'corr between samples'],
+          rows: series.filter((r, i) => i < 12 || i % 3 === 0 || i === series.length - 1).map((r) => [r.step, r.measured, r.predicted, r.omegaW, r.aCorr, r.corr]),
+        },
+      ],
+      settings: { spec, data: 'mnist', loss: 'xent', optimizer: { kind: 'sgd', lr }, steps, interior: [a, b], final: res.final, status: res.status },
+      seeds: [seed],
+      notes: [
+        'Growth at a step is the geometric mean over interior layers of the per-layer ratio; the prediction uses the same step\'s weights and batch statistics.',
+        'A_corr < 1 means the next layer\'s weights have aligned with high-variance directions of the batch covariance; Ω_W is the layer-to-layer weight-norm ratio (theory-notes A.5).',
+      ],
+    };
+  },
+};
