@@ -1,23 +1,39 @@
 // signalprop <command>: every command calls the same functions as the API.
+// Only the module of the command being run is loaded (the others would pull in tfjs, vega, BullMQ, …),
+// so `signalprop --help` and `--version` start fast; the help lists every command from the table below.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { SpecError } from '../spec/index.js';
 import { UsageError } from './io.js';
 
-// One line per command module; each exports `register(program)`.
-const COMMANDS: (() => Promise<{ register: (p: Command) => void }>)[] = [
-  () => import('./commands/compare.js'),
-  () => import('./commands/figure.js'),
-  () => import('./commands/report.js'),
-  () => import('./commands/train.js'),
-  () => import('./commands/sample.js'),
-  () => import('./commands/spectrum.js'),
-  () => import('./commands/predict.js'),
-];
+type Loader = () => Promise<{ register: (p: Command) => void }>;
+
+/** Each command: its one-line summary and its module (which exports `register(program)`). */
+const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  predict: { summary: 'theory: per-layer variances, correlations, gradient growth λ(B), depth scale', load: () => import('./commands/predict.js') },
+  sample: { summary: 'real random networks at initialization, K seeds: measured growth against predicted', load: () => import('./commands/sample.js') },
+  spectrum: { summary: 'input-output Jacobian singular values against the free-probability density', load: () => import('./commands/spectrum.js') },
+  train: { summary: 'real training on TensorFlow.js with per-layer probes', load: () => import('./commands/train.js') },
+  compare: { summary: 'join theory, sampled and trained records: ratios, log errors, spread distances', load: () => import('./commands/compare.js') },
+  figure: { summary: 'one Vega-Lite figure from records: .vl.json, .svg, .png', load: () => import('./commands/figure.js') },
+  report: { summary: 'a self-contained HTML report of every figure the records support', load: () => import('./commands/report.js') },
+  sweep: { summary: 'run a grid of cells on every core, or on Redis workers (BullMQ)', load: () => import('./commands/sweep.js') },
+  worker: { summary: 'take sweep cells from Redis and run them', load: () => import('./commands/worker.js') },
+  reproduce: { summary: "the seed paper's claims, theory against measurement, with figures and a report", load: () => import('./commands/reproduce.js') },
+};
+
+export const COMMAND_NAMES = Object.keys(COMMANDS);
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
-export async function buildProgram(): Promise<Command> {
+/** The command named on the command line (`signalprop <cmd> …` or `signalprop help <cmd>`), if any. */
+function commandIn(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first === 'help') return args[args.indexOf('help') + 1];
+  return first;
+}
+
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command();
   program
     .name('signalprop')
@@ -25,13 +41,17 @@ export async function buildProgram(): Promise<Command> {
     .version(pkg.version)
     .showHelpAfterError()
     .exitOverride();
-  for (const load of COMMANDS) (await load()).register(program);
+  const wanted = commandIn(argv);
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    if (name === wanted) (await c.load()).register(program);
+    else program.command(name).description(c.summary).allowUnknownOption().helpOption(false);
+  }
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 export async function main(argv = process.argv): Promise<number> {
-  const program = await buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
@@ -40,7 +60,8 @@ export async function main(argv = process.argv): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    if (e instanceof UsageError || e instanceof SpecError || (e as Error).name === 'SeedError') {
+    const name = (e as Error).name;
+    if (e instanceof UsageError || name === 'SpecError' || name === 'SeedError' || name === 'TrainConfigError' || name === 'SweepError') {
       process.stderr.write(`signalprop: ${(e as Error).message}\n`);
       return 2;
     }
@@ -48,4 +69,3 @@ export async function main(argv = process.argv): Promise<number> {
     return 1;
   }
 }
-
