@@ -2,7 +2,7 @@
 // quadrature for everything else. Every expectation the mean-field maps need goes through here.
 import { type Activation, type ActivationFns, resolveActivation } from '../spec/index.js';
 import { arcCos0, arcCos1, piecewiseMoments, type ShiftedMoments, type Slopes } from './closedForms.js';
-import { gaussExpect2Split, gaussExpectSplit } from './quadrature.js';
+import { gaussExpectSplit, normalRule } from './quadrature.js';
 import { normPdf, normCdf } from '../spec/index.js';
 
 export type ActivationLike = string | Activation | ActivationFns;
@@ -77,10 +77,40 @@ export function pairMoments(act: Activation, q: number, c: number): PairMoments 
   if (sl) return { phiphi: q * arcCos1(sl, cc), dphidphi: arcCos0(sl, cc) };
   // Nested composite rules (8 nodes per panel): ~1e-10 or better for tanh-like φ up to q = 5, c = 0.99,
   // where a 64-point tensor Gauss–Hermite rule is off by 1e-3 (docs/theory.md §1).
-  const kinks = kinksOf(act);
+  return pairBoth(act, q, cc, kinksOf(act), 8);
+}
+
+/** Both pair moments in one nested pass (φ and φ′ evaluated once per node); same rule as gaussExpect2Split. */
+function pairBoth(act: Activation, q: number, c: number, kinks: number[], m: number): PairMoments {
   const { phi, dphi } = act;
-  return {
-    phiphi: gaussExpect2Split((u, v) => phi(u) * phi(v), q, q, cc, kinks, 8),
-    dphidphi: gaussExpect2Split((u, v) => dphi(u) * dphi(v), q, q, cc, kinks, 8),
-  };
+  if (q === 0) return { phiphi: phi(0) ** 2, dphidphi: dphi(0) ** 2 };
+  const s = Math.sqrt(q);
+  const sc = s * Math.sqrt(Math.max(0, 1 - c * c));
+  const outer = normalRule(kinks.map((k) => k / s), m);
+  const plain = kinks.length ? null : normalRule([], m);
+  let pp = 0;
+  let dd = 0;
+  for (let i = 0; i < outer.nodes.length; i++) {
+    const z1 = outer.nodes[i];
+    const u1 = s * z1;
+    const f1 = phi(u1);
+    const g1 = dphi(u1);
+    const m2 = s * c * z1;
+    if (sc === 0) {
+      pp += outer.weights[i] * f1 * phi(m2);
+      dd += outer.weights[i] * g1 * dphi(m2);
+      continue;
+    }
+    const r = plain ?? normalRule(kinks.map((k) => (k - m2) / sc), m);
+    let a = 0;
+    let b = 0;
+    for (let j = 0; j < r.nodes.length; j++) {
+      const u2 = m2 + sc * r.nodes[j];
+      a += r.weights[j] * phi(u2);
+      b += r.weights[j] * dphi(u2);
+    }
+    pp += outer.weights[i] * f1 * a;
+    dd += outer.weights[i] * g1 * b;
+  }
+  return { phiphi: pp, dphidphi: dd };
 }
