@@ -14,6 +14,7 @@ export const QUANTITIES = {
   postact_mean: 'batch mean of the activation output φ (mean over units)',
   postact_var: 'batch variance of the activation output φ (mean over units)',
   corr: 'mean within-batch correlation between samples of the block output',
+  unit_corr: 'mean |correlation| between units of the block output over the batch',
   q: 'second moment per unit of the block output (mean field q)',
   grad_h_sq: '‖∂L/∂h_l‖², h_l the pre-normalization Linear output',
   grad_w_sq: '‖∂L/∂W_l‖²',

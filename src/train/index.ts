@@ -24,4 +24,4 @@ export {
 export { DEFAULT_PROBES, makeProbeConfig, type ProbeConfig, ProbeSchedule } from './probes.js';
 export { type Manifest, type TrainOptions, type TrainResult, trainRun } from './run.js';
 export { makeSchedule, SCHEDULES, type ScheduleConfig, scheduleFactor } from './schedule.js';
-export { batchTargets, gradientsOf, Trainer } from './trainer.js';
+export { batchTargets, gradientsOf, Trainer, unitCorrelation } from './trainer.js';

@@ -159,13 +159,14 @@ export class Trainer {
         const B = X.shape[0];
         const corr = tf.div(tf.sub(tf.sum(C), tf.sum(tf.square(tf.div(r, rc)))), B * (B - 1));
         const dps = dphi ? tf.mean(tf.square(dphi(cap.actIn[l - 1]))) : tf.scalar(Number.NaN);
-        rows.push(tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps]));
+        const unitCorr = unitCorrelation(X as tf.Tensor2D);
+        rows.push(tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps, unitCorr]));
       }
       return tf.stack(rows);
     });
     const v = perLayer.dataSync();
     perLayer.dispose();
-    const get = (l: number, k: number) => v[(l - 1) * 6 + k];
+    const get = (l: number, k: number) => v[(l - 1) * 7 + k];
     out.push(this.rec('accuracy', null, accuracy, t));
     out.push(this.rec('lr', null, lr, t));
     const ws = widths(this.spec);
@@ -182,6 +183,7 @@ export class Trainer {
       out.push(this.rec('update_ratio', l, Math.sqrt(get(l, 2)) / Math.sqrt(wsq), t));
       out.push(this.rec('preact_var', l, get(l, 3), t));
       out.push(this.rec('corr', l, get(l, 4), t));
+      out.push(this.rec('unit_corr', l, get(l, 6), t));
       const f = factors[wIdx[l - 1]];
       if (f !== null) {
         out.push(this.rec('trust_ratio', l, f, t, { method: this.cfg.optimizer.kind }));
@@ -256,4 +258,21 @@ export class Trainer {
     this.model.dispose();
     this.opt.dispose();
   }
+}
+
+/**
+ * Mean |correlation| between units (columns) of X (batch × units) over the batch: the off-diagonal mass of
+ * the feature correlation matrix. A unit with zero batch variance contributes 0 to every pair it is in.
+ */
+export function unitCorrelation(X: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const n = X.shape[1];
+    const Xc = tf.sub(X, tf.mean(X, 0, true));
+    const S = tf.matMul(tf.transpose(Xc), Xc);
+    const ss = tf.sum(tf.square(Xc), 0);
+    const sd = tf.sqrt(tf.maximum(ss, 1e-30));
+    const R = tf.abs(tf.div(S, tf.mul(tf.reshape(sd, [-1, 1]), tf.reshape(sd, [1, -1]))));
+    const diag = tf.sum(tf.div(ss, tf.square(sd)));
+    return tf.div(tf.sub(tf.sum(R), diag), n * (n - 1)) as tf.Scalar;
+  });
 }
