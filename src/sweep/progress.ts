@@ -13,7 +13,7 @@ export interface SweepProgress {
 export function progressBar(total: number, skipped: number, label = 'sweep', stream: NodeJS.WriteStream = process.stderr): SweepProgress {
   const bar = new SingleBar({
     stream,
-    format: `${label} [{bar}] {value}/{total} cells | running {running} | failed {failed} | skipped ${skipped} | ETA {eta}`,
+    format: `${label} [{bar}] {value}/{total} cells | running {running} | failed {failed} | skipped ${skipped} | ETA {etaText}`,
     barCompleteChar: '#',
     barIncompleteChar: '.',
     hideCursor: false,
@@ -21,10 +21,10 @@ export function progressBar(total: number, skipped: number, label = 'sweep', str
     notTTYSchedule: 5000,
   });
   const t0 = Date.now();
-  bar.start(total, 0, { running: 0, failed: 0, eta: '?' });
+  bar.start(total, 0, { running: 0, failed: 0, etaText: '?' });
   return {
     update(finished, failed, running) {
-      bar.update(finished, { running, failed, eta: eta(Date.now() - t0, finished, total) });
+      bar.update(finished, { running, failed, etaText: eta(Date.now() - t0, finished, total) });
     },
     stop() {
       bar.stop();

@@ -89,3 +89,14 @@ describe('sweep store', () => {
     },
   );
 });
+
+describe('progress ETA', () => {
+  test('remaining cells × mean wall time per finished cell', async () => {
+    const { eta } = await import('../../src/sweep/progress.js');
+    expect(eta(10_000, 0, 6)).toBe('?');
+    expect(eta(10_000, 2, 6)).toBe('20s'); // 5 s per cell × 4 left
+    expect(eta(60_000, 1, 3)).toBe('2m00s');
+    expect(eta(3_600_000, 1, 3)).toBe('2h00m');
+    expect(eta(1, 3, 3)).toBe('0s');
+  });
+});
