@@ -30,10 +30,10 @@ export const claim6: Study = {
   statement:
     'With the learning rate scaled to a large batch, plain SGD on a BN+ReLU net is unstable early in training (the exploded early gradient meets a large step); warmup, LARS, LAMB, gradient clipping and Paik & Choi\'s LALC tame it, and LALC can replace warmup (Paik & Choi 2023; LALC here is our reconstruction, docs/training.md).',
   run: async (ctx) => {
-    const depth = byScale(ctx.scale, 6, 16, 32);
-    const width = byScale(ctx.scale, 32, 128, 512);
-    const batches = byScale(ctx.scale, [16, 128], [32, 1024], [64, 4096]);
-    const steps = byScale(ctx.scale, 8, 100, 600);
+    const depth = byScale(ctx.scale, 6, 12, 32);
+    const width = byScale(ctx.scale, 32, 64, 512);
+    const batches = byScale(ctx.scale, [16, 128], [32, 512], [64, 4096]);
+    const steps = byScale(ctx.scale, 8, 80, 600);
     const seeds = byScale(ctx.scale, [1], [1, 2], [1, 2, 3, 4]);
     const tasks: TrainTask[] = [];
     for (const B of batches)
