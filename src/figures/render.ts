@@ -1,6 +1,7 @@
 // Headless rendering: Vega-Lite → Vega → SVG (vega View, no canvas) → PNG (resvg with explicit DejaVu Sans files).
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/files.js';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -126,13 +127,7 @@ export function renderPng(svg: string, opts: PngOptions = {}): Uint8Array {
   return resvg.render().asPng();
 }
 
-/** Write a file atomically (temp file beside it, then rename). */
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
+export { writeFileAtomic as writeAtomic } from '../io/files.js';
 
 export interface RenderedFiles {
   vl: string;
@@ -145,8 +140,8 @@ export async function renderFigure(vl: TopLevelSpec, outDir: string, basename: s
   const svg = await renderSvg(vl);
   const png = renderPng(svg, opts);
   const paths = { vl: join(outDir, `${basename}.vl.json`), svg: join(outDir, `${basename}.svg`), png: join(outDir, `${basename}.png`) };
-  writeAtomic(paths.vl, `${JSON.stringify(vl, null, 1)}\n`);
-  writeAtomic(paths.svg, svg);
-  writeAtomic(paths.png, png);
+  writeFileAtomic(paths.vl, `${JSON.stringify(vl, null, 1)}\n`);
+  writeFileAtomic(paths.svg, svg);
+  writeFileAtomic(paths.png, png);
   return paths;
 }

@@ -1,7 +1,7 @@
 // Free-probability prediction of the singular-value spectrum of the input–output Jacobian
 // J = D_L W_L ⋯ D_1 W_1 of a deep network at initialization (Pennington, Schoenholz & Ganguli 2017,
 // "Resurrecting the sigmoid in deep learning through dynamical isometry", and 2018, "The emergence of
-// spectral universality in deep networks"). Pure float64 math; imports only from spec.
+// spectral universality in deep networks"). Pure float64 math; imports only from spec and the theory room.
 //
 // The S-transform of JJᵀ is the product of the S-transforms of its free factors (PSG 2017; docs/spectrum.md §1):
 //   S_{JJᵀ}(w) = Π_l S_{W_lW_lᵀ}(w) · S_{D_l²}(w),
@@ -13,6 +13,7 @@
 // (Y far above the support), in log form modulo 2πi so that depth 1000 does not overflow. Then
 // G(ζ) = (1+m)/ζ and the density of λ (eigenvalues of JJᵀ) is −Im G(λ + i0)/π. Details and sources in
 // docs/spectrum.md.
+import { gaussHermite } from './quadrature.js';
 import {
   activationOf,
   type Activation,
@@ -83,56 +84,11 @@ export interface JacobianSpectrumTheory extends SpectrumMoments {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quadrature helpers (private; theory imports nothing but spec)
-
-let hermiteCache: { n: number; x: number[]; w: number[] } | null = null;
-
-/**
- * Gauss–Hermite rule for E[f(Z)], Z ~ N(0,1): nodes z_i and weights w_i (Σ w_i = 1). Nodes of the
- * physicists' H_n by Newton on the three-term recurrence (Golub & Welsch give the same rule).
- */
-function gaussHermite(n = 96): { z: number[]; w: number[] } {
-  if (!hermiteCache || hermiteCache.n !== n) {
-    const x = new Array<number>(n).fill(0);
-    const w = new Array<number>(n).fill(0);
-    const m = Math.floor((n + 1) / 2);
-    const pim4 = 0.7511255444649425; // π^(−1/4)
-    let z = 0;
-    for (let i = 0; i < m; i++) {
-      if (i === 0) z = Math.sqrt(2 * n + 1) - 1.85575 * (2 * n + 1) ** -0.16667;
-      else if (i === 1) z -= (1.14 * n ** 0.426) / z;
-      else if (i === 2) z = 1.86 * z - 0.86 * x[0];
-      else if (i === 3) z = 1.91 * z - 0.91 * x[1];
-      else z = 2 * z - x[i - 2];
-      let pp = 0;
-      for (let it = 0; it < 100; it++) {
-        let p1 = pim4;
-        let p2 = 0;
-        for (let j = 0; j < n; j++) {
-          const p3 = p2;
-          p2 = p1;
-          p1 = z * Math.sqrt(2 / (j + 1)) * p2 - Math.sqrt(j / (j + 1)) * p3;
-        }
-        pp = Math.sqrt(2 * n) * p2;
-        const z1 = z;
-        z = z1 - p1 / pp;
-        if (Math.abs(z - z1) <= 1e-14 * Math.max(1, Math.abs(z))) break;
-      }
-      x[i] = z;
-      x[n - 1 - i] = -z;
-      w[i] = 2 / (pp * pp);
-      w[n - 1 - i] = w[i];
-    }
-    hermiteCache = { n, x, w };
-  }
-  const s = Math.SQRT2;
-  const k = 1 / Math.sqrt(Math.PI);
-  return { z: hermiteCache.x.map((v) => v * s), w: hermiteCache.w.map((v) => v * k) };
-}
+// Quadrature helpers (Gauss–Hermite rules from ./quadrature.ts)
 
 /** E[f(Z)], Z ~ N(0,1), by Gauss–Hermite. Accurate for smooth f; for kinks use `gaussExpectPiecewise`. */
 function gaussExpect(f: (z: number) => number, n = 96): number {
-  const { z, w } = gaussHermite(n);
+  const { nodes: z, weights: w } = gaussHermite(n);
   let s = 0;
   for (let i = 0; i < z.length; i++) s += w[i] * f(z[i]);
   return s;
@@ -369,7 +325,7 @@ export function spectrumProblem(spec: NetworkSpec, opts: JacobianTheoryOptions =
     // (1 − 1/B)(E φ(z₁)² − E φ(z₁)φ(z₂)), corr(ĥ₁, ĥ₂) = −1/(B−1)  (the batch sums to zero)
     const rho = -1 / (B - 1);
     const s = Math.sqrt(1 - rho * rho);
-    const { z, w } = gaussHermite(64);
+    const { nodes: z, weights: w } = gaussHermite(64);
     let cross = 0;
     for (let i = 0; i < z.length; i++) {
       const f1 = act.phi(beta + gamma * z[i]);

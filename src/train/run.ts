@@ -1,8 +1,9 @@
 // trainRun: a training run, optionally in a run directory (manifest.json, records.jsonl appended as
 // training goes, checkpoints) that `resume` continues to the same records as an uninterrupted run.
-import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, closeSync, ftruncateSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, closeSync, ftruncateSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '../io/files.js';
 import { type SPRecord, specId } from '../spec/index.js';
 import { type BackendInfo, initBackend } from './backend.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
@@ -54,13 +55,6 @@ interface CheckpointMeta {
   lastAccuracy: number;
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 /** JSONL line of a record (non-finite values are written as null; tags keep what they were). */
 function line(r: SPRecord): string {
   return `${JSON.stringify(r)}\n`;
@@ -97,10 +91,10 @@ function saveCheckpoint(dir: string, tr: Trainer, step: number, recordsBytes: nu
     off += t.size;
   }
   const bin = `checkpoint-${step}.bin`;
-  writeAtomic(join(dir, bin), new Uint8Array(buf.buffer));
+  writeFileAtomic(join(dir, bin), new Uint8Array(buf.buffer));
   const prev = existsSync(join(dir, 'checkpoint.json')) ? (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta) : null;
   const meta: CheckpointMeta = { step, recordsBytes, bin, tensors: list.map((x) => ({ name: x.name, shape: x.t.shape })), lastLoss, lastAccuracy };
-  writeAtomic(join(dir, 'checkpoint.json'), JSON.stringify(meta, null, 1));
+  writeFileAtomic(join(dir, 'checkpoint.json'), JSON.stringify(meta, null, 1));
   if (prev && prev.bin !== bin && existsSync(join(dir, prev.bin))) unlinkSync(join(dir, prev.bin));
 }
 
@@ -186,7 +180,7 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
   const rate = await loadCorrelationAwareRate();
   const tr = new Trainer(cfg, spec, data, rate, backend.name);
   try {
-    const writeManifest = (m: Manifest) => dir && writeAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
+    const writeManifest = (m: Manifest) => dir && writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
     const base: Manifest = manifest ?? {
       format: 'signalprop-train-run',
       version: MANIFEST_VERSION,
