@@ -10,10 +10,10 @@ interface Method {
   clip?: Record<string, unknown>;
 }
 
-/** Learning rates: SGD-family scaled linearly with B from 0.05 at B = 32 (Goyal et al. 2017); Adam-family by √B. */
+/** Learning rates: SGD-family scaled linearly with B from 0.2 at B = 32 (the linear scaling rule, Goyal et al. 2017); Adam-family by √B. */
 function methods(B: number, steps: number): Method[] {
-  const lr = 0.05 * (B / 32);
-  const lrAdam = 1e-3 * Math.sqrt(B / 32);
+  const lr = 0.2 * (B / 32);
+  const lrAdam = 2e-3 * Math.sqrt(B / 32);
   return [
     { label: 'SGD', optimizer: { kind: 'sgd', lr } },
     { label: 'SGD + warmup', optimizer: { kind: 'sgd', lr }, schedule: { kind: 'warmup', warmupSteps: Math.max(1, Math.round(steps / 5)) } },
@@ -30,10 +30,10 @@ export const claim6: Study = {
   statement:
     'With the learning rate scaled to a large batch, plain SGD on a BN+ReLU net is unstable early in training (the exploded early gradient meets a large step); warmup, LARS, LAMB, gradient clipping and Paik & Choi\'s LALC tame it, and LALC can replace warmup (Paik & Choi 2023; LALC here is our reconstruction, docs/training.md).',
   run: async (ctx) => {
-    const depth = byScale(ctx.scale, 6, 12, 32);
+    const depth = byScale(ctx.scale, 6, 16, 32);
     const width = byScale(ctx.scale, 32, 64, 512);
     const batches = byScale(ctx.scale, [16, 128], [32, 512], [64, 4096]);
-    const steps = byScale(ctx.scale, 8, 80, 600);
+    const steps = byScale(ctx.scale, 8, 60, 600);
     const seeds = byScale(ctx.scale, [1], [1, 2], [1, 2, 3, 4]);
     const tasks: TrainTask[] = [];
     for (const B of batches)
@@ -96,7 +96,7 @@ export const claim6: Study = {
     return {
       rows,
       records,
-      figures: [{ name: 'claim6-optimizers', vl: fig as any, caption: `MNIST, Linear-BN-ReLU depth ${depth}, width ${width}; columns: B = ${batches.join(', ')}; ${seeds.length} seed(s) per method; SGD-family learning rate 0.05·B/32, Adam-family 10⁻³·√(B/32).` }],
+      figures: [{ name: 'claim6-optimizers', vl: fig as any, caption: `MNIST, Linear-BN-ReLU depth ${depth}, width ${width}; columns: B = ${batches.join(', ')}; ${seeds.length} seed(s) per method; SGD-family learning rate 0.2·B/32, Adam-family 2·10⁻³·√(B/32).` }],
       tables: [{ title: 'Early instability and final accuracy', header: ['B', 'method', 'early loss peak / initial (median)', 'diverged', 'test accuracy (median)'], rows: table }],
       settings: { depth, width, batches, steps, methods: methods(32, steps).map((m) => m.label), earlyWindow: early, data: 'mnist', loss: 'xent' },
       seeds,

@@ -9,7 +9,7 @@ export const claim7: Study = {
   statement:
     'Gradient explosion limits the trainable depth of Linear-BN-ReLU nets to a multiple of the depth scale ξ(B) = 1/ln λ(B) (Yang et al. 2019, Fig. 2: about 16ξ on MNIST), so smaller batches, with larger λ(B), train fewer layers.',
   run: async (ctx) => {
-    const depths = byScale(ctx.scale, [4, 12], [8, 16, 32, 64], [10, 20, 30, 40, 50, 60, 80, 100]);
+    const depths = byScale(ctx.scale, [4, 12], [4, 8, 16, 32, 64], [5, 10, 20, 30, 40, 50, 60, 80, 100]);
     const batches = byScale(ctx.scale, [8, 32], [8, 32, 128], [8, 16, 32, 64, 128, 256]);
     const width = byScale(ctx.scale, 16, 64, 384);
     const steps = byScale(ctx.scale, 6, 120, 2000);
@@ -62,7 +62,11 @@ export const claim7: Study = {
     rows.push(check('the deepest trainable net does not get shallower as B grows (ξ(B) grows with B)', mono, 1, mono ? 1 : 0, bs.map((B) => `B ${B}: ${trainable.get(B)}`).join(', '), false));
     for (const B of bs) {
       const shallow = depths.filter((d) => d <= 4 * xi.get(B)!);
-      const okShallow = shallow.every((d) => acc(B, d) > threshold);
+      const okShallow = shallow.length > 0 && shallow.every((d) => acc(B, d) > threshold);
+      if (shallow.length === 0) {
+        rows.push(check(`B ${B}: nets no deeper than 4ξ train`, false, threshold, Number.NaN, `no depth of the grid is ≤ 4ξ = ${(4 * xi.get(B)!).toFixed(1)}`, false));
+        continue;
+      }
       rows.push(check(`B ${B}: nets no deeper than 4ξ = ${(4 * xi.get(B)!).toFixed(1)} train (accuracy > ${threshold})`, okShallow, threshold, Math.min(...shallow.map((d) => acc(B, d))), shallow.map((d) => `depth ${d}: ${acc(B, d).toFixed(3)}`).join(', ') || 'no depth in the grid that shallow', false));
       const deep = depths.filter((d) => d >= 32 * xi.get(B)!);
       if (deep.length) {
