@@ -63,11 +63,8 @@ export const claim7: Study = {
     for (const B of bs) {
       const shallow = depths.filter((d) => d <= 4 * xi.get(B)!);
       const okShallow = shallow.length > 0 && shallow.every((d) => acc(B, d) > threshold);
-      if (shallow.length === 0) {
-        rows.push(check(`B ${B}: nets no deeper than 4ξ train`, false, threshold, Number.NaN, `no depth of the grid is ≤ 4ξ = ${(4 * xi.get(B)!).toFixed(1)}`, false));
-        continue;
-      }
-      rows.push(check(`B ${B}: nets no deeper than 4ξ = ${(4 * xi.get(B)!).toFixed(1)} train (accuracy > ${threshold})`, okShallow, threshold, Math.min(...shallow.map((d) => acc(B, d))), shallow.map((d) => `depth ${d}: ${acc(B, d).toFixed(3)}`).join(', ') || 'no depth in the grid that shallow', false));
+      if (shallow.length === 0) rows.push(check(`B ${B}: nets no deeper than 4ξ train`, false, threshold, Number.NaN, `no depth of the grid is ≤ 4ξ = ${(4 * xi.get(B)!).toFixed(1)}`, false));
+      else rows.push(check(`B ${B}: nets no deeper than 4ξ = ${(4 * xi.get(B)!).toFixed(1)} train (accuracy > ${threshold})`, okShallow, threshold, Math.min(...shallow.map((d) => acc(B, d))), shallow.map((d) => `depth ${d}: ${acc(B, d).toFixed(3)}`).join(', ') || 'no depth in the grid that shallow', false));
       const deep = depths.filter((d) => d >= 32 * xi.get(B)!);
       if (deep.length) {
         const failDeep = deep.every((d) => acc(B, d) <= threshold);
