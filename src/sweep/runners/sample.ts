@@ -1,6 +1,7 @@
 // Cell kind "sample": real random networks of the cell's spec at initialization (src/sample's
 // sampleNetwork), one thread per cell. A cell with seed s and seedsPerCell K samples the networks of
-// seeds (s−1)·K+1 … s·K, so that the cells of seeds 1, 2, 3, … draw disjoint networks.
+// seeds (s−1)·K+1 … s·K, so that the cells of seeds 1, 2, 3, … draw disjoint networks. BLAS runs on one
+// thread per cell.
 import { LOSSES, type LossKind, makeSpec, type NetworkSpec, type SpecInput } from '../../spec/index.js';
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
@@ -38,7 +39,10 @@ export function checkCell(_spec: NetworkSpec, options: Record<string, unknown>, 
 }
 
 export async function run(cell: Cell): Promise<CellOutput> {
-  const { sampleNetwork } = await loadModule<typeof import('../../sample/index.js')>(new URL('../../sample/index.ts', import.meta.url).href);
+  const { kernels, sampleNetwork } = await loadModule<typeof import('../../sample/index.js')>(new URL('../../sample/index.ts', import.meta.url).href);
+  // One BLAS thread per cell: the sweep fills the cores with cells, and OpenBLAS's own threads (a
+  // process-wide setting, every core by default) would oversubscribe them.
+  kernels('auto').setThreads(1);
   const o = cell.options as { seedsPerCell: number; loss: LossKind; inputCorrelation: number };
   const r = await sampleNetwork(makeSpec(cell.spec as SpecInput), {
     seeds: o.seedsPerCell,
