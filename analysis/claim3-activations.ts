@@ -4,6 +4,35 @@ import { byScale, spearman, tagAll } from './common.js';
 
 const ACTIVATIONS = ['relu', 'leaky-relu:0.1', 'gelu', 'silu', 'tanh', 'elu:1', 'identity'];
 
+export interface Claim3Point {
+  act: string;
+  /** E[φ′²]/Var φ */
+  lamInf: number;
+  /** λ(B) of the theory at the sampled batch size */
+  lamB: number;
+  measured: number;
+  se: number;
+}
+
+/**
+ * Verdicts of claim 3: each measured rate within 2% of λ(B); with three or more activations, the measured
+ * rates ranked as λ∞ (Spearman ρ ≥ 0.9); every non-linear activation explodes (λ∞ > 1 and measured > 1).
+ */
+export function claim3Verdicts(points: Claim3Point[], B: number): VerdictRow[] {
+  const rows: VerdictRow[] = points.map((p) => judge(`${p.act}: λ(B=${B})`, p.lamB, p.measured, 0.02, p.se));
+  if (points.length >= 3) {
+    const rho = spearman(
+      points.map((p) => p.lamInf),
+      points.map((p) => p.measured),
+    );
+    rows.push(check('the measured rates are ordered as E[φ′²]/Var φ (Spearman ρ ≥ 0.9)', rho >= 0.9, 1, rho, `Spearman rank correlation ${rho.toFixed(3)} over ${points.length} activations`));
+  }
+  const nonLinear = points.filter((p) => p.act !== 'identity');
+  const smallest = Math.min(...nonLinear.map((p) => p.measured));
+  rows.push(check('every non-linear activation explodes (λ∞ > 1 and measured > 1)', nonLinear.every((p) => p.lamInf > 1 && p.measured > 1), 1, smallest, `smallest measured rate ${smallest.toFixed(4)}`));
+  return rows;
+}
+
 export const claim3: Study = {
   id: 'claim3',
   title: 'Claim 3 — the activation sets the rate; near-linear units explode less',
@@ -15,11 +44,9 @@ export const claim3: Study = {
     const depth = byScale(ctx.scale, 8, 20, 40);
     const seeds = byScale(ctx.scale, 2, 3, 12);
     const acts = byScale(ctx.scale, ['relu', 'tanh'], ACTIVATIONS, ACTIVATIONS);
-    const rows: VerdictRow[] = [];
+    const points: Claim3Point[] = [];
     const records: SPRecord[] = [];
     const table: (string | number)[][] = [];
-    const lims: number[] = [];
-    const meas: number[] = [];
     for (const act of acts) {
       const spec = makeSpec({ depth, width, batch: B, activation: act });
       ctx.progress(`${act}: ${seeds} seeds at B ${B}`);
@@ -29,17 +56,10 @@ export const claim3: Study = {
       records.push(...tagAll(th.records.filter((r) => r.layer === null), { study: 'claim3' }));
       const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: lamB });
       records.push(...tagAll(s.records.filter((r) => r.layer === null), { study: 'claim3' }));
-      rows.push(judge(`${act}: λ(B=${B})`, lamB, s.measuredGrowth, 0.02, s.measuredGrowthSE));
+      points.push({ act, lamInf, lamB, measured: s.measuredGrowth, se: s.measuredGrowthSE });
       table.push([act, lamInf, lamB, s.measuredGrowth, s.measuredGrowthSE]);
-      lims.push(lamInf);
-      meas.push(s.measuredGrowth);
     }
-    if (acts.length >= 3) {
-      const rho = spearman(lims, meas);
-      rows.push(check('the measured rates are ordered as E[φ′²]/Var φ (Spearman ρ ≥ 0.9)', rho >= 0.9, 1, rho, `Spearman rank correlation ${rho.toFixed(3)} over ${acts.length} activations`));
-    }
-    const nonLinear = table.filter((r) => r[0] !== 'identity');
-    rows.push(check('every non-linear activation explodes (λ∞ > 1 and measured > 1)', nonLinear.every((r) => (r[1] as number) > 1 && (r[3] as number) > 1), 1, Math.min(...nonLinear.map((r) => r[3] as number)), `smallest measured rate ${Math.min(...nonLinear.map((r) => r[3] as number)).toFixed(4)}`));
+    const rows = claim3Verdicts(points, B);
     const fig = buildFigure('activation-rate', records, { title: 'Gradient growth per layer across activations' });
     return {
       rows,

@@ -1,6 +1,35 @@
 // Claim 4: BN after the activation, and residual connections: how the rate changes, theory against samples.
-import { buildFigure, judge, makeSpec, predict, type SpecInput, type SPRecord, sampleNetwork, type Study, type VerdictRow } from 'signalprop';
+import { buildFigure, check, judge, makeSpec, predict, type SpecInput, type SPRecord, sampleNetwork, type Study, type VerdictRow } from 'signalprop';
 import { byScale, tagAll } from './common.js';
+
+export interface Claim4Point {
+  label: string;
+  /** residual scale α, or null for plain blocks */
+  residual: number | null;
+  bn: boolean;
+  predicted: number;
+  measured: number;
+  se: number;
+  /** relative tolerance: 1.5% where the theory is exact at large width, 3% at leading order */
+  tol: number;
+}
+
+/**
+ * Verdicts of claim 4: each variant's measured growth against the theory (its own tolerance); residual
+ * BN blocks grow less than plain BN blocks, and less the smaller α (measured, beyond 2 se).
+ */
+export function claim4Verdicts(points: Claim4Point[], B: number): VerdictRow[] {
+  const rows: VerdictRow[] = points.map((p) => judge(`${p.label}: per-layer growth (B ${B})`, p.predicted, p.measured, p.tol, p.se));
+  const plain = points.find((p) => p.bn && p.residual === null && /BN-ReLU/.test(p.label));
+  const res = points.filter((p) => p.bn && p.residual !== null).sort((a, b) => b.residual! - a.residual!);
+  if (plain && res.length) {
+    const lower = res.every((p) => p.measured + 2 * p.se < plain.measured);
+    rows.push(check('residual blocks grow less than plain BN blocks', lower, plain.measured, Math.max(...res.map((p) => p.measured)), res.map((p) => `α = ${p.residual}: ${p.measured.toFixed(4)}`).join(', ') + ` vs plain ${plain.measured.toFixed(4)}`));
+    const ordered = res.every((p, i) => i === 0 || p.measured < res[i - 1].measured + 2 * (p.se + res[i - 1].se));
+    if (res.length > 1) rows.push(check('…and less the smaller α', ordered, res[0].measured, res[res.length - 1].measured, res.map((p) => `α = ${p.residual}: ${p.measured.toFixed(4)}`).join(', ')));
+  }
+  return rows;
+}
 
 export const claim4: Study = {
   id: 'claim4',
@@ -19,7 +48,7 @@ export const claim4: Study = {
       ['Linear-BN-ReLU, residual α = 0.5', { order: 'linear-bn-act', residual: { scale: 0.5 } }, 0.03],
       ['Linear-ReLU (no BN), He init', { order: 'linear-act' }, 0.01],
     ];
-    const rows: VerdictRow[] = [];
+    const points: Claim4Point[] = [];
     const records: SPRecord[] = [];
     const table: (string | number)[][] = [];
     for (const [label, v, tol] of variants) {
@@ -28,9 +57,10 @@ export const claim4: Study = {
       const th = predict(spec);
       const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: th.predictedGrowth });
       records.push(...tagAll([...th.records, ...s.records], { study: 'claim4', variant: label }));
-      rows.push(judge(`${label}: per-layer growth (B ${B})`, th.predictedGrowth, s.measuredGrowth, tol, s.measuredGrowthSE));
+      points.push({ label, residual: v.residual?.scale ?? null, bn: v.order !== 'linear-act', predicted: th.predictedGrowth, measured: s.measuredGrowth, se: s.measuredGrowthSE, tol });
       table.push([label, th.predictedGrowth, s.measuredGrowth, s.measuredGrowthSE, th.notes.join(' ')]);
     }
+    const rows = claim4Verdicts(points, B);
     const fig = buildFigure('gradient-vs-depth', records, { title: 'ln ‖∂L/∂h_ℓ‖² against layer ℓ: orders and residual blocks' });
     return {
       rows,

@@ -16,6 +16,42 @@ function logGradRecords(records: SPRecord[], depth: number): SPRecord[] {
   return out;
 }
 
+export interface Claim5Step {
+  step: number;
+  /** interior geometric mean of the measured per-layer ratio */
+  measured: number;
+  /** interior geometric mean of the correlation-aware prediction */
+  predicted: number;
+  corr: number;
+  unitCorr: number;
+  aCorr: number;
+  omegaW: number;
+}
+
+/**
+ * Verdicts of claim 5, on the per-step interior summaries (sorted by step): step-0 growth within 5% of λ(B);
+ * late growth (last quarter of probes) below 1 + (λ − 1)/2; the correlation-aware prediction within
+ * median |ln ratio| 0.05 in steps 0–20 and in the last quarter; mean |corr| between units up by half;
+ * A_corr below 0.9 at the end.
+ */
+export function claim5Verdicts(series: Claim5Step[], lam: number, B: number): VerdictRow[] {
+  const s0 = series[0];
+  const rows: VerdictRow[] = [];
+  rows.push(judge(`step 0: interior growth against λ(B=${B}) (float32, MNIST inputs)`, lam, s0.measured, 0.05));
+  const tail = series.slice(Math.floor(series.length * 0.75));
+  const late = Math.exp(tail.reduce((x, r) => x + Math.log(r.measured), 0) / tail.length);
+  rows.push(check('the growth falls toward 1: late-training growth below 1 + (λ(B) − 1)/2', late < 1 + (lam - 1) / 2, 1 + (lam - 1) / 2, late, `geometric mean over the last quarter of probes (steps ≥ ${tail[0].step}): ${late.toFixed(4)}; step 0: ${s0.measured.toFixed(4)}`));
+  const early = series.filter((r) => r.step <= 20);
+  const errEarly = median(early.map((r) => Math.abs(Math.log(r.measured / r.predicted))));
+  rows.push(check('correlation-aware prediction tracks the measured growth in steps 0–20 (median |ln ratio| ≤ 0.05)', errEarly <= 0.05, 0, errEarly, `median |ln(measured/predicted)| = ${errEarly.toFixed(4)} over ${early.length} probes`));
+  const errLate = median(tail.map((r) => Math.abs(Math.log(r.measured / r.predicted))));
+  rows.push(check('…and later in training (median |ln ratio| ≤ 0.05)', errLate <= 0.05, 0, errLate, `median |ln(measured/predicted)| = ${errLate.toFixed(4)} over the last ${tail.length} probes (measured ${late.toFixed(3)}, predicted ${Math.exp(tail.reduce((x, r) => x + Math.log(r.predicted), 0) / tail.length).toFixed(3)})`));
+  const lastS = series[series.length - 1];
+  rows.push(check('correlation between activations (mean |corr| between units over the batch) grows during training', lastS.unitCorr > 1.5 * s0.unitCorr, s0.unitCorr, lastS.unitCorr, `mean |corr| between units at step 0: ${s0.unitCorr.toFixed(4)}, at step ${lastS.step}: ${lastS.unitCorr.toFixed(4)}; between samples: ${s0.corr.toFixed(4)} → ${lastS.corr.toFixed(4)}`));
+  rows.push(check('the weights align with the batch covariance (A_corr < 1), the factor that offsets λ∞ in the reconstruction', lastS.aCorr < 0.9, 1, lastS.aCorr, `median A_corr at step 0: ${s0.aCorr.toFixed(3)}, at step ${lastS.step}: ${lastS.aCorr.toFixed(3)}; Ω_W ${s0.omegaW.toFixed(3)} → ${lastS.omegaW.toFixed(3)}`));
+  return rows;
+}
+
 export const claim5: Study = {
   id: 'claim5',
   title: 'Claim 5 — the explosion is temporal: training offsets it',
@@ -63,21 +99,7 @@ export const claim5: Study = {
         omegaW: median(p.map((r) => Number(r.tags?.omegaW))),
       };
     });
-    const s0 = series[0];
-    const lam = th.predictedGrowth;
-    const rows: VerdictRow[] = [];
-    rows.push(judge(`step 0: interior growth against λ(B=${B}) (float32, MNIST inputs)`, lam, s0.measured, 0.05));
-    const tail = series.slice(Math.floor(series.length * 0.75));
-    const late = Math.exp(tail.reduce((x, r) => x + Math.log(r.measured), 0) / tail.length);
-    rows.push(check('the growth falls toward 1: late-training growth below 1 + (λ(B) − 1)/2', late < 1 + (lam - 1) / 2, 1 + (lam - 1) / 2, late, `geometric mean over the last quarter of probes (steps ≥ ${tail[0].step}): ${late.toFixed(4)}; step 0: ${s0.measured.toFixed(4)}`));
-    const early = series.filter((r) => r.step <= 20);
-    const errEarly = median(early.map((r) => Math.abs(Math.log(r.measured / r.predicted))));
-    rows.push(check('correlation-aware prediction tracks the measured growth in steps 0–20 (median |ln ratio| ≤ 0.05)', errEarly <= 0.05, 0, errEarly, `median |ln(measured/predicted)| = ${errEarly.toFixed(4)} over ${early.length} probes`));
-    const errLate = median(tail.map((r) => Math.abs(Math.log(r.measured / r.predicted))));
-    rows.push(check('…and later in training (median |ln ratio| ≤ 0.05)', errLate <= 0.05, 0, errLate, `median |ln(measured/predicted)| = ${errLate.toFixed(4)} over the last ${tail.length} probes (measured ${late.toFixed(3)}, predicted ${Math.exp(tail.reduce((x, r) => x + Math.log(r.predicted), 0) / tail.length).toFixed(3)})`));
-    const lastS = series[series.length - 1];
-    rows.push(check('correlation between activations (mean |corr| between units over the batch) grows during training', lastS.unitCorr > 1.5 * s0.unitCorr, s0.unitCorr, lastS.unitCorr, `mean |corr| between units at step 0: ${s0.unitCorr.toFixed(4)}, at step ${lastS.step}: ${lastS.unitCorr.toFixed(4)}; between samples: ${s0.corr.toFixed(4)} → ${lastS.corr.toFixed(4)}`));
-    rows.push(check('the weights align with the batch covariance (A_corr < 1), the factor that offsets λ∞ in the reconstruction', lastS.aCorr < 0.9, 1, lastS.aCorr, `median A_corr at step 0: ${s0.aCorr.toFixed(3)}, at step ${lastS.step}: ${lastS.aCorr.toFixed(3)}; Ω_W ${s0.omegaW.toFixed(3)} → ${lastS.omegaW.toFixed(3)}`));
+    const rows = claim5Verdicts(series, th.predictedGrowth, B);
     const figs = [
       { name: 'claim5-early-training', vl: buildFigure('early-training', records, { title: 'Per-layer gradient ratio and within-batch correlation against step (MNIST)' }) as any, caption: `Measured ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² (trained, SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}) with the correlation-aware prediction λ∞·Ω_W·A_corr over it; λ(B) at initialization for reference.` },
       { name: 'claim5-gradient-vs-depth', vl: buildFigure('gradient-vs-depth', records, { title: 'ln ‖∂L/∂h_ℓ‖² against layer ℓ during training' }) as any, caption: 'Theory at initialization and the trained network at steps 0, 1, 2, 5, 10, …: the profile flattens within a few steps.' },
@@ -90,7 +112,7 @@ export const claim5: Study = {
         {
           title: 'Interior geometric means per probed step',
           header: ['step', 'measured growth', 'predicted λ∞·Ω_W·A_corr', 'Ω_W (median)', 'A_corr (median)', 'mean |corr| between units', 'corr between samples'],
-          rows: series.filter((r, i) => i < 12 || i % 3 === 0 || i === series.length - 1).map((r) => [r.step, r.measured, r.predicted, r.omegaW, r.aCorr, r.unitCorr, r.corr]),
+          rows: series.filter((_r, i) => i < 12 || i % 3 === 0 || i === series.length - 1).map((r) => [r.step, r.measured, r.predicted, r.omegaW, r.aCorr, r.unitCorr, r.corr]),
         },
       ],
       settings: { spec, data: 'mnist', loss: 'xent', optimizer: { kind: 'sgd', lr }, steps, interior: [a, b], final: res.final, status: res.status },

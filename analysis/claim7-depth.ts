@@ -3,6 +3,40 @@ import { buildFigure, check, makeSpec, predict, runInPool, type SPRecord, type S
 import { byScale, tagAll } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
 
+export interface Claim7Cell {
+  B: number;
+  depth: number;
+  /** final test accuracy (chance, 0.1, for a diverged run) */
+  accuracy: number;
+  /** predicted depth scale ξ(B) = 1/ln λ(B) */
+  xi: number;
+}
+
+/**
+ * Verdicts of claim 7 (qualitative: a contrary measurement is "inconclusive" at this scale): the deepest
+ * trainable net (accuracy > threshold) does not get shallower as B grows; nets no deeper than 4ξ(B) train;
+ * nets deeper than 32ξ(B) fail (Yang et al.'s boundary is about 16ξ).
+ */
+export function claim7Verdicts(grid: Claim7Cell[], threshold: number): VerdictRow[] {
+  const rows: VerdictRow[] = [];
+  const bs = [...new Set(grid.map((c) => c.B))].sort((a, b) => a - b);
+  const at = (B: number) => grid.filter((c) => c.B === B).sort((a, b) => a.depth - b.depth);
+  const deepest = (B: number) => Math.max(0, ...at(B).filter((c) => c.accuracy > threshold).map((c) => c.depth));
+  const mono = bs.every((B, i) => i === 0 || deepest(B) >= deepest(bs[i - 1]));
+  rows.push(check('the deepest trainable net does not get shallower as B grows (ξ(B) grows with B)', mono, 1, mono ? 1 : 0, bs.map((B) => `B ${B}: ${deepest(B)}`).join(', '), false));
+  for (const B of bs) {
+    const cells = at(B);
+    const xi = cells[0].xi;
+    const shallow = cells.filter((c) => c.depth <= 4 * xi);
+    const list = (cs: Claim7Cell[]) => cs.map((c) => `depth ${c.depth}: ${c.accuracy.toFixed(3)}`).join(', ');
+    if (shallow.length === 0) rows.push(check(`B ${B}: nets no deeper than 4ξ train`, false, threshold, Number.NaN, `no depth of the grid is ≤ 4ξ = ${(4 * xi).toFixed(1)}`, false));
+    else rows.push(check(`B ${B}: nets no deeper than 4ξ = ${(4 * xi).toFixed(1)} train (accuracy > ${threshold})`, shallow.every((c) => c.accuracy > threshold), threshold, Math.min(...shallow.map((c) => c.accuracy)), list(shallow), false));
+    const deep = cells.filter((c) => c.depth >= 32 * xi);
+    if (deep.length) rows.push(check(`B ${B}: nets deeper than 32ξ = ${(32 * xi).toFixed(1)} fail (accuracy ≤ ${threshold})`, deep.every((c) => c.accuracy <= threshold), threshold, Math.max(...deep.map((c) => c.accuracy)), list(deep), false));
+  }
+  return rows;
+}
+
 export const claim7: Study = {
   id: 'claim7',
   title: 'Claim 7 — trainable depth against the predicted depth scale',
@@ -48,29 +82,12 @@ export const claim7: Study = {
     }
     const acc = (B: number, d: number) => records.find((r) => r.source === 'trained' && r.batch === B && r.depth === d && r.quantity === 'test_accuracy')?.value ?? Number.NaN;
     const threshold = 0.5; // "trainable": test accuracy above 50% (chance is 10%)
-    const rows: VerdictRow[] = [];
-    const table: (string | number)[][] = [];
-    const trainable = new Map<number, number>();
-    for (const B of batches) {
+    const grid = batches.flatMap((B) => depths.map((depth) => ({ B, depth, accuracy: acc(B, depth), xi: xi.get(B)! })));
+    const rows = claim7Verdicts(grid, threshold);
+    const table: (string | number)[][] = batches.map((B) => {
       const ok = depths.filter((d) => acc(B, d) > threshold);
-      const dmax = ok.length ? Math.max(...ok) : 0;
-      trainable.set(B, dmax);
-      table.push([B, xi.get(B)!, 16 * xi.get(B)!, dmax, ...depths.map((d) => acc(B, d))]);
-    }
-    const bs = [...batches].sort((a, b) => a - b);
-    const mono = bs.every((B, i) => i === 0 || trainable.get(B)! >= trainable.get(bs[i - 1])!);
-    rows.push(check('the deepest trainable net does not get shallower as B grows (ξ(B) grows with B)', mono, 1, mono ? 1 : 0, bs.map((B) => `B ${B}: ${trainable.get(B)}`).join(', '), false));
-    for (const B of bs) {
-      const shallow = depths.filter((d) => d <= 4 * xi.get(B)!);
-      const okShallow = shallow.length > 0 && shallow.every((d) => acc(B, d) > threshold);
-      if (shallow.length === 0) rows.push(check(`B ${B}: nets no deeper than 4ξ train`, false, threshold, Number.NaN, `no depth of the grid is ≤ 4ξ = ${(4 * xi.get(B)!).toFixed(1)}`, false));
-      else rows.push(check(`B ${B}: nets no deeper than 4ξ = ${(4 * xi.get(B)!).toFixed(1)} train (accuracy > ${threshold})`, okShallow, threshold, Math.min(...shallow.map((d) => acc(B, d))), shallow.map((d) => `depth ${d}: ${acc(B, d).toFixed(3)}`).join(', ') || 'no depth in the grid that shallow', false));
-      const deep = depths.filter((d) => d >= 32 * xi.get(B)!);
-      if (deep.length) {
-        const failDeep = deep.every((d) => acc(B, d) <= threshold);
-        rows.push(check(`B ${B}: nets deeper than 32ξ = ${(32 * xi.get(B)!).toFixed(1)} fail (accuracy ≤ ${threshold})`, failDeep, threshold, Math.max(...deep.map((d) => acc(B, d))), deep.map((d) => `depth ${d}: ${acc(B, d).toFixed(3)}`).join(', '), false));
-      }
-    }
+      return [B, xi.get(B)!, 16 * xi.get(B)!, ok.length ? Math.max(...ok) : 0, ...depths.map((d) => acc(B, d))];
+    });
     const fig = buildFigure('depth-batch-heatmap', records, { title: 'Test accuracy over depth × batch size, with the depth scale ξ(B)' });
     return {
       rows,
