@@ -101,7 +101,7 @@ export const claim5: Study = {
     });
     const rows = claim5Verdicts(series, th.predictedGrowth, B);
     const figs = [
-      { name: 'claim5-early-training', vl: buildFigure('early-training', records, { title: 'Per-layer gradient ratio and within-batch correlation against step (MNIST)' }) as any, caption: `Measured ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² (trained, SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}) with the correlation-aware prediction λ∞·Ω_W·A_corr over it; λ(B) at initialization for reference.` },
+      { name: 'claim5-early-training', vl: buildFigure('early-training', records, { title: 'Per-layer gradient ratio and correlation between activations against step (MNIST)', corrQuantity: 'unit_corr', layers: Array.from({ length: b - a + 1 }, (_, i) => a + i) }) as any, caption: `Measured ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² (trained, SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}) with the correlation-aware prediction λ∞·Ω_W·A_corr over it (geometric means over the interior layers ${a}–${b}); λ(B) at initialization for reference; right: mean |correlation| between units.` },
       { name: 'claim5-gradient-vs-depth', vl: buildFigure('gradient-vs-depth', records, { title: 'ln ‖∂L/∂h_ℓ‖² against layer ℓ during training' }) as any, caption: 'Theory at initialization and the trained network at steps 0, 1, 2, 5, 10, …: the profile flattens within a few steps.' },
     ];
     return {

@@ -319,6 +319,7 @@ export const QUANTITY_TITLE: Record<string, string> = {
   growth: 'λ: per-layer growth of ‖∂L/∂h‖²',
   depth_scale: 'depth scale ξ = 1/ln λ (layers)',
   corr: 'mean within-batch correlation',
+  unit_corr: 'mean |correlation| between units',
   loss: 'training loss',
   accuracy: 'training accuracy',
   test_loss: 'test loss',

@@ -32,6 +32,8 @@ export interface EarlyTrainingOptions extends FigureOptions {
   optimizer?: string;
   /** Layers to average over (default: every layer present). */
   layers?: number[];
+  /** The correlation quantity of the right panel: 'corr' (between samples, default) or 'unit_corr' (between units). */
+  corrQuantity?: string;
 }
 
 /** Per-step values: reduce over layers within each run (geometric or arithmetic mean), then a band over runs. */
@@ -71,7 +73,8 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   const meas = measured.filter(mine);
   const spec0 = meas[0];
   const pred = records.filter((r) => r.quantity === 'predicted_growth' && r.step !== null && mine(r) && (r.source === 'trained' || r.source === 'theory'));
-  const corr = records.filter((r) => r.source === 'trained' && r.quantity === 'corr' && r.layer !== null && mine(r));
+  const corrQ = opts.corrQuantity ?? 'corr';
+  const corr = records.filter((r) => r.source === 'trained' && r.quantity === corrQ && r.layer !== null && mine(r));
   const init = records.filter((r) => r.source === 'theory' && r.quantity === 'growth' && r.layer === null && r.step === null && finite(r.value) && r.batch === spec0.batch && r.activation === spec0.activation && r.order === spec0.order);
   const rows: Record<string, unknown>[] = [];
   const mS = perStep(meas, opts.layers, true);
@@ -97,7 +100,7 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   ];
   if (present.has(PREDICTED)) ratioLayers.push({ transform: f('ratio', PREDICTED), mark: { type: 'line', strokeWidth: 2, strokeDash: [6, 3] }, encoding: { x, y: yR, color } });
   if (present.has(INIT)) ratioLayers.push({ transform: f('ratio', INIT), mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { y: yR, color } });
-  const yC = { field: 'y', type: 'quantitative', title: quantityTitle('corr'), scale: { zero: false } };
+  const yC = { field: 'y', type: 'quantitative', title: quantityTitle(corrQ), scale: { zero: false } };
   const corrLayers: Record<string, unknown>[] = [
     { transform: f('corr', MEASURED), mark: { type: 'area', opacity: 0.2, color: PALETTE.trained }, encoding: { x, y: { ...yC, field: 'lo' }, y2: { field: 'hi' } } },
     { transform: f('corr', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yC, color } },
@@ -105,7 +108,7 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   const w = opts.width ?? 380;
   const h = opts.height ?? 280;
   const panels: Record<string, unknown>[] = [{ width: w, height: h, title: { text: 'per-layer gradient ratio', fontSize: 12 }, layer: ratioLayers }];
-  if (rows.some((r) => r.panel === 'corr')) panels.push({ width: w, height: h, title: { text: 'within-batch correlation', fontSize: 12 }, layer: corrLayers });
+  if (rows.some((r) => r.panel === 'corr')) panels.push({ width: w, height: h, title: { text: corrQ === 'unit_corr' ? 'correlation between units' : 'within-batch correlation between samples', fontSize: 12 }, layer: corrLayers });
   const ls = mS.flatMap((s) => s.layers);
   const lsTxt = ls.length ? `layers ℓ = ${Math.min(...ls)}–${Math.max(...ls)}` : '';
   const used = [...meas, ...pred, ...corr, ...init];
