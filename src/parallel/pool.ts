@@ -9,17 +9,38 @@ export function defaultThreads(): number {
 }
 
 /** A piscina pool over a TypeScript worker module (its default export is the task function). */
-export function makePool(workerUrl: URL, threads = defaultThreads()): Piscina {
+export function makePool(workerUrl: URL, threads = defaultThreads(), idleTimeoutMs = 200): Piscina {
   return new Piscina({
     filename: workerUrl.href,
     minThreads: 0,
     maxThreads: threads,
-    idleTimeout: 200,
+    idleTimeout: idleTimeoutMs,
     execArgv: ['--import', 'tsx'],
   });
 }
 
-/** Run tasks on a fresh pool and close it; results come back in task order. */
+// Pools kept warm between calls: starting a thread costs 1–3 s (tsx loads the module graph), more than many
+// tasks take. Idle piscina threads do not keep the process alive, and they end after a minute unused.
+const shared = new Map<string, Piscina>();
+
+function sharedPool(workerUrl: URL, threads: number): Piscina {
+  const key = `${workerUrl.href}|${threads}`;
+  let pool = shared.get(key);
+  if (!pool) {
+    pool = makePool(workerUrl, threads, 60_000);
+    shared.set(key, pool);
+  }
+  return pool;
+}
+
+/** End every shared pool's threads now (they also end by themselves after a minute idle). */
+export async function closePools(): Promise<void> {
+  const pools = [...shared.values()];
+  shared.clear();
+  await Promise.all(pools.map((p) => p.destroy()));
+}
+
+/** Run tasks on a shared pool of `threads` threads (kept warm for the next call); results come back in task order. */
 export async function runInPool<T, R>(workerUrl: URL, tasks: T[], threads = defaultThreads(), onDone?: (done: number, total: number) => void): Promise<R[]> {
   if (threads <= 1 || tasks.length <= 1) {
     const mod = await import(workerUrl.href);
@@ -30,17 +51,13 @@ export async function runInPool<T, R>(workerUrl: URL, tasks: T[], threads = defa
     }
     return out;
   }
-  const pool = makePool(workerUrl, threads);
+  const pool = sharedPool(workerUrl, threads);
   let done = 0;
-  try {
-    return await Promise.all(
-      tasks.map(async (t) => {
-        const r = (await pool.run(t)) as R;
-        onDone?.(++done, tasks.length);
-        return r;
-      }),
-    );
-  } finally {
-    await pool.destroy();
-  }
+  return await Promise.all(
+    tasks.map(async (t) => {
+      const r = (await pool.run(t)) as R;
+      onDone?.(++done, tasks.length);
+      return r;
+    }),
+  );
 }
