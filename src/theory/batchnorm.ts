@@ -2,7 +2,7 @@
 // point and the gradient-explosion rate λ(B) of ‖∂L/∂h‖² per layer for Linear → BN → φ, in closed form
 // for ReLU (Thm 8 / 3.10), for any φ (Thm 7 / 3.9), and in the large-batch limit; plus our large-batch
 // leading order for Linear → φ → BN. Formulas and what we derived: docs/theory.md §4–§5.
-import type { BnSpec } from '../spec/index.js';
+import { type BnSpec, SpecError } from '../spec/index.js';
 import { arcCosJ, arcCosJPrime } from './closedForms.js';
 import { type ActivationLike, gaussMoments, slopesOf, toActivation } from './moments.js';
 import { normalRule } from './quadrature.js';
@@ -109,7 +109,18 @@ export function bnGradientRate(activation: ActivationLike, B: number | null, bn?
   const b = bnOf(bn);
   const { gammaEff } = effectiveGamma(act, B, b, opts);
   if (B !== null && b.beta === 0 && slopesOf(act)?.a === 0 && slopesOf(act)?.b === 1 && gammaEff > 0) return reluRateYang(B);
-  return rateFromMoments(sphereMoments(act, gammaEff, b.beta, B));
+  const m = sphereMoments(act, gammaEff, b.beta, B);
+  const within = B === null ? m.m2 - m.m1 * m.m1 : m.m2 - m.pair;
+  if (!(within > 1e-300) || !Number.isFinite(within)) {
+    // φ(γx + β) is constant on the support of the BN output (e.g. ReLU with γ√(B−1) + β ≤ 0): every sample
+    // gives the same output, the next BN divides 0 by 0, and the rate is undefined (Thm 9 needs φ non-constant)
+    throw new SpecError(
+      'activation',
+      act.name,
+      `an activation that is not constant on the support of the BN output; φ(γ·x + β) with γ = ${b.gamma}, β = ${b.beta} is constant there${B === null ? '' : ` at B = ${B} (|x| ≤ √(B−1))`}`,
+    );
+  }
+  return rateFromMoments(m);
 }
 
 export interface LargeBatchOptions {

@@ -213,12 +213,24 @@ function normalCells(f: (z: number) => number, K: number): { lo: number[]; hi: n
 
 /** Law of φ′(shift + scale Z)²: exact atoms for piecewise-linear φ, else K quantile cells. */
 function dphiLaw(act: Activation, shift: number, scale: number, K: number): CellLaw {
+  if (scale === 0) {
+    // q* = 0 (ordered phase): D = φ′(shift)·I exactly, a single atom
+    const d = act.dphi(shift) ** 2;
+    return makeLaw([d], [d], [1]);
+  }
   if (isPiecewiseLinear(act)) {
     const { a, b } = act.family;
     const pPos = shift === 0 ? 0.5 : normCdf(shift / scale);
     return makeLaw([a * a, b * b], [a * a, b * b], [1 - pPos, pPos]);
   }
   const c = normalCells((z) => act.dphi(shift + scale * z) ** 2, K);
+  const top = Math.max(...c.hi);
+  const bottom = Math.min(...c.lo);
+  if (top - bottom <= 1e-12 * Math.abs(top)) {
+    // a law narrower than the arithmetic (e.g. q ≈ 0): one atom, which the solver handles exactly
+    const mean = c.weights.reduce((acc, w, i) => acc + w * 0.5 * (c.lo[i] + c.hi[i]), 0) / c.weights.reduce((a, b) => a + b, 0);
+    return makeLaw([mean], [mean], [1]);
+  }
   return makeLaw(c.lo, c.hi, c.weights);
 }
 
@@ -235,9 +247,12 @@ export function jacobianFixedPointQ(spec: NetworkSpec, q0 = 1): number {
     }
     // q → 0 (ordered phase of an odd φ): below 1e-12 the law of φ′(√q Z)² is the delta at φ′(0)² to 1e-12
     if (next < 1e-12) return 0;
-    if (Math.abs(next - q) <= 1e-14 * Math.max(1, q)) return next;
+    if (Math.abs(next - q) <= 1e-14 * q) return next;
     q = next;
   }
+  // At the order–chaos boundary of an odd φ without bias (σ_w² φ′(0)² = 1) q decays only like 1/t, and just
+  // inside the ordered phase almost as slowly: q* = 0 there (the map's slope at 0 is at most 1).
+  if (sigmaB2 === 0 && act.phi(0) === 0 && sigmaW2 * act.dphi(0) ** 2 <= 1 + 1e-12 && q < 1e-3) return 0;
   throw new SpecError('init.sigmaW2', sigmaW2, `a value for which the q-map of ${act.name} converges (no fixed point found in 100000 iterations); pass q explicitly`);
 }
 

@@ -147,6 +147,16 @@ describe('properties', () => {
     },
   );
 
+  it('tanh in the ordered phase and at the boundary (q* = 0): orthogonal nets are exactly σ_w^L·I, a single atom', () => {
+    // q-map q ↦ σ_w² E tanh²(√q Z) has q* = 0 for σ_w² ≤ 1 (decaying like 1/t at σ_w² = 1); D = φ′(0)·I = I
+    for (const s2 of [0.9901383912251039, 0.99999, 1]) {
+      const o = jacobianSpectrumTheory(plain('tanh', 'orthogonal', 2, s2), { points: 30 });
+      expect(o.atoms).toHaveLength(1);
+      expect(o.atoms[0].lambda).toBeCloseTo(s2 ** 2, 10);
+      expect(o.lambdaMax).toBeCloseTo(s2 ** 2, 10);
+    }
+  });
+
   test.prop([fc.constantFrom('relu', 'tanh', 'identity', 'leaky-relu:0.3'), fc.integer({ min: 2, max: 6 }), fc.double({ min: 0.8, max: 2.2, noNaN: true })], { numRuns: 6 })(
     'orthogonal weights give a narrower spectrum than Gaussian at the same m₁',
     (act, L, s2) => {

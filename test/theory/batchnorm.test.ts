@@ -105,10 +105,18 @@ describe('Thm 7 for general φ', () => {
     const lim = bnGradientRate('tanh', null);
     for (const B of [256, 1024, 4096]) expect(Math.abs(bnRateIntegral('tanh', B) - lim)).toBeLessThan(3 / B);
   });
+  test('a ReLU that is constant on the support of the BN output has no rate: a clear error, not NaN', () => {
+    // B = 4: max_i x_i = √3, so relu(0.3x − 0.3√3) is 0 for every sample of every batch
+    expect(() => bnGradientRate('relu', 4, { gamma: 0.3, beta: -0.3 * Math.sqrt(3) })).toThrow(/not constant on the support/);
+    expect(() => bnGradientRate('relu', 4, { gamma: 0.3, beta: -1 })).toThrow(/activation/);
+  });
   const acts = fc.constantFrom('relu', 'leaky-relu:0.1', 'tanh', 'gelu', 'silu', 'elu:1', 'elu:0.5', 'expr:x^3 + x', 'expr:sin(x)');
   fcTest.prop([acts, fc.integer({ min: 4, max: 512 }), fc.double({ min: 0.3, max: 2, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true })], { numRuns: 25 })(
     'λ > 1 for every non-constant activation with BN (Yang Thm 9)',
     (a, B, gamma, beta) => {
+      // ReLU is constant (0) on the whole support of the BN output when γ√(B−1) + β ≤ 0 (max_i x_i = √(B−1)):
+      // Thm 9's "non-constant φ" excludes it (that case must throw, below)
+      fc.pre(a !== 'relu' || gamma * Math.sqrt(B - 1) + beta > 0);
       expect(bnGradientRate(a, B, { gamma, beta })).toBeGreaterThan(1);
       expect(bnGradientRate(a, null, { gamma, beta })).toBeGreaterThan(1);
     },
