@@ -1,6 +1,6 @@
 // runSweep: expand, skip finished cells, run the rest locally or on Redis, store, summarize.
-import { renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../io/files.js';
 import type { CellResult } from './cell.js';
 import { cellKindModules } from './kinds.js';
 import { runLocal } from './local.js';
@@ -55,9 +55,7 @@ export interface SweepSummary {
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Run a validated sweep into its store; finished cells are skipped, failed ones run again. */
