@@ -18,7 +18,8 @@ export interface TrainTaskResult {
 }
 
 export default async function run(task: TrainTask): Promise<TrainTaskResult> {
-  const r = await trainRun(task.config);
+  // one BLAS thread per run: the pool runs one training per core
+  const r = await trainRun(task.config, { threads: 1 });
   const records = r.records.map((x) => ({ ...x, tags: { ...(x.tags ?? {}), ...task.tags } }));
   return { records, status: r.status, divergedAt: r.divergedAt ?? null, final: r.final, tags: task.tags };
 }

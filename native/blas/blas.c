@@ -1,13 +1,28 @@
-// signalprop-blas: a small N-API binding to the system CBLAS (OpenBLAS) for the float64 sampler.
-// Row-major dgemm / dsyrk on Float64Array views, and the BLAS thread count.
+// signalprop-blas: a small N-API binding to the system CBLAS (OpenBLAS).
+// float64: row-major dgemm / dsyrk on Float64Array views (the sampler).
+// float32: sgemm and the elementwise, reduction and transpose kernels of signalprop's "blas" tfjs
+// backend (src/train/blas.ts), on Float32Array views. The elementwise kernels compute in double and
+// round once to float, as the tfjs cpu backend's JavaScript kernels do, so they give the same bits.
 #include <node_api.h>
 #include <cblas.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#ifdef SP_DNNL
+// Built with oneDNN when its headers are installed (Debian libdnnl-dev): its sgemm JIT-compiles
+// kernels for the instruction set the CPU reports (AVX-512 where there is one), while OpenBLAS may be
+// pinned to older kernels (OPENBLAS_CORETYPE). float64 stays on OpenBLAS (oneDNN has no dgemm).
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#endif
 
 // Provided by OpenBLAS (declared in its cblas.h on Debian; declared here for other layouts).
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
+extern char *openblas_get_corename(void);
 
 static bool get_f64(napi_env env, napi_value v, double **data, size_t *len) {
   napi_typedarray_type type;
@@ -95,6 +110,425 @@ static napi_value Dsyrk(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+static bool get_f32(napi_env env, napi_value v, float **data, size_t *len) {
+  napi_typedarray_type type;
+  void *ptr;
+  napi_value buf;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &buf, &off) != napi_ok || type != napi_float32_array) {
+    napi_throw_type_error(env, NULL, "signalprop-blas: expected a Float32Array");
+    return false;
+  }
+  *data = (float *)ptr;
+  return true;
+}
+
+// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C (float32)
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value a[13];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc != 13) {
+    napi_throw_error(env, NULL, "signalprop-blas: sgemm takes 13 arguments");
+    return NULL;
+  }
+  int ta, tb, M, N, K, lda, ldb, ldc;
+  double alpha, beta;
+  float *A, *B, *C;
+  size_t la, lb, lc;
+  if (!get_i(env, a[0], &ta) || !get_i(env, a[1], &tb) || !get_i(env, a[2], &M) || !get_i(env, a[3], &N) ||
+      !get_i(env, a[4], &K) || !get_d(env, a[5], &alpha) || !get_f32(env, a[6], &A, &la) || !get_i(env, a[7], &lda) ||
+      !get_f32(env, a[8], &B, &lb) || !get_i(env, a[9], &ldb) || !get_d(env, a[10], &beta) ||
+      !get_f32(env, a[11], &C, &lc) || !get_i(env, a[12], &ldc))
+    return NULL;
+  if (M <= 0 || N <= 0) return NULL;
+  if (K <= 0) {  // an empty inner dimension: C = beta C
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0.0f : (float)(beta * C[(size_t)i * ldc + j]);
+    return NULL;
+  }
+  size_t needA = ta ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K;
+  size_t needB = tb ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N;
+  size_t needC = (size_t)(M - 1) * ldc + N;
+  if (la < needA || lb < needB || lc < needC) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: sgemm dimensions exceed the arrays");
+    return NULL;
+  }
+#ifdef SP_DNNL
+  // oneDNN's sgemm is row-major (since oneDNN 1.0), like cblas with CblasRowMajor.
+  if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, (float)alpha, A, lda, B, ldb, (float)beta, C, ldc) != dnnl_success)
+    napi_throw_error(env, NULL, "signalprop-blas: dnnl_sgemm failed");
+#else
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, (float)alpha, A,
+              lda, B, ldb, (float)beta, C, ldc);
+#endif
+  return NULL;
+}
+
+// ---- float32 elementwise kernels ------------------------------------------------------------------
+// An operand of a binary op over a rows x cols output is full (rows*cols values), a scalar, a row
+// vector (cols values, the same for every row) or a column vector (rows values, one per row).
+enum { MODE_FULL = 0, MODE_SCALAR = 1, MODE_ROW = 2, MODE_COL = 3 };
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_MAX = 4, OP_MIN = 5, OP_SQDIFF = 6 };
+
+static inline double binop(int op, double a, double b) {
+  switch (op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return a / b;
+    case OP_MAX: return (isnan(a) || isnan(b)) ? NAN : (a > b ? a : (b > a ? b : (signbit(a) ? b : a)));
+    case OP_MIN: return (isnan(a) || isnan(b)) ? NAN : (a < b ? a : (b < a ? b : (signbit(a) ? a : b)));
+    default: { double d = a - b; return d * d; }
+  }
+}
+
+static inline size_t mode_len(int mode, size_t rows, size_t cols) {
+  return mode == MODE_FULL ? rows * cols : mode == MODE_SCALAR ? 1 : mode == MODE_ROW ? cols : rows;
+}
+
+// The loops for one op: add/sub/mul/div of floats computed in double and rounded once equal the
+// correctly rounded float result, so the common ops run in float (vectorized) with the same bits.
+#define BINARY_LOOP(EXPR)                                                                     \
+  for (size_t r = 0; r < rows; r++) {                                                         \
+    float *o = out + r * cols;                                                                \
+    const float *pa = am == MODE_FULL ? a + r * cols : a;                                     \
+    const float *pb = bm == MODE_FULL ? b + r * cols : b;                                     \
+    float sa = am == MODE_SCALAR ? a[0] : am == MODE_COL ? a[r] : 0.0f;                        \
+    float sb = bm == MODE_SCALAR ? b[0] : bm == MODE_COL ? b[r] : 0.0f;                        \
+    bool va = am == MODE_FULL || am == MODE_ROW, vb = bm == MODE_FULL || bm == MODE_ROW;      \
+    if (va && vb)                                                                             \
+      for (size_t c = 0; c < cols; c++) { float x = pa[c], y = pb[c]; o[c] = EXPR; }         \
+    else if (va)                                                                              \
+      for (size_t c = 0; c < cols; c++) { float x = pa[c], y = sb; o[c] = EXPR; }             \
+    else if (vb)                                                                              \
+      for (size_t c = 0; c < cols; c++) { float x = sa, y = pb[c]; o[c] = EXPR; }             \
+    else                                                                                      \
+      for (size_t c = 0; c < cols; c++) { float x = sa, y = sb; o[c] = EXPR; }                \
+  }
+
+// binary(op, a, aMode, b, bMode, out, rows, cols)
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value v[8];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  int op, am, bm, ri, ci;
+  float *a, *b, *out;
+  size_t la, lb, lo;
+  if (argc != 8 || !get_i(env, v[0], &op) || !get_f32(env, v[1], &a, &la) || !get_i(env, v[2], &am) ||
+      !get_f32(env, v[3], &b, &lb) || !get_i(env, v[4], &bm) || !get_f32(env, v[5], &out, &lo) ||
+      !get_i(env, v[6], &ri) || !get_i(env, v[7], &ci))
+    return NULL;
+  size_t rows = (size_t)ri, cols = (size_t)ci;
+  if (op < 0 || op > OP_SQDIFF || am < 0 || am > 3 || bm < 0 || bm > 3 || ri < 0 || ci < 0 ||
+      la < mode_len(am, rows, cols) || lb < mode_len(bm, rows, cols) || lo < rows * cols) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: binary arguments out of range");
+    return NULL;
+  }
+  switch (op) {
+    case OP_ADD: BINARY_LOOP(x + y) break;
+    case OP_SUB: BINARY_LOOP(x - y) break;
+    case OP_MUL: BINARY_LOOP(x * y) break;
+    case OP_DIV: BINARY_LOOP(x / y) break;
+    default: BINARY_LOOP((float)binop(op, (double)x, (double)y)) break;
+  }
+  return NULL;
+}
+
+enum { UN_SQUARE = 0, UN_RELU = 1, UN_STEP = 2, UN_NEG = 3, UN_SQRT = 4, UN_RSQRT = 5, UN_ABS = 6 };
+
+// unary(op, x, out, alpha): out = op(x); alpha is Step's value at x <= 0.
+static napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value v[4];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  int op;
+  float *x, *out;
+  size_t lx, lo;
+  double alpha;
+  if (argc != 4 || !get_i(env, v[0], &op) || !get_f32(env, v[1], &x, &lx) || !get_f32(env, v[2], &out, &lo) ||
+      !get_d(env, v[3], &alpha))
+    return NULL;
+  if (lo < lx || op < 0 || op > UN_ABS) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: unary arguments out of range");
+    return NULL;
+  }
+  size_t n = lx;
+  float fa = (float)alpha;
+  switch (op) {
+    case UN_SQUARE: for (size_t i = 0; i < n; i++) out[i] = x[i] * x[i]; break;
+    case UN_RELU: for (size_t i = 0; i < n; i++) { float t = x[i]; out[i] = t > 0.0f ? t : (t != t ? t : 0.0f); } break;
+    case UN_STEP: for (size_t i = 0; i < n; i++) { float t = x[i]; out[i] = t != t ? t : (t > 0.0f ? 1.0f : fa); } break;
+    case UN_NEG: for (size_t i = 0; i < n; i++) out[i] = -x[i]; break;
+    case UN_SQRT: for (size_t i = 0; i < n; i++) out[i] = (float)sqrt((double)x[i]); break;
+    case UN_RSQRT: for (size_t i = 0; i < n; i++) out[i] = (float)(1.0 / sqrt((double)x[i])); break;
+    default: for (size_t i = 0; i < n; i++) out[i] = fabsf(x[i]); break;
+  }
+  return NULL;
+}
+
+// reduce(mean, x, rows, cols, axis, out): sum (or mean) of a rows x cols matrix over axis 0 (out has
+// cols values) or axis 1 (out has rows values), accumulated in double. The mean divides each value by
+// the count in float first, as tfjs's cpu Mean does. Axis 0 adds the rows in order (the cpu kernel's
+// order, so the same bits); axis 1 uses 8 interleaved partial sums (faster; not bit-identical).
+static napi_value Reduce(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value v[6];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  int mean, ri, ci, axis;
+  float *x, *out;
+  size_t lx, lo;
+  if (argc != 6 || !get_i(env, v[0], &mean) || !get_f32(env, v[1], &x, &lx) || !get_i(env, v[2], &ri) ||
+      !get_i(env, v[3], &ci) || !get_i(env, v[4], &axis) || !get_f32(env, v[5], &out, &lo))
+    return NULL;
+  size_t rows = (size_t)ri, cols = (size_t)ci;
+  if (ri < 0 || ci < 0 || (axis != 0 && axis != 1) || lx < rows * cols || lo < (axis == 0 ? cols : rows)) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: reduce arguments out of range");
+    return NULL;
+  }
+  if (axis == 0) {
+    const float n = (float)rows;
+    double *acc = (double *)calloc(cols ? cols : 1, sizeof(double));
+    if (!acc) {
+      napi_throw_error(env, NULL, "signalprop-blas: out of memory");
+      return NULL;
+    }
+    for (size_t r = 0; r < rows; r++) {
+      const float *p = x + r * cols;
+      if (mean)
+        for (size_t c = 0; c < cols; c++) acc[c] += (double)(p[c] / n);
+      else
+        for (size_t c = 0; c < cols; c++) acc[c] += (double)p[c];
+    }
+    for (size_t c = 0; c < cols; c++) out[c] = (float)acc[c];
+    free(acc);
+  } else {
+    const float n = (float)cols;
+    for (size_t r = 0; r < rows; r++) {
+      const float *p = x + r * cols;
+      double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      size_t c = 0;
+      if (mean) {
+        for (; c + 8 <= cols; c += 8)
+          for (int k = 0; k < 8; k++) s[k] += (double)(p[c + k] / n);
+        for (; c < cols; c++) s[0] += (double)(p[c] / n);
+      } else {
+        for (; c + 8 <= cols; c += 8)
+          for (int k = 0; k < 8; k++) s[k] += (double)p[c + k];
+        for (; c < cols; c++) s[0] += (double)p[c];
+      }
+      out[r] = (float)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
+    }
+  }
+  return NULL;
+}
+
+// transpose(x, rows, cols, out): out (cols x rows) = x^T, in 32 x 32 tiles.
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value v[4];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  int ri, ci;
+  float *x, *out;
+  size_t lx, lo;
+  if (argc != 4 || !get_f32(env, v[0], &x, &lx) || !get_i(env, v[1], &ri) || !get_i(env, v[2], &ci) ||
+      !get_f32(env, v[3], &out, &lo))
+    return NULL;
+  size_t rows = (size_t)ri, cols = (size_t)ci;
+  if (ri < 0 || ci < 0 || lx < rows * cols || lo < rows * cols) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: transpose arguments out of range");
+    return NULL;
+  }
+  const size_t T = 32;
+  for (size_t r0 = 0; r0 < rows; r0 += T)
+    for (size_t c0 = 0; c0 < cols; c0 += T) {
+      size_t r1 = r0 + T < rows ? r0 + T : rows, c1 = c0 + T < cols ? c0 + T : cols;
+      for (size_t r = r0; r < r1; r++)
+        for (size_t c = c0; c < c1; c++) out[c * rows + r] = x[r * cols + c];
+    }
+  return NULL;
+}
+
+// ---- fused float32 kernels of the blas backend ------------------------------------------------------
+// Each performs, in one pass or two, the same float operations in the same order as the sequence of
+// tfjs ops it replaces (src/train/layers.ts, optim.ts), so it gives the same bits as that sequence on
+// this backend (checked in test/train/blas.test.ts).
+
+static bool get_f32n(napi_env env, napi_value v, float **data, size_t need) {
+  size_t len;
+  if (!get_f32(env, v, data, &len)) return false;
+  if (len < need) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: array shorter than the given dimensions");
+    return false;
+  }
+  return true;
+}
+
+// bnForward(h, gamma, beta, eps, rows, cols, out, zhat, inv, mean, variance):
+// mean = Σ_r float(h/B); c = h − mean; variance = Σ_r float(float(c·c)/B); inv = 1/√(variance + ε);
+// ẑ = c·inv; out = ẑ·γ + β (the training-mode BN of layers.ts).
+static napi_value BnForward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value v[11];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  int ri, ci;
+  double eps;
+  float *h, *g, *b, *out, *zh, *inv, *mean, *var;
+  if (argc != 11 || !get_i(env, v[4], &ri) || !get_i(env, v[5], &ci) || ri < 1 || ci < 1) {
+    if (argc != 11) napi_throw_error(env, NULL, "signalprop-blas: bnForward takes 11 arguments");
+    return NULL;
+  }
+  size_t R = (size_t)ri, C = (size_t)ci;
+  if (!get_f32n(env, v[0], &h, R * C) || !get_f32n(env, v[1], &g, C) || !get_f32n(env, v[2], &b, C) ||
+      !get_d(env, v[3], &eps) || !get_f32n(env, v[6], &out, R * C) || !get_f32n(env, v[7], &zh, R * C) ||
+      !get_f32n(env, v[8], &inv, C) || !get_f32n(env, v[9], &mean, C) || !get_f32n(env, v[10], &var, C))
+    return NULL;
+  double *acc = (double *)calloc(C, sizeof(double));
+  if (!acc) {
+    napi_throw_error(env, NULL, "signalprop-blas: out of memory");
+    return NULL;
+  }
+  const float n = (float)R, e = (float)eps;
+  for (size_t r = 0; r < R; r++)
+    for (size_t c = 0; c < C; c++) acc[c] += (double)(h[r * C + c] / n);
+  for (size_t c = 0; c < C; c++) {
+    mean[c] = (float)acc[c];
+    acc[c] = 0;
+  }
+  for (size_t r = 0; r < R; r++)
+    for (size_t c = 0; c < C; c++) {
+      float d = h[r * C + c] - mean[c];
+      zh[r * C + c] = d;  // centered, for now
+      float sq = d * d;
+      acc[c] += (double)(sq / n);
+    }
+  for (size_t c = 0; c < C; c++) {
+    var[c] = (float)acc[c];
+    float ve = var[c] + e;
+    inv[c] = (float)(1.0 / sqrt((double)ve));
+  }
+  for (size_t r = 0; r < R; r++)
+    for (size_t c = 0; c < C; c++) {
+      float z = zh[r * C + c] * inv[c];
+      zh[r * C + c] = z;
+      float zg = z * g[c];
+      out[r * C + c] = zg + b[c];
+    }
+  free(acc);
+  return NULL;
+}
+
+// bnBackward(dy, zhat, inv, gamma, rows, cols, dh, dgamma, dbeta): dβ = Σ dy; dγ = Σ float(dy·ẑ);
+// dẑ = dy·γ; dh = ((dẑ − mean dẑ) − ẑ·mean(dẑ·ẑ))·inv.
+static napi_value BnBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value v[9];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  int ri, ci;
+  float *dy, *zh, *inv, *g, *dh, *dg, *db;
+  if (argc != 9 || !get_i(env, v[4], &ri) || !get_i(env, v[5], &ci) || ri < 1 || ci < 1) {
+    if (argc != 9) napi_throw_error(env, NULL, "signalprop-blas: bnBackward takes 9 arguments");
+    return NULL;
+  }
+  size_t R = (size_t)ri, C = (size_t)ci;
+  if (!get_f32n(env, v[0], &dy, R * C) || !get_f32n(env, v[1], &zh, R * C) || !get_f32n(env, v[2], &inv, C) ||
+      !get_f32n(env, v[3], &g, C) || !get_f32n(env, v[6], &dh, R * C) || !get_f32n(env, v[7], &dg, C) ||
+      !get_f32n(env, v[8], &db, C))
+    return NULL;
+  double *acc = (double *)calloc(4 * C, sizeof(double));
+  if (!acc) {
+    napi_throw_error(env, NULL, "signalprop-blas: out of memory");
+    return NULL;
+  }
+  double *sb = acc, *sg = acc + C, *m1 = acc + 2 * C, *m2 = acc + 3 * C;
+  const float n = (float)R;
+  for (size_t r = 0; r < R; r++)
+    for (size_t c = 0; c < C; c++) {
+      float d = dy[r * C + c], z = zh[r * C + c];
+      float dz = d * g[c];
+      float dzz = dz * z;
+      float dyz = d * z;
+      sb[c] += (double)d;
+      sg[c] += (double)dyz;
+      m1[c] += (double)(dz / n);
+      m2[c] += (double)(dzz / n);
+    }
+  for (size_t c = 0; c < C; c++) {
+    db[c] = (float)sb[c];
+    dg[c] = (float)sg[c];
+  }
+  float *f1 = (float *)malloc(2 * C * sizeof(float)), *f2 = f1 + C;  // the two means, as floats
+  if (!f1) {
+    free(acc);
+    napi_throw_error(env, NULL, "signalprop-blas: out of memory");
+    return NULL;
+  }
+  for (size_t c = 0; c < C; c++) {
+    f1[c] = (float)m1[c];
+    f2[c] = (float)m2[c];
+  }
+  for (size_t r = 0; r < R; r++)
+    for (size_t c = 0; c < C; c++) {
+      float z = zh[r * C + c];
+      float dz = dy[r * C + c] * g[c];
+      float t1 = dz - f1[c];
+      float t2 = z * f2[c];
+      float t3 = t1 - t2;
+      dh[r * C + c] = t3 * inv[c];
+    }
+  free(f1);
+  free(acc);
+  return NULL;
+}
+
+// sgdUpdate(p, g, lr, out): out = p − float(g·lr) (tf.sub(p, tf.mul(g, lr)) with lr as float32).
+static napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value v[4];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  float *p, *g, *out;
+  size_t lp, lg, lo;
+  double lr;
+  if (argc != 4 || !get_f32(env, v[0], &p, &lp) || !get_f32(env, v[1], &g, &lg) || !get_d(env, v[2], &lr) ||
+      !get_f32(env, v[3], &out, &lo))
+    return NULL;
+  if (lg != lp || lo < lp) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: sgdUpdate arrays differ in length");
+    return NULL;
+  }
+  const float l = (float)lr;
+  for (size_t i = 0; i < lp; i++) {
+    float step = g[i] * l;
+    out[i] = p[i] - step;
+  }
+  return NULL;
+}
+
+// sumSquares(x): Σ float(x·x) in double with the 8 partial sums of reduce(axis 1), as a float.
+static napi_value SumSquares(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value v[1];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  float *x;
+  size_t n;
+  if (argc != 1 || !get_f32(env, v[0], &x, &n)) return NULL;
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t c = 0;
+  for (; c + 8 <= n; c += 8)
+    for (int k = 0; k < 8; k++) {
+      float q = x[c + k] * x[c + k];
+      s[k] += (double)q;
+    }
+  for (; c < n; c++) {
+    float q = x[c] * x[c];
+    s[0] += (double)q;
+  }
+  napi_value out;
+  napi_create_double(env, (double)(float)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))), &out);
+  return out;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -102,6 +536,9 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   int n;
   if (argc != 1 || !get_i(env, a[0], &n)) return NULL;
   openblas_set_num_threads(n < 1 ? 1 : n);
+#ifdef SP_DNNL
+  omp_set_num_threads(n < 1 ? 1 : n);  // the calling thread's OpenMP team size (oneDNN's sgemm)
+#endif
   return NULL;
 }
 
@@ -111,12 +548,44 @@ static napi_value GetThreads(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// Which library runs sgemm: "oneDNN <version>" or "OpenBLAS".
+static napi_value SgemmEngine(napi_env env, napi_callback_info info) {
+  napi_value out;
+#ifdef SP_DNNL
+  const dnnl_version_t *v = dnnl_version();
+  char buf[64];
+  snprintf(buf, sizeof buf, "oneDNN %d.%d.%d", v->major, v->minor, v->patch);
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out);
+#else
+  napi_create_string_utf8(env, "OpenBLAS", NAPI_AUTO_LENGTH, &out);
+#endif
+  return out;
+}
+
+static napi_value CoreName(napi_env env, napi_callback_info info) {
+  napi_value out;
+  const char *name = openblas_get_corename();
+  napi_create_string_utf8(env, name ? name : "unknown", NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_default, NULL},
       {"dsyrk", NULL, Dsyrk, NULL, NULL, NULL, napi_default, NULL},
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"binary", NULL, Binary, NULL, NULL, NULL, napi_default, NULL},
+      {"unary", NULL, Unary, NULL, NULL, NULL, napi_default, NULL},
+      {"reduce", NULL, Reduce, NULL, NULL, NULL, napi_default, NULL},
+      {"transpose", NULL, Transpose, NULL, NULL, NULL, napi_default, NULL},
+      {"bnForward", NULL, BnForward, NULL, NULL, NULL, napi_default, NULL},
+      {"bnBackward", NULL, BnBackward, NULL, NULL, NULL, napi_default, NULL},
+      {"sgdUpdate", NULL, SgdUpdate, NULL, NULL, NULL, napi_default, NULL},
+      {"sumSquares", NULL, SumSquares, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"sgemmEngine", NULL, SgemmEngine, NULL, NULL, NULL, napi_default, NULL},
+      {"coreName", NULL, CoreName, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -1,4 +1,5 @@
-// Build the optional OpenBLAS addon with the system C compiler (no node-gyp, no network).
+// Build the optional OpenBLAS (and, when installed, oneDNN) addon with the system C compiler (no
+// node-gyp, no network).
 // Never fails the install: without a compiler, node headers or libopenblas, signalprop uses its
 // pure-TypeScript float64 kernels instead.
 const { execFileSync } = require('node:child_process');
@@ -20,10 +21,18 @@ try {
   const extra = ['/usr/include/x86_64-linux-gnu', '/usr/include/aarch64-linux-gnu', '/usr/include/openblas']
     .filter((d) => existsSync(path.join(d, 'cblas.h')))
     .map((d) => `-I${d}`);
-  execFileSync(cc, ['-O2', '-shared', '-fPIC', `-I${headers}`, ...extra, path.join(here, 'blas.c'), '-o', out, '-lopenblas'], {
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  console.log(`signalprop-blas: built ${out}`);
+  const base = ['-O3', '-ffp-contract=off', '-shared', '-fPIC', `-I${headers}`, ...extra, path.join(here, 'blas.c'), '-o', out];
+  // With oneDNN (Debian libdnnl-dev) float32 sgemm runs on its JIT kernels; without it, on OpenBLAS.
+  const withDnnl = existsSync('/usr/include/oneapi/dnnl/dnnl.h');
+  let engine = 'OpenBLAS';
+  try {
+    if (!withDnnl) throw new Error('no oneDNN headers');
+    execFileSync(cc, [...base, '-DSP_DNNL', '-fopenmp', '-lopenblas', '-ldnnl', '-lm'], { stdio: ['ignore', 'inherit', 'pipe'] });
+    engine = 'oneDNN sgemm, OpenBLAS dgemm';
+  } catch {
+    execFileSync(cc, [...base, '-lopenblas', '-lm'], { stdio: ['ignore', 'inherit', 'pipe'] });
+  }
+  console.log(`signalprop-blas: built ${out} (${engine})`);
 } catch (e) {
   const msg = (e.stderr ? e.stderr.toString() : e.message).split('\n').slice(0, 3).join(' ');
   console.log(`signalprop-blas: not built (${msg}); signalprop falls back to its TypeScript kernels`);

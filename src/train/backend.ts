@@ -1,12 +1,16 @@
-// Backends for training: tfjs + wasm (SIMD, the default), the pure-JS cpu backend, and, only when the
-// user installed them, @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu (loaded at run time).
+// Backends for training: "auto" (the default: blas when signalprop's native addon is built, else
+// wasm), blas (tfjs's cpu backend with native OpenBLAS float32 kernels, src/train/blas.ts), tfjs +
+// wasm (SIMD), the pure-JS cpu backend, and, only when the user installed them,
+// @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu (loaded at run time).
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { blasLibraries, blasThreads, blasUnavailableReason, registerBlasBackend, setBlasThreads } from './blas.js';
 import { TrainConfigError } from './errors.js';
 
-export const BACKENDS = ['wasm', 'cpu', 'node', 'node-gpu'] as const;
+export const BACKENDS = ['auto', 'blas', 'wasm', 'cpu', 'node', 'node-gpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendInfo {
@@ -20,6 +24,10 @@ export interface BackendInfo {
   gpu: boolean;
   /** wasm: whether SIMD is on. */
   simd?: boolean;
+  /** blas: the BLAS thread count. */
+  threads?: number;
+  /** blas: what runs the float32 matMul (oneDNN or OpenBLAS) and OpenBLAS's kernel set. */
+  libraries?: { sgemm: string; openblasCore: string };
   /** Set when the requested backend failed and a fallback is in use. */
   fallbackFrom?: string;
 }
@@ -61,7 +69,7 @@ async function useNode(kind: 'node' | 'node-gpu'): Promise<BackendInfo> {
       `a backend whose package is installed: ${pkg} ${why}. Install it with \`npm i ${pkg}@${tf.version_core}\` ` +
         '(its install script downloads libtensorflow from storage.googleapis.com, so it needs that access' +
         (kind === 'node-gpu' ? ', and CUDA/cuDNN for the GPU' : '') +
-        '), or use --backend wasm (default) or cpu',
+        '), or use --backend auto (default), blas, wasm or cpu',
     );
   }
   const ok = await tf.setBackend('tensorflow');
@@ -72,27 +80,64 @@ async function useNode(kind: 'node' | 'node-gpu'): Promise<BackendInfo> {
   return { requested: kind, name: 'tensorflow', tfjsVersion: mod?.version?.['tfjs-node'] ? `${tf.version_core} (tfjs-node ${mod.version['tfjs-node']})` : tf.version_core, gpu };
 }
 
+async function useBlas(requested: BackendName, threads: number): Promise<BackendInfo> {
+  if (!registerBlasBackend()) {
+    throw new TrainConfigError(
+      'backend',
+      requested,
+      `a backend that can start: signalprop's native addon is not available (${blasUnavailableReason()}); build it with \`npm rebuild signalprop-blas\` (needs cc and libopenblas-dev), or use --backend auto | wasm | cpu`,
+    );
+  }
+  setBlasThreads(threads);
+  const ok = await tf.setBackend('blas');
+  if (!ok) throw new Error('tf.setBackend("blas") returned false');
+  await tf.ready();
+  return { requested, name: 'blas', tfjsVersion: tf.version_core, gpu: false, threads: blasThreads() ?? threads, ...(blasLibraries() ? { libraries: blasLibraries()! } : {}) };
+}
+
+/** wasm, or cpu (with fallbackFrom) when the wasm module cannot start. */
+async function initWasmOrCpu(): Promise<BackendInfo> {
+  try {
+    return await useWasm();
+  } catch (e) {
+    await tf.setBackend('cpu');
+    return { requested: 'wasm', name: 'cpu', tfjsVersion: tf.version_core, gpu: false, fallbackFrom: `wasm (${(e as Error).message})` };
+  }
+}
+
+/** The thread count "every core" means here. */
+export function allCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
 /**
- * Select a backend for this process (tfjs has one engine per process). wasm falls back to cpu if its
- * module cannot start; node / node-gpu throw TrainConfigError (field "backend") if not installed.
+ * Select a backend for this process (tfjs has one engine per process). "auto" is blas when the
+ * native addon is built and wasm otherwise; wasm falls back to cpu if its module cannot start; blas,
+ * node and node-gpu throw TrainConfigError (field "backend") when they cannot start. `threads` (blas
+ * only; default every core) is the OpenBLAS thread count, shared by the whole process.
  */
-export async function initBackend(requested: BackendName = 'wasm'): Promise<BackendInfo> {
+export async function initBackend(requested: BackendName = 'auto', threads: number | null = null): Promise<BackendInfo> {
   if (!(BACKENDS as readonly string[]).includes(requested)) {
     throw new TrainConfigError('backend', requested, BACKENDS.join(' | '));
   }
+  if (threads !== null && (!Number.isInteger(threads) || threads < 1 || threads > 1024)) throw new TrainConfigError('threads', threads, 'an integer from 1 to 1024, or null for every core');
+  const want = threads ?? allCores();
   if (current && current.requested === requested) {
     if (tf.getBackend() !== current.name) await tf.setBackend(current.name);
+    if (current.name === 'blas' && current.threads !== want) {
+      setBlasThreads(want);
+      current = { ...current, threads: blasThreads() ?? want };
+    }
     return current;
   }
   quiet();
   let info: BackendInfo;
-  if (requested === 'wasm') {
-    try {
-      info = await useWasm();
-    } catch (e) {
-      await tf.setBackend('cpu');
-      info = { requested, name: 'cpu', tfjsVersion: tf.version_core, gpu: false, fallbackFrom: `wasm (${(e as Error).message})` };
-    }
+  if (requested === 'auto') {
+    info = registerBlasBackend() ? await useBlas('auto', want) : { ...(await initWasmOrCpu()), requested: 'auto', fallbackFrom: `blas (${blasUnavailableReason()})` };
+  } else if (requested === 'blas') {
+    info = await useBlas('blas', want);
+  } else if (requested === 'wasm') {
+    info = await initWasmOrCpu();
   } else if (requested === 'cpu') {
     await tf.setBackend('cpu');
     await tf.ready();

@@ -27,7 +27,7 @@ export interface TrainConfig {
   seed: number;
   /** {dense, perDecade, every, enabled} or false. */
   probe?: unknown;
-  /** wasm (default) | cpu | node | node-gpu. */
+  /** auto (default: blas when the native addon is built, else wasm) | blas | wasm | cpu | node | node-gpu. */
   backend?: BackendName;
   /** Checkpoint every N steps (default: steps/10, at least 1); always at the end. */
   checkpointEvery?: number;
@@ -65,7 +65,7 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
   }
   const loss = input.loss ?? 'xent';
   if (!TRAIN_LOSSES.includes(loss)) throw new TrainConfigError('loss', loss, TRAIN_LOSSES.join(' | '));
-  const backend = input.backend ?? 'wasm';
+  const backend = input.backend ?? 'auto';
   if (!BACKENDS.includes(backend)) throw new TrainConfigError('backend', backend, BACKENDS.join(' | '));
   const si = input.spec;
   if (si === null || typeof si !== 'object' || Array.isArray(si)) throw new TrainConfigError('spec', si, 'an object (fields of NetworkSpec)');

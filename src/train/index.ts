@@ -1,7 +1,7 @@
 // signalprop's training room: real training on TensorFlow.js with per-layer probes.
 export { BACKENDS, type BackendInfo, type BackendName, initBackend } from './backend.js';
 export { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
-export { type CsvData, DATA_KINDS, type DataConfig, type Dataset, dataDim, type HostBatch, loadData, makeDataConfig, type MnistData, permutation, type SyntheticData } from './data.js';
+export { type CsvData, DATA_KINDS, type DataConfig, type Dataset, dataDim, type HostBatch, loadData, type MnistData, makeDataConfig, permutation, type SyntheticData } from './data.js';
 export { TrainConfigError } from './errors.js';
 export { batchNorm, batchNormEval, compileExpression, EXPR_FUNCTIONS, EXPR_SUBSET, linear, tfActivation } from './layers.js';
 export { accuracyOf, lossTensor, TRAIN_LOSSES, type TrainLoss } from './loss.js';

@@ -3,15 +3,24 @@
 // mathjs syntax tree.
 //
 // Why custom gradients: on the wasm backend a matMul with a transposed operand is ~30x slower than a
-// plain one, and tfjs's autodiff of matMul uses transposed operands. Our gradients transpose
-// explicitly (tf.transpose) and then call a plain matMul. See docs/training.md.
+// plain one, and tfjs's autodiff of matMul uses transposed operands. On wasm our gradients transpose
+// explicitly (tf.transpose) and then call a plain matMul; on backends whose transposed matMul costs
+// nothing extra (blas: sgemm takes the transpose as a flag; tfjs-node) they pass the flag. The
+// arithmetic is the same either way. See docs/training.md.
 import * as tf from '@tensorflow/tfjs';
 import { type MathNode, parse } from 'mathjs';
 import { type Activation, resolveActivation } from '../spec/index.js';
 import { TrainConfigError } from './errors.js';
+import { bnBackward, bnForward } from './ops.js';
 
 type T2 = tf.Tensor2D;
 type T1 = tf.Tensor1D;
+
+/** Whether the active backend needs explicit transposes before a matMul (wasm and the JS cpu backend). */
+export function explicitTranspose(): boolean {
+  const b = tf.getBackend();
+  return b !== 'blas' && b !== 'tensorflow';
+}
 
 /**
  * h = x·K + b with K = Wᵀ (fan_in × fan_out, "kernel" layout, so the forward is a plain matMul).
@@ -29,8 +38,9 @@ export function linear(x: T2, K: T2, b: T1, onGrad?: (dh: T2) => void): T2 {
         const dh = dy as T2;
         const [xs, ks] = saved as [T2, T2];
         if (onGrad) onGrad(dh);
-        const dx = tf.matMul(dh, tf.transpose(ks));
-        const dk = tf.matMul(tf.transpose(xs), dh);
+        const explicit = explicitTranspose();
+        const dx = explicit ? tf.matMul(dh, tf.transpose(ks)) : tf.matMul(dh, ks, false, true);
+        const dk = explicit ? tf.matMul(tf.transpose(xs), dh) : tf.matMul(xs, dh, true, false);
         const db = tf.sum(dh, 0);
         return [dx, dk, db];
       },
@@ -54,24 +64,14 @@ export interface BnBatchStats {
  */
 export function batchNorm(h: T2, gamma: T1, beta: T1, eps: number, onStats?: (s: BnBatchStats) => void): T2 {
   const f = tf.customGrad(((hh: tf.Tensor, g: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
-    const mean = tf.mean(hh, 0) as T1;
-    const centered = tf.sub(hh, mean);
-    const variance = tf.mean(tf.square(centered), 0) as T1;
-    const inv = tf.rsqrt(tf.add(variance, eps)) as T1;
-    const zhat = tf.mul(centered, inv) as T2;
+    const { out, zhat, inv, mean, variance } = bnForward(hh as T2, g as T1, bt as T1, eps);
     if (onStats) onStats({ mean, variance });
     save([zhat, inv, g]);
-    const value = tf.add(tf.mul(zhat, g), bt) as T2;
     return {
-      value,
+      value: out,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const d = dy as T2;
-        const [zh, iv, gm] = saved;
-        const dbeta = tf.sum(d, 0);
-        const dgamma = tf.sum(tf.mul(d, zh), 0);
-        const dz = tf.mul(d, gm);
-        const dh = tf.mul(tf.sub(tf.sub(dz, tf.mean(dz, 0)), tf.mul(zh, tf.mean(tf.mul(dz, zh), 0))), iv);
-        return [dh, dgamma, dbeta];
+        const [zh, iv, gm] = saved as [T2, T1, T1];
+        return bnBackward(dy as T2, zh, iv, gm);
       },
     };
   }) as any);

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TrainConfigError } from './errors.js';
 import type { ParamInfo } from './model.js';
+import { sgdUpdate, sumSquares } from './ops.js';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'lars', 'lamb', 'lalc'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
@@ -144,8 +145,10 @@ export interface StepResult {
 /** Per-tensor squared norms, read in one transfer. */
 export function sqNorms(ts: tf.Tensor[]): number[] {
   if (ts.length === 0) return [];
-  const v = tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.square(t)))).dataSync());
-  return Array.from(v);
+  const t = sumSquares(ts);
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return v;
 }
 
 /** LARS trust ratio η‖w‖/(‖g‖ + wd‖w‖ + ε), and 1 when either norm is 0 (You et al. 2017; timm). */
@@ -206,10 +209,7 @@ export class Optimizer {
 
     if (c.kind === 'sgd') {
       for (let i = 0; i < params.length; i++) {
-        out[i] = tf.tidy(() => {
-          const g = decay(i) ? tf.add(grads[i], tf.mul(params[i], c.weightDecay)) : grads[i];
-          return tf.sub(params[i], tf.mul(g, lr));
-        });
+        out[i] = decay(i) ? tf.tidy(() => sgdUpdate(params[i], tf.add(grads[i], tf.mul(params[i], c.weightDecay)), lr)) : sgdUpdate(params[i], grads[i], lr);
       }
       return { params: out, factors };
     }

@@ -1,6 +1,6 @@
 // trainRun: a training run, optionally in a run directory (manifest.json, records.jsonl appended as
 // training goes, checkpoints) that `resume` continues to the same records as an uninterrupted run.
-import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, closeSync, ftruncateSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/files.js';
@@ -27,6 +27,11 @@ export interface TrainOptions {
   resume?: boolean;
   /** Called after every step. */
   onProgress?: (step: number, total: number, loss: number) => void;
+  /**
+   * BLAS threads of the blas backend (default: every core). Not part of the config: the records are
+   * the same at any thread count (test/train/blas.test.ts); the manifest notes the count used.
+   */
+  threads?: number | null;
 }
 
 export const MANIFEST_VERSION = 1;
@@ -170,7 +175,7 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
     }
     mkdirSync(dir, { recursive: true });
   }
-  const backend = await initBackend(cfg.backend);
+  const backend = await initBackend(cfg.backend, opts.threads ?? null);
   if (manifest && manifest.backend.name !== backend.name) throw new TrainConfigError('backend', backend.name, `the backend of the run being resumed (${manifest.backend.name}); records are only reproducible on one backend`);
   const recordsPath = dir ? join(dir, 'records.jsonl') : null;
   if (manifest && manifest.status !== 'running' && recordsPath) {

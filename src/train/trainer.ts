@@ -7,6 +7,7 @@ import type { ResolvedTrainConfig } from './config.js';
 import type { Dataset, HostBatch } from './data.js';
 import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
 import { type Capture, disposeCapture, emptyCapture, Mlp } from './model.js';
+import { sumSquares } from './ops.js';
 import { clipFactors, Optimizer } from './optim.js';
 import { ProbeSchedule } from './probes.js';
 import { scheduleFactor } from './schedule.js';
@@ -92,7 +93,7 @@ export class Trainer {
     const targets = batchTargets(hb, model.nOut);
     const capture = probe ? emptyCapture(L) : undefined;
     const { loss, grads, logits, bnStats } = gradientsOf(model, cfg.loss, x, targets, capture);
-    const scal = tf.tidy(() => tf.concat([tf.reshape(loss, [1]), tf.stack(grads.map((g) => tf.sum(tf.square(g))))]).dataSync());
+    const scal = tf.tidy(() => tf.concat([tf.reshape(loss, [1]), sumSquares(grads)]).dataSync());
     const lossVal = scal[0];
     const gradSq = Array.from(scal.subarray(1));
     const logitsHost = logits.dataSync() as Float32Array;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { trainConfigFromFlags } from '../../src/cli/commands/train.js';
+import { blasUnavailableReason } from '../../src/train/blas.js';
 import { resolveTrainConfig } from '../../src/train/index.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -19,7 +20,7 @@ describe('signalprop train', () => {
     const s = JSON.parse(r.stdout);
     expect(s.status).toBe('completed');
     expect(s.steps).toBe(6);
-    expect(s.backend.name).toBe('wasm');
+    expect(s.backend.name).toBe(blasUnavailableReason() === null ? 'blas' : 'wasm');
     expect(r.stderr).toMatch(/train \|.*6\/6 steps/);
     const lines = readFileSync(join(out, 'records.jsonl'), 'utf8').trim().split('\n');
     expect(lines.length).toBe(s.records);

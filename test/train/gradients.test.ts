@@ -3,8 +3,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { gaussianInputs, makeSpec, randomTargets } from '../../src/spec/index.js';
+import { blasUnavailableReason } from '../../src/train/blas.js';
 import { batchNorm, emptyCapture, gradientsOf, initBackend, linear, Mlp, tfActivation } from '../../src/train/index.js';
 import { reference64 } from './reference.js';
+
+// blas needs the native addon (built by npm ci where cc and libopenblas-dev are installed, as in .ci/run)
+const HAVE_BLAS = blasUnavailableReason() === null;
+const FAST = HAVE_BLAS ? (['wasm', 'blas'] as const) : (['wasm'] as const);
 
 const U32 = 2 ** -24; // float32 unit roundoff
 
@@ -21,7 +26,7 @@ function relDiff(a: tf.Tensor, b: tf.Tensor): number {
   return m / s;
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of [...FAST, 'cpu'] as const) {
   describe(`custom gradients vs tfjs autodiff (${backend})`, () => {
     it('Linear: dx, dK, db', async () => {
       await initBackend(backend);
@@ -100,8 +105,8 @@ describe('step-0 gradients of the trained net equal a float64 reference of the s
     ['residual linear-bn-act, orthogonal', { order: 'linear-bn-act', residual: { scale: 0.5 }, init: { kind: 'orthogonal' } }, 'mse'],
   ];
   for (const [name, over, lossKind] of cases) {
-    it(name, async () => {
-      await initBackend('wasm');
+    it.each(FAST)(`${name} (%s)`, async (backend) => {
+      await initBackend(backend);
       const B = 16;
       const spec = makeSpec({ depth: 6, width: 24, inputDim: 24, batch: B, ...over });
       const seed = 7;
@@ -136,9 +141,9 @@ describe("step-0 gradients equal the sampler's forwardBackward (src/sample) for 
     ['linear-bn-act', 'mse'],
     ['linear-act-bn', 'xent'],
   ] as const) {
-    it(`${order}, ${lossKind}`, async () => {
+    it.each(FAST)(`${order}, ${lossKind} (%s)`, async (backend) => {
       const { forwardBackward } = await import('../../src/sample/index.js');
-      await initBackend('wasm');
+      await initBackend(backend);
       const B = 32;
       const spec = makeSpec({ depth: 8, width: 32, batch: B, order });
       // seed 12: no pre-activation lies within float32 rounding of ReLU's kink (checked below). At a

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uniformStream } from '../../src/spec/index.js';
+import { blasUnavailableReason } from '../../src/train/blas.js';
 import { initBackend, loadData, resolveTrainConfig, type TrainConfig, Trainer, trainRun } from '../../src/train/index.js';
 
 const dirs: string[] = [];
@@ -127,7 +128,10 @@ describe('training runs', () => {
     const lr = r.records.filter((x) => x.quantity === 'lr' && x.layer === null).map((x) => [x.step, x.value]);
     expect(lr.slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((t) => [t, (0.5 * (t + 1)) / 5]));
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    expect(m.backend.name).toBe('wasm');
+    // the default backend, auto: blas where the native addon is built, wasm elsewhere
+    expect(m.backend.requested).toBe('auto');
+    expect(m.backend.name).toBe(blasUnavailableReason() === null ? 'blas' : 'wasm');
+    if (m.backend.name === 'blas') expect(m.backend.threads).toBeGreaterThanOrEqual(1);
     expect(m.backend.tfjsVersion).toBe('4.22.0');
     expect(m.backend.gpu).toBe(false);
     expect(m.config.optimizer).toMatchObject({ kind: 'lars', lr: 0.5, trustCoefficient: 0.02 });

@@ -117,7 +117,8 @@ export function register(program: Command): void {
     .option('--clip-layer <maxNorm>', 'per-layer (per-tensor) gradient-norm clipping')
     .option('--steps <n>', 'training steps (default 100)')
     .option('--seed <s>', 'seed, an integer >= 1 (default 1)')
-    .option('--backend <name>', `${BACKENDS.join(' | ')} (node/node-gpu need @tensorflow/tfjs-node(-gpu) installed)`)
+    .option('--backend <name>', `${BACKENDS.join(' | ')} (default auto: blas when the native addon is built, else wasm; node/node-gpu need @tensorflow/tfjs-node(-gpu) installed)`)
+    .option('--threads <n>', 'blas backend: BLAS threads (default: every core); the records do not depend on it')
     .option('--probe-every <n>', 'after the dense phase, probe every n steps (default: log-spaced)')
     .option('--probe-dense <k>', 'probe every step for the first k steps (default 20)')
     .option('--no-probes', 'record only the loss (and the final test metrics)')
@@ -138,6 +139,7 @@ export function register(program: Command): void {
     let result: Awaited<ReturnType<typeof trainRun>>;
     try {
       result = await trainRun(config, {
+        threads: opts.threads === undefined ? null : numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 }),
         runDir: opts.out,
         resume: Boolean(opts.resume),
         onProgress: (step, total, loss) => {
@@ -154,7 +156,7 @@ export function register(program: Command): void {
       throw e;
     }
     if (started) bar.stop();
-    const backend = await initBackend(config.backend ?? 'wasm');
+    const backend = await initBackend(config.backend ?? 'auto', opts.threads === undefined ? null : Number(opts.threads));
     const summary = {
       status: result.status,
       steps: result.steps,
@@ -162,7 +164,7 @@ export function register(program: Command): void {
       final: result.final,
       records: result.records.length,
       runDir: opts.out ?? null,
-      backend: { name: backend.name, tfjsVersion: backend.tfjsVersion, gpu: backend.gpu },
+      backend: { name: backend.name, tfjsVersion: backend.tfjsVersion, gpu: backend.gpu, ...(backend.threads !== undefined ? { threads: backend.threads } : {}) },
     };
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -27,7 +27,7 @@ export const optionFields: Record<string, string> = {
   schedule: 'a schedule name or {kind, warmupSteps, ...}',
   clip: 'null, a max norm, or {kind: global | layer, maxNorm}',
   probe: 'a probe schedule {dense, perDecade, every, enabled} or false',
-  backend: 'wasm | cpu | node | node-gpu',
+  backend: 'auto | blas | wasm | cpu | node | node-gpu',
   checkpointEvery: 'an integer >= 1',
 };
 
@@ -67,6 +67,6 @@ export function checkCell(spec: NetworkSpec, options: Record<string, unknown>, s
 export async function run(cell: Cell, ctx: CellContext): Promise<CellOutput> {
   await init();
   rmSync(ctx.runDir, { recursive: true, force: true });
-  const r = await T.trainRun({ ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed }, { runDir: ctx.runDir });
+  const r = await T.trainRun({ ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed }, { runDir: ctx.runDir, threads: 1 });
   return { records: r.records, info: { status: r.status, steps: r.steps, final: r.final, ...(r.divergedAt !== undefined ? { divergedAt: r.divergedAt } : {}) } };
 }

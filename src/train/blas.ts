@@ -1,0 +1,429 @@
+// The "blas" tfjs backend: tfjs's own cpu backend (MathBackendCPU: tensors are plain Float32Arrays in
+// this process) whose hot kernels run in signalprop's native addon (native/blas, float32 OpenBLAS
+// sgemm and C loops) instead of JavaScript. Every other kernel is the cpu backend's, unchanged, and
+// every overridden kernel falls back to the cpu one for the cases it does not cover (other dtypes,
+// broadcasts that are not scalar/row/column, other transposes), so any tfjs program runs on it.
+//
+// Overridden: BatchMatMul (sgemm, transposed operands for free), Add, Sub, Multiply, RealDiv,
+// Maximum, Minimum, SquaredDifference, Square, Relu, Step, Neg, Sqrt, Rsqrt, Abs, Sum, Mean (over
+// leading or trailing axes) and Transpose (2-D, and batched 2-D). The elementwise kernels and the
+// leading-axis reductions give the same bits as the cpu kernels (checked in test/train/blas.test.ts);
+// trailing-axis sums use 8 partial sums in double (not bit-identical; within float rounding).
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/** The float32 part of the signalprop-blas addon. */
+export interface F32Addon {
+  sgemm(ta: number, tb: number, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+  binary(op: number, a: Float32Array, am: number, b: Float32Array, bm: number, out: Float32Array, rows: number, cols: number): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  reduce(mean: number, x: Float32Array, rows: number, cols: number, axis: number, out: Float32Array): void;
+  transpose(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  bnForward(h: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, rows: number, cols: number, out: Float32Array, zhat: Float32Array, inv: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  bnBackward(dy: Float32Array, zhat: Float32Array, inv: Float32Array, gamma: Float32Array, rows: number, cols: number, dh: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  sgdUpdate(p: Float32Array, g: Float32Array, lr: number, out: Float32Array): void;
+  sumSquares(x: Float32Array): number;
+  sgemmEngine(): string;
+  coreName(): string;
+  setThreads(n: number): void;
+  getThreads(): number;
+}
+
+let addon: F32Addon | null = null;
+let loadError: string | null = null;
+
+/** The addon, or null (with `blasUnavailableReason()`) when it was not built. */
+export function loadF32Addon(): F32Addon | null {
+  if (addon || loadError) return addon;
+  try {
+    const a = createRequire(import.meta.url)('signalprop-blas') as F32Addon;
+    if (typeof a.sgemm !== 'function' || typeof a.binary !== 'function') throw new Error('the built addon predates the float32 kernels; run `npm rebuild signalprop-blas`');
+    addon = a;
+  } catch (e) {
+    loadError = (e as Error).message.split('\n')[0];
+  }
+  return addon;
+}
+
+export function blasUnavailableReason(): string | null {
+  loadF32Addon();
+  return loadError;
+}
+
+// ---- the backend: the cpu backend plus a pool of output buffers ----------------------------------
+
+/**
+ * MathBackendCPU whose native kernels take their output arrays from a pool of freed ones. A fresh
+ * Float32Array costs page faults and garbage-collector pressure (a depth-32 step allocates ~200 MB);
+ * reusing them is what keeps the non-matMul part of a step small.
+ *
+ * A buffer goes back to the pool only when it is safe: it was allocated by the pool, no live tensor's
+ * values use its memory (views such as the cpu Slice kernel's subarrays are counted), and it was
+ * never handed out by readSync/read (dataSync() returns the backend's own array, which callers may
+ * keep after disposing the tensor).
+ */
+export class BlasBackend extends MathBackendCPU {
+  private readonly free = new Map<number, Float32Array[]>();
+  private readonly owned = new WeakSet<ArrayBufferLike>();
+  private readonly live = new Map<ArrayBufferLike, number>();
+  private pooledBytes = 0;
+  /** The most bytes kept in the pool. */
+  readonly maxPoolBytes = 512 * 1024 * 1024;
+
+  /** An uninitialized float32 array of length n (the caller overwrites every element). */
+  alloc(n: number): Float32Array {
+    const list = this.free.get(n);
+    if (list && list.length > 0) {
+      this.pooledBytes -= 4 * n;
+      return list.pop()!;
+    }
+    const a = new Float32Array(n);
+    this.owned.add(a.buffer);
+    return a;
+  }
+
+  private track(values: unknown): void {
+    if (ArrayBuffer.isView(values)) this.live.set(values.buffer, (this.live.get(values.buffer) ?? 0) + 1);
+  }
+
+  private release(values: unknown): void {
+    if (!ArrayBuffer.isView(values)) return;
+    const buf = values.buffer;
+    const n = (this.live.get(buf) ?? 1) - 1;
+    if (n > 0) {
+      this.live.set(buf, n);
+      return;
+    }
+    this.live.delete(buf);
+    if (!(values instanceof Float32Array) || !this.owned.has(buf) || values.byteOffset !== 0 || values.byteLength !== buf.byteLength) return;
+    if (this.pooledBytes + values.byteLength > this.maxPoolBytes) return;
+    const list = this.free.get(values.length) ?? [];
+    list.push(values);
+    this.free.set(values.length, list);
+    this.pooledBytes += values.byteLength;
+  }
+
+  override write(values: any, shape: number[], dtype: tf.DataType): any {
+    const id = super.write(values, shape, dtype);
+    this.track(values);
+    return id;
+  }
+
+  override move(dataId: any, values: any, shape: number[], dtype: tf.DataType, refCount: number): void {
+    super.move(dataId, values, shape, dtype, refCount);
+    this.track(values);
+  }
+
+  override readSync(dataId: any): any {
+    const v = this.data.get(dataId)?.values;
+    if (ArrayBuffer.isView(v)) this.owned.delete(v.buffer);
+    return super.readSync(dataId);
+  }
+
+  override async read(dataId: any): Promise<any> {
+    return this.readSync(dataId);
+  }
+
+  override disposeData(dataId: any, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const done = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) this.release(values);
+    return done;
+  }
+
+  override dispose(): void {
+    this.free.clear();
+    this.pooledBytes = 0;
+    super.dispose();
+  }
+}
+
+// ---- kernel helpers ------------------------------------------------------------------------------
+
+type Args = { inputs: Record<string, tf.TensorInfo>; backend: BlasBackend; attrs?: Record<string, any> };
+type KFunc = (args: Args) => tf.TensorInfo | tf.TensorInfo[];
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+/**
+ * A float32 tensor's values. The cpu backend's Cast shares an int32 or bool tensor's array when it
+ * casts to float32 (no loss of precision), so a float32 tensor may hold an Int32Array or Uint8Array;
+ * the native kernels take Float32Arrays, and `native` tells them apart.
+ */
+const raw = (be: BlasBackend, t: tf.TensorInfo) => be.data.get(t.dataId)?.values;
+const vals = (be: BlasBackend, t: tf.TensorInfo): Float32Array => {
+  const v = raw(be, t);
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+};
+/** Whether the native kernels can read these tensors as they are (float32 dtype and array). */
+const native = (be: BlasBackend, ...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32' && raw(be, t) instanceof Float32Array);
+const f32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
+
+const MODE = { full: 0, scalar: 1, row: 2, col: 3 } as const;
+type Mode = keyof typeof MODE;
+
+/**
+ * How an operand of shape `shape` broadcasts to `out`: the whole output, a scalar, a row vector
+ * (its values repeat down the rows: it matches out's trailing dimensions) or a column vector (it
+ * matches out's leading dimensions, each value repeated along a row). Null: none of these.
+ */
+export function operandMode(shape: readonly number[], out: readonly number[]): { mode: Mode; n: number } | null {
+  const n = size(shape);
+  const total = size(out);
+  if (n === total) return { mode: 'full', n };
+  if (n === 1) return { mode: 'scalar', n };
+  const p = [...new Array(out.length - shape.length).fill(1), ...shape];
+  let k = 0;
+  while (k < p.length && p[k] === 1) k++;
+  if (p.slice(k).every((d, i) => d === out[k + i])) return { mode: 'row', n };
+  let j = p.length;
+  while (j > 0 && p[j - 1] === 1) j--;
+  if (p.slice(0, j).every((d, i) => d === out[i])) return { mode: 'col', n };
+  return null;
+}
+
+/** The rows × cols view of a binary op's output in which both operands have a mode; null if none. */
+export function binaryPlan(aShape: readonly number[], bShape: readonly number[]): { out: number[]; rows: number; cols: number; am: number; bm: number } | null {
+  let out: number[];
+  try {
+    out = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
+  } catch {
+    return null;
+  }
+  const total = size(out);
+  if (total === 0) return null;
+  const a = operandMode(aShape, out);
+  const b = operandMode(bShape, out);
+  if (!a || !b) return null;
+  const rowN = [a, b].filter((o) => o.mode === 'row').map((o) => o.n);
+  const colN = [a, b].filter((o) => o.mode === 'col').map((o) => o.n);
+  let rows: number;
+  let cols: number;
+  if (rowN.length) {
+    cols = rowN[0];
+    rows = total / cols;
+  } else if (colN.length) {
+    rows = colN[0];
+    cols = total / rows;
+  } else {
+    rows = 1;
+    cols = total;
+  }
+  if (!Number.isInteger(rows) || rowN.some((n) => n !== cols) || colN.some((n) => n !== rows)) return null;
+  return { out, rows, cols, am: MODE[a.mode], bm: MODE[b.mode] };
+}
+
+function binaryKernel(op: number, fallback: KFunc): KFunc {
+  return (args) => {
+    const { a, b } = args.inputs;
+    if (!native(args.backend, a, b)) return fallback(args);
+    const plan = binaryPlan(a.shape, b.shape);
+    if (!plan) return fallback(args);
+    const out = args.backend.alloc(plan.rows * plan.cols);
+    addon!.binary(op, vals(args.backend, a), plan.am, vals(args.backend, b), plan.bm, out, plan.rows, plan.cols);
+    return args.backend.makeTensorInfo(plan.out, 'float32', out);
+  };
+}
+
+function unaryKernel(op: number, fallback: KFunc, alphaOf: (attrs?: Record<string, any>) => number = () => 0): KFunc {
+  return (args) => {
+    const { x } = args.inputs;
+    if (!native(args.backend, x) || size(x.shape) === 0) return fallback(args);
+    const out = args.backend.alloc(size(x.shape));
+    addon!.unary(op, vals(args.backend, x), out, alphaOf(args.attrs));
+    return args.backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+}
+
+/** Sum/Mean over leading axes (0..k−1: axis 0 of a rows × cols view) or trailing axes (axis 1). */
+export function reducePlan(shape: readonly number[], axisAttr: number | number[] | null | undefined): { rows: number; cols: number; axis: 0 | 1; axes: number[] } | null {
+  const axes = [...tf.util.parseAxisParam(axisAttr as any, shape as number[])].sort((x, y) => x - y);
+  const r = shape.length;
+  if (axes.length === 0 || size(shape) === 0 || new Set(axes).size !== axes.length) return null;
+  const leading = axes.every((ax, i) => ax === i);
+  const trailing = axes.every((ax, i) => ax === r - axes.length + i);
+  if (trailing) {
+    const cols = size(shape.slice(r - axes.length));
+    return { rows: size(shape) / cols, cols, axis: 1, axes };
+  }
+  if (leading) {
+    const rows = size(shape.slice(0, axes.length));
+    return { rows, cols: size(shape) / rows, axis: 0, axes };
+  }
+  return null;
+}
+
+function reduceKernel(mean: boolean, fallback: KFunc): KFunc {
+  return (args) => {
+    const { x } = args.inputs;
+    if (!native(args.backend, x)) return fallback(args);
+    const plan = reducePlan(x.shape, args.attrs?.axis);
+    if (!plan) return fallback(args);
+    const [outShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, plan.axes);
+    const out = args.backend.alloc(plan.axis === 0 ? plan.cols : plan.rows);
+    addon!.reduce(mean ? 1 : 0, vals(args.backend, x), plan.rows, plan.cols, plan.axis, out);
+    const shape = args.attrs?.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, plan.axes) : outShape;
+    return args.backend.makeTensorInfo(shape, 'float32', out);
+  };
+}
+
+function transposeKernel(fallback: KFunc): KFunc {
+  return (args) => {
+    const { x } = args.inputs;
+    const perm: number[] = args.attrs?.perm ?? [];
+    const r = x.shape.length;
+    const swapsLastTwo = r >= 2 && perm.every((p, i) => (i < r - 2 ? p === i : p === (i === r - 2 ? r - 1 : r - 2)));
+    if (!native(args.backend, x) || !swapsLastTwo || size(x.shape) === 0) return fallback(args);
+    const rows = x.shape[r - 2];
+    const cols = x.shape[r - 1];
+    const batch = size(x.shape) / (rows * cols);
+    const src = vals(args.backend, x);
+    const out = args.backend.alloc(src.length);
+    for (let i = 0; i < batch; i++) addon!.transpose(src.subarray(i * rows * cols, (i + 1) * rows * cols), rows, cols, out.subarray(i * rows * cols));
+    return args.backend.makeTensorInfo([...x.shape.slice(0, r - 2), cols, rows], 'float32', out);
+  };
+}
+
+function batchMatMulKernel(fallback: KFunc): KFunc {
+  return (args) => {
+    const { a, b } = args.inputs;
+    const ta = !!args.attrs?.transposeA;
+    const tb = !!args.attrs?.transposeB;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    if (!native(args.backend, a, b) || ra < 2 || rb < 2) return fallback(args);
+    const [aR, aC] = [a.shape[ra - 2], a.shape[ra - 1]];
+    const [bR, bC] = [b.shape[rb - 2], b.shape[rb - 1]];
+    const M = ta ? aC : aR;
+    const K = ta ? aR : aC;
+    const N = tb ? bR : bC;
+    if ((tb ? bC : bR) !== K || M * N * K === 0) return fallback(args);
+    let batchShape: number[];
+    try {
+      batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch {
+      return fallback(args);
+    }
+    const batch = size(batchShape);
+    const batchA = size(a.shape.slice(0, -2));
+    const batchB = size(b.shape.slice(0, -2));
+    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return fallback(args);
+    const A = vals(args.backend, a);
+    const B = vals(args.backend, b);
+    const C = args.backend.alloc(batch * M * N);
+    for (let i = 0; i < batch; i++) {
+      const Ai = batchA === 1 ? A : A.subarray(i * aR * aC, (i + 1) * aR * aC);
+      const Bi = batchB === 1 ? B : B.subarray(i * bR * bC, (i + 1) * bR * bC);
+      addon!.sgemm(ta ? 1 : 0, tb ? 1 : 0, M, N, K, 1, Ai, aC, Bi, bC, 0, batch === 1 ? C : C.subarray(i * M * N), N);
+    }
+    return args.backend.makeTensorInfo([...batchShape, M, N], 'float32', C);
+  };
+}
+
+/** The kernels this backend runs natively, by tfjs kernel name, given the cpu kernel to fall back to. */
+const OVERRIDES: Record<string, (fallback: KFunc) => KFunc> = {
+  BatchMatMul: batchMatMulKernel,
+  Add: (f) => binaryKernel(0, f),
+  Sub: (f) => binaryKernel(1, f),
+  Multiply: (f) => binaryKernel(2, f),
+  RealDiv: (f) => binaryKernel(3, f),
+  Maximum: (f) => binaryKernel(4, f),
+  Minimum: (f) => binaryKernel(5, f),
+  SquaredDifference: (f) => binaryKernel(6, f),
+  Square: (f) => unaryKernel(0, f),
+  Relu: (f) => unaryKernel(1, f),
+  Step: (f) => unaryKernel(2, f, (attrs) => Number(attrs?.alpha ?? 0)),
+  Neg: (f) => unaryKernel(3, f),
+  Sqrt: (f) => unaryKernel(4, f),
+  Rsqrt: (f) => unaryKernel(5, f),
+  Abs: (f) => unaryKernel(6, f),
+  Sum: (f) => reduceKernel(false, f),
+  Mean: (f) => reduceKernel(true, f),
+  Transpose: transposeKernel,
+};
+
+export const BLAS_KERNELS = Object.keys(OVERRIDES);
+
+// ---- fused kernels (only on this backend; src/train/ops.ts dispatches to them) --------------------
+
+function needF32(name: string, ...ts: tf.TensorInfo[]): void {
+  if (!f32(...ts)) throw new Error(`${name}: float32 inputs only (got ${ts.map((t) => t.dtype).join(', ')})`);
+}
+
+const FUSED: Record<string, KFunc> = {
+  /** Training-mode BN of a B × N batch: [out, ẑ, inv, mean, variance]. */
+  SignalpropBatchNorm: ({ inputs: { h, gamma, beta }, backend, attrs }) => {
+    needF32('SignalpropBatchNorm', h, gamma, beta);
+    const [R, C] = h.shape;
+    if (h.shape.length !== 2 || size(gamma.shape) !== C || size(beta.shape) !== C) throw new Error(`SignalpropBatchNorm: shapes ${h.shape}, ${gamma.shape}, ${beta.shape}`);
+    const out = backend.alloc(R * C);
+    const zhat = backend.alloc(R * C);
+    const [inv, mean, variance] = [backend.alloc(C), backend.alloc(C), backend.alloc(C)];
+    addon!.bnForward(vals(backend, h), vals(backend, gamma), vals(backend, beta), Number(attrs?.eps), R, C, out, zhat, inv, mean, variance);
+    return [backend.makeTensorInfo([R, C], 'float32', out), backend.makeTensorInfo([R, C], 'float32', zhat), ...[inv, mean, variance].map((v) => backend.makeTensorInfo([C], 'float32', v))];
+  },
+  /** Its backward: [dh, dγ, dβ]. */
+  SignalpropBatchNormGrad: ({ inputs: { dy, zhat, inv, gamma }, backend }) => {
+    needF32('SignalpropBatchNormGrad', dy, zhat, inv, gamma);
+    const [R, C] = dy.shape;
+    const dh = backend.alloc(R * C);
+    const [dg, db] = [backend.alloc(C), backend.alloc(C)];
+    addon!.bnBackward(vals(backend, dy), vals(backend, zhat), vals(backend, inv), vals(backend, gamma), R, C, dh, dg, db);
+    return [backend.makeTensorInfo([R, C], 'float32', dh), backend.makeTensorInfo([C], 'float32', dg), backend.makeTensorInfo([C], 'float32', db)];
+  },
+  /** p − lr·g. */
+  SignalpropSgdUpdate: ({ inputs: { p, g }, backend, attrs }) => {
+    needF32('SignalpropSgdUpdate', p, g);
+    const out = backend.alloc(size(p.shape));
+    addon!.sgdUpdate(vals(backend, p), vals(backend, g), Number(attrs?.lr), out);
+    return backend.makeTensorInfo(p.shape, 'float32', out);
+  },
+  /** [Σ x₀², Σ x₁², …] of the inputs x0, x1, …. */
+  SignalpropSumSquares: ({ inputs, backend }) => {
+    const ts = Object.keys(inputs)
+      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+      .map((k) => inputs[k]);
+    needF32('SignalpropSumSquares', ...ts);
+    const out = backend.alloc(ts.length);
+    for (let i = 0; i < ts.length; i++) out[i] = addon!.sumSquares(vals(backend, ts[i]));
+    return backend.makeTensorInfo([ts.length], 'float32', out);
+  },
+};
+
+export const FUSED_KERNELS = Object.keys(FUSED);
+
+let registered = false;
+
+/**
+ * Register the "blas" tfjs backend (once per process). Returns false, with the reason in
+ * `blasUnavailableReason()`, when the native addon is not built.
+ */
+export function registerBlasBackend(): boolean {
+  if (registered) return true;
+  if (!loadF32Addon()) return false;
+  // Priority -1: tfjs never picks it on its own; initBackend selects it by name.
+  tf.registerBackend('blas', () => new BlasBackend(), -1);
+  for (const k of tf.getKernelsForBackend('cpu')) {
+    const make = OVERRIDES[k.kernelName];
+    const kernelFunc = make ? (make(k.kernelFunc as unknown as KFunc) as unknown as tf.KernelFunc) : k.kernelFunc;
+    tf.registerKernel({ ...k, backendName: 'blas', kernelFunc });
+  }
+  for (const [kernelName, f] of Object.entries(FUSED)) tf.registerKernel({ kernelName, backendName: 'blas', kernelFunc: f as unknown as tf.KernelFunc });
+  registered = true;
+  return true;
+}
+
+/** Set the BLAS thread count (the whole process shares one OpenBLAS). */
+export function setBlasThreads(n: number): void {
+  loadF32Addon()?.setThreads(Math.max(1, Math.floor(n)));
+}
+
+export function blasThreads(): number | null {
+  return loadF32Addon()?.getThreads() ?? null;
+}
+
+/** What runs the float32 matMul (e.g. "oneDNN 2.6.3") and OpenBLAS's kernel set, for manifests. */
+export function blasLibraries(): { sgemm: string; openblasCore: string } | null {
+  const a = loadF32Addon();
+  return a ? { sgemm: a.sgemmEngine(), openblasCore: a.coreName() } : null;
+}
