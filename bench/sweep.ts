@@ -1,9 +1,9 @@
-// Sweep throughput: cells per minute of a sampling sweep with 1 thread against every core (the scaling),
-// and with two local Redis workers (`signalprop worker` processes, BullMQ) against the local pool of
-// the same size (the queue's overhead per cell). Medians of --reps runs, each into a fresh store; the
-// wall time includes thread start-up, as a user sees it.
+// Sweep throughput: cells per minute of a sampling (or, with --kind train, training) sweep with 1 thread
+// against every core (the scaling), and with two local Redis workers (`signalprop worker` processes,
+// BullMQ) against the local pool of the same size (the queue's overhead per cell). Medians of --reps
+// runs, each into a fresh store; the wall time includes thread start-up, as a user sees it.
 //
-//   npx tsx bench/sweep.ts [--cells 40] [--width 128] [--depth 16] [--batch 32] [--reps 3] [--redis redis://127.0.0.1:6379]
+//   npx tsx bench/sweep.ts [--kind sample|train] [--cells 40] [--width 128] [--depth 16] [--batch 32] [--steps 20] [--reps 3] [--redis redis://127.0.0.1:6379]
 //
 // Without --redis it starts its own redis-server on a loopback port (if installed) and stops it after.
 // Timings on a shared machine are noisy: read the ratios, not the absolute numbers.
@@ -25,6 +25,8 @@ const width = Number(arg('width', '128'));
 const depth = Number(arg('depth', '16'));
 const batch = Number(arg('batch', '32'));
 const reps = Number(arg('reps', '3'));
+const kind = arg('kind', 'sample');
+const steps = Number(arg('steps', '20'));
 const cores = availableParallelism();
 
 const median = (xs: number[]) => {
@@ -63,7 +65,13 @@ interface Row {
 }
 
 async function main() {
-  const sweep = await parseSweep({ name: 'bench', kind: 'sample', base: { width, depth, batch, order: 'linear-bn-act' }, seeds: cells });
+  const base = { width, depth, batch, order: 'linear-bn-act' };
+  // train cells: synthetic data, MSE, SGD, no probes (each pool worker trains on the default backend with one BLAS thread)
+  const sweep = await parseSweep(
+    kind === 'train'
+      ? { name: 'bench', kind: 'train', base, options: { steps, loss: 'mse', optimizer: { kind: 'sgd', lr: 0.01 }, probe: false }, seeds: cells }
+      : { name: 'bench', kind: 'sample', base, seeds: cells },
+  );
   const root = mkdtempSync(join(tmpdir(), 'sp-bench-sweep-'));
   const redis = await startRedis();
   const rows: Row[] = [];
@@ -82,7 +90,7 @@ async function main() {
     return ms.reduce((a, b) => a + b, 0) / ms.length;
   };
   const load0 = loadavg()[0];
-  process.stderr.write(`sweep bench: ${cells} sampling cells (width ${width}, depth ${depth}, batch ${batch}), ${reps} reps, ${cores} cores; timings on a shared machine are noisy\n`);
+  process.stderr.write(`sweep bench: ${cells} ${kind === 'train' ? `training cells (${steps} steps, ` : 'sampling cells ('}width ${width}, depth ${depth}, batch ${batch}), ${reps} reps, ${cores} cores; timings on a shared machine are noisy\n`);
   try {
     for (let rep = 0; rep < reps; rep++) {
       for (const threads of [...new Set([1, 2, cores])]) {

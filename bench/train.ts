@@ -1,10 +1,12 @@
 // One training step of depth 32, width 512, batch 128 (Linear-BN-ReLU, SGD, MSE) on signalprop's
-// default backend (tfjs + wasm SIMD, one thread) against PyTorch CPU (Debian's python3-torch) doing
-// the same step, in one run. Prints medians and ratios. Usage: npx tsx bench/train.ts [reps] [rounds]
+// default backend (auto: blas where the native addon is built) against PyTorch CPU (Debian's
+// python3-torch) doing the same step, in one run, at one thread and at every core; tfjs-wasm for
+// reference. Prints medians and ratios. Usage: npx tsx bench/train.ts [reps] [rounds]
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type Dataset, type HostBatch, initBackend, resolveTrainConfig, Trainer } from '../src/train/index.js';
+import { allCores } from '../src/train/backend.js';
+import { type BackendName, type Dataset, type HostBatch, initBackend, resolveTrainConfig, Trainer } from '../src/train/index.js';
 import { gaussianInputs, randomTargets } from '../src/spec/index.js';
 
 const reps = Number(process.argv[2] ?? 7);
@@ -30,7 +32,7 @@ function fixedData(): Dataset {
   return { name: 'fixed', dim: width, nOut: 10, nTrain: null, nTest: batch, batch: () => hb, test: () => hb, describe: () => ({}) };
 }
 
-async function ours(probe: boolean): Promise<number[]> {
+async function ours(probe: boolean, backend: BackendName = 'auto', threads = 1): Promise<number[]> {
   const { config, spec } = resolveTrainConfig({
     spec: { depth, width, batch, order: 'linear-bn-act', activation: 'relu' },
     loss: 'mse',
@@ -38,8 +40,9 @@ async function ours(probe: boolean): Promise<number[]> {
     steps: 1_000_000,
     seed: 1,
     probe: probe ? { dense: 1_000_000 } : false,
+    backend,
   });
-  const be = await initBackend('wasm');
+  const be = await initBackend(backend, threads);
   const tr = new Trainer(config, spec, fixedData(), null, be.name);
   for (let t = 0; t < 2; t++) tr.step(t);
   const ms: number[] = [];
@@ -64,29 +67,39 @@ function torch(threads: number): { torch: string; threads: number; plain_ms: num
 
 // The machine may be shared: run the two sides in alternating rounds so that both see the same load,
 // and report every round's medians, the load average, and the median of the per-round ratios.
+// "checked" is PyTorch plus what our trainer does every step (read the loss and every gradient's norm).
 const rounds = Number(process.argv[3] ?? 3);
-const be = await initBackend('wasm');
+const cores = allCores();
+const be = await initBackend('auto', 1);
+const lib = be.libraries ? `, sgemm: ${be.libraries.sgemm}, OpenBLAS core ${be.libraries.openblasCore}` : '';
 process.stderr.write(`bench/train: depth ${depth}, width ${width}, batch ${batch}; ${rounds} rounds of ${reps} steps after 2 warm-up steps\n`);
-const ratios: number[] = [];
-const ours1: number[] = [];
-const torch1: number[] = [];
+const rows: { threads: number; ours: number[]; torch: number[]; checked: number[]; ratio: number[] }[] = [];
 let peer = '';
-for (let r = 0; r < rounds; r++) {
-  const load = os.loadavg()[0];
-  const a = median(await ours(false));
-  const t = torch(1);
-  if (!t) break;
-  peer = `PyTorch ${t.torch} CPU, ${t.threads} thread`;
-  const b = median(t.plain_ms);
-  ours1.push(a);
-  torch1.push(b);
-  ratios.push(a / b);
-  console.log(`round ${r + 1}: signalprop ${a.toFixed(1)} ms, torch ${b.toFixed(1)} ms (checked ${median(t.checked_ms).toFixed(1)}), ratio ${(a / b).toFixed(2)}x, load avg ${load.toFixed(1)} on ${os.cpus().length} cores`);
+for (const threads of cores > 1 ? [1, cores] : [1]) {
+  const row = { threads, ours: [] as number[], torch: [] as number[], checked: [] as number[], ratio: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    const load = os.loadavg()[0];
+    const a = median(await ours(false, 'auto', threads));
+    const t = torch(threads);
+    if (!t) break;
+    peer = `PyTorch ${t.torch} CPU`;
+    const b = median(t.plain_ms);
+    row.ours.push(a);
+    row.torch.push(b);
+    row.checked.push(median(t.checked_ms));
+    row.ratio.push(a / b);
+    console.log(`${threads} thread(s), round ${r + 1}: signalprop ${a.toFixed(1)} ms, torch ${b.toFixed(1)} ms (checked ${median(t.checked_ms).toFixed(1)}), ratio ${(a / b).toFixed(2)}x, load avg ${load.toFixed(1)} on ${cores} cores`);
+  }
+  rows.push(row);
 }
-const probeMs = median(await ours(true));
-const t2 = torch(2);
-console.log(`signalprop ${be.name}${be.simd ? ' SIMD' : ''} (tfjs ${be.tfjsVersion}, 1 thread): median ${median(ours1).toFixed(1)} ms/step`);
-console.log(`${peer}: median ${median(torch1).toFixed(1)} ms/step`);
-if (t2) console.log(`PyTorch ${t2.threads} threads: ${median(t2.plain_ms).toFixed(1)} ms/step (one round)`);
-console.log(`ratio signalprop / PyTorch 1 thread (median of rounds): ${median(ratios).toFixed(2)}x (goal <= 1.5x)`);
-console.log(`probes on every step: ${probeMs.toFixed(1)} ms/step (${(probeMs / median(ours1)).toFixed(2)}x a plain step, one round)`);
+const probeMs = median(await ours(true, 'auto', 1));
+const wasmMs = median(await ours(false, 'wasm'));
+console.log(`signalprop default backend: ${be.name} (tfjs ${be.tfjsVersion}${lib})`);
+for (const r of rows) {
+  if (!r.ours.length) continue;
+  console.log(
+    `${r.threads} thread(s): signalprop ${median(r.ours).toFixed(1)} ms/step, ${peer} ${median(r.torch).toFixed(1)} ms/step (checked ${median(r.checked).toFixed(1)}); ratio (median of rounds) ${median(r.ratio).toFixed(2)}x, vs checked ${(median(r.ours) / median(r.checked)).toFixed(2)}x (goal <= 1.5x)`,
+  );
+}
+console.log(`tfjs-wasm SIMD (1 thread, the previous default): ${wasmMs.toFixed(1)} ms/step (${(wasmMs / median(rows[0].ours)).toFixed(1)}x the default backend, one round)`);
+console.log(`probes on every step: ${probeMs.toFixed(1)} ms/step (${(probeMs / median(rows[0].ours)).toFixed(2)}x a plain step, one round)`);
