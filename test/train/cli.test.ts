@@ -39,6 +39,10 @@ describe('signalprop train', () => {
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/optimizer.trustCoefficient: -1 is not allowed; expected a finite number > 0/);
     expect(a.stdout).toBe('');
+    const t = runCli(['train', ...SMALL, '--steps', '2', '--threads', '0']);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/--threads.*"?0"?/);
+    expect(t.stdout).toBe('');
   });
 
   it('flags and config files become a TrainConfig whose errors name the field (in-process)', () => {
