@@ -24,17 +24,24 @@ extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_corename(void);
 
-static bool get_f64(napi_env env, napi_value v, double **data, size_t *len) {
+// A typed array of the given type (Float64Array or Float32Array): its data and length.
+static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   napi_typedarray_type type;
-  void *ptr;
   napi_value buf;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &buf, &off) != napi_ok || type != napi_float64_array) {
-    napi_throw_type_error(env, NULL, "signalprop-blas: expected a Float64Array");
+  if (napi_get_typedarray_info(env, v, &type, len, data, &buf, &off) != napi_ok || type != want) {
+    napi_throw_type_error(env, NULL, want == napi_float64_array ? "signalprop-blas: expected a Float64Array" : "signalprop-blas: expected a Float32Array");
     return false;
   }
-  *data = (double *)ptr;
   return true;
+}
+
+static bool get_f64(napi_env env, napi_value v, double **data, size_t *len) {
+  return get_typed(env, v, napi_float64_array, (void **)data, len);
+}
+
+static bool get_f32(napi_env env, napi_value v, float **data, size_t *len) {
+  return get_typed(env, v, napi_float32_array, (void **)data, len);
 }
 
 static bool get_i(napi_env env, napi_value v, int *out) {
@@ -53,33 +60,49 @@ static bool get_d(napi_env env, napi_value v, double *out) {
   return true;
 }
 
-// dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C
-static napi_value Dgemm(napi_env env, napi_callback_info info) {
+// gemm's 13 arguments (transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) with typed arrays
+// of one type, checked: positive dimensions, and row-major op(A) (M x K), op(B) (K x N) and C (M x N)
+// within their arrays at the given leading dimensions.
+typedef struct {
+  int ta, tb, M, N, K, lda, ldb, ldc;
+  double alpha, beta;
+  void *A, *B, *C;
+} GemmArgs;
+
+static bool gemm_args(napi_env env, napi_callback_info info, napi_typedarray_type type, const char *name, GemmArgs *g) {
   size_t argc = 13;
   napi_value a[13];
+  char msg[96];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   if (argc != 13) {
-    napi_throw_error(env, NULL, "signalprop-blas: dgemm takes 13 arguments");
-    return NULL;
+    snprintf(msg, sizeof msg, "signalprop-blas: %s takes 13 arguments", name);
+    napi_throw_error(env, NULL, msg);
+    return false;
   }
-  int ta, tb, M, N, K, lda, ldb, ldc;
-  double alpha, beta, *A, *B, *C;
   size_t la, lb, lc;
-  if (!get_i(env, a[0], &ta) || !get_i(env, a[1], &tb) || !get_i(env, a[2], &M) || !get_i(env, a[3], &N) ||
-      !get_i(env, a[4], &K) || !get_d(env, a[5], &alpha) || !get_f64(env, a[6], &A, &la) || !get_i(env, a[7], &lda) ||
-      !get_f64(env, a[8], &B, &lb) || !get_i(env, a[9], &ldb) || !get_d(env, a[10], &beta) ||
-      !get_f64(env, a[11], &C, &lc) || !get_i(env, a[12], &ldc))
-    return NULL;
-  // bounds: row-major op(A) is M x K, stored rows x lda
-  size_t needA = ta ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K;
-  size_t needB = tb ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N;
-  size_t needC = (size_t)(M - 1) * ldc + N;
+  if (!get_i(env, a[0], &g->ta) || !get_i(env, a[1], &g->tb) || !get_i(env, a[2], &g->M) || !get_i(env, a[3], &g->N) ||
+      !get_i(env, a[4], &g->K) || !get_d(env, a[5], &g->alpha) || !get_typed(env, a[6], type, &g->A, &la) ||
+      !get_i(env, a[7], &g->lda) || !get_typed(env, a[8], type, &g->B, &lb) || !get_i(env, a[9], &g->ldb) ||
+      !get_d(env, a[10], &g->beta) || !get_typed(env, a[11], type, &g->C, &lc) || !get_i(env, a[12], &g->ldc))
+    return false;
+  int M = g->M, N = g->N, K = g->K;
+  size_t needA = g->ta ? (size_t)(K - 1) * g->lda + M : (size_t)(M - 1) * g->lda + K;
+  size_t needB = g->tb ? (size_t)(N - 1) * g->ldb + K : (size_t)(K - 1) * g->ldb + N;
+  size_t needC = (size_t)(M - 1) * g->ldc + N;
   if (M <= 0 || N <= 0 || K <= 0 || la < needA || lb < needB || lc < needC) {
-    napi_throw_range_error(env, NULL, "signalprop-blas: dgemm dimensions exceed the arrays");
-    return NULL;
+    snprintf(msg, sizeof msg, "signalprop-blas: %s dimensions exceed the arrays", name);
+    napi_throw_range_error(env, NULL, msg);
+    return false;
   }
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
-              ldb, beta, C, ldc);
+  return true;
+}
+
+// dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C
+static napi_value Dgemm(napi_env env, napi_callback_info info) {
+  GemmArgs g;
+  if (!gemm_args(env, info, napi_float64_array, "dgemm", &g)) return NULL;
+  cblas_dgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.M, g.N, g.K, g.alpha,
+              (double *)g.A, g.lda, (double *)g.B, g.ldb, g.beta, (double *)g.C, g.ldc);
   return NULL;
 }
 
@@ -111,57 +134,19 @@ static napi_value Dsyrk(napi_env env, napi_callback_info info) {
 }
 
 
-static bool get_f32(napi_env env, napi_value v, float **data, size_t *len) {
-  napi_typedarray_type type;
-  void *ptr;
-  napi_value buf;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &buf, &off) != napi_ok || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, "signalprop-blas: expected a Float32Array");
-    return false;
-  }
-  *data = (float *)ptr;
-  return true;
-}
-
 // sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C (float32)
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value a[13];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc != 13) {
-    napi_throw_error(env, NULL, "signalprop-blas: sgemm takes 13 arguments");
-    return NULL;
-  }
-  int ta, tb, M, N, K, lda, ldb, ldc;
-  double alpha, beta;
-  float *A, *B, *C;
-  size_t la, lb, lc;
-  if (!get_i(env, a[0], &ta) || !get_i(env, a[1], &tb) || !get_i(env, a[2], &M) || !get_i(env, a[3], &N) ||
-      !get_i(env, a[4], &K) || !get_d(env, a[5], &alpha) || !get_f32(env, a[6], &A, &la) || !get_i(env, a[7], &lda) ||
-      !get_f32(env, a[8], &B, &lb) || !get_i(env, a[9], &ldb) || !get_d(env, a[10], &beta) ||
-      !get_f32(env, a[11], &C, &lc) || !get_i(env, a[12], &ldc))
-    return NULL;
-  if (M <= 0 || N <= 0) return NULL;
-  if (K <= 0) {  // an empty inner dimension: C = beta C
-    for (int i = 0; i < M; i++)
-      for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0.0f : (float)(beta * C[(size_t)i * ldc + j]);
-    return NULL;
-  }
-  size_t needA = ta ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K;
-  size_t needB = tb ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N;
-  size_t needC = (size_t)(M - 1) * ldc + N;
-  if (la < needA || lb < needB || lc < needC) {
-    napi_throw_range_error(env, NULL, "signalprop-blas: sgemm dimensions exceed the arrays");
-    return NULL;
-  }
+  GemmArgs g;
+  if (!gemm_args(env, info, napi_float32_array, "sgemm", &g)) return NULL;
+  float *A = (float *)g.A, *B = (float *)g.B, *C = (float *)g.C;
 #ifdef SP_DNNL
   // oneDNN's sgemm is row-major (since oneDNN 1.0), like cblas with CblasRowMajor.
-  if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, (float)alpha, A, lda, B, ldb, (float)beta, C, ldc) != dnnl_success)
+  if (dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.M, g.N, g.K, (float)g.alpha, A, g.lda, B, g.ldb, (float)g.beta, C,
+                 g.ldc) != dnnl_success)
     napi_throw_error(env, NULL, "signalprop-blas: dnnl_sgemm failed");
 #else
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, (float)alpha, A,
-              lda, B, ldb, (float)beta, C, ldc);
+  cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.M, g.N, g.K,
+              (float)g.alpha, A, g.lda, B, g.ldb, (float)g.beta, C, g.ldc);
 #endif
   return NULL;
 }
@@ -365,21 +350,38 @@ static bool get_f32n(napi_env env, napi_value v, float **data, size_t need) {
   return true;
 }
 
+// The arguments of a fused BN kernel (n of them) and its dimensions rows x cols (arguments 4 and 5),
+// both at least 1.
+static bool bn_args(napi_env env, napi_callback_info info, size_t n, const char *name, napi_value *v, size_t *R, size_t *C) {
+  size_t argc = n;
+  char msg[96];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  int ri, ci;
+  if (argc != n) {
+    snprintf(msg, sizeof msg, "signalprop-blas: %s takes %zu arguments", name, n);
+    napi_throw_error(env, NULL, msg);
+    return false;
+  }
+  if (!get_i(env, v[4], &ri) || !get_i(env, v[5], &ci)) return false;
+  if (ri < 1 || ci < 1) {
+    snprintf(msg, sizeof msg, "signalprop-blas: %s needs at least one row and one column", name);
+    napi_throw_range_error(env, NULL, msg);
+    return false;
+  }
+  *R = (size_t)ri;
+  *C = (size_t)ci;
+  return true;
+}
+
 // bnForward(h, gamma, beta, eps, rows, cols, out, zhat, inv, mean, variance):
 // mean = Σ_r float(h/B); c = h − mean; variance = Σ_r float(float(c·c)/B); inv = 1/√(variance + ε);
 // ẑ = c·inv; out = ẑ·γ + β (the training-mode BN of layers.ts).
 static napi_value BnForward(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value v[11];
-  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
-  int ri, ci;
+  size_t R, C;
   double eps;
   float *h, *g, *b, *out, *zh, *inv, *mean, *var;
-  if (argc != 11 || !get_i(env, v[4], &ri) || !get_i(env, v[5], &ci) || ri < 1 || ci < 1) {
-    if (argc != 11) napi_throw_error(env, NULL, "signalprop-blas: bnForward takes 11 arguments");
-    return NULL;
-  }
-  size_t R = (size_t)ri, C = (size_t)ci;
+  if (!bn_args(env, info, 11, "bnForward", v, &R, &C)) return NULL;
   if (!get_f32n(env, v[0], &h, R * C) || !get_f32n(env, v[1], &g, C) || !get_f32n(env, v[2], &b, C) ||
       !get_d(env, v[3], &eps) || !get_f32n(env, v[6], &out, R * C) || !get_f32n(env, v[7], &zh, R * C) ||
       !get_f32n(env, v[8], &inv, C) || !get_f32n(env, v[9], &mean, C) || !get_f32n(env, v[10], &var, C))
@@ -422,16 +424,10 @@ static napi_value BnForward(napi_env env, napi_callback_info info) {
 // bnBackward(dy, zhat, inv, gamma, rows, cols, dh, dgamma, dbeta): dβ = Σ dy; dγ = Σ float(dy·ẑ);
 // dẑ = dy·γ; dh = ((dẑ − mean dẑ) − ẑ·mean(dẑ·ẑ))·inv.
 static napi_value BnBackward(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
   napi_value v[9];
-  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
-  int ri, ci;
+  size_t R, C;
   float *dy, *zh, *inv, *g, *dh, *dg, *db;
-  if (argc != 9 || !get_i(env, v[4], &ri) || !get_i(env, v[5], &ci) || ri < 1 || ci < 1) {
-    if (argc != 9) napi_throw_error(env, NULL, "signalprop-blas: bnBackward takes 9 arguments");
-    return NULL;
-  }
-  size_t R = (size_t)ri, C = (size_t)ci;
+  if (!bn_args(env, info, 9, "bnBackward", v, &R, &C)) return NULL;
   if (!get_f32n(env, v[0], &dy, R * C) || !get_f32n(env, v[1], &zh, R * C) || !get_f32n(env, v[2], &inv, C) ||
       !get_f32n(env, v[3], &g, C) || !get_f32n(env, v[6], &dh, R * C) || !get_f32n(env, v[7], &dg, C) ||
       !get_f32n(env, v[8], &db, C))

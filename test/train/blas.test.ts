@@ -5,7 +5,7 @@
 import { fc, test } from '@fast-check/vitest';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { BLAS_KERNELS, binaryPlan, blasUnavailableReason, FUSED_KERNELS, operandMode, reducePlan } from '../../src/train/blas.js';
+import { BLAS_KERNELS, binaryPlan, blasUnavailableReason, FUSED_KERNELS, loadF32Addon, operandMode, reducePlan } from '../../src/train/blas.js';
 import { initBackend, type TrainConfig, trainRun } from '../../src/train/index.js';
 import { bnBackward, bnForward, sgdUpdate, sumSquares } from '../../src/train/ops.js';
 
@@ -273,6 +273,22 @@ describe.skipIf(!HAVE)('fused kernels give the bits of the op sequences they rep
       for (const v of d) exact += Math.fround(v * v);
       expect(Math.abs(got.data[i] - exact)).toBeLessThanOrEqual(d.length * 2 ** -53 * exact + U * exact);
     });
+  });
+});
+
+describe.skipIf(!HAVE)('the addon refuses arguments outside its arrays', () => {
+  it('sgemm, binary, reduce and the fused kernels throw instead of reading or writing past an array', () => {
+    const a = loadF32Addon()!;
+    const f = (n: number) => new Float32Array(n);
+    expect(() => a.sgemm(0, 0, 4, 4, 4, 1, f(15), 4, f(16), 4, 0, f(16), 4)).toThrow(RangeError); // A is 15 < 16
+    expect(() => a.sgemm(0, 0, 4, 4, 0, 1, f(16), 4, f(16), 4, 0, f(16), 4)).toThrow(RangeError); // K = 0
+    expect(() => a.sgemm(0, 0, 2, 2, 2, 1, new Float64Array(4) as any, 2, f(4), 2, 0, f(4), 2)).toThrow(/Float32Array/);
+    expect(() => a.binary(0, f(10), 0, f(1), 1, f(12), 3, 4)).toThrow(RangeError); // a full operand of 10 < 12
+    expect(() => a.binary(0, f(12), 0, f(3), 2, f(12), 3, 4)).toThrow(RangeError); // a row of 3 < 4 columns
+    expect(() => a.reduce(0, f(12), 3, 4, 0, f(3))).toThrow(RangeError); // axis 0 needs 4 outputs
+    expect(() => a.bnForward(f(12), f(4), f(4), 1e-5, 0, 4, f(12), f(12), f(4), f(4), f(4))).toThrow(/at least one row/);
+    expect(() => a.bnBackward(f(12), f(12), f(3), f(4), 3, 4, f(12), f(4), f(4))).toThrow(RangeError); // inv has 3 < 4
+    expect(() => a.sgdUpdate(f(5), f(4), 0.1, f(5))).toThrow(RangeError);
   });
 });
 
