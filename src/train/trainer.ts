@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activationOf, type NetworkSpec, type Quantity, record, type SPRecord, type SpecFields, specFields, widths } from '../spec/index.js';
 import type { ResolvedTrainConfig } from './config.js';
 import type { Dataset, HostBatch } from './data.js';
+import { explicitTranspose } from './layers.js';
 import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
 import { type Capture, disposeCapture, emptyCapture, Mlp } from './model.js';
 import { sumSquares } from './ops.js';
@@ -155,7 +156,7 @@ export class Trainer {
         const X = cap.out[l - 1];
         const r = tf.sqrt(tf.sum(tf.square(X), 1));
         const rc = tf.maximum(r, 1e-30);
-        const G = tf.matMul(X, tf.transpose(X));
+        const G = explicitTranspose() ? tf.matMul(X, tf.transpose(X)) : tf.matMul(X, X, false, true);
         const C = tf.div(G, tf.mul(tf.reshape(rc, [-1, 1]), tf.reshape(rc, [1, -1])));
         const B = X.shape[0];
         const corr = tf.div(tf.sub(tf.sum(C), tf.sum(tf.square(tf.div(r, rc)))), B * (B - 1));
@@ -269,10 +270,11 @@ export function unitCorrelation(X: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const n = X.shape[1];
     const Xc = tf.sub(X, tf.mean(X, 0, true));
-    const S = tf.matMul(tf.transpose(Xc), Xc);
     const ss = tf.sum(tf.square(Xc), 0);
     const sd = tf.sqrt(tf.maximum(ss, 1e-30));
-    const R = tf.abs(tf.div(S, tf.mul(tf.reshape(sd, [-1, 1]), tf.reshape(sd, [1, -1]))));
+    // correlations as the Gram matrix of the standardized columns (one N×N pass instead of three)
+    const Xn = tf.div(Xc, sd);
+    const R = tf.abs(explicitTranspose() ? tf.matMul(tf.transpose(Xn), Xn) : tf.matMul(Xn, Xn, true, false));
     const diag = tf.sum(tf.div(ss, tf.square(sd)));
     return tf.div(tf.sub(tf.sum(R), diag), n * (n - 1)) as tf.Scalar;
   });

@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { lgamma, normalStream } from '../../src/spec/index.js';
+import { blasUnavailableReason } from '../../src/train/blas.js';
 import { initBackend, unitCorrelation } from '../../src/train/index.js';
+
+// the probe transposes explicitly on wasm and passes matMul's transpose flag on blas: test both
+const BACKENDS = blasUnavailableReason() === null ? (['wasm', 'blas'] as const) : (['wasm'] as const);
 
 /** Float64 mean |Pearson correlation| over unit pairs, written out directly. */
 function unitCorr64(x: Float64Array, B: number, n: number): number {
@@ -26,8 +30,8 @@ function unitCorr64(x: Float64Array, B: number, n: number): number {
 }
 
 describe('unit-correlation probe', () => {
-  it('equals a float64 computation and recovers a planted correlation ρ = a²/(a²+b²)', async () => {
-    await initBackend('wasm');
+  it.each(BACKENDS)('equals a float64 computation and recovers a planted correlation ρ = a²/(a²+b²) (%s)', async (backend) => {
+    await initBackend(backend);
     const B = 4000;
     const n = 12;
     const rng = normalStream(3, 'unit-corr-test');
@@ -44,8 +48,8 @@ describe('unit-correlation probe', () => {
     // sampling error of a correlation near ρ: (1 − ρ²)/√B ≈ 0.009; 4 sd
     expect(Math.abs(got - 0.64)).toBeLessThan(0.04);
   });
-  it('independent units give E|r| = Γ((B−1)/2)/(√π Γ(B/2)) (the null distribution of r)', async () => {
-    await initBackend('wasm');
+  it.each(BACKENDS)('independent units give E|r| = Γ((B−1)/2)/(√π Γ(B/2)) (the null distribution of r) (%s)', async (backend) => {
+    await initBackend(backend);
     const B = 20;
     const n = 200;
     const rng = normalStream(4, 'unit-corr-null');
