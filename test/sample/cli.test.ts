@@ -39,7 +39,17 @@ describe('signalprop sample', () => {
     expect(r.stdout).toContain('measured growth');
   });
 
+  it('--backend typescript and the default give the same growth (float64 kernels agree to ~1e-12)', () => {
+    const args = ['sample', '--depth', '6', '--width', '32', '--batch', '8', '--seeds', '2', '--threads', '1', '--json'];
+    const ts = JSON.parse(runCli([...args, '--backend', 'typescript']).stdout);
+    const auto = JSON.parse(runCli(args).stdout);
+    expect(ts.backend).toBe('typescript');
+    // float64 sums of ≤ 32 terms in two orders, over 6 layers: relative differences ~1e-14; 1e-10 is far above
+    expect(Math.abs(ts.measuredGrowth / auto.measuredGrowth - 1)).toBeLessThan(1e-10);
+  });
+
   it.each([
+    [['--backend', 'gpu'], '--backend'],
     [['--seeds', '0'], '--seeds'],
     [['--order', 'linear-act-bn', '--loss', 'readout'], 'loss'],
   ])('bad input %j exits 2 naming the flag', (args, name) => {

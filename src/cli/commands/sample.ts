@@ -52,6 +52,7 @@ export function register(program: Command): void {
     .option('--loss <loss>', `${LOSSES.join(' | ')} (default readout; mse for linear-act-bn)`)
     .option('--input-correlation <rho>', 'within-batch correlation ρ of the Gaussian inputs, in [0, 1) (default 0)')
     .option('--threads <n>', 'worker threads (default: every core)')
+    .option('--backend <name>', 'float64 kernels: auto (native when the OpenBLAS addon is built, else typescript) | native | typescript (default auto)')
     .option('--json', 'print { spec, measuredGrowth, measuredGrowthSE, predictedGrowth, records } as JSON')
     .option('--out <file>', 'also write that JSON to a file (atomically)')
     .action(async (opts: Record<string, any>) => {
@@ -62,12 +63,22 @@ export function register(program: Command): void {
       const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
       const rho = numberFlag('--input-correlation', opts.inputCorrelation, { min: 0 });
       if (rho !== undefined && !(rho < 1)) throw new UsageError(`--input-correlation: "${opts.inputCorrelation}" is not allowed; expected a number >= 0 and < 1`);
+      const KERNELS = ['auto', 'native', 'typescript'] as const;
+      if (opts.backend !== undefined && !(KERNELS as readonly string[]).includes(opts.backend)) throw new UsageError(`--backend: "${opts.backend}" is not allowed; expected ${KERNELS.join(' | ')}`);
+      const backend = opts.backend as (typeof KERNELS)[number] | undefined;
       let loss: LossKind | undefined;
       if (opts.loss !== undefined) {
         if (!(LOSSES as readonly string[]).includes(opts.loss)) throw new UsageError(`--loss: "${opts.loss}" is not allowed; expected ${LOSSES.join(' | ')}`);
         loss = opts.loss as LossKind;
       }
-      const { checkLoss, sampleNetwork } = await import('../../sample/index.js');
+      const { checkLoss, kernels, sampleNetwork } = await import('../../sample/index.js');
+      if (backend === 'native') {
+        try {
+          kernels('native');
+        } catch (e) {
+          throw new UsageError(`--backend: "native" is not allowed here; ${(e as Error).message.replace(/^backend: /, '')}`);
+        }
+      }
       if (loss) {
         try {
           checkLoss(spec, loss);
@@ -83,6 +94,7 @@ export function register(program: Command): void {
         loss,
         inputCorrelation: rho,
         threads,
+        backend,
         onProgress: (done, total) => {
           const now = Date.now();
           if (done === total || now - last > 500) {
