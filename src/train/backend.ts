@@ -1,5 +1,6 @@
 // Backends for training: "auto" (the default: blas when signalprop's native addon is built, else
-// wasm), blas (tfjs's cpu backend with native OpenBLAS float32 kernels, src/train/blas.ts), tfjs +
+// wasm), blas (tfjs's cpu backend with native float32 kernels: oneDNN or OpenBLAS sgemm and C loops,
+// src/train/blas.ts), tfjs +
 // wasm (SIMD), the pure-JS cpu backend, and, only when the user installed them,
 // @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu (loaded at run time).
 import { createRequire } from 'node:module';
@@ -92,7 +93,8 @@ async function useBlas(requested: BackendName, threads: number): Promise<Backend
   const ok = await tf.setBackend('blas');
   if (!ok) throw new Error('tf.setBackend("blas") returned false');
   await tf.ready();
-  return { requested, name: 'blas', tfjsVersion: tf.version_core, gpu: false, threads: blasThreads() ?? threads, ...(blasLibraries() ? { libraries: blasLibraries()! } : {}) };
+  const libraries = blasLibraries();
+  return { requested, name: 'blas', tfjsVersion: tf.version_core, gpu: false, threads: blasThreads() ?? threads, ...(libraries ? { libraries } : {}) };
 }
 
 /** wasm, or cpu (with fallbackFrom) when the wasm module cannot start. */

@@ -24,7 +24,8 @@ export function explicitTranspose(): boolean {
 
 /**
  * h = x·K + b with K = Wᵀ (fan_in × fan_out, "kernel" layout, so the forward is a plain matMul).
- * Gradients: dx = dh·Kᵀ, dK = xᵀ·dh, db = Σ_batch dh, each a plain matMul on an explicit transpose.
+ * Gradients: dx = dh·Kᵀ, dK = xᵀ·dh, db = Σ_batch dh; the transposes are explicit on wasm and cpu,
+ * matMul flags on blas and tfjs-node (see explicitTranspose).
  * `onGrad` (optional) receives dh = ∂L/∂h inside the backward pass (used by probes; it must not
  * return or modify anything).
  */
