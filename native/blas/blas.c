@@ -17,6 +17,7 @@
 // pinned to older kernels (OPENBLAS_CORETYPE). float64 stays on OpenBLAS (oneDNN has no dgemm).
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <signal.h>
 #endif
 
 // Provided by OpenBLAS (declared in its cblas.h on Debian; declared here for other layouts).
@@ -140,10 +141,22 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   if (!gemm_args(env, info, napi_float32_array, "sgemm", &g)) return NULL;
   float *A = (float *)g.A, *B = (float *)g.B, *C = (float *)g.C;
 #ifdef SP_DNNL
+  // A signal delivered to this thread while oneDNN 2.6's sgemm runs corrupts memory (measured: a
+  // thread-directed signal every 0.2 ms, or V8's sampling profiler under `node --cpu-prof`, breaks the
+  // heap within seconds; OpenBLAS survives the same storm). So asynchronous signals are held back for
+  // the length of the call and delivered right after it; the synchronous ones (faults) are left alone.
+  sigset_t hold, old;
+  sigfillset(&hold);
+  sigdelset(&hold, SIGSEGV);
+  sigdelset(&hold, SIGBUS);
+  sigdelset(&hold, SIGFPE);
+  sigdelset(&hold, SIGILL);
+  pthread_sigmask(SIG_BLOCK, &hold, &old);
   // oneDNN's sgemm is row-major (since oneDNN 1.0), like cblas with CblasRowMajor.
-  if (dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.M, g.N, g.K, (float)g.alpha, A, g.lda, B, g.ldb, (float)g.beta, C,
-                 g.ldc) != dnnl_success)
-    napi_throw_error(env, NULL, "signalprop-blas: dnnl_sgemm failed");
+  dnnl_status_t st =
+      dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.M, g.N, g.K, (float)g.alpha, A, g.lda, B, g.ldb, (float)g.beta, C, g.ldc);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (st != dnnl_success) napi_throw_error(env, NULL, "signalprop-blas: dnnl_sgemm failed");
 #else
   cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.M, g.N, g.K,
               (float)g.alpha, A, g.lda, B, g.ldb, (float)g.beta, C, g.ldc);

@@ -2,6 +2,11 @@
 // kernels (bit for bit where the arithmetic is the same), matMul and trailing-axis sums against float64
 // with rounding-error bounds, the fused kernels against the op sequences they replace, the safety of its
 // buffer pool, and training on it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fc, test } from '@fast-check/vitest';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
@@ -289,6 +294,25 @@ describe.skipIf(!HAVE)('the addon refuses arguments outside its arrays', () => {
     expect(() => a.bnForward(f(12), f(4), f(4), 1e-5, 0, 4, f(12), f(12), f(4), f(4), f(4))).toThrow(/at least one row/);
     expect(() => a.bnBackward(f(12), f(12), f(3), f(4), 3, 4, f(12), f(4), f(4))).toThrow(RangeError); // inv has 3 < 4
     expect(() => a.sgdUpdate(f(5), f(4), 0.1, f(5))).toThrow(RangeError);
+  });
+});
+
+describe.skipIf(!HAVE)('sgemm under a sampling profiler', () => {
+  // oneDNN 2.6's sgemm corrupts the heap when a signal reaches its thread mid-call (V8's profiler sends
+  // SIGPROF to the JavaScript thread); the addon holds asynchronous signals back during the call. The
+  // fixture runs the training shapes on fresh guarded arrays for 2.5 s under `node --cpu-prof` at a
+  // 100 µs sampling interval: without the signal mask it aborts ("corrupted size vs. prev_size").
+  const fixture = fileURLToPath(new URL('./fixtures/profiledMatMul.ts', import.meta.url));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  it.each([1, 2])('exact products, guards intact, no abort (%i BLAS threads)', (threads) => {
+    const dir = mkdtempSync(join(tmpdir(), 'signalprop-prof-'));
+    try {
+      const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', '--import', 'tsx', fixture, String(threads), '2500'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr + r.stdout).toMatch(/^ok \d+/m);
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
