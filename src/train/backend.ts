@@ -17,7 +17,7 @@ export type BackendName = (typeof BACKENDS)[number];
 export interface BackendInfo {
   /** The backend asked for. */
   requested: BackendName;
-  /** The tfjs backend in use (wasm, cpu, tensorflow). */
+  /** The tfjs backend in use (blas, wasm, cpu, tensorflow). */
   name: string;
   /** tfjs version (tfjs-core). */
   tfjsVersion: string;

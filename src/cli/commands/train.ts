@@ -131,6 +131,7 @@ export function register(program: Command): void {
   cmd.action(async (opts: Record<string, any>) => {
     if (opts.resume && !opts.out) throw new UsageError('--resume: needs --out <runDir> (the run to continue)');
     const config = trainConfigFromFlags(opts);
+    const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 }) ?? null;
     const bar = new cliProgress.SingleBar(
       { stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, format: 'train |{bar}| {value}/{total} steps | loss {loss}', hideCursor: false },
       cliProgress.Presets.shades_classic,
@@ -139,7 +140,7 @@ export function register(program: Command): void {
     let result: Awaited<ReturnType<typeof trainRun>>;
     try {
       result = await trainRun(config, {
-        threads: opts.threads === undefined ? null : numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 }),
+        threads,
         runDir: opts.out,
         resume: Boolean(opts.resume),
         onProgress: (step, total, loss) => {
@@ -156,7 +157,7 @@ export function register(program: Command): void {
       throw e;
     }
     if (started) bar.stop();
-    const backend = await initBackend(config.backend ?? 'auto', opts.threads === undefined ? null : Number(opts.threads));
+    const backend = await initBackend(config.backend ?? 'auto', threads);
     const summary = {
       status: result.status,
       steps: result.steps,
