@@ -12,6 +12,7 @@
 import {
   activationOf,
   drawNetwork,
+  drawProjection,
   drawReadout,
   fanIns,
   gaussianInputs,
@@ -27,7 +28,7 @@ import {
 import { type BackendChoice, type Kernels, kernels } from './linalg.js';
 
 export interface ForwardBackwardOptions {
-  /** Loss at the top (default: readout, or mse for linear-act-bn where readout is degenerate). */
+  /** Loss at the top (default: defaultLoss(spec): readout, or projection/mse where readout is constant). */
   loss?: LossKind;
   /** Within-batch correlation ρ of the Gaussian inputs (default 0). */
   inputCorrelation?: number;
@@ -37,7 +38,10 @@ export interface ForwardBackwardOptions {
   backend?: BackendChoice;
   /** Explicit weights (default: drawNetwork(spec, seed)). */
   params?: LinearParams[];
-  /** Explicit readout, nOut × width_L (default: drawReadout(width_L, nOut, seed)). */
+  /**
+   * Explicit readout, nOut × width_L (default: drawReadout(width_L, nOut, seed)); for the projection
+   * loss the per-sample projection, B × width_L (default: drawProjection(B, width_L, seed)).
+   */
   readout?: Float64Array;
   /** Memory for cached activations; deeper nets recompute segments from checkpoints (default 256 MiB). */
   memoryBudgetBytes?: number;
@@ -69,22 +73,103 @@ export interface LayerStats {
   gradWSq: Float64Array;
   /** ‖∂L/∂h_l‖² / ‖∂L/∂h_{l+1}‖² for l = 1..L−1 (NaN at l = L). */
   gradGrowth: Float64Array;
+  /**
+   * Fraction of the squared gradient that survives BatchNorm's backward projection in block l:
+   * ‖g_v‖²/‖inv ⊙ g_ẑ‖² with g_ẑ = ∂L/∂ẑ and g_v as in bnBackward (NaN without BN or when g_ẑ = 0;
+   * ≈ (B−2)/B for a generic gradient; at round-off, below roundOffBound(B), when L is constant).
+   */
+  bnRetained: Float64Array;
   /** Unscaled gradients when keepGradients was set. */
   gradients?: { dh: Float64Array[]; dW: Float64Array[] };
 }
 
-/** The loss used when none is given: readout, except mse for linear-act-bn (see checkLoss). */
-export function defaultLoss(spec: NetworkSpec): LossKind {
-  return spec.order === 'linear-act-bn' ? 'mse' : 'readout';
+/**
+ * Why a readout loss L = Σ_i r·x_L(i) is constant for this spec, a priori, or null. Each unit's BN output
+ * sums to zero over the batch (Σ_i ẑ_i = 0), so L is constant whenever the last block's output is an
+ * affine function of ẑ with the same coefficients for every sample:
+ *   - linear-act-bn: out = γẑ + β always;
+ *   - linear-bn-act with φ̃(z) = φ(γz + β) affine on the range of ẑ: a piecewise-linear φ (slopes a, b)
+ *     with a = b, or with the kink outside u = γẑ + β for every possible ẑ; |ẑ| ≤ √(B−1) for a batch of B
+ *     (biased variance; ε only shrinks it), so |β| ≥ |γ|·√(B−1) keeps u on one side (γ = 0: φ̃ constant).
+ * A residual path does not help: L = Σ_i r·x_{L−1}(i) + const, and so on down to the inputs. Other
+ * activations (expr:, API functions) are not inspected here; forwardBackward's round-off test catches
+ * them.
+ */
+export function readoutConstantReason(spec: NetworkSpec): string | null {
+  const { gamma, beta } = spec.bn;
+  if (spec.order === 'linear-act-bn') {
+    return 'for order linear-act-bn the last block ends in BatchNorm, out = γẑ + β, and Σ_i ẑ_i = 0 per unit, so the readout L = Σ_i r·x_L(i) is constant and its gradients are zero up to round-off';
+  }
+  if (spec.order !== 'linear-bn-act') return null;
+  const act = activationOf(spec);
+  const f = 'family' in act ? act.family : undefined;
+  if (!f || spec.batch === null) return null;
+  const reach = Math.abs(gamma) * Math.sqrt(spec.batch - 1);
+  const oneSided = beta >= reach || beta <= -reach;
+  if (f.a !== f.b && !oneSided) return null;
+  const why =
+    f.a === f.b
+      ? `φ = ${act.name} is linear`
+      : `γẑ + β stays on one side of ${act.name}'s kink for every batch of ${spec.batch} (|β| = ${Math.abs(beta)} ≥ |γ|·√(B−1) = ${reach.toPrecision(4)})`;
+  return `for order linear-bn-act with activation ${act.name}, γ = ${gamma}, β = ${beta}: ${why}, so φ(γẑ + β) is affine in the BatchNorm output ẑ, Σ_i ẑ_i = 0 per unit, and the readout L = Σ_i r·x_L(i) is constant: its gradients are round-off`;
 }
 
 /**
- * A readout loss L = Σ_i r·x_L(i) after a final BN is constant (Σ_i ẑ_i = 0 per unit), so every
- * gradient is exactly zero; refuse it with a clear message.
+ * The loss used when none is given: readout, except where readout is constant (readoutConstantReason):
+ * mse for linear-act-bn (as before) and the per-sample projection for linear-bn-act.
  */
+export function defaultLoss(spec: NetworkSpec): LossKind {
+  if (spec.order === 'linear-act-bn') return 'mse';
+  return readoutConstantReason(spec) ? 'projection' : 'readout';
+}
+
+/** Refuse a readout loss that is constant for the spec, a priori (readoutConstantReason). */
 export function checkLoss(spec: NetworkSpec, loss: LossKind): void {
-  if (loss === 'readout' && spec.order === 'linear-act-bn') {
-    throw new SpecError('loss', loss, 'mse or xent for order linear-act-bn: a linear readout of a BatchNorm output sums ẑ over the batch, which is constant, so all its gradients are zero');
+  if (loss !== 'readout') return;
+  const why = readoutConstantReason(spec);
+  if (why) throw new SpecError('loss', loss, `projection, mse or xent ${why}`);
+}
+
+/** Unit roundoff of float64, 2⁻⁵³. */
+const UNIT_ROUNDOFF = 2 ** -53;
+
+/**
+ * The largest bnRetained that round-off alone can produce in a batch of B, when the exact gradient after
+ * BN's projection is zero (g_ẑ in span{1, ẑ} in every unit, e.g. a constant L).
+ *
+ * Per unit, with u = 2⁻⁵³ and γ_B = Bu/(1 − Bu): the computed batch means carry errors
+ * |δ mean_B g| ≤ γ_B Σ_i|g_i|/B ≤ γ_B‖g‖/√B and |δ mean_B(g ⊙ ẑ)| ≤ γ_B‖g‖‖ẑ‖/B ≤ γ_B‖g‖/√B
+ * (Cauchy–Schwarz, ‖ẑ‖² ≤ B), and each subtraction adds u of its operands, so the computed
+ * g − mean_B g − ẑ·mean_B(g ⊙ ẑ) has squared norm ≤ 3(2γ_B² + 27u²)‖g‖² when the exact one is 0. The
+ * stored ẑ is itself rounded (|Σ_i ẑ_i| up to ~γ_B·B per unit from the forward batch means), which adds
+ * up to ~B·γ_B² more. The inv-weighted sums over units obey the same bound. We refuse below
+ * 16(B+1)B²u², above all of these for every B (B = 32: 6.6·10⁻²⁷; B = 4096: 1.4·10⁻²⁰); the refused
+ * cases measure 10⁻³²–10⁻³⁰ (test/sample/degenerate.test.ts). A real gradient keeps ≈ (B−2)/B; a nearly
+ * affine φ̃ whose non-affine part is δ relative keeps ∝ δ², so only δ ≲ 4B^{3/2}u (≈ 8·10⁻¹⁴ at B = 32),
+ * which float64 cannot tell from round-off, is refused. Genuinely small gradients (vanishing nets, tiny
+ * φ′, deep nets without BN) are not affected: the test is relative to what entered the projection in the
+ * same block, not absolute.
+ */
+export function roundOffBound(B: number): number {
+  return 16 * (B + 1) * B * B * UNIT_ROUNDOFF * UNIT_ROUNDOFF;
+}
+
+/** A gradient at round-off after BatchNorm's backward: the loss is constant in the weights up to round-off. */
+export class RoundOffGradientError extends SpecError {
+  constructor(
+    loss: LossKind,
+    readonly layer: number,
+    readonly depth: number,
+    readonly retained: number,
+    readonly gradHSq: number,
+    readonly bound: number,
+  ) {
+    super(
+      'loss',
+      loss,
+      `a loss whose gradient survives BatchNorm's backward; at layer ${layer} of ${depth} only ${retained.toExponential(2)} of the squared gradient that entered BN's projection is left (‖∂L/∂h_${layer}‖² = ${gradHSq.toExponential(2)}), below the round-off bound ${bound.toExponential(2)} (16(B+1)B²u², u = 2⁻⁵³), where a real gradient keeps ≈ (B−2)/B: the loss is constant in the weights up to round-off (use projection, or a readout that is not the same for every sample)`,
+    );
+    this.name = 'SpecError';
   }
 }
 
@@ -175,9 +260,20 @@ function bnActForward(
 
 /**
  * linear-bn-act backward from ∂L/∂out to ∂L/∂h in place (φ′, γ, then BN's full backward), in two
- * passes; returns ‖∂L/∂h‖².
+ * passes; returns [‖∂L/∂h‖², ‖inv ⊙ ∂L/∂ẑ‖²] (the second: what BN's projection received).
  */
-function bnActBackward(act: Act, g: Float64Array, zhat: Float64Array, inv: Float64Array, B: number, n: number, gamma: number, beta: number, s1: Float64Array, s2: Float64Array): number {
+function bnActBackward(
+  act: Act,
+  g: Float64Array,
+  zhat: Float64Array,
+  inv: Float64Array,
+  B: number,
+  n: number,
+  gamma: number,
+  beta: number,
+  s1: Float64Array,
+  s2: Float64Array,
+): [number, number] {
   s1.fill(0);
   s2.fill(0);
   const pw = act.pw;
@@ -200,15 +296,19 @@ function bnActBackward(act: Act, g: Float64Array, zhat: Float64Array, inv: Float
     s2[k] /= B;
   }
   let sq = 0;
+  let pre = 0;
   for (let i = 0; i < B; i++) {
     const r = i * n;
     for (let k = 0; k < n; k++) {
-      const v = inv[k] * (g[r + k] - s1[k] - zhat[r + k] * s2[k]);
+      const gv = g[r + k];
+      const w = inv[k] * gv;
+      pre += w * w;
+      const v = inv[k] * (gv - s1[k] - zhat[r + k] * s2[k]);
       g[r + k] = v;
       sq += v * v;
     }
   }
-  return sq;
+  return [sq, pre];
 }
 
 /** Apply φ elementwise (src may equal dst). */
@@ -249,9 +349,9 @@ function normalize(v: Float64Array, B: number, n: number, mean: Float64Array, va
 
 /**
  * BN backward in place: g ← inv ⊙ (g − mean_B g − ẑ·mean_B(g ⊙ ẑ)), per unit (Ioffe & Szegedy 2015;
- * exact with ε because ẑ and inv both include it).
+ * exact with ε because ẑ and inv both include it). Returns [‖g after‖², ‖inv ⊙ g before‖²].
  */
-function bnBackward(g: Float64Array, zhat: Float64Array, inv: Float64Array, B: number, n: number, s1: Float64Array, s2: Float64Array): void {
+function bnBackward(g: Float64Array, zhat: Float64Array, inv: Float64Array, B: number, n: number, s1: Float64Array, s2: Float64Array): [number, number] {
   s1.fill(0);
   s2.fill(0);
   for (let i = 0; i < B; i++) {
@@ -266,10 +366,20 @@ function bnBackward(g: Float64Array, zhat: Float64Array, inv: Float64Array, B: n
     s1[k] /= B;
     s2[k] /= B;
   }
+  let sq = 0;
+  let pre = 0;
   for (let i = 0; i < B; i++) {
     const r = i * n;
-    for (let k = 0; k < n; k++) g[r + k] = inv[k] * (g[r + k] - s1[k] - zhat[r + k] * s2[k]);
+    for (let k = 0; k < n; k++) {
+      const gv = g[r + k];
+      const w = inv[k] * gv;
+      pre += w * w;
+      const v = inv[k] * (gv - s1[k] - zhat[r + k] * s2[k]);
+      g[r + k] = v;
+      sq += v * v;
+    }
   }
+  return [sq, pre];
 }
 
 /** Mean over i<j of G_ij/√(G_ii G_jj) from the upper triangle of a B × B Gram matrix. */
@@ -489,6 +599,7 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   const B = spec.batch;
   const loss = opts.loss ?? defaultLoss(spec);
   checkLoss(spec, loss);
+  const bound = roundOffBound(B);
   const L = spec.depth;
   const ws = widths(spec);
   const params = opts.params ?? drawNetwork(spec, seed);
@@ -499,7 +610,13 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   }
   const nL = ws[L - 1];
   const nOut = lossOutputs(loss);
-  const R = opts.readout ?? drawReadout(nL, nOut, seed);
+  const projection = loss === 'projection';
+  const R = opts.readout ?? (projection ? drawProjection(B, nL, seed) : drawReadout(nL, nOut, seed));
+  const rRows = projection ? B : nOut;
+  if (R.length !== rRows * nL) {
+    const what = projection ? `batch × width_L = ${B} × ${nL}` : `nOut × width_L = ${nOut} × ${nL}`;
+    throw new SpecError('readout', `Float64Array(${R.length})`, `${what} = ${rRows * nL} values for loss ${loss}`);
+  }
   const targets = randomTargets(loss, B, seed);
 
   const stats: LayerStats = {
@@ -517,6 +634,7 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
     gradHSq: new Float64Array(L),
     gradWSq: new Float64Array(L),
     gradGrowth: new Float64Array(L),
+    bnRetained: new Float64Array(L).fill(Number.NaN),
   };
 
   // Forward: keep every layer's cache if it fits the budget, else checkpoints every `seg` layers.
@@ -542,13 +660,25 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   }
   pool.give(gx);
 
-  // Loss at the top: y = x_L Rᵀ.
+  // Loss at the top: y = x_L Rᵀ, or y_i = r_iᵀ x_L(i) for the projection loss.
   const y = new Float64Array(B * nOut);
-  net.k.gemm(false, true, B, nOut, nL, 1, x, nL, R, nL, 0, y, nOut);
+  let g = pool.take(B * nL);
+  if (projection) {
+    for (let i = 0; i < B; i++) {
+      let t = 0;
+      for (let k = 0; k < nL; k++) t += R[i * nL + k] * x[i * nL + k];
+      y[i] = t;
+    }
+  } else {
+    net.k.gemm(false, true, B, nOut, nL, 1, x, nL, R, nL, 0, y, nOut);
+  }
   const { loss: lossValue, dy } = lossAndGrad(y, B, targets);
   stats.loss = lossValue;
-  let g = pool.take(B * nL);
-  net.k.gemm(false, false, B, nL, nOut, 1, dy, nOut, R, nL, 0, g, nL);
+  if (projection) {
+    for (let i = 0; i < B; i++) for (let k = 0; k < nL; k++) g[i * nL + k] = dy[i] * R[i * nL + k];
+  } else {
+    net.k.gemm(false, false, B, nL, nOut, 1, dy, nOut, R, nL, 0, g, nL);
+  }
   if (x !== x0) pool.give(x);
 
   const keep = opts.keepGradients ? { dh: new Array<Float64Array>(L), dW: new Array<Float64Array>(L) } : undefined;
@@ -593,15 +723,27 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
     const gh = spec.residual ? pool.take(len) : g;
     if (spec.residual) for (let t = 0; t < len; t++) gh[t] = resScale * g[t];
     let sq = 0;
+    let projected = Number.NaN; // ‖g‖² right after BN's projection, and what entered it
+    let entered = Number.NaN;
     if (spec.order === 'linear-bn-act') {
-      sq = bnActBackward(net.act, gh, cache.zhat!, cache.inv!, B, n, gamma, spec.bn.beta, net.s1, net.s2);
+      [sq, entered] = bnActBackward(net.act, gh, cache.zhat!, cache.inv!, B, n, gamma, spec.bn.beta, net.s1, net.s2);
+      projected = sq;
     } else {
       if (spec.order === 'linear-act-bn') {
         if (gamma !== 1) for (let t = 0; t < len; t++) gh[t] *= gamma;
-        bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
+        [projected, entered] = bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
       }
       mulDphi(net.act, gh, cache.h!, len);
       for (let t = 0; t < len; t++) sq += gh[t] * gh[t];
+    }
+    if (entered > 0 && Number.isFinite(entered)) {
+      // BN's projection cancelled the gradient down to round-off: the loss is constant in the weights
+      const retained = projected / entered;
+      stats.bnRetained[l] = retained;
+      if (retained < bound) {
+        // (buffers not handed back to the pool are simply collected)
+        throw new RoundOffGradientError(loss, l + 1, L, retained, Math.exp(Math.log(sq) + 2 * logScale), bound);
+      }
     }
     // gh = e^{-logScale} ∂L/∂h_l
     net.k.syrk(false, B, n, 1, gh, n, 0, gg, B);

@@ -14,7 +14,7 @@ import {
   summarize,
 } from '../spec/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
-import { checkLoss, defaultLoss, forwardBackward, type LayerStats } from './network.js';
+import { checkLoss, defaultLoss, forwardBackward, type LayerStats, readoutConstantReason } from './network.js';
 import type { SeedTask } from './worker.js';
 
 export interface SampleOptions {
@@ -22,6 +22,7 @@ export interface SampleOptions {
   seeds: number;
   /** Base seed (default 1); the networks use seeds baseSeed, baseSeed+1, ..., baseSeed+K−1. */
   baseSeed?: number;
+  /** Loss at the top (default defaultLoss(spec); an explicit readout that is constant is refused). */
   loss?: LossKind;
   inputCorrelation?: number;
   /** Worker threads (default: every core). 1 runs in this thread. */
@@ -43,6 +44,23 @@ export interface SampleResult {
   /** Layers l whose growth enters measuredGrowth: [first, last] (1-based, inclusive). */
   interior: [number, number];
   backend: string;
+  /** The loss used, and why when it is not the one asked for (the default replaced a constant readout). */
+  loss: LossKind;
+  lossNote: string | null;
+}
+
+/**
+ * The loss of a run and, when the default is not readout, why: readout is constant for the spec
+ * (readoutConstantReason), so the default is the projection (mse for linear-act-bn).
+ */
+export function chooseLoss(spec: NetworkSpec, loss: LossKind | undefined): { loss: LossKind; note: string | null } {
+  if (loss !== undefined) {
+    checkLoss(spec, loss);
+    return { loss, note: null };
+  }
+  const chosen = defaultLoss(spec);
+  const why = chosen === 'readout' ? null : readoutConstantReason(spec);
+  return { loss: chosen, note: why ? `default loss ${chosen}, not readout: ${why}` : null };
 }
 
 /** Seeds of a run: baseSeed, baseSeed+1, ..., so that seed k of a run is reproducible alone. */
@@ -172,8 +190,7 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
     throw new SpecError('batch', null, 'an integer batch size for sampled networks (null, the large-batch limit, is theory only)');
   }
   const seeds = seedList(opts.baseSeed ?? 1, opts.seeds);
-  const loss = opts.loss ?? defaultLoss(spec);
-  checkLoss(spec, loss);
+  const { loss, note } = chooseLoss(spec, opts.loss);
   const rho = opts.inputCorrelation ?? 0;
   if (!(rho >= 0 && rho < 1)) throw new SpecError('inputCorrelation', rho, 'a number in [0, 1)');
   const backend = opts.backend ?? 'auto';
@@ -186,6 +203,11 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
     const before = k.getThreads();
     try {
       all = await runInPool<SeedTask, LayerStats>(workerUrl(), tasks, threads, opts.onProgress);
+    } catch (e) {
+      // a SpecError from a worker (e.g. RoundOffGradientError) arrives as a plain Error: keep its name
+      const err = e as Error;
+      if (typeof err?.message === 'string' && /^loss: /.test(err.message)) err.name = 'SpecError';
+      throw err;
     } finally {
       k.setThreads(before);
     }
@@ -197,11 +219,12 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
     }
   }
   const interior = interiorLayers(spec.depth);
-  const tags = { loss, inputCorrelation: rho };
+  const tags: Record<string, string | number> = { loss, inputCorrelation: rho };
+  if (note) tags.lossNote = note;
   const records = sampleRecords(spec, all, seeds, tags, interior);
   const { growth, se } = growthEstimate(all, interior);
   const predictedGrowth = opts.predictedGrowth !== undefined ? opts.predictedGrowth : await theoryGrowth(spec);
-  return { records, measuredGrowth: growth, measuredGrowthSE: se, predictedGrowth, seeds, interior, backend: all[0]?.backend ?? k.name };
+  return { records, measuredGrowth: growth, measuredGrowthSE: se, predictedGrowth, seeds, interior, backend: all[0]?.backend ?? k.name, loss, lossNote: note };
 }
 
 /** The theory room's predicted interior growth for the spec (predict(spec)), or null where it has none. */

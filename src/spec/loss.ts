@@ -4,15 +4,26 @@
 // The network output is y = x_L Rᵀ (+ 0 bias), R = drawReadout(width_L, nOut, seed) (entries N(0, 1/width)).
 //   readout: nOut = 1, L = Σ_i y_i                         (random linear readout, Luther 2020; the
 //            standard for signal-propagation studies: ∂L/∂x_L(i) = R for every sample)
+//   projection: L = Σ_i r_iᵀ x_L(i), a fixed random projection per sample: r_i (row i of P, B × width_L,
+//            P = drawProjection(B, width_L, seed), entries N(0, 1/width), stream 'projection') are
+//            independent across samples, so ∂L/∂x_L(i) = r_i is a generic B × width_L matrix. The network
+//            computes y_i = r_iᵀ x_L(i) (nOut = 1) and L = Σ_i y_i as for readout. Unlike readout it is not
+//            constant when the last block's output sums to a constant over the batch (φ(γẑ + β) affine
+//            after BN, or a final BN): Σ_i r_iᵀ ẑ_i varies with the weights even though Σ_i ẑ_i = 0.
 //   mse:     nOut = 10, L = (1/(2B)) Σ_i ‖y_i − t_i‖²       (targets t ~ N(0, 1), stream 'targets')
 //   xent:    nOut = 10, L = (1/B) Σ_i −log softmax(y_i)[k_i] (labels k uniform in 0..9, stream 'labels')
-import { normalStream, uniformStream } from './random.js';
+import { fillNormal, normalStream, uniformStream } from './random.js';
 
-export const LOSSES = ['readout', 'mse', 'xent'] as const;
+export const LOSSES = ['readout', 'projection', 'mse', 'xent'] as const;
 export type LossKind = (typeof LOSSES)[number];
 
 export function lossOutputs(loss: LossKind): number {
-  return loss === 'readout' ? 1 : 10;
+  return loss === 'readout' || loss === 'projection' ? 1 : 10;
+}
+
+/** The per-sample projection of the projection loss: B × width row-major, entries N(0, 1/width). */
+export function drawProjection(batch: number, width: number, seed: number): Float64Array {
+  return fillNormal(new Float64Array(batch * width), normalStream(seed, 'projection'), Math.sqrt(1 / width));
 }
 
 export interface LossTargets {
@@ -49,7 +60,7 @@ export function lossAndGrad(y: Float64Array, batch: number, t: LossTargets): { l
   const n = t.nOut;
   const dy = new Float64Array(batch * n);
   let loss = 0;
-  if (t.kind === 'readout') {
+  if (t.kind === 'readout' || t.kind === 'projection') {
     for (let i = 0; i < batch; i++) {
       loss += y[i];
       dy[i] = 1;

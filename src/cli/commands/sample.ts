@@ -49,7 +49,7 @@ export function register(program: Command): void {
   addSpecFlags(cmd)
     .option('--seeds <K>', 'number of networks (default 8)')
     .option('--seed <s>', 'base seed; networks use seeds s, s+1, …, s+K−1 (default 1)')
-    .option('--loss <loss>', `${LOSSES.join(' | ')} (default readout; mse for linear-act-bn)`)
+    .option('--loss <loss>', `${LOSSES.join(' | ')} (default readout; projection where a readout is constant: φ(γẑ + β) affine after BN; mse for linear-act-bn)`)
     .option('--input-correlation <rho>', 'within-batch correlation ρ of the Gaussian inputs, in [0, 1) (default 0)')
     .option('--threads <n>', 'worker threads (default: every core)')
     .option('--backend <name>', 'float64 kernels: auto (native when the OpenBLAS addon is built, else typescript) | native | typescript (default auto)')
@@ -71,7 +71,8 @@ export function register(program: Command): void {
         if (!(LOSSES as readonly string[]).includes(opts.loss)) throw new UsageError(`--loss: "${opts.loss}" is not allowed; expected ${LOSSES.join(' | ')}`);
         loss = opts.loss as LossKind;
       }
-      const { checkLoss, kernels, sampleNetwork } = await import('../../sample/index.js');
+      const { kernels, sampleNetwork } = await import('../../sample/index.js');
+      const { chooseLoss } = await import('../../sample/sampler.js');
       if (backend === 'native') {
         try {
           kernels('native');
@@ -79,14 +80,14 @@ export function register(program: Command): void {
           throw new UsageError(`--backend: "native" is not allowed here; ${(e as Error).message.replace(/^backend: /, '')}`);
         }
       }
-      if (loss) {
-        try {
-          checkLoss(spec, loss);
-        } catch (e) {
-          throw new UsageError(`--${(e as Error).message}`);
-        }
+      let chosen: ReturnType<typeof chooseLoss>;
+      try {
+        chosen = chooseLoss(spec, loss);
+      } catch (e) {
+        throw new UsageError(`--${(e as Error).message}`);
       }
-      progress(`sample: ${seeds} network(s), depth ${spec.depth}, batch ${spec.batch}`);
+      progress(`sample: ${seeds} network(s), depth ${spec.depth}, batch ${spec.batch}, loss ${chosen.loss}`);
+      if (chosen.note) progress(`sample: ${chosen.note}`);
       let last = 0;
       const res = await sampleNetwork(spec, {
         seeds,
@@ -111,6 +112,8 @@ export function register(program: Command): void {
         interior: res.interior,
         seeds: res.seeds,
         backend: res.backend,
+        loss: res.loss,
+        lossNote: res.lossNote,
         records: res.records,
       };
       const json = JSON.stringify(out);
