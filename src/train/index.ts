@@ -3,6 +3,7 @@ export { BACKENDS, type BackendInfo, type BackendName, initBackend } from './bac
 export { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
 export { type CsvData, DATA_KINDS, type DataConfig, type Dataset, dataDim, type HostBatch, loadData, type MnistData, makeDataConfig, permutation, type SyntheticData } from './data.js';
 export { TrainConfigError } from './errors.js';
+export { combineFactors, type Degeneracy, degeneracyOf, F32_UNIT_ROUNDOFF, type GradientFactors, type UnitSums } from './factors.js';
 export { batchNorm, batchNormEval, compileExpression, EXPR_FUNCTIONS, EXPR_SUBSET, linear, tfActivation } from './layers.js';
 export { accuracyOf, lossTensor, TRAIN_LOSSES, type TrainLoss } from './loss.js';
 export { type Capture, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } from './model.js';

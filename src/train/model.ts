@@ -30,14 +30,19 @@ export interface Capture {
   out: T2[];
   /** ‖∂L/∂h_l‖² (scalars), filled during the backward pass. */
   dhSq: tf.Scalar[];
+  /** ∂L/∂h_l itself (B × n_l), filled during the backward pass (a clone: shares the values, changes nothing). */
+  dh: T2[];
+  /** ∂L/∂y at the readout output (B × nOut), filled during the backward pass. */
+  dy?: T2;
 }
 
 export function emptyCapture(depth: number): Capture {
-  return { h: new Array(depth), actIn: new Array(depth), out: new Array(depth), dhSq: new Array(depth) };
+  return { h: new Array(depth), actIn: new Array(depth), out: new Array(depth), dhSq: new Array(depth), dh: new Array(depth) };
 }
 
 export function disposeCapture(c: Capture): void {
-  for (const list of [c.h, c.actIn, c.out, c.dhSq]) for (const t of list) t?.dispose();
+  for (const list of [c.h, c.actIn, c.out, c.dhSq, c.dh]) for (const t of list) t?.dispose();
+  c.dy?.dispose();
 }
 
 /** Float64 row-major n_out × n_in → Float32 kernel K = Wᵀ (n_in × n_out). */
@@ -119,6 +124,11 @@ export class Mlp {
     return new Mlp(spec, nOut, params, info, runMean, runVar);
   }
 
+  /** Index into params of block l's BN γ (l = 1..depth), or −1 without BN. */
+  gammaIndex(l: number): number {
+    return this.index[l - 1].gamma;
+  }
+
   /** Index into params of block l's kernel (l = 1..depth), or of the readout kernel (l = null). */
   weightIndex(l: number | null): number {
     return l === null ? this.readoutIndex.W : this.index[l - 1].W;
@@ -136,6 +146,7 @@ export class Mlp {
       const onGrad = capture
         ? (dh: T2) => {
             capture.dhSq[l - 1] = tf.keep(tf.sum(tf.square(dh)) as tf.Scalar);
+            capture.dh[l - 1] = tf.keep(tf.clone(dh));
           }
         : undefined;
       const h = linear(cur, p[ix.W] as T2, p[ix.b] as T1, onGrad);
@@ -167,7 +178,12 @@ export class Mlp {
       }
       cur = out;
     }
-    return linear(cur, p[this.readoutIndex.W] as T2, p[this.readoutIndex.b] as T1);
+    const onReadoutGrad = capture
+      ? (dy: T2) => {
+          capture.dy = tf.keep(tf.clone(dy));
+        }
+      : undefined;
+    return linear(cur, p[this.readoutIndex.W] as T2, p[this.readoutIndex.b] as T1, onReadoutGrad);
   }
 
   /** running ← (1 − m)·running + m·batch (variance made unbiased by B/(B − 1)); disposes the stats. */

@@ -44,7 +44,10 @@ export interface Manifest {
   backend: BackendInfo;
   data: Record<string, unknown>;
   node: string;
-  predictedGrowth: boolean;
+  /** Whether the run has gia_growth records (the gradient-independence reconstruction; docs/training.md). */
+  giaGrowth: boolean;
+  /** Whether the run has the exact gradient-factor records (linear-bn-act without residuals). */
+  gradientFactors: boolean;
   status: 'running' | 'completed' | 'diverged';
   stepsDone: number;
   divergedAt?: number;
@@ -194,7 +197,8 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
       backend,
       data: data.describe(),
       node: process.version,
-      predictedGrowth: rate !== null && spec.order === 'linear-bn-act' && !spec.residual,
+      giaGrowth: rate !== null && tr.factorsOn,
+      gradientFactors: tr.factorsOn,
       status: 'running',
       stepsDone: 0,
     };

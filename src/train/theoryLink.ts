@@ -1,6 +1,9 @@
-// The link to the theory room's correlation-aware growth rate (theory-notes A.5; src/theory/correlation.ts).
-// Loaded lazily so that a build without it (or a theory module that fails to load) still trains; then
-// `predicted_growth` probes are skipped and the manifest says so (predictedGrowth: false).
+// The link to the theory room's gradient-independence reconstruction of the per-layer gradient ratio
+// (theory-notes A.5; src/theory/correlation.ts, `correlationAwareRate`). It is recorded as `gia_growth`, a
+// labelled approximation beside the exact factorisation (src/train/factors.ts), not a prediction: it assumes
+// the backward gradient independent of the weights, which training breaks within a few steps
+// (docs/training.md). Loaded lazily so that a build without it (or a theory module that fails to load)
+// still trains; then `gia_growth` probes are skipped and the manifest says so (giaGrowth: false).
 import type { Activation, BnSpec } from '../spec/index.js';
 
 export interface CorrelationAwareInput {
@@ -25,7 +28,7 @@ export type CorrelationAwareRate = (s: CorrelationAwareInput, activation: Activa
 
 let cached: Promise<CorrelationAwareRate | null> | null = null;
 
-/** The theory room's correlationAwareRate, or null when it is not there (yet). */
+/** The theory room's correlationAwareRate (the gradient-independence reconstruction), or null when it is not there. */
 export function loadCorrelationAwareRate(): Promise<CorrelationAwareRate | null> {
   cached ??= (async () => {
     try {

@@ -2,9 +2,10 @@
 // only read tensors the step computes anyway (and ‖∂L/∂h_l‖², taken inside the Linear backward), so
 // they cannot change the training result.
 import * as tf from '@tensorflow/tfjs';
-import { activationOf, type NetworkSpec, type Quantity, record, type SPRecord, type SpecFields, specFields, widths } from '../spec/index.js';
+import { activationOf, hasBN, type NetworkSpec, type Quantity, record, type SPRecord, type SpecFields, specFields, widths } from '../spec/index.js';
 import type { ResolvedTrainConfig } from './config.js';
 import type { Dataset, HostBatch } from './data.js';
+import { combineFactors, degeneracyOf, type UnitSums } from './factors.js';
 import { explicitTranspose } from './layers.js';
 import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
 import { type Capture, disposeCapture, emptyCapture, Mlp } from './model.js';
@@ -59,6 +60,8 @@ export class Trainer {
   readonly fields: SpecFields;
   readonly tags: Record<string, string>;
   private readonly rate: CorrelationAwareRate | null;
+  /** Whether the gradient-factor probes run (linear-bn-act without residuals). */
+  readonly factorsOn: boolean;
 
   constructor(cfg: ResolvedTrainConfig, spec: NetworkSpec, data: Dataset, rate: CorrelationAwareRate | null, backendName: string) {
     this.cfg = cfg;
@@ -69,7 +72,8 @@ export class Trainer {
     this.probes = new ProbeSchedule(cfg.probe, cfg.steps);
     this.fields = specFields(spec);
     this.tags = { optimizer: cfg.optimizer.kind, data: cfg.data.kind, loss: cfg.loss, backend: backendName };
-    this.rate = spec.order === 'linear-bn-act' && !spec.residual ? rate : null;
+    this.factorsOn = spec.order === 'linear-bn-act' && !spec.residual && hasBN(spec);
+    this.rate = this.factorsOn ? rate : null;
   }
 
   /** A record of this run (source "trained"). */
@@ -140,14 +144,12 @@ export class Trainer {
   private probe(t: number, lr: number, old: tf.Tensor[], now: tf.Tensor[], gradSq: number[], clip: number[], factors: (number | null)[], cap: Capture, accuracy: number, out: SPRecord[]): void {
     const L = this.spec.depth;
     const model = this.model;
-    const eps = this.spec.bn.eps;
     const wIdx = Array.from({ length: L }, (_, i) => model.weightIndex(i + 1));
-    const want = this.rate !== null;
     const act = this.model.act;
     // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, E φ′(z)²
     const perLayer = tf.tidy(() => {
       const rows: tf.Tensor[] = [];
-      const dphi = want ? tf.grad((z: tf.Tensor) => tf.sum(act(z))) : null;
+      const dphi = this.rate !== null ? tf.grad((z: tf.Tensor) => tf.sum(act(z))) : null;
       for (let l = 1; l <= L; l++) {
         const W0 = old[wIdx[l - 1]];
         const W1 = now[wIdx[l - 1]];
@@ -169,18 +171,22 @@ export class Trainer {
     const v = perLayer.dataSync();
     perLayer.dispose();
     const get = (l: number, k: number) => v[(l - 1) * 7 + k];
+    const ws = widths(this.spec);
+    const fx = this.factorsOn ? this.unitSums(old, cap) : null;
+    const deg = degeneracyOf(get(L, 0), fx ? fx.preTopSq : null, this.spec.batch!);
+    const dTag = deg.kind ? { degenerate: deg.kind } : undefined;
     out.push(this.rec('accuracy', null, accuracy, t));
     out.push(this.rec('lr', null, lr, t));
-    const ws = widths(this.spec);
+    if (deg.kind) out.push(this.rec('grad_degenerate', null, deg.nu, t, { degenerate: deg.kind, threshold: deg.threshold }));
     for (let l = 1; l <= L; l++) {
       const gh = get(l, 0);
       const wsq = get(l, 1);
       const gw = gradSq[wIdx[l - 1]];
-      out.push(this.rec('grad_w_sq', l, gw, t));
-      out.push(this.rec('grad_w_norm', l, Math.sqrt(gw), t));
-      out.push(this.rec('grad_h_sq', l, gh, t));
-      out.push(this.rec('grad_h_norm', l, Math.sqrt(gh), t));
-      if (l < L) out.push(this.rec('grad_growth', l, gh / get(l + 1, 0), t));
+      out.push(this.rec('grad_w_sq', l, gw, t, dTag));
+      out.push(this.rec('grad_w_norm', l, Math.sqrt(gw), t, dTag));
+      out.push(this.rec('grad_h_sq', l, gh, t, dTag));
+      out.push(this.rec('grad_h_norm', l, Math.sqrt(gh), t, dTag));
+      if (l < L) out.push(this.rec('grad_growth', l, gh / get(l + 1, 0), t, dTag));
       out.push(this.rec('weight_norm', l, Math.sqrt(wsq), t));
       out.push(this.rec('update_ratio', l, Math.sqrt(get(l, 2)) / Math.sqrt(wsq), t));
       out.push(this.rec('preact_var', l, get(l, 3), t));
@@ -195,39 +201,93 @@ export class Trainer {
     }
     const ro = model.weightIndex(null);
     if (factors[ro] !== null) out.push(this.rec('trust_ratio', null, factors[ro]!, t, { method: this.cfg.optimizer.kind, param: 'readout' }));
+    // a degenerate gradient: the per-layer ratios measure rounding noise; no factors, no GIA records
+    if (deg.kind || !fx) return;
+    for (let l = 1; l < L; l++) {
+      const f = combineFactors(fx.layers[l - 1], get(l + 1, 0), fx.weightSq[l - 1], ws[l]);
+      if (!f) continue;
+      out.push(this.rec('grad_factor_w', l, f.fW, t));
+      out.push(this.rec('weight_gain', l, f.weightGain, t));
+      out.push(this.rec('grad_align_w', l, f.alphaW, t));
+      out.push(this.rec('grad_factor_bn', l, f.fBN, t));
+      out.push(this.rec('bn_unit_gain', l, f.unitGain, t));
+      out.push(this.rec('gate_grad_corr', l, f.kappa, t));
+      out.push(this.rec('bn_proj_removed', l, f.rhoP, t));
+      out.push(this.rec('grad_factor_product', l, f.product, t));
+    }
     if (this.rate) {
-      // correlation-aware prediction of grad_growth at layer l (= ‖∂L/∂h_l‖²/‖∂L/∂h_{l+1}‖²), from the
-      // batch variances of h_l, the input-column norms of W_{l+1} and E φ′(z_l)² (theory-notes A.5)
-      const vecs = tf.tidy(() => {
-        const list: tf.Tensor[] = [];
-        for (let l = 1; l < L; l++) {
-          list.push(tf.add(tf.moments(cap.h[l - 1], 0).variance, eps));
-          list.push(tf.sum(tf.square(old[wIdx[l]]), 1));
-          list.push(tf.sum(tf.square(old[wIdx[l - 1]]), 0));
-        }
-        return list.length ? tf.concat(list) : tf.zeros([0]);
-      });
-      const flat = vecs.dataSync() as Float32Array;
-      vecs.dispose();
+      // the gradient-independence reconstruction of grad_growth at layer l (theory-notes A.5,
+      // src/theory/correlation.ts): a labelled approximation, not a prediction (docs/training.md)
       const activation = activationOf(this.spec);
-      let off = 0;
       for (let l = 1; l < L; l++) {
-        const n = ws[l - 1];
-        const preVar = flat.subarray(off, off + n);
-        off += n;
-        const colNormSq = flat.subarray(off, off + n);
-        off += n;
-        const prevRowNormSq = flat.subarray(off, off + n);
-        off += n;
+        const u = fx.layers[l - 1];
         let r: ReturnType<CorrelationAwareRate>;
         try {
-          r = this.rate({ preVar, colNormSq, dphiSqMean: get(l, 5), nCur: ws[l], prevRowNormSq }, activation, this.spec.bn);
+          r = this.rate({ preVar: u.varEps, colNormSq: fx.colNormSq[l - 1], dphiSqMean: get(l, 5), nCur: ws[l], prevRowNormSq: fx.prevRowNormSq[l - 1] }, activation, this.spec.bn);
         } catch {
-          continue; // e.g. a unit with zero batch variance and ε = 0: the prediction is undefined there
+          continue; // e.g. a unit with zero batch variance and ε = 0: the reconstruction is undefined there
         }
-        out.push(this.rec('predicted_growth', l, r.rate, t, { lambdaInf: r.lambdaInf, omegaW: r.omegaW, aCorr: r.aCorr }));
+        const tags = { assumption: 'gradient-independence', lambdaInf: r.lambdaInf, omegaW: r.omegaW, aCorr: r.aCorr };
+        out.push(this.rec('gia_growth', l, r.rate, t, tags));
+        out.push(this.rec('gia_unit_gain', l, (r.rate * ws[l]) / fx.weightSq[l - 1], t, { assumption: 'gradient-independence' }));
       }
     }
+  }
+
+  /**
+   * Per-unit sums of every block (src/train/factors.ts) at θ_t, from the captured forward and backward,
+   * plus ‖W_{l+1}‖²_F, the column norms of W_{l+1}, the row norms of W_l and, for the degeneracy check,
+   * ‖γ∘s⁻¹∘φ′∘g_x^L‖² at the top block (g_x^L = ∂L/∂y · readout).
+   */
+  private unitSums(old: tf.Tensor[], cap: Capture): { layers: UnitSums[]; weightSq: number[]; colNormSq: Float32Array[]; prevRowNormSq: Float32Array[]; preTopSq: number } {
+    const L = this.spec.depth;
+    const model = this.model;
+    const eps = this.spec.bn.eps;
+    const act = model.act;
+    const ws = widths(this.spec);
+    const K = (l: number) => old[model.weightIndex(l <= L ? l : null)] as tf.Tensor2D;
+    const flat = tf.tidy(() => {
+      const dphi = tf.grad((z: tf.Tensor) => tf.sum(act(z)));
+      const list: tf.Tensor[] = [];
+      const scal: tf.Tensor[] = [];
+      for (let l = 1; l <= L; l++) {
+        const G1 = (l < L ? cap.dh[l] : cap.dy!) as tf.Tensor2D;
+        const Kn = K(l + 1);
+        const gx = explicitTranspose() ? tf.matMul(G1, tf.transpose(Kn)) : tf.matMul(G1, Kn, false, true);
+        const d = dphi(cap.actIn[l - 1]);
+        const gated = tf.mul(d, gx);
+        const varEps = tf.add(tf.moments(cap.h[l - 1], 0).variance, eps);
+        const gamma2 = tf.square(old[model.gammaIndex(l)]);
+        list.push(tf.sum(tf.square(gx), 0), tf.mean(tf.square(d), 0), tf.sum(tf.square(gated), 0), tf.sum(tf.square(cap.dh[l - 1]), 0), varEps, gamma2);
+        if (l < L) list.push(tf.sum(tf.square(Kn), 1), tf.sum(tf.square(K(l)), 0));
+        scal.push(tf.reshape(tf.sum(tf.square(Kn)), [1]));
+      }
+      return tf.concat([...list, ...scal]);
+    });
+    const host = Float64Array.from(flat.dataSync());
+    flat.dispose();
+    const layers: UnitSums[] = [];
+    const colNormSq: Float32Array[] = [];
+    const prevRowNormSq: Float32Array[] = [];
+    let off = 0;
+    const take = (n: number) => {
+      const a = host.subarray(off, off + n);
+      off += n;
+      return a;
+    };
+    for (let l = 1; l <= L; l++) {
+      const n = ws[l - 1];
+      layers.push({ gx2: take(n), dphi2: take(n), gated2: take(n), gh2: take(n), varEps: take(n), gamma2: take(n) });
+      if (l < L) {
+        colNormSq.push(Float32Array.from(take(n)));
+        prevRowNormSq.push(Float32Array.from(take(n)));
+      }
+    }
+    const weightSq = Array.from(take(L));
+    const top = layers[L - 1];
+    let preTopSq = 0;
+    for (let j = 0; j < top.gx2.length; j++) preTopSq += (top.gamma2[j] / top.varEps[j]) * top.gated2[j];
+    return { layers, weightSq, colNormSq, prevRowNormSq, preTopSq };
   }
 
   /** Loss and accuracy on the data's test split, BN in eval mode (running statistics). */
