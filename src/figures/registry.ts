@@ -5,7 +5,7 @@ import { activationRateFigure, depthBatchHeatmapFigure, lambdaVsBatchFigure } fr
 import { FigureError, type FigureOptions } from './common.js';
 import { gradientVsDepthFigure } from './gradientDepth.js';
 import { jacobianSpectrumFigure, phaseDiagramFigure } from './maps.js';
-import { earlyTrainingFigure, optimizerComparisonFigure } from './training.js';
+import { earlyTrainingFigure, gradientFactorsFigure, optimizerComparisonFigure } from './training.js';
 
 export interface FigureDef {
   /** Figure number in docs/figures.md. */
@@ -44,7 +44,7 @@ export const FIGURES = {
   'early-training': {
     index: 5,
     title: 'Early training: gradient ratio and correlation against step',
-    needs: 'trained per-layer grad_growth and corr over steps; predicted_growth over steps; theory growth',
+    needs: 'trained per-layer grad_growth and corr over steps; gia_growth (or legacy predicted_growth) over steps; theory growth',
     build: earlyTrainingFigure,
   },
   'optimizer-comparison': {
@@ -64,6 +64,12 @@ export const FIGURES = {
     title: '(σ_w², σ_b²) phase diagram for no-BN nets',
     needs: 'growth with layer null over a (sigmaW2, sigmaB2) grid of linear-act specs (theory or sampled)',
     build: phaseDiagramFigure,
+  },
+  'gradient-factors': {
+    index: 10,
+    title: 'The per-layer gradient ratio factor by factor during training (exact), beside the GIA reconstruction',
+    needs: 'trained per-layer grad_growth, grad_factor_w, weight_gain, grad_align_w, grad_factor_bn, bn_unit_gain, gate_grad_corr, bn_proj_removed over steps; gia_growth, gia_unit_gain',
+    build: gradientFactorsFigure,
   },
 } as const satisfies Record<string, FigureDef>;
 

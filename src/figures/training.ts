@@ -1,4 +1,5 @@
-// Figures over training steps: early training (5) and the optimizer comparison (6).
+// Figures over training steps: early training (5), the optimizer comparison (6) and the exact factors of
+// the per-layer gradient ratio (gradient-factors).
 import type { TopLevelSpec } from 'vega-lite';
 import { type SPRecord, summarize } from '../spec/index.js';
 import { axisScale, band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, quantityTitle, selectSpec, stepAxis, stepScale, topLevel } from './common.js';
@@ -56,10 +57,16 @@ function perStep(recs: SPRecord[], layers: number[] | undefined, geometric: bool
 }
 
 const MEASURED = 'trained (mean over runs, 95% CI)';
-const PREDICTED = 'correlation-aware prediction';
+const PREDICTED = 'gradient-independence reconstruction (GIA)';
+/** The GIA records: gia_growth, or predicted_growth (its name in runs before the exact factorisation). */
+const isGia = (q: string) => q === 'gia_growth' || q === 'predicted_growth';
 const INIT = 'theory λ(B) at init';
 
-/** Figure 5: per-layer gradient ratio against step with the correlation-aware prediction, and the within-batch correlation. */
+/**
+ * Figure 5: per-layer gradient ratio against step with the gradient-independence reconstruction beside it
+ * (labelled as such: it is not a prediction once training aligns gradients and weights; see
+ * `gradient-factors` for the exact factors), and the within-batch correlation.
+ */
 export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions = {}): TopLevelSpec {
   const NAME = 'early-training';
   let records = selectSpec(all, opts);
@@ -72,7 +79,7 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   const mine = (r: SPRecord) => String(r.specId) === specId && (r.source !== 'trained' || optimizerLabel(r) === optimizer);
   const meas = measured.filter(mine);
   const spec0 = meas[0];
-  const pred = records.filter((r) => r.quantity === 'predicted_growth' && r.step !== null && mine(r) && (r.source === 'trained' || r.source === 'theory'));
+  const pred = records.filter((r) => isGia(r.quantity) && r.step !== null && mine(r) && (r.source === 'trained' || r.source === 'theory'));
   const corrQ = opts.corrQuantity ?? 'corr';
   const corr = records.filter((r) => r.source === 'trained' && r.quantity === corrQ && r.layer !== null && mine(r));
   const init = records.filter((r) => r.source === 'theory' && r.quantity === 'growth' && r.layer === null && r.step === null && finite(r.value) && r.batch === spec0.batch && r.activation === spec0.activation && r.order === spec0.order);
@@ -200,3 +207,113 @@ export function optimizerComparisonFigure(all: SPRecord[], opts: OptimizerOption
   return topLevel('Optimizers at small and large batch', used, { data: { values: rows }, vconcat }, opts, `bands: 95% CI over runs · × marks ${nDiv} divergence event${nDiv === 1 ? '' : 's'}`);
 }
 
+
+export interface GradientFactorsOptions extends FigureOptions {
+  /** Optimizer label to show (default: the most common in the records). */
+  optimizer?: string;
+  /** Layers to average over (default: every layer present). */
+  layers?: number[];
+}
+
+interface FactorSeries {
+  panel: 'ratio' | 'scale' | 'align';
+  name: string;
+  color: string;
+  dash?: number[];
+  /** the records' quantity, or a function of one (layer, step, run)'s quantities */
+  quantity: string;
+  value?: (get: (q: string) => number | undefined) => number | undefined;
+}
+
+const FACTOR_SERIES: FactorSeries[] = [
+  { panel: 'ratio', name: 'measured R = F_W·F_BN', color: PALETTE.trained, quantity: 'grad_growth' },
+  { panel: 'ratio', name: 'gradient-independence reconstruction (GIA)', color: PALETTE.theory, dash: [6, 3], quantity: 'gia_growth' },
+  { panel: 'scale', name: 'F_W = ‖g W‖²/‖g‖²', color: PALETTE.optimizers[2], quantity: 'grad_factor_w' },
+  { panel: 'scale', name: '‖W‖²_F/n (F_W under GIA)', color: PALETTE.optimizers[2], dash: [6, 3], quantity: 'weight_gain' },
+  { panel: 'scale', name: 'F_BN = ‖g_h‖²/‖g_x‖²', color: PALETTE.optimizers[1], quantity: 'grad_factor_bn' },
+  { panel: 'scale', name: 'A = Σ u_j γ_j² E φ′_j²/s_j²', color: PALETTE.optimizers[4], quantity: 'bn_unit_gain' },
+  { panel: 'scale', name: 'A_GIA (F_BN under GIA)', color: PALETTE.optimizers[1], dash: [6, 3], quantity: 'gia_unit_gain' },
+  { panel: 'align', name: 'α_W (alignment of g with W)', color: PALETTE.optimizers[2], quantity: 'grad_align_w' },
+  { panel: 'align', name: 'κ (gate–gradient correlation)', color: PALETTE.optimizers[3], quantity: 'gate_grad_corr' },
+  { panel: 'align', name: '1 − ρ_P (BN projection)', color: PALETTE.optimizers[6], quantity: 'bn_proj_removed', value: (g) => (g('bn_proj_removed') === undefined ? undefined : 1 - g('bn_proj_removed')!) },
+  { panel: 'align', name: 'A / A_GIA (unit weights, γ_j, per-unit φ′)', color: PALETTE.optimizers[4], quantity: 'bn_unit_gain', value: (g) => (g('bn_unit_gain') === undefined || g('gia_unit_gain') === undefined ? undefined : g('bn_unit_gain')! / g('gia_unit_gain')!) },
+];
+
+/**
+ * The exact factors of the per-layer gradient ratio against step (src/train/factors.ts): R = F_W·F_BN with
+ * F_W = (‖W‖²/n)·α_W and F_BN = A·κ·(1 − ρ_P), beside the gradient-independence reconstruction, which sets
+ * α_W = κ = 1 − ρ_P = 1 and weights units by c_j² (A_GIA). Each series: per run the geometric mean over the
+ * layers, then the mean over runs. Left: R and GIA; middle: the factors' sizes; right: the factors GIA sets to 1.
+ */
+export function gradientFactorsFigure(all: SPRecord[], opts: GradientFactorsOptions = {}): TopLevelSpec {
+  const NAME = 'gradient-factors';
+  const records = selectSpec(all, opts).filter((r) => r.source === 'trained' && r.layer !== null && r.step !== null);
+  const meas = records.filter((r) => r.quantity === 'grad_factor_w');
+  if (meas.length === 0) throw missing(NAME, 'trained per-layer grad_factor_w, grad_factor_bn, grad_align_w, bn_unit_gain, gate_grad_corr, bn_proj_removed over steps (linear-bn-act runs)', all);
+  const specId = opts.specId ?? mostCommon(meas.map((r) => String(r.specId)));
+  const optimizer = opts.optimizer ?? mostCommon(meas.filter((r) => String(r.specId) === specId).map(optimizerLabel));
+  const mine = records.filter((r) => String(r.specId) === specId && optimizerLabel(r) === optimizer && r.tags?.degenerate === undefined && (!opts.layers || opts.layers.includes(r.layer!)));
+  // one value per (run, step, layer) and quantity; GIA under either name
+  const cell = new Map<string, Map<string, number>>();
+  const used: SPRecord[] = [];
+  for (const r of mine) {
+    const q = isGia(r.quantity) ? 'gia_growth' : r.quantity;
+    if (!FACTOR_SERIES.some((s) => s.quantity === q) && q !== 'gia_unit_gain') continue;
+    const k = `${runOf(r)}|${r.step}|${r.layer}`;
+    if (!cell.has(k)) cell.set(k, new Map());
+    cell.get(k)!.set(q, r.value);
+    used.push(r);
+  }
+  const rows: Record<string, unknown>[] = [];
+  const layers = new Set<number>();
+  for (const s of FACTOR_SERIES) {
+    // per (run, step): geometric mean over layers; then per step: mean and 95% CI over runs
+    const perRunStep = new Map<string, { step: number; logs: number[] }>();
+    for (const [k, m] of cell) {
+      const [run, step, layer] = k.split('|');
+      const v = s.value ? s.value((q) => m.get(q)) : m.get(s.quantity);
+      if (!finite(v) || !(v > 0)) continue;
+      layers.add(Number(layer));
+      const key = `${run}|${step}`;
+      if (!perRunStep.has(key)) perRunStep.set(key, { step: Number(step), logs: [] });
+      perRunStep.get(key)!.logs.push(Math.log(v));
+    }
+    const bySteps = new Map<number, number[]>();
+    for (const { step, logs } of perRunStep.values()) bySteps.set(step, [...(bySteps.get(step) ?? []), Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length)]);
+    for (const [step, vals] of [...bySteps].sort((a, b) => a[0] - b[0])) {
+      const b = summarize(vals);
+      rows.push({ panel: s.panel, series: s.name, step, y: b.mean, lo: b.lo, hi: b.hi, n: b.n });
+    }
+  }
+  if (!rows.some((r) => r.panel === 'align')) throw missing(NAME, 'trained per-layer grad_align_w, gate_grad_corr or bn_proj_removed over steps', all);
+  const present = FACTOR_SERIES.filter((s) => rows.some((r) => r.series === s.name));
+  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(present.map((s) => ({ name: s.name, color: s.color }))) };
+  const steps = rows.map((r) => r.step).filter(finite);
+  const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
+  const panel = (p: FactorSeries['panel'], title: string, yTitle: string, one: boolean): Record<string, unknown> => {
+    const ys = rows.filter((r) => r.panel === p).map((r) => r.y as number);
+    const y = { field: 'y', type: 'quantitative', title: yTitle, scale: axisScale(ys) };
+    const layer: Record<string, unknown>[] = one ? [{ mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } }] : [];
+    for (const s of present.filter((q) => q.panel === p)) {
+      const f = [{ filter: `datum.panel === '${p}' && datum.series === '${s.name.replace(/'/g, "\\'")}'` }];
+      layer.push({ transform: f, mark: { type: 'line', strokeWidth: 2, point: { size: 12 }, ...(s.dash ? { strokeDash: s.dash } : {}) }, encoding: { x, y, color } });
+    }
+    return { width: opts.width ?? 300, height: opts.height ?? 260, title: { text: title, fontSize: 12 }, layer };
+  };
+  const ls = [...layers].sort((a, b) => a - b);
+  return topLevel(
+    'The per-layer gradient ratio, factor by factor',
+    used,
+    {
+      data: { values: rows },
+      hconcat: [
+        panel('ratio', 'measured ratio and the GIA reconstruction', 'geometric mean over ℓ of ‖∂L/∂h_ℓ‖² / ‖∂L/∂h_ℓ₊₁‖²', true),
+        panel('scale', 'R = F_W · F_BN: the two backward factors', 'factor (geometric mean over ℓ)', false),
+        panel('align', 'what gradient independence sets to 1', 'factor (geometric mean over ℓ)', true),
+      ],
+      resolve: { scale: { color: 'shared' } },
+    },
+    opts,
+    `optimizer ${optimizer} · ${ls.length ? `layers ℓ = ${Math.min(...ls)}–${Math.max(...ls)}` : ''} · exact: R = (‖W‖²/n)·α_W · A·κ·(1 − ρ_P)`,
+  );
+}

@@ -18,6 +18,7 @@ import {
   BATCHES,
   batchRecords,
   earlyRecords,
+  factorRecords,
   FIXTURES,
   fields,
   fixtureLambda,
@@ -55,7 +56,8 @@ const EXPECT: Record<string, { marks: string[]; titles: string[] }> = {
   'lambda-vs-batch': { marks: ['mark-line', 'mark-rule', 'mark-symbol'], titles: ['batch size B', 'λ: per-layer growth of ‖∂L/∂h‖²', 'linear BN (B−2)/(B−3)'] },
   'depth-batch-heatmap': { marks: ['mark-rect', 'mark-line'], titles: ['batch size B', 'depth L (blocks)', 'theory ξ(B) = 1/ln λ(B)'] },
   'activation-rate': { marks: ['mark-rect', 'mark-rule', 'mark-text'], titles: ['activation φ', 'large-batch λ: per-layer growth of ‖∂L/∂h‖²'] },
-  'early-training': { marks: ['mark-line', 'mark-area', 'mark-rule'], titles: ['training step t', 'mean within-batch correlation', 'correlation-aware prediction'] },
+  'early-training': { marks: ['mark-line', 'mark-area', 'mark-rule'], titles: ['training step t', 'mean within-batch correlation', 'gradient-independence reconstruction (GIA)'] },
+  'gradient-factors': { marks: ['mark-line', 'mark-rule', 'mark-symbol'], titles: ['training step t', 'measured R = F_W·F_BN', 'gradient-independence reconstruction (GIA)', 'α_W (alignment of g with W)', 'κ (gate–gradient correlation)', '1 − ρ_P (BN projection)'] },
   'optimizer-comparison': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['training step t', 'training loss', 'training accuracy', 'SGD + warmup', 'LAMB', 'diverged', 'B = 2048'] },
   'jacobian-spectrum': { marks: ['mark-rect', 'mark-line'], titles: ['singular value σ of J = ∂h_L/∂h_0', 'density p(σ)', 'free probability density'] },
   'phase-diagram': { marks: ['mark-rect', 'mark-line'], titles: ['weight variance σ_w²', 'bias variance σ_b²', 'critical line χ₁ = 1'] },
@@ -169,13 +171,43 @@ describe('figures show the values they were given (read back from the compiled V
     }
   });
 
-  it('early-training: geometric mean over layers and runs, the prediction, the correlation', () => {
+  it('gradient-factors: per step the mean over runs of the geometric mean over layers, for every factor; GIA beside', () => {
+    const recs = factorRecords();
+    const rows = vegaRows(buildFigure('gradient-factors', recs));
+    const expected = (q: string, step: number, f: (v: number) => number = (v) => v) => {
+      const runs = [1, 2].map((s) => {
+        const vs = recs.filter((r) => r.quantity === q && r.step === step && r.seed === s).map((r) => Math.log(f(r.value)));
+        expect(vs.length).toBe(7);
+        return Math.exp(vs.reduce((a, b) => a + b, 0) / vs.length);
+      });
+      return (runs[0] + runs[1]) / 2;
+    };
+    const row = (series: string, step: number) => rows.find((r) => r.series === series && r.step === step);
+    for (const step of [0, 5, 100]) {
+      expect(row('measured R = F_W·F_BN', step).y).toBeCloseTo(expected('grad_growth', step), 12);
+      expect(row('gradient-independence reconstruction (GIA)', step).y).toBeCloseTo(expected('gia_growth', step), 12);
+      expect(row('α_W (alignment of g with W)', step).y).toBeCloseTo(expected('grad_align_w', step), 12);
+      expect(row('κ (gate–gradient correlation)', step).y).toBeCloseTo(expected('gate_grad_corr', step), 12);
+      expect(row('1 − ρ_P (BN projection)', step).y).toBeCloseTo(expected('bn_proj_removed', step, (v) => 1 - v), 12);
+      expect(row('F_BN = ‖g_h‖²/‖g_x‖²', step).y).toBeCloseTo(expected('grad_factor_bn', step), 12);
+      // the fixture's A_GIA is 0.98·A at every layer: the ratio series reads 1/0.98
+      expect(row('A / A_GIA (unit weights, γ_j, per-unit φ′)', step).y).toBeCloseTo(1 / 0.98, 12);
+    }
+    // a step marked degenerate is left out; legacy predicted_growth is drawn as the GIA
+    const marked = recs.map((r) => (r.step === 5 ? { ...r, tags: { ...r.tags, degenerate: 'round-off' } } : r));
+    expect(vegaRows(buildFigure('gradient-factors', marked)).some((r) => r.step === 5)).toBe(false);
+    const legacy = recs.map((r) => (r.quantity === 'gia_growth' ? { ...r, quantity: 'predicted_growth' } : r));
+    expect(vegaRows(buildFigure('gradient-factors', legacy)).find((r) => r.series === 'gradient-independence reconstruction (GIA)' && r.step === 5).y).toBeCloseTo(expected('gia_growth', 5), 12);
+    expect(() => buildFigure('gradient-factors', earlyRecords())).toThrow(/gradient-factors: needs records with trained per-layer grad_factor_w/);
+  });
+
+  it('early-training: geometric mean over layers and runs, the GIA reconstruction (legacy predicted_growth records), the correlation', () => {
     const rows = vegaRows(buildFigure('early-training', earlyRecords()));
     for (const step of [0, 5, 100]) {
       const ratio = 1 + 0.48 / (1 + step / 5);
       // Per run: ratio·(1 + 0.01(s−2)) at every layer; the mean over s = 1, 2, 3 is ratio.
       expect(rows.find((r) => r.panel === 'ratio' && r.series.startsWith('trained') && r.step === step).y).toBeCloseTo(ratio, 12);
-      expect(rows.find((r) => r.series === 'correlation-aware prediction' && r.step === step).y).toBeCloseTo(ratio * 1.02, 12);
+      expect(rows.find((r) => r.series === 'gradient-independence reconstruction (GIA)' && r.step === step).y).toBeCloseTo(ratio * 1.02, 12);
       expect(rows.find((r) => r.panel === 'corr' && r.step === step).y).toBeCloseTo(0.9 * (1 - 1 / (1 + step / 10)) + 0.02, 12);
     }
     expect(rows.find((r) => r.series === 'theory λ(B) at init').y).toBe(1.47968);

@@ -88,6 +88,38 @@ export function earlyRecords(): SPRecord[] {
   return out;
 }
 
+/** gradient-factors: per-layer factors with R = (‖W‖²/n)·α_W·A·κ·(1 − ρ_P) exactly; GIA = (‖W‖²/n)·A_GIA. */
+export function factorRecords(): SPRecord[] {
+  const f = fields({ depth: 8, width: 96, batch: 128 }); // not earlyRecords' spec: allRecords() holds both
+  const out: SPRecord[] = [];
+  for (const step of EARLY_STEPS) {
+    for (let s = 1; s <= 2; s++) {
+      const tags = { optimizer: 'sgd', run: `run-${s}` };
+      for (let l = 1; l < 8; l++) {
+        const alpha = 1 + 0.3 * (1 - 1 / (1 + step / 20)) + 0.01 * l + 0.005 * s;
+        const wg = 2 + 0.01 * l;
+        const A = 0.75 / (1 + step / 10) ** 0.3;
+        const kappa = 1 + 0.15 * (1 - 1 / (1 + step / 5));
+        const rho = 0.01 + 0.001 * l;
+        const fBN = A * kappa * (1 - rho);
+        const aGia = A * 0.98;
+        const put = (q: string, v: number) => out.push(record(f, 'trained', q, l, v, { seed: s, step, tags }));
+        put('grad_growth', wg * alpha * fBN);
+        put('grad_factor_w', wg * alpha);
+        put('weight_gain', wg);
+        put('grad_align_w', alpha);
+        put('grad_factor_bn', fBN);
+        put('bn_unit_gain', A);
+        put('gate_grad_corr', kappa);
+        put('bn_proj_removed', rho);
+        put('gia_unit_gain', aGia);
+        put('gia_growth', wg * aGia);
+      }
+    }
+  }
+  return out;
+}
+
 export const OPTIMIZERS: { optimizer: string; warmup?: number }[] = [{ optimizer: 'sgd' }, { optimizer: 'sgd', warmup: 10 }, { optimizer: 'lars' }, { optimizer: 'lamb' }, { optimizer: 'lalc' }];
 /** Figure 6: loss and accuracy per optimizer at B = 32 and 2048; SGD without warmup diverges at B = 2048 (step 6). */
 export function optimizerRecords(): SPRecord[] {
@@ -152,7 +184,7 @@ export function phaseRecords(w2s = PHASE_W2, b2s = PHASE_B2): SPRecord[] {
 }
 
 export function allRecords(): SPRecord[] {
-  return [...gradientRecords(), ...batchRecords(), ...activationRecords(), ...heatmapRecords(), ...earlyRecords(), ...optimizerRecords(), ...spectrumRecords(), ...phaseRecords()];
+  return [...gradientRecords(), ...batchRecords(), ...activationRecords(), ...heatmapRecords(), ...earlyRecords(), ...factorRecords(), ...optimizerRecords(), ...spectrumRecords(), ...phaseRecords()];
 }
 
 export const FIXTURES: Record<string, () => SPRecord[]> = {
@@ -161,6 +193,7 @@ export const FIXTURES: Record<string, () => SPRecord[]> = {
   'depth-batch-heatmap': heatmapRecords,
   'activation-rate': activationRecords,
   'early-training': earlyRecords,
+  'gradient-factors': factorRecords,
   'optimizer-comparison': optimizerRecords,
   'jacobian-spectrum': spectrumRecords,
   'phase-diagram': phaseRecords,
