@@ -71,7 +71,8 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   const NAME = 'early-training';
   let records = selectSpec(all, opts);
   const q = opts.quantity ?? 'grad_growth';
-  const measured = records.filter((r) => r.source === 'trained' && r.quantity === q && r.layer !== null);
+  // a step whose loss gradient is at round-off (tags.degenerate, src/train/factors.ts) has no meaningful ratio
+  const measured = records.filter((r) => r.source === 'trained' && r.quantity === q && r.layer !== null && r.tags?.degenerate === undefined);
   if (measured.length === 0) throw missing(NAME, `trained per-layer ${q} over steps`, records);
   const specId = opts.specId ?? mostCommon(measured.map((r) => String(r.specId)));
   records = records.filter((r) => String(r.specId) === specId || (r.source === 'theory' && r.step === null));
