@@ -4,7 +4,7 @@ import { claim1Verdicts } from '../../analysis/claim1-explosion.js';
 import { claim2Verdicts } from '../../analysis/claim2-batch.js';
 import { claim3Verdicts } from '../../analysis/claim3-activations.js';
 import { claim4Verdicts } from '../../analysis/claim4-order-residual.js';
-import { type Claim5Step, claim5Verdicts } from '../../analysis/claim5-temporal.js';
+import { type Claim5Step, claim5Verdicts, giaReport } from '../../analysis/claim5-temporal.js';
 import { type Claim6Cell, claim6Verdicts } from '../../analysis/claim6-optimizers.js';
 import { type Claim7Cell, claim7Verdicts } from '../../analysis/claim7-depth.js';
 import { overall } from '../../src/reproduce/index.js';
@@ -96,20 +96,44 @@ describe('claim 4: order and residual', () => {
 });
 
 describe('claim 5: temporal explosion', () => {
-  const step = (s: number, m: number, p: number, u: number, a: number): Claim5Step => ({ step: s, measured: m, predicted: p, corr: 0.32, unitCorr: u, aCorr: a, omegaW: 1 });
-  test('growth falling to 1, tracked by the prediction, correlation rising: agrees', () => {
-    const series = [0, 1, 2, 5, 10, 20, 50, 100].map((s) => {
-      const g = 1 + (L128 - 1) * Math.exp(-s / 3);
-      return step(s, g, g * 1.01, 0.05 + 0.002 * s, 1 - 0.004 * s);
+  // a step whose factors multiply to R exactly; GIA = R/(α_W·κ·(1 − ρ_P)·A/A_GIA)
+  const step = (s: number, R: number, alphaW: number, kappa: number, aRatio: number, rhoP: number, unitCorr: number, productErr = 1e-7): Claim5Step => {
+    const weightGain = 2;
+    const fW = weightGain * alphaW;
+    const fBN = R / fW;
+    const unitGain = fBN / (kappa * (1 - rhoP));
+    return { step: s, measured: R, gia: R / (alphaW * kappa * (1 - rhoP) * aRatio), fW, weightGain, alphaW, fBN, unitGain, giaUnitGain: unitGain / aRatio, kappa, rhoP, productErr, corr: 0.32, unitCorr };
+  };
+  const STEPS = [0, 1, 2, 3, 5, 8, 10, 20, 50, 100, 199];
+  // the audit's shape: R 1.48 → ≈ 1.15 by step 5–10, α_W and κ growing to 1.3 and 1.15 late, ρ_P ≈ 1%
+  const training = (over: (s: number) => Partial<{ R: number; err: number; giaOff: number }> = () => ({})) =>
+    STEPS.map((s) => {
+      const o = over(s);
+      const R = o.R ?? 1.15 + (L128 - 1.15) * Math.exp(-s / 2);
+      const late = 1 - 1 / (1 + s / 20);
+      const st = step(s, R, 1 + 0.3 * late, 1 + 0.15 * late, 1, 0.01, 0.05 + 0.002 * s, o.err);
+      return o.giaOff ? { ...st, gia: st.gia * o.giaOff } : st;
     });
-    expect(overall(claim5Verdicts(series, L128, 128))).toBe('agrees');
+  const B = 128;
+  const bound = 2 * B * 128 * 2 ** -24;
+  const row = (rows: { item: string; verdict: string; reason: string }[], start: string) => rows.find((r) => r.item.startsWith(start))!;
+  test('the ratio falls to ≈ 1.15 and stays; the factorisation is exact; GIA departing where α_W and κ leave 1 is reported, not a disagreement', () => {
+    const rows = claim5Verdicts(training(), L128, B, bound);
+    expect(overall(rows)).toBe('agrees');
+    expect(row(rows, 'gradient-independence reconstruction within 5%').reason).toMatch(/over the 4 probes where they hold \(steps 0, 1, 2, 3\)/);
+    // α_W = 1 + 0.3·(1 − 1/(1 + s/20)): 1.039 at step 3, 1.060 at step 5 (ln 1.06 > 0.05)
+    expect(giaReport(training())).toMatch(/α_W from step 5 \(α_W = 1\.060\)/);
   });
-  test('a prediction that departs late disagrees on that row only', () => {
-    const series = [0, 1, 2, 5, 10, 20, 50, 100].map((s) => step(s, 1.1, s <= 20 ? 1.1 : 0.8, 0.05 + 0.002 * s, 0.5));
-    series[0] = step(0, L128, L128, 0.05, 1);
-    const rows = claim5Verdicts(series, L128, 128);
-    expect(rows.find((r) => r.item.startsWith('…and later'))!.verdict).toBe('disagrees');
-    expect(rows.find((r) => r.item.includes('steps 0–20'))!.verdict).toBe('agrees');
+  test('a product off R beyond float32 rounding disagrees on the exactness row', () => {
+    const rows = claim5Verdicts(training((s) => (s === 50 ? { err: 1e-2 } : {})), L128, B, bound);
+    expect(row(rows, 'the factorisation').verdict).toBe('disagrees');
+    expect(overall(rows)).toBe('disagrees');
+  });
+  test('a GIA 10% off where its assumptions hold disagrees; a ratio that does not fall disagrees', () => {
+    expect(row(claim5Verdicts(training((s) => (s <= 2 ? { giaOff: 1.1 } : {})), L128, B, bound), 'gradient-independence reconstruction within 5%').verdict).toBe('disagrees');
+    const flat = claim5Verdicts(training(() => ({ R: L128 })), L128, B, bound);
+    expect(row(flat, 'the ratio falls within ~10 steps').verdict).toBe('disagrees');
+    expect(row(flat, '…and stays down').verdict).toBe('disagrees');
   });
 });
 
