@@ -1,7 +1,9 @@
 // Finite-size study: how the measured growth of ‖∂L/∂h‖² per layer departs from the mean-field rate
 // λ(B) as the width N shrinks and as the batch B approaches N, with a least-squares fit of the 1/N
-// correction g(N) = g∞ + a/N. Also the linear-BN net, whose mean-field rate is (B−2)/(B−3).
-// Returns tidy records (tags.study = 'finite-size'); docs/sampling.md reads the numbers.
+// correction g(N) = g∞ + a/N. Also the linear-BN net (identity), whose mean-field rate is (B−2)/(B−3);
+// its readout loss is constant (Σ_i ẑ_i = 0), so it is sampled with sampleNetwork's default for it, the
+// per-sample projection loss (src/spec/loss.ts), whose gradient is real.
+// Returns tidy records (tags.study = 'finite-size', tags.loss); docs/sampling.md reads the numbers.
 import { makeSpec, type NetworkSpec, record, type SPRecord, specFields, type SpecInput } from '../spec/index.js';
 import { predict } from '../theory/index.js';
 import { sampleNetwork } from './sampler.js';
@@ -30,6 +32,7 @@ interface Point {
   growth: number;
   se: number;
   predicted: number | null;
+  loss: string;
 }
 
 /** Weighted least squares of y = c + a·x with weights 1/se²; returns c, a and their standard errors. */
@@ -62,7 +65,7 @@ async function point(input: SpecInput, opts: FiniteSizeOptions): Promise<Point> 
   } catch {
     predicted = null;
   }
-  return { spec, growth: res.measuredGrowth, se: res.measuredGrowthSE, predicted };
+  return { spec, growth: res.measuredGrowth, se: res.measuredGrowthSE, predicted, loss: res.loss };
 }
 
 /** Run the study; every point is one spec sampled at K seeds. */
@@ -76,7 +79,7 @@ export async function finiteSizeStudy(opts: FiniteSizeOptions = {}): Promise<SPR
   const out: SPRecord[] = [];
   const push = (p: Point, sweep: string) => {
     const f = specFields(p.spec);
-    const tags = { study: 'finite-size', sweep, ratioBN: (p.spec.batch ?? 0) / f.width };
+    const tags = { study: 'finite-size', sweep, ratioBN: (p.spec.batch ?? 0) / f.width, loss: p.loss };
     out.push(record(f, 'sampled', 'growth', null, p.growth, { sd: p.se, lo: p.growth - 1.96 * p.se, hi: p.growth + 1.96 * p.se, tags }));
     if (p.predicted !== null) out.push(record(f, 'theory', 'growth', null, p.predicted, { tags }));
   };
@@ -87,6 +90,13 @@ export async function finiteSizeStudy(opts: FiniteSizeOptions = {}): Promise<SPR
       const p = await point({ depth, width, batch, activation }, opts);
       pts.push(p);
       push(p, 'width');
+    }
+    if (pts.length < 2) {
+      for (const B of batches) {
+        opts.onProgress?.(`finite-size: ${activation}, width ${narrow}, batch ${B}`);
+        push(await point({ depth, width: narrow, batch: B, activation }, opts), 'batch');
+      }
+      continue;
     }
     const fit = fitInverse(
       pts.map((p) => 1 / (p.spec.width as number)),
