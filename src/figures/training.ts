@@ -226,18 +226,21 @@ interface FactorSeries {
   value?: (get: (q: string) => number | undefined) => number | undefined;
 }
 
+const MEASURED_STYLE = 'measured';
+const GIA_STYLE = 'under gradient independence';
+
 const FACTOR_SERIES: FactorSeries[] = [
   { panel: 'ratio', name: 'measured R = F_W·F_BN', color: PALETTE.trained, quantity: 'grad_growth' },
   { panel: 'ratio', name: 'gradient-independence reconstruction (GIA)', color: PALETTE.theory, dash: [6, 3], quantity: 'gia_growth' },
-  { panel: 'scale', name: 'F_W = ‖g W‖²/‖g‖²', color: PALETTE.optimizers[2], quantity: 'grad_factor_w' },
-  { panel: 'scale', name: '‖W‖²_F/n (F_W under GIA)', color: PALETTE.optimizers[2], dash: [6, 3], quantity: 'weight_gain' },
-  { panel: 'scale', name: 'F_BN = ‖g_h‖²/‖g_x‖²', color: PALETTE.optimizers[1], quantity: 'grad_factor_bn' },
-  { panel: 'scale', name: 'A = Σ u_j γ_j² E φ′_j²/s_j²', color: PALETTE.optimizers[4], quantity: 'bn_unit_gain' },
-  { panel: 'scale', name: 'A_GIA (F_BN under GIA)', color: PALETTE.optimizers[1], dash: [6, 3], quantity: 'gia_unit_gain' },
-  { panel: 'align', name: 'α_W (alignment of g with W)', color: PALETTE.optimizers[2], quantity: 'grad_align_w' },
-  { panel: 'align', name: 'κ (gate–gradient correlation)', color: PALETTE.optimizers[3], quantity: 'gate_grad_corr' },
-  { panel: 'align', name: '1 − ρ_P (BN projection)', color: PALETTE.optimizers[6], quantity: 'bn_proj_removed', value: (g) => (g('bn_proj_removed') === undefined ? undefined : 1 - g('bn_proj_removed')!) },
-  { panel: 'align', name: 'A / A_GIA (unit weights, γ_j, per-unit φ′)', color: PALETTE.optimizers[4], quantity: 'bn_unit_gain', value: (g) => (g('bn_unit_gain') === undefined || g('gia_unit_gain') === undefined ? undefined : g('bn_unit_gain')! / g('gia_unit_gain')!) },
+  { panel: 'scale', name: 'F_W = ‖g W‖²/‖g‖²', color: '#7570b3', quantity: 'grad_factor_w' },
+  { panel: 'scale', name: '‖W‖²_F/n (F_W under GIA)', color: '#a9a5d6', dash: [6, 3], quantity: 'weight_gain' },
+  { panel: 'scale', name: 'F_BN = ‖g_h‖²/‖g_x‖²', color: '#1b9e77', quantity: 'grad_factor_bn' },
+  { panel: 'scale', name: 'A = Σ u_j γ_j² E φ′_j²/s_j²', color: '#66a61e', quantity: 'bn_unit_gain' },
+  { panel: 'scale', name: 'A_GIA (F_BN under GIA)', color: '#7fcdbb', dash: [6, 3], quantity: 'gia_unit_gain' },
+  { panel: 'align', name: 'α_W (alignment of g with W)', color: '#3b2f8f', quantity: 'grad_align_w' },
+  { panel: 'align', name: 'κ (gate–gradient correlation)', color: '#e7298a', quantity: 'gate_grad_corr' },
+  { panel: 'align', name: '1 − ρ_P (BN projection)', color: '#a6761d', quantity: 'bn_proj_removed', value: (g) => (g('bn_proj_removed') === undefined ? undefined : 1 - g('bn_proj_removed')!) },
+  { panel: 'align', name: 'A / A_GIA (unit weights, γ_j, per-unit φ′)', color: '#e6ab02', quantity: 'bn_unit_gain', value: (g) => (g('bn_unit_gain') === undefined || g('gia_unit_gain') === undefined ? undefined : g('bn_unit_gain')! / g('gia_unit_gain')!) },
 ];
 
 /**
@@ -283,22 +286,20 @@ export function gradientFactorsFigure(all: SPRecord[], opts: GradientFactorsOpti
     for (const { step, logs } of perRunStep.values()) bySteps.set(step, [...(bySteps.get(step) ?? []), Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length)]);
     for (const [step, vals] of [...bySteps].sort((a, b) => a[0] - b[0])) {
       const b = summarize(vals);
-      rows.push({ panel: s.panel, series: s.name, step, y: b.mean, lo: b.lo, hi: b.hi, n: b.n });
+      rows.push({ panel: s.panel, series: s.name, style: s.dash ? GIA_STYLE : MEASURED_STYLE, step, y: b.mean, lo: b.lo, hi: b.hi, n: b.n });
     }
   }
   if (!rows.some((r) => r.panel === 'align')) throw missing(NAME, 'trained per-layer grad_align_w, gate_grad_corr or bn_proj_removed over steps', all);
   const present = FACTOR_SERIES.filter((s) => rows.some((r) => r.series === s.name));
-  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(present.map((s) => ({ name: s.name, color: s.color }))) };
+  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(present.map((s) => ({ name: s.name, color: s.color }))), legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5 } };
+  const strokeDash = { field: 'style', type: 'nominal', title: null, scale: { domain: [MEASURED_STYLE, GIA_STYLE], range: [[1, 0], [6, 3]] }, legend: null }; // the series names say which are GIA values
   const steps = rows.map((r) => r.step).filter(finite);
   const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
   const panel = (p: FactorSeries['panel'], title: string, yTitle: string, one: boolean): Record<string, unknown> => {
     const ys = rows.filter((r) => r.panel === p).map((r) => r.y as number);
     const y = { field: 'y', type: 'quantitative', title: yTitle, scale: axisScale(ys) };
     const layer: Record<string, unknown>[] = one ? [{ mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } }] : [];
-    for (const s of present.filter((q) => q.panel === p)) {
-      const f = [{ filter: `datum.panel === '${p}' && datum.series === '${s.name.replace(/'/g, "\\'")}'` }];
-      layer.push({ transform: f, mark: { type: 'line', strokeWidth: 2, point: { size: 12 }, ...(s.dash ? { strokeDash: s.dash } : {}) }, encoding: { x, y, color } });
-    }
+    layer.push({ transform: [{ filter: `datum.panel === '${p}'` }], mark: { type: 'line', strokeWidth: 2, point: { size: 12 } }, encoding: { x, y, color, strokeDash } });
     return { width: opts.width ?? 300, height: opts.height ?? 260, title: { text: title, fontSize: 12 }, layer };
   };
   const ls = [...layers].sort((a, b) => a - b);
