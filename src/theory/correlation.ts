@@ -1,9 +1,14 @@
-// The correlation-aware per-layer gradient ratio used during training (the mechanism Paik & Choi 2023
-// describe: correlation between activations offsets BN's gradient explosion). Our derivation, in
-// ../shared/research/theory-notes.md A.5 and docs/theory.md §6:
+// The gradient-independence reconstruction (GIA) of the per-layer gradient ratio from measured weights
+// and batch statistics (theory-notes A.5, docs/theory.md §6; once called the "correlation-aware rate"):
 //   R_l = ‖∂L/∂h_{l−1}‖² / ‖∂L/∂h_l‖² ≈ E[φ′(y_{l−1})²]·γ²·(n_{l−1}/n_l)·mean_j(c_j² / σ_{l−1,j}²)
 // with c_j² = ‖W_l[:, j]‖² and σ_{l−1,j}² the batch variance (+ε) of unit j of h_{l−1}; factorised as
 // R = λ∞ · Ω_W · A_corr.
+// It keeps the measured forward statistics but assumes the backward gradient isotropic and independent
+// of W_l and of the gates φ′ (and drops BN's mean/variance paths). That holds at initialization; training
+// breaks it within a few steps (the gradient aligns with W's top singular directions, and with the active
+// gates), so during training this is a labelled approximation, not a prediction: the trainer records it
+// as `gia_growth` beside the exact factorisation R = (‖W‖²/n)·α_W·A·κ·(1 − ρ_P) of the measured ratio
+// (src/train/factors.ts, docs/training.md), which says which assumption fails and when.
 import type { BnSpec } from '../spec/index.js';
 import { type ActivationLike, gaussMoments, toActivation } from './moments.js';
 
@@ -48,8 +53,9 @@ function check(field: string, xs: ArrayLike<number>, n: number, positive: boolea
 }
 
 /**
- * Correlation-aware rate of layer l from measured statistics (A.5, derived by us). Assumes gradient
- * independence and neglects BN's mean/variance gradient paths (O(1/B)).
+ * The gradient-independence reconstruction of layer l's ratio from measured statistics (A.5, derived by
+ * us). Assumes gradient independence and neglects BN's mean/variance gradient paths (O(1/B)); exact
+ * factors of the measured ratio are in src/train/factors.ts.
  */
 export function correlationAwareRate(s: LayerCovarianceSummary, activation: ActivationLike, bn: Partial<BnSpec> = {}): CorrelationAwareRate {
   const nPrev = s.preVar.length;

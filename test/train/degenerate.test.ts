@@ -10,7 +10,7 @@ vi.mock('../../src/train/loss.js', async (importOriginal) => {
   return { ...orig, lossTensor: (kind: string, y: tf.Tensor2D, t: any) => (kind === 'mse' ? (tf.sum(y) as tf.Scalar) : orig.lossTensor(kind as any, y, t)) };
 });
 
-const { trainRun } = await import('../../src/train/index.js');
+const { trainRun, TRAIN_LOSSES } = await import('../../src/train/index.js');
 
 describe('degenerate loss gradients in training probes', () => {
   it('Linear→BN→identity with a sum-of-outputs loss: every probed step is marked round-off, no factors or GIA records', async () => {
@@ -32,5 +32,11 @@ describe('degenerate loss gradients in training probes', () => {
     expect(r.records.filter((x) => x.quantity === 'grad_degenerate')).toEqual([]);
     expect(r.records.filter((x) => x.quantity === 'grad_factor_product').length).toBe(2 * 3);
     for (const g of r.records.filter((x) => x.quantity === 'grad_growth')) expect(g.tags?.degenerate).toBeUndefined();
+  });
+
+  // the trainer's own readout loss (L = Σ_i y_i, as the sampler's src/spec/loss.ts), once src/train/loss.ts has it
+  it.skipIf(!(TRAIN_LOSSES as readonly string[]).includes('readout'))('the trainer\'s readout loss through Linear→BN→identity is marked round-off', async () => {
+    const r = await trainRun({ spec: { depth: 4, width: 16, batch: 32, order: 'linear-bn-act', activation: 'identity' }, loss: 'readout' as any, optimizer: { kind: 'sgd', lr: 0.01 }, steps: 2, seed: 1, backend: 'cpu' });
+    expect(r.records.filter((x) => x.quantity === 'grad_degenerate').map((x) => x.tags?.degenerate)).toEqual(['round-off', 'round-off']);
   });
 });
