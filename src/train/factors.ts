@@ -53,7 +53,7 @@ export interface GradientFactors {
 
 /**
  * The factors of R_l from the per-unit sums of block l, ‖g_h^{l+1}‖² and ‖W_{l+1}‖²_F (float64 on the host).
- * Returns null when a denominator is 0 (no gradient reaches block l).
+ * Returns null when a denominator is 0 (no gradient reaches block l) or a sum is not finite.
  */
 export function combineFactors(u: UnitSums, gradTopSq: number, weightSq: number, nNext: number): GradientFactors | null {
   const n = u.gx2.length;
@@ -68,7 +68,8 @@ export function combineFactors(u: UnitSums, gradTopSq: number, weightSq: number,
     sK += w * u.gated2[j];
     sH += u.gh2[j];
   }
-  if (!(gradTopSq > 0 && sG > 0 && sA > 0 && sK > 0 && weightSq > 0)) return null;
+  // (a unit with zero batch variance at ε = 0 makes a_j infinite: no factors then)
+  if (!(gradTopSq > 0 && sG > 0 && sA > 0 && sK > 0 && weightSq > 0) || !Number.isFinite(sA + sK + sH)) return null;
   const fW = sG / gradTopSq;
   const weightGain = weightSq / nNext;
   const fBN = sH / sG;
