@@ -17,6 +17,15 @@ export function linearBnBand(width: number): number {
   return 0.007 * Math.sqrt(512 / width);
 }
 
+export interface Claim2Point {
+  act: string;
+  B: number;
+  /** λ(B) of the theory */
+  lam: number;
+  measured: number;
+  se: number;
+}
+
 /**
  * Verdicts of claim 2: each measured rate against λ(B) (ReLU 1.5%; linear BN, identity, against (B−2)/(B−3) at
  * the finite-width band linearBnBand(width)), judged only for B ≤ width/4 (when B approaches the width the
