@@ -2,10 +2,10 @@
 // point and the gradient-explosion rate λ(B) of ‖∂L/∂h‖² per layer for Linear → BN → φ, in closed form
 // for ReLU (Thm 8 / 3.10), for any φ (Thm 7 / 3.9), and in the large-batch limit; plus our large-batch
 // leading order for Linear → φ → BN. Formulas and what we derived: docs/theory.md §4–§5.
-import { type BnSpec, SpecError } from '../spec/index.js';
+import { type BnSpec, lgamma, SpecError } from '../spec/index.js';
 import { arcCosJ, arcCosJPrime } from './closedForms.js';
-import { type ActivationLike, gaussMoments, slopesOf, toActivation } from './moments.js';
-import { normalRule } from './quadrature.js';
+import { type ActivationLike, gaussMoments, kinksOf, slopesOf, toActivation } from './moments.js';
+import { gaussLegendre, normalRule, type Rule } from './quadrature.js';
 import { type SphereMoments, sphereMoments } from './sphere.js';
 
 /** Yang et al.'s setting: γ = 1, β = 0, ε = 0. */
@@ -74,9 +74,10 @@ export interface BnRateOptions {
 }
 
 /**
- * ε enters BN as x = γ·(h−μ)/√(v̂+ε) + β = γ√κ·n + β with κ = v̂/(v̂+ε), n the ε = 0 output. At the
- * stationary state v̂ = σ_w²·(batch variance of φ(γ√κ n + β)); we solve κ by fixed-point iteration.
- * Exact when ε = 0; otherwise it treats v̂ as self-averaging (approximate, derived by us).
+ * ε enters BN as x = γ·(h−μ)/√(v̂+ε) + β = γ√κ·n + β with κ = v̂/(v̂+ε), n the ε = 0 output. This is the
+ * self-averaging approximation: it sets v̂ = σ_w²·(B−1)/B·(m2 − pair)(γ√κ) for every unit and solves κ by
+ * fixed-point iteration. Exact at ε = 0 and at B = ∞; at finite B with ε > 0 use bnEpsFixedPoint, which
+ * integrates over the law of v̂ (bnGradientRate and bsb1FixedPoint do).
  */
 export function effectiveGamma(activation: ActivationLike, B: number | null, bn?: Partial<BnSpec>, opts: BnRateOptions = {}): { kappa: number; gammaEff: number } {
   const act = toActivation(activation);
@@ -98,17 +99,265 @@ export function effectiveGamma(activation: ActivationLike, B: number | null, bn?
   return { kappa, gammaEff: gamma * Math.sqrt(kappa) };
 }
 
+const chiCache = new Map<number, Rule>();
 /**
- * λ(B) for Linear → BN → φ with BN's γ, β, ε: Thm 7 applied to φ̃(x) = φ(γ_eff x + β) (exact for γ, β:
- * Thm 7 holds for any φ; γ_eff = γ√κ carries ε, see effectiveGamma). B null → the large-batch limit
- * λ∞ = γ² E φ′(y)² / Var φ(y), y ~ N(β, γ²). Defaults are Yang's γ = 1, β = 0, ε = 0.
+ * A rule for the χ² law with k > 0 degrees of freedom (weights sum to 1; nodes are values of X ~ χ²_k):
+ * composite 8-point Gauss–Legendre in t = ln X, where the density e^{(k/2)t − e^t/2}/(2^{k/2}Γ(k/2)) is
+ * smooth, on panels of width ≤ min(1, sd/2) (sd ≈ √(2/k), the width in t) between quantiles whose tails
+ * weigh < 1e-18. It integrates functions with a pole near X = 0 (κ = X/(X + δ), δ → 0) to ~1e-15, where
+ * Gauss–Laguerre converges only like exp(−c√(nδ)).
+ */
+export function chiSquareRule(k: number): Rule {
+  if (!(k > 0 && Number.isFinite(k))) throw new RangeError(`chiSquareRule: k = ${k} is not allowed; expected a finite number > 0`);
+  let r = chiCache.get(k);
+  if (r) return r;
+  const lnNorm = (k / 2) * Math.LN2 + lgamma(k / 2);
+  const lnDens = (t: number) => (k / 2) * t - Math.exp(t) / 2 - lnNorm;
+  // tails: P(X < x) ≤ (x/2)^{k/2}/Γ(k/2+1) and P(X > x) ≤ e^{−(x−k)²/(4x)}·… ; pad generously
+  const lo = Math.max((2 / k) * (-18 * Math.LN10 + lgamma(k / 2 + 1)) + Math.LN2, Math.log(Math.max(k - 14 * Math.sqrt(2 * k), 1e-300)));
+  const hi = Math.log(k + 14 * Math.sqrt(2 * k) + 90);
+  const sd = Math.sqrt(2 / k);
+  const h = Math.min(1, sd / 2);
+  const panels = Math.max(1, Math.ceil((hi - lo) / h));
+  const gl = gaussLegendre(8);
+  const nodes: number[] = [];
+  const weights: number[] = [];
+  const hw = (hi - lo) / panels / 2;
+  let tot = 0;
+  for (let p = 0; p < panels; p++) {
+    const mid = lo + (2 * p + 1) * hw;
+    for (let i = 0; i < 8; i++) {
+      const t = mid + hw * gl.nodes[i];
+      const w = hw * gl.weights[i] * Math.exp(lnDens(t));
+      if (!(w > 0)) continue;
+      nodes.push(Math.exp(t));
+      weights.push(w);
+      tot += w;
+    }
+  }
+  r = { nodes: Float64Array.from(nodes), weights: Float64Array.from(weights, (w) => w / tot) };
+  if (chiCache.size > 1000) chiCache.clear();
+  chiCache.set(k, r);
+  return r;
+}
+
+type KappaMoments = Pick<SphereMoments, 'm1' | 'm2' | 'pair' | 'S1' | 'T1' | 'S2' | 'T2'>;
+const MOMENT_KEYS = ['m1', 'm2', 'pair', 'S1', 'T1', 'S2', 'T2'] as const;
+
+/**
+ * The sphere moments of φ(γ√κ·x + β) as functions of κ ∈ (0, 1]. Closed forms (piecewise-linear family at
+ * β = 0) are evaluated directly; otherwise Chebyshev interpolation on pieces of [0, 1] cut where a kink of
+ * φ crosses the edge |x| = √(B−1) of the support (the moments are analytic in g² = γ²κ between such
+ * points: the law of x is symmetric, so they are even in g). n first-kind points per piece.
+ */
+function kappaMoments(act: ReturnType<typeof toActivation>, gamma: number, beta: number, B: number, n: number): (kappa: number) => KappaMoments {
+  if (slopesOf(act) && beta === 0) return (k) => sphereMoments(act, gamma * Math.sqrt(k), beta, B);
+  const cuts = [0, 1];
+  for (const kk of kinksOf(act)) {
+    const kc = ((kk - beta) / (gamma * Math.sqrt(B - 1))) ** 2;
+    if (kc > 1e-12 && kc < 1 - 1e-12) cuts.push(kc);
+  }
+  cuts.sort((x, y) => x - y);
+  const pieces = cuts.slice(0, -1).map((lo, p) => {
+    const hi = cuts[p + 1];
+    const vals = MOMENT_KEYS.map(() => new Float64Array(n));
+    for (let j = 0; j < n; j++) {
+      const u = Math.cos((Math.PI * (j + 0.5)) / n);
+      const m = sphereMoments(act, gamma * Math.sqrt(lo + ((u + 1) / 2) * (hi - lo)), beta, B);
+      MOMENT_KEYS.forEach((key, i) => {
+        vals[i][j] = m[key];
+      });
+    }
+    // Chebyshev coefficients c_r = (2/n) Σ_j f_j cos(πr(j+½)/n), c_0 halved
+    const coef = vals.map((f) => {
+      const c = new Float64Array(n);
+      for (let r = 0; r < n; r++) {
+        let t = 0;
+        for (let j = 0; j < n; j++) t += f[j] * Math.cos((Math.PI * r * (j + 0.5)) / n);
+        c[r] = ((r === 0 ? 1 : 2) / n) * t;
+      }
+      return c;
+    });
+    return { lo, hi, coef };
+  });
+  return (k) => {
+    let p = 0;
+    while (p + 1 < pieces.length && k > pieces[p].hi) p++;
+    const { lo, hi, coef } = pieces[p];
+    const u = Math.max(-1, Math.min(1, (2 * (k - lo)) / (hi - lo) - 1));
+    const out = {} as KappaMoments;
+    MOMENT_KEYS.forEach((key, i) => {
+      // Clenshaw
+      const c = coef[i];
+      let b1 = 0;
+      let b2 = 0;
+      for (let r = n - 1; r >= 1; r--) {
+        const t = 2 * u * b1 - b2 + c[r];
+        b2 = b1;
+        b1 = t;
+      }
+      out[key] = u * b1 - b2 + c[0];
+    });
+    return out;
+  };
+}
+
+const kappaMomentCache = new Map<string, (kappa: number) => KappaMoments>();
+function cachedKappaMoments(act: ReturnType<typeof toActivation>, gamma: number, beta: number, B: number, n: number): (kappa: number) => KappaMoments {
+  // activations are keyed by name: named ones are fixed functions; an expr: name carries its expression
+  const key = `${act.name}|${act.expression ?? ''}|${gamma}|${beta}|${B}|${n}`;
+  let f = kappaMomentCache.get(key);
+  if (!f) {
+    f = kappaMoments(act, gamma, beta, B, n);
+    if (kappaMomentCache.size > 200) kappaMomentCache.clear();
+    kappaMomentCache.set(key, f);
+  }
+  return f;
+}
+
+/**
+ * One Linear → BN → φ block with ε > 0 at finite B, for a layer whose pre-activation h has BSB1 covariance with
+ * population batch variance Vh (GΣ_hG = Vh·G): each unit's v = Vh·X/B, X ~ χ²_(B−1), κ = v/(v+ε) (derived by
+ * us, docs/theory.md §4.4). Forward moments are averages over X (m1, m2, pair: the block output's per-sample
+ * mean, second moment, cross-sample moment). Backward moments are the ones to use in the ε = 0 per-layer
+ * formula (§4.5, which divides by (B−3)·Vh): S1, S2 averaged and T1, T2 weighted by (2−κ)κ, all over
+ * χ²_(B−3) (E[B/(Vh X)·f] = B/((B−3)Vh)·E_{χ²_(B−3)} f). At ε = 0 every field is the plain sphere moment.
+ */
+export interface BnEpsLayer {
+  m1: number;
+  m2: number;
+  pair: number;
+  S1: number;
+  T1: number;
+  S2: number;
+  T2: number;
+  /** E κ over units */
+  kappaMean: number;
+}
+
+export function bnEpsLayer(activation: ActivationLike, B: number, bn: Partial<BnSpec>, Vh: number, opts: { chebyshev?: number } = {}): BnEpsLayer {
+  const act = toActivation(activation);
+  checkBatch(B);
+  const { gamma, beta, eps } = bnOf(bn);
+  if (!(eps > 0) || !(Vh < Number.POSITIVE_INFINITY)) {
+    const m = sphereMoments(act, gamma, beta, B);
+    return { m1: m.m1, m2: m.m2, pair: m.pair, S1: m.S1, T1: m.T1, S2: m.S2, T2: m.T2, kappaMean: 1 };
+  }
+  const mom = cachedKappaMoments(act, gamma, beta, B, opts.chebyshev ?? 24);
+  const e = B * eps;
+  const fwd = chiSquareRule(B - 1);
+  const back = chiSquareRule(B - 3);
+  const out: BnEpsLayer = { m1: 0, m2: 0, pair: 0, S1: 0, T1: 0, S2: 0, T2: 0, kappaMean: 0 };
+  for (let i = 0; i < fwd.nodes.length; i++) {
+    const k = (Vh * fwd.nodes[i]) / (Vh * fwd.nodes[i] + e);
+    const m = mom(k);
+    const w = fwd.weights[i];
+    out.m1 += w * m.m1;
+    out.m2 += w * m.m2;
+    out.pair += w * m.pair;
+    out.kappaMean += w * k;
+  }
+  for (let i = 0; i < back.nodes.length; i++) {
+    const k = (Vh * back.nodes[i]) / (Vh * back.nodes[i] + e);
+    const m = mom(k);
+    const w = back.weights[i];
+    const a = (2 - k) * k;
+    out.S1 += w * m.S1;
+    out.S2 += w * m.S2;
+    out.T1 += w * a * m.T1;
+    out.T2 += w * a * m.T2;
+  }
+  return out;
+}
+
+/** Linear → BN → φ at its BSB1 fixed point with ε > 0 and finite B, the per-unit batch variance random. */
+export interface BnEpsFixedPoint {
+  B: number;
+  /** s = q*(1−c*) = E(m2 − pair): the within-batch second moment of the block output (φ of the BN output) */
+  s: number;
+  /** E φ̃(x1)², averaged over units (the law of v) */
+  q: number;
+  /** E φ̃(x1)φ̃(x2) / q */
+  c: number;
+  /** E φ̃(x1) */
+  postMean: number;
+  /** E κ, κ = v/(v+ε): the BN output's batch variance is γ²·E κ */
+  kappaMean: number;
+  /** E v = σ_w²·s·(B−1)/B: the mean biased batch variance of h */
+  preactVar: number;
+  /** the gradient rate λ of ‖∂L/∂h‖² per layer (gradient independence) */
+  rate: number;
+}
+
+/**
+ * Exact (mean field, gradient independence, BSB1) Linear → BN → φ with ε > 0 at finite B (derived by us,
+ * docs/theory.md §4.4). At BSB1, h = Wy has per-unit covariance σ_w²Σ, GΣG = s·G, so a unit's biased batch
+ * variance is v = σ_w²·s·X/B, X ~ χ²_(B−1), independent of its direction n = √B·Gh/‖Gh‖ (uniform on the
+ * sphere of 4.1); the BN output is γ√κ·n + β with κ = v/(v+ε) = sX/(sX + Bε/σ_w²). Forward:
+ * s = E_X[(m2 − pair)(γ√κ)]. Backward, with J = γ/√(v+ε)·(G − κnnᵀ/B), J² = γ²/(v+ε)·(G − (2−κ)κnnᵀ/B)
+ * and gradient Π ∝ G: λ = E_X[((B−1)S1 + S2 − (2−κ)κ(T1 − T2))/(sX)], moments at g = γ√κ (S1 ∝ γ_e²
+ * turns γ²/(v+ε) into σ_w²/(Bv) = 1/(sX)). E_X[f/X] = E_{χ²_(B−3)}[f]/(B−3), so at ε = 0 this is Thm 7.
+ * σ_w² enters only through ε/σ_w². Quadrature: generalized Gauss–Laguerre (n nodes) in X.
+ */
+export function bnEpsFixedPoint(activation: ActivationLike, B: number, bn?: Partial<BnSpec>, opts: BnRateOptions & { chebyshev?: number } = {}): BnEpsFixedPoint {
+  const act = toActivation(activation);
+  checkBatch(B);
+  const { gamma, beta, eps } = bnOf(bn);
+  const sw = opts.sigmaW2 ?? 1;
+  const e = (B * eps) / sw; // κ = sX/(sX + e)
+  const m0 = sphereMoments(act, gamma, beta, B);
+  const s0 = m0.m2 - m0.pair; // κ = 1: the ε = 0 value, an upper bound
+  if (!(s0 > 1e-300) || !Number.isFinite(s0)) {
+    throw new SpecError('activation', act.name, `an activation that is not constant on the support of the BN output; φ(γ·x + β) with γ = ${gamma}, β = ${beta} is constant there at B = ${B}`);
+  }
+  if (!(e > 0)) {
+    const rate = rateFromMoments(m0);
+    return { B, s: s0, q: m0.m2, c: m0.pair / m0.m2, postMean: m0.m1, kappaMean: 1, preactVar: (sw * s0 * (B - 1)) / B, rate };
+  }
+  const layer = (s: number) => bnEpsLayer(act, B, { gamma, beta, eps }, sw * s, opts);
+  const F = (s: number) => {
+    const l = layer(s);
+    return l.m2 - l.pair;
+  };
+  // s = F(s): F is increasing and bounded by s0, so iteration from s0 descends to the largest root; secant
+  // steps on g(s) = s − F(s), kept inside (0, s0], speed it up where F′(s*) is near 1 (large ε)
+  let sPrev = s0;
+  let gPrev = s0 - F(s0);
+  let s = s0 - gPrev;
+  for (let it = 0; it < 500; it++) {
+    const g = s - F(s);
+    if (Math.abs(g) <= 1e-15 * s0) break;
+    let next = g !== gPrev ? s - (g * (s - sPrev)) / (g - gPrev) : s - g;
+    if (!(next > 0 && next <= s0)) next = s - g;
+    sPrev = s;
+    gPrev = g;
+    s = next;
+  }
+  if (!(s > 1e-300) || !Number.isFinite(s)) {
+    throw new SpecError('eps', eps, `an ε for which the BN fixed point has batch variance > 0 (it collapses to 0 at B = ${B}, σ_w² = ${sw})`);
+  }
+  const l = layer(s);
+  const q = l.m2;
+  const pair = l.pair;
+  const postMean = l.m1;
+  const kappaMean = l.kappaMean;
+  const rate = ((B - 1) * l.S1 + l.S2 - l.T1 + l.T2) / ((B - 3) * s);
+  return { B, s, q, c: pair / q, postMean, kappaMean, preactVar: (sw * s * (B - 1)) / B, rate };
+}
+
+/**
+ * λ(B) for Linear → BN → φ with BN's γ, β, ε: Thm 7 applied to φ̃(x) = φ(γx + β) (exact for γ, β: Thm 7
+ * holds for any φ). ε > 0 at finite B: the exact rate over the law of the batch variance, bnEpsFixedPoint
+ * (it depends on σ_w² through ε/σ_w²). B null → the large-batch limit λ∞ = γ_e² E φ′(y)² / Var φ(y),
+ * y ~ N(β, γ_e²), γ_e = γ√κ with κ = v/(v+ε) and v = σ_w² Var φ(y) self-averaging (effectiveGamma).
+ * Defaults are Yang's γ = 1, β = 0, ε = 0.
  */
 export function bnGradientRate(activation: ActivationLike, B: number | null, bn?: Partial<BnSpec>, opts: BnRateOptions = {}): number {
   const act = toActivation(activation);
   if (B !== null) checkBatch(B);
   const b = bnOf(bn);
-  const { gammaEff } = effectiveGamma(act, B, b, opts);
-  if (B !== null && b.beta === 0 && slopesOf(act)?.a === 0 && slopesOf(act)?.b === 1 && gammaEff > 0) return reluRateYang(B);
+  const { gammaEff } = B === null || !(b.eps > 0) ? effectiveGamma(act, B, b, opts) : { gammaEff: b.gamma };
+  if (B !== null && !(b.eps > 0) && b.beta === 0 && slopesOf(act)?.a === 0 && slopesOf(act)?.b === 1 && gammaEff > 0) return reluRateYang(B);
   const m = sphereMoments(act, gammaEff, b.beta, B);
   const within = B === null ? m.m2 - m.m1 * m.m1 : m.m2 - m.pair;
   if (!(within > 1e-300) || !Number.isFinite(within)) {
@@ -120,6 +369,7 @@ export function bnGradientRate(activation: ActivationLike, B: number | null, bn?
       `an activation that is not constant on the support of the BN output; φ(γ·x + β) with γ = ${b.gamma}, β = ${b.beta} is constant there${B === null ? '' : ` at B = ${B} (|x| ≤ √(B−1))`}`,
     );
   }
+  if (B !== null && b.eps > 0) return bnEpsFixedPoint(act, B, b, opts).rate;
   return rateFromMoments(m);
 }
 
@@ -217,6 +467,10 @@ export function bsb1FixedPoint(activation: ActivationLike, B: number | null, bn?
   const act = toActivation(activation);
   if (B !== null) checkBatch(B);
   const b = bnOf(bn);
+  if (B !== null && b.eps > 0) {
+    const fp = bnEpsFixedPoint(act, B, b, opts);
+    return { q: fp.q, c: fp.c };
+  }
   const { gammaEff } = effectiveGamma(act, B, b, opts);
   const m = sphereMoments(act, gammaEff, b.beta, B);
   return { q: m.m2, c: m.pair / m.m2 };
