@@ -145,11 +145,9 @@ export class Trainer {
     const L = this.spec.depth;
     const model = this.model;
     const wIdx = Array.from({ length: L }, (_, i) => model.weightIndex(i + 1));
-    const act = this.model.act;
-    // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, E φ′(z)²
+    // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, (unused), unit correlation
     const perLayer = tf.tidy(() => {
       const rows: tf.Tensor[] = [];
-      const dphi = this.rate !== null ? tf.grad((z: tf.Tensor) => tf.sum(act(z))) : null;
       for (let l = 1; l <= L; l++) {
         const W0 = old[wIdx[l - 1]];
         const W1 = now[wIdx[l - 1]];
@@ -162,7 +160,7 @@ export class Trainer {
         const C = tf.div(G, tf.mul(tf.reshape(rc, [-1, 1]), tf.reshape(rc, [1, -1])));
         const B = X.shape[0];
         const corr = tf.div(tf.sub(tf.sum(C), tf.sum(tf.square(tf.div(r, rc)))), B * (B - 1));
-        const dps = dphi ? tf.mean(tf.square(dphi(cap.actIn[l - 1]))) : tf.scalar(Number.NaN);
+        const dps = tf.scalar(Number.NaN); // E φ′² comes from unitSums (per unit), where the factors need it
         const unitCorr = unitCorrelation(X as tf.Tensor2D);
         rows.push(tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps, unitCorr]));
       }
@@ -221,9 +219,11 @@ export class Trainer {
       const activation = activationOf(this.spec);
       for (let l = 1; l < L; l++) {
         const u = fx.layers[l - 1];
+        let dphiSqMean = 0; // E φ′(z_l)² over batch and units: the mean of the per-unit E_b φ′_j²
+        for (let j = 0; j < u.dphi2.length; j++) dphiSqMean += u.dphi2[j] / u.dphi2.length;
         let r: ReturnType<CorrelationAwareRate>;
         try {
-          r = this.rate({ preVar: u.varEps, colNormSq: fx.colNormSq[l - 1], dphiSqMean: get(l, 5), nCur: ws[l], prevRowNormSq: fx.prevRowNormSq[l - 1] }, activation, this.spec.bn);
+          r = this.rate({ preVar: u.varEps, colNormSq: fx.colNormSq[l - 1], dphiSqMean, nCur: ws[l], prevRowNormSq: fx.prevRowNormSq[l - 1] }, activation, this.spec.bn);
         } catch {
           continue; // e.g. a unit with zero batch variance and ε = 0: the reconstruction is undefined there
         }
