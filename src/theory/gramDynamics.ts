@@ -362,6 +362,8 @@ class Replica {
   private readonly acc2: Float64Array;
   readonly ens: Float64Array;
   private ensReady = false;
+  private readonly cosT: Float64Array;
+  private readonly sinT: Float64Array;
 
   constructor(
     private readonly input: GramDynamicsInput,
@@ -386,6 +388,8 @@ class Replica {
     this.acc1 = new Float64Array(W);
     this.acc2 = new Float64Array(W);
     this.ens = new Float64Array(B * K);
+    this.cosT = new Float64Array(K >> 1);
+    this.sinT = new Float64Array(K >> 1);
   }
 
   /** The covariance of the pre-activations h of a unit, σ_w²Σ + σ_b²11ᵀ (centred for BN-before-φ, which ignores constants). */
@@ -582,18 +586,24 @@ class Replica {
         perm[s] = perm[j];
         perm[j] = t;
       }
-      for (let p = 0; p + 1 < K; p += 2) {
-        const a = perm[p];
-        const b = perm[p + 1];
+      const np = K >> 1;
+      for (let p = 0; p < np; p++) {
         const th = 2 * Math.PI * rand();
-        const c = Math.cos(th);
-        const sn = Math.sin(th);
-        for (let i = 0; i < B; i++) {
-          const o = i * K;
-          const x = ens[o + a];
-          const y = ens[o + b];
-          ens[o + a] = c * x - sn * y;
-          ens[o + b] = sn * x + c * y;
+        this.cosT[p] = Math.cos(th);
+        this.sinT[p] = Math.sin(th);
+      }
+      // row by row, so that each pass stays within one row of the ensemble (cache-friendly)
+      for (let i = 0; i < B; i++) {
+        const o = i * K;
+        for (let p = 0; p < np; p++) {
+          const a = o + perm[2 * p];
+          const b = o + perm[2 * p + 1];
+          const c = this.cosT[p];
+          const sn = this.sinT[p];
+          const x = ens[a];
+          const y = ens[b];
+          ens[a] = c * x - sn * y;
+          ens[b] = sn * x + c * y;
         }
       }
     }
@@ -614,7 +624,8 @@ function meanSE(xs: number[]): { mean: number; se: number } {
  * The window over which the state counts as settled: the earliest layer l0 such that every layer from l0
  * to the last has its replica-mean corr within tol.corr, effRank/B within tol.effRank and normSpread
  * within tol.normSpread·max(m, 0.1) of their means m over the tail (the last max(5, ⌈L/4⌉) layers).
- * settled = the tail itself satisfies this.
+ * settled = the tail itself satisfies this. The window never starts before layer 2: the rate at block 1
+ * is set by the scale of the input Gram, not by a block output (see docs/drafts/gramDynamics.md).
  */
 export function settleWindow(layers: readonly GramDiagnostics[], B: number, tol: { corr?: number; effRank?: number; normSpread?: number } = {}): { from: number; settled: boolean } {
   const L = layers.length - 1; // index 0 = input
@@ -636,7 +647,7 @@ export function settleWindow(layers: readonly GramDiagnostics[], B: number, tol:
   mn /= tail;
   const ok = (d: GramDiagnostics) => Math.abs(d.corr - mc) <= tc && Math.abs(d.effRank / B - me) <= te && Math.abs(d.normSpread - mn) <= tn * Math.max(mn, 0.1);
   let from = L + 1;
-  while (from > 1 && ok(layers[from - 1])) from--;
+  while (from > 2 && ok(layers[from - 1])) from--;
   const settled = from <= lo;
   return { from: settled ? from : lo, settled };
 }
