@@ -144,8 +144,8 @@ const UNIT_ROUNDOFF = 2 ** -53;
  * stored ẑ is itself rounded (|Σ_i ẑ_i| up to ~γ_B·B per unit from the forward batch means), which adds
  * up to ~B·γ_B² more. The inv-weighted sums over units obey the same bound. We refuse below
  * 16(B+1)B²u², above all of these for every B (B = 32: 6.6·10⁻²⁷; B = 4096: 1.4·10⁻²⁰); the refused
- * cases measure 10⁻³²–10⁻³⁰ (test/sample/degenerate.test.ts). A real gradient keeps ≈ (B−2)/B; a nearly
- * affine φ̃ whose non-affine part is δ relative keeps ∝ δ², so only δ ≲ 4B^{3/2}u (≈ 8·10⁻¹⁴ at B = 32),
+ * cases measure 7·10⁻³³ (B = 4) to 1·10⁻²⁹ (B = 256) (test/sample/degenerate.test.ts). A real gradient
+ * keeps ≈ (B−2)/B; a nearly affine φ̃ whose non-affine part is δ relative keeps ∝ δ², so only δ ≲ 4B^{3/2}u (≈ 8·10⁻¹⁴ at B = 32),
  * which float64 cannot tell from round-off, is refused. Genuinely small gradients (vanishing nets, tiny
  * φ′, deep nets without BN) are not affected: the test is relative to what entered the projection in the
  * same block, not absolute.
