@@ -1,6 +1,6 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
 import { defaultThreads, runInPool } from '../parallel/pool.js';
-import { predict } from '../theory/index.js';
+import { interiorLayers, predict } from '../theory/index.js';
 import {
   checkSeed,
   type LossKind,
@@ -71,19 +71,8 @@ export function seedList(baseSeed: number, k: number): number[] {
   return Array.from({ length: k }, (_, i) => baseSeed + i);
 }
 
-/**
- * Interior layers for the growth estimate: growth_l is defined for l = 1..L−1; drop d = min(5, ⌊0.15·L⌋)
- * at each end (the input has not reached the BN fixed point yet at the bottom, the readout's gradient
- * is not yet in the backward map's top direction at the top). Falls back to every l when too shallow.
- */
-export function interiorLayers(depth: number): [number, number] {
-  const d = Math.min(5, Math.floor(0.15 * depth));
-  const first = 1 + d;
-  const last = depth - 1 - d;
-  if (depth < 2) return [1, 0];
-  if (last < first) return [1, depth - 1];
-  return [first, last];
-}
+/** The interior window of the growth estimate: one definition, in the theory room, so prediction and measurement share it. */
+export { interiorLayers };
 
 /** Mean of ln growth over the interior layers of one network (telescopes to a difference of logs). */
 export function meanLogGrowth(stats: LayerStats, interior = interiorLayers(stats.depth)): number {

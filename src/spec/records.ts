@@ -46,6 +46,15 @@ export const QUANTITIES = {
   test_accuracy: 'test accuracy (fraction)',
   growth: 'per-layer growth factor of ‖∂L/∂h‖² in the interior (λ)',
   depth_scale: '1 / ln(growth), in layers',
+  growth_bsb1: 'λ(B) of Yang et al. at the BSB1 fixed point (Linear → BN → φ), whether or not that point attracts (tags.attracting)',
+  growth_attractor: 'gradient-independence growth at the state the batch Gram dynamics flow to (mean over replicas; tags.state bsb1 | broken)',
+  bsb1_lambda_l: 'Jacobian eigenvalue of the batch Gram map at BSB1 on L (per-sample centred norms); > 1: BSB1 not attracting',
+  bsb1_lambda_m: 'Jacobian eigenvalue of the batch Gram map at BSB1 on M (zero diagonal, zero row sums); > 1: BSB1 not attracting',
+  norm_spread: 'sd / mean over the batch of the per-sample centred norms of the block output (0 at BSB1)',
+  distinct: 'number of distinct samples in the block output (clusters of centred cosine > 1 − 1e-6; B at BSB1)',
+  eff_rank: 'effective rank (tr C)²/‖C‖²_F of the centred batch Gram C of the block output (B − 1 at BSB1)',
+  gram_dev_l: 'L component of the centred Gram\'s deviation from BSB1, relative to its BSB1 part (Frobenius)',
+  gram_dev_m: 'M component of the centred Gram\'s deviation from BSB1, relative to its BSB1 part (Frobenius)',
 } as const;
 export type Quantity = keyof typeof QUANTITIES | (string & {});
 

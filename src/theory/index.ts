@@ -7,4 +7,7 @@ export * from './meanField.js';
 export * from './batchnorm.js';
 export * from './correlation.js';
 export * from './predict.js';
+export * from './interior.js';
+export * from './stability.js';
+export * from './gramDynamics.js';
 export * from './spectrum.js';

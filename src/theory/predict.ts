@@ -4,9 +4,23 @@
 // grow without bound. Definitions of every record: docs/theory.md §7.
 import { type Activation, activationName, activationOf, fanIns, type NetworkSpec, record, SpecError, specFields, type SPRecord } from '../spec/index.js';
 import { type ActBnBlock, actBnBlock, bnGradientRate } from './batchnorm.js';
+import { type GramDynamicsOptions, type GramDynamicsResult, gramDynamics } from './gramDynamics.js';
+import { interiorLayers, studentT975 } from './interior.js';
 import { gaussMoments, pairMoments, slopesOf } from './moments.js';
 import { chi1, qStar } from './meanField.js';
+import { type Bsb1Stability, bsb1Stability } from './stability.js';
 import { type SphereMoments, sphereMoments } from './sphere.js';
+
+/**
+ * When predict iterates the batch Gram dynamics (gramDynamics): 'auto' where the BSB1 fixed point is not
+ * attracting (λ(B) there is not the rate a net follows), 'always' for every BatchNorm spec at a finite batch,
+ * 'never' to report BSB1's λ(B) with its stability flag only.
+ */
+export const DYNAMICS_MODES = ['auto', 'always', 'never'] as const;
+export type DynamicsMode = (typeof DYNAMICS_MODES)[number];
+
+/** Monte Carlo settings predict uses for the Gram dynamics unless given (docs/theory.md §4.7). */
+export const PREDICT_DYNAMICS: GramDynamicsOptions = { samples: 512, replicas: 4, seed: 1 };
 
 export interface PredictOptions {
   /** Pairwise correlation of the input samples (gaussianInputs' ρ); default 0. */
@@ -19,6 +33,10 @@ export interface PredictOptions {
    * Only residual Linear → BN → φ nets and the weight gradients of no-BN nets depend on it.
    */
   topGradientCorr?: number;
+  /** When to iterate the batch Gram dynamics (default 'auto': where BSB1 is not attracting). */
+  dynamics?: DynamicsMode;
+  /** Monte Carlo settings of the dynamics (default PREDICT_DYNAMICS; progress reports each layer). */
+  dynamicsOptions?: GramDynamicsOptions;
 }
 
 export interface Prediction {
@@ -31,6 +49,14 @@ export interface Prediction {
   logGrowthTotal: number;
   /** What is exact and what is approximate for this spec. */
   notes: string[];
+  /** Stability of the BSB1 fixed point (Linear → BN → φ; null for other orders and residual nets). */
+  stability: Bsb1Stability | null;
+  /** λ(B) at the BSB1 fixed point (Linear → BN → φ), whether or not it attracts; null otherwise. */
+  bsb1Growth: number | null;
+  /** The batch Gram dynamics, where they were iterated (see PredictOptions.dynamics); else null. */
+  dynamics: GramDynamicsResult | null;
+  /** Standard error of predictedGrowth where it is a Monte Carlo estimate (the dynamics); else 0. */
+  predictedGrowthSE: number;
 }
 
 type Back =
@@ -287,6 +313,63 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
   if (order === 'linear-act-bn' && B !== null) notes.push('linear-act-bn: gradient rates are the large-batch leading order (derived by us); the forward statistics include the finite-B terms');
   if (order !== 'linear-act' && bn.eps > 0 && B !== null) notes.push('ε > 0 enters through γ_eff = γ√(v/(v+ε)) with v the batch variance of h (approximate at finite B)');
   if (order === 'linear-act' && B === null) notes.push('no BatchNorm and no batch size: weight gradients are per sample (B = 1 convention)');
+
+  // ---------- is BSB1 attracting? where not, follow the batch Gram ----------
+  let stability: Bsb1Stability | null = null;
+  let bsb1Growth: number | null = null;
+  if (order === 'linear-bn-act' && res === null) {
+    bsb1Growth = predictedGrowth;
+    stability = bsb1Stability(act, B, bn, { sigmaW2: sw });
+    const ev = `λ_L = ${stability.lambdaL.toFixed(4)}, λ_M = ${stability.lambdaM.toFixed(4)}`;
+    if (!stability.attracting) notes.push(`the BSB1 fixed point is not attracting (${ev}; an eigenvalue above 1): the batch leaves it with depth, and λ(B) = ${predictedGrowth.toFixed(5)} there is not the rate the net follows`);
+    else if (stability.marginal) notes.push(`the BSB1 fixed point is marginally stable (${ev}): perturbations along the larger direction decay slowly`);
+  }
+  const mode = opts.dynamics ?? 'auto';
+  if (!(DYNAMICS_MODES as readonly string[]).includes(mode)) throw new SpecError('dynamics', mode, DYNAMICS_MODES.join(' | '));
+  const canDynamics = B !== null && res === null && order !== 'linear-act';
+  if (mode === 'always' && !canDynamics) {
+    notes.push(`no Gram dynamics for this spec (${B === null ? 'no finite batch' : res !== null ? 'residual blocks' : 'no BatchNorm'}): they follow the batch Gram of a BatchNorm block at a finite batch`);
+  }
+  let dynamics: GramDynamicsResult | null = null;
+  let predictedGrowthSE = 0;
+  let lnDhUse = lnDh;
+  let lnWUse = lnW;
+  if (canDynamics && (mode === 'always' || (mode === 'auto' && stability !== null && !stability.attracting))) {
+    const dopts = { ...PREDICT_DYNAMICS, inputCorr, ...opts.dynamicsOptions, layers: L };
+    dynamics = gramDynamics(spec, dopts);
+    const rates = dynamics.layers.map((x) => x.rate);
+    // carry a missing rate (rateEvery > 1) from the layer above, where there is one
+    for (let l = L - 1; l >= 1; l--) if (!Number.isFinite(rates[l])) rates[l] = Number.isFinite(rates[l + 1]) ? rates[l + 1] : Number.NaN;
+    if (rates.slice(1, L).every((r) => r > 0 && Number.isFinite(r))) {
+      lnDhUse = new Float64Array(Lc + 1);
+      lnWUse = new Float64Array(Lc + 1);
+      lnDhUse[L] = lnDh[L];
+      for (let l = L - 1; l >= 1; l--) lnDhUse[l] = lnDhUse[l + 1] + Math.log(rates[l]);
+      for (let l = 1; l <= L; l++) lnWUse[l] = lnW[l] - lnDh[l] + lnDhUse[l];
+      const [a, b] = interiorLayers(L);
+      const perRep = dynamics.perReplica.map((p) => {
+        let s = 0;
+        let n = 0;
+        for (let l = a; l <= b; l++) {
+          const r = Number.isFinite(p.rate[l]) ? p.rate[l] : rates[l];
+          s += Math.log(r);
+          n++;
+        }
+        return Math.exp(s / n);
+      });
+      const mean = perRep.reduce((x, y) => x + y, 0) / perRep.length;
+      const sd = perRep.length > 1 ? Math.sqrt(perRep.reduce((x, y) => x + (y - mean) ** 2, 0) / (perRep.length - 1)) : Number.NaN;
+      predictedGrowth = mean;
+      predictedGrowthSE = sd / Math.sqrt(perRep.length);
+      const at = dynamics.attractor;
+      notes.push(
+        `gradient growth from the batch Gram dynamics (infinite width by Monte Carlo: ${dynamics.samples} samples per layer, ${dynamics.replicas} replicas, gradient independence): ${mean.toFixed(4)} ± ${predictedGrowthSE.toFixed(4)} over layers ${a}..${b}; ` +
+          `the state it flows to is ${at.state === 'broken' ? 'symmetry-broken' : 'BSB1'}${at.settled ? '' : ' (not settled by the last layer)'}, with rate ${at.rate.toFixed(4)} ± ${at.rateSE.toFixed(4)} over layers ${at.from}..${at.to}`,
+      );
+    } else {
+      notes.push('the Gram dynamics gave no finite rate at some layer; the per-layer gradients are those of the BSB1 recursion');
+    }
+  }
   const lnLog = Math.log(predictedGrowth);
   const depthScale = lnLog === 0 ? Number.POSITIVE_INFINITY : 1 / lnLog;
 
@@ -303,24 +386,58 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
     if (representable(ln)) out.push(record(fields, 'theory', quantity, layer, Math.sign(value) * Math.exp(ln)));
     else out.push(record(fields, 'theory', `log_${quantity}`, layer, ln, value < 0 ? { tags: { sign: -1 } } : {}));
   };
-  const lnTopH = lnDh[L];
-  const lnTopW = lnW[L];
+  const lnTopH = lnDhUse[L];
+  const lnTopW = lnWUse[L];
+  const dynTags = dynamics ? { tags: { method: 'gram-dynamics', samples: dynamics.samples } } : {};
+  // a Monte Carlo mean over the replicas: sd, n and the Student-t 95% interval
+  const mc = (mean: number, se: number, extra: Record<string, unknown> = {}) => {
+    const R = dynamics!.replicas;
+    const half = R > 1 && Number.isFinite(se) ? studentT975(R - 1) * se : 0;
+    return { sd: R > 1 ? se * Math.sqrt(R) : 0, n: R, lo: mean - half, hi: mean + half, tags: { method: 'gram-dynamics', samples: dynamics!.samples }, ...extra };
+  };
   for (let l = 1; l <= L; l++) {
     const F = fwd[l - 1];
     emit('preact_var', l, F.preVar, F.sIn);
     emit('postact_mean', l, F.postMean, F.sIn / 2);
     emit('postact_var', l, F.postVar, F.sIn);
-    out.push(record(fields, 'theory', 'corr', l, F.qOut > 0 ? F.qcOut / F.qOut : 1));
+    if (dynamics) {
+      const D = dynamics.layers[l];
+      out.push(record(fields, 'theory', 'corr', l, D.corr, mc(D.corr, D.se.corr)));
+      for (const [q, k] of GRAM_RECORDS) out.push(record(fields, 'theory', q, l, D[k], mc(D[k], D.se[k])));
+    } else out.push(record(fields, 'theory', 'corr', l, F.qOut > 0 ? F.qcOut / F.qOut : 1));
     emit('q', l, F.qOut, F.sOut);
-    if (l < L) out.push(record(fields, 'theory', 'grad_growth', l, Math.exp(lnDh[l] - lnDh[l + 1])));
-    out.push(record(fields, 'theory', 'log_grad_h_sq', l, lnDh[l] - lnTopH));
-    out.push(record(fields, 'theory', 'log_grad_w_sq', l, lnW[l] - lnTopW));
-    out.push(record(fields, 'theory', 'cum_log_growth', l, lnDh[l] - lnTopH));
+    if (l < L) {
+      const D = dynamics?.layers[l];
+      const g = Math.exp(lnDhUse[l] - lnDhUse[l + 1]);
+      out.push(record(fields, 'theory', 'grad_growth', l, g, D && Number.isFinite(D.rate) ? mc(D.rate, D.rateSE) : {}));
+    }
+    out.push(record(fields, 'theory', 'log_grad_h_sq', l, lnDhUse[l] - lnTopH, dynTags));
+    out.push(record(fields, 'theory', 'log_grad_w_sq', l, lnWUse[l] - lnTopW, dynTags));
+    out.push(record(fields, 'theory', 'cum_log_growth', l, lnDhUse[l] - lnTopH, dynTags));
   }
-  out.push(record(fields, 'theory', 'growth', null, predictedGrowth));
-  if (Number.isFinite(depthScale)) out.push(record(fields, 'theory', 'depth_scale', null, depthScale));
-  return { records: out, predictedGrowth, depthScale, logGrowthTotal: lnDh[1] - lnTopH, notes };
+  out.push(record(fields, 'theory', 'growth', null, predictedGrowth, dynamics ? mc(predictedGrowth, predictedGrowthSE) : {}));
+  if (Number.isFinite(depthScale)) out.push(record(fields, 'theory', 'depth_scale', null, depthScale, dynTags));
+  if (stability) {
+    const st = { tags: { attracting: stability.attracting, marginal: stability.marginal } };
+    out.push(record(fields, 'theory', 'bsb1_lambda_l', null, stability.lambdaL, st));
+    out.push(record(fields, 'theory', 'bsb1_lambda_m', null, stability.lambdaM, st));
+  }
+  if (bsb1Growth !== null) out.push(record(fields, 'theory', 'growth_bsb1', null, bsb1Growth, stability ? { tags: { attracting: stability.attracting } } : {}));
+  if (dynamics) {
+    const at = dynamics.attractor;
+    out.push(record(fields, 'theory', 'growth_attractor', null, at.rate, mc(at.rate, at.rateSE, { tags: { method: 'gram-dynamics', samples: dynamics.samples, state: at.state, settled: at.settled, from: at.from, to: at.to } })));
+  }
+  return { records: out, predictedGrowth, predictedGrowthSE, depthScale, logGrowthTotal: lnDhUse[1] - lnTopH, notes, stability, bsb1Growth, dynamics };
 }
+
+/** Per-layer diagnostics of the batch Gram emitted as records (theory dynamics and sampled nets alike). */
+export const GRAM_RECORDS = [
+  ['norm_spread', 'normSpread'],
+  ['distinct', 'distinct'],
+  ['eff_rank', 'effRank'],
+  ['gram_dev_l', 'devL'],
+  ['gram_dev_m', 'devM'],
+] as const satisfies readonly (readonly [string, keyof import('./gramDynamics.js').GramDiagnostics])[];
 
 /**
  * Stationary per-layer growth of ‖∂L/∂h‖² for Linear → φ → BN (derived by us): the BN output state

@@ -2,8 +2,8 @@
 // growth; λ(B) for BatchNorm nets), as a readable table or JSON records.
 import type { Command } from 'commander';
 import { specToJSON } from '../../spec/index.js';
-import { predict } from '../../theory/index.js';
-import { numberFlag, writeFileAtomic } from '../io.js';
+import { DYNAMICS_MODES, type DynamicsMode, predict } from '../../theory/index.js';
+import { numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
 function fmt(v: number | undefined): string {
@@ -14,6 +14,8 @@ function fmt(v: number | undefined): string {
 }
 
 const COLUMNS = ['preact_var', 'postact_mean', 'postact_var', 'corr', 'q', 'grad_growth', 'log_grad_h_sq', 'log_grad_w_sq'] as const;
+/** Columns of the Gram dynamics, shown where they ran. */
+const DYN_COLUMNS = ['norm_spread', 'distinct'] as const;
 
 export function register(program: Command): void {
   const cmd = program
@@ -22,6 +24,10 @@ export function register(program: Command): void {
   addSpecFlags(cmd)
     .option('--input-corr <rho>', 'pairwise correlation of the input samples (default 0)')
     .option('--top-grad-corr <c>', 'correlation between samples of ∂L/∂x_L: 1 for the readout loss (default), 0 for per-sample-independent gradients')
+    .option('--dynamics [mode]', `iterate the batch Gram dynamics: auto (where BSB1 is not attracting; the default), always (also bare --dynamics), never`)
+    .option('--dynamics-samples <m>', 'Monte Carlo samples per layer of the Gram dynamics (default 512)')
+    .option('--dynamics-replicas <r>', 'independent replicas of the Gram dynamics, for the error bars (default 4)')
+    .option('--seed <s>', 'seed of the Gram dynamics (default 1)')
     .option('--rows <n>', 'table: at most this many layers, evenly spaced (default 20)')
     .option('--json', 'print { spec, predictedGrowth, depthScale, logGrowthTotal, notes, records } as JSON')
     .option('--out <file>', 'also write that JSON to a file (atomically)')
@@ -30,12 +36,37 @@ export function register(program: Command): void {
       const inputCorr = numberFlag('--input-corr', opts.inputCorr, { min: 0, max: 0.999999 });
       const topGradientCorr = numberFlag('--top-grad-corr', opts.topGradCorr, { min: 0, max: 1 });
       const rows = numberFlag('--rows', opts.rows, { int: true, min: 1 }) ?? 20;
-      const p = predict(spec, { inputCorr, topGradientCorr });
+      const raw = opts.dynamics === true ? 'always' : (opts.dynamics ?? 'auto');
+      if (!(DYNAMICS_MODES as readonly string[]).includes(raw)) throw new UsageError(`--dynamics: "${raw}" is not allowed; expected ${DYNAMICS_MODES.join(' | ')}`);
+      const samples = numberFlag('--dynamics-samples', opts.dynamicsSamples, { int: true, min: 16, max: 1 << 20 });
+      const replicas = numberFlag('--dynamics-replicas', opts.dynamicsReplicas, { int: true, min: 1, max: 1000 });
+      const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 });
+      let last = 0;
+      const p = predict(spec, {
+        inputCorr,
+        topGradientCorr,
+        dynamics: raw as DynamicsMode,
+        dynamicsOptions: {
+          ...(samples !== undefined ? { samples } : {}),
+          ...(replicas !== undefined ? { replicas } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          progress: (g) => {
+            const now = performance.now();
+            if (now - last < 1000 && g.layer < g.layers) return;
+            last = now;
+            progress(`gram dynamics: replica ${g.replica + 1}, layer ${g.layer}/${g.layers}`);
+          },
+        },
+      });
       const json = {
         spec: specToJSON(spec),
         predictedGrowth: p.predictedGrowth,
         depthScale: Number.isFinite(p.depthScale) ? p.depthScale : null,
         logGrowthTotal: p.logGrowthTotal,
+        predictedGrowthSE: p.predictedGrowthSE,
+        bsb1Growth: p.bsb1Growth,
+        stability: p.stability,
+        attractor: p.dynamics ? p.dynamics.attractor : null,
         notes: p.notes,
         records: p.records,
       };
@@ -56,16 +87,26 @@ export function register(program: Command): void {
       const pick = new Set<number>();
       if (L <= rows) for (let l = 1; l <= L; l++) pick.add(l);
       else for (let i = 0; i < rows; i++) pick.add(1 + Math.round((i * (L - 1)) / (rows - 1)));
-      const head = ['layer', ...COLUMNS];
+      const cols: string[] = p.dynamics ? [...COLUMNS, ...DYN_COLUMNS] : [...COLUMNS];
+      const head = ['layer', ...cols];
       const lines = [head];
       for (const l of [...pick].sort((a, b) => a - b)) {
         const m = byLayer.get(l)!;
-        lines.push([String(l), ...COLUMNS.map((c) => fmt(m.get(c) ?? m.get(`log_${c}`)))]);
+        lines.push([String(l), ...cols.map((c) => fmt(m.get(c) ?? m.get(`log_${c}`)))]);
       }
       const widths = head.map((_, j) => Math.max(...lines.map((row) => row[j].length)));
       const out: string[] = [];
       out.push(`signalprop predict: ${spec.order}, ${typeof spec.activation === 'string' ? spec.activation : spec.activation.name}, depth ${L}, batch ${spec.batch ?? '∞ (large-batch limit)'}${spec.residual ? `, residual ×${spec.residual.scale}` : ''}`);
-      out.push(`predicted growth of ‖∂L/∂h‖² per layer: ${fmt(p.predictedGrowth)}   depth scale 1/ln(growth): ${Number.isFinite(p.depthScale) ? fmt(p.depthScale) : 'infinite'} layers`);
+      out.push(`predicted growth of ‖∂L/∂h‖² per layer: ${fmt(p.predictedGrowth)}${p.predictedGrowthSE > 0 ? ` ± ${fmt(p.predictedGrowthSE)} (Gram dynamics)` : ''}   depth scale 1/ln(growth): ${Number.isFinite(p.depthScale) ? fmt(p.depthScale) : 'infinite'} layers`);
+      if (p.stability) {
+        const st = p.stability;
+        const word = st.attracting ? (st.marginal ? 'attracting (marginal)' : 'attracting') : 'NOT attracting';
+        out.push(`BSB1 fixed point: ${word}, λ_L = ${fmt(st.lambdaL)}, λ_M = ${fmt(st.lambdaM)}; λ(B) there = ${fmt(p.bsb1Growth ?? Number.NaN)}`);
+      }
+      if (p.dynamics) {
+        const a = p.dynamics.attractor;
+        out.push(`attracting state (Gram dynamics): ${a.state === 'broken' ? 'symmetry-broken' : 'BSB1'}, growth ${fmt(a.rate)} ± ${fmt(a.rateSE)} over layers ${a.from}..${a.to}${a.settled ? '' : ' (not settled)'}`);
+      }
       out.push(`ln(‖∂L/∂h_1‖²/‖∂L/∂h_L‖²) = ${fmt(p.logGrowthTotal)}`);
       for (const n of p.notes) out.push(`note: ${n}`);
       out.push('');
