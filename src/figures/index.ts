@@ -6,4 +6,5 @@ export { criticalLineFromGrid, type Histogram, densityHistogram, jacobianSpectru
 export { buildFigure, FIGURE_NAMES, FIGURES, type FigureDef, type FigureName, isFigureName } from './registry.js';
 export { type CompiledFigure, compileVegaLite, defaultFontFiles, FONT_FAMILY, type PngOptions, RenderError, type RenderedFiles, renderFigure, renderPng, renderSvg } from './render.js';
 export { type BuildReportOptions, buildReport, inlineSvg, type ReportFigure, type ReportInput, type ReportTable, reportHtml, specsTable, toolVersions, writeReport } from './report.js';
-export { type EarlyTrainingOptions, earlyTrainingFigure, type OptimizerOptions, optimizerComparisonFigure, optimizerLabel } from './training.js';
+export { SYMMETRY_QUANTITIES, symmetryBreakingFigure } from './symmetry.js';
+export { type EarlyTrainingOptions, earlyTrainingFigure, type GradientFactorsOptions, gradientFactorsFigure, type OptimizerOptions, optimizerComparisonFigure, optimizerLabel } from './training.js';

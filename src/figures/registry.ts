@@ -5,6 +5,7 @@ import { activationRateFigure, depthBatchHeatmapFigure, lambdaVsBatchFigure } fr
 import { FigureError, type FigureOptions } from './common.js';
 import { gradientVsDepthFigure } from './gradientDepth.js';
 import { jacobianSpectrumFigure, phaseDiagramFigure } from './maps.js';
+import { symmetryBreakingFigure } from './symmetry.js';
 import { earlyTrainingFigure, gradientFactorsFigure, optimizerComparisonFigure } from './training.js';
 
 export interface FigureDef {
@@ -64,6 +65,12 @@ export const FIGURES = {
     title: '(σ_w², σ_b²) phase diagram for no-BN nets',
     needs: 'growth with layer null over a (sigmaW2, sigmaB2) grid of linear-act specs (theory or sampled)',
     build: phaseDiagramFigure,
+  },
+  'symmetry-breaking': {
+    index: 9,
+    title: 'Leaving the BSB1 fixed point: centred-norm spread and correlation against depth',
+    needs: 'per-layer norm_spread and corr: theory from the Gram dynamics (predict with dynamics), sampled nets',
+    build: symmetryBreakingFigure,
   },
   'gradient-factors': {
     index: 10,

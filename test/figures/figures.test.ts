@@ -30,6 +30,7 @@ import {
   phaseRecords,
   quarterCircleCdf,
   spectrumRecords,
+  symmetryRecords,
 } from './fixtures.js';
 
 /** The inline rows of a figure, read back from the compiled Vega spec (not from our own builder's output). */
@@ -61,6 +62,7 @@ const EXPECT: Record<string, { marks: string[]; titles: string[] }> = {
   'optimizer-comparison': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['training step t', 'training loss', 'training accuracy', 'SGD + warmup', 'LAMB', 'diverged', 'B = 2048'] },
   'jacobian-spectrum': { marks: ['mark-rect', 'mark-line'], titles: ['singular value σ of J = ∂h_L/∂h_0', 'density p(σ)', 'free probability density'] },
   'phase-diagram': { marks: ['mark-rect', 'mark-line'], titles: ['weight variance σ_w²', 'bias variance σ_b²', 'critical line χ₁ = 1'] },
+  'symmetry-breaking': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['layer ℓ', 'spread of per-sample centred norms (sd/mean)', 'mean within-batch correlation', 'relu, B = 32', 'silu, B = 32'] },
 };
 
 describe('every figure', () => {
@@ -169,6 +171,19 @@ describe('figures show the values they were given (read back from the compiled V
       expect(sa.y).toBeCloseTo(rate, 14); // seed offsets ±0.004·(s − 2.5) cancel
       expect(sa.B).toBe('1024');
     }
+  });
+
+  it('symmetry-breaking: theory with its replica band as given, sampled seed means with their interval, per activation and layer', () => {
+    const recs = symmetryRecords();
+    const rows = vegaRows(buildFigure('symmetry-breaking', recs));
+    for (const r of recs.filter((x) => x.seed === null)) {
+      const row = rows.find((x) => x.source === r.source && x.activation === `${r.activation}, B = ${r.batch}` && x.layer === r.layer && x.quantity.startsWith(r.quantity === 'corr' ? 'mean within' : 'spread'));
+      expect(row.y).toBe(r.value);
+      expect(row.lo).toBe(r.lo);
+      expect(row.hi).toBe(r.hi);
+    }
+    expect(rows.length).toBe(recs.filter((x) => x.seed === null).length);
+    expect(() => buildFigure('symmetry-breaking', gradientRecords())).toThrow(/symmetry-breaking: needs records with per-layer norm_spread/);
   });
 
   it('gradient-factors: per step the mean over runs of the geometric mean over layers, for every factor; GIA beside', () => {

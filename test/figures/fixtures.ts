@@ -183,8 +183,33 @@ export function phaseRecords(w2s = PHASE_W2, b2s = PHASE_B2): SPRecord[] {
   return out;
 }
 
+/** Symmetry breaking: theory norm_spread and corr per layer with a replica spread (sd, n), sampled per seed; fixture values. */
+export function symmetryRecords(depth = 16, seeds = 3): SPRecord[] {
+  const out: SPRecord[] = [];
+  const rng = normalStream(11, 'fixture-symmetry');
+  for (const [act, rate] of [['relu', 1], ['silu', 1.15]] as const) {
+    const f = fields({ depth, width: 64, batch: 32, activation: act });
+    for (let l = 1; l <= depth; l++) {
+      const spread = Math.min(2, 0.05 * rate ** l);
+      const corr = act === 'relu' ? 0.3 : 0.12 + 0.04 * Math.max(0, l - 10);
+      for (const [q, v] of [['norm_spread', spread], ['corr', corr]] as const) {
+        out.push(record(f, 'theory', q, l, v, { sd: 0.1 * v, n: 4, lo: v * 0.9, hi: v * 1.1, tags: { method: 'gram-dynamics' } }));
+        const vals: number[] = [];
+        for (let s = 1; s <= seeds; s++) {
+          const x = v * (1 + 0.05 * rng());
+          vals.push(x);
+          out.push(record(f, 'sampled', q, l, x, { seed: s }));
+        }
+        const m = summarize(vals);
+        out.push(record(f, 'sampled', q, l, m.mean, { sd: m.sd, lo: m.lo, hi: m.hi, n: m.n }));
+      }
+    }
+  }
+  return out;
+}
+
 export function allRecords(): SPRecord[] {
-  return [...gradientRecords(), ...batchRecords(), ...activationRecords(), ...heatmapRecords(), ...earlyRecords(), ...factorRecords(), ...optimizerRecords(), ...spectrumRecords(), ...phaseRecords()];
+  return [...gradientRecords(), ...batchRecords(), ...activationRecords(), ...heatmapRecords(), ...earlyRecords(), ...factorRecords(), ...optimizerRecords(), ...spectrumRecords(), ...phaseRecords(), ...symmetryRecords()];
 }
 
 export const FIXTURES: Record<string, () => SPRecord[]> = {
@@ -197,6 +222,7 @@ export const FIXTURES: Record<string, () => SPRecord[]> = {
   'optimizer-comparison': optimizerRecords,
   'jacobian-spectrum': spectrumRecords,
   'phase-diagram': phaseRecords,
+  'symmetry-breaking': symmetryRecords,
 };
 
 export { summarize };
