@@ -104,7 +104,7 @@ const chiCache = new Map<number, Rule>();
  * A rule for the χ² law with k > 0 degrees of freedom (weights sum to 1; nodes are values of X ~ χ²_k):
  * composite 8-point Gauss–Legendre in t = ln X, where the density e^{(k/2)t − e^t/2}/(2^{k/2}Γ(k/2)) is
  * smooth, on panels of width ≤ min(1, sd/2) (sd ≈ √(2/k), the width in t) between quantiles whose tails
- * weigh < 1e-18. It integrates functions with a pole near X = 0 (κ = X/(X + δ), δ → 0) to ~1e-15, where
+ * weigh < 1e-18. It integrates functions with a pole near X = 0 (κ = X/(X + δ), δ → 0) to ~1e-13, where
  * Gauss–Laguerre converges only like exp(−c√(nδ)).
  */
 export function chiSquareRule(k: number): Rule {
