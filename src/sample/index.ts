@@ -1,7 +1,8 @@
 // sample: real random networks at finite width, at initialization, in float64.
 export { type BackendChoice, type Kernels, kernels, nativeKernels, nativeKernelsError, tsKernels } from './linalg.js';
-export { checkLoss, defaultLoss, type ForwardBackwardOptions, forwardBackward, type LayerStats } from './network.js';
+export { checkLoss, defaultLoss, type ForwardBackwardOptions, forwardBackward, type LayerStats, RoundOffGradientError, readoutConstantReason, roundOffBound } from './network.js';
 export {
+  chooseLoss,
   growthEstimate,
   interiorLayers,
   meanLogGrowth,

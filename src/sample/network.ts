@@ -25,6 +25,7 @@ import {
   SpecError,
   widths,
 } from '../spec/index.js';
+import { GRAM_RECORDS, gramDiagnostics } from '../theory/index.js';
 import { type BackendChoice, type Kernels, kernels } from './linalg.js';
 
 export interface ForwardBackwardOptions {
@@ -65,6 +66,12 @@ export interface LayerStats {
   postactVar: Float64Array;
   /** Mean over sample pairs i<j of the cosine similarity of block outputs. */
   corr: Float64Array;
+  /**
+   * Diagnostics of the block output's batch Gram that see it leave BSB1 (theory's gramDiagnostics, the same
+   * function the Gram dynamics use): per-sample centred-norm spread, distinct samples, effective rank, the L
+   * and M components of the deviation from BSB1. NaN for B < 4.
+   */
+  gram: Record<(typeof GRAM_RECORDS)[number][0], Float64Array>;
   /** ln ‖∂L/∂h_l‖² and ln ‖∂L/∂W_l‖² (absolute, natural log; −∞ if the gradient vanishes). */
   logGradHSq: Float64Array;
   logGradWSq: Float64Array;
@@ -462,6 +469,8 @@ class Net {
   readonly variance: Float64Array;
   readonly s1: Float64Array;
   readonly s2: Float64Array;
+  /** The block output's Gram, both triangles, for its diagnostics. */
+  readonly fullGram: Float64Array;
 
   constructor(
     readonly spec: NetworkSpec,
@@ -481,6 +490,7 @@ class Net {
     this.variance = new Float64Array(nMax);
     this.s1 = new Float64Array(nMax);
     this.s2 = new Float64Array(nMax);
+    this.fullGram = new Float64Array(batch * batch);
   }
 
   gram(x: Float64Array, n: number, out: Float64Array): Float64Array {
@@ -565,7 +575,15 @@ class Net {
       for (let t = 0; t < len; t++) out[t] = x[t] + s * out[t];
     }
     const gram = this.gram(out, n, pool.take(B * B));
-    if (stats) stats.corr[l] = meanCosine(gram, B);
+    if (stats) {
+      stats.corr[l] = meanCosine(gram, B);
+      if (B >= 4) {
+        const full = this.fullGram;
+        for (let i = 0; i < B; i++) for (let j = i; j < B; j++) full[i * B + j] = full[j * B + i] = gram[i * B + j];
+        const d = gramDiagnostics(full, B);
+        for (const [q, k] of GRAM_RECORDS) stats.gram[q][l] = d[k];
+      }
+    }
     return { out, gram };
   }
 }
@@ -629,6 +647,7 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
     postactMean: new Float64Array(L),
     postactVar: new Float64Array(L),
     corr: new Float64Array(L),
+    gram: Object.fromEntries(GRAM_RECORDS.map(([q]) => [q, new Float64Array(L).fill(Number.NaN)])) as LayerStats['gram'],
     logGradHSq: new Float64Array(L),
     logGradWSq: new Float64Array(L),
     gradHSq: new Float64Array(L),

@@ -1,6 +1,6 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
 import { defaultThreads, runInPool } from '../parallel/pool.js';
-import { interiorLayers, predict } from '../theory/index.js';
+import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
 import {
   checkSeed,
   type LossKind,
@@ -104,6 +104,7 @@ const PER_LAYER: [string, (s: LayerStats, l: number) => number][] = [
   ['postact_mean', (s, l) => s.postactMean[l]],
   ['postact_var', (s, l) => s.postactVar[l]],
   ['corr', (s, l) => s.corr[l]],
+  ...GRAM_RECORDS.map(([q]) => [q, (s: LayerStats, l: number) => s.gram?.[q]?.[l] ?? Number.NaN] as [string, (s: LayerStats, l: number) => number]),
   ['grad_h_sq', (s, l) => s.gradHSq[l]],
   ['grad_w_sq', (s, l) => s.gradWSq[l]],
   ['log_grad_h_sq', (s, l) => s.logGradHSq[l] - s.logGradHSq[s.depth - 1]],

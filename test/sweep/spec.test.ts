@@ -40,7 +40,7 @@ describe('sweep validation names the field, the value and what is allowed', () =
     [{ ...ok, name: 'a b' }, 'name', 'letters, digits'],
     [{ ...ok, options: { loss: 'mse' } }, 'options.loss', 'kind predict takes no options'],
     [{ kind: 'sample', base: { depth: 4, width: 8, batch: null } }, 'base.batch', 'finite batch'],
-    [{ kind: 'sample', base: { depth: 4, width: 8 }, options: { loss: 'hinge' } }, 'options.loss', 'readout | mse | xent'],
+    [{ kind: 'sample', base: { depth: 4, width: 8 }, options: { loss: 'hinge' } }, 'options.loss', 'readout | projection | mse | xent', "or null for the sampler's default"],
     [{ kind: 'sample', base: { depth: 4, width: 8 }, axes: { inputCorrelation: [0, 1] } }, 'axes.inputCorrelation[1] → inputCorrelation', 'in [0, 1)'],
     // A combination that no single axis value breaks: widths of length 3 against depth 2.
     [{ ...ok, base: { width: [8, 8, 8], depth: 3 }, axes: { depth: [3, 2] } }, 'axes.depth[1] → width', 'length depth = 2'],

@@ -9,7 +9,7 @@ import { type Cell, SweepError } from '../spec.js';
 
 export const optionFields: Record<string, string> = {
   seedsPerCell: 'an integer from 1 to 10000: networks sampled per cell (seeds derived from the cell seed)',
-  loss: LOSSES.join(' | '),
+  loss: `${LOSSES.join(' | ')}, or null for the sampler's default (readout; projection where a readout would be constant)`,
   inputCorrelation: 'a number in [0, 1): within-batch correlation of the inputs',
 };
 
@@ -18,8 +18,8 @@ export function resolveOptions(o: Record<string, unknown>): Record<string, unkno
   if (!Number.isInteger(seedsPerCell) || (seedsPerCell as number) < 1 || (seedsPerCell as number) > 10000) {
     throw new SweepError('seedsPerCell', seedsPerCell, optionFields.seedsPerCell);
   }
-  const loss = o.loss ?? 'readout';
-  if (!(LOSSES as readonly unknown[]).includes(loss)) throw new SweepError('loss', loss, optionFields.loss);
+  const loss = o.loss ?? null;
+  if (loss !== null && !(LOSSES as readonly unknown[]).includes(loss)) throw new SweepError('loss', loss, optionFields.loss);
   const inputCorrelation = o.inputCorrelation ?? 0;
   if (typeof inputCorrelation !== 'number' || !(inputCorrelation >= 0 && inputCorrelation < 1)) {
     throw new SweepError('inputCorrelation', inputCorrelation, optionFields.inputCorrelation);
@@ -43,11 +43,11 @@ export async function run(cell: Cell): Promise<CellOutput> {
   // One BLAS thread per cell: the sweep fills the cores with cells, and OpenBLAS's own threads (a
   // process-wide setting, every core by default) would oversubscribe them.
   kernels('auto').setThreads(1);
-  const o = cell.options as { seedsPerCell: number; loss: LossKind; inputCorrelation: number };
+  const o = cell.options as { seedsPerCell: number; loss: LossKind | null; inputCorrelation: number };
   const r = await sampleNetwork(makeSpec(cell.spec as SpecInput), {
     seeds: o.seedsPerCell,
     baseSeed: baseSeed(cell.seed, o.seedsPerCell),
-    loss: o.loss,
+    loss: o.loss ?? undefined,
     inputCorrelation: o.inputCorrelation,
     threads: 1,
   });
