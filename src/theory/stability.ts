@@ -13,7 +13,7 @@
 import { type BnSpec, SpecError } from '../spec/index.js';
 import { effectiveGamma, YANG_BN } from './batchnorm.js';
 import { type ActivationLike, gaussMoments, kinksOf, slopesOf, toActivation } from './moments.js';
-import { gaussExpectSplit, type Rule } from './quadrature.js';
+import { gaussExpectSplit, gaussLegendre, type Rule } from './quadrature.js';
 import { sphereMarginalRule } from './sphere.js';
 
 export interface Bsb1Stability {
@@ -110,7 +110,7 @@ function funkHeckeCross(B: number, rule: Rule, pairs: [Float64Array, Float64Arra
  * u ∝ (1 − u²)^((B−5)/2), with both rules cut at the kinks, and the outer one also where an inner kink meets
  * the edge of the inner support. The u rule is sphereMarginalRule at B − 1 rescaled by 1/√(B−2).
  */
-function nestedTriple(B: number, kinksX: number[], ph: (x: number) => number, m = 16): [number, number, number] {
+function nestedTriple(B: number, kinksX: number[], ph: (x: number) => number, m = 10): [number, number, number] {
   const outerKinks = kinksX.slice();
   const a = 1 / (B - 1);
   const C2 = (B * (B - 2)) / (B - 1);
@@ -177,13 +177,15 @@ export function bsb1Stability(activation: ActivationLike, B: number | null, bn?:
     throw new RangeError(`batch: ${B} is not allowed; expected an integer >= 4 (the M representation needs B ≥ 4) or null`);
   }
   const b: BnSpec = { ...YANG_BN, ...(bn ?? {}) };
-  const g = effectiveGamma(act, B, b, opts).gammaEff;
   const beta = b.beta;
-  if (g === 0 || !Number.isFinite(g)) throw constantError(act.name, b, B);
-  const kinks = kinksOf(act).map((k) => (k - beta) / g);
-  const ph = (x: number) => act.phi(g * x + beta);
+  const sw = opts.sigmaW2 ?? 1;
 
   if (B === null) {
+    // B → ∞: v̂ self-averages, so ε acts exactly through γ_eff = γ√κ (effectiveGamma)
+    const g = effectiveGamma(act, B, b, opts).gammaEff;
+    if (g === 0 || !Number.isFinite(g)) throw constantError(act.name, b, B);
+    const kinks = kinksOf(act).map((k) => (k - beta) / g);
+    const ph = (x: number) => act.phi(g * x + beta);
     const gm = gaussMoments(act, beta, g * g);
     const v = gm.variance;
     if (!(v > 1e-300) || !Number.isFinite(v)) throw constantError(act.name, b, B);
@@ -194,6 +196,179 @@ export function bsb1Stability(activation: ActivationLike, B: number | null, bn?:
     return verdict(null, num / (2 * v), (ez * ez) / v);
   }
 
+  const fin = (gg: number) => finiteB(act, gg, beta, B);
+  const fromMoments = (m: FiniteMoments) => {
+    if (!(m.s > 1e-300 * Math.max(m.m2, 1e-300)) || !Number.isFinite(m.s)) throw constantError(act.name, b, B);
+    return verdict(B, m.nL / m.s, m.nM / m.s);
+  };
+  if (b.gamma === 0) throw constantError(act.name, b, B);
+  if (!(b.eps > 0)) return fromMoments(fin(b.gamma));
+  // ε > 0: the batch variance v̂ = c·w·(B−1)/B, w = χ²_(B−1)/(B−1), fluctuates from unit to unit, so the BN
+  // output is γ√κ(w)·n + β, κ = v̂/(v̂+ε), with n the ε = 0 output (independent of w). Exact under the mean
+  // field: λ = E_w[w·(sλ)(g_w)] / E_w[s(g_w)], g_w = γ√κ(w), at the fixed point c = σ_w² E_w[s(g_w)]
+  // (docs/drafts/stability.md §5). When ε ≪ v̄ the self-averaging γ_eff of effectiveGamma is used instead: its
+  // error, measured ≈ C(ε/v̄)/B with C ≤ 4.4, is then below 1e-5 (5(ε/v̄)/B < 1e-5).
+  const fB = (B - 1) / B;
+  const m1 = fin(b.gamma);
+  if (!(m1.s > 1e-300 * Math.max(m1.m2, 1e-300)) || !Number.isFinite(m1.s)) throw constantError(act.name, b, B);
+  const v1 = sw * fB * m1.s; // v̄ at κ = 1 (an upper bound for v̄)
+  const k1 = v1 / (v1 + b.eps);
+  if ((5 * b.eps) / (k1 * v1) / B < 1e-5) {
+    // γ_eff = γ√κ with κ = v/(v+ε), v = σ_w²(B−1)/B·s(γ√κ): effectiveGamma's equation, solved here by the same
+    // fixed-point iteration from κ = 1; its contraction is O(ε/v) ≤ 1e-3, so two or three steps reach 1e-12
+    let kap = k1;
+    let m = fin(b.gamma * Math.sqrt(kap));
+    for (let it = 0; it < 20; it++) {
+      const v = sw * fB * m.s;
+      const next = v / (v + b.eps);
+      if (Math.abs(next - kap) <= 1e-12) break;
+      kap = next;
+      m = fin(b.gamma * Math.sqrt(kap));
+    }
+    return fromMoments(m);
+  }
+  const vbar = k1 * v1;
+  const wr = gammaLawRule(B);
+  const kOf = (y: number) => (y * fB) / (y * fB + b.eps);
+  // s, sλ_L, sλ_M are even in g, so smooth functions of κ = (g/γ)²: Chebyshev interpolation in κ on the range
+  // the w-rule reaches (homogeneous φ̃: exactly linear in κ, one evaluation)
+  const homogeneous = beta === 0 && slopesOf(act) !== null;
+  const base = homogeneous ? m1 : null;
+  let interp: ((kap: number) => [number, number, number]) | null = null;
+  let lo = 0;
+  let hi = 0;
+  let builds = 0;
+  const build = (c: number) => {
+    // c wandering far from γ_eff's start (more than 4^3) only happens on the way to the collapsed state c = 0
+    if (++builds > 4) throw collapseError(b, sw);
+    lo = kOf((c / 4) * wr.nodes[0]);
+    hi = kOf(4 * c * wr.nodes[wr.nodes.length - 1]);
+    if (base) {
+      interp = (kap) => [kap * base.s, kap * base.nL, kap * base.nM];
+      return;
+    }
+    interp = chebyshev(lo, hi, CHEB_N, (kap) => {
+      const m = fin(b.gamma * Math.sqrt(kap));
+      return [m.s, m.nL, m.nM];
+    });
+  };
+  const at = (c: number) => {
+    if (!interp || kOf((c / 1.01) * wr.nodes[0]) < lo || kOf(c * 1.01 * wr.nodes[wr.nodes.length - 1]) > hi) build(c);
+    let S = 0;
+    let NL = 0;
+    let NM = 0;
+    for (let j = 0; j < wr.nodes.length; j++) {
+      const w = wr.nodes[j];
+      const [sv, l, m] = (interp as (kap: number) => [number, number, number])(kOf(c * w));
+      S += wr.weights[j] * sv;
+      NL += wr.weights[j] * w * l;
+      NM += wr.weights[j] * w * m;
+    }
+    return { G: sw * S - c, S, NL, NM };
+  };
+  // c* = σ_w² E_w s(g_w(c*)): one fixed-point step from c = v̄/fB, then secant steps (all on the interpolant)
+  let c0 = vbar / fB;
+  let r0 = at(c0);
+  let c1 = Math.max(1e-300, c0 + r0.G);
+  let r1 = at(c1);
+  for (let it = 0; it < 60 && Math.abs(r1.G) > 1e-13 * c1 && r1.G !== r0.G; it++) {
+    const c2 = c1 - (r1.G * (c1 - c0)) / (r1.G - r0.G);
+    c0 = c1;
+    r0 = r1;
+    c1 = c2 > 0 && Number.isFinite(c2) ? c2 : c1 / 2;
+    r1 = at(c1);
+  }
+  if (!(kOf(c1) > 1e-9) || Math.abs(r1.G) > 1e-8 * c1) throw collapseError(b, sw);
+  if (!(r1.S > 0) || !Number.isFinite(r1.S)) throw constantError(act.name, b, B);
+  return verdict(B, r1.NL / r1.S, r1.NM / r1.S);
+}
+
+const CHEB_N = 14;
+
+/** Chebyshev (first-kind points) interpolant of a vector function on [a, b], barycentric form. */
+function chebyshev(a: number, b: number, n: number, f: (x: number) => [number, number, number]): (x: number) => [number, number, number] {
+  const xs: number[] = [];
+  const ws: number[] = [];
+  const fs: [number, number, number][] = [];
+  for (let j = 0; j < n; j++) {
+    const th = (Math.PI * (j + 0.5)) / n;
+    const x = (a + b) / 2 + ((b - a) / 2) * Math.cos(th);
+    xs.push(x);
+    ws.push((j % 2 === 0 ? 1 : -1) * Math.sin(th));
+    fs.push(f(x));
+  }
+  return (x) => {
+    let d = 0;
+    const o: [number, number, number] = [0, 0, 0];
+    for (let j = 0; j < n; j++) {
+      const dx = x - xs[j];
+      if (dx === 0) return fs[j];
+      const t = ws[j] / dx;
+      d += t;
+      o[0] += t * fs[j][0];
+      o[1] += t * fs[j][1];
+      o[2] += t * fs[j][2];
+    }
+    return [o[0] / d, o[1] / d, o[2] / d];
+  };
+}
+
+const gammaCache = new Map<number, Rule>();
+/**
+ * Rule for w = χ²_(B−1)/(B−1) (Gamma law, shape k = (B−1)/2, mean 1): composite Gauss–Legendre in t = ln w,
+ * where the density ∝ exp(k t − k eᵗ) is smooth and unimodal, on [−40/k, ln(1 + 40/k)] (tails < e^(−30)).
+ */
+function gammaLawRule(B: number): Rule {
+  let r = gammaCache.get(B);
+  if (!r) {
+    const k = (B - 1) / 2;
+    const tlo = -40 / k;
+    const thi = Math.log(1 + 40 / k + 12 / Math.sqrt(k));
+    const panels = 48;
+    const gl = gaussLegendre(8);
+    const nodes: number[] = [];
+    const weights: number[] = [];
+    let tot = 0;
+    const h = (thi - tlo) / panels;
+    for (let p = 0; p < panels; p++) {
+      for (let i = 0; i < gl.nodes.length; i++) {
+        const t = tlo + h * (p + 0.5 + gl.nodes[i] / 2);
+        const wt = (h / 2) * gl.weights[i] * Math.exp(k * t - k * Math.exp(t));
+        if (wt < 1e-300) continue;
+        nodes.push(Math.exp(t));
+        weights.push(wt);
+        tot += wt;
+      }
+    }
+    r = { nodes: Float64Array.from(nodes), weights: Float64Array.from(weights, (x) => x / tot) };
+    if (gammaCache.size > 1000) gammaCache.clear();
+    gammaCache.set(B, r);
+  }
+  return r;
+}
+
+function collapseError(bn: BnSpec, sigmaW2: number): SpecError {
+  return new SpecError(
+    'bn.eps',
+    bn.eps,
+    `an ε small enough for a BSB1 fixed point with nonzero variance; with σ_w² = ${sigmaW2} the pre-activation variance decays to 0 layer after layer (κ = v̂/(v̂+ε) → 0), so BN never normalises and BSB1 stability is undefined`,
+  );
+}
+
+interface FiniteMoments {
+  m2: number;
+  /** m2 − pair = q*(1 − c*) */
+  s: number;
+  /** s·λ_L = ½ E φ̃²(x1²−1) − (B−1)/(B−2)·E φ̃1φ̃2(x1²−1) */
+  nL: number;
+  /** s·λ_M */
+  nM: number;
+}
+
+/** The pair moments of φ̃(x) = φ(g x + β) on the BN output law at batch B that λ_L and λ_M need. */
+function finiteB(act: ReturnType<typeof toActivation>, g: number, beta: number, B: number): FiniteMoments {
+  const kinks = g === 0 ? [] : kinksOf(act).map((k) => (k - beta) / g);
+  const ph = (x: number) => act.phi(g * x + beta);
   const rule = sphereMarginalRule(B, kinks);
   const n = rule.nodes.length;
   let m2 = 0;
@@ -225,9 +400,8 @@ export function bsb1Stability(activation: ActivationLike, B: number | null, bn?:
   } else {
     [pair, c, e] = nestedTriple(B, kinks, ph);
   }
-  const s = m2 - pair;
-  if (!(s > 1e-300 * Math.max(m2, 1e-300)) || !Number.isFinite(s)) throw constantError(act.name, b, B);
-  const lambdaL = (a / 2 - ((B - 1) / (B - 2)) * c) / s;
-  const lambdaM = ((B - 1) * ((B - 1) * (B - 2) * e + 2 * (B - 1) * c + (B - 2) * pair)) / (B * (B - 2) * (B - 3) * s);
-  return verdict(B, lambdaL, lambdaM);
+  const nL = a / 2 - ((B - 1) / (B - 2)) * c;
+  const nM = ((B - 1) * ((B - 1) * (B - 2) * e + 2 * (B - 1) * c + (B - 2) * pair)) / (B * (B - 2) * (B - 3));
+  return { m2, s: m2 - pair, nL, nM };
 }
+
