@@ -9,7 +9,8 @@
 //   λ_L = [½ E φ̃²(x1²−1) − (B−1)/(B−2)·E φ̃1φ̃2(x1²−1)] / (m2 − pair),
 //   λ_M = (B−1)[(B−1)(B−2) E φ̃1φ̃2x1x2 + 2(B−1) E φ̃1φ̃2(x1²−1) + (B−2)·pair] / (B(B−2)(B−3)(m2 − pair)),
 // and, at B → ∞ (z ~ N(0,1)), λ_L = E[(φ̃−Eφ̃)²(z²−1)]/(2 Var φ̃) = E[(φ̃−Eφ̃)φ̃′z]/Var φ̃ and
-// λ_M = (E φ̃′)²/Var φ̃ ≤ 1 (Cauchy–Schwarz), so at large B only L can be unstable.
+// λ_M = (E φ̃′)²/Var φ̃ ≤ 1 (Cauchy–Schwarz), so at large B only L can be unstable. With ε > 0 the exact
+// eigenvalues average these over the χ² law of the batch variance (see bsb1Stability).
 import { type BnSpec, SpecError } from '../spec/index.js';
 import { effectiveGamma, YANG_BN } from './batchnorm.js';
 import { type ActivationLike, gaussMoments, kinksOf, slopesOf, toActivation } from './moments.js';
@@ -166,10 +167,16 @@ function verdict(B: number | null, lambdaL: number, lambdaM: number): Bsb1Stabil
 /**
  * Stability of the BSB1 fixed point of Linear → BN → φ at batch B (integer ≥ 4), or in the large-batch
  * limit (B = null): the eigenvalues λ_L, λ_M of the Jacobian of the infinite-width Gram map there, for
- * φ̃(x) = φ(γx + β) of the BN output. Exact (under the mean field) at ε = 0 for any γ, β. With ε > 0 the map is
- * not scale-free; ε is carried by the effective γ of effectiveGamma (γ√κ, κ = v̂/(v̂+ε) at the fixed point,
- * σ_w² from opts), which treats the batch variance v̂ as self-averaging: an approximation. Derivation:
- * docs/drafts/stability.md. Throws SpecError when φ̃ is constant on the support of the BN output.
+ * φ̃(x) = φ(γx + β) of the BN output. Exact under the mean field (infinite width) for any γ, β:
+ * - ε = 0: the map is scale-free; λ from pair moments of the BN output law.
+ * - ε > 0, finite B: the batch variance v̂ = c·χ²_(B−1)/B varies from unit to unit and BN outputs
+ *   γ√κ(v̂)·n + β; λ = E_w[w·(sλ)(g_w)]/E_w[s(g_w)] at the fixed point c = σ_w² E_w s(g_w) (w = χ²_(B−1)/(B−1),
+ *   sigmaW2 from opts, default 1). When 5(ε/v̄)/B < 1e-5 the self-averaging γ_eff = γ√κ(v̄) of effectiveGamma is
+ *   used instead (error below 1e-5). Interpolation in κ makes this path accurate to ~1e-6 for kinked φ̃,
+ *   ~1e-12 for smooth φ̃.
+ * - ε > 0, B = null: v̂ self-averages, γ_eff is exact.
+ * Derivation: docs/drafts/stability.md. Throws SpecError when φ̃ is constant on the support of the BN output,
+ * and when ε is so large that the variance decays to 0 (no BSB1 state with nonzero variance exists).
  */
 export function bsb1Stability(activation: ActivationLike, B: number | null, bn?: Partial<BnSpec>, opts: { sigmaW2?: number } = {}): Bsb1Stability {
   const act = toActivation(activation);
