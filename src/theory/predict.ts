@@ -3,7 +3,8 @@
 // the per-sample gradient covariance (diagonal d, off-diagonal o), both in log space where they can
 // grow without bound. Definitions of every record: docs/theory.md §7.
 import { type Activation, activationName, activationOf, fanIns, type NetworkSpec, record, SpecError, specFields, type SPRecord } from '../spec/index.js';
-import { type ActBnBlock, actBnBlock, bnGradientRate } from './batchnorm.js';
+import { actBnGradientRate } from './actBnFinite.js';
+import { type ActBnBlock, actBnBlock, bnEpsLayer, bnGradientRate } from './batchnorm.js';
 import { type GramDynamicsOptions, type GramDynamicsResult, gramDynamics } from './gramDynamics.js';
 import { interiorLayers, studentT975 } from './interior.js';
 import { gaussMoments, pairMoments, slopesOf } from './moments.js';
@@ -141,6 +142,18 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
       throw new SpecError('activation', activationName(spec), 'a non-constant activation: its output has zero batch variance, so BatchNorm divides by zero');
     }
   }
+  const exactEps = order === 'linear-bn-act' && bn.eps > 0 && B !== null && res === null;
+  const epsMemo = new Map<string, SphereMoments>();
+  const epsMoments = (Vh: number): SphereMoments => {
+    const key = Vh.toPrecision(13);
+    let m = epsMemo.get(key);
+    if (!m) {
+      const e = bnEpsLayer(act, B!, bn, Vh);
+      m = { B, m1: e.m1, m2: e.m2, pair: e.pair, S1: e.S1, T1: e.T1, S2: e.S2, T2: e.T2, D1: Number.NaN, ND1: Number.NaN };
+      epsMemo.set(key, m);
+    }
+    return m;
+  };
   const actBnMemo = new Map<string, { blk: ActBnBlock; pm: ReturnType<typeof pairMoments>; gm: ReturnType<typeof gaussMoments> }>();
   let mu = 0;
   let q = inputVar;
@@ -165,7 +178,9 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
       const vhat = fB * Vh;
       const kappa = bn.eps > 0 ? vhat / (vhat + bn.eps) : 1;
       const g = bn.gamma * Math.sqrt(kappa);
-      const M = res === null || kappa === 1 || g <= 0 ? yangMoments(g) : yangInterp(g);
+      // ε > 0 at a finite batch: each unit's batch variance is Vh·χ²_(B−1)/B, averaged exactly (bnEpsLayer);
+      // residual streams keep the self-averaging γ_eff (their Vh changes at every block)
+      const M = exactEps ? epsMoments(Vh) : res === null || kappa === 1 || g <= 0 ? yangMoments(g) : yangInterp(g);
       muO = M.m1;
       qO = M.m2;
       qcO = M.pair;
@@ -225,6 +240,17 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
     fwd.push({ qIn, qcIn, sIn, ...f, qOut: q, qcOut: qc, sOut: scale });
   }
 
+  // ---------- Linear → φ → BN at a finite batch: the exact GIA rate at its fixed point ----------
+  // (a Monte Carlo, actBnFinite.ts); the per-layer blocks past the first, which sit at that fixed point, are
+  // scaled from the large-batch block to it.
+  let actBnExact: { rate: number; se: number } | null = null;
+  let actBnScale = 1;
+  if (order === 'linear-act-bn' && B !== null && res === null) {
+    actBnExact = cachedActBnRate(act, B, bn, sw, sb);
+    const lead = stationaryActBnGrowth(act, spec);
+    if (lead > 0 && Number.isFinite(lead)) actBnScale = actBnExact.rate / lead;
+  }
+
   // ---------- backward ----------
   const runBackward = (top: number) => {
     const lnDh = new Float64Array(Lc + 1);
@@ -255,8 +281,9 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
         r = -1;
       } else if (bk.kind === 'actbn') {
         const a = dO - oO;
-        dh = bk.blk.tau * a;
-        oh = B === null ? 0 : (-bk.blk.rhoD * a) / (B - 1);
+        const sc = l >= 2 ? actBnScale : 1;
+        dh = sc * bk.blk.tau * a;
+        oh = B === null ? 0 : (-sc * bk.blk.rhoD * a) / (B - 1);
         r = bk.blk.tau > 0 ? -bk.blk.rhoD / bk.blk.tau : 0;
       } else {
         dh = bk.S1 * dO;
@@ -299,7 +326,7 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
   } else if (order === 'linear-bn-act') {
     predictedGrowth = bnGradientRate(act, B, bn, { sigmaW2: sw });
   } else if (order === 'linear-act-bn') {
-    predictedGrowth = stationaryActBnGrowth(act, spec);
+    predictedGrowth = actBnExact ? actBnExact.rate : stationaryActBnGrowth(act, spec);
   } else if (sl) {
     predictedGrowth = sw * ((sl.a * sl.a + sl.b * sl.b) / 2);
   } else {
@@ -310,8 +337,13 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
       notes.push('the q-map has no finite fixed point here; predictedGrowth is the geometric mean of the per-layer growth');
     }
   }
-  if (order === 'linear-act-bn' && B !== null) notes.push('linear-act-bn: gradient rates are the large-batch leading order (derived by us); the forward statistics include the finite-B terms');
-  if (order !== 'linear-act' && bn.eps > 0 && B !== null) notes.push('ε > 0 enters through γ_eff = γ√(v/(v+ε)) with v the batch variance of h (approximate at finite B)');
+  if (actBnExact) {
+    notes.push(
+      `linear-act-bn: the growth is the exact gradient-independence rate at the fixed point at B = ${B} (Monte Carlo, ± ${actBnExact.se.toPrecision(2)}; derived by us); per-layer rates past block 1 are the large-batch blocks scaled to it by ${actBnScale.toFixed(4)}`,
+    );
+  } else if (order === 'linear-act-bn' && B !== null) notes.push('linear-act-bn with residual blocks: gradient rates are the large-batch leading order (derived by us); the forward statistics include the finite-B terms');
+  if (exactEps) notes.push('ε > 0: each unit\'s batch variance is χ²-distributed at the fixed point and ε enters unit by unit (exact under mean field and gradient independence; docs/theory.md §4.4)');
+  else if (order !== 'linear-act' && bn.eps > 0 && B !== null) notes.push('ε > 0 enters through γ_eff = γ√(v/(v+ε)) with v the batch variance of h, treated as self-averaging (approximate at finite B for residual streams)');
   if (order === 'linear-act' && B === null) notes.push('no BatchNorm and no batch size: weight gradients are per sample (B = 1 convention)');
 
   // ---------- is BSB1 attracting? where not, follow the batch Gram ----------
@@ -331,7 +363,7 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
     notes.push(`no Gram dynamics for this spec (${B === null ? 'no finite batch' : res !== null ? 'residual blocks' : 'no BatchNorm'}): they follow the batch Gram of a BatchNorm block at a finite batch`);
   }
   let dynamics: GramDynamicsResult | null = null;
-  let predictedGrowthSE = 0;
+  let predictedGrowthSE = actBnExact ? actBnExact.se : 0;
   let lnDhUse = lnDh;
   let lnWUse = lnW;
   if (canDynamics && (mode === 'always' || (mode === 'auto' && stability !== null && !stability.attracting))) {
@@ -439,8 +471,22 @@ export const GRAM_RECORDS = [
   ['gram_dev_m', 'devM'],
 ] as const satisfies readonly (readonly [string, keyof import('./gramDynamics.js').GramDiagnostics])[];
 
+const actBnCache = new Map<string, { rate: number; se: number }>();
+/** actBnGradientRate memoised by its arguments (a seeded Monte Carlo: the same arguments give the same bits). */
+function cachedActBnRate(act: Activation, B: number, bn: NetworkSpec['bn'], sigmaW2: number, sigmaB2: number): { rate: number; se: number } {
+  const key = `${act.name}|${B}|${bn.gamma}|${bn.beta}|${bn.eps}|${sigmaW2}|${sigmaB2}`;
+  let r = actBnCache.get(key);
+  if (!r) {
+    const x = actBnGradientRate(act, B, bn, { sigmaW2, sigmaB2 });
+    r = { rate: x.rate, se: x.se };
+    if (actBnCache.size > 1000) actBnCache.clear();
+    actBnCache.set(key, r);
+  }
+  return r;
+}
+
 /**
- * Stationary per-layer growth of ‖∂L/∂h‖² for Linear → φ → BN (derived by us): the BN output state
+ * Large-batch leading order of the stationary per-layer growth of ‖∂L/∂h‖² for Linear → φ → BN (derived by us): the BN output state
  * (q = β² + γ²κ̄, qc = β² − γ²κ̄/(B−1)) iterated to its fixed point, then σ_w²(τ + ρ_D/(B−1)) — the
  * second term from the within-batch anticorrelation of the projected gradient (0 at B = ∞).
  */
