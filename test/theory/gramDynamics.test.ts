@@ -406,8 +406,9 @@ describe.runIf(process.env.SIGNALPROP_SLOW === '1')('SiLU at B = 256 (slow)', ()
     expect(r.layers[10].normSpread).toBeLessThan(0.5);
     expect(a.diagnostics.normSpread).toBeGreaterThan(1.5);
     // audit: 1.371 and 1.377 (two backward seeds), 1.361 (another attractor), nets 1.373 ± 0.002; we take
-    // 1.37 ± 0.01. Our bias bound for M = 512: 0.02 (1 replica each: 1.382, 1.366, 1.383 at M = 512, 1024, 2048)
-    const tol = T999[R - 1] * a.rateSE + 0.01 + 0.02;
+    // 1.37 ± 0.01. Our bias bound for M = 512: 0.03 (M = 512: 1.3841 ± 0.0040 over 4 replicas; M = 1024:
+    // 1.3614 ± 0.0019 over 3 replicas; M = 2048: 1.383 with 1 replica)
+    const tol = T999[R - 1] * a.rateSE + 0.01 + 0.03;
     expect(Math.abs(a.rate - 1.37)).toBeLessThanOrEqual(tol);
     expect(tol).toBeLessThan(1.37 - bnGradientRate('silu', B, { gamma: 1, beta: 0, eps: 1e-5 }, { sigmaW2: 2 }));
   });
