@@ -314,6 +314,7 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
 
   // ---------- interior growth ----------
   let predictedGrowth: number;
+  let collapsed = false;
   const geoMeanGrowth = () => {
     if (Lc < 2) return Math.exp(lnDh[1] - lnDh[2]);
     const lo = L >= 4 ? 2 : 1;
@@ -324,7 +325,16 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
     predictedGrowth = geoMeanGrowth();
     notes.push(`residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${L >= 4 ? `2..${L - 1}` : `1..${Math.max(1, L - 1)}`}`);
   } else if (order === 'linear-bn-act') {
-    predictedGrowth = bnGradientRate(act, B, bn, { sigmaW2: sw });
+    try {
+      predictedGrowth = bnGradientRate(act, B, bn, { sigmaW2: sw });
+    } catch (e) {
+      // ε so large against the batch variance that no fixed point with a positive variance exists: the
+      // per-layer recursion still holds, and its geometric mean is all there is to report
+      if (!(e instanceof SpecError) || (e.field !== 'eps' && e.field !== 'bn.eps')) throw e;
+      collapsed = true;
+      predictedGrowth = geoMeanGrowth();
+      notes.push(`no BSB1 fixed point with a positive batch variance (ε = ${bn.eps} against σ_w² = ${sw} at B = ${B}: the variance decays layer after layer); predictedGrowth is the geometric mean of the per-layer growth`);
+    }
   } else if (order === 'linear-act-bn') {
     predictedGrowth = actBnExact ? actBnExact.rate : stationaryActBnGrowth(act, spec);
   } else if (sl) {
@@ -349,9 +359,17 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
   // ---------- is BSB1 attracting? where not, follow the batch Gram ----------
   let stability: Bsb1Stability | null = null;
   let bsb1Growth: number | null = null;
-  if (order === 'linear-bn-act' && res === null) {
+  if (order === 'linear-bn-act' && res === null && !collapsed) {
     bsb1Growth = predictedGrowth;
-    stability = bsb1Stability(act, B, bn, { sigmaW2: sw });
+    try {
+      stability = bsb1Stability(act, B, bn, { sigmaW2: sw });
+    } catch (e) {
+      if (!(e instanceof SpecError) || e.field !== 'bn.eps') throw e;
+      // ε so large against the batch variance that the variance map has no positive fixed point
+      notes.push(`no BSB1 fixed point: ${e.message}`);
+    }
+  }
+  if (stability) {
     const ev = `λ_L = ${stability.lambdaL.toFixed(4)}, λ_M = ${stability.lambdaM.toFixed(4)}`;
     if (!stability.attracting) notes.push(`the BSB1 fixed point is not attracting (${ev}; an eigenvalue above 1): the batch leaves it with depth, and λ(B) = ${predictedGrowth.toFixed(5)} there is not the rate the net follows`);
     else if (stability.marginal) notes.push(`the BSB1 fixed point is marginally stable (${ev}): perturbations along the larger direction decay slowly`);

@@ -64,4 +64,16 @@ describe('predict and the stability of BSB1', () => {
     expect(r.notes.some((n) => n.includes('no Gram dynamics') && n.includes('residual'))).toBe(true);
     expect(() => predict(makeSpec({ depth: 4, batch: 16 }), { dynamics: 'sometimes' as never })).toThrow(/dynamics: "sometimes" is not allowed; expected auto \| always \| never/);
   });
+
+  it('ε so large that the variance has no positive fixed point: no BSB1 claim, the per-layer recursion only', () => {
+    // ReLU, β = −0.5, ε = 0.1, σ_w² = 2, B = 8: the exact ε map collapses (stability.test.ts: Monte Carlo σ_w²s(c) − c < 0)
+    const spec = makeSpec({ depth: 10, width: 64, batch: 8, bn: { beta: -0.5, eps: 0.1 } });
+    expect(() => bnGradientRate('relu', 8, spec.bn, { sigmaW2: 2 })).toThrow(/ε for which the BN fixed point has batch variance > 0/);
+    const p = predict(spec, { dynamics: 'never' });
+    expect(p.stability).toBeNull();
+    expect(p.bsb1Growth).toBeNull();
+    expect(p.notes.some((n) => n.startsWith('no BSB1 fixed point'))).toBe(true);
+    const gg = p.records.filter((r) => r.quantity === 'grad_growth' && r.layer! >= 2 && r.layer! <= 9).map((r) => Math.log(r.value));
+    expect(Math.log(p.predictedGrowth)).toBeCloseTo(gg.reduce((a, b) => a + b, 0) / gg.length, 10);
+  });
 });
