@@ -90,7 +90,8 @@ export function specCaption(records: SPRecord[]): string {
   const res = get('residual').filter((v) => v !== null);
   if (res.length) parts.push(valuesText('residual scale', res));
   const seeds = distinct(records.map((r) => r.seed).filter((s) => s !== null));
-  const ns = records.map((r) => r.n).filter(finite);
+  // n of theory records counts Monte Carlo replicas (the Gram dynamics), not seeds of networks
+  const ns = records.filter((r) => r.source !== 'theory').map((r) => r.n).filter(finite);
   const nSeeds = Math.max(seeds.length, ns.length ? Math.max(...ns) : 0);
   if (nSeeds > 0) parts.push(`${nSeeds} seed${nSeeds > 1 ? 's' : ''}`);
   const ids = get('specId').filter((v) => v !== null) as string[];

@@ -8,8 +8,8 @@ import { band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE
 
 export const SYMMETRY_QUANTITIES = ['norm_spread', 'corr'] as const;
 const ROW_TITLE: Record<(typeof SYMMETRY_QUANTITIES)[number], string> = {
-  norm_spread: 'spread of per-sample centred norms (sd/mean)',
-  corr: 'mean within-batch correlation',
+  norm_spread: 'centred-norm spread (sd/mean)',
+  corr: 'mean sample correlation',
 };
 
 export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}): TopLevelSpec {
@@ -57,11 +57,11 @@ export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}
   const body = {
     data: { values: rows },
     facet: {
-      row: { field: 'quantity', type: 'nominal', title: null, sort: SYMMETRY_QUANTITIES.map((q) => ROW_TITLE[q]) },
+      row: { field: 'quantity', type: 'nominal', title: null, sort: SYMMETRY_QUANTITIES.map((q) => ROW_TITLE[q]), header: { labelAngle: -90, labelPadding: 28 } },
       column: { field: 'activation', type: 'nominal', title: null, sort: acts },
     },
     spec: { width: opts.width ?? 230, height: opts.height ?? 150, layer: layers },
     resolve: { scale: { y: 'independent' } },
   };
-  return topLevel('Leaving the BSB1 fixed point: centred-norm spread and correlation against depth', used, body, opts, 'theory: Gram dynamics, mean ± 2 se over replicas');
+  return topLevel('Leaving the BSB1 fixed point: centred-norm spread and correlation against depth', used, body, opts, 'theory: Gram dynamics, 95% band over Monte Carlo replicas');
 }

@@ -62,7 +62,7 @@ const EXPECT: Record<string, { marks: string[]; titles: string[] }> = {
   'optimizer-comparison': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['training step t', 'training loss', 'training accuracy', 'SGD + warmup', 'LAMB', 'diverged', 'B = 2048'] },
   'jacobian-spectrum': { marks: ['mark-rect', 'mark-line'], titles: ['singular value σ of J = ∂h_L/∂h_0', 'density p(σ)', 'free probability density'] },
   'phase-diagram': { marks: ['mark-rect', 'mark-line'], titles: ['weight variance σ_w²', 'bias variance σ_b²', 'critical line χ₁ = 1'] },
-  'symmetry-breaking': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['layer ℓ', 'spread of per-sample centred norms (sd/mean)', 'mean within-batch correlation', 'relu, B = 32', 'silu, B = 32'] },
+  'symmetry-breaking': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['layer ℓ', 'centred-norm spread (sd/mean)', 'mean sample correlation', 'relu, B = 32', 'silu, B = 32'] },
 };
 
 describe('every figure', () => {
@@ -177,7 +177,7 @@ describe('figures show the values they were given (read back from the compiled V
     const recs = symmetryRecords();
     const rows = vegaRows(buildFigure('symmetry-breaking', recs));
     for (const r of recs.filter((x) => x.seed === null)) {
-      const row = rows.find((x) => x.source === r.source && x.activation === `${r.activation}, B = ${r.batch}` && x.layer === r.layer && x.quantity.startsWith(r.quantity === 'corr' ? 'mean within' : 'spread'));
+      const row = rows.find((x) => x.source === r.source && x.activation === `${r.activation}, B = ${r.batch}` && x.layer === r.layer && x.quantity.startsWith(r.quantity === 'corr' ? 'mean sample' : 'centred-norm'));
       expect(row.y).toBe(r.value);
       expect(row.lo).toBe(r.lo);
       expect(row.hi).toBe(r.hi);

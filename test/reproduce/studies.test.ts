@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'vitest';
 import { claim1Verdicts } from '../../analysis/claim1-explosion.js';
 import { claim2Verdicts } from '../../analysis/claim2-batch.js';
-import { claim3Verdicts } from '../../analysis/claim3-activations.js';
+import { claim3Verdicts, measuredOf } from '../../analysis/claim3-activations.js';
+import { spearman } from '../../analysis/common.js';
 import { claim4Verdicts } from '../../analysis/claim4-order-residual.js';
 import { type Claim5Step, claim5Verdicts, giaReport } from '../../analysis/claim5-temporal.js';
 import { type Claim6Cell, claim6Verdicts } from '../../analysis/claim6-optimizers.js';
@@ -61,6 +62,28 @@ describe('claim 3: activations', () => {
   test('rates ordered as λ∞ and all non-linear ones above 1: agrees', () => {
     const pts = table.map(([act, l]) => ({ act, lamInf: l, lamB: l * 1.005, measured: l * 1.004, se: 0.002 }));
     expect(overall(claim3Verdicts(pts, 256))).toBe('agrees');
+  });
+  test('where BSB1 is not attracting, the attracting state is the theory judged, not λ(B)', () => {
+    // SiLU at B = 256 (audit: λ(B) = 1.217 at BSB1, attracting-state rate ≈ 1.37, deep nets ≈ 1.37)
+    const silu = { act: 'silu', lamInf: 1.21208, lamB: 1.2173, measured: 1.365, se: 0.005, lambdaL: 1.09, attracting: false };
+    const good = claim3Verdicts([{ ...silu, attractorRate: 1.37, attractorSE: 0.01, deepMeasured: 1.372, deepSE: 0.003, window: [40, 74] }], 256)[0];
+    expect(good.verdict).toBe('agrees');
+    expect(good.predicted).toBe(1.37);
+    expect(good.item).toContain('attracting state');
+    const bad = claim3Verdicts([{ ...silu, attractorRate: 1.2173, attractorSE: 0.001, deepMeasured: 1.372, deepSE: 0.003 }], 256)[0];
+    expect(bad.verdict).toBe('disagrees');
+    expect(claim3Verdicts([silu], 256)[0].verdict).toBe('inconclusive'); // no dynamics run: not judged against λ(B)
+    // the λ∞ ordering is judged where BSB1 attracts; SiLU above leaky ReLU is what its attracting state predicts
+    const pts = [
+      ...table.filter(([a]) => a !== 'silu' && a !== 'gelu').map(([act, l]) => ({ act, lamInf: l, lamB: l, measured: l, se: 0.002 })),
+      { act: 'leaky-relu:0.1', lamInf: 1.34278, lamB: 1.348, measured: 1.348, se: 0.002 },
+      { ...silu, attractorRate: 1.4, attractorSE: 0.02, deepMeasured: 1.386, deepSE: 0.007 },
+      { ...silu, act: 'gelu', lamInf: 1.31884, lamB: 1.325, lambdaL: 1.053, attractorRate: 1.396, attractorSE: 0.02, deepMeasured: 1.374, deepSE: 0.009 },
+    ];
+    const rows = claim3Verdicts(pts, 256);
+    expect(rows.find((r) => r.item.startsWith('the measured rates are ordered'))!.item).toContain('where BSB1 attracts');
+    expect(overall(rows)).toBe('agrees');
+    expect(spearmanOrder(pts)).toBeLessThan(0.9); // the plain λ∞ ordering over all of them would have failed
   });
   test('a shuffled order fails the rank check', () => {
     const pts = table.map(([act, l], i) => ({ act, lamInf: l, lamB: 1.2, measured: 1.1 + 0.05 * i, se: 0.002 }));
@@ -170,3 +193,10 @@ describe('claim 7: trainable depth', () => {
     expect(rows.some((r) => r.verdict !== 'agrees')).toBe(true);
   });
 });
+
+function spearmanOrder(pts: Parameters<typeof claim3Verdicts>[0]): number {
+  return spearman(
+    pts.map((p) => p.lamInf),
+    pts.map(measuredOf),
+  );
+}
