@@ -21,7 +21,7 @@ export const DYNAMICS_MODES = ['auto', 'always', 'never'] as const;
 export type DynamicsMode = (typeof DYNAMICS_MODES)[number];
 
 /** Monte Carlo settings predict uses for the Gram dynamics unless given (docs/theory.md §4.7). */
-export const PREDICT_DYNAMICS: GramDynamicsOptions = { samples: 512, replicas: 4, seed: 1 };
+export const PREDICT_DYNAMICS: GramDynamicsOptions = { samples: 1024, replicas: 4, seed: 1 };
 
 export interface PredictOptions {
   /** Pairwise correlation of the input samples (gaussianInputs' ρ); default 0. */

@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--input-corr <rho>', 'pairwise correlation of the input samples (default 0)')
     .option('--top-grad-corr <c>', 'correlation between samples of ∂L/∂x_L: 1 for the readout loss (default), 0 for per-sample-independent gradients')
     .option('--dynamics [mode]', `iterate the batch Gram dynamics: auto (where BSB1 is not attracting; the default), always (also bare --dynamics), never`)
-    .option('--dynamics-samples <m>', 'Monte Carlo samples per layer of the Gram dynamics (default 512)')
+    .option('--dynamics-samples <m>', 'Monte Carlo samples per layer of the Gram dynamics (default 1024; M samples are in law a width-M net)')
     .option('--dynamics-replicas <r>', 'independent replicas of the Gram dynamics, for the error bars (default 4)')
     .option('--seed <s>', 'seed of the Gram dynamics (default 1)')
     .option('--rows <n>', 'table: at most this many layers, evenly spaced (default 20)')
