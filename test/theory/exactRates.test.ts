@@ -294,4 +294,20 @@ describe('sampled networks (float64 sampler, readout loss for Linear → BN → 
       expect(Math.abs(growth - r.rate)).toBeLessThan(band);
     });
   });
+
+  test('Linear-ReLU-BN B = 128, width 2048: the exact GIA rate at the fixed point (the large-B regime)', () => {
+    // B = 128 needs a wide net: the finite-width allowance B/(2N) is 3.1% at N = 2048. The exact and the old rate
+    // differ by 0.3% here, so this checks the exact value (and its approach to the large-batch limit), not the change.
+    const N = 2048;
+    const D = 16;
+    const spec = makeSpec({ depth: D, width: N, batch: 128, order: 'linear-act-bn' });
+    const all: LayerStats[] = [];
+    for (let k = 1; k <= 3; k++) all.push(forwardBackward(spec, k, { params: fastGaussianNetwork(spec, 900 + k) }));
+    const { growth, se } = growthEstimate(all, [4, D - 3]);
+    const r = actBnGradientRate('relu', 128, spec.bn);
+    const band = (128 / (2 * N)) * r.rate + 3 * Math.hypot(se, r.se);
+    expect(3 * se).toBeLessThan(0.01 * r.rate);
+    expect(Math.abs(growth - r.rate)).toBeLessThan(band);
+    expect(Math.abs(growth - 1)).toBeGreaterThan(5 * band); // and the check is not vacuous: the band excludes no explosion (rate 1)
+  }, 120_000);
 });
