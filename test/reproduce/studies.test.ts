@@ -46,6 +46,11 @@ describe('claim 2: λ(B)', () => {
     const rows = claim2Verdicts(up, 512, LIMIT);
     expect(rows.at(-1)!.verdict).toBe('disagrees');
   });
+  test('batch sizes 4 and 5 (1/χ²_(B−1) of infinite variance) are not judged; 6 is', () => {
+    const rows = claim2Verdicts([4, 5, 6].map((B) => ({ act: 'relu', B, lam: 3, measured: 2.9, se: 0.001 })), 512, LIMIT);
+    expect(rows.some((r) => r.item.includes('B=4') || r.item.includes('B=5'))).toBe(false);
+    expect(rows.find((r) => r.item.includes('B=6'))!.verdict).toBe('disagrees');
+  });
   test('batch sizes above width/4 are not judged', () => {
     const rows = claim2Verdicts([{ act: 'relu', B: 256, lam: 1.473, measured: 1.3, se: 0.001 }], 512, LIMIT);
     expect(rows.some((r) => r.item.includes('B=256'))).toBe(false);
