@@ -1,7 +1,15 @@
 // Worker-thread pools sized to the machine's cores. Workers are TypeScript modules run through
 // tsx's loader, the same way the bin runs, so every room can hand work to threads.
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+
+/**
+ * tsx's loader as a file URL, resolved from this package (not from the current directory, which is
+ * where a bare `--import tsx` would look): threads start the same from any directory and from a global install.
+ */
+export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Number of worker threads to use by default: every core. */
 export function defaultThreads(): number {
@@ -15,7 +23,7 @@ export function makePool(workerUrl: URL, threads = defaultThreads(), idleTimeout
     minThreads: 0,
     maxThreads: threads,
     idleTimeout: idleTimeoutMs,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', TSX_LOADER],
   });
 }
 
