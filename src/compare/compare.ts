@@ -1,6 +1,7 @@
 // The gap between theory, sampled networks and training: a join of tidy records and the error of each pair.
 import { type Source, type SPRecord, summarize } from '../spec/index.js';
 import { RecordsError } from './load.js';
+import { maxOf } from '../io/arrays.js';
 
 /** Two-sided 95% normal quantile, for intervals rebuilt from sd and n. */
 const Z95 = 1.959963984540054;
@@ -169,7 +170,7 @@ function median(xs: number[]): number | null {
 
 const maxAbs = (xs: (number | null)[]): number | null => {
   const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).map(Math.abs);
-  return v.length ? Math.max(...v) : null;
+  return v.length ? maxOf(v) : null;
 };
 
 /**

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SOURCES, type SPRecord } from '../spec/index.js';
+import { pushAll } from '../io/arrays.js';
 
 /** Bad record input: names the file (and line), the field, the value and what is allowed. */
 export class RecordsError extends Error {
@@ -132,7 +133,7 @@ function findRecordFiles(dir: string, depth: number): string[] {
   if (depth === 0) return [];
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (e.isDirectory() && !e.name.startsWith('.')) out.push(...findRecordFiles(join(dir, e.name), depth - 1));
+    if (e.isDirectory() && !e.name.startsWith('.')) pushAll(out, findRecordFiles(join(dir, e.name), depth - 1));
   }
   return out;
 }
@@ -160,7 +161,7 @@ export function loadRecords(paths: string[]): SPRecord[] {
         for (const r of readFile(f)) out.push({ ...r, tags: { ...extra, ...(r.tags ?? {}) } });
       }
     } else {
-      out.push(...readFile(path));
+      pushAll(out, readFile(path));
     }
   }
   return out;

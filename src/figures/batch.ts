@@ -19,6 +19,7 @@ import {
   selectSpec,
   topLevel,
 } from './common.js';
+import { maxOf, minOf, pushAll } from '../io/arrays.js';
 
 /** Linear BatchNorm's per-layer growth of the squared gradient at batch B (Yang et al. 2019): (B−2)/(B−3), B > 3. */
 export function linearBnReference(B: number): number {
@@ -46,7 +47,7 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
   const used: SPRecord[] = [];
   for (const [, g] of groupBy(rs, (r) => `${r.source}|${panel.label(r)}|${r.batch}`)) {
     const b = band(g);
-    used.push(...g);
+    pushAll(used, g);
     const r0 = g[0];
     const kind = r0.source === 'theory' ? (r0.batch === null ? 'limit' : 'theory') : r0.source;
     const series = kind === 'limit' ? LIMIT : kind === 'theory' ? SOURCE_LABEL.theory : kind === 'sampled' ? SOURCE_LABEL.sampled : 'trained (step 0)';
@@ -54,8 +55,8 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
     rows.push({ kind, series, panel: panel.label(r0), B: r0.batch, y: b.value, lo: b.lo, hi: b.hi, n: b.n });
   }
   const Bs = finiteB.map((r) => r.batch!);
-  const bMin = Math.max(4, Math.min(...Bs));
-  const bMax = Math.max(...Bs);
+  const bMin = Math.max(4, minOf(Bs));
+  const bMax = maxOf(Bs);
   const nRef = opts.referencePoints ?? 64;
   for (const p of new Set(rows.map((r) => r.panel as string))) {
     for (let i = 0; i < nRef && bMax > bMin; i++) {
@@ -112,8 +113,8 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
     // The final value of each run: the last step per (spec, run or seed).
     const last: SPRecord[] = [];
     for (const [, g] of groupBy(cellRecs, (r) => `${r.specId}|${r.tags?.run ?? ''}|${r.seed}`)) {
-      const maxStep = Math.max(...g.map((r) => r.step ?? -1));
-      last.push(...g.filter((r) => (r.step ?? -1) === maxStep));
+      const maxStep = maxOf(g.map((r) => r.step ?? -1));
+      pushAll(last, g.filter((r) => (r.step ?? -1) === maxStep));
     }
     cellRecs = last;
   }
@@ -128,18 +129,18 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
   const used: SPRecord[] = [];
   for (const [, g] of groupBy(cellRecs, (r) => `${r.depth}|${r.batch}`)) {
     const b = band(g.filter((r) => finite(r.value)).length ? g.filter((r) => finite(r.value)) : g);
-    used.push(...g);
+    pushAll(used, g);
     const { depth, batch } = g[0];
     rows.push({ kind: 'cell', B: batch, L: depth, b0: xE.get(batch!)![0], b1: xE.get(batch!)![1], l0: yE.get(depth)![0], l1: yE.get(depth)![1], v: b.value, n: b.n });
   }
-  const xDom = [Math.min(...rows.map((r) => r.b0 as number)), Math.max(...rows.map((r) => r.b1 as number))];
-  const yDom = [Math.min(...rows.map((r) => r.l0 as number)), Math.max(...rows.map((r) => r.l1 as number))];
+  const xDom = [minOf(rows.map((r) => r.b0 as number)), maxOf(rows.map((r) => r.b1 as number))];
+  const yDom = [minOf(rows.map((r) => r.l0 as number)), maxOf(rows.map((r) => r.l1 as number))];
   // The predicted depth scale ξ(B) = 1/ln λ(B): theory depth_scale records, or 1/ln of theory growth records.
   const theory = records.filter((r) => r.source === 'theory' && r.layer === null && r.batch !== null && (r.quantity === 'depth_scale' || r.quantity === 'growth') && finite(r.value));
   const xiByB = new Map<number, number>();
   for (const r of theory.filter((r) => r.quantity === 'depth_scale')) xiByB.set(r.batch!, r.value);
   for (const r of theory.filter((r) => r.quantity === 'growth' && r.value > 1)) if (!xiByB.has(r.batch!)) xiByB.set(r.batch!, 1 / Math.log(r.value));
-  used.push(...theory);
+  pushAll(used, theory);
   const ks = opts.depthScaleMultiples ?? [1, 10];
   const lineNames: string[] = [];
   const pts = [...xiByB].sort((a, b) => a[0] - b[0]);
@@ -202,11 +203,11 @@ export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}):
     // Theory: the B → ∞ limit when present, else the largest batch. Sampled: the largest batch measured.
     const lim = g.filter((r) => r.batch === null);
     const finiteB = g.filter((r) => r.batch !== null);
-    const maxB = finiteB.length ? Math.max(...finiteB.map((r) => r.batch!)) : null;
+    const maxB = finiteB.length ? maxOf(finiteB.map((r) => r.batch!)) : null;
     const pick = g[0].source === 'theory' && lim.length ? lim : finiteB.filter((r) => r.batch === maxB);
     if (pick.length === 0) continue;
     const b = band(pick);
-    used.push(...pick);
+    pushAll(used, pick);
     const B = pick[0].batch;
     const series = g[0].source === 'theory' ? SOURCE_LABEL.theory : SOURCE_LABEL.sampled;
     rows.push({ series, source: g[0].source, panel: panel.label(g[0]), activation: g[0].activation, B: B === null ? '∞' : String(B), y: b.value, lo: b.lo, hi: b.hi, n: b.n });

@@ -2,6 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { type SPRecord, summarize } from '../spec/index.js';
 import { FONT_FAMILY } from './render.js';
+import { maxOf, minOf } from '../io/arrays.js';
 
 /** One palette for every figure: theory, sampled and trained keep their colours everywhere. */
 export const PALETTE = {
@@ -45,7 +46,7 @@ export const finite = (x: unknown): x is number => typeof x === 'number' && Numb
 /** Log scale when the (positive) data span at least a decade; linear otherwise. */
 export function axisScale(values: number[], opts: { zero?: boolean; base?: number } = {}): { type: 'log'; base?: number } | { type: 'linear'; zero: boolean } {
   const v = values.filter(finite);
-  if (v.length > 0 && v.every((x) => x > 0) && Math.max(...v) / Math.min(...v) >= 10) return opts.base ? { type: 'log', base: opts.base } : { type: 'log' };
+  if (v.length > 0 && v.every((x) => x > 0) && maxOf(v) / minOf(v) >= 10) return opts.base ? { type: 'log', base: opts.base } : { type: 'log' };
   return { type: 'linear', zero: opts.zero ?? false };
 }
 
@@ -92,7 +93,7 @@ export function specCaption(records: SPRecord[]): string {
   const seeds = distinct(records.map((r) => r.seed).filter((s) => s !== null));
   // n of theory records counts Monte Carlo replicas (the Gram dynamics), not seeds of networks
   const ns = records.filter((r) => r.source !== 'theory').map((r) => r.n).filter(finite);
-  const nSeeds = Math.max(seeds.length, ns.length ? Math.max(...ns) : 0);
+  const nSeeds = Math.max(seeds.length, ns.length ? maxOf(ns) : 0);
   if (nSeeds > 0) parts.push(`${nSeeds} seed${nSeeds > 1 ? 's' : ''}`);
   const ids = get('specId').filter((v) => v !== null) as string[];
   if (ids.length === 1) parts.push(`spec ${ids[0]}`);

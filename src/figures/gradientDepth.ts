@@ -20,6 +20,7 @@ import {
   selectSpec,
   topLevel,
 } from './common.js';
+import { pushAll } from '../io/arrays.js';
 
 export const GRADIENT_QUANTITIES = ['log_grad_h_sq', 'grad_h_sq', 'cum_log_growth', 'grad_h_norm', 'log_grad_w_sq', 'grad_w_sq', 'grad_w_norm'];
 
@@ -43,7 +44,7 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
   const stepName = (s: number) => `trained, step ${s}`;
   const push = (series: string, source: string, group: SPRecord[], step: number | null) => {
     const b = band(group);
-    used.push(...group);
+    pushAll(used, group);
     rows.push({ series, source, panel: panel.label(group[0]), layer: group[0].layer, step, y: tr.f(b.value), lo: tr.f(b.lo), hi: tr.f(b.hi), n: b.n });
   };
   for (const [, g] of groupBy(

@@ -2,6 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { SPRecord } from '../spec/index.js';
 import { band, cellEdges, colorScale, facetBody, type FigureOptions, finite, groupBy, missing, PALETTE, panelLabeler, selectSpec, topLevel } from './common.js';
+import { maxOf, minOf, pushAll } from '../io/arrays.js';
 
 export interface Histogram {
   edges: number[];
@@ -14,8 +15,8 @@ export interface Histogram {
 export function densityHistogram(values: number[], bins: number, log: boolean): Histogram {
   const v = values.filter((x) => finite(x) && (!log || x > 0));
   if (v.length === 0) return { edges: [], counts: [], density: [] };
-  let lo = Math.min(...v);
-  let hi = Math.max(...v);
+  let lo = minOf(v);
+  let hi = maxOf(v);
   const t = (x: number) => (log ? Math.log(x) : x);
   const inv = (x: number) => (log ? Math.exp(x) : x);
   // A degenerate range (all values equal, or equal once transformed): widen it so the bins have positive width.
@@ -156,22 +157,22 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
     const pts: { sigmaW2: number; sigmaB2: number; growth: number }[] = [];
     for (const [, g] of groupBy(recs, (r) => `${r.sigmaW2}|${r.sigmaB2}`)) {
       const b = band(g);
-      used.push(...g);
+      pushAll(used, g);
       const { sigmaW2, sigmaB2 } = g[0];
       pts.push({ sigmaW2, sigmaB2, growth: b.value });
       rows.push({ kind: 'cell', panel: p, w0: xE.get(sigmaW2)![0], w1: xE.get(sigmaW2)![1], b0: yE.get(sigmaB2)![0], b1: yE.get(sigmaB2)![1], sigmaW2, sigmaB2, lng: Math.log(b.value), growth: b.value });
     }
     // The critical line: explicit theory records (critical_sigma_w2 at each σ_b²) if given, else read off the theory grid.
     const explicit = records.filter((r) => r.source === 'theory' && r.quantity === 'critical_sigma_w2' && finite(r.value) && panel.label(r) === p);
-    used.push(...explicit);
+    pushAll(used, explicit);
     const theoryPts = grid.filter((r) => r.source === 'theory' && panel.label(r) === p).map((r) => ({ sigmaW2: r.sigmaW2, sigmaB2: r.sigmaB2, growth: r.value }));
     const line = explicit.length ? explicit.map((r) => ({ sigmaW2: r.value, sigmaB2: r.sigmaB2 })).sort((a, b) => a.sigmaB2 - b.sigmaB2) : criticalLineFromGrid(theoryPts.length ? theoryPts : pts);
     for (const c of line) rows.push({ kind: 'critical', series: 'critical line χ₁ = 1', panel: p, sigmaW2: c.sigmaW2, sigmaB2: c.sigmaB2 });
   }
   const lng = rows.filter((r) => r.kind === 'cell').map((r) => r.lng as number);
   const m = Math.max(1e-9, ...lng.map(Math.abs));
-  const xDom = [Math.min(...rows.filter((r) => r.kind === 'cell').map((r) => r.w0 as number)), Math.max(...rows.filter((r) => r.kind === 'cell').map((r) => r.w1 as number))];
-  const yDom = [Math.min(...rows.filter((r) => r.kind === 'cell').map((r) => r.b0 as number)), Math.max(...rows.filter((r) => r.kind === 'cell').map((r) => r.b1 as number))];
+  const xDom = [minOf(rows.filter((r) => r.kind === 'cell').map((r) => r.w0 as number)), maxOf(rows.filter((r) => r.kind === 'cell').map((r) => r.w1 as number))];
+  const yDom = [minOf(rows.filter((r) => r.kind === 'cell').map((r) => r.b0 as number)), maxOf(rows.filter((r) => r.kind === 'cell').map((r) => r.b1 as number))];
   // Critical points outside the grid are not drawn (and resvg 2.6 aborts on a clipped path wholly outside its clip).
   for (let i = rows.length - 1; i >= 0; i--) {
     const r = rows[i];

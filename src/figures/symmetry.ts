@@ -5,6 +5,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { SPRecord } from '../spec/index.js';
 import { band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, SOURCE_LABEL, selectSpec, topLevel } from './common.js';
+import { pushAll } from '../io/arrays.js';
 
 export const SYMMETRY_QUANTITIES = ['norm_spread', 'corr'] as const;
 const ROW_TITLE: Record<(typeof SYMMETRY_QUANTITIES)[number], string> = {
@@ -22,7 +23,7 @@ export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}
   const used: SPRecord[] = [];
   for (const [, g] of groupBy(records, (r) => `${r.source}|${r.activation}|${r.batch}|${r.quantity}|${r.layer}`)) {
     const b = band(g);
-    used.push(...g);
+    pushAll(used, g);
     const r0 = g[0];
     rows.push({
       series: SOURCE_LABEL[r0.source],

@@ -3,6 +3,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { type SPRecord, summarize } from '../spec/index.js';
 import { axisScale, band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, quantityTitle, selectSpec, stepAxis, stepScale, topLevel } from './common.js';
+import { maxOf, minOf, pushAll } from '../io/arrays.js';
 
 const OPT_NAMES: Record<string, string> = { sgd: 'SGD', momentum: 'SGD + momentum', nesterov: 'SGD + Nesterov', adam: 'Adam', lars: 'LARS', lamb: 'LAMB', lalc: 'LALC' };
 const truthy = (v: unknown) => v === true || (typeof v === 'number' && v > 0) || (typeof v === 'string' && v !== '' && v !== 'none' && v !== 'false' && v !== '0');
@@ -118,7 +119,7 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   const panels: Record<string, unknown>[] = [{ width: w, height: h, title: { text: 'per-layer gradient ratio', fontSize: 12 }, layer: ratioLayers }];
   if (rows.some((r) => r.panel === 'corr')) panels.push({ width: w, height: h, title: { text: corrQ === 'unit_corr' ? 'correlation between units' : 'within-batch correlation between samples', fontSize: 12 }, layer: corrLayers });
   const ls = mS.flatMap((s) => s.layers);
-  const lsTxt = ls.length ? `layers ℓ = ${Math.min(...ls)}–${Math.max(...ls)}` : '';
+  const lsTxt = ls.length ? `layers ℓ = ${minOf(ls)}–${maxOf(ls)}` : '';
   const used = [...meas, ...pred, ...corr, ...init];
   return topLevel('Early training: the explosion fades as correlation builds', used, { data: { values: rows }, hconcat: panels }, opts, `optimizer ${optimizer} · ${lsTxt}`);
 }
@@ -136,7 +137,7 @@ function divergences(recs: SPRecord[], lossQ: string): { run: string; step: numb
     const bad = g.filter((r) => r.quantity === lossQ && r.step !== null && !finite(r.value)).sort((a, b) => a.step! - b.step!)[0];
     const status = g.some((r) => r.tags?.status === 'diverged');
     if (ev || bad || status) {
-      const lastStep = Math.max(...g.filter((r) => r.step !== null).map((r) => r.step!));
+      const lastStep = maxOf(g.filter((r) => r.step !== null).map((r) => r.step!));
       out.push({ run, step: ev?.step ?? bad?.step ?? (Number.isFinite(lastStep) ? lastStep : null), rec: g[0] });
     }
   }
@@ -164,7 +165,7 @@ export function optimizerComparisonFigure(all: SPRecord[], opts: OptimizerOption
   ] as const) {
     for (const [, g] of groupBy(recs, (r) => `${bLabel(r)}|${optimizerLabel(r)}|${r.step}`)) {
       const ok = g.filter((r) => finite(r.value));
-      used.push(...g);
+      pushAll(used, g);
       if (ok.length === 0) continue;
       const b = band(ok);
       rows.push({ kind: 'curve', metric, batch: bLabel(g[0]), B: g[0].batch, optimizer: optimizerLabel(g[0]), step: g[0].step, y: b.value, lo: b.lo, hi: b.hi, n: b.n, runs: ok.length });
@@ -316,6 +317,6 @@ export function gradientFactorsFigure(all: SPRecord[], opts: GradientFactorsOpti
       resolve: { scale: { color: 'shared' } },
     },
     opts,
-    `optimizer ${optimizer} · ${ls.length ? `layers ℓ = ${Math.min(...ls)}–${Math.max(...ls)}` : ''} · exact: R = (‖W‖²/n)·α_W · A·κ·(1 − ρ_P)`,
+    `optimizer ${optimizer} · ${ls.length ? `layers ℓ = ${minOf(ls)}–${maxOf(ls)}` : ''} · exact: R = (‖W‖²/n)·α_W · A·κ·(1 − ρ_P)`,
   );
 }

@@ -27,6 +27,7 @@ import {
 } from '../spec/index.js';
 import { GRAM_RECORDS, gramDiagnostics } from '../theory/index.js';
 import { type BackendChoice, type Kernels, kernels } from './linalg.js';
+import { maxOf } from '../io/arrays.js';
 
 export interface ForwardBackwardOptions {
   /** Loss at the top (default: defaultLoss(spec): readout, or projection/mse where readout is constant). */
@@ -485,7 +486,7 @@ class Net {
     this.act = actOf(spec);
     this.bn = spec.order !== 'linear-act';
     this.k = kernels(backend);
-    const nMax = Math.max(...this.ws, spec.inputDim);
+    const nMax = Math.max(maxOf(this.ws), spec.inputDim);
     this.mean = new Float64Array(nMax);
     this.variance = new Float64Array(nMax);
     this.s1 = new Float64Array(nMax);

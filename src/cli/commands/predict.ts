@@ -5,6 +5,7 @@ import { specToJSON } from '../../spec/index.js';
 import { DYNAMICS_MODES, type DynamicsMode, predict } from '../../theory/index.js';
 import { numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
+import { maxOf } from '../../io/arrays.js';
 
 function fmt(v: number | undefined): string {
   if (v === undefined) return '-';
@@ -94,7 +95,7 @@ export function register(program: Command): void {
         const m = byLayer.get(l)!;
         lines.push([String(l), ...cols.map((c) => fmt(m.get(c) ?? m.get(`log_${c}`)))]);
       }
-      const widths = head.map((_, j) => Math.max(...lines.map((row) => row[j].length)));
+      const widths = head.map((_, j) => maxOf(lines.map((row) => row[j].length)));
       const out: string[] = [];
       out.push(`signalprop predict: ${spec.order}, ${typeof spec.activation === 'string' ? spec.activation : spec.activation.name}, depth ${L}, batch ${spec.batch ?? '∞ (large-batch limit)'}${spec.residual ? `, residual ×${spec.residual.scale}` : ''}`);
       out.push(`predicted growth of ‖∂L/∂h‖² per layer: ${fmt(p.predictedGrowth)}${p.predictedGrowthSE > 0 ? ` ± ${fmt(p.predictedGrowthSE)} (Gram dynamics)` : ''}   depth scale 1/ln(growth): ${Number.isFinite(p.depthScale) ? fmt(p.depthScale) : 'infinite'} layers`);

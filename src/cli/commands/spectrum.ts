@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { type NetworkSpec, specToJSON } from '../../spec/index.js';
 import { numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
+import { maxOf } from '../../io/arrays.js';
 
 /** Defaults of this command where they differ from the spec's: a plain net of moderate size. */
 export const SPECTRUM_DEFAULTS = { order: 'linear-act', depth: 8, width: 256 } as const;
@@ -27,7 +28,7 @@ export function svHistogram(values: number[], F: (s: number) => number, Fleft: (
   const hi: number[] = [];
   const empirical: number[] = [];
   const predicted: number[] = [];
-  const top = Math.max(smax, ...values);
+  const top = Math.max(smax, maxOf(values));
   for (let b = 0; b < bins; b++) {
     const a = (b * top) / bins;
     const c = ((b + 1) * top) / bins;
