@@ -226,11 +226,12 @@ function describeCell(axes: Record<string, unknown>, seed: number): string {
 export async function expandSweep(sweep: Sweep): Promise<Cell[]> {
   const mod = await loadCellKind(sweep.kind);
   const cells: Cell[] = [];
-  const combos: Record<string, unknown>[] = [{}];
+  // (no spread of `next` into a call: a million combinations would overflow the stack)
+  let combos: Record<string, unknown>[] = [{}];
   for (const axis of sweep.axes) {
     const next: Record<string, unknown>[] = [];
     for (const c of combos) for (const v of axis.values) next.push({ ...c, [axis.path]: v });
-    combos.splice(0, combos.length, ...next);
+    combos = next;
   }
   for (const combo of combos) {
     let specInput = sweep.base as Record<string, unknown>;
@@ -240,15 +241,16 @@ export async function expandSweep(sweep: Sweep): Promise<Cell[]> {
       else options = setPath(options, axis.path.split('.'), combo[axis.path]);
     }
     for (const seed of sweep.seeds) {
-      const where = `${describeCell(combo, seed)} → `;
-      const resolved = resolveOptions(sweep.kind, mod, options, where);
-      const full = checkSpec(mod, specInput as SpecInput, where, resolved);
+    // The seed (innermost) changes neither the options nor the spec: check them once per combination.
+    const first = `${describeCell(combo, sweep.seeds[0])} → `;
+    const resolved = resolveOptions(sweep.kind, mod, options, first);
+    const full = checkSpec(mod, specInput as SpecInput, first, resolved);
+    const spec = specToJSON(full);
       try {
         mod.checkCell?.(full, resolved, seed);
       } catch (e) {
-        rewrap(where, e);
+        rewrap(`${describeCell(combo, seed)} → `, e);
       }
-      const spec = specToJSON(full);
       const cell = { v: CELL_VERSION, kind: sweep.kind, spec, options: resolved, seed };
       cells.push({ ...cell, id: cellId(cell), axes: combo, index: cells.length });
     }

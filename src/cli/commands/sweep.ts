@@ -60,7 +60,13 @@ export function register(program: Command): void {
       const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
       const pollMs = numberFlag('--poll-ms', opts.pollMs, { int: true, min: 10, max: 600_000 });
       if (opts.dryRun) {
-        for (const c of await expandSweep(sweep)) process.stdout.write(`${JSON.stringify({ id: c.id, index: c.index, seed: c.seed, axes: c.axes })}\n`);
+        // in chunks: one write per cell is slow for a million cells, one string for all of them is huge
+        const cells = await expandSweep(sweep);
+        for (let i = 0; i < cells.length; i += 10_000) {
+          let chunk = '';
+          for (const c of cells.slice(i, i + 10_000)) chunk += `${JSON.stringify({ id: c.id, index: c.index, seed: c.seed, axes: c.axes })}\n`;
+          process.stdout.write(chunk);
+        }
         return;
       }
       if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
