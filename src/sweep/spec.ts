@@ -240,7 +240,6 @@ export async function expandSweep(sweep: Sweep): Promise<Cell[]> {
       if (axis.target === 'spec') specInput = setPath(specInput, axis.path.split('.'), combo[axis.path]);
       else options = setPath(options, axis.path.split('.'), combo[axis.path]);
     }
-    for (const seed of sweep.seeds) {
     // The seed (innermost) changes neither the options nor the spec: check them once per combination.
     const first = `${describeCell(combo, sweep.seeds[0])} → `;
     const resolved = resolveOptions(sweep.kind, mod, options, first);
@@ -250,6 +249,7 @@ export async function expandSweep(sweep: Sweep): Promise<Cell[]> {
         mod.checkCell?.(full, resolved, seed);
       } catch (e) {
         rewrap(`${describeCell(combo, seed)} → `, e);
+    for (const seed of sweep.seeds) {
       }
       const cell = { v: CELL_VERSION, kind: sweep.kind, spec, options: resolved, seed };
       cells.push({ ...cell, id: cellId(cell), axes: combo, index: cells.length });
