@@ -245,11 +245,11 @@ export async function expandSweep(sweep: Sweep): Promise<Cell[]> {
     const resolved = resolveOptions(sweep.kind, mod, options, first);
     const full = checkSpec(mod, specInput as SpecInput, first, resolved);
     const spec = specToJSON(full);
+    for (const seed of sweep.seeds) {
       try {
         mod.checkCell?.(full, resolved, seed);
       } catch (e) {
         rewrap(`${describeCell(combo, seed)} → `, e);
-    for (const seed of sweep.seeds) {
       }
       const cell = { v: CELL_VERSION, kind: sweep.kind, spec, options: resolved, seed };
       cells.push({ ...cell, id: cellId(cell), axes: combo, index: cells.length });
