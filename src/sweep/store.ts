@@ -8,10 +8,10 @@
 // length of those records. On open, a partial last line of cells.jsonl is dropped and records.jsonl is
 // truncated to the bytes that committed cells account for, so a crash at any point leaves neither a
 // half-written line nor records of an uncommitted cell. A cell already done is never stored again
-// (dedupe by cell id). One process writes a store at a time (a lock file holds its pid).
-import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+// (dedupe by cell id). One process writes a store at a time (a lock file holds its host and pid; src/io/lock.ts).
+import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { acquireLock, type FileLock, LockError } from '../io/lock.js';
 import type { SPRecord } from '../spec/index.js';
 import type { CellResult } from './cell.js';
 import type { Cell } from './spec.js';
@@ -53,20 +53,12 @@ function writeAll(fd: number, buf: Buffer): void {
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class SweepStore {
   readonly dir: string;
   readonly recordsPath: string;
   readonly cellsPath: string;
   private readonly lockPath: string;
+  private fileLock: FileLock | null = null;
   private readonly entries = new Map<string, CellEntry>();
   private recordsFd: number;
   private cellsFd: number;
@@ -97,25 +89,12 @@ export class SweepStore {
   }
 
   private lock(): void {
-    const me = `${hostname()} ${process.pid}`;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(this.lockPath, 'wx');
-        writeSync(fd, me);
-        closeSync(fd);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const [host, pidStr] = readFileSync(this.lockPath, 'utf8').split(' ');
-        const pid = Number(pidStr);
-        if (host === hostname() && Number.isInteger(pid) && pidAlive(pid)) {
-          throw new StoreError(`sweep store ${this.dir} is in use by process ${pid}; wait for it or use another --out`);
-        }
-        if (host !== hostname()) throw new StoreError(`sweep store ${this.dir} is locked by ${host} (pid ${pidStr}); if no sweep runs there, delete ${this.lockPath}`);
-        unlinkSync(this.lockPath); // stale lock of a dead process on this host
-      }
+    try {
+      this.fileLock = acquireLock(this.lockPath, `sweep store ${this.dir}`, 'wait for it or use another --out');
+    } catch (e) {
+      if (e instanceof LockError) throw new StoreError(e.message);
+      throw e;
     }
-    throw new StoreError(`cannot lock sweep store ${this.dir}`);
   }
 
   private load(): { cellsBytes: number; recordsBytes: number } {
@@ -214,7 +193,7 @@ export class SweepStore {
     if (this.closed) return;
     this.closed = true;
     for (const fd of [this.recordsFd, this.cellsFd]) if (fd !== undefined) closeSync(fd);
-    if (existsSync(this.lockPath)) unlinkSync(this.lockPath);
+    this.fileLock?.release();
   }
 }
 
