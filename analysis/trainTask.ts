@@ -11,7 +11,7 @@ export interface TrainTask {
 
 export interface TrainTaskResult {
   records: SPRecord[];
-  status: 'completed' | 'diverged';
+  status: 'completed' | 'diverged' | 'interrupted';
   divergedAt: number | null;
   final: { loss: number; accuracy: number; testLoss?: number; testAccuracy?: number };
   tags: TrainTask['tags'];

@@ -1,9 +1,11 @@
 // trainRun: a training run, optionally in a run directory (manifest.json, records.jsonl appended as
 // training goes, checkpoints) that `resume` continues to the same records as an uninterrupted run.
-import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/files.js';
+import { acquireLock, type FileLock } from '../io/lock.js';
 import { type SPRecord, specId } from '../spec/index.js';
 import { type BackendInfo, initBackend } from './backend.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
@@ -13,7 +15,8 @@ import { loadCorrelationAwareRate } from './theoryLink.js';
 import { Trainer } from './trainer.js';
 
 export interface TrainResult {
-  status: 'completed' | 'diverged';
+  /** 'interrupted': `signal` stopped the run; in a run directory it is checkpointed and resumable. */
+  status: 'completed' | 'diverged' | 'interrupted';
   records: SPRecord[];
   final: { loss: number; accuracy: number; testLoss?: number; testAccuracy?: number };
   steps: number;
@@ -32,6 +35,13 @@ export interface TrainOptions {
    * the same at any thread count (test/train/blas.test.ts); the manifest notes the count used.
    */
   threads?: number | null;
+  /**
+   * Stop the run when aborted (e.g. on SIGINT): after the step in progress, checkpoint, mark the run
+   * 'interrupted' and return with that status. The run resumes to the records of an uninterrupted run.
+   */
+  signal?: AbortSignal;
+  /** Notes that are not results (a damaged checkpoint skipped); default: stderr. */
+  log?: (message: string) => void;
 }
 
 export const MANIFEST_VERSION = 1;
@@ -48,7 +58,7 @@ export interface Manifest {
   giaGrowth: boolean;
   /** Whether the run has the exact gradient-factor records (linear-bn-act without residuals). */
   gradientFactors: boolean;
-  status: 'running' | 'completed' | 'diverged';
+  status: 'running' | 'interrupted' | 'completed' | 'diverged';
   stepsDone: number;
   divergedAt?: number;
   final?: TrainResult['final'];
@@ -58,10 +68,17 @@ interface CheckpointMeta {
   step: number;
   recordsBytes: number;
   bin: string;
+  /** Length and sha256 (hex) of the .bin file, checked on load (absent in checkpoints of older versions). */
+  bytes?: number;
+  sha256?: string;
   tensors: { name: string; shape: number[] }[];
   lastLoss: number;
   lastAccuracy: number;
 }
+
+/** Checkpoints kept: the latest and the one before it, the fallback when the latest is damaged. */
+const KEEP_CHECKPOINTS = 2;
+const CHECKPOINT_RE = /^checkpoint-(\d+)\.json$/;
 
 /** JSONL line of a record (non-finite values are written as null; tags keep what they were). */
 function line(r: SPRecord): string {
@@ -99,21 +116,122 @@ function saveCheckpoint(dir: string, tr: Trainer, step: number, recordsBytes: nu
     off += t.size;
   }
   const bin = `checkpoint-${step}.bin`;
-  writeFileAtomic(join(dir, bin), new Uint8Array(buf.buffer));
-  const prev = existsSync(join(dir, 'checkpoint.json')) ? (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta) : null;
-  const meta: CheckpointMeta = { step, recordsBytes, bin, tensors: list.map((x) => ({ name: x.name, shape: x.t.shape })), lastLoss, lastAccuracy };
-  writeFileAtomic(join(dir, 'checkpoint.json'), JSON.stringify(meta, null, 1));
-  if (prev && prev.bin !== bin && existsSync(join(dir, prev.bin))) unlinkSync(join(dir, prev.bin));
+  const bytes = new Uint8Array(buf.buffer);
+  writeFileAtomic(join(dir, bin), bytes);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const meta: CheckpointMeta = { step, recordsBytes, bin, bytes: bytes.byteLength, sha256, tensors: list.map((x) => ({ name: x.name, shape: x.t.shape })), lastLoss, lastAccuracy };
+  const text = JSON.stringify(meta, null, 1);
+  // each checkpoint: checkpoint-<step>.bin and its checkpoint-<step>.json; checkpoint.json is the latest
+  writeFileAtomic(join(dir, `checkpoint-${step}.json`), text);
+  writeFileAtomic(join(dir, 'checkpoint.json'), text);
+  const steps = new Set(checkpointFiles(dir).map((f) => f.step));
+  steps.add(step);
+  const keep = new Set([...steps].sort((a, b) => b - a).slice(0, KEEP_CHECKPOINTS));
+  for (const f of readdirSync(dir)) {
+    const m = /^checkpoint-(\d+)\.(json|bin)$/.exec(f);
+    if (m && !keep.has(Number(m[1]))) unlinkSync(join(dir, f));
+  }
 }
 
-function loadCheckpoint(dir: string, tr: Trainer): CheckpointMeta | null {
-  const p = join(dir, 'checkpoint.json');
-  if (!existsSync(p)) return null;
-  const meta = JSON.parse(readFileSync(p, 'utf8')) as CheckpointMeta;
-  const bytes = readFileSync(join(dir, meta.bin));
+/** The per-step checkpoint metadata files of dir, latest first. */
+function checkpointFiles(dir: string): { step: number; file: string }[] {
+  return readdirSync(dir)
+    .map((f) => CHECKPOINT_RE.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ step: Number(m[1]), file: m[0] }))
+    .sort((a, b) => b.step - a.step);
+}
+
+/** Why a checkpoint cannot be used (damaged, missing, or ahead of records.jsonl), or its bytes. */
+function readCheckpointBytes(dir: string, meta: CheckpointMeta, recordsSize: number): { bytes: Buffer } | { file: string; problem: string } {
+  const binPath = join(dir, meta.bin);
+  const expected = 4 * meta.tensors.reduce((a, d) => a + d.shape.reduce((x, y) => x * y, 1), 0);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(binPath);
+  } catch (e) {
+    return { file: binPath, problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+  const want = meta.bytes ?? expected;
+  if (bytes.byteLength !== want || want !== expected) return { file: binPath, problem: `has ${bytes.byteLength} bytes where its checkpoint needs ${want} (truncated or damaged)` };
+  if (meta.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== meta.sha256) return { file: binPath, problem: 'does not match the sha256 its checkpoint recorded (damaged)' };
+  if (recordsSize < meta.recordsBytes) return { file: join(dir, 'records.jsonl'), problem: `has ${recordsSize} bytes, fewer than the ${meta.recordsBytes} the checkpoint at step ${meta.step} accounts for (truncated)` };
+  return { bytes };
+}
+
+function parseCheckpointMeta(path: string): CheckpointMeta | string {
+  let m: CheckpointMeta;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as CheckpointMeta;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ? `cannot be read (${(e as NodeJS.ErrnoException).code})` : 'is not valid JSON (damaged)';
+  }
+  const ok =
+    m !== null &&
+    typeof m === 'object' &&
+    Number.isInteger(m.step) &&
+    m.step >= 0 &&
+    Number.isInteger(m.recordsBytes) &&
+    m.recordsBytes >= 0 &&
+    typeof m.bin === 'string' &&
+    /^checkpoint-\d+\.bin$/.test(m.bin) &&
+    Array.isArray(m.tensors) &&
+    m.tensors.every((t) => t && Array.isArray(t.shape) && t.shape.every((n) => Number.isInteger(n) && n >= 0));
+  return ok ? m : 'is not a signalprop checkpoint (damaged)';
+}
+
+/**
+ * Load the latest intact checkpoint of dir into tr: each is checked (length, sha256, records.jsonl long
+ * enough); a damaged one is skipped for the one before it, with a note. Null when dir has no checkpoint.
+ */
+function loadCheckpoint(dir: string, tr: Trainer, log: (message: string) => void): CheckpointMeta | null {
+  const candidates: { path: string; meta: CheckpointMeta | string }[] = [];
+  const latest = join(dir, 'checkpoint.json');
+  if (existsSync(latest)) candidates.push({ path: latest, meta: parseCheckpointMeta(latest) });
+  for (const f of checkpointFiles(dir)) {
+    const path = join(dir, f.file);
+    const meta = parseCheckpointMeta(path);
+    // checkpoint.json is a copy of the latest checkpoint-<step>.json
+    if (candidates.some((c) => typeof c.meta !== 'string' && typeof meta !== 'string' && c.meta.step === meta.step && c.meta.sha256 === meta.sha256)) continue;
+    candidates.push({ path, meta });
+  }
+  if (candidates.length === 0) return null;
+  candidates.sort((a, b) => (typeof b.meta === 'string' ? -1 : b.meta.step) - (typeof a.meta === 'string' ? -1 : a.meta.step));
+  const recordsPath = join(dir, 'records.jsonl');
+  const recordsSize = existsSync(recordsPath) ? statSync(recordsPath).size : 0;
+  const damaged: { file: string; problem: string }[] = [];
+  let meta: CheckpointMeta | null = null;
+  let bytes: Buffer | null = null;
+  for (const c of candidates) {
+    if (typeof c.meta === 'string') {
+      damaged.push({ file: c.path, problem: c.meta });
+      continue;
+    }
+    const r = readCheckpointBytes(dir, c.meta, recordsSize);
+    if ('problem' in r) {
+      damaged.push(r);
+      continue;
+    }
+    meta = c.meta;
+    bytes = r.bytes;
+    break;
+  }
+  const what = (d: { file: string; problem: string }) => `${d.file} ${d.problem}`;
+  if (!meta || !bytes) {
+    throw new TrainConfigError('resume', dir, `a run directory with an intact checkpoint; ${damaged.map(what).join('; ')}; no earlier checkpoint is intact, so start the run again in a new directory`);
+  }
+  for (const d of damaged) log(`note: ${what(d)}; resuming from the earlier checkpoint at step ${meta.step}`);
+  if (damaged.length) {
+    // later checkpoints are unusable: set them aside (.damaged), and checkpoint.json names the one in use
+    for (const f of checkpointFiles(dir).filter((x) => x.step > meta!.step)) {
+      for (const name of [f.file, `checkpoint-${f.step}.bin`]) if (existsSync(join(dir, name))) renameSync(join(dir, name), join(dir, `${name}.damaged`));
+    }
+    writeFileAtomic(latest, JSON.stringify(meta, null, 1));
+  }
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const expect = stateTensors(tr);
-  if (expect.length !== meta.tensors.length) throw new Error(`checkpoint in ${dir} does not match the run's model (${meta.tensors.length} tensors, expected ${expect.length})`);
+  const mismatch = expect.length !== meta.tensors.length || expect.some((x, i) => x.t.shape.join('x') !== meta.tensors[i].shape.join('x'));
+  if (mismatch) throw new TrainConfigError('resume', dir, `a checkpoint of this run's model (the checkpoint at step ${meta.step} has ${meta.tensors.length} tensors of other shapes, the model ${expect.length})`);
   let off = 0;
   const loaded = meta.tensors.map((d) => {
     const n = d.shape.reduce((a, b) => a * b, 1);
@@ -164,24 +282,53 @@ function sameConfig(a: unknown, b: unknown, path = 'config'): string | null {
  * (NaN or ±Infinity in the loss or the gradients) ends the run cleanly with status 'diverged'.
  */
 export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
-  const { config: cfg, spec } = resolveTrainConfig(config);
+  const resolved = resolveTrainConfig(config);
   const dir = opts.runDir;
   if (opts.resume && !dir) throw new TrainConfigError('resume', true, 'a run directory (runDir / --out) to resume from');
+  let lock: FileLock | null = null;
+  if (dir) {
+    if (opts.resume && !existsSync(join(dir, 'manifest.json'))) {
+      throw new TrainConfigError('resume', dir, `a run directory to continue (${existsSync(dir) ? 'it has no manifest.json' : 'it does not exist'}); without resume a new run starts there`);
+    }
+    mkdirSync(dir, { recursive: true });
+    // one writer per run directory: a second process (or a second call) is refused with a LockError
+    lock = acquireLock(join(dir, '.lock'), `run directory ${dir}`, 'wait for that run to end, or stop it (SIGINT checkpoints it) and resume');
+  }
+  try {
+    return await trainRunLocked(resolved, opts);
+  } finally {
+    lock?.release();
+  }
+}
+
+function readManifest(path: string): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new TrainConfigError('runDir', path, `a manifest.json written by signalprop train (${(e as NodeJS.ErrnoException).code ? `cannot read it: ${(e as NodeJS.ErrnoException).code}` : 'it is not valid JSON'})`);
+  }
+  if (m?.format !== 'signalprop-train-run' || !m.config || typeof m.config !== 'object') throw new TrainConfigError('runDir', path, 'a manifest.json written by signalprop train (format "signalprop-train-run", with a config)');
+  return m;
+}
+
+async function trainRunLocked({ config: cfg, spec }: ReturnType<typeof resolveTrainConfig>, opts: TrainOptions): Promise<TrainResult> {
+  const dir = opts.runDir;
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   let manifest: Manifest | null = null;
   if (dir) {
     const mp = join(dir, 'manifest.json');
     if (existsSync(mp)) {
       if (!opts.resume) throw new TrainConfigError('runDir', dir, 'a directory without a run (it has manifest.json); pass resume to continue it, or choose another directory');
-      manifest = JSON.parse(readFileSync(mp, 'utf8')) as Manifest;
+      manifest = readManifest(mp);
       const diff = sameConfig(manifest.config, cfg);
       if (diff) throw new TrainConfigError(diff, diff === 'config' ? cfg : diff.split('.').reduce((o: any, k) => o?.[k], cfg), `the value of the run being resumed in ${dir} (${JSON.stringify(diff.split('.').reduce((o: any, k) => o?.[k], manifest.config))})`);
     }
-    mkdirSync(dir, { recursive: true });
   }
   const backend = await initBackend(cfg.backend, opts.threads ?? null);
   if (manifest && manifest.backend.name !== backend.name) throw new TrainConfigError('backend', backend.name, `the backend of the run being resumed (${manifest.backend.name}); records are only reproducible on one backend`);
   const recordsPath = dir ? join(dir, 'records.jsonl') : null;
-  if (manifest && manifest.status !== 'running' && recordsPath) {
+  if (manifest && (manifest.status === 'completed' || manifest.status === 'diverged') && recordsPath) {
     return { status: manifest.status, records: readRecords(recordsPath), final: manifest.final!, steps: manifest.stepsDone, divergedAt: manifest.divergedAt };
   }
   const data = loadData(cfg.data, cfg.seed, spec.inputDim, cfg.loss === 'xent');
@@ -189,7 +336,7 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
   const tr = new Trainer(cfg, spec, data, rate, backend.name);
   try {
     const writeManifest = (m: Manifest) => dir && writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
-    const base: Manifest = manifest ?? {
+    const base: Manifest = manifest ? { ...manifest, status: 'running' } : {
       format: 'signalprop-train-run',
       version: MANIFEST_VERSION,
       config: cfg,
@@ -208,7 +355,7 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
     let lastAcc = Number.NaN;
     let recordsBytes = 0;
     if (dir && recordsPath) {
-      const meta = manifest ? loadCheckpoint(dir, tr) : null;
+      const meta = manifest ? loadCheckpoint(dir, tr, log) : null;
       if (meta) {
         start = meta.step;
         recordsBytes = meta.recordsBytes;
@@ -219,6 +366,16 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
       records = readRecords(recordsPath);
       writeManifest({ ...base, stepsDone: start });
     }
+    let checkpointed = start;
+    const interrupted = (steps: number): TrainResult => {
+      // stopped by opts.signal: a checkpoint at the last finished step, so that nothing is lost
+      if (dir) {
+        if (checkpointed !== steps) saveCheckpoint(dir, tr, steps, recordsBytes, lastLoss, lastAcc);
+        writeManifest({ ...base, status: 'interrupted', stepsDone: steps });
+      }
+      return { status: 'interrupted', records, final: { loss: lastLoss, accuracy: lastAcc }, steps };
+    };
+    if (opts.signal?.aborted) return interrupted(start);
     for (let t = start; t < cfg.steps; t++) {
       const o = tr.step(t);
       records.push(...o.records);
@@ -237,9 +394,14 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
       }
       if (dir && (t + 1) % cfg.checkpointEvery === 0 && t + 1 < cfg.steps) {
         saveCheckpoint(dir, tr, t + 1, recordsBytes, lastLoss, lastAcc);
+        checkpointed = t + 1;
         writeManifest({ ...base, stepsDone: t + 1 });
       }
       opts.onProgress?.(t + 1, cfg.steps, o.loss);
+      if (opts.signal && t + 1 < cfg.steps) {
+        await new Promise<void>((r) => setImmediate(r)); // let a signal handler run between steps
+        if (opts.signal.aborted) return interrupted(t + 1);
+      }
     }
     const ev = tr.evaluate();
     const endRecs = [tr.rec('test_loss', null, ev.loss, cfg.steps), tr.rec('test_accuracy', null, ev.accuracy, cfg.steps)];

@@ -1,8 +1,9 @@
 // signalprop train: real training on TensorFlow.js with per-layer probes (src/train).
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { LockError } from '../../io/lock.js';
 import { specToJSON } from '../../spec/index.js';
 import { BACKENDS, dataDim, initBackend, makeDataConfig, OPTIMIZERS, SCHEDULES, type TrainConfig, TrainConfigError, trainRun } from '../../train/index.js';
 import { numberFlag, readJsonFile, UsageError } from '../io.js';
@@ -96,6 +97,18 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
   return cfg as unknown as TrainConfig;
 }
 
+/** The command that continues the run in dir (quoted for a POSIX shell where needed). */
+function resumeHint(dir: string): string {
+  const abs = resolve(dir);
+  const q = /^[\w./:=+,@%-]+$/.test(abs) ? abs : `'${abs.replace(/'/g, `'\\''`)}'`;
+  return `signalprop train --resume --out ${q}`;
+}
+
+/** The exit code of a process ended by a signal (128 + its number). */
+function signalExitCode(sig: NodeJS.Signals): number {
+  return 128 + (sig === 'SIGTERM' ? 15 : sig === 'SIGHUP' ? 1 : 2);
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('train')
@@ -130,6 +143,10 @@ export function register(program: Command): void {
   cmd.addHelpText('after', '\n--config <file> holds a train config {spec, data, loss, optimizer, schedule, clip, steps, seed, probe, backend} (see docs/training.md) or a bare spec; flags override it.');
   cmd.action(async (opts: Record<string, any>) => {
     if (opts.resume && !opts.out) throw new UsageError('--resume: needs --out <runDir> (the run to continue)');
+    if (opts.resume && !existsSync(join(opts.out, 'manifest.json'))) {
+      const why = existsSync(opts.out) ? 'it has no manifest.json' : 'it does not exist';
+      throw new UsageError(`--resume: "${opts.out}" holds no run to continue (${why}); expected the --out of an earlier train run, or drop --resume to start a new one`);
+    }
     const config = trainConfigFromFlags(opts);
     const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 }) ?? null;
     const bar = new cliProgress.SingleBar(
@@ -138,8 +155,22 @@ export function register(program: Command): void {
     );
     let started = false;
     let result: Awaited<ReturnType<typeof trainRun>>;
+    // SIGINT / SIGTERM: finish the step, checkpoint, mark the run interrupted (a second signal exits at once)
+    const stop = new AbortController();
+    let stopSignal: NodeJS.Signals | null = null;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopSignal) {
+        process.stderr.write(`\nsignalprop: ${sig} again: stopped without a checkpoint${opts.out ? `; ${resumeHint(opts.out)} continues from the last one` : ''}\n`);
+        process.exit(signalExitCode(sig));
+      }
+      stopSignal = sig;
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       result = await trainRun(config, {
+        signal: stop.signal,
         threads,
         runDir: opts.out,
         resume: Boolean(opts.resume),
@@ -154,9 +185,19 @@ export function register(program: Command): void {
     } catch (e) {
       if (started) bar.stop();
       if (e instanceof TrainConfigError) throw new UsageError(e.message);
+      if (e instanceof LockError) throw new UsageError(`--out: ${e.message}`);
       throw e;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
     if (started) bar.stop();
+    if (result.status === 'interrupted') {
+      const sig = stopSignal ?? 'SIGINT';
+      const where = opts.out ? `checkpointed in ${opts.out}; ${resumeHint(opts.out)} continues it` : 'nothing was saved (no --out)';
+      process.stderr.write(`signalprop: ${sig}: interrupted after step ${result.steps} of ${config.steps ?? result.steps}; ${where}\n`);
+      process.exitCode = signalExitCode(sig);
+    }
     const backend = await initBackend(config.backend ?? 'auto', threads);
     const summary = {
       status: result.status,
