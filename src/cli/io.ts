@@ -1,6 +1,8 @@
 // CLI plumbing shared by every command: usage errors (exit 2), atomic writes, stderr progress.
 import { readFileSync } from 'node:fs';
 
+import { outPathProblem } from '../io/outPath.js';
+
 export { writeFileAtomic } from '../io/files.js';
 
 /** Bad input: printed as one line, exit code 2. */
@@ -41,4 +43,11 @@ export function numberFlag(flag: string, raw: string | undefined, opts: { int?: 
 /** Progress to stderr, one line per call (never on stdout). */
 export function progress(message: string): void {
   process.stderr.write(`${message}\n`);
+}
+
+/** Check an output path before any work (see src/io/outPath.ts); a bad one is a UsageError naming the flag. */
+export function checkOutPath(flag: string, path: string | undefined, kind: 'file' | 'dir'): void {
+  if (path === undefined) return;
+  const problem = outPathProblem(String(path), kind);
+  if (problem) throw new UsageError(`${flag}: "${path}" ${problem}`);
 }

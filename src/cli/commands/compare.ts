@@ -1,7 +1,7 @@
 // signalprop compare <inputs…>: the gap between theory, sampled and trained records, per quantity.
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
+import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 
 export const JOIN_FIELDS = ['specId', 'depth', 'width', 'batch', 'order', 'activation', 'init', 'sigmaW2', 'sigmaB2', 'gamma', 'beta', 'eps', 'residual'];
 
@@ -60,6 +60,7 @@ export function register(program: Command): void {
         by: opts.by ? String(opts.by).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
         quantities: opts.quantities ? String(opts.quantities).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
       };
+      checkOutPath('--out', opts.out, 'dir');
       const records = await asUsage(() => loadRecords(inputs));
       progress(`compare: ${records.length} records from ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
       const result = await asUsage(() => compareRecords(records, options));

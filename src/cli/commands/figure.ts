@@ -1,6 +1,6 @@
 // signalprop figure <name> --from <records…> --out <dir>: one figure (or all) as .vl.json, .svg and .png.
 import type { Command } from 'commander';
-import { numberFlag, progress, UsageError } from '../io.js';
+import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 import { asUsage } from './compare.js';
 
 export function register(program: Command): void {
@@ -20,6 +20,7 @@ export function register(program: Command): void {
       const allowed = [...FIGURE_NAMES, 'all'];
       if (!allowed.includes(name)) throw new UsageError(`figure: "${name}" is not allowed; expected one of ${allowed.join(', ')}`);
       const scale = numberFlag('--scale', opts.scale, { min: 0.1, max: 8 });
+      checkOutPath('--out', opts.out, 'dir');
       const records = await asUsage(() => loadRecords(opts.from));
       const figOpts = { quantity: opts.quantity, specId: opts.specId, title: opts.title };
       const names = name === 'all' ? FIGURE_NAMES : [name as (typeof FIGURE_NAMES)[number]];

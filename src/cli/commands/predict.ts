@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { specToJSON } from '../../spec/index.js';
 import { DYNAMICS_MODES, type DynamicsMode, predict } from '../../theory/index.js';
-import { numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
+import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
 
@@ -39,6 +39,7 @@ export function register(program: Command): void {
       const rows = numberFlag('--rows', opts.rows, { int: true, min: 1 }) ?? 20;
       const raw = opts.dynamics === true ? 'always' : (opts.dynamics ?? 'auto');
       if (!(DYNAMICS_MODES as readonly string[]).includes(raw)) throw new UsageError(`--dynamics: "${raw}" is not allowed; expected ${DYNAMICS_MODES.join(' | ')}`);
+      checkOutPath('--out', opts.out, 'file');
       const samples = numberFlag('--dynamics-samples', opts.dynamicsSamples, { int: true, min: 16, max: 1 << 20 });
       const replicas = numberFlag('--dynamics-replicas', opts.dynamicsReplicas, { int: true, min: 1, max: 1000 });
       const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 });

@@ -1,6 +1,6 @@
 // signalprop report --from <records…> --out report.html: one self-contained HTML page that opens offline.
 import type { Command } from 'commander';
-import { progress, UsageError } from '../io.js';
+import { checkOutPath, progress, UsageError } from '../io.js';
 import { asUsage, parseJoin, parseTolerance } from './compare.js';
 
 export function register(program: Command): void {
@@ -21,6 +21,7 @@ export function register(program: Command): void {
         figures = String(opts.figures).split(',').map((s) => s.trim()) as typeof figures;
         for (const f of figures!) if (!(FIGURE_NAMES as string[]).includes(f)) throw new UsageError(`--figures: "${f}" is not allowed; expected names from ${FIGURE_NAMES.join(', ')}`);
       }
+      checkOutPath('--out', opts.out, 'file');
       const records = await asUsage(() => loadRecords(opts.from));
       progress(`report: ${records.length} records`);
       const input = await asUsage(() => buildReport(records, { title: opts.title, figures, compare: { tolerance: parseTolerance(opts.tolerance), joinOn: parseJoin(opts.join) } }));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { reproduce, SCALES, type Scale, type Study } from '../../reproduce/index.js';
 import { defaultThreads } from '../../parallel/pool.js';
-import { numberFlag, progress, UsageError } from '../io.js';
+import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 
 export function register(program: Command): void {
   program
@@ -27,6 +27,8 @@ export function register(program: Command): void {
       const only = opts.only ? String(opts.only).split(',').map((s: string) => s.trim()) : [];
       for (const id of only) if (!ids.includes(id)) throw new UsageError(`--only: "${id}" is not a study; expected one of ${ids.join(', ')}`);
       const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 256 }) ?? defaultThreads();
+      checkOutPath('--out', opts.out, 'dir');
+      checkOutPath('--cache', opts.cache, 'dir');
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
       const { studyRenderer } = await import('../../../analysis/render.js');
       const t0 = performance.now();

@@ -2,7 +2,7 @@
 // measured gradient growth next to the theory's prediction.
 import type { Command } from 'commander';
 import { LOSSES, type LossKind, type SPRecord, specToJSON } from '../../spec/index.js';
-import { numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
+import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
 const TABLE: [string, string][] = [
@@ -71,6 +71,7 @@ export function register(program: Command): void {
         if (!(LOSSES as readonly string[]).includes(opts.loss)) throw new UsageError(`--loss: "${opts.loss}" is not allowed; expected ${LOSSES.join(' | ')}`);
         loss = opts.loss as LossKind;
       }
+      checkOutPath('--out', opts.out, 'file');
       const { kernels, sampleNetwork } = await import('../../sample/index.js');
       const { chooseLoss } = await import('../../sample/sampler.js');
       if (backend === 'native') {

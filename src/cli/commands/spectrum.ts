@@ -2,7 +2,7 @@
 // free-probability density (Pennington, Schoenholz & Ganguli 2017/2018).
 import type { Command } from 'commander';
 import { type NetworkSpec, specToJSON } from '../../spec/index.js';
-import { numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
+import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
 
@@ -67,6 +67,7 @@ export function register(program: Command): void {
       if (spec.order === 'linear-act-bn') throw new UsageError('--order: "linear-act-bn" is not allowed for spectrum; expected linear-act | linear-bn-act');
       if (spec.residual) throw new UsageError('--residual: not allowed for spectrum; the free-probability spectrum covers plain nets');
       if (spec.order === 'linear-bn-act' && spec.batch === null) throw new UsageError('--batch: BN nets need a batch size (an integer >= 6)');
+      checkOutPath('--out', opts.out, 'file');
       const { jacobianSpectrum, spectrumRecords, ZERO_SV_REL } = await import('../../sample/spectrum.js');
       const { singularValueCdf } = await import('../../theory/spectrum.js');
       progress(`spectrum: ${seeds} network(s), depth ${spec.depth}, width ${Array.isArray(spec.width) ? spec.width.join(',') : spec.width}`);

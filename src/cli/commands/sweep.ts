@@ -2,7 +2,7 @@
 import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_QUEUE, KIND_RE, QUEUE_RE } from '../../sweep/constants.js';
-import { numberFlag, readJsonFile, UsageError } from '../io.js';
+import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';
 
 /** --runner kind=module (repeatable): register a custom cell kind. */
 export function runnerFlag(raw: string, prev: string[] = []): string[] {
@@ -72,6 +72,7 @@ export function register(program: Command): void {
       if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
       if (opts.queue !== undefined && !redis) throw new UsageError('--queue: only with --redis');
+      checkOutPath('--out', opts.out ?? `sweep-${sweep.name}`, 'dir');
       // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on.
       const stop = new AbortController();
       const onSigint = () => stop.abort();

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { LockError } from '../../io/lock.js';
 import { specToJSON } from '../../spec/index.js';
 import { BACKENDS, dataDim, initBackend, makeDataConfig, OPTIMIZERS, SCHEDULES, type TrainConfig, TrainConfigError, trainRun } from '../../train/index.js';
-import { numberFlag, readJsonFile, UsageError } from '../io.js';
+import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
 const TRAIN_FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps', 'seed', 'probe', 'backend', 'checkpointEvery'];
@@ -143,6 +143,7 @@ export function register(program: Command): void {
   cmd.addHelpText('after', '\n--config <file> holds a train config {spec, data, loss, optimizer, schedule, clip, steps, seed, probe, backend} (see docs/training.md) or a bare spec; flags override it.');
   cmd.action(async (opts: Record<string, any>) => {
     if (opts.resume && !opts.out) throw new UsageError('--resume: needs --out <runDir> (the run to continue)');
+    checkOutPath('--out', opts.out, 'dir');
     if (opts.resume && !existsSync(join(opts.out, 'manifest.json'))) {
       const why = existsSync(opts.out) ? 'it has no manifest.json' : 'it does not exist';
       throw new UsageError(`--resume: "${opts.out}" holds no run to continue (${why}); expected the --out of an earlier train run, or drop --resume to start a new one`);

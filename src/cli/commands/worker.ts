@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { STALL_DEFAULTS } from '../../sweep/constants.js';
-import { numberFlag, progress, UsageError } from '../io.js';
+import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 import { asUsage, queueFlag, registerRunners, runnerFlag } from './sweep.js';
 
 export function register(program: Command): void {
@@ -27,6 +27,7 @@ export function register(program: Command): void {
       const stalledInterval = numberFlag('--stalled-interval', opts.stalledInterval, { int: true, min: 100, max: 86_400_000 });
       const maxStalledCount = numberFlag('--max-stalled', opts.maxStalled, { int: true, min: 0, max: 1000 });
       const idle = numberFlag('--exit-when-idle', opts.exitWhenIdle, { min: 0 });
+      checkOutPath('--run-dir', opts.runDir, 'dir');
       if (lockDuration !== undefined && stalledInterval !== undefined && stalledInterval > lockDuration) {
         throw new UsageError(`--stalled-interval: ${stalledInterval} is not allowed; expected at most --lock-duration (${lockDuration}) so that dead workers are noticed promptly`);
       }
