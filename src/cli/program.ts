@@ -23,6 +23,9 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);
 
+/** System error codes that mean a bad path given by the user (exit 2); others (ENOSPC, EIO, …) exit 1. */
+const PATH_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOENT', 'EROFS', 'EEXIST', 'ENAMETOOLONG', 'ELOOP', 'EXDEV']);
+
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
 /** The command named on the command line (`signalprop <cmd> …` or `signalprop help <cmd>`), if any. */
@@ -64,6 +67,12 @@ export async function main(argv = process.argv): Promise<number> {
     if (e instanceof UsageError || name === 'SpecError' || name === 'SeedError' || name === 'TrainConfigError' || name === 'SweepError') {
       process.stderr.write(`signalprop: ${(e as Error).message}\n`);
       return 2;
+    }
+    // A file-system error the checks before the work could not foresee (a race, a full disk): one line, no stack.
+    const sys = e as NodeJS.ErrnoException;
+    if (typeof sys?.code === 'string' && typeof sys.syscall === 'string') {
+      process.stderr.write(`signalprop: ${sys.syscall} ${sys.path ?? ''}: ${sys.code} (${sys.message.replace(/^[A-Z]+: /, '')})\n`);
+      return PATH_CODES.has(sys.code) ? 2 : 1;
     }
     process.stderr.write(`signalprop: ${(e as Error).stack ?? e}\n`);
     return 1;
