@@ -21,7 +21,8 @@ export function readJsonFile(path: string, what: string): unknown {
     throw new UsageError(`${what}: cannot read "${path}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
-    return JSON.parse(text);
+    // a UTF-8 byte-order mark (some Windows editors write one) is not part of the JSON
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
     throw new UsageError(`${what}: "${path}" is not valid JSON (${(e as Error).message})`);
   }
@@ -30,10 +31,12 @@ export function readJsonFile(path: string, what: string): unknown {
 /** Parse a numeric flag; names the flag, the value and what is allowed. */
 export function numberFlag(flag: string, raw: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
   if (raw === undefined) return undefined;
+  // decimal only: Number() would also read "0x10" as 16, "0b11" as 3 and "" as 0
+  const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim());
   const v = Number(raw);
-  const ok = raw.trim() !== '' && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) && (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max);
+  const ok = decimal && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) && (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max);
   if (!ok) {
-    const kind = opts.int ? 'an integer' : 'a number';
+    const kind = opts.int ? 'a decimal integer' : 'a decimal number';
     const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' and ');
     throw new UsageError(`${flag}: "${raw}" is not allowed; expected ${kind}${range ? ` ${range}` : ''}`);
   }

@@ -4,3 +4,5 @@ export * from './records.js';
 export * from './special.js';
 export * from './spec.js';
 export * from './loss.js';
+export * from './suggest.js';
+export * from './stats.js';

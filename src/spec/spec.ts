@@ -1,6 +1,7 @@
 // The network spec: one typed, validated description read by the theory and by the real networks.
 import { z } from 'zod';
 import { type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
+import { unknownField } from './suggest.js';
 
 export const ORDERS = ['linear-bn-act', 'linear-act-bn', 'linear-act'] as const;
 export type Order = (typeof ORDERS)[number];
@@ -114,10 +115,17 @@ function getPath(obj: unknown, path: (string | number)[]): unknown {
   return cur;
 }
 
+/** The fields of a spec, and of its nested objects (for naming the nearest one of an unknown field). */
+export const SPEC_FIELDS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual'] as const;
+const NESTED_FIELDS: Record<string, readonly string[]> = { init: ['kind', 'sigmaW2', 'sigmaB2'], bn: ['gamma', 'beta', 'eps'], residual: ['scale'] };
+
 /** Validate a partial spec, fill defaults, and return a complete NetworkSpec. Throws SpecError. */
 export function makeSpec(input: SpecInput = {}): NetworkSpec {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new SpecError('spec', input, 'an object with fields depth, width, batch, order, activation, init, bn, residual');
+  }
+  for (const k of Object.keys(input)) {
+    if (!(SPEC_FIELDS as readonly string[]).includes(k)) throw new SpecError(k, (input as Record<string, unknown>)[k], unknownField(k, SPEC_FIELDS, 'the spec'));
   }
   const width = input.width ?? DEFAULT_SPEC.width;
   const firstWidth = Array.isArray(width) ? width[0] : width;
@@ -138,7 +146,8 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length ? `${issue.path.join('.')}.` : '';
       const key = (issue as any).keys[0];
-      throw new SpecError(`${where}${key}`, getPath(merged, [...issue.path, key]), 'no such field; the spec has depth, width, inputDim, batch, order, activation, init{kind,sigmaW2,sigmaB2}, bn{gamma,beta,eps}, residual{scale}');
+      const known = NESTED_FIELDS[String(issue.path[0])] ?? SPEC_FIELDS;
+      throw new SpecError(`${where}${key}`, getPath(merged, [...issue.path, key]), unknownField(key, known, where ? `spec.${where.slice(0, -1)}` : 'the spec'));
     }
     const path = issue.path.filter((p) => typeof p === 'string').join('.');
     const field = path || 'spec';

@@ -11,7 +11,7 @@
 // data.kind, loss, steps, ...). Cells are the cartesian product of the axes and the seeds; a cell's id is
 // stableHash of its full configuration {v, kind, spec, options, seed}, so it does not depend on the order
 // of the axes, the sweep's name or the cell's position.
-import { checkSeed, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, stableHash } from '../spec/index.js';
+import { checkSeed, makeSpec, type NetworkSpec, nearestName, SpecError, type SpecInput, specToJSON, stableHash, unknownField } from '../spec/index.js';
 import { type CellKindModule, cellKindModules, loadCellKind } from './kinds.js';
 
 /** A bad sweep file: names the field, the value and what is allowed (exit code 2 from the CLI). */
@@ -130,7 +130,10 @@ function describeOptions(kind: string, mod: CellKindModule): string {
 /** Validate options against a kind (unknown names, then the kind's own checks); returns them with defaults. */
 function resolveOptions(kind: string, mod: CellKindModule, options: Record<string, unknown>, where: string): Record<string, unknown> {
   for (const k of Object.keys(options)) {
-    if (!(k in mod.optionFields)) throw new SweepError(`${where}${k}`, options[k], `${describeOptions(kind, mod)}; a spec field belongs in "base"`);
+    if (!(k in mod.optionFields)) {
+      const near = nearestName(k, [...Object.keys(mod.optionFields), ...SPEC_ROOTS]);
+      throw new SweepError(`${where}${k}`, options[k], `${describeOptions(kind, mod)}${near ? ` (did you mean "${near}"?)` : ''}; a spec field belongs in "base"`);
+    }
   }
   try {
     return mod.resolveOptions ? mod.resolveOptions(options) : { ...options };
@@ -161,7 +164,7 @@ function checkSpec(mod: CellKindModule, input: SpecInput, where: string, options
 export async function parseSweep(raw: unknown, defaults: { name?: string } = {}): Promise<Sweep> {
   if (!isObject(raw)) throw new SweepError('sweep', raw, `an object with fields ${SWEEP_FIELDS.join(', ')}`);
   for (const k of Object.keys(raw)) {
-    if (!(SWEEP_FIELDS as readonly string[]).includes(k)) throw new SweepError(k, raw[k], `no such field; a sweep has ${SWEEP_FIELDS.join(', ')}`);
+    if (!(SWEEP_FIELDS as readonly string[]).includes(k)) throw new SweepError(k, raw[k], unknownField(k, SWEEP_FIELDS, 'a sweep'));
   }
   const name = raw.name ?? defaults.name ?? 'sweep';
   if (typeof name !== 'string' || !NAME_RE.test(name)) throw new SweepError('name', name, 'letters, digits, ".", "_" or "-" (1 to 100 characters, starting with a letter or digit)');
@@ -187,7 +190,8 @@ export async function parseSweep(raw: unknown, defaults: { name?: string } = {})
     if (segs[0] === 'seed' || segs[0] === 'seeds') throw new SweepError(field, values, 'seeds go in the top-level "seeds" field, not in axes');
     const target = (SPEC_ROOTS as readonly string[]).includes(segs[0]) ? 'spec' : 'options';
     if (target === 'options' && !(segs[0] in mod.optionFields)) {
-      throw new SweepError(field, path, `a spec field (${SPEC_ROOTS.join(', ')}) or ${describeOptions(kind, mod)}`);
+      const near = nearestName(segs[0], [...SPEC_ROOTS, ...Object.keys(mod.optionFields)]);
+      throw new SweepError(field, path, `a spec field (${SPEC_ROOTS.join(', ')}) or ${describeOptions(kind, mod)}${near ? ` (did you mean "${near}"?)` : ''}`);
     }
     for (const other of axes) {
       if (other.path === path || other.path.startsWith(`${path}.`) || path.startsWith(`${other.path}.`)) {

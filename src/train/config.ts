@@ -1,6 +1,6 @@
 // TrainConfig: everything a training run needs, validated with errors that name the field, the value
 // and what is allowed. The resolved form is plain JSON and goes into the run's manifest.
-import { checkSeed, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON } from '../spec/index.js';
+import { checkSeed, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../spec/index.js';
 import { BACKENDS, type BackendName } from './backend.js';
 import { type DataConfig, dataDim, makeDataConfig } from './data.js';
 import { TrainConfigError } from './errors.js';
@@ -53,7 +53,7 @@ const FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps'
 /** Validate a TrainConfig; returns the resolved config and the spec. Throws TrainConfigError. */
 export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainConfig; spec: NetworkSpec } {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new TrainConfigError('config', input, `an object with fields ${FIELDS.join(', ')}`);
-  for (const k of Object.keys(input)) if (!FIELDS.includes(k)) throw new TrainConfigError(k, (input as any)[k], `no such field; a training config has ${FIELDS.join(', ')}`);
+  for (const k of Object.keys(input)) if (!FIELDS.includes(k)) throw new TrainConfigError(k, (input as any)[k], unknownField(k, FIELDS, 'a training config'));
   const data = makeDataConfig(input.data);
   const steps = input.steps;
   if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 1 || steps > 100_000_000) throw new TrainConfigError('steps', steps, 'an integer from 1 to 100000000');

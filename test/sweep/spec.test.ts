@@ -23,7 +23,7 @@ describe('sweep validation names the field, the value and what is allowed', () =
   const ok = { kind: 'predict', base: { depth: 4, width: 8 } };
   test.each([
     [{ ...ok, kind: 'simulate' }, 'kind', 'predict | sample | train'],
-    [{ ...ok, colour: 1 }, 'colour', 'no such field'],
+    [{ ...ok, colour: 1 }, 'colour', 'a known field'],
     [{ ...ok, base: { depth: -1 } }, 'base.depth', 'an integer from 1'],
     [{ ...ok, base: { bn: { eps: -1 } } }, 'base.bn.eps', '>= 0'],
     [{ ...ok, axes: { depth: [2, 0] } }, 'axes.depth[1] → depth', '0 is not allowed', 'an integer from 1'],

@@ -22,10 +22,10 @@ describe('signalprop predict', () => {
   test('bad input: exit 2 with the flag, the value and what is allowed', () => {
     const r = runCli(['predict', '--batch', 'eight']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--batch: "eight" is not allowed; expected an integer >= 2');
+    expect(r.stderr).toContain('--batch: "eight" is not allowed; expected a decimal integer >= 4');
     const s = runCli(['predict', '--batch', '3']);
     expect(s.code).toBe(2);
-    expect(s.stderr).toContain('batch: 3 is not allowed; expected at least 4');
+    expect(s.stderr).toContain('--batch: "3" is not allowed; expected a decimal integer >= 4 (the BatchNorm theory');
   });
   test('--help', () => {
     const r = runCli(['predict', '--help']);

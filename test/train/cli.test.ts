@@ -48,7 +48,7 @@ describe('signalprop train', () => {
   it('flags and config files become a TrainConfig whose errors name the field (in-process)', () => {
     const cfg = join(dir, 'typo.json');
     writeFileSync(cfg, JSON.stringify({ spec: { depth: 2, width: 8, batch: 4 }, steps: 3, seed: 1, schedul: 'cosine' }));
-    expect(() => resolveTrainConfig(trainConfigFromFlags({ config: cfg }))).toThrow(/schedul: "cosine" is not allowed; expected no such field/);
+    expect(() => resolveTrainConfig(trainConfigFromFlags({ config: cfg }))).toThrow(/schedul: "cosine" is not allowed; expected a known field \(did you mean "schedule"\?\)/);
     expect(() => resolveTrainConfig(trainConfigFromFlags({ depth: '2', width: '8', batch: '4', optimizer: 'rmsprop' }))).toThrow(/optimizer.kind: "rmsprop".*sgd \| momentum/);
     expect(() => trainConfigFromFlags({ depth: '2', seed: '0' })).toThrow(/--seed: "0"/);
     expect(() => trainConfigFromFlags({ depth: '2', data: 'mnist', rho: '0.5' })).toThrow(/--rho: only applies to --data synthetic/);

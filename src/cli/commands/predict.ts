@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--json', 'print { spec, predictedGrowth, depthScale, logGrowthTotal, notes, records } as JSON')
     .option('--out <file>', 'also write that JSON to a file (atomically)')
     .action((opts: Record<string, any>) => {
-      const spec = specFromFlags(opts, { batch: null });
+      const spec = specFromFlags(opts, { batch: null }, { theoryBatch: true });
       const inputCorr = numberFlag('--input-corr', opts.inputCorr, { min: 0, max: 0.999999 });
       const topGradientCorr = numberFlag('--top-grad-corr', opts.topGradCorr, { min: 0, max: 1 });
       const rows = numberFlag('--rows', opts.rows, { int: true, min: 1 }) ?? 20;

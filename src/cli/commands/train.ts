@@ -24,8 +24,15 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
   if (opts.config) {
     const raw = readJsonFile(opts.config, '--config');
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`--config: "${opts.config}" must hold a JSON object (a train config or a spec)`);
-    const isTrain = Object.keys(raw).some((k) => TRAIN_FIELDS.includes(k) && k !== 'spec') || 'spec' in raw;
-    file = isTrain ? (raw as Record<string, unknown>) : { spec: raw };
+    const r = raw as Record<string, any>;
+    if (r.format === 'signalprop-train-run') {
+      // a run's manifest.json: the config it ran
+      if (!r.config || typeof r.config !== 'object') throw new UsageError(`--config: "${opts.config}" is a train run manifest without a config; expected a manifest.json written by signalprop train`);
+      file = { ...r.config };
+    } else {
+      const isTrain = Object.keys(raw).some((k) => TRAIN_FIELDS.includes(k) && k !== 'spec') || 'spec' in raw;
+      file = isTrain ? (raw as Record<string, unknown>) : { spec: raw };
+    }
   } else if (opts.resume && opts.out && existsSync(join(opts.out, 'manifest.json'))) {
     // resume without a config: the run's own config
     file = (readJsonFile(join(opts.out, 'manifest.json'), '--out') as any).config ?? {};
