@@ -1,6 +1,6 @@
 // What every figure shares: one palette, the caption naming the spec, the log-axis rule, seed aggregation, config.
 import type { TopLevelSpec } from 'vega-lite';
-import { type SPRecord, summarize } from '../spec/index.js';
+import { clipInterval, quantityRange, type SPRecord, studentT975, summarize } from '../spec/index.js';
 import { FONT_FAMILY } from './render.js';
 import { maxOf, minOf } from '../io/arrays.js';
 
@@ -125,16 +125,24 @@ export interface Band {
   n: number;
 }
 
-/** Mean and 95% interval of one group: an aggregate record (seed null) if present, else a summary over the seeds. */
+/**
+ * Mean and 95% interval of one group: an aggregate record (seed null) if present, else a summary over the
+ * seeds; Student-t half-widths (a few seeds give wide bands), clipped to the quantity's range (accuracy in [0, 1]).
+ */
 export function band(records: SPRecord[]): Band {
+  const range = records.length ? quantityRange(String(records[0].quantity)) : undefined;
   const agg = records.filter((r) => r.seed === null);
   if (agg.length > 0) {
     const a = agg.reduce((best, r) => ((r.n ?? 1) > (best.n ?? 1) ? r : best), agg[0]);
     const n = a.n ?? 1;
-    const half = a.sd !== undefined && n > 1 ? (1.959963984540054 * a.sd) / Math.sqrt(n) : 0;
-    return { value: a.value, lo: a.lo ?? a.value - half, hi: a.hi ?? a.value + half, sd: a.sd ?? null, n };
+    const half = a.sd !== undefined && n > 1 ? (studentT975(n - 1) * a.sd) / Math.sqrt(n) : 0;
+    const [lo, hi] = clipInterval(a.lo ?? a.value - half, a.hi ?? a.value + half, range);
+    return { value: a.value, lo, hi, sd: a.sd ?? null, n };
   }
-  const s = summarize(records.map((r) => r.value));
+  const s = summarize(
+    records.map((r) => r.value),
+    range,
+  );
   return { value: s.mean, lo: s.lo, hi: s.hi, sd: s.n > 1 ? s.sd : null, n: s.n };
 }
 

@@ -1,7 +1,7 @@
 // Figures over training steps: early training (5), the optimizer comparison (6) and the exact factors of
 // the per-layer gradient ratio (gradient-factors).
 import type { TopLevelSpec } from 'vega-lite';
-import { type SPRecord, summarize } from '../spec/index.js';
+import { quantityRange, type SPRecord, summarize } from '../spec/index.js';
 import { axisScale, band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, quantityTitle, selectSpec, stepAxis, stepScale, topLevel } from './common.js';
 import { maxOf, minOf, pushAll } from '../io/arrays.js';
 
@@ -51,7 +51,7 @@ function perStep(recs: SPRecord[], layers: number[] | undefined, geometric: bool
       const m = vals.reduce((a, b) => a + b, 0) / vals.length;
       perRun.push(geometric ? Math.exp(m) : m);
     }
-    const s = summarize(perRun);
+    const s = summarize(perRun, quantityRange(String(g[0].quantity)));
     out.push({ step: g[0].step!, b: { value: s.mean, lo: s.lo, hi: s.hi, sd: s.sd, n: s.n }, layers: [...ls].sort((a, b) => a - b) });
   }
   return out.sort((a, b) => a.step - b.step);

@@ -11,6 +11,8 @@ import {
   type SpecFields,
   type SpecInput,
   specFields,
+  quantityRange,
+  studentT975,
   summarize,
 } from '../spec/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
@@ -81,6 +83,11 @@ export function meanLogGrowth(stats: LayerStats, interior = interiorLayers(stats
   return (stats.logGradHSq[a - 1] - stats.logGradHSq[b]) / (b - a + 1);
 }
 
+/** Degrees of freedom of growthEstimate's standard error: seeds − 1, or interior layers − 1 for one network. */
+export function growthDf(seeds: number, interior: [number, number]): number {
+  return seeds > 1 ? seeds - 1 : interior[1] - interior[0];
+}
+
 /** measuredGrowth and its standard error from per-seed statistics. */
 export function growthEstimate(all: LayerStats[], interior: [number, number]): { growth: number; se: number; perSeed: number[] } {
   const perSeed = all.map((s) => meanLogGrowth(s, interior));
@@ -138,7 +145,7 @@ export function sampleRecords(
         }
       });
       if (vals.length === all.length && vals.length > 0) {
-        const m = summarize(vals);
+        const m = summarize(vals, quantityRange(q));
         out.push(record(fields, 'sampled', q, l + 1, m.mean, { sd: m.sd, lo: m.lo, hi: m.hi, n: m.n, tags }));
       }
     }
@@ -153,8 +160,9 @@ export function sampleRecords(
     out.push(
       record(fields, 'sampled', 'growth', null, growth, {
         sd: all.length > 1 ? seLog * Math.sqrt(all.length) * growth : se,
-        lo: growth * Math.exp(-1.959963984540054 * seLog),
-        hi: growth * Math.exp(1.959963984540054 * seLog),
+        // Student-t on ln growth: df = seeds − 1, or interior layers − 1 for one network
+        lo: growth * Math.exp(-studentT975(growthDf(all.length, interior)) * seLog),
+        hi: growth * Math.exp(studentT975(growthDf(all.length, interior)) * seLog),
         n: all.length,
         tags: gtags,
       }),

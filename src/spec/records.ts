@@ -1,5 +1,6 @@
 // Tidy records: the one schema that theory, sampled networks and training all emit.
 import type { SpecFields } from './spec.js';
+import { studentT975 } from './stats.js';
 
 export const SOURCES = ['theory', 'sampled', 'trained'] as const;
 export type Source = (typeof SOURCES)[number];
@@ -90,6 +91,31 @@ export function summarize(values: number[]): { mean: number; sd: number; lo: num
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const sd = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  const half = n > 1 ? (1.959963984540054 * sd) / Math.sqrt(n) : 0;
-  return { mean, sd, lo: mean - half, hi: mean + half, n };
+  const half = n > 1 ? (studentT975(n - 1) * sd) / Math.sqrt(n) : 0;
+  const [lo, hi] = clipInterval(mean - half, mean + half, range);
+  return { mean, sd, lo, hi, n };
+}
+
+/** Quantities with a bounded range: fractions, correlations, and the non-negative variances, norms and growths. */
+export const QUANTITY_RANGES: Record<string, [number, number]> = {
+  accuracy: [0, 1],
+  test_accuracy: [0, 1],
+  corr: [-1, 1],
+  unit_corr: [0, 1],
+  ...Object.fromEntries(
+    ['preact_var', 'postact_var', 'q', 'grad_h_sq', 'grad_w_sq', 'grad_h_norm', 'grad_w_norm', 'weight_norm', 'update_ratio', 'grad_growth', 'growth', 'norm_spread', 'eff_rank', 'lr'].map(
+      (q) => [q, [0, Number.POSITIVE_INFINITY] as [number, number]],
+    ),
+  ),
+};
+
+/** The range a quantity's values (and so its interval) can take, or undefined where unbounded. */
+export function quantityRange(quantity: string): [number, number] | undefined {
+  return QUANTITY_RANGES[quantity];
+}
+
+/** [lo, hi] clipped to range (unchanged without one). */
+export function clipInterval(lo: number, hi: number, range?: [number, number]): [number, number] {
+  if (!range) return [lo, hi];
+  return [Math.min(Math.max(lo, range[0]), range[1]), Math.max(Math.min(hi, range[1]), range[0])];
 }

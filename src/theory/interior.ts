@@ -3,30 +3,24 @@
 
 /**
  * Interior layers for the growth estimate: growth_l is defined for l = 1..L−1; drop d = min(5, ⌊0.15·L⌋)
- * at each end (the input has not reached the BN fixed point yet at the bottom, the readout's gradient
- * is not yet in the backward map's top direction at the top). Falls back to every l when too shallow.
+ * at each end, and always layer 1 (the input has not reached the BN fixed point yet at the bottom: at
+ * depth 8, B = 32 growth_1 ≈ 0.53 where every other layer is ≈ 1.52; the readout's gradient is not yet in
+ * the backward map's top direction at the top). A net shallower than MIN_INTERIOR_DEPTH has no interior:
+ * the window is empty (last < first) and the growth is not estimated; never a window that includes layer 1.
  */
 export function interiorLayers(depth: number): [number, number] {
   const d = Math.min(5, Math.floor(0.15 * depth));
-  const first = 1 + d;
-  const last = depth - 1 - d;
-  if (depth < 2) return [1, 0];
-  if (last < first) return [1, depth - 1];
-  return [first, last];
+  return [1 + Math.max(1, d), depth - 1 - d];
 }
 
-// Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom (any statistics table).
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064,
-  2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
+/** The shallowest net with an interior growth window (layers 2..2 of a depth-3 net). */
+export const MIN_INTERIOR_DEPTH = 3;
 
-/** t_{0.975, df}: the half-width of a 95% interval of a mean is this times its standard error. */
-export function studentT975(df: number): number {
-  if (!(df >= 1)) return Number.NaN;
-  const k = Math.floor(df);
-  if (k <= 30) return T975[k - 1];
-  // Fisher–Cornish expansion, within 1e-4 of the table beyond 30 degrees of freedom
-  const z = 1.959963984540054;
-  return z + (z ** 3 + z) / (4 * k) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * k * k);
+/** Why a depth has no interior window, or null where it has one. */
+export function noInteriorReason(depth: number): string | null {
+  const [a, b] = interiorLayers(depth);
+  return b < a ? `depth ${depth} has no interior layers for the growth estimate (layer 1 is not at the fixed point; needs depth >= ${MIN_INTERIOR_DEPTH})` : null;
 }
+
+/** Student-t quantiles live in the spec room (records' intervals use them); re-exported for the theory. */
+export { studentT975 } from '../spec/stats.js';

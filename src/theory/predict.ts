@@ -6,7 +6,7 @@ import { type Activation, activationName, activationOf, fanIns, type NetworkSpec
 import { actBnGradientRate } from './actBnFinite.js';
 import { type ActBnBlock, actBnBlock, bnEpsLayer, bnGradientRate } from './batchnorm.js';
 import { type GramDynamicsOptions, type GramDynamicsResult, gramDynamics } from './gramDynamics.js';
-import { interiorLayers, studentT975 } from './interior.js';
+import { interiorLayers, noInteriorReason, studentT975 } from './interior.js';
 import { gaussMoments, pairMoments, slopesOf } from './moments.js';
 import { chi1, qStar } from './meanField.js';
 import { type Bsb1Stability, bsb1Stability } from './stability.js';
@@ -316,14 +316,15 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
   let predictedGrowth: number;
   let collapsed = false;
   const geoMeanGrowth = () => {
-    if (Lc < 2) return Math.exp(lnDh[1] - lnDh[2]);
-    const lo = L >= 4 ? 2 : 1;
-    const hi = L >= 4 ? L - 1 : Math.max(1, L - 1);
-    return Math.exp((lnDh[lo] - lnDh[Math.min(hi + 1, Lc)]) / (Math.min(hi + 1, Lc) - lo));
+    // the window of the measurement (interiorLayers), so that both average the same layers
+    const [lo, hi] = interiorLayers(L);
+    if (hi < lo || Lc < 2) return Number.NaN;
+    const top = Math.min(hi + 1, Lc);
+    return Math.exp((lnDh[lo] - lnDh[top]) / (top - lo));
   };
   if (res !== null) {
     predictedGrowth = geoMeanGrowth();
-    notes.push(`residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${L >= 4 ? `2..${L - 1}` : `1..${Math.max(1, L - 1)}`}`);
+    notes.push(`residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${interiorLayers(L).join('..')}${noInteriorReason(L) ? ` (none: ${noInteriorReason(L)})` : ''}`);
   } else if (order === 'linear-bn-act') {
     try {
       predictedGrowth = bnGradientRate(act, B, bn, { sigmaW2: sw });

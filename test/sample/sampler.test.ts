@@ -38,13 +38,13 @@ describe('sampleNetwork', () => {
     expect(() => seedList(0, 2)).toThrow(/seed/);
   });
 
-  test.prop([fc.integer({ min: 1, max: 3000 })])('interior layers lie inside 1..L−1 and drop at most 5 per end', (L) => {
+  test.prop([fc.integer({ min: 1, max: 3000 })])('interior layers lie inside 2..L−1 (never layer 1) and drop at most 5 per end', (L) => {
     const [a, b] = interiorLayers(L);
-    if (L < 2) {
+    if (L < 3) {
       expect(b).toBeLessThan(a);
       return;
     }
-    expect(a).toBeGreaterThanOrEqual(1);
+    expect(a).toBeGreaterThanOrEqual(2);
     expect(b).toBeLessThanOrEqual(L - 1);
     expect(a - 1).toBeLessThanOrEqual(5);
     expect(L - 1 - b).toBeLessThanOrEqual(5);

@@ -73,7 +73,11 @@ describe('predict and the stability of BSB1', () => {
     expect(p.stability).toBeNull();
     expect(p.bsb1Growth).toBeNull();
     expect(p.notes.some((n) => n.startsWith('no BSB1 fixed point'))).toBe(true);
-    const gg = p.records.filter((r) => r.quantity === 'grad_growth' && r.layer! >= 2 && r.layer! <= 9).map((r) => Math.log(r.value));
+    // over the measurement's interior window (layers 2..8 of depth 10), as the sampler averages
+    const [a, b] = interiorLayers(10);
+    expect([a, b]).toEqual([2, 8]);
+    const gg = p.records.filter((r) => r.quantity === 'grad_growth' && r.layer! >= a && r.layer! <= b).map((r) => Math.log(r.value));
+    expect(gg.length).toBe(7);
     expect(Math.log(p.predictedGrowth)).toBeCloseTo(gg.reduce((a, b) => a + b, 0) / gg.length, 10);
   });
 });

@@ -126,7 +126,9 @@ export function register(program: Command): void {
       const lines = [
         formatSampleTable(res.records, spec.depth),
         '',
-        `measured growth of ‖∂L/∂h‖² per layer: ${fmt(res.measuredGrowth)} ± ${fmt(res.measuredGrowthSE)} (SE; geometric mean over layers ${res.interior[0]}–${res.interior[1]} and ${seeds} seed(s))`,
+        res.interior[1] < res.interior[0]
+          ? `measured growth of ‖∂L/∂h‖² per layer: none (depth ${spec.depth} has no interior layers: layer 1 is not at the fixed point; the growth needs depth >= 3)`
+          : `measured growth of ‖∂L/∂h‖² per layer: ${fmt(res.measuredGrowth)} ± ${fmt(res.measuredGrowthSE)} (SE; geometric mean over layers ${res.interior[0]}–${res.interior[1]} and ${seeds} seed(s))`,
         `predicted growth (theory): ${res.predictedGrowth === null ? 'none for this spec' : fmt(res.predictedGrowth)}`,
         `kernels: ${res.backend}`,
       ];
