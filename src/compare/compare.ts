@@ -1,10 +1,27 @@
 // The gap between theory, sampled networks and training: a join of tidy records and the error of each pair.
-import { type Source, type SPRecord, summarize } from '../spec/index.js';
+import { type Source, type SPRecord, studentT975, summarize } from '../spec/index.js';
 import { RecordsError } from './load.js';
 import { maxOf } from '../io/arrays.js';
 
-/** Two-sided 95% normal quantile, for intervals rebuilt from sd and n. */
-const Z95 = 1.959963984540054;
+/**
+ * Quantities of the forward pass at initialization: they depend on the inputs but not on the loss, so
+ * they join across losses (every other quantity joins only records with the same data and the same loss).
+ */
+export const FORWARD_QUANTITIES = ['preact_var', 'postact_mean', 'postact_var', 'corr', 'unit_corr', 'q', 'norm_spread', 'distinct', 'eff_rank', 'gram_dev_l', 'gram_dev_m', 'weight_norm'];
+
+/**
+ * The data and loss a record was measured with: trained records carry tags.data and tags.loss; sampled
+ * nets run on Gaussian inputs (which the synthetic training data also is) with tags.loss; theory has
+ * neither and so pairs with any. Unknown (undefined) matches everything.
+ */
+export function settingOf(r: SPRecord): { data?: string; loss?: string } {
+  const t = r.tags ?? {};
+  let data = typeof t.data === 'string' ? t.data : undefined;
+  if (data === undefined && r.source === 'sampled') data = 'gaussian';
+  if (data === 'synthetic') data = 'gaussian';
+  const loss = typeof t.loss === 'string' ? t.loss : undefined;
+  return { data, loss };
+}
 
 export interface CompareOptions {
   /** Relative tolerance: a pair agrees when |ln(measured/reference)| ≤ ln(1 + tolerance). Default 0.05; per quantity as a map ("*" = default). */
@@ -76,9 +93,21 @@ export interface CompareSummary {
   verdict: CompareVerdict;
 }
 
+/** Groups that matched on spec, quantity, layer and step but were not joined: their data or loss differ. */
+export interface NotJoined {
+  reference: Source;
+  measured: Source;
+  quantity: string;
+  /** e.g. "data gaussian vs mnist" or "loss readout vs xent". */
+  reason: string;
+  /** How many (layer, step, spec) groups were left unjoined for this reason. */
+  count: number;
+}
+
 export interface CompareResult {
   pairs: ComparePair[];
   summary: CompareSummary[];
+  notJoined: NotJoined[];
   options: Required<Omit<CompareOptions, 'quantities'>> & { quantities: string[] | null };
 }
 
@@ -99,6 +128,7 @@ interface Group {
   layer: number | null;
   step: number | null;
   tags: Record<string, string | number | boolean | null>;
+  setting: { data?: string; loss?: string };
   records: SPRecord[];
 }
 
@@ -119,7 +149,7 @@ export function sideStat(g: { records: SPRecord[]; source: string; quantity: str
     }
     const a = aggs.reduce((best, r) => ((r.n ?? 1) > (best.n ?? 1) ? r : best), aggs[0]);
     const n = a.n ?? 1;
-    const half = a.lo !== undefined && a.hi !== undefined ? (a.hi - a.lo) / 2 : a.sd !== undefined && n > 1 ? (Z95 * a.sd) / Math.sqrt(n) : null;
+    const half = a.lo !== undefined && a.hi !== undefined ? (a.hi - a.lo) / 2 : a.sd !== undefined && n > 1 ? (studentT975(n - 1) * a.sd) / Math.sqrt(n) : null;
     return { value: a.value, sd: a.sd ?? null, half, n };
   }
   const seen = new Map<number, number>();
@@ -202,9 +232,10 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
     const tags: Group['tags'] = {};
     for (const t of o.by) if (r.tags && r.tags[t] !== undefined) tags[t] = r.tags[t];
     const specKey = specKeyOf(r, o.joinOn);
-    const key = JSON.stringify([r.source, specKey, r.quantity, r.layer, step, o.by.map((t) => tags[t] ?? null)]);
+    const setting = settingOf(r);
+    const key = JSON.stringify([r.source, specKey, r.quantity, r.layer, step, o.by.map((t) => tags[t] ?? null), setting.data ?? null, setting.loss ?? null]);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { source: r.source, specKey, quantity: r.quantity, layer: r.layer, step, tags, records: [] }));
+    if (!g) groups.set(key, (g = { source: r.source, specKey, quantity: r.quantity, layer: r.layer, step, tags, setting, records: [] }));
     g.records.push(r);
   }
 
@@ -219,6 +250,7 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
   }
 
   const pairs: ComparePair[] = [];
+  const notJoined = new Map<string, NotJoined>();
   for (const [refSrc, measSrc] of o.pairs) {
     const refMap = bySource.get(refSrc);
     const measMap = bySource.get(measSrc);
@@ -230,6 +262,14 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
         for (const mg of measGroups) {
           const compatible = o.by.every((t) => rg.tags[t] === undefined || mg.tags[t] === undefined || rg.tags[t] === mg.tags[t]);
           if (!compatible) continue;
+          const why = settingMismatch(rg, mg);
+          if (why) {
+            const k = JSON.stringify([refSrc, measSrc, rg.quantity, why]);
+            const nj = notJoined.get(k) ?? { reference: refSrc, measured: measSrc, quantity: rg.quantity, reason: why, count: 0 };
+            nj.count++;
+            notJoined.set(k, nj);
+            continue;
+          }
           const where = ` (spec ${rg.specKey}, layer ${rg.layer}, step ${rg.step})`;
           const ref = sideStat(rg, where);
           const meas = sideStat(mg, where);
@@ -290,5 +330,14 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
       verdict: fracAgree >= o.minAgreeFraction ? 'agree' : 'disagree',
     });
   }
-  return { pairs, summary, options: o };
+  const nj = [...notJoined.values()].sort((a, b) => a.quantity.localeCompare(b.quantity) || a.reference.localeCompare(b.reference) || a.measured.localeCompare(b.measured) || a.reason.localeCompare(b.reason));
+  return { pairs, summary, notJoined: nj, options: o };
+}
+
+/** Why two groups of one spec, quantity, layer and step are not comparable (different data, or loss), or null. */
+function settingMismatch(a: Group, b: Group): string | null {
+  const differ = (x?: string, y?: string) => x !== undefined && y !== undefined && x !== y;
+  if (differ(a.setting.data, b.setting.data)) return `data ${a.setting.data} vs ${b.setting.data}`;
+  if (!FORWARD_QUANTITIES.includes(a.quantity) && differ(a.setting.loss, b.setting.loss)) return `loss ${a.setting.loss} vs ${b.setting.loss}`;
+  return null;
 }

@@ -9,8 +9,10 @@ import { makeSpec, record, type SPRecord, specFields } from '../../src/spec/inde
 const f = specFields(makeSpec({ depth: 4, width: 16, batch: 32 }));
 
 // Hand calculation (independent of summarize): seeds 1.40, 1.60, 1.50, 1.58 → mean 1.52, sample sd 0.0909212113…
+// zCi: the 95% half-width of 4 seeds is Student's t_{0.975, 3} = 3.182 (a printed table) × sd/√4 = 0.14466,
+// not 1.96 × sd/√4 (which gave 0.2245 and called too much agreement with 2–4 seeds)
 const SEEDS = [1.4, 1.6, 1.5, 1.58];
-const HAND = { mean: 1.52, sd: 0.09092121131323912, ratio: 1.0133333333333334, logError: 0.013245226750020723, zSd: 0.21997067253202976, zCi: 0.22446399450921584 };
+const HAND = { mean: 1.52, sd: 0.09092121131323912, ratio: 1.0133333333333334, logError: 0.013245226750020723, zSd: 0.21997067253202976, zCi: 0.02 / ((3.182 * 0.09092121131323912) / 2) };
 
 function handMade(): SPRecord[] {
   return [record(f, 'theory', 'growth', null, 1.5), ...SEEDS.map((v, i) => record(f, 'sampled', 'growth', null, v, { seed: i + 1 }))];
@@ -30,11 +32,12 @@ describe('compareRecords: the gap of one pair', () => {
     expect(p.logError).toBeCloseTo(HAND.logError, 14);
     expect(p.zSd).toBeCloseTo(HAND.zSd, 12);
     expect(p.zCi).toBeCloseTo(HAND.zCi, 12);
+    expect(p.zCi).toBeCloseTo(0.13826, 5);
     expect(p.diff).toBeCloseTo(0.02, 14);
   });
 
   it('agrees within the tolerance, or within the seed interval; disagrees when neither holds', () => {
-    // |ln ratio| = 0.01325 > ln 1.01 = 0.00995, but |zCi| = 0.224 ≤ 1: inside the 95% interval.
+    // |ln ratio| = 0.01325 > ln 1.01 = 0.00995, but |zCi| = 0.138 ≤ 1: inside the 95% interval.
     const tight = compareRecords(handMade(), { tolerance: 0.01 });
     expect(tight.pairs[0].withinTolerance).toBe(false);
     expect(tight.pairs[0].agree).toBe(true);
@@ -58,9 +61,12 @@ describe('compareRecords: the gap of one pair', () => {
     expect(p.agree).toBe(true);
   });
 
-  it('aggregate with sd and n but no interval: half-width 1.96·sd/√n', () => {
+  it('aggregate with sd and n but no interval: half-width t_{0.975, n−1}·sd/√n', () => {
+    // t_{0.975, 24} = 2.064 and t_{0.975, 1} = 12.706 (a printed table)
     const recs = [record(f, 'theory', 'growth', null, 1.5), record(f, 'sampled', 'growth', null, 1.6, { sd: 0.2, n: 25 })];
-    expect(compareRecords(recs).pairs[0].zCi).toBeCloseTo(0.1 / ((1.959963984540054 * 0.2) / 5), 12);
+    expect(compareRecords(recs).pairs[0].zCi).toBeCloseTo(0.1 / ((2.064 * 0.2) / 5), 12);
+    const two = [record(f, 'theory', 'growth', null, 1.5), record(f, 'sampled', 'growth', null, 1.6, { sd: 0.2, n: 2 })];
+    expect(compareRecords(two).pairs[0].zCi).toBeCloseTo(0.1 / ((12.706 * 0.2) / Math.SQRT2), 12);
   });
 
   it('theory at initialization (step null) pairs with trained step 0 only; the summary counts per quantity', () => {
@@ -94,6 +100,33 @@ describe('compareRecords: the gap of one pair', () => {
       ['sgd', 1 / 1.5],
       ['lars', 2 / 1.5],
     ]);
+  });
+
+  it('joins only records of the same data and loss; says what was not joined and why', () => {
+    const sampled = (q: string, l: number | null, v: number, loss: string) => record(f, 'sampled', q, l, v, { seed: 1, tags: { loss, inputCorrelation: 0 } });
+    const trained = (q: string, l: number | null, v: number, data: string, loss: string) => record(f, 'trained', q, l, v, { step: 0, seed: 1, tags: { data, loss, optimizer: 'sgd' } });
+    const recs = [
+      sampled('grad_growth', 2, 1.5, 'readout'),
+      sampled('corr', 2, 0.3, 'readout'),
+      trained('grad_growth', 2, 1.1, 'mnist', 'xent'), // other data: never joined
+      trained('corr', 2, 0.6, 'mnist', 'xent'),
+      trained('grad_growth', 3, 1.4, 'synthetic', 'xent'), // Gaussian inputs, other loss: gradients not joined
+      trained('corr', 3, 0.31, 'synthetic', 'xent'), // a forward quantity: joined across losses
+      sampled('corr', 3, 0.3, 'readout'),
+      sampled('grad_growth', 3, 1.5, 'readout'),
+      record(f, 'theory', 'grad_growth', 2, 1.52), // theory has no data or loss: pairs with both
+    ];
+    const r = compareRecords(recs);
+    const key = (p: (typeof r.pairs)[number]) => `${p.reference}-${p.measured}:${p.quantity}@${p.layer}`;
+    expect(r.pairs.map(key).sort()).toEqual(['sampled-trained:corr@3', 'theory-sampled:grad_growth@2', 'theory-trained:grad_growth@2']);
+    expect(r.notJoined).toEqual([
+      { reference: 'sampled', measured: 'trained', quantity: 'corr', reason: 'data gaussian vs mnist', count: 1 },
+      { reference: 'sampled', measured: 'trained', quantity: 'grad_growth', reason: 'data gaussian vs mnist', count: 1 },
+      { reference: 'sampled', measured: 'trained', quantity: 'grad_growth', reason: 'loss readout vs xent', count: 1 },
+    ]);
+    // two sampled losses of one spec are two groups, not an ambiguous join
+    const two = compareRecords([record(f, 'theory', 'grad_growth', 2, 1.5), sampled('grad_growth', 2, 1.5, 'readout'), sampled('grad_growth', 2, 1.6, 'mse')]);
+    expect(two.pairs.map((p) => p.meas.value).sort()).toEqual([1.5, 1.6]);
   });
 
   it('rejects bad options with the option, the value and what is allowed', () => {

@@ -1,6 +1,8 @@
 // signalprop compare <inputs…>: the gap between theory, sampled and trained records, per quantity.
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { nearestName } from '../../spec/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 
 export const JOIN_FIELDS = ['specId', 'depth', 'width', 'batch', 'order', 'activation', 'init', 'sigmaW2', 'sigmaB2', 'gamma', 'beta', 'eps', 'residual'];
@@ -60,10 +62,36 @@ export function register(program: Command): void {
         by: opts.by ? String(opts.by).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
         quantities: opts.quantities ? String(opts.quantities).split(',').map((s) => s.trim()).filter(Boolean) : undefined,
       };
+      // the same file twice would count every pair twice
+      const seenPaths = new Map<string, string>();
+      for (const p of inputs) {
+        let real = p;
+        try {
+          real = realpathSync(p);
+        } catch {
+          // a missing path is reported by loadRecords
+        }
+        const first = seenPaths.get(real);
+        if (first !== undefined) throw new UsageError(`inputs: "${p}" is not allowed; expected each input once (it is the same file as "${first}")`);
+        seenPaths.set(real, p);
+      }
       checkOutPath('--out', opts.out, 'dir');
       const records = await asUsage(() => loadRecords(inputs));
       progress(`compare: ${records.length} records from ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
+      if (options.quantities) {
+        const present = new Set(records.map((r) => String(r.quantity)));
+        const missing = options.quantities.filter((q) => !present.has(q));
+        if (missing.length) {
+          const known = [...present].sort();
+          throw new UsageError(
+            `--quantities: "${missing[0]}" is not allowed; expected a quantity the records have${nearestName(missing[0], known) ? ` (did you mean "${nearestName(missing[0], known)}"?)` : ''}: ${known.join(', ')}`,
+          );
+        }
+      }
       const result = await asUsage(() => compareRecords(records, options));
+      for (const nj of result.notJoined) {
+        progress(`compare: not joined: ${nj.count} ${nj.reference}–${nj.measured} group${nj.count === 1 ? '' : 's'} of ${nj.quantity} (${nj.reason}: unlike settings are not compared)`);
+      }
       if (opts.out) {
         writeFileAtomic(join(opts.out, 'compare.json'), `${JSON.stringify(result, null, 1)}\n`);
         writeFileAtomic(join(opts.out, 'compare-summary.csv'), summaryToCsv(result.summary));
