@@ -153,10 +153,26 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   sigdelset(&hold, SIGILL);
   pthread_sigmask(SIG_BLOCK, &hold, &old);
   // oneDNN's sgemm is row-major (since oneDNN 1.0), like cblas with CblasRowMajor.
-  dnnl_status_t st =
-      dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.M, g.N, g.K, (float)g.alpha, A, g.lda, B, g.ldb, (float)g.beta, C, g.ldc);
+  // Its own threading splits the work by the thread count (on AVX2 machines the K dimension too, so the
+  // sums are taken in another order at 2 threads than at 1: measured, a depth-6 training run's records
+  // differ in the 8th digit). We split C into tiles of a fixed size instead, one single-threaded oneDNN
+  // call per tile (oneDNN runs sequentially inside an OpenMP parallel region): the partition depends only
+  // on M and N, so every result is the same bits at any thread count.
+  const int TM = 128, TN = 256;
+  const int tilesM = (g.M + TM - 1) / TM, tilesN = (g.N + TN - 1) / TN, tiles = tilesM * tilesN;
+  int failed = 0;
+#pragma omp parallel for schedule(static) reduction(| : failed)
+  for (int t = 0; t < tiles; t++) {
+    const int m0 = (t / tilesN) * TM, n0 = (t % tilesN) * TN;
+    const int mb = g.M - m0 < TM ? g.M - m0 : TM, nb = g.N - n0 < TN ? g.N - n0 : TN;
+    const float *At = g.ta ? A + m0 : A + (size_t)m0 * g.lda;
+    const float *Bt = g.tb ? B + (size_t)n0 * g.ldb : B + n0;
+    float *Ct = C + (size_t)m0 * g.ldc + n0;
+    dnnl_status_t st = dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', mb, nb, g.K, (float)g.alpha, At, g.lda, Bt, g.ldb, (float)g.beta, Ct, g.ldc);
+    failed |= st != dnnl_success;
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (st != dnnl_success) napi_throw_error(env, NULL, "signalprop-blas: dnnl_sgemm failed");
+  if (failed) napi_throw_error(env, NULL, "signalprop-blas: dnnl_sgemm failed");
 #else
   cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.M, g.N, g.K,
               (float)g.alpha, A, g.lda, B, g.ldb, (float)g.beta, C, g.ldc);
