@@ -76,7 +76,10 @@ function parseJsonl(text: string, path: string): SPRecord[] {
       obj = JSON.parse(line);
     } catch (e) {
       // A run interrupted mid-write may leave a partial last line; anything earlier is corrupt input.
-      if (i >= lines.length - 2 && lines.slice(i + 1).every((l) => l.trim() === '')) break;
+      if (i >= lines.length - 2 && lines.slice(i + 1).every((l) => l.trim() === '')) {
+        process.stderr.write(`note: ${path}:${i + 1}: skipped a torn last line (${line.length} characters; a run interrupted mid-write?)\n`);
+        break;
+      }
       throw new RecordsError(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`);
     }
     out.push(validateRecord(obj, `${path}:${i + 1}`));

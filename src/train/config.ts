@@ -80,6 +80,9 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
   if (typeof spec.activation !== 'string') throw new TrainConfigError('spec.activation', (spec.activation as any).name, 'an activation string (training needs a tf form of φ)');
   if (spec.batch === null) throw new TrainConfigError('spec.batch', null, 'an integer >= 2 (training needs a finite batch)');
   if (dd !== null && spec.inputDim !== dd) throw new TrainConfigError('spec.inputDim', spec.inputDim, `the data's input dimension (${dd} for ${data.kind})`);
+  const schedule = makeSchedule(input.schedule);
+  if (schedule.warmupSteps > steps) throw new TrainConfigError('schedule.warmupSteps', schedule.warmupSteps, `at most steps (${steps}): a warmup longer than the run never reaches the base rate`);
+  if (schedule.kind === 'step' && schedule.stepSize! >= steps) throw new TrainConfigError('schedule.stepSize', schedule.stepSize, `fewer than steps (${steps}): the rate would never decay`);
   const clip = makeClipConfig(input.clip);
   const ck = input.checkpointEvery ?? Math.max(1, Math.floor(steps / 10));
   if (typeof ck !== 'number' || !Number.isInteger(ck) || ck < 1) throw new TrainConfigError('checkpointEvery', ck, 'an integer >= 1');
@@ -88,7 +91,7 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
     data,
     loss,
     optimizer: makeOptimizerConfig(input.optimizer),
-    schedule: makeSchedule(input.schedule),
+    schedule,
     clip: { kind: clip.kind, maxNorm: clip.kind === 'none' ? null : clip.maxNorm },
     steps,
     seed: input.seed,

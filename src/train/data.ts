@@ -236,7 +236,15 @@ function loadCsv(cfg: CsvData, seed: number): Dataset {
   } catch (e) {
     throw new TrainConfigError('data.path', cfg.path, `a readable CSV file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  checkCsvShape(
+    cfg.path,
+    text
+      .replace(/^\ufeff/, '')
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== ''),
+  );
   const rows = text
+    .replace(/^\ufeff/, '')
     .split(/\r?\n/)
     .filter((l) => l.trim() !== '')
     .map((l) => l.split(',').map((c) => c.trim()));
@@ -377,11 +385,23 @@ class Synthetic implements Dataset {
 export function dataDim(cfg: DataConfig): number | null {
   if (cfg.kind === 'mnist') return 784;
   if (cfg.kind === 'synthetic') return cfg.dim;
+  let text: string;
   try {
-    const first = readFileSync(cfg.path, 'utf8').split(/\r?\n/, 1)[0];
-    return first.split(',').length - 1;
+    text = readFileSync(cfg.path, 'utf8');
   } catch {
     return null;
+  }
+  const first = text.replace(/^\ufeff/, '').split(/\r?\n/).find((l) => l.trim() !== '');
+  checkCsvShape(cfg.path, first);
+  return first!.split(',').length - 1;
+}
+
+/** An empty CSV, or one not delimited by commas, named with what is wrong (not "inputDim: 0" later). */
+function checkCsvShape(path: string, first: string | undefined): void {
+  if (first === undefined) throw new TrainConfigError('data.path', path, 'a CSV file with rows of comma-separated values (this file is empty)');
+  if (!first.includes(',')) {
+    const other = [';', '\t', '|'].find((d) => first.includes(d));
+    throw new TrainConfigError('data.path', path, `a CSV file delimited by commas (its first row has no comma${other ? `; it looks delimited by ${JSON.stringify(other)}` : ''})`);
   }
 }
 

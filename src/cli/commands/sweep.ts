@@ -1,4 +1,5 @@
 // signalprop sweep sweep.json: run a grid of cells on every core, or on BullMQ workers with --redis.
+import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_QUEUE, KIND_RE, QUEUE_RE } from '../../sweep/constants.js';
@@ -18,6 +19,7 @@ export async function registerRunners(raws: string[] | undefined): Promise<void>
     if (!KIND_RE.test(kind) || module === '') {
       throw new UsageError(`--runner: "${raw}" is not allowed; expected kind=path/to/module.ts, the kind of lowercase letters, digits and "-"`);
     }
+    if (!existsSync(resolve(module))) throw new UsageError(`--runner: "${raw}" is not allowed; expected kind=path/to/module.ts with a module that exists (no file "${module}")`);
     registerCellKind(kind, resolve(module));
   }
 }

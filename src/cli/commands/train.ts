@@ -83,6 +83,12 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
     sch.warmupSteps = numberFlag('--warmup', opts.warmup, { int: true, min: 0 });
     if (sch.kind === undefined) sch.kind = 'warmup';
   }
+  // step: the decay's period and factor (without --step-size a step schedule could not be set from flags)
+  if (opts.stepSize !== undefined || opts.stepGamma !== undefined) {
+    if ((sch.kind ?? 'constant') !== 'step') throw new UsageError(`--step-size / --step-gamma: "${opts.stepSize ?? opts.stepGamma}" is not allowed; expected --schedule step (the schedule is ${sch.kind ?? 'constant'})`);
+    if (opts.stepSize !== undefined) sch.stepSize = numberFlag('--step-size', opts.stepSize, { int: true, min: 1 });
+    if (opts.stepGamma !== undefined) sch.gamma = numberFlag('--step-gamma', opts.stepGamma, { min: Number.MIN_VALUE, max: 1 });
+  }
   if (Object.keys(sch).length) cfg.schedule = sch;
   // clipping
   if (opts.clip !== undefined && opts.clipLayer !== undefined) throw new UsageError('--clip and --clip-layer: choose one (global or per-layer gradient-norm clipping)');
@@ -91,6 +97,10 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
   cfg.steps = numberFlag('--steps', opts.steps, { int: true, min: 1 }) ?? file.steps ?? 100;
   cfg.seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 }) ?? file.seed ?? 1;
   if (opts.backend !== undefined) cfg.backend = opts.backend;
+  if (opts.probes === false && (opts.probeEvery !== undefined || opts.probeDense !== undefined)) {
+    const [flag, v] = opts.probeEvery !== undefined ? ['--probe-every', opts.probeEvery] : ['--probe-dense', opts.probeDense];
+    throw new UsageError(`${flag}: "${v}" is not allowed with --no-probes; expected one of them (--no-probes records no probes at all)`);
+  }
   if (opts.probes === false) cfg.probe = false;
   else if (opts.probeEvery !== undefined || opts.probeDense !== undefined) {
     const p = file.probe && typeof file.probe === 'object' ? { ...(file.probe as object) } : {};
@@ -133,6 +143,8 @@ export function register(program: Command): void {
     .option('--clip-high <v>', 'lalc: upper bound of the layer factor (<= 1)')
     .option('--schedule <kind>', SCHEDULES.join(' | '))
     .option('--warmup <steps>', 'linear warmup steps (with any schedule)')
+    .option('--step-size <n>', 'step schedule: multiply the rate by --step-gamma every n steps')
+    .option('--step-gamma <γ>', 'step schedule: the factor, in (0, 1] (default 0.1)')
     .option('--clip <maxNorm>', 'global gradient-norm clipping')
     .option('--clip-layer <maxNorm>', 'per-layer (per-tensor) gradient-norm clipping')
     .option('--steps <n>', 'training steps (default 100)')
