@@ -16,6 +16,8 @@ export interface LocalOptions {
   threads?: number;
   modules: Record<string, string>;
   runRoot: string;
+  /** Stop when aborted: no new cells start, the running ones are abandoned (not stored; they run again next time). */
+  signal?: AbortSignal;
 }
 
 /** Run cells on a pool of worker threads; resolves when every cell has a result. */
@@ -26,6 +28,15 @@ export async function runLocal(cells: Cell[], opts: LocalOptions, hooks: Executo
   let inFlight = cells.length;
   const running = () => hooks.onRunning?.(Math.min(threads, inFlight - pool.queueSize));
   const timer = setInterval(running, 250);
+  let destroyed: Promise<void> | null = null;
+  const destroy = () => {
+    destroyed ??= pool.destroy();
+    return destroyed;
+  };
+  // abort: end the threads now; the queued and running cells reject and are not reported
+  const onAbort = () => void destroy();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
   try {
     await Promise.all(
       cells.map(async (cell) => {
@@ -34,6 +45,7 @@ export async function runLocal(cells: Cell[], opts: LocalOptions, hooks: Executo
         try {
           result = (await pool.run(task)) as CellResult;
         } catch (e) {
+          if (opts.signal?.aborted) return; // abandoned, not failed
           // The thread itself died (e.g. out of memory): the cell failed, the pool goes on.
           result = failedResult(cell, e);
         }
@@ -44,6 +56,7 @@ export async function runLocal(cells: Cell[], opts: LocalOptions, hooks: Executo
     );
   } finally {
     clearInterval(timer);
-    await pool.destroy();
+    opts.signal?.removeEventListener('abort', onAbort);
+    await destroy();
   }
 }

@@ -22,6 +22,11 @@ export interface RunSweepOptions {
   log?: (message: string) => void;
   /** Where cells may write run directories (default <out>/runs). */
   runRoot?: string;
+  /**
+   * Local pool: stop when aborted (e.g. on SIGINT). Finished cells stay stored, the running ones run
+   * again on the next run of the sweep; the summary says `interrupted: true`. (With redis: redis.signal.)
+   */
+  signal?: AbortSignal;
 }
 
 export interface SweepFailure {
@@ -52,6 +57,8 @@ export interface SweepSummary {
   cellsPerMinute: number;
   executor: 'local' | 'redis';
   failures: SweepFailure[];
+  /** Stopped by `signal` before every cell ran: the same sweep run again continues it. */
+  interrupted?: true;
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
@@ -97,7 +104,7 @@ export async function runSweep(sweep: Sweep, opts: RunSweepOptions): Promise<Swe
     const modules = cellKindModules();
     const runRoot = resolve(opts.runRoot ?? join(out, 'runs'));
     if (opts.redis) await runRedis(pending, { ...opts.redis, log }, hooks);
-    else await runLocal(pending, { threads: opts.threads, modules, runRoot }, hooks);
+    else await runLocal(pending, { threads: opts.threads, modules, runRoot, signal: opts.signal }, hooks);
     progress.stop();
 
     const ids = new Set(cells.map((c) => c.id));
@@ -124,6 +131,7 @@ export async function runSweep(sweep: Sweep, opts: RunSweepOptions): Promise<Swe
       cellsPerMinute: seconds > 0 ? (finished / seconds) * 60 : 0,
       executor: opts.redis ? 'redis' : 'local',
       failures,
+      ...(!opts.redis && opts.signal?.aborted && finished + duplicates < pending.length ? { interrupted: true as const } : {}),
     };
     writeJsonAtomic(join(out, 'summary.json'), summary);
     return summary;

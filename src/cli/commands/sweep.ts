@@ -75,15 +75,25 @@ export function register(program: Command): void {
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
       if (opts.queue !== undefined && !redis) throw new UsageError('--queue: only with --redis');
       checkOutPath('--out', opts.out ?? `sweep-${sweep.name}`, 'dir');
-      // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on.
+      // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on. Locally,
+      // SIGINT / SIGTERM stop the pool: finished cells stay stored, the running ones run again next time.
       const stop = new AbortController();
-      const onSigint = () => stop.abort();
+      let stopSignal: NodeJS.Signals | null = null;
+      const onSigint = (sig: NodeJS.Signals) => {
+        if (stopSignal && !redis) process.exit(sig === 'SIGTERM' ? 143 : 130); // a second signal: at once
+        stopSignal = sig;
+        stop.abort();
+      };
       if (redis) process.once('SIGINT', onSigint);
+      else {
+        process.on('SIGINT', onSigint);
+        process.on('SIGTERM', onSigint);
+      }
       let s: Awaited<ReturnType<typeof runSweep>>;
       try {
-        s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis: redis && { ...redis, signal: stop.signal }, progress: opts.progress !== false }));
+        s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis: redis && { ...redis, signal: stop.signal }, signal: redis ? undefined : stop.signal, progress: opts.progress !== false }));
       } catch (e) {
-        if (stop.signal.aborted) {
+        if (redis && stop.signal.aborted) {
           process.stderr.write('signalprop: stopped following; the remaining cells stay queued for the workers; run the same command again to collect them\n');
           process.exitCode = 130;
           return;
@@ -91,6 +101,7 @@ export function register(program: Command): void {
         throw e;
       } finally {
         process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
@@ -106,5 +117,11 @@ export function register(program: Command): void {
         process.stdout.write(`${lines.join('\n')}\n`);
       }
       if (s.failed > 0) process.exitCode = 1;
+      if (s.interrupted) {
+        const again = process.argv.slice(2).map((a) => (/^[\w./:=+,@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
+        if (opts.out === undefined) again.push('--out', s.out);
+        process.stderr.write(`signalprop: ${stopSignal ?? 'SIGINT'}: sweep interrupted with ${s.done} of ${s.cells} cells done, stored in ${s.out}; the cells that were running run again when you resume with: signalprop ${again.join(' ')}\n`);
+        process.exitCode = stopSignal === 'SIGTERM' ? 143 : 130;
+      }
     });
 }
