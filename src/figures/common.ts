@@ -169,7 +169,7 @@ export function selectSpec(records: SPRecord[], opts: FigureOptions): SPRecord[]
 /** The first quantity of `prefs` present in the records (or opts.quantity). */
 export function pickQuantity(records: SPRecord[], prefs: string[], opts: FigureOptions, figure: string, sources?: string[]): string {
   if (opts.quantity) return opts.quantity;
-  const have = new Set(records.filter((r) => !sources || sources.includes(r.source)).map((r) => r.quantity));
+  const have = new Set<string>(records.filter((r) => !sources || sources.includes(r.source)).map((r) => r.quantity));
   const q = prefs.find((p) => have.has(p));
   if (!q) throw missing(figure, `quantity ${prefs.join(' or ')}${sources ? ` from ${sources.join(' or ')}` : ''}`, records);
   return q;

@@ -133,7 +133,8 @@ export interface OptimizerOptions extends FigureOptions {
 function divergences(recs: SPRecord[], lossQ: string): { run: string; step: number | null; rec: SPRecord }[] {
   const out: { run: string; step: number | null; rec: SPRecord }[] = [];
   for (const [run, g] of groupBy(recs, runOf)) {
-    const ev = g.find((r) => r.quantity === 'diverged' || r.quantity === 'divergence' || r.tags?.event === 'diverged');
+    // records from other tools may name the event as a quantity (not one of QUANTITIES): compare as strings
+    const ev = g.find((r) => (r.quantity as string) === 'diverged' || (r.quantity as string) === 'divergence' || r.tags?.event === 'diverged');
     const bad = g.filter((r) => r.quantity === lossQ && r.step !== null && !finite(r.value)).sort((a, b) => a.step! - b.step!)[0];
     const status = g.some((r) => r.tags?.status === 'diverged');
     if (ev || bad || status) {

@@ -6,6 +6,7 @@ import {
   type LossKind,
   type NetworkSpec,
   record,
+  type Quantity,
   type SPRecord,
   SpecError,
   type SpecFields,
@@ -106,12 +107,12 @@ export function growthEstimate(all: LayerStats[], interior: [number, number]): {
   return { growth, se: growth * seLog, perSeed: perSeed.map(Math.exp) };
 }
 
-const PER_LAYER: [string, (s: LayerStats, l: number) => number][] = [
+const PER_LAYER: [Quantity, (s: LayerStats, l: number) => number][] = [
   ['preact_var', (s, l) => s.preactVar[l]],
   ['postact_mean', (s, l) => s.postactMean[l]],
   ['postact_var', (s, l) => s.postactVar[l]],
   ['corr', (s, l) => s.corr[l]],
-  ...GRAM_RECORDS.map(([q]) => [q, (s: LayerStats, l: number) => s.gram?.[q]?.[l] ?? Number.NaN] as [string, (s: LayerStats, l: number) => number]),
+  ...GRAM_RECORDS.map(([q]) => [q, (s: LayerStats, l: number) => s.gram?.[q]?.[l] ?? Number.NaN] as [Quantity, (s: LayerStats, l: number) => number]),
   ['grad_h_sq', (s, l) => s.gradHSq[l]],
   ['grad_w_sq', (s, l) => s.gradWSq[l]],
   ['log_grad_h_sq', (s, l) => s.logGradHSq[l] - s.logGradHSq[s.depth - 1]],

@@ -56,8 +56,27 @@ export const QUANTITIES = {
   eff_rank: 'effective rank (tr C)²/‖C‖²_F of the centred batch Gram C of the block output (B − 1 at BSB1)',
   gram_dev_l: 'L component of the centred Gram\'s deviation from BSB1, relative to its BSB1 part (Frobenius)',
   gram_dev_m: 'M component of the centred Gram\'s deviation from BSB1, relative to its BSB1 part (Frobenius)',
+  jac_sv: 'a singular value of the input-output Jacobian ∂x_L/∂x_0 of a sampled net (one record each, tags.index; docs/spectrum.md)',
+  jac_m1: 'first moment (1/N) tr JJᵀ of the Jacobian\'s squared singular values (sampled per seed, and theory)',
+  jac_m2: 'second moment (1/N) tr (JJᵀ)² of the Jacobian\'s squared singular values (sampled per seed, and theory)',
+  jac_ks: 'Kolmogorov–Smirnov distance between a sampled net\'s singular values and the theory CDF',
+  jac_density: 'free-probability density of the Jacobian\'s singular values σ at tags.sv (theory)',
+  jac_zero_mass: 'point mass of the singular-value law at σ = 0 (theory; tags.sv = 0)',
+  jac_atom: 'a point mass of the singular-value law at σ = tags.sv > 0 (theory)',
+  growth_fit_intercept: 'g_∞ of the finite-size fit growth = g_∞ + a/N over widths (width recorded as Infinity; sd its standard error)',
+  growth_fit_slope: 'a of the finite-size fit growth = g_∞ + a/N over widths (sd its standard error)',
+  critical_sigma_w2: 'σ_w² on the order-to-chaos line (growth 1) at the record\'s σ_b²: read, when given, by the maps figure',
 } as const;
-export type Quantity = keyof typeof QUANTITIES | (string & {});
+
+/**
+ * Quantities predict may emit in log form, `log_<quantity>` (the natural log of |value|, tags.sign = −1
+ * if negative), where the value itself is beyond float64 (docs/theory.md §7).
+ */
+export const LOG_FORM_QUANTITIES = ['preact_var', 'postact_mean', 'postact_var', 'q'] as const;
+export type LogFormQuantity = (typeof LOG_FORM_QUANTITIES)[number];
+
+/** Every quantity a record may carry: a key of QUANTITIES or a log form (closed: a new name needs an entry). */
+export type Quantity = keyof typeof QUANTITIES | `log_${LogFormQuantity}`;
 
 export interface SPRecord extends SpecFields {
   source: Source;

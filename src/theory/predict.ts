@@ -2,7 +2,7 @@
 // (second moment q and cross-sample moment qc of each block's output, per unit) and one backward pass of
 // the per-sample gradient covariance (diagonal d, off-diagonal o), both in log space where they can
 // grow without bound. Definitions of every record: docs/theory.md §7.
-import { type Activation, activationName, activationOf, fanIns, type NetworkSpec, record, SpecError, specFields, type SPRecord } from '../spec/index.js';
+import { type Activation, activationName, activationOf, fanIns, type LogFormQuantity, type NetworkSpec, record, SpecError, specFields, type SPRecord } from '../spec/index.js';
 import { actBnGradientRate } from './actBnFinite.js';
 import { type ActBnBlock, actBnBlock, bnEpsLayer, bnGradientRate } from './batchnorm.js';
 import { type GramDynamicsOptions, type GramDynamicsResult, gramDynamics } from './gramDynamics.js';
@@ -427,7 +427,7 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
   // ---------- records ----------
   const fields = specFields(spec);
   const out: SPRecord[] = [];
-  const emit = (quantity: string, layer: number, value: number, lnScale: number) => {
+  const emit = (quantity: LogFormQuantity, layer: number, value: number, lnScale: number) => {
     // value·e^lnScale, or its log when that is not representable in float64
     if (lnScale === 0 || value === 0) {
       out.push(record(fields, 'theory', quantity, layer, value));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { compareRecords, formatSummaryTable, loadRecords, pairErrors, pairsToCsv, RecordsError, summaryToCsv } from '../../src/compare/index.js';
-import { makeSpec, record, type SPRecord, specFields } from '../../src/spec/index.js';
+import { makeSpec, type Quantity, record, type SPRecord, specFields } from '../../src/spec/index.js';
 
 const f = specFields(makeSpec({ depth: 4, width: 16, batch: 32 }));
 
@@ -103,8 +103,8 @@ describe('compareRecords: the gap of one pair', () => {
   });
 
   it('joins only records of the same data and loss; says what was not joined and why', () => {
-    const sampled = (q: string, l: number | null, v: number, loss: string) => record(f, 'sampled', q, l, v, { seed: 1, tags: { loss, inputCorrelation: 0 } });
-    const trained = (q: string, l: number | null, v: number, data: string, loss: string) => record(f, 'trained', q, l, v, { step: 0, seed: 1, tags: { data, loss, optimizer: 'sgd' } });
+    const sampled = (q: Quantity, l: number | null, v: number, loss: string) => record(f, 'sampled', q, l, v, { seed: 1, tags: { loss, inputCorrelation: 0 } });
+    const trained = (q: Quantity, l: number | null, v: number, data: string, loss: string) => record(f, 'trained', q, l, v, { step: 0, seed: 1, tags: { data, loss, optimizer: 'sgd' } });
     const recs = [
       sampled('grad_growth', 2, 1.5, 'readout'),
       sampled('corr', 2, 0.3, 'readout'),

@@ -211,7 +211,7 @@ describe('figures show the values they were given (read back from the compiled V
     // a step marked degenerate is left out; legacy predicted_growth is drawn as the GIA
     const marked = recs.map((r) => (r.step === 5 ? { ...r, tags: { ...r.tags, degenerate: 'round-off' } } : r));
     expect(vegaRows(buildFigure('gradient-factors', marked)).some((r) => r.step === 5)).toBe(false);
-    const legacy = recs.map((r) => (r.quantity === 'gia_growth' ? { ...r, quantity: 'predicted_growth' } : r));
+    const legacy = recs.map((r) => (r.quantity === 'gia_growth' ? { ...r, quantity: 'predicted_growth' as const } : r));
     expect(vegaRows(buildFigure('gradient-factors', legacy)).find((r) => r.series === 'gradient-independence reconstruction (GIA)' && r.step === 5).y).toBeCloseTo(expected('gia_growth', 5), 12);
     expect(() => buildFigure('gradient-factors', earlyRecords())).toThrow(/gradient-factors: needs records with trained per-layer grad_factor_w/);
   });

@@ -1,6 +1,6 @@
 // Hand-made records with known values for every figure. The values follow closed forms where one exists
 // (quarter-circle law, ReLU χ₁ = σ_w²/2, linear growth of log gradients); the rest are labelled fixtures, not physics.
-import { makeSpec, normalStream, record, type SpecInput, type SPRecord, specFields, summarize } from '../../src/spec/index.js';
+import { makeSpec, normalStream, type Quantity, record, type SpecInput, type SPRecord, specFields, summarize } from '../../src/spec/index.js';
 
 export const LAMBDA_INF_RELU = Math.PI / (Math.PI - 1);
 
@@ -103,7 +103,7 @@ export function factorRecords(): SPRecord[] {
         const rho = 0.01 + 0.001 * l;
         const fBN = A * kappa * (1 - rho);
         const aGia = A * 0.98;
-        const put = (q: string, v: number) => out.push(record(f, 'trained', q, l, v, { seed: s, step, tags }));
+        const put = (q: Quantity, v: number) => out.push(record(f, 'trained', q, l, v, { seed: s, step, tags }));
         put('grad_growth', wg * alpha * fBN);
         put('grad_factor_w', wg * alpha);
         put('weight_gain', wg);
