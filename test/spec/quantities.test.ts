@@ -1,8 +1,11 @@
 // The Quantity union is closed: a record's quantity is a key of QUANTITIES or one of the log forms
 // (`log_<q>` for q in LOG_FORM_QUANTITIES), so an emitter with a new name fails to compile until the
-// name has its entry.
+// name has its entry. Checked here at compile time and on every golden record at run time.
 import { describe, expect, test } from 'vitest';
 import { LOG_FORM_QUANTITIES, makeSpec, type Quantity, QUANTITIES, record, specFields } from '../../src/spec/index.js';
+import { GOLDEN_FILES, readGolden } from '../helpers/golden.js';
+
+const KNOWN = new Set<string>([...Object.keys(QUANTITIES), ...LOG_FORM_QUANTITIES.map((q) => `log_${q}`)]);
 
 describe('the Quantity union', () => {
   test('a name outside QUANTITIES does not compile', () => {
@@ -17,5 +20,11 @@ describe('the Quantity union', () => {
   test('every log form names a quantity, and every described quantity has text', () => {
     for (const q of LOG_FORM_QUANTITIES) expect(QUANTITIES).toHaveProperty(q);
     for (const [q, text] of Object.entries(QUANTITIES)) expect(text.length, q).toBeGreaterThan(4);
+  });
+  test('every quantity in the golden records is known', () => {
+    for (const name of GOLDEN_FILES) {
+      const g = readGolden(name);
+      for (const e of g?.entries ?? []) for (const row of e.records.rows) expect(KNOWN.has(row[1] as string), `${name}: ${e.id}: ${row[1]}`).toBe(true);
+    }
   });
 });
