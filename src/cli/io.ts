@@ -18,13 +18,13 @@ export function readJsonFile(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`${what}: cannot read "${path}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`${what}: "${path}" is not allowed; expected a readable JSON file (cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
     // a UTF-8 byte-order mark (some Windows editors write one) is not part of the JSON
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new UsageError(`${what}: "${path}" is not valid JSON (${(e as Error).message})`);
+    throw new UsageError(`${what}: "${path}" is not valid JSON (${(e as Error).message}); expected a JSON file`);
   }
 }
 

@@ -42,14 +42,22 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     .name('signalprop')
     .description('Predict, measure and plot signal propagation in deep networks (BatchNorm mean field vs real nets).')
     .version(pkg.version)
-    .showHelpAfterError()
     .exitOverride();
   const wanted = commandIn(argv);
   for (const [name, c] of Object.entries(COMMANDS)) {
     if (name === wanted) (await c.load()).register(program);
     else program.command(name).description(c.summary).allowUnknownOption().helpOption(false);
   }
-  for (const c of program.commands) c.exitOverride();
+  // a usage error is one line: commander's message and its suggestion joined, then where the help is
+  const oneLine = (cmd: Command) => ({
+    outputError: (str: string, write: (s: string) => void) => {
+      const msg = str.replace(/^error: /, '').trim().split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      const name = cmd === program ? 'signalprop' : `signalprop ${cmd.name()}`;
+      write(`signalprop: ${msg}; see ${name} --help\n`);
+    },
+  });
+  program.showHelpAfterError(false).configureOutput(oneLine(program));
+  for (const c of program.commands) c.exitOverride().showHelpAfterError(false).configureOutput(oneLine(c));
   return program;
 }
 

@@ -29,7 +29,7 @@ const TRAIN_CONFIG_FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'c
  */
 export function configSpec(cfg: unknown, path: string): SpecInput {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
-    throw new UsageError(`--config: "${path}" must hold a JSON object (a spec, a train config or a run's manifest.json)`);
+    throw new UsageError(`--config: "${path}" is not allowed; expected a JSON object (a spec, a train config or a run's manifest.json)`);
   }
   const c = cfg as Record<string, any>;
   if (c.format === 'signalprop-train-run') {

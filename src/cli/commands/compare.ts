@@ -77,7 +77,6 @@ export function register(program: Command): void {
       }
       checkOutPath('--out', opts.out, 'dir');
       const records = await asUsage(() => loadRecords(inputs));
-      progress(`compare: ${records.length} records from ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
       if (options.quantities) {
         const present = new Set(records.map((r) => String(r.quantity)));
         const missing = options.quantities.filter((q) => !present.has(q));
@@ -88,6 +87,7 @@ export function register(program: Command): void {
           );
         }
       }
+      progress(`compare: ${records.length} records from ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
       const result = await asUsage(() => compareRecords(records, options));
       for (const nj of result.notJoined) {
         progress(`compare: not joined: ${nj.count} ${nj.reference}–${nj.measured} group${nj.count === 1 ? '' : 's'} of ${nj.quantity} (${nj.reason}: unlike settings are not compared)`);

@@ -22,9 +22,11 @@ export function register(program: Command): void {
         for (const f of figures!) if (!(FIGURE_NAMES as string[]).includes(f)) throw new UsageError(`--figures: "${f}" is not allowed; expected names from ${FIGURE_NAMES.join(', ')}`);
       }
       checkOutPath('--out', opts.out, 'file');
+      // every flag checked before the records load (and before any progress line)
+      const compare = { tolerance: parseTolerance(opts.tolerance), joinOn: parseJoin(opts.join) };
       const records = await asUsage(() => loadRecords(opts.from));
       progress(`report: ${records.length} records`);
-      const input = await asUsage(() => buildReport(records, { title: opts.title, figures, compare: { tolerance: parseTolerance(opts.tolerance), joinOn: parseJoin(opts.join) } }));
+      const input = await asUsage(() => buildReport(records, { title: opts.title, figures, compare }));
       for (const s of input.skipped ?? []) progress(`report: ${s.name} not drawn (${s.reason})`);
       if (input.figures.length === 0 && (input.tables ?? []).length === 0) throw new UsageError('report: these records support no figure and no comparison (see the reasons above)');
       writeReport(opts.out, input);

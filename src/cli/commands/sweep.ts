@@ -73,7 +73,7 @@ export function register(program: Command): void {
       }
       if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
-      if (opts.queue !== undefined && !redis) throw new UsageError('--queue: only with --redis');
+      if (opts.queue !== undefined && !redis) throw new UsageError(`--queue: "${opts.queue}" is not allowed without --redis; expected --redis <url> with it (a local sweep has no queue)`);
       checkOutPath('--out', opts.out ?? `sweep-${sweep.name}`, 'dir');
       // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on. Locally,
       // SIGINT / SIGTERM stop the pool: finished cells stay stored, the running ones run again next time.

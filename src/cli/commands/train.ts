@@ -23,7 +23,7 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
   let file: Record<string, unknown> = {};
   if (opts.config) {
     const raw = readJsonFile(opts.config, '--config');
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`--config: "${opts.config}" must hold a JSON object (a train config or a spec)`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`--config: "${opts.config}" is not allowed; expected a JSON object (a train config, a spec or a run's manifest.json)`);
     const r = raw as Record<string, any>;
     if (r.format === 'signalprop-train-run') {
       // a run's manifest.json: the config it ran
