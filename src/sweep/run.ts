@@ -133,6 +133,8 @@ export async function runSweep(sweep: Sweep, opts: RunSweepOptions): Promise<Swe
       failures,
       ...(!opts.redis && opts.signal?.aborted && finished + duplicates < pending.length ? { interrupted: true as const } : {}),
     };
+    // records in cell order, not completion order (unless interrupted: the next run sorts them)
+    if (!summary.interrupted) store.sortByCell();
     writeJsonAtomic(join(out, 'summary.json'), summary);
     return summary;
   } finally {

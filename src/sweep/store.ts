@@ -11,6 +11,7 @@
 // (dedupe by cell id). One process writes a store at a time (a lock file holds its host and pid; src/io/lock.ts).
 import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../io/files.js';
 import { acquireLock, type FileLock, LockError } from '../io/lock.js';
 import type { SPRecord } from '../spec/index.js';
 import type { CellResult } from './cell.js';
@@ -187,6 +188,36 @@ export class SweepStore {
       if (!cellIds || cellIds.has(String(r.tags?.cell))) out.push(r);
     }
     return out;
+  }
+
+  /**
+   * Rewrite records.jsonl and cells.jsonl in cell order (a cell's lines stay together, in the order they
+   * were committed), so that two runs of one sweep give byte-identical records whatever order the cells
+   * finished in; then close. records.jsonl is replaced first: if the process dies between the two
+   * renames, both files still hold the same committed records and bytes (open() checks only the total).
+   */
+  sortByCell(): void {
+    if (this.closed) throw new StoreError('store is closed');
+    const text = readFileSync(this.cellsPath, 'utf8');
+    const records = readFileSync(this.recordsPath);
+    const lines = text.split('\n').filter((l) => l !== '');
+    let at = 0;
+    const chunks = lines.map((line, i) => {
+      const e = JSON.parse(line) as CellEntry;
+      const chunk = records.subarray(at, at + e.bytes);
+      at += e.bytes;
+      return { line, chunk, index: e.index, i };
+    });
+    if (at !== records.length) throw new StoreError(`${this.recordsPath} has ${records.length} bytes but cells.jsonl accounts for ${at}; not sorted`);
+    chunks.sort((a, b) => a.index - b.index || a.i - b.i);
+    for (const fd of [this.recordsFd, this.cellsFd]) if (fd !== undefined) closeSync(fd);
+    this.closed = true;
+    try {
+      writeFileAtomic(this.recordsPath, Buffer.concat(chunks.map((c) => c.chunk)));
+      writeFileAtomic(this.cellsPath, chunks.map((c) => `${c.line}\n`).join(''));
+    } finally {
+      this.fileLock?.release();
+    }
   }
 
   close(): void {
