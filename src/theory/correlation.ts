@@ -1,5 +1,5 @@
 // The gradient-independence reconstruction (GIA) of the per-layer gradient ratio from measured weights
-// and batch statistics (theory-notes A.5, docs/theory.md §6; once called the "correlation-aware rate"):
+// and batch statistics (docs/derivations.md §13, docs/theory.md §6; once called the "correlation-aware rate"):
 //   R_l = ‖∂L/∂h_{l−1}‖² / ‖∂L/∂h_l‖² ≈ E[φ′(y_{l−1})²]·γ²·(n_{l−1}/n_l)·mean_j(c_j² / σ_{l−1,j}²)
 // with c_j² = ‖W_l[:, j]‖² and σ_{l−1,j}² the batch variance (+ε) of unit j of h_{l−1}; factorised as
 // R = λ∞ · Ω_W · A_corr.

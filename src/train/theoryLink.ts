@@ -1,5 +1,5 @@
 // The link to the theory room's gradient-independence reconstruction of the per-layer gradient ratio
-// (theory-notes A.5; src/theory/correlation.ts, `correlationAwareRate`). It is recorded as `gia_growth`, a
+// (docs/derivations.md §13; src/theory/correlation.ts, `correlationAwareRate`). It is recorded as `gia_growth`, a
 // labelled approximation beside the exact factorisation (src/train/factors.ts), not a prediction: it assumes
 // the backward gradient independent of the weights, which training breaks within a few steps
 // (docs/training.md). Loaded lazily so that a build without it (or a theory module that fails to load)

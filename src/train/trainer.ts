@@ -214,7 +214,7 @@ export class Trainer {
       out.push(this.rec('grad_factor_product', l, f.product, t));
     }
     if (this.rate) {
-      // the gradient-independence reconstruction of grad_growth at layer l (theory-notes A.5,
+      // the gradient-independence reconstruction of grad_growth at layer l (docs/derivations.md §13,
       // src/theory/correlation.ts): a labelled approximation, not a prediction (docs/training.md)
       const activation = activationOf(this.spec);
       for (let l = 1; l < L; l++) {
