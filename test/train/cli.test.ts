@@ -23,7 +23,7 @@ describe('signalprop train', () => {
     expect(s.backend.name).toBe(blasUnavailableReason() === null ? 'blas' : 'wasm');
     expect(r.stderr).toMatch(/train \|.*6\/6 steps/);
     const lines = readFileSync(join(out, 'records.jsonl'), 'utf8').trim().split('\n');
-    expect(lines.length).toBe(s.records);
+    expect(lines.length).toBe(s.records.length);
     const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(m.config.optimizer.kind).toBe('lalc');
     expect(m.config.schedule).toEqual({ kind: 'warmup', warmupSteps: 3 });

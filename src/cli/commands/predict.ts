@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { specToJSON } from '../../spec/index.js';
 import { DYNAMICS_MODES, type DynamicsMode, predict } from '../../theory/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
+import { reportNonFinite } from '../nonFinite.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
 
@@ -74,6 +75,7 @@ export function register(program: Command): void {
       };
       const text = `${JSON.stringify(json, null, opts.json ? 2 : 0)}\n`;
       if (opts.out) writeFileAtomic(opts.out, text);
+      reportNonFinite('predict', spec, p.records, { name: 'predicted growth', value: p.predictedGrowth });
       if (opts.json) {
         process.stdout.write(text);
         return;

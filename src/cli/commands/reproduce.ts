@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { reproduce, SCALES, type Scale, type Study } from '../../reproduce/index.js';
 import { defaultThreads } from '../../parallel/pool.js';
+import { capThreads } from '../../io/memory.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 
 export function register(program: Command): void {
@@ -26,7 +27,10 @@ export function register(program: Command): void {
       const ids = STUDIES.map((s) => s.id);
       const only = opts.only ? String(opts.only).split(',').map((s: string) => s.trim()) : [];
       for (const id of only) if (!ids.includes(id)) throw new UsageError(`--only: "${id}" is not a study; expected one of ${ids.join(', ')}`);
-      const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 256 }) ?? defaultThreads();
+      const asked = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 256 });
+      const capped = asked === undefined ? null : capThreads('--threads', asked);
+      if (capped?.warning) progress(`signalprop: ${capped.warning}`);
+      const threads = capped?.threads ?? defaultThreads();
       checkOutPath('--out', opts.out, 'dir');
       checkOutPath('--cache', opts.cache, 'dir');
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));

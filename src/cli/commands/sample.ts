@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { LOSSES, type LossKind, type SPRecord, specToJSON } from '../../spec/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
+import { capThreads, estimateSample, machineCores, memoryProblem } from '../../io/memory.js';
+import { nonFiniteCell, reportNonFinite } from '../nonFinite.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
 const TABLE: [string, string][] = [
@@ -16,7 +18,8 @@ const TABLE: [string, string][] = [
 ];
 
 function fmt(v: number | undefined): string {
-  if (v === undefined || !Number.isFinite(v)) return '-';
+  if (v === undefined) return '-';
+  if (!Number.isFinite(v)) return nonFiniteCell(v);
   const a = Math.abs(v);
   return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(3) : v.toFixed(4);
 }
@@ -72,6 +75,14 @@ export function register(program: Command): void {
         loss = opts.loss as LossKind;
       }
       checkOutPath('--out', opts.out, 'file');
+      let threadsUsed = threads;
+      if (threads !== undefined) {
+        const c = capThreads('--threads', threads);
+        if (c.warning) progress(`signalprop: ${c.warning}`);
+        threadsUsed = c.threads;
+      }
+      const mem = memoryProblem('sample', estimateSample(spec, seeds, threadsUsed ?? machineCores()), '--width, --depth, --batch or --threads');
+      if (mem) throw new UsageError(mem);
       const { kernels, sampleNetwork } = await import('../../sample/index.js');
       const { chooseLoss } = await import('../../sample/sampler.js');
       if (backend === 'native') {
@@ -95,7 +106,7 @@ export function register(program: Command): void {
         baseSeed: seed,
         loss,
         inputCorrelation: rho,
-        threads,
+        threads: threadsUsed,
         backend,
         onProgress: (done, total) => {
           const now = Date.now();
@@ -119,6 +130,7 @@ export function register(program: Command): void {
       };
       const json = JSON.stringify(out);
       if (opts.out) writeFileAtomic(opts.out, `${json}\n`);
+      reportNonFinite('sample', spec, res.records, { name: 'measured growth', value: res.measuredGrowth });
       if (opts.json) {
         process.stdout.write(`${json}\n`);
         return;

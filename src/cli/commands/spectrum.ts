@@ -5,6 +5,7 @@ import { type NetworkSpec, specToJSON } from '../../spec/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
+import { estimateSpectrum, memoryProblem } from '../../io/memory.js';
 
 /** Defaults of this command where they differ from the spec's: a plain net of moderate size. */
 export const SPECTRUM_DEFAULTS = { order: 'linear-act', depth: 8, width: 256 } as const;
@@ -68,6 +69,8 @@ export function register(program: Command): void {
       if (spec.residual) throw new UsageError('--residual: not allowed for spectrum; the free-probability spectrum covers plain nets');
       if (spec.order === 'linear-bn-act' && spec.batch === null) throw new UsageError('--batch: BN nets need a batch size (an integer >= 6)');
       checkOutPath('--out', opts.out, 'file');
+      const mem = memoryProblem('spectrum', estimateSpectrum(spec), '--width, --depth or --batch');
+      if (mem) throw new UsageError(mem);
       const { jacobianSpectrum, spectrumRecords, ZERO_SV_REL } = await import('../../sample/spectrum.js');
       const { singularValueCdf } = await import('../../theory/spectrum.js');
       progress(`spectrum: ${seeds} network(s), depth ${spec.depth}, width ${Array.isArray(spec.width) ? spec.width.join(',') : spec.width}`);

@@ -3,7 +3,25 @@ import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_QUEUE, KIND_RE, QUEUE_RE } from '../../sweep/constants.js';
-import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';
+import { maxOf } from '../../io/arrays.js';
+import { capThreads, estimateSweep, estimateTrain, machineCores, memoryProblem, sampleNetworkBytes } from '../../io/memory.js';
+import { makeSpec, type NetworkSpec, type SpecInput } from '../../spec/index.js';
+import { checkOutPath, numberFlag, progress, readJsonFile, UsageError } from '../io.js';
+
+/** The sweep's largest net: the base with the largest value of each size axis (null if that is not a valid spec). */
+function largestSpec(sweep: { base: SpecInput; axes: { path: string; target: string; values: unknown[] }[] }): NetworkSpec | null {
+  const input: Record<string, unknown> = { ...sweep.base };
+  for (const a of sweep.axes) {
+    if (a.target !== 'spec' || !['depth', 'width', 'batch', 'inputDim'].includes(a.path)) continue;
+    const nums = a.values.filter((v): v is number => typeof v === 'number');
+    if (nums.length) input[a.path] = maxOf(nums);
+  }
+  try {
+    return makeSpec(input as SpecInput);
+  } catch {
+    return null;
+  }
+}
 
 /** --runner kind=module (repeatable): register a custom cell kind. */
 export function runnerFlag(raw: string, prev: string[] = []): string[] {
@@ -59,7 +77,7 @@ export function register(program: Command): void {
       const { expandSweep, parseSweep, runSweep } = await import('../../sweep/index.js');
       const raw = readJsonFile(file, 'sweep file');
       const sweep = await parseSweep(raw, { name: basename(file, extname(file)).replace(/[^A-Za-z0-9._-]/g, '-') });
-      const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
+      let threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
       const pollMs = numberFlag('--poll-ms', opts.pollMs, { int: true, min: 10, max: 600_000 });
       if (opts.dryRun) {
         // in chunks: one write per cell is slow for a million cells, one string for all of them is huge
@@ -75,6 +93,18 @@ export function register(program: Command): void {
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
       if (opts.queue !== undefined && !redis) throw new UsageError(`--queue: "${opts.queue}" is not allowed without --redis; expected --redis <url> with it (a local sweep has no queue)`);
       checkOutPath('--out', opts.out ?? `sweep-${sweep.name}`, 'dir');
+      if (threads !== undefined) {
+        const c = capThreads('--threads', threads);
+        if (c.warning) progress(`signalprop: ${c.warning}`);
+        threads = c.threads;
+      }
+      const big = !redis && (sweep.kind === 'sample' || sweep.kind === 'train') ? largestSpec(sweep) : null;
+      if (big) {
+        const cellBytes = sweep.kind === 'sample' ? sampleNetworkBytes(big).reduce((s, [, v]) => s + v, 0) : estimateTrain(big).bytes;
+        const cells = sweep.axes.reduce((n, a) => n * a.values.length, sweep.seeds.length);
+        const mem = memoryProblem('sweep', estimateSweep(cellBytes, cells, threads ?? machineCores()), 'the largest width, depth or batch on the axes, or --threads');
+        if (mem) throw new UsageError(mem);
+      }
       // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on. Locally,
       // SIGINT / SIGTERM stop the pool: finished cells stay stored, the running ones run again next time.
       const stop = new AbortController();

@@ -4,8 +4,9 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { LockError } from '../../io/lock.js';
-import { specToJSON } from '../../spec/index.js';
+import { type NetworkSpec, specToJSON } from '../../spec/index.js';
 import { BACKENDS, dataDim, initBackend, makeDataConfig, OPTIMIZERS, SCHEDULES, type TrainConfig, TrainConfigError, trainRun } from '../../train/index.js';
+import { capThreads, estimateTrain, memoryProblem } from '../../io/memory.js';
 import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
@@ -168,7 +169,13 @@ export function register(program: Command): void {
       throw new UsageError(`--resume: "${opts.out}" holds no run to continue (${why}); expected the --out of an earlier train run, or drop --resume to start a new one`);
     }
     const config = trainConfigFromFlags(opts);
-    const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 }) ?? null;
+    const asked = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
+    const capped = asked === undefined ? null : capThreads('--threads', asked);
+    if (capped?.warning) process.stderr.write(`signalprop: ${capped.warning}\n`);
+    const threads = capped?.threads ?? null;
+    const dataKind = typeof config.data === 'string' ? config.data : (config.data as { kind?: string } | undefined)?.kind;
+    const mem = memoryProblem('train', estimateTrain(config.spec as unknown as NetworkSpec, dataKind === 'mnist' ? 70_000 * 785 * 4 * 2 : 0), '--width, --depth or --batch');
+    if (mem) throw new UsageError(mem);
     const bar = new cliProgress.SingleBar(
       { stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, format: 'train |{bar}| {value}/{total} steps | loss {loss}', hideCursor: false },
       cliProgress.Presets.shades_classic,
@@ -224,7 +231,8 @@ export function register(program: Command): void {
       steps: result.steps,
       ...(result.divergedAt !== undefined ? { divergedAt: result.divergedAt } : {}),
       final: result.final,
-      records: result.records.length,
+      // the records themselves, as `sample --json` prints them (their count: records.length)
+      records: result.records,
       runDir: opts.out ?? null,
       backend: { name: backend.name, tfjsVersion: backend.tfjsVersion, gpu: backend.gpu, ...(backend.threads !== undefined ? { threads: backend.threads } : {}) },
     };
