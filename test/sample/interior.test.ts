@@ -1,0 +1,42 @@
+// Shallow nets: the growth window never includes layer 1 (whose growth is far from the stationary rate),
+// and a net with no interior has no measured growth rather than a biased one.
+import { describe, expect, it } from 'vitest';
+import { interiorLayers, sampleNetwork } from '../../src/sample/index.js';
+import { makeSpec } from '../../src/spec/index.js';
+import { noInteriorReason, predict } from '../../src/theory/index.js';
+
+describe('the interior window of shallow nets', () => {
+  it('windows by depth (hand-listed): never layer 1; none below depth 3', () => {
+    expect(interiorLayers(2)[1]).toBeLessThan(interiorLayers(2)[0]);
+    expect(interiorLayers(3)).toEqual([2, 2]);
+    expect(interiorLayers(4)).toEqual([2, 3]);
+    expect(interiorLayers(6)).toEqual([2, 5]);
+    expect(interiorLayers(7)).toEqual([2, 5]);
+    expect(interiorLayers(40)).toEqual([6, 34]); // d = min(5, ⌊6⌋) at each end
+    expect(noInteriorReason(2)).toMatch(/depth 2 has no interior/);
+    expect(noInteriorReason(3)).toBeNull();
+  });
+
+  it('depth 4, B = 32: the measured growth matches λ(B) (the old window with layer 1 gave ≈ 1.08 against 1.52)', async () => {
+    const spec = makeSpec({ depth: 4, width: 256, batch: 32 });
+    const res = await sampleNetwork(spec, { seeds: 12, threads: 1, predictedGrowth: null });
+    expect(res.interior).toEqual([2, 3]);
+    const lambda = predict(spec).predictedGrowth;
+    expect(lambda).toBeGreaterThan(1.4);
+    expect(Math.abs(res.measuredGrowth - lambda)).toBeLessThan(4 * res.measuredGrowthSE + 0.02);
+    // layer 1 is what the old window averaged in: far below the rate
+    const g1 = res.records.find((r) => r.quantity === 'grad_growth' && r.layer === 1 && r.seed === null)!;
+    expect(g1.value).toBeLessThan(0.8);
+    // the growth interval is a Student-t one over 12 seeds: t_{0.975,11} = 2.201 (a printed table)
+    const g = res.records.find((r) => r.quantity === 'growth' && r.seed === null)!;
+    expect(Math.log(g.hi! / g.value)).toBeCloseTo((2.201 * res.measuredGrowthSE) / res.measuredGrowth, 10);
+  });
+
+  it('depth 2: no growth record, and the theory of a residual net reports none either', async () => {
+    const res = await sampleNetwork(makeSpec({ depth: 2, width: 16, batch: 8 }), { seeds: 2, threads: 1, predictedGrowth: null });
+    expect(Number.isFinite(res.measuredGrowth)).toBe(false);
+    expect(res.records.some((r) => r.quantity === 'growth')).toBe(false);
+    const p = predict(makeSpec({ depth: 2, width: 16, batch: 8, residual: { scale: 1 } }));
+    expect(p.notes.some((n) => n.includes('depth 2 has no interior'))).toBe(true);
+  });
+});
