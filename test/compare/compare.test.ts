@@ -176,7 +176,19 @@ describe('loadRecords', () => {
     writeFileSync(join(run, 'manifest.json'), JSON.stringify({ id: 'r1', optimizer: { name: 'lars' }, status: 'diverged' }));
     expect(loadRecords([join(dir, 'a.json')])).toEqual(recs);
     expect(loadRecords([join(dir, 'b.json')])).toHaveLength(2);
-    expect(loadRecords([join(dir, 'c.jsonl')])).toEqual(recs);
+    // the torn line is skipped with a note naming the file and line, not silently
+    const err = process.stderr.write.bind(process.stderr);
+    let note = '';
+    process.stderr.write = ((m: string) => {
+      note += m;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      expect(loadRecords([join(dir, 'c.jsonl')])).toEqual(recs);
+    } finally {
+      process.stderr.write = err;
+    }
+    expect(note).toBe(`note: ${join(dir, 'c.jsonl')}:${recs.length + 1}: skipped a torn last line (14 characters; a run interrupted mid-write?)\n`);
     const fromDir = loadRecords([join(dir, 'sweep')]);
     expect(fromDir).toHaveLength(1);
     expect(fromDir[0].value).toBeNaN(); // null value (a diverged loss) reads as NaN
