@@ -42,7 +42,7 @@ export interface GramDiagnosticsOptions {
 /**
  * Diagnostics of a B×B Gram matrix (row-major, symmetric), for theory and sampled nets alike. O(B²).
  * The centred Gram C = 𝒢G𝒢 splits under the permutations of the batch into three orthogonal parts
- * (Yang et al. 2019; theory-audit Claim 3): the trivial part a𝒢 (BSB1; what `corr` sees), the L part
+ * (Yang et al. 2019; docs/derivations.md §1): the trivial part a𝒢 (BSB1; what `corr` sees), the L part
  * 𝒢 diag(u) 𝒢 with u ⟂ 1 (per-sample centred norms) and the M part (zero diagonal and row sums). With
  * c_i = C_ii: a = Σc/(B−1), u_i = (c_i − c̄)/(1 − 2/B), ‖Δ_L‖²_F = (1 − 2/B)Σu², and Δ_M = Δ − Δ_L entrywise.
  */
