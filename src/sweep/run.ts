@@ -1,4 +1,5 @@
 // runSweep: expand, skip finished cells, run the rest locally or on Redis, store, summarize.
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
 import type { CellResult } from './cell.js';
@@ -22,6 +23,11 @@ export interface RunSweepOptions {
   log?: (message: string) => void;
   /** Where cells may write run directories (default <out>/runs). */
   runRoot?: string;
+  /**
+   * Keep records only: remove a finished cell's run directory (a train cell's checkpoints and its own copy
+   * of the records) once its records are committed to the store. Local pool only (workers: --run-dir).
+   */
+  cleanRuns?: boolean;
   /**
    * Local pool: stop when aborted (e.g. on SIGINT). Finished cells stay stored, the running ones run
    * again on the next run of the sweep; the summary says `interrupted: true`. (With redis: redis.signal.)
@@ -94,6 +100,7 @@ export async function runSweep(sweep: Sweep, opts: RunSweepOptions): Promise<Swe
         }
         finished++;
         if (result.status === 'failed') failed++;
+        else if (opts.cleanRuns && !opts.redis) rmSync(join(runRoot, cell.id), { recursive: true, force: true });
         progress.update(finished, failed, running);
       },
       onRunning(n: number) {

@@ -195,6 +195,7 @@ const CASES: [string[], string[]][] = [
   [['sweep', 'sw-good.json', '--runner', 'Foo'], ['--runner', '"Foo"', 'kind=']],
   [['sweep', 'sw-good.json', '--redis', 'http://127.0.0.1:6379'], ['--redis', 'http://127.0.0.1:6379']],
   [['sweep', 'sw-good.json', '--queue', 'a:b'], ['--queue', '"a:b"']],
+  [['sweep', 'sw-good.json', '--clean-runs', '--redis', 'redis://127.0.0.1:1'], ['--clean-runs', '--redis']],
   [['sweep', 'sw-good.json', '--redis', 'redis://127.0.0.1:1', '--poll-ms', '0'], ['--poll-ms', '"0"']],
   // worker (each refused before any connection)
   [['worker'], ['--redis']],

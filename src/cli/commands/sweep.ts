@@ -70,6 +70,7 @@ export function register(program: Command): void {
     .option('--poll-ms <ms>', 'with --redis: reconcile with the queue this often (default 2000)')
     .option('--runner <kind=module>', 'register a custom cell kind from a module (repeatable)', runnerFlag)
     .option('--dry-run', 'print the cells (id, seed, axes) as JSON lines and exit')
+    .option('--clean-runs', "keep records only: delete each finished cell's run directory (train checkpoints) once its records are stored")
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (file: string, opts: Record<string, any>) => {
@@ -91,6 +92,7 @@ export function register(program: Command): void {
       }
       if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
+      if (opts.cleanRuns && redis) throw new UsageError('--clean-runs: not allowed with --redis; expected a local sweep (each worker keeps its run directories under its --run-dir)');
       if (opts.queue !== undefined && !redis) throw new UsageError(`--queue: "${opts.queue}" is not allowed without --redis; expected --redis <url> with it (a local sweep has no queue)`);
       checkOutPath('--out', opts.out ?? `sweep-${sweep.name}`, 'dir');
       if (threads !== undefined) {
@@ -121,7 +123,7 @@ export function register(program: Command): void {
       }
       let s: Awaited<ReturnType<typeof runSweep>>;
       try {
-        s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis: redis && { ...redis, signal: stop.signal }, signal: redis ? undefined : stop.signal, progress: opts.progress !== false }));
+        s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis: redis && { ...redis, signal: stop.signal }, signal: redis ? undefined : stop.signal, progress: opts.progress !== false, cleanRuns: Boolean(opts.cleanRuns) }));
       } catch (e) {
         if (redis && stop.signal.aborted) {
           process.stderr.write('signalprop: stopped following; the remaining cells stay queued for the workers; run the same command again to collect them\n');
