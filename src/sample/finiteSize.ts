@@ -4,9 +4,9 @@
 // its readout loss is constant (Σ_i ẑ_i = 0), so it is sampled with sampleNetwork's default for it, the
 // per-sample projection loss (src/spec/loss.ts), whose gradient is real.
 // Returns tidy records (tags.study = 'finite-size', tags.loss); docs/sampling.md reads the numbers.
-import { makeSpec, type NetworkSpec, record, type SPRecord, specFields, type SpecInput } from '../spec/index.js';
+import { makeSpec, type NetworkSpec, record, type SPRecord, specFields, type SpecInput, studentT975 } from '../spec/index.js';
 import { predict } from '../theory/index.js';
-import { sampleNetwork } from './sampler.js';
+import { growthDf, sampleNetwork } from './sampler.js';
 
 export interface FiniteSizeOptions {
   /** Depth of every net (default 24). */
@@ -31,6 +31,8 @@ interface Point {
   spec: NetworkSpec;
   growth: number;
   se: number;
+  /** Degrees of freedom of se (seeds − 1): the interval is Student-t. */
+  df: number;
   predicted: number | null;
   loss: string;
 }
@@ -65,7 +67,7 @@ async function point(input: SpecInput, opts: FiniteSizeOptions): Promise<Point> 
   } catch {
     predicted = null;
   }
-  return { spec, growth: res.measuredGrowth, se: res.measuredGrowthSE, predicted, loss: res.loss };
+  return { spec, growth: res.measuredGrowth, se: res.measuredGrowthSE, df: growthDf(res.seeds.length, res.interior), predicted, loss: res.loss };
 }
 
 /** Run the study; every point is one spec sampled at K seeds. */
@@ -80,7 +82,7 @@ export async function finiteSizeStudy(opts: FiniteSizeOptions = {}): Promise<SPR
   const push = (p: Point, sweep: string) => {
     const f = specFields(p.spec);
     const tags = { study: 'finite-size', sweep, ratioBN: (p.spec.batch ?? 0) / f.width, loss: p.loss };
-    out.push(record(f, 'sampled', 'growth', null, p.growth, { sd: p.se, lo: p.growth - 1.96 * p.se, hi: p.growth + 1.96 * p.se, tags }));
+    out.push(record(f, 'sampled', 'growth', null, p.growth, { sd: p.se, lo: p.growth - studentT975(p.df) * p.se, hi: p.growth + studentT975(p.df) * p.se, tags }));
     if (p.predicted !== null) out.push(record(f, 'theory', 'growth', null, p.predicted, { tags }));
   };
   for (const activation of acts) {
