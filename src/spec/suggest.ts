@@ -34,3 +34,10 @@ export function unknownField(name: string, known: readonly string[], what: strin
   const near = nearestName(name, known);
   return `a known field${near ? ` (did you mean "${near}"?)` : ''}; ${what} has ${known.join(', ')}`;
 }
+
+/** ` (did you mean "x"?)` for an unknown option name close to a known one (a typo), else ''. */
+export function didYouMean(name: string, known: readonly string[]): string {
+  const near = nearestName(name, known);
+  if (near === null || editDistance(name.toLowerCase(), near.toLowerCase()) > Math.max(2, Math.ceil(name.length / 3))) return '';
+  return ` (did you mean "${near}"?)`;
+}

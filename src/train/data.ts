@@ -4,7 +4,7 @@
 // sees the same batches as an uninterrupted one.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { activationOf, deriveSeed, drawNetwork, drawReadout, gaussianInputs, makeSpec, SpecError, uniformStream } from '../spec/index.js';
+import { activationOf, deriveSeed, didYouMean, drawNetwork, drawReadout, gaussianInputs, makeSpec, SpecError, uniformStream } from '../spec/index.js';
 import { TrainConfigError } from './errors.js';
 
 export const DATA_KINDS = ['synthetic', 'mnist', 'csv'] as const;
@@ -56,7 +56,7 @@ export function makeDataConfig(input: unknown, field = 'data'): DataConfig {
   else throw new TrainConfigError(field, input, 'synthetic | mnist | csv:<path>, or an object {kind, …}');
   const kind = (raw.kind ?? 'synthetic') as DataKind;
   if (!DATA_KINDS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, `${DATA_KINDS.join(' | ')} (or csv:<path>)`);
-  for (const k of Object.keys(raw)) if (!DATA_KEYS[kind].includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option for data "${kind}"; its options are ${DATA_KEYS[kind].join(', ')}`);
+  for (const k of Object.keys(raw)) if (!DATA_KEYS[kind].includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option for data "${kind}"${didYouMean(k, DATA_KEYS[kind])}; its options are ${DATA_KEYS[kind].join(', ')}`);
   const int = (k: string, d: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = raw[k] ?? d;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new TrainConfigError(`${field}.${k}`, v, `an integer from ${min} to ${max}`);

@@ -2,6 +2,7 @@
 // Formulas and sources are in docs/training.md. Every adaptive method reports its per-tensor trust
 // ratio or clip factor, which the trainer records as `trust_ratio` probes.
 import * as tf from '@tensorflow/tfjs';
+import { didYouMean } from '../spec/suggest.js';
 import { TrainConfigError } from './errors.js';
 import type { ParamInfo } from './model.js';
 import { sgdUpdate, sumSquares } from './ops.js';
@@ -75,7 +76,7 @@ export function makeOptimizerConfig(input: unknown, field = 'optimizer'): Optimi
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'kind') continue;
     if (!(k in defaults)) {
-      throw new TrainConfigError(`${field}.${k}`, v, `no such option for optimizer "${kind}"; its options are ${Object.keys(defaults).join(', ')}`);
+      throw new TrainConfigError(`${field}.${k}`, v, `no such option for optimizer "${kind}"${didYouMean(k, ['kind', ...Object.keys(defaults)])}; its options are ${Object.keys(defaults).join(', ')}`);
     }
     if (v === undefined) continue;
     const c = CHECKS[k];
@@ -107,7 +108,7 @@ export function makeClipConfig(input: unknown, field = 'clip'): ClipConfig {
   if (typeof input === 'number') input = { kind: 'global', maxNorm: input };
   if (typeof input !== 'object' || Array.isArray(input)) throw new TrainConfigError(field, input, 'null, a max norm (global clipping), or {kind: global | layer, maxNorm}');
   const raw = input as Record<string, unknown>;
-  for (const k of Object.keys(raw)) if (k !== 'kind' && k !== 'maxNorm') throw new TrainConfigError(`${field}.${k}`, raw[k], 'no such option; clipping has kind and maxNorm');
+  for (const k of Object.keys(raw)) if (k !== 'kind' && k !== 'maxNorm') throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option${didYouMean(k, ['kind', 'maxNorm'])}; clipping has kind and maxNorm`);
   const kind = (raw.kind ?? 'global') as ClipKind;
   if (!CLIP_KINDS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, CLIP_KINDS.join(' | '));
   if (kind === 'none') return { kind, maxNorm: Number.POSITIVE_INFINITY };

@@ -1,5 +1,6 @@
 // When to probe: every step for the first `dense` steps, then log-spaced (`perDecade` points per decade
 // of steps) or every `every` steps, and always at the last step — the shape of cockpit's schedules.
+import { didYouMean } from '../spec/suggest.js';
 import { TrainConfigError } from './errors.js';
 
 export interface ProbeConfig {
@@ -21,7 +22,7 @@ export function makeProbeConfig(input: unknown, field = 'probe'): ProbeConfig {
   if (typeof input !== 'object' || Array.isArray(input)) throw new TrainConfigError(field, input, 'an object {dense, perDecade, every, enabled}, or false for no probes');
   const raw = input as Record<string, unknown>;
   const keys = Object.keys(DEFAULT_PROBES);
-  for (const k of Object.keys(raw)) if (!keys.includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option; probe options are ${keys.join(', ')}`);
+  for (const k of Object.keys(raw)) if (!keys.includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option${didYouMean(k, keys)}; probe options are ${keys.join(', ')}`);
   const int = (k: string, d: number, min: number) => {
     const v = raw[k] ?? d;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TrainConfigError(`${field}.${k}`, v, `an integer >= ${min}`);

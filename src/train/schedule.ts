@@ -1,4 +1,5 @@
 // Learning-rate schedules: constant, linear warmup, cosine, step. Warmup composes with every kind.
+import { didYouMean } from '../spec/suggest.js';
 import { TrainConfigError } from './errors.js';
 
 export const SCHEDULES = ['constant', 'warmup', 'cosine', 'step'] as const;
@@ -28,7 +29,7 @@ export function makeSchedule(input: unknown, field = 'schedule'): ScheduleConfig
   const kind = (raw.kind ?? 'constant') as ScheduleKind;
   if (!SCHEDULES.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, SCHEDULES.join(' | '));
   for (const k of Object.keys(raw)) {
-    if (!KEYS[kind].includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option for schedule "${kind}"; its options are ${KEYS[kind].join(', ')}`);
+    if (!KEYS[kind].includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option for schedule "${kind}"${didYouMean(k, KEYS[kind])}; its options are ${KEYS[kind].join(', ')}`);
   }
   const num = (k: string, dflt: number, ok: (v: number) => boolean, allowed: string): number => {
     const v = raw[k] === undefined ? dflt : raw[k];

@@ -150,7 +150,7 @@ const CASES: [string[], string[]][] = [
   [['train', '--batch', '1'], ['--batch', '"1"']],
   [['train', '--config', 'typo.json'], ['depht', 'did you mean "depth"']],
   [['train', '--config', 'schedul.json', '--out', 'run'], ['schedul', '"cosine"', 'did you mean "schedule"']],
-  [['train', '--config', 'lrr.json'], ['optimizer.lrr', '0.1', 'lr']],
+  [['train', '--config', 'lrr.json'], ['optimizer.lrr', '0.1', 'did you mean "lr"']],
   [['train', '--config', 'manifestBad.json'], ['--config', 'manifestBad.json', 'config']],
   [['train', '--config', 'arr.json'], ['--config', 'arr.json', 'JSON object']],
   // compare

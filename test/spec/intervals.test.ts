@@ -1,6 +1,6 @@
 // Student-t intervals, clipped to a quantity's range; unknown spec fields named with the nearest one.
 import { describe, expect, it } from 'vitest';
-import { clipInterval, editDistance, makeSpec, nearestName, quantityRange, SpecError, studentT975, summarize } from '../../src/spec/index.js';
+import { clipInterval, didYouMean, editDistance, makeSpec, nearestName, quantityRange, SpecError, studentT975, summarize } from '../../src/spec/index.js';
 import { studentT975 as fromTheory } from '../../src/theory/index.js';
 
 describe('summarize: Student-t 95% intervals', () => {
@@ -56,6 +56,9 @@ describe('unknown spec fields', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
     expect(nearestName('Batch', ['depth', 'batch'])).toBe('batch');
     expect(nearestName('x', [])).toBeNull();
+    // option names: a suggestion only for a typo, not for a far name
+    expect(didYouMean('lrr', ['kind', 'lr', 'weightDecay'])).toBe(' (did you mean "lr"?)');
+    expect(didYouMean('momentum', ['kind', 'lr', 'weightDecay'])).toBe('');
   });
 
   it.each([
