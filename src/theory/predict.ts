@@ -421,6 +421,9 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
       notes.push('the Gram dynamics gave no finite rate at some layer; the per-layer gradients are those of the BSB1 recursion');
     }
   }
+  // a net this shallow has no interior: the stationary rate is a prediction no measurement can check
+  const shallow = noInteriorReason(L);
+  if (shallow && res === null) notes.push(`${shallow}: predictedGrowth is the stationary rate, but a sampled or trained net of this depth has no measured growth to compare it with`);
   const lnLog = Math.log(predictedGrowth);
   const depthScale = lnLog === 0 ? Number.POSITIVE_INFINITY : 1 / lnLog;
 

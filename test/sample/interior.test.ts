@@ -38,5 +38,8 @@ describe('the interior window of shallow nets', () => {
     expect(res.records.some((r) => r.quantity === 'growth')).toBe(false);
     const p = predict(makeSpec({ depth: 2, width: 16, batch: 8, residual: { scale: 1 } }));
     expect(p.notes.some((n) => n.includes('depth 2 has no interior'))).toBe(true);
+    const plain = predict(makeSpec({ depth: 2, width: 16, batch: 8 }));
+    expect(plain.notes.some((n) => n.includes('depth 2 has no interior') && n.includes('no measured growth'))).toBe(true);
+    expect(predict(makeSpec({ depth: 3, width: 16, batch: 8 })).notes.some((n) => n.includes('no interior'))).toBe(false);
   });
 });
