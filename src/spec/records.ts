@@ -105,8 +105,11 @@ export function record(
   return { source, quantity, layer, step: extra.step ?? null, seed: extra.seed ?? null, value, ...fields, ...extra };
 }
 
-/** Mean, sample standard deviation and normal 95% interval of the mean. */
-export function summarize(values: number[]): { mean: number; sd: number; lo: number; hi: number; n: number } {
+/**
+ * Mean, sample standard deviation and Student-t 95% interval of the mean (t_{0.975, n−1}·sd/√n: 6.5× the
+ * normal half-width at n = 2). `range` clips the interval to the quantity's range (accuracies in [0, 1]).
+ */
+export function summarize(values: number[], range?: [number, number]): { mean: number; sd: number; lo: number; hi: number; n: number } {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const sd = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
