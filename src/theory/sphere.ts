@@ -100,7 +100,7 @@ export function sphereMarginalRule(B: number, kinksX: readonly number[] = [], m 
 }
 
 /** Orthonormal-Gegenbauer recurrence coefficient b_k for the density ∝ (1 − t²)^alpha. */
-function gegB(alpha: number, k: number): number {
+export function gegB(alpha: number, k: number): number {
   const den = (2 * k + 2 * alpha + 1) * (2 * k + 2 * alpha - 1);
   return den === 0 ? Math.SQRT1_2 : Math.sqrt((k * (k + 2 * alpha)) / den);
 }
@@ -166,25 +166,31 @@ function funkHeckePairs(B: number, rule: Rule, fvals: Float64Array[], maxK = 400
 }
 
 /**
+ * The cuts of the outer rule of a nested pair rule: the x-kinks, and the x1 where an inner kink x2 = k meets the
+ * edge of the inner support, (k + x1/(B−1))² = C²(1 − x1²/(B−1)), C² = B(B−2)/(B−1).
+ */
+export function pairOuterKinks(B: number, kinksX: readonly number[]): number[] {
+  const outerKinks = kinksX.slice();
+  const a = 1 / (B - 1);
+  const C2 = (B * (B - 2)) / (B - 1);
+  for (const k of kinksX) {
+    const qa = a * a + C2 * a;
+    const qb = 2 * a * k;
+    const qc = k * k - C2;
+    const disc = qb * qb - 4 * qa * qc;
+    if (disc > 0) for (const sg of [-1, 1]) outerKinks.push((-qb + sg * Math.sqrt(disc)) / (2 * qa));
+  }
+  return outerKinks;
+}
+
+/**
  * Nested composite rule for the pair (x1, x2): x2 = −x1/(B−1) + C√(1−t1²)·u with C = √(B(B−2)/(B−1))
  * and u ∝ (1 − u²)^((B−5)/2), cut at the x-kinks in both coordinates. Returns E of each integrand.
  */
 function nestedPairs(B: number, kinksX: number[], fs: ((x1: number, x2: number) => number)[], m = 12): number[] {
   // The inner integral is not smooth in x1 where an inner kink x2 = k meets the edge of the inner
   // support: (k + x1/(B−1))² = C²(1 − x1²/(B−1)). Cut the outer rule there too.
-  const outerKinks = kinksX.slice();
-  {
-    const a = 1 / (B - 1);
-    const C2 = (B * (B - 2)) / (B - 1);
-    for (const k of kinksX) {
-      const qa = a * a + C2 * a;
-      const qb = 2 * a * k;
-      const qc = k * k - C2;
-      const disc = qb * qb - 4 * qa * qc;
-      if (disc > 0) for (const sg of [-1, 1]) outerKinks.push((-qb + sg * Math.sqrt(disc)) / (2 * qa));
-    }
-  }
-  const outer = sphereMarginalRule(B, outerKinks, m);
+  const outer = sphereMarginalRule(B, pairOuterKinks(B, kinksX), m);
   // (outer and inner rules both m nodes per panel)
   const r = Math.sqrt(B - 1);
   const C = Math.sqrt((B * (B - 2)) / (B - 1));

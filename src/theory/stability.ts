@@ -15,7 +15,7 @@ import { type BnSpec, SpecError } from '../spec/index.js';
 import { effectiveGamma, YANG_BN } from './batchnorm.js';
 import { type ActivationLike, gaussMoments, kinksOf, slopesOf, toActivation } from './moments.js';
 import { gaussExpectSplit, gaussLegendre, type Rule } from './quadrature.js';
-import { sphereMarginalRule } from './sphere.js';
+import { gegB, pairOuterKinks, sphereMarginalRule } from './sphere.js';
 
 export interface Bsb1Stability {
   B: number | null;
@@ -29,11 +29,6 @@ export interface Bsb1Stability {
   marginal: boolean;
 }
 
-/** Orthonormal-Gegenbauer recurrence coefficient b_k for the density ∝ (1 − t²)^alpha (as in sphere.ts). */
-function gegB(alpha: number, k: number): number {
-  const den = (2 * k + 2 * alpha + 1) * (2 * k + 2 * alpha - 1);
-  return den === 0 ? Math.SQRT1_2 : Math.sqrt((k * (k + 2 * alpha)) / den);
-}
 
 /**
  * Cross pair moments E f(x1) g(x2) over two BN outputs of one batch, by the Funk–Hecke series
@@ -112,17 +107,8 @@ function funkHeckeCross(B: number, rule: Rule, pairs: [Float64Array, Float64Arra
  * the edge of the inner support. The u rule is sphereMarginalRule at B − 1 rescaled by 1/√(B−2).
  */
 function nestedTriple(B: number, kinksX: number[], ph: (x: number) => number, m = 10): [number, number, number] {
-  const outerKinks = kinksX.slice();
-  const a = 1 / (B - 1);
   const C2 = (B * (B - 2)) / (B - 1);
-  for (const k of kinksX) {
-    const qa = a * a + C2 * a;
-    const qb = 2 * a * k;
-    const qc = k * k - C2;
-    const disc = qb * qb - 4 * qa * qc;
-    if (disc > 0) for (const sg of [-1, 1]) outerKinks.push((-qb + sg * Math.sqrt(disc)) / (2 * qa));
-  }
-  const outer = sphereMarginalRule(B, outerKinks, m);
+  const outer = sphereMarginalRule(B, pairOuterKinks(B, kinksX), m);
   const r = Math.sqrt(B - 1);
   const C = Math.sqrt(C2);
   const ru = Math.sqrt(B - 2);
