@@ -7,6 +7,7 @@ import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from 
 import { reportNonFinite } from '../nonFinite.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
+import { estimatePredict, memoryProblem } from '../../io/memory.js';
 
 function fmt(v: number | undefined): string {
   if (v === undefined) return '-';
@@ -44,6 +45,11 @@ export function register(program: Command): void {
       const samples = numberFlag('--dynamics-samples', opts.dynamicsSamples, { int: true, min: 16, max: 1 << 20 });
       const replicas = numberFlag('--dynamics-replicas', opts.dynamicsReplicas, { int: true, min: 1, max: 1000 });
       const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 });
+      // (auto runs the Gram dynamics only where BSB1 is not attracting, which is known only once predict runs)
+      if (raw === 'always') {
+        const mem = memoryProblem('predict', estimatePredict(spec, { samples: samples ?? 1024 }), '--batch or --dynamics-samples');
+        if (mem) throw new UsageError(mem);
+      }
       let last = 0;
       const p = predict(spec, {
         inputCorr,

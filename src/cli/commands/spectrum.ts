@@ -6,12 +6,13 @@ import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from 
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
 import { estimateSpectrum, memoryProblem } from '../../io/memory.js';
+import { nonFiniteCell, reportNonFinite } from '../nonFinite.js';
 
 /** Defaults of this command where they differ from the spec's: a plain net of moderate size. */
 export const SPECTRUM_DEFAULTS = { order: 'linear-act', depth: 8, width: 256 } as const;
 
 function fmt(v: number): string {
-  if (!Number.isFinite(v)) return '-';
+  if (!Number.isFinite(v)) return nonFiniteCell(v);
   const a = Math.abs(v);
   return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(3) : v.toFixed(4);
 }
@@ -96,6 +97,7 @@ export function register(program: Command): void {
       };
       const json = JSON.stringify(out);
       if (opts.out) writeFileAtomic(opts.out, `${json}\n`);
+      reportNonFinite('spectrum', spec, out.records, { name: 'first moment of JJᵀ', value: res.moments.m1Empirical });
       if (opts.json) {
         process.stdout.write(`${json}\n`);
         return;
