@@ -354,7 +354,7 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
     );
   } else if (order === 'linear-act-bn' && B !== null) notes.push('linear-act-bn with residual blocks: gradient rates are the large-batch leading order (derived by us); the forward statistics include the finite-B terms');
   if (exactEps) notes.push('ε > 0: each unit\'s batch variance is χ²-distributed at the fixed point and ε enters unit by unit (exact under mean field and gradient independence; docs/theory.md §4.4)');
-  else if (order !== 'linear-act' && bn.eps > 0 && B !== null) notes.push('ε > 0 enters through γ_eff = γ√(v/(v+ε)) with v the batch variance of h, treated as self-averaging (approximate at finite B for residual streams)');
+  else if (order === 'linear-bn-act' && bn.eps > 0 && B !== null) notes.push('ε > 0 enters through γ_eff = γ√(v/(v+ε)) with v the batch variance of h, treated as self-averaging (approximate at finite B for residual streams)');
   if (order === 'linear-act' && B === null) notes.push('no BatchNorm and no batch size: weight gradients are per sample (B = 1 convention)');
 
   // ---------- is BSB1 attracting? where not, follow the batch Gram ----------
