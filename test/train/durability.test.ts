@@ -13,6 +13,9 @@ const root = mkdtempSync(join(tmpdir(), 'signalprop-durable-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 // momentum: optimizer state is part of the checkpoint; 1000 steps take seconds, so a signal lands mid-run
+// Under CI's load (every test file in parallel on 2 cores) a 1000-step run has taken over 120 s (alone: 9 s), so
+// the runs and hooks here get a generous limit; it bounds a hang, it asserts no speed.
+const SLOW = 600_000;
 const RUN = ['train', '--depth', '3', '--width', '16', '--batch', '8', '--steps', '1000', '--seed', '4', '--optimizer', 'momentum', '--checkpoint-every', '20'];
 const read = (dir: string, f: string) => readFileSync(join(dir, f));
 const json = (dir: string, f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
@@ -27,11 +30,11 @@ let cutStep: number;
 
 beforeAll(() => {
   const out = join(root, 'whole');
-  const r = runCli([...RUN, '--out', out, '--json']);
+  const r = runCli([...RUN, '--out', out, '--json'], { timeoutMs: SLOW });
   expect(r.code, r.stderr).toBe(0);
   whole = read(out, 'records.jsonl');
   wholeFinal = JSON.parse(r.stdout).final;
-});
+}, SLOW);
 
 describe('train: signals and damaged checkpoints', () => {
   it('SIGINT mid-run: exit 130, a checkpoint at the last step, status interrupted, and the printed command resumes to identical records', async () => {
@@ -64,12 +67,12 @@ describe('train: signals and damaged checkpoints', () => {
     cutStep = k;
 
     const args = m![3].split(' ').slice(1);
-    const resumed = runCli([...args, '--json']);
+    const resumed = runCli([...args, '--json'], { timeoutMs: SLOW });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(read(cut, 'records.jsonl').equals(whole)).toBe(true);
     expect(JSON.parse(resumed.stdout).final).toEqual(wholeFinal);
     expect(json(cut, 'manifest.json').status).toBe('completed');
-  });
+  }, SLOW);
 
   it('a truncated latest checkpoint: resume says so and falls back to the previous one, to identical records', () => {
     expect(cutCopy, 'needs the interrupted run of the test above').toBeDefined();
@@ -84,13 +87,13 @@ describe('train: signals and damaged checkpoints', () => {
     expect(steps[0]).toBe(cutStep);
     const bin = join(dir, `checkpoint-${cutStep}.bin`);
     truncateSync(bin, Math.floor(readFileSync(bin).length / 2));
-    const r = runCli(['train', '--resume', '--out', dir, '--json']);
+    const r = runCli(['train', '--resume', '--out', dir, '--json'], { timeoutMs: SLOW });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`note: ${bin} has`);
     expect(r.stderr).toContain(`resuming from the earlier checkpoint at step ${steps[1]}`);
     expect(read(dir, 'records.jsonl').equals(whole)).toBe(true);
     expect(JSON.parse(r.stdout).final).toEqual(wholeFinal);
-  });
+  }, SLOW);
 
   it('every checkpoint damaged (same length, other bytes): exit 2 naming the file, one line, the directory untouched', () => {
     expect(cutCopy, 'needs the interrupted run of the first test').toBeDefined();
@@ -102,7 +105,7 @@ describe('train: signals and damaged checkpoints', () => {
       writeFileSync(join(dir, f), b);
     }
     const before = snapshot(dir);
-    const r = runCli(['train', '--resume', '--out', dir]);
+    const r = runCli(['train', '--resume', '--out', dir], { timeoutMs: SLOW });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n');
@@ -111,5 +114,5 @@ describe('train: signals and damaged checkpoints', () => {
     expect(lines[0]).toContain(`${join(dir, `checkpoint-${cutStep}.bin`)} does not match the sha256`);
     expect(lines[0]).toContain('no earlier checkpoint is intact');
     expect(snapshot(dir)).toEqual(before);
-  });
+  }, SLOW);
 });
