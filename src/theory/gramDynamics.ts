@@ -39,6 +39,19 @@ export interface GramDiagnosticsOptions {
   cosineTol?: number;
 }
 
+/** Row means r_i of a B×B matrix and their mean t, for the centring 𝒢S𝒢 = S_ij − r_i − r_j + t. */
+function rowMeans(S: Float64Array, B: number): { r: Float64Array; t: number } {
+  const r = new Float64Array(B);
+  let t = 0;
+  for (let i = 0; i < B; i++) {
+    let s = 0;
+    for (let j = 0; j < B; j++) s += S[i * B + j];
+    r[i] = s / B;
+    t += r[i];
+  }
+  return { r, t: t / B };
+}
+
 /**
  * Diagnostics of a B×B Gram matrix (row-major, symmetric), for theory and sampled nets alike. O(B²).
  * The centred Gram C = 𝒢G𝒢 splits under the permutations of the batch into three orthogonal parts
@@ -68,15 +81,7 @@ export function gramDiagnostics(G: Float64Array, B: number, opts: GramDiagnostic
   const corr = cc > 0 ? cs / cc : Number.NaN;
   q /= B;
   // centring: C_ij = G_ij − r_i − r_j + t
-  const r = new Float64Array(B);
-  let t = 0;
-  for (let i = 0; i < B; i++) {
-    let s = 0;
-    for (let j = 0; j < B; j++) s += G[i * B + j];
-    r[i] = s / B;
-    t += r[i];
-  }
-  t /= B;
+  const { r, t } = rowMeans(G, B);
   const c = new Float64Array(B);
   let trC = 0;
   let frob2 = 0;
@@ -398,15 +403,7 @@ class Replica {
     const sw = this.input.init.sigmaW2;
     const out = new Float64Array(B * B);
     if (this.order === 'linear-bn-act') {
-      const r = new Float64Array(B);
-      let t = 0;
-      for (let i = 0; i < B; i++) {
-        let s = 0;
-        for (let j = 0; j < B; j++) s += S[i * B + j];
-        r[i] = s / B;
-        t += r[i];
-      }
-      t /= B;
+      const { r, t } = rowMeans(S, B);
       for (let i = 0; i < B; i++) for (let j = 0; j < B; j++) out[i * B + j] = sw * (S[i * B + j] - r[i] - r[j] + t);
     } else {
       const sb = this.input.init.sigmaB2;
