@@ -469,7 +469,8 @@ export function predict(spec: NetworkSpec, opts: PredictOptions = {}): Predictio
     out.push(record(fields, 'theory', 'log_grad_w_sq', l, lnWUse[l] - lnTopW, dynTags));
     out.push(record(fields, 'theory', 'cum_log_growth', l, lnDhUse[l] - lnTopH, dynTags));
   }
-  out.push(record(fields, 'theory', 'growth', null, predictedGrowth, dynamics ? mc(predictedGrowth, predictedGrowthSE) : {}));
+  // no growth record where there is no interior window to average (a residual net shallower than 3 blocks): NaN is no record
+  if (Number.isFinite(predictedGrowth)) out.push(record(fields, 'theory', 'growth', null, predictedGrowth, dynamics ? mc(predictedGrowth, predictedGrowthSE) : {}));
   if (Number.isFinite(depthScale)) out.push(record(fields, 'theory', 'depth_scale', null, depthScale, dynTags));
   if (stability) {
     const st = { tags: { attracting: stability.attracting, marginal: stability.marginal } };

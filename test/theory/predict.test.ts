@@ -114,7 +114,9 @@ describe('predict(spec)', () => {
     if (residual && order === 'linear-act') residual = false;
     const p = predict(makeSpec({ order, activation, depth, batch, init: { sigmaW2 }, residual: residual ? { scale: 0.5 } : null }));
     for (const r of p.records) expect(Number.isFinite(r.value)).toBe(true);
-    expect(Number.isFinite(p.predictedGrowth)).toBe(true);
+    // a residual net shallower than 3 blocks has no interior window to average (interiorLayers): NaN, said in a note
+    if (residual && depth < 3) expect(p.notes.some((n) => n.includes('(none:'))).toBe(true);
+    else expect(Number.isFinite(p.predictedGrowth)).toBe(true);
   });
   test('no-BN tanh at depth 10⁴ stays finite (ordered phase)', () => {
     const p = predict(makeSpec({ order: 'linear-act', activation: 'tanh', depth: 10000, batch: 64, init: { sigmaW2: 1.5, sigmaB2: 0.05 } }));
