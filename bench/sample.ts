@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { drawNetwork, gaussianInputs, makeSpec } from '../src/spec/index.js';
+import { drawNetwork, gaussianInputs, makeSpec } from '../src/network/index.js';
 import { forwardBackward, kernels, nativeKernels, nativeKernelsError, sampleNetwork } from '../src/sample/index.js';
 
 const rounds = Number(process.argv[2] ?? 3);

@@ -5,7 +5,7 @@
 // Usage: npx tsx bench/theory.ts [reps=7]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { makeSpec, type SpecInput } from '../src/spec/index.js';
+import { makeSpec, type SpecInput } from '../src/network/index.js';
 import { bnRateIntegral, predict } from '../src/theory/index.js';
 
 const reps = Number(process.argv[2] ?? 7);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { allCores } from '../src/train/backend.js';
 import { type BackendName, type Dataset, type HostBatch, initBackend, resolveTrainConfig, Trainer } from '../src/train/index.js';
-import { gaussianInputs, randomTargets } from '../src/spec/index.js';
+import { gaussianInputs, randomTargets } from '../src/network/index.js';
 
 const reps = Number(process.argv[2] ?? 7);
 const depth = 32;

@@ -1,5 +1,6 @@
 // signalprop's public API: `import { ... } from 'signalprop'`. Each room re-exports its surface.
-export * from './spec/index.js';
+export * from './network/index.js';
+export * from './records/index.js';
 export * from './reproduce/index.js';
 export * from './compare/index.js';
 export * from './figures/index.js';

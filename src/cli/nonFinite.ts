@@ -2,7 +2,8 @@
 // Exit code 3 (docs/architecture.md): the input was valid and the command ran, but its headline result is not
 // a finite number, so a script must not go on as if it had one. Values that overflowed only in some layers
 // give a warning and exit 0.
-import type { NetworkSpec, SPRecord } from '../spec/index.js';
+import type { NetworkSpec } from '../network/index.js';
+import type { SPRecord } from '../records/index.js';
 
 /** Exit code of a run whose headline result overflowed (not finite). */
 export const EXIT_NOT_FINITE = 3;

@@ -1,6 +1,6 @@
 // The spec flags shared by predict, sample, spectrum, train: flags or --config spec.json.
 import type { Command } from 'commander';
-import { makeSpec, type NetworkSpec, SpecError, type SpecInput, unknownField } from '../spec/index.js';
+import { makeSpec, type NetworkSpec, SpecError, type SpecInput, unknownField } from '../network/index.js';
 import { numberFlag, readJsonFile, UsageError } from './io.js';
 
 export function addSpecFlags(cmd: Command): Command {

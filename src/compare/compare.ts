@@ -1,5 +1,6 @@
 // The gap between theory, sampled networks and training: a join of tidy records and the error of each pair.
-import { type Source, type SPRecord, studentT975, summarize } from '../spec/index.js';
+import { studentT975 } from '../network/index.js';
+import { type Source, type SPRecord, summarize } from '../records/index.js';
 import { RecordsError } from './load.js';
 import { maxOf } from '../io/arrays.js';
 

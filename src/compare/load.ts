@@ -2,7 +2,7 @@
 // directory holding records.jsonl / records.json (a run directory, with its manifest.json) or such directories below it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { SOURCES, type SPRecord } from '../spec/index.js';
+import { SOURCES, type SPRecord } from '../records/index.js';
 import { pushAll } from '../io/arrays.js';
 
 /** Bad record input: names the file (and line), the field, the value and what is allowed. */

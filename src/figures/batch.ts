@@ -1,6 +1,6 @@
 // Figures over batch size: λ(B) (2), the depth × batch heatmap with the depth scale (3), large-batch rate per activation (4).
 import type { TopLevelSpec } from 'vega-lite';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import {
   axisScale,
   band,

@@ -1,6 +1,7 @@
 // What every figure shares: one palette, the caption naming the spec, the log-axis rule, seed aggregation, config.
 import type { TopLevelSpec } from 'vega-lite';
-import { clipInterval, quantityRange, type SPRecord, studentT975, summarize } from '../spec/index.js';
+import { studentT975 } from '../network/index.js';
+import { clipInterval, quantityRange, type SPRecord, summarize } from '../records/index.js';
 import { FONT_FAMILY } from './render.js';
 import { maxOf, minOf } from '../io/arrays.js';
 

@@ -1,6 +1,6 @@
 // Figure 1: per-layer gradient norm against depth (log y): theory line, sampled mean with its band, trained steps.
 import type { TopLevelSpec } from 'vega-lite';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import {
   axisScale,
   band,

@@ -1,6 +1,6 @@
 // Figures 7 and 8: the Jacobian singular-value histogram with the free-probability density, and the (σ_w², σ_b²) phase diagram.
 import type { TopLevelSpec } from 'vega-lite';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import { band, cellEdges, colorScale, facetBody, type FigureOptions, finite, groupBy, missing, PALETTE, panelLabeler, selectSpec, topLevel } from './common.js';
 import { maxOf, minOf, pushAll } from '../io/arrays.js';
 

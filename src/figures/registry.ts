@@ -1,6 +1,6 @@
 // The figures by name: each a function from records to a Vega-Lite spec with its data inline.
 import type { TopLevelSpec } from 'vega-lite';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import { activationRateFigure, depthBatchHeatmapFigure, lambdaVsBatchFigure } from './batch.js';
 import { FigureError, type FigureOptions } from './common.js';
 import { gradientVsDepthFigure } from './gradientDepth.js';

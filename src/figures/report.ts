@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { version as vegaVersion } from 'vega';
 import { version as vegaLiteVersion } from 'vega-lite';
 import { type CompareOptions, compareRecords, fmtNum, SUMMARY_COLUMNS } from '../compare/index.js';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import { FigureError, type FigureOptions, groupBy } from './common.js';
 import { buildFigure, FIGURE_NAMES, FIGURES, type FigureName } from './registry.js';
 import { renderSvg, writeAtomic } from './render.js';

@@ -3,7 +3,7 @@
 // (mean over seeds with its 95% interval), one column per activation. The spread sees a departure from
 // BSB1 along the L direction long before the mean correlation moves (docs/theory.md §4.6).
 import type { TopLevelSpec } from 'vega-lite';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import { band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, SOURCE_LABEL, selectSpec, topLevel } from './common.js';
 import { pushAll } from '../io/arrays.js';
 

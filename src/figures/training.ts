@@ -1,7 +1,7 @@
 // Figures over training steps: early training (5), the optimizer comparison (6) and the exact factors of
 // the per-layer gradient ratio (gradient-factors).
 import type { TopLevelSpec } from 'vega-lite';
-import { quantityRange, type SPRecord, summarize } from '../spec/index.js';
+import { quantityRange, type SPRecord, summarize } from '../records/index.js';
 import { axisScale, band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, quantityTitle, selectSpec, stepAxis, stepScale, topLevel } from './common.js';
 import { maxOf, minOf, pushAll } from '../io/arrays.js';
 

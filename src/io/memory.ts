@@ -5,7 +5,7 @@
 // plus a fixed cost per thread; they are meant to be right within a factor of about 2, and they refuse only
 // what cannot fit in the machine's total memory.
 import { availableParallelism, totalmem } from 'node:os';
-import type { NetworkSpec } from '../spec/index.js';
+import type { NetworkSpec } from '../network/index.js';
 
 /** Bytes of one Node worker thread with the module graph loaded through tsx (measured: ~100 MB). */
 const THREAD_BYTES = 100 * 2 ** 20;

@@ -1,5 +1,5 @@
 // The shape of a reproduction study (one claim of the seed paper, theory against measurement).
-import type { SPRecord } from '../spec/records.js';
+import type { SPRecord } from '../records/records.js';
 import type { Verdict, VerdictRow } from './verdict.js';
 
 export const SCALES = ['tiny', 'default', 'paper'] as const;

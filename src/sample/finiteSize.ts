@@ -2,9 +2,10 @@
 // λ(B) as the width N shrinks and as the batch B approaches N, with a least-squares fit of the 1/N
 // correction g(N) = g∞ + a/N. Also the linear-BN net (identity), whose mean-field rate is (B−2)/(B−3);
 // its readout loss is constant (Σ_i ẑ_i = 0), so it is sampled with sampleNetwork's default for it, the
-// per-sample projection loss (src/spec/loss.ts), whose gradient is real.
+// per-sample projection loss (src/network/loss.ts), whose gradient is real.
 // Returns tidy records (tags.study = 'finite-size', tags.loss); docs/sampling.md reads the numbers.
-import { makeSpec, type NetworkSpec, record, type SPRecord, specFields, type SpecInput, studentT975 } from '../spec/index.js';
+import { makeSpec, type NetworkSpec, specFields, type SpecInput, studentT975 } from '../network/index.js';
+import { record, type SPRecord } from '../records/index.js';
 import { predict } from '../theory/index.js';
 import { growthDf, sampleNetwork } from './sampler.js';
 

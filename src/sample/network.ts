@@ -9,22 +9,7 @@
 // BN uses the biased batch variance and ε: ẑ = (v − mean_B v)/√(var_B v + ε) (PyTorch training mode).
 // The backward signal is renormalized to unit norm after every layer and its log scale carried, so
 // log-norms stay finite at any depth (the backward pass is linear in the upstream gradient).
-import {
-  activationOf,
-  drawNetwork,
-  drawProjection,
-  drawReadout,
-  fanIns,
-  gaussianInputs,
-  type LinearParams,
-  type LossKind,
-  lossAndGrad,
-  lossOutputs,
-  type NetworkSpec,
-  randomTargets,
-  SpecError,
-  widths,
-} from '../spec/index.js';
+import { activationOf, drawNetwork, drawProjection, drawReadout, fanIns, gaussianInputs, type LinearParams, type LossKind, lossAndGrad, lossOutputs, type NetworkSpec, randomTargets, SpecError, widths } from '../network/index.js';
 import { GRAM_RECORDS, gramDiagnostics } from '../theory/index.js';
 import { type BackendChoice, type Kernels, kernels } from './linalg.js';
 import { maxOf } from '../io/arrays.js';

@@ -1,21 +1,8 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
 import { defaultThreads, runInPool } from '../parallel/pool.js';
 import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
-import {
-  checkSeed,
-  type LossKind,
-  type NetworkSpec,
-  record,
-  type Quantity,
-  type SPRecord,
-  SpecError,
-  type SpecFields,
-  type SpecInput,
-  specFields,
-  quantityRange,
-  studentT975,
-  summarize,
-} from '../spec/index.js';
+import { checkSeed, type LossKind, type NetworkSpec, SpecError, type SpecFields, type SpecInput, specFields, studentT975 } from '../network/index.js';
+import { record, type Quantity, type SPRecord, quantityRange, summarize } from '../records/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
 import { checkLoss, defaultLoss, forwardBackward, type LayerStats, readoutConstantReason } from './network.js';
 import type { SeedTask } from './worker.js';

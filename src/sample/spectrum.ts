@@ -12,20 +12,8 @@
 //   J = Π_l diag(φ′(z_{l,0}) γ/√(v_l + ε)) W_l, z = γ (h − μ)/√(v + ε) + β.
 //   The mean/variance paths of BN's backward pass (which couple the samples) are left out on purpose.
 import { SingularValueDecomposition, Matrix } from 'ml-matrix';
-import {
-  activationOf,
-  drawNetwork,
-  fanIns,
-  gaussianInputs,
-  hasBN,
-  type NetworkSpec,
-  record,
-  type SPRecord,
-  SpecError,
-  specFields,
-  summarize,
-  widths,
-} from '../spec/index.js';
+import { activationOf, drawNetwork, fanIns, gaussianInputs, hasBN, type NetworkSpec, SpecError, specFields, widths } from '../network/index.js';
+import { record, type SPRecord, summarize } from '../records/index.js';
 import {
   jacobianFixedPointQ,
   type JacobianSpectrumTheory,

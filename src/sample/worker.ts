@@ -1,5 +1,5 @@
 // Worker-thread entry for sampleNetwork: one seed per task (default export, run by piscina).
-import { makeSpec, type LossKind, type SpecInput } from '../spec/index.js';
+import { makeSpec, type LossKind, type SpecInput } from '../network/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
 import { forwardBackward, type LayerStats } from './network.js';
 

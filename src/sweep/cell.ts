@@ -4,9 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import { type CellContext, loadCellKind } from './kinds.js';
-import { CELL_VERSION, type Cell } from './spec.js';
+import { CELL_VERSION, type Cell } from './sweepFile.js';
 
 /** What a worker reports for a cell. Records are the kind's own; the store adds the sweep's tags. */
 export interface CellResult {

@@ -2,10 +2,11 @@
 // URL so that worker threads and worker processes can load it themselves. The built-in adapters load
 // the library behind them (theory, sample, train) lazily, inside run().
 import { pathToFileURL } from 'node:url';
-import type { NetworkSpec, SPRecord, SpecInput } from '../spec/index.js';
+import type { NetworkSpec, SpecInput } from '../network/index.js';
+import type { SPRecord } from '../records/index.js';
 import { KIND_RE } from './constants.js';
 import { loadModule } from './load.js';
-import type { Cell } from './spec.js';
+import type { Cell } from './sweepFile.js';
 
 export interface CellContext {
   /** A directory the cell may write into (e.g. a training run directory); created on demand. */

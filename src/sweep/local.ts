@@ -1,7 +1,7 @@
 // The local executor: every pending cell on a worker-thread pool (piscina) sized to the cores.
 import { defaultThreads, makePool } from '../parallel/pool.js';
 import { type CellResult, type CellTask, failedResult } from './cell.js';
-import type { Cell } from './spec.js';
+import type { Cell } from './sweepFile.js';
 
 export const CELL_WORKER_URL = new URL('./cellWorker.ts', import.meta.url);
 

@@ -13,7 +13,7 @@ import { makePool } from '../parallel/pool.js';
 import { type CellResult, type CellTask, failedResult } from './cell.js';
 import { DEFAULT_QUEUE, STALL_DEFAULTS, type StallOptions } from './constants.js';
 import { CELL_WORKER_URL, type ExecutorHooks } from './local.js';
-import type { Cell } from './spec.js';
+import type { Cell } from './sweepFile.js';
 
 /** A bad --redis URL or an unreachable server. */
 export class RedisUrlError extends Error {

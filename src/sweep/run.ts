@@ -7,7 +7,7 @@ import { cellKindModules } from './kinds.js';
 import { runLocal } from './local.js';
 import { progressBar, type SweepProgress, silentProgress } from './progress.js';
 import { checkRedis, runRedis, type SubmitOptions } from './redis.js';
-import { type Cell, expandSweep, type Sweep, sweepToJSON } from './spec.js';
+import { type Cell, expandSweep, type Sweep, sweepToJSON } from './sweepFile.js';
 import { SweepStore } from './store.js';
 
 export interface RunSweepOptions {

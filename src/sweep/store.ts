@@ -13,9 +13,9 @@ import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, r
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
 import { acquireLock, type FileLock, LockError } from '../io/lock.js';
-import type { SPRecord } from '../spec/index.js';
+import type { SPRecord } from '../records/index.js';
 import type { CellResult } from './cell.js';
-import type { Cell } from './spec.js';
+import type { Cell } from './sweepFile.js';
 
 export interface CellEntry {
   id: string;

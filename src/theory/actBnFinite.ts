@@ -1,7 +1,7 @@
 // Linear → φ → BN at finite batch size B: the exact gradient-independence rate of ‖∂L/∂h‖² per layer at the
 // permutation-symmetric fixed point, by Monte Carlo over the direction of a unit's centred pre-activation
 // with the radial part by quadrature and antithetic pairs (derived by us; docs/theory.md §5).
-import { type BnSpec, normalStream, SpecError } from '../spec/index.js';
+import { type BnSpec, normalStream, SpecError } from '../network/index.js';
 import { type ActivationLike, gaussMoments, kinksOf, slopesOf, toActivation } from './moments.js';
 import { gaussFromRecurrence, type Rule } from './quadrature.js';
 

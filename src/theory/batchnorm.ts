@@ -2,7 +2,7 @@
 // point and the gradient-explosion rate λ(B) of ‖∂L/∂h‖² per layer for Linear → BN → φ, in closed form
 // for ReLU (Thm 8 / 3.10), for any φ (Thm 7 / 3.9), and in the large-batch limit; plus our large-batch
 // leading order for Linear → φ → BN. Formulas and what we derived: docs/theory.md §4–§5.
-import { type BnSpec, lgamma, SpecError } from '../spec/index.js';
+import { type BnSpec, lgamma, SpecError } from '../network/index.js';
 import { arcCosJ, arcCosJPrime } from './closedForms.js';
 import { type ActivationLike, gaussMoments, kinksOf, slopesOf, toActivation } from './moments.js';
 import { gaussLegendre, normalRule, type Rule } from './quadrature.js';

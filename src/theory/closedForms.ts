@@ -2,7 +2,7 @@
 // (ReLU a=0,b=1; leaky ReLU a=slope,b=1; identity a=b=1): the arc-cosine kernels of degree 0 and 1
 // (Cho & Saul 2009; the ABReLU kernel of neural-tangents) and the moments of a shifted input
 // x ~ N(μ, s²) (truncated-normal moments). Sources and derivations: docs/theory.md §2.
-import { normCdf, normPdf } from '../spec/index.js';
+import { normCdf, normPdf } from '../network/index.js';
 
 export interface Slopes {
   /** slope for x < 0 */

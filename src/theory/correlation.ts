@@ -9,7 +9,7 @@
 // gates), so during training this is a labelled approximation, not a prediction: the trainer records it
 // as `gia_growth` beside the exact factorisation R = (‖W‖²/n)·α_W·A·κ·(1 − ρ_P) of the measured ratio
 // (src/train/factors.ts, docs/training.md), which says which assumption fails and when.
-import type { BnSpec } from '../spec/index.js';
+import type { BnSpec } from '../network/index.js';
 import { type ActivationLike, gaussMoments, toActivation } from './moments.js';
 
 export interface LayerCovarianceSummary {

@@ -3,7 +3,7 @@
 // Gram of every layer. Where the BSB1 fixed point of Yang et al. (2019) is unstable (SiLU, GELU at large
 // B) the Gram leaves it and the rate is that of the state it flows to, not λ(B). Algorithm, derivations
 // and the Monte Carlo error: docs/drafts/gramDynamics.md. Pure float64, no Node APIs.
-import { deriveSeed, gaussianInputs, SpecError } from '../spec/index.js';
+import { deriveSeed, gaussianInputs, SpecError } from '../network/index.js';
 import { gemmABt, pivotedCholesky } from './denseLinalg.js';
 import { type ActivationLike, toActivation } from './moments.js';
 

@@ -23,4 +23,4 @@ export function noInteriorReason(depth: number): string | null {
 }
 
 /** Student-t quantiles live in the spec room (records' intervals use them); re-exported for the theory. */
-export { studentT975 } from '../spec/stats.js';
+export { studentT975 } from '../network/stats.js';

@@ -1,7 +1,7 @@
 // Mean field without BatchNorm (Poole et al. 2016; Schoenholz et al. 2017): the length map q, the
 // correlation map c, their fixed points, χ₁, χ_c, the depth scales ξ_q, ξ_c and the critical line χ₁ = 1.
 // h_l = W_l φ(h_{l−1}) + b_l, W_ij ~ N(0, σ_w²/fan_in), b_i ~ N(0, σ_b²). Formulas: docs/theory.md §3.
-import type { Activation } from '../spec/index.js';
+import type { Activation } from '../network/index.js';
 import { type ActivationLike, gaussMoments, pairMoments, slopesOf, toActivation } from './moments.js';
 
 /** q-map: q′ = σ_w² E φ(√q z)² + σ_b² (Poole et al. 2016, Eq. 3). */

@@ -1,9 +1,9 @@
 // Activation-level Gaussian moments: closed forms for the piecewise-linear family, kink-aware
 // quadrature for everything else. Every expectation the mean-field maps need goes through here.
-import { type Activation, type ActivationFns, resolveActivation } from '../spec/index.js';
+import { type Activation, type ActivationFns, resolveActivation } from '../network/index.js';
 import { arcCos0, arcCos1, piecewiseMoments, type ShiftedMoments, type Slopes } from './closedForms.js';
 import { gaussExpectSplit, normalRule } from './quadrature.js';
-import { normPdf, normCdf } from '../spec/index.js';
+import { normPdf, normCdf } from '../network/index.js';
 
 export type ActivationLike = string | Activation | ActivationFns;
 

@@ -2,7 +2,8 @@
 // (second moment q and cross-sample moment qc of each block's output, per unit) and one backward pass of
 // the per-sample gradient covariance (diagonal d, off-diagonal o), both in log space where they can
 // grow without bound. Definitions of every record: docs/theory.md §7.
-import { type Activation, activationName, activationOf, fanIns, type LogFormQuantity, type NetworkSpec, record, SpecError, specFields, type SPRecord } from '../spec/index.js';
+import { type Activation, activationName, activationOf, fanIns, type NetworkSpec, SpecError, specFields } from '../network/index.js';
+import { type LogFormQuantity, record, type SPRecord } from '../records/index.js';
 import { actBnGradientRate } from './actBnFinite.js';
 import { type ActBnBlock, actBnBlock, bnEpsLayer, bnGradientRate } from './batchnorm.js';
 import { type GramDynamicsOptions, type GramDynamicsResult, gramDynamics } from './gramDynamics.js';

@@ -7,8 +7,8 @@
 //  - smooth φ: a 1-D rule in t plus the Funk–Hecke (Gegenbauer addition) series for pair moments;
 //  - kinked φ: nested composite rules (t, then x2 given x1), cut at the kinks.
 // Derivations: docs/theory.md §4.
-import type { Activation } from '../spec/index.js';
-import { lgamma } from '../spec/index.js';
+import type { Activation } from '../network/index.js';
+import { lgamma } from '../network/index.js';
 import { arcCos0, arcCos1, scaledSlopes } from './closedForms.js';
 import { gaussMoments, kinksOf, slopesOf } from './moments.js';
 import { gaussExpectSplit, gaussLegendre, type Rule } from './quadrature.js';

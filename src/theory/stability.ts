@@ -11,7 +11,7 @@
 // and, at B → ∞ (z ~ N(0,1)), λ_L = E[(φ̃−Eφ̃)²(z²−1)]/(2 Var φ̃) = E[(φ̃−Eφ̃)φ̃′z]/Var φ̃ and
 // λ_M = (E φ̃′)²/Var φ̃ ≤ 1 (Cauchy–Schwarz), so at large B only L can be unstable. With ε > 0 the exact
 // eigenvalues average these over the χ² law of the batch variance (see bsb1Stability).
-import { type BnSpec, SpecError } from '../spec/index.js';
+import { type BnSpec, SpecError } from '../network/index.js';
 import { effectiveGamma, YANG_BN } from './batchnorm.js';
 import { type ActivationLike, gaussMoments, kinksOf, slopesOf, toActivation } from './moments.js';
 import { gaussExpectSplit, gaussLegendre, type Rule } from './quadrature.js';

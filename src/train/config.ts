@@ -1,6 +1,6 @@
 // TrainConfig: everything a training run needs, validated with errors that name the field, the value
 // and what is allowed. The resolved form is plain JSON and goes into the run's manifest.
-import { checkSeed, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../spec/index.js';
+import { checkSeed, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../network/index.js';
 import { BACKENDS, type BackendName } from './backend.js';
 import { type DataConfig, dataDim, makeDataConfig } from './data.js';
 import { TrainConfigError } from './errors.js';

@@ -4,7 +4,7 @@
 // sees the same batches as an uninterrupted one.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { activationOf, deriveSeed, didYouMean, drawNetwork, drawReadout, gaussianInputs, makeSpec, SpecError, uniformStream } from '../spec/index.js';
+import { activationOf, deriveSeed, didYouMean, drawNetwork, drawReadout, gaussianInputs, makeSpec, SpecError, uniformStream } from '../network/index.js';
 import { TrainConfigError } from './errors.js';
 
 export const DATA_KINDS = ['synthetic', 'mnist', 'csv'] as const;

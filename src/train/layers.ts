@@ -9,7 +9,7 @@
 // arithmetic is the same either way. See docs/training.md.
 import * as tf from '@tensorflow/tfjs';
 import { type MathNode, parse } from 'mathjs';
-import { type Activation, resolveActivation } from '../spec/index.js';
+import { type Activation, resolveActivation } from '../network/index.js';
 import { TrainConfigError } from './errors.js';
 import { bnBackward, bnForward } from './ops.js';
 

@@ -1,4 +1,4 @@
-// Training losses on tfjs, with the definitions of src/spec/loss.ts (mean over the batch; mse has 1/2):
+// Training losses on tfjs, with the definitions of src/network/loss.ts (mean over the batch; mse has 1/2):
 //   mse:  L = (1/(2B)) Σ_i ‖y_i − t_i‖²
 //   xent: L = (1/B) Σ_i (logsumexp(y_i) − y_i[k_i])
 import * as tf from '@tensorflow/tfjs';

@@ -1,7 +1,7 @@
-// The MLP of a spec on tfjs, initialized from the same seeded draws as the sampler (src/spec/random.ts),
+// The MLP of a spec on tfjs, initialized from the same seeded draws as the sampler (src/network/random.ts),
 // so that step 0 of training is the sampled network of the same seed.
 import * as tf from '@tensorflow/tfjs';
-import { drawNetwork, drawReadout, fanIns, hasBN, type NetworkSpec, widths } from '../spec/index.js';
+import { drawNetwork, drawReadout, fanIns, hasBN, type NetworkSpec, widths } from '../network/index.js';
 import { batchNorm, batchNormEval, linear, type TfActivation, tfActivation } from './layers.js';
 
 type T2 = tf.Tensor2D;

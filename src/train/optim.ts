@@ -2,7 +2,7 @@
 // Formulas and sources are in docs/training.md. Every adaptive method reports its per-tensor trust
 // ratio or clip factor, which the trainer records as `trust_ratio` probes.
 import * as tf from '@tensorflow/tfjs';
-import { didYouMean } from '../spec/suggest.js';
+import { didYouMean } from '../network/suggest.js';
 import { TrainConfigError } from './errors.js';
 import type { ParamInfo } from './model.js';
 import { sgdUpdate, sumSquares } from './ops.js';

@@ -1,6 +1,6 @@
 // When to probe: every step for the first `dense` steps, then log-spaced (`perDecade` points per decade
 // of steps) or every `every` steps, and always at the last step — the shape of cockpit's schedules.
-import { didYouMean } from '../spec/suggest.js';
+import { didYouMean } from '../network/suggest.js';
 import { TrainConfigError } from './errors.js';
 
 export interface ProbeConfig {

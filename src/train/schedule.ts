@@ -1,5 +1,5 @@
 // Learning-rate schedules: constant, linear warmup, cosine, step. Warmup composes with every kind.
-import { didYouMean } from '../spec/suggest.js';
+import { didYouMean } from '../network/suggest.js';
 import { TrainConfigError } from './errors.js';
 
 export const SCHEDULES = ['constant', 'warmup', 'cosine', 'step'] as const;

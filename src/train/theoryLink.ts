@@ -4,7 +4,7 @@
 // the backward gradient independent of the weights, which training breaks within a few steps
 // (docs/training.md). Loaded lazily so that a build without it (or a theory module that fails to load)
 // still trains; then `gia_growth` probes are skipped and the manifest says so (giaGrowth: false).
-import type { Activation, BnSpec } from '../spec/index.js';
+import type { Activation, BnSpec } from '../network/index.js';
 
 export interface CorrelationAwareInput {
   /** Batch variance (+ ε) of each unit j of block l's pre-normalization output h_l. */

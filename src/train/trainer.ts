@@ -2,7 +2,8 @@
 // only read tensors the step computes anyway (and ‖∂L/∂h_l‖², taken inside the Linear backward), so
 // they cannot change the training result.
 import * as tf from '@tensorflow/tfjs';
-import { activationOf, hasBN, type NetworkSpec, type Quantity, record, type SPRecord, type SpecFields, specFields, widths } from '../spec/index.js';
+import { activationOf, hasBN, type NetworkSpec, type SpecFields, specFields, widths } from '../network/index.js';
+import { type Quantity, record, type SPRecord } from '../records/index.js';
 import type { ResolvedTrainConfig } from './config.js';
 import type { Dataset, HostBatch } from './data.js';
 import { combineFactors, degeneracyOf, type UnitSums } from './factors.js';

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/program.js';
-import { makeSpec, record, specFields } from '../../src/spec/index.js';
+import { makeSpec, specFields } from '../../src/network/index.js';
+import { record } from '../../src/records/index.js';
 import { runCli } from '../helpers/cli.js';
 
 const f = specFields(makeSpec({ depth: 3, width: 8, batch: 4 }));

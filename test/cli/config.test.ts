@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigFromFlags } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/program.js';
-import { makeSpec, specToJSON } from '../../src/spec/index.js';
+import { makeSpec, specToJSON } from '../../src/network/index.js';
 
 let dir: string;
 beforeAll(() => {

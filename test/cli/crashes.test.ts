@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/io/files.js';
 import { capThreads, estimateSample, estimateTrain, formatBytes, memoryProblem } from '../../src/io/memory.js';
 import { outPathProblem } from '../../src/io/outPath.js';
-import { makeSpec } from '../../src/spec/index.js';
+import { makeSpec } from '../../src/network/index.js';
 import { runCli } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { compareRecords, formatSummaryTable, loadRecords, pairErrors, pairsToCsv, RecordsError, summaryToCsv } from '../../src/compare/index.js';
-import { makeSpec, type Quantity, record, type SPRecord, specFields } from '../../src/spec/index.js';
+import { makeSpec, specFields } from '../../src/network/index.js';
+import { type Quantity, record, type SPRecord } from '../../src/records/index.js';
 
 const f = specFields(makeSpec({ depth: 4, width: 16, batch: 32 }));
 

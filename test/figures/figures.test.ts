@@ -11,7 +11,7 @@ import {
   PALETTE,
   renderSvg,
 } from '../../src/figures/index.js';
-import { record, type SPRecord } from '../../src/spec/index.js';
+import { record, type SPRecord } from '../../src/records/index.js';
 import {
   ACTIVATION_RATES,
   activationRecords,

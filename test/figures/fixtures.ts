@@ -1,6 +1,7 @@
 // Hand-made records with known values for every figure. The values follow closed forms where one exists
 // (quarter-circle law, ReLU χ₁ = σ_w²/2, linear growth of log gradients); the rest are labelled fixtures, not physics.
-import { makeSpec, normalStream, type Quantity, record, type SpecInput, type SPRecord, specFields, summarize } from '../../src/spec/index.js';
+import { makeSpec, normalStream, type SpecInput, specFields } from '../../src/network/index.js';
+import { type Quantity, record, type SPRecord, summarize } from '../../src/records/index.js';
 
 export const LAMBDA_INF_RELU = Math.PI / (Math.PI - 1);
 

@@ -6,7 +6,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
 import { buildFigure, buildReport, defaultFontFiles, FIGURE_NAMES, inlineSvg, renderFigure, renderPng, renderSvg, reportHtml, writeReport } from '../../src/figures/index.js';
 import { loadFontMetrics, textWidth } from '../../src/figures/fontMetrics.js';
-import { record } from '../../src/spec/index.js';
+import { record } from '../../src/records/index.js';
 import { allRecords, batchRecords, fields } from './fixtures.js';
 
 /** A small PNG decoder (8-bit RGB/RGBA, all five filters), written from the PNG spec, to read back what we wrote. */

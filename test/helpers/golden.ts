@@ -2,7 +2,8 @@
 // scripts/golden.ts (writes test/fixtures/golden/*.json) and test/golden.test.ts (recomputes and compares).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { makeSpec, type SPRecord, type SpecInput } from '../../src/spec/index.js';
+import { makeSpec, type SpecInput } from '../../src/network/index.js';
+import { type SPRecord } from '../../src/records/index.js';
 import { sampleNetwork } from '../../src/sample/index.js';
 import { type DynamicsMode, type GramDynamicsOptions, type PredictOptions, predict } from '../../src/theory/index.js';
 import { type TrainConfig, trainRun } from '../../src/train/index.js';

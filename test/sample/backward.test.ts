@@ -3,7 +3,7 @@
 // blocks, and each loss. Also: the Gram-matrix ‖∂L/∂W‖² equals the norm of the explicit ∂L/∂W, and the
 // OpenBLAS and TypeScript kernels agree.
 import { describe, expect, it } from 'vitest';
-import { type LossKind, makeSpec, type NetworkSpec, ORDERS, drawNetwork, gaussianInputs, type SpecInput } from '../../src/spec/index.js';
+import { type LossKind, makeSpec, type NetworkSpec, ORDERS, drawNetwork, gaussianInputs, type SpecInput } from '../../src/network/index.js';
 import { forwardBackward, nativeKernels, tsKernels } from '../../src/sample/index.js';
 
 // Central differences: truncation ≈ δ²/6·|L'''| ~ 1e-10 and rounding ≈ ε_mach·|L|/δ ~ 1e-11 at δ = 1e-5

@@ -7,7 +7,8 @@
 // leaves real gradients alone, however small: a nearly affine leaky ReLU whose top gradient is 10⁻¹⁵ of
 // its input and is measured to 10⁻³, a vanishing tanh net with BN, and a deep plain net.
 import { describe, expect, it } from 'vitest';
-import { drawReadout, makeSpec, type NetworkSpec, type SpecInput, summarize } from '../../src/spec/index.js';
+import { drawReadout, makeSpec, type NetworkSpec, type SpecInput } from '../../src/network/index.js';
+import { summarize } from '../../src/records/index.js';
 import { forwardBackward, readoutConstantReason, RoundOffGradientError, roundOffBound } from '../../src/sample/network.js';
 import { chooseLoss, sampleNetwork } from '../../src/sample/sampler.js';
 import { runCli } from '../helpers/cli.js';

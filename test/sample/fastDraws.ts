@@ -1,9 +1,9 @@
 // A fast Gaussian network draw for Monte Carlo checks that need many networks: xoshiro128** uniforms
 // (seeded by splitmix32) and the Box–Muller transform, about ten times faster than the stdlib
-// ziggurat streams of src/spec/random.ts. Same distribution as drawNetwork for Gaussian init and
+// ziggurat streams of src/network/random.ts. Same distribution as drawNetwork for Gaussian init and
 // zero bias (entries N(0, σ_w²/fan_in)); not the same numbers, so it never stands in for drawNetwork
 // where reproducing a seed matters.
-import { fanIns, type LinearParams, type NetworkSpec, widths } from '../../src/spec/index.js';
+import { fanIns, type LinearParams, type NetworkSpec, widths } from '../../src/network/index.js';
 
 function splitmix32(a: number): () => number {
   return () => {

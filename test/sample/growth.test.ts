@@ -3,7 +3,8 @@
 // Each check uses fixed seeds; its tolerance is the allowed systematic gap plus 3 standard errors
 // from the spread over seeds, and the standard error itself is bounded so that the check has power.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { lgamma, makeSpec, summarize } from '../../src/spec/index.js';
+import { lgamma, makeSpec } from '../../src/network/index.js';
+import { summarize } from '../../src/records/index.js';
 import { bnGradientRate } from '../../src/theory/index.js';
 import { fastGaussianNetwork } from './fastDraws.js';
 import { forwardBackward, growthEstimate, interiorLayers, type LayerStats } from '../../src/sample/index.js';

@@ -2,7 +2,7 @@
 // and a net with no interior has no measured growth rather than a biased one.
 import { describe, expect, it } from 'vitest';
 import { interiorLayers, sampleNetwork } from '../../src/sample/index.js';
-import { makeSpec } from '../../src/spec/index.js';
+import { makeSpec } from '../../src/network/index.js';
 import { noInteriorReason, predict } from '../../src/theory/index.js';
 
 describe('the interior window of shallow nets', () => {

@@ -9,7 +9,7 @@
 // readout loss's bias (B = 32: −1.8% at N = 512, −0.5% at N = 2048, audit), so either would fail this test.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { claim2Verdicts, linearBnBand } from '../../analysis/claim2-batch.js';
-import { makeSpec } from '../../src/spec/index.js';
+import { makeSpec } from '../../src/network/index.js';
 import { forwardBackward, growthEstimate, interiorLayers, type LayerStats } from '../../src/sample/index.js';
 import { defaultLoss } from '../../src/sample/network.js';
 import { fastGaussianNetwork } from './fastDraws.js';

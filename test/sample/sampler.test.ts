@@ -1,7 +1,7 @@
 // sampleNetwork: seeds, worker threads, records, growth estimate, option checks.
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { makeSpec } from '../../src/spec/index.js';
+import { makeSpec } from '../../src/network/index.js';
 import { forwardBackward, growthEstimate, interiorLayers, meanLogGrowth, sampleNetwork, seedList } from '../../src/sample/index.js';
 
 describe('sampleNetwork', () => {

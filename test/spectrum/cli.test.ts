@@ -1,6 +1,6 @@
 // signalprop spectrum through the real bin.
 import { describe, expect, it } from 'vitest';
-import { makeSpec } from '../../src/spec/index.js';
+import { makeSpec } from '../../src/network/index.js';
 import { jacobianMoments } from '../../src/theory/spectrum.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -1,7 +1,7 @@
 // Sampled Jacobian spectra (src/sample/spectrum.ts) against the free-probability prediction:
 // moments within sampling error, and a KS distance below a bound justified by the sample size.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeSpec, type NetworkSpec } from '../../src/spec/index.js';
+import { makeSpec, type NetworkSpec } from '../../src/network/index.js';
 import { jacobianSpectrum, type JacobianSpectrumResult, ksDistance, sampleJacobian, spectrumRecords } from '../../src/sample/spectrum.js';
 import { jacobianSpectrumTheory, singularValueCdf } from '../../src/theory/spectrum.js';
 

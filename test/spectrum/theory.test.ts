@@ -3,7 +3,7 @@
 // delta of orthogonal linear nets, and the Lagrange-inversion moments m₁, m₂.
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { makeSpec } from '../../src/spec/index.js';
+import { makeSpec } from '../../src/network/index.js';
 import {
   densityMoments,
   eigenDensity,

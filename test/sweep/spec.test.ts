@@ -1,6 +1,6 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { makeSpec, specToJSON, stableHash } from '../../src/spec/index.js';
+import { makeSpec, specToJSON, stableHash } from '../../src/network/index.js';
 import { expandSweep, parseSweep, redactUrl, SweepError } from '../../src/sweep/index.js';
 import { redisConnection } from '../../src/sweep/redis.js';
 import { useFixtureKind } from './helpers.js';

@@ -1,6 +1,6 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { type Activation, lgamma, parseActivation } from '../../src/spec/index.js';
+import { type Activation, lgamma, parseActivation } from '../../src/network/index.js';
 import {
   bnGradientRate,
   bnRateIntegral,

@@ -1,7 +1,7 @@
 // The correlation-aware rate (theory-notes A.5) against a tiny float64 forward/backward written here:
 // Linear → BN → ReLU → Linear, with a given upstream gradient, the BN backward exact or with frozen statistics.
 import { describe, expect, test } from 'vitest';
-import { normalStream } from '../../src/spec/index.js';
+import { normalStream } from '../../src/network/index.js';
 import { correlationAwareRate } from '../../src/theory/index.js';
 
 interface Net {

@@ -7,7 +7,8 @@
 // audit derives for linear BN under gradient independence, (B−2)(B+1)/(2BN) ≈ B/(2N)); each check also
 // requires 3·se small enough that the band excludes the old approximate value.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { makeSpec, normalStream, parseActivation, summarize } from '../../src/spec/index.js';
+import { makeSpec, normalStream, parseActivation } from '../../src/network/index.js';
+import { summarize } from '../../src/records/index.js';
 import { actBnGradientRate } from '../../src/theory/actBnFinite.js';
 import {
   bnEpsFixedPoint,
@@ -21,7 +22,7 @@ import {
   sphereMoments,
   stationaryActBnGrowth,
 } from '../../src/theory/index.js';
-import { lgamma } from '../../src/spec/index.js';
+import { lgamma } from '../../src/network/index.js';
 import { forwardBackward, growthEstimate, type LayerStats } from '../../src/sample/index.js';
 import { fastGaussianNetwork } from '../sample/fastDraws.js';
 

@@ -1,7 +1,7 @@
 // Monte Carlo cross-checks with plain sampled Gaussians (the spec's seeded normal stream), not theory code.
 // Tolerances are 5 standard errors of the Monte Carlo estimate, computed from the samples themselves.
 import { describe, expect, test } from 'vitest';
-import { normalStream } from '../../src/spec/index.js';
+import { normalStream } from '../../src/network/index.js';
 import { bnGradientRate, cMap, qMap } from '../../src/theory/index.js';
 
 const ACTS = {

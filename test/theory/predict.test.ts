@@ -1,6 +1,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { makeSpec, QUANTITIES, SpecError, type SPRecord } from '../../src/spec/index.js';
+import { makeSpec, SpecError } from '../../src/network/index.js';
+import { QUANTITIES, type SPRecord } from '../../src/records/index.js';
 import { arcCosJ, bnGradientRate, predict, reluRateYang } from '../../src/theory/index.js';
 
 const val = (recs: SPRecord[], q: string, layer: number | null) => {

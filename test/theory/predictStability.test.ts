@@ -3,7 +3,7 @@
 // checked where they are computed (stability.test.ts: eigenvalues; gramDynamics.test.ts: the dynamics against
 // λ(B) and sampled nets); here, that predict reports them faithfully and consistently.
 import { describe, expect, it } from 'vitest';
-import { makeSpec } from '../../src/spec/index.js';
+import { makeSpec } from '../../src/network/index.js';
 import { bnGradientRate, bsb1Stability, interiorLayers, predict } from '../../src/theory/index.js';
 
 const value = (recs: { quantity: string; layer: number | null; value: number }[], q: string, layer: number | null = null) => recs.find((r) => r.quantity === q && r.layer === layer)?.value;

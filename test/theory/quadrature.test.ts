@@ -1,6 +1,6 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { lgamma } from '../../src/spec/index.js';
+import { lgamma } from '../../src/network/index.js';
 import { gaussExpect, gaussExpect2, gaussExpect2Split, gaussExpectSplit, gaussGegenbauer, gaussHermite, gaussLegendre } from '../../src/theory/index.js';
 
 const doubleFactorial = (k: number): number => (k <= 0 ? 1 : k * doubleFactorial(k - 2));

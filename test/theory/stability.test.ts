@@ -4,7 +4,7 @@
 // ground truth).
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { lgamma, normalStream, parseActivation } from '../../src/spec/index.js';
+import { lgamma, normalStream, parseActivation } from '../../src/network/index.js';
 import { gaussExpectSplit } from '../../src/theory/quadrature.js';
 import { sphereMoments } from '../../src/theory/sphere.js';
 import { toActivation } from '../../src/theory/moments.js';

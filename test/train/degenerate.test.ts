@@ -34,7 +34,7 @@ describe('degenerate loss gradients in training probes', () => {
     for (const g of r.records.filter((x) => x.quantity === 'grad_growth')) expect(g.tags?.degenerate).toBeUndefined();
   });
 
-  // the trainer's own readout loss (L = Σ_i y_i, as the sampler's src/spec/loss.ts), once src/train/loss.ts has it
+  // the trainer's own readout loss (L = Σ_i y_i, as the sampler's src/network/loss.ts), once src/train/loss.ts has it
   it.skipIf(!(TRAIN_LOSSES as readonly string[]).includes('readout'))('the trainer\'s readout loss through Linear→BN→identity is marked round-off', async () => {
     const r = await trainRun({ spec: { depth: 4, width: 16, batch: 32, order: 'linear-bn-act', activation: 'identity' }, loss: 'readout' as any, optimizer: { kind: 'sgd', lr: 0.01 }, steps: 2, seed: 1, backend: 'cpu' });
     expect(r.records.filter((x) => x.quantity === 'grad_degenerate').map((x) => x.tags?.degenerate)).toEqual(['round-off', 'round-off']);

@@ -3,7 +3,8 @@
 // against an independent float64 computation from the step's captured tensors.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { normalStream, type SPRecord } from '../../src/spec/index.js';
+import { normalStream } from '../../src/network/index.js';
+import { type SPRecord } from '../../src/records/index.js';
 import { batchNorm, batchTargets, combineFactors, degeneracyOf, emptyCapture, F32_UNIT_ROUNDOFF, gradientsOf, initBackend, loadData, Mlp, resolveTrainConfig, type TrainConfig, trainRun } from '../../src/train/index.js';
 
 const u = F32_UNIT_ROUNDOFF;

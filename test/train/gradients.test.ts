@@ -2,7 +2,7 @@
 // a float64 reference built from the same spec draws and the shared loss.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gaussianInputs, makeSpec, randomTargets } from '../../src/spec/index.js';
+import { gaussianInputs, makeSpec, randomTargets } from '../../src/network/index.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import { batchNorm, emptyCapture, gradientsOf, initBackend, linear, Mlp, tfActivation } from '../../src/train/index.js';
 import { reference64 } from './reference.js';
@@ -84,7 +84,7 @@ describe('activations on tfjs equal the spec φ', () => {
       const spec = makeSpec({ activation: a, depth: 1, width: 1 });
       const xs = Array.from({ length: 41 }, (_, i) => -4 + i * 0.2 + 0.013);
       const got = tfActivation(spec.activation as string)(tf.tensor1d(xs)).dataSync();
-      const { activationOf } = await import('../../src/spec/index.js');
+      const { activationOf } = await import('../../src/network/index.js');
       const phi = activationOf(spec).phi;
       // float32 evaluation of an elementary function: a few ulps of the value (and of x ~ 4 inside)
       for (const [i, x] of xs.entries()) expect(Math.abs(got[i] - phi(x))).toBeLessThan(1e-6 * Math.max(1, Math.abs(phi(x))) * 8);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { lgamma, normalStream } from '../../src/spec/index.js';
+import { lgamma, normalStream } from '../../src/network/index.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import { initBackend, unitCorrelation } from '../../src/train/index.js';
 

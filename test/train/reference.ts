@@ -1,6 +1,6 @@
 // Float64 reference forward/backward of a spec's MLP (an independent implementation for the tests):
 // the same draws as the trainer (drawNetwork, drawReadout) and the shared loss (lossAndGrad).
-import { activationOf, drawNetwork, drawReadout, type LossTargets, lossAndGrad, type NetworkSpec } from '../../src/spec/index.js';
+import { activationOf, drawNetwork, drawReadout, type LossTargets, lossAndGrad, type NetworkSpec } from '../../src/network/index.js';
 
 export interface Reference {
   loss: number;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { uniformStream } from '../../src/spec/index.js';
+import { uniformStream } from '../../src/network/index.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import { initBackend, loadData, resolveTrainConfig, type TrainConfig, Trainer, trainRun } from '../../src/train/index.js';
 
@@ -114,7 +114,7 @@ describe('training runs', () => {
   it('records carry source "trained", quantities from the schema, and the manifest says how to rerun', async () => {
     const dir = tmp();
     const r = await trainRun(SMALL, { runDir: dir });
-    const { QUANTITIES } = await import('../../src/spec/index.js');
+    const { QUANTITIES } = await import('../../src/records/index.js');
     for (const x of r.records) {
       expect(x.source).toBe('trained');
       expect(Object.keys(QUANTITIES)).toContain(x.quantity);

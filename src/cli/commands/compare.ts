@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { nearestName } from '../../spec/index.js';
+import { nearestName } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 
 export const JOIN_FIELDS = ['specId', 'depth', 'width', 'batch', 'order', 'activation', 'init', 'sigmaW2', 'sigmaB2', 'gamma', 'beta', 'eps', 'residual'];

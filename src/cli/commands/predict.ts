@@ -1,7 +1,7 @@
 // signalprop predict: mean-field predictions for a spec (per-layer variances, correlations, gradient
 // growth; λ(B) for BatchNorm nets), as a readable table or JSON records.
 import type { Command } from 'commander';
-import { specToJSON } from '../../spec/index.js';
+import { specToJSON } from '../../network/index.js';
 import { DYNAMICS_MODES, type DynamicsMode, predict } from '../../theory/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { reportNonFinite } from '../nonFinite.js';

@@ -1,7 +1,8 @@
 // signalprop sample: K random networks of a spec at initialization, per-layer statistics and the
 // measured gradient growth next to the theory's prediction.
 import type { Command } from 'commander';
-import { LOSSES, type LossKind, type SPRecord, specToJSON } from '../../spec/index.js';
+import { LOSSES, type LossKind, specToJSON } from '../../network/index.js';
+import { type SPRecord } from '../../records/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { capThreads, estimateSample, machineCores, memoryProblem } from '../../io/memory.js';
 import { nonFiniteCell, reportNonFinite } from '../nonFinite.js';

@@ -1,7 +1,7 @@
 // signalprop spectrum: singular values of the input–output Jacobian of K sampled nets against the
 // free-probability density (Pennington, Schoenholz & Ganguli 2017/2018).
 import type { Command } from 'commander';
-import { type NetworkSpec, specToJSON } from '../../spec/index.js';
+import { type NetworkSpec, specToJSON } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';

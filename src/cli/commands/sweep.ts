@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_QUEUE, KIND_RE, QUEUE_RE } from '../../sweep/constants.js';
 import { maxOf } from '../../io/arrays.js';
 import { capThreads, estimateSweep, estimateTrain, machineCores, memoryProblem, sampleNetworkBytes } from '../../io/memory.js';
-import { makeSpec, type NetworkSpec, type SpecInput } from '../../spec/index.js';
+import { makeSpec, type NetworkSpec, type SpecInput } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, readJsonFile, UsageError } from '../io.js';
 
 /** The sweep's largest net: the base with the largest value of each size axis (null if that is not a valid spec). */

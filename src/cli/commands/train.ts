@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { LockError } from '../../io/lock.js';
-import { type NetworkSpec, specToJSON } from '../../spec/index.js';
+import { type NetworkSpec, specToJSON } from '../../network/index.js';
 import { BACKENDS, dataDim, initBackend, makeDataConfig, OPTIMIZERS, SCHEDULES, type TrainConfig, TrainConfigError, trainRun } from '../../train/index.js';
 import { capThreads, estimateTrain, memoryProblem } from '../../io/memory.js';
 import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';

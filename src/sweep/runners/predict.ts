@@ -1,8 +1,8 @@
 // Cell kind "predict": the mean-field theory of the cell's spec (src/theory's predict).
-import { makeSpec, type SpecInput } from '../../spec/index.js';
+import { makeSpec, type SpecInput } from '../../network/index.js';
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
-import type { Cell } from '../spec.js';
+import type { Cell } from '../sweepFile.js';
 
 type TheoryApi = typeof import('../../theory/index.js');
 

@@ -2,10 +2,10 @@
 // sampleNetwork), one thread per cell. A cell with seed s and seedsPerCell K samples the networks of
 // seeds (s−1)·K+1 … s·K, so that the cells of seeds 1, 2, 3, … draw disjoint networks. BLAS runs on one
 // thread per cell.
-import { LOSSES, type LossKind, makeSpec, type NetworkSpec, type SpecInput } from '../../spec/index.js';
+import { LOSSES, type LossKind, makeSpec, type NetworkSpec, type SpecInput } from '../../network/index.js';
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
-import { type Cell, SweepError } from '../spec.js';
+import { type Cell, SweepError } from '../sweepFile.js';
 
 export const optionFields: Record<string, string> = {
   seedsPerCell: 'an integer from 1 to 10000: networks sampled per cell (seeds derived from the cell seed)',

@@ -3,10 +3,10 @@
 // probe, backend, checkpointEvery); each cell is validated as a whole by the trainer's own
 // resolveTrainConfig before anything runs. Each attempt trains in a fresh run directory.
 import { rmSync } from 'node:fs';
-import type { NetworkSpec, SpecInput } from '../../spec/index.js';
+import type { NetworkSpec, SpecInput } from '../../network/index.js';
 import type { CellContext, CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
-import { type Cell, SweepError } from '../spec.js';
+import { type Cell, SweepError } from '../sweepFile.js';
 
 type TrainApi = typeof import('../../train/index.js');
 type DataApi = typeof import('../../train/data.js');

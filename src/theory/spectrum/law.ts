@@ -1,6 +1,6 @@
 // The law of D² for a spec: probability cells on [0, ∞), exact atoms for piecewise-linear φ, quantile cells
 // with exact conditional moments otherwise (docs/spectrum.md §3).
-import { type Activation, normCdf, normPdf } from '../../spec/index.js';
+import { type Activation, normCdf, normPdf } from '../../network/index.js';
 import { gaussLegendre } from '../quadrature.js';
 import type { CellLaw } from './types.js';
 

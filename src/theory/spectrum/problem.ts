@@ -1,13 +1,6 @@
 // The free-probability problem of a spec's Jacobian: the fixed point q*, the law of D² per layer (no BN;
 // BN with frozen batch statistics) and the closed-form moments m₁, m₂ (docs/spectrum.md §2–§4).
-import {
-  activationOf,
-  type NetworkSpec,
-  normCdf,
-  SpecError,
-  widths,
-  type Activation,
-} from '../../spec/index.js';
+import { activationOf, type NetworkSpec, normCdf, SpecError, widths, type Activation } from '../../network/index.js';
 import { gaussExpect, gaussExpectSplit, gaussHermite } from '../quadrature.js';
 import { dphiLaw, isPiecewiseLinear, makeLaw, normalCells, uniformCell } from './law.js';
 import type { CellLaw, SpectrumMoments, SpectrumProblem } from './types.js';

@@ -1,6 +1,6 @@
 // The solver: one complex equation in x per spectral point, by Newton's method with continuation down from
 // far above the support, in log form; the density, the support edge and the degenerate atoms.
-import { type NetworkSpec, SpecError } from '../../spec/index.js';
+import { type NetworkSpec, SpecError } from '../../network/index.js';
 import { lawMoments } from './law.js';
 import { type JacobianTheoryOptions, spectrumMoments, spectrumProblem } from './problem.js';
 import type { JacobianSpectrumTheory, SpectrumProblem } from './types.js';

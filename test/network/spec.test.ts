@@ -1,6 +1,6 @@
 import { test as fcTest, fc } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { drawLinear, erf, gaussianInputs, lgamma, makeSpec, normCdf, parseActivation, SpecError, specId } from '../../src/spec/index.js';
+import { drawLinear, erf, gaussianInputs, lgamma, makeSpec, normCdf, parseActivation, SpecError, specId } from '../../src/network/index.js';
 
 describe('spec validation', () => {
   test('defaults fill a complete spec', () => {

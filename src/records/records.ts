@@ -1,6 +1,6 @@
 // Tidy records: the one schema that theory, sampled networks and training all emit.
-import type { SpecFields } from './spec.js';
-import { studentT975 } from './stats.js';
+import type { SpecFields } from '../network/spec.js';
+import { studentT975 } from '../network/stats.js';
 
 export const SOURCES = ['theory', 'sampled', 'trained'] as const;
 export type Source = (typeof SOURCES)[number];

@@ -1,6 +1,7 @@
 // Student-t intervals, clipped to a quantity's range; unknown spec fields named with the nearest one.
 import { describe, expect, it } from 'vitest';
-import { clipInterval, didYouMean, editDistance, makeSpec, nearestName, quantityRange, SpecError, studentT975, summarize } from '../../src/spec/index.js';
+import { didYouMean, editDistance, makeSpec, nearestName, SpecError, studentT975 } from '../../src/network/index.js';
+import { clipInterval, quantityRange, summarize } from '../../src/records/index.js';
 import { studentT975 as fromTheory } from '../../src/theory/index.js';
 
 describe('summarize: Student-t 95% intervals', () => {

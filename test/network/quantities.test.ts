@@ -2,7 +2,8 @@
 // (`log_<q>` for q in LOG_FORM_QUANTITIES), so an emitter with a new name fails to compile until the
 // name has its entry. Checked here at compile time and on every golden record at run time.
 import { describe, expect, test } from 'vitest';
-import { LOG_FORM_QUANTITIES, makeSpec, type Quantity, QUANTITIES, record, specFields } from '../../src/spec/index.js';
+import { makeSpec, specFields } from '../../src/network/index.js';
+import { LOG_FORM_QUANTITIES, type Quantity, QUANTITIES, record } from '../../src/records/index.js';
 import { GOLDEN_FILES, readGolden } from '../helpers/golden.js';
 
 const KNOWN = new Set<string>([...Object.keys(QUANTITIES), ...LOG_FORM_QUANTITIES.map((q) => `log_${q}`)]);

@@ -1,6 +1,5 @@
 export * from './activation.js';
 export * from './random.js';
-export * from './records.js';
 export * from './special.js';
 export * from './spec.js';
 export * from './loss.js';

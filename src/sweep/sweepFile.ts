@@ -11,7 +11,7 @@
 // data.kind, loss, steps, ...). Cells are the cartesian product of the axes and the seeds; a cell's id is
 // stableHash of its full configuration {v, kind, spec, options, seed}, so it does not depend on the order
 // of the axes, the sweep's name or the cell's position.
-import { checkSeed, makeSpec, type NetworkSpec, nearestName, SpecError, type SpecInput, specToJSON, stableHash, unknownField } from '../spec/index.js';
+import { checkSeed, makeSpec, type NetworkSpec, nearestName, SpecError, type SpecInput, specToJSON, stableHash, unknownField } from '../network/index.js';
 import { type CellKindModule, cellKindModules, loadCellKind } from './kinds.js';
 
 /** A bad sweep file: names the field, the value and what is allowed (exit code 2 from the CLI). */
