@@ -5,3 +5,6 @@ export * from './spec.js';
 export * from './loss.js';
 export * from './suggest.js';
 export * from './stats.js';
+export * from './layers.js';
+export * from './presets.js';
+export * from './support.js';

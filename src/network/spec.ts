@@ -1,12 +1,14 @@
 // The network spec: one typed, validated description read by the theory and by the real networks.
 import { z } from 'zod';
 import { type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
+import { activationOfLayer, blocksOf, denseLayers, type InitKind, INITS, kindsOf, type Layer, LayerError, layersToJSON, parseLayers } from './layers.js';
+import { expandPreset, PRESET_NAMES, type PresetName } from './presets.js';
 import { unknownField } from './suggest.js';
 
-export const ORDERS = ['linear-bn-act', 'linear-act-bn', 'linear-act'] as const;
-export type Order = (typeof ORDERS)[number];
-export const INITS = ['gaussian', 'orthogonal'] as const;
-export type InitKind = (typeof INITS)[number];
+/** The presets (presets.ts), then 'custom': a spec given by its own layer list. */
+export const ORDERS = [...PRESET_NAMES, 'custom'] as const;
+export type Order = PresetName | 'custom';
+export { INITS, type InitKind };
 
 export interface InitSpec {
   kind: InitKind;
@@ -42,12 +44,20 @@ export interface NetworkSpec {
   init: InitSpec;
   bn: BnSpec;
   residual: ResidualSpec | null;
+  /**
+   * The layer list, for order 'custom' only (then depth, width, activation, init, bn and residual are read
+   * from it: the number of dense layers, their widths, the first activation, dense, norm and residual).
+   * Presets have none: layersOf(spec) expands them.
+   */
+  layers?: Layer[];
 }
 
-export type SpecInput = Partial<Omit<NetworkSpec, 'init' | 'bn' | 'residual'>> & {
+export type SpecInput = Partial<Omit<NetworkSpec, 'init' | 'bn' | 'residual' | 'layers'>> & {
   init?: Partial<InitSpec>;
   bn?: Partial<BnSpec>;
   residual?: Partial<ResidualSpec> | null;
+  /** A layer list (order 'custom'); each layer's optional fields take their defaults (LAYER_DEFAULTS). */
+  layers?: unknown[];
 };
 
 export const DEFAULT_SPEC: NetworkSpec = {
@@ -82,7 +92,7 @@ const ALLOWED: Record<string, string> = {
   width: 'an integer from 1 to 65536, or an array of such integers with one entry per block (length = depth)',
   inputDim: 'an integer from 1 to 65536',
   batch: 'an integer from 2 to 1000000, or null for the large-batch limit',
-  order: ORDERS.join(' | '),
+  order: `${ORDERS.filter((o) => o !== 'custom').join(' | ')} (or give layers, a layer list)`,
   'init.kind': INITS.join(' | '),
   'init.sigmaW2': 'a finite number > 0',
   'init.sigmaB2': 'a finite number >= 0',
@@ -98,7 +108,7 @@ const schema = z
     width: z.union([posInt(65536), z.array(posInt(65536)).min(1)]),
     inputDim: posInt(65536),
     batch: z.union([z.number().int().min(2).max(1_000_000), z.null()]),
-    order: z.enum(ORDERS),
+    order: z.enum(ORDERS).refine((o) => o !== 'custom'),
     activation: z.any(),
     init: z.object({ kind: z.enum(INITS), sigmaW2: finite.refine((v) => v > 0), sigmaB2: finite.refine((v) => v >= 0) }).strict(),
     bn: z.object({ gamma: finite.refine((v) => v !== 0), beta: finite, eps: finite.refine((v) => v >= 0) }).strict(),
@@ -116,7 +126,7 @@ function getPath(obj: unknown, path: (string | number)[]): unknown {
 }
 
 /** The fields of a spec, and of its nested objects (for naming the nearest one of an unknown field). */
-export const SPEC_FIELDS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual'] as const;
+export const SPEC_FIELDS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual', 'layers'] as const;
 const NESTED_FIELDS: Record<string, readonly string[]> = { init: ['kind', 'sigmaW2', 'sigmaB2'], bn: ['gamma', 'beta', 'eps'], residual: ['scale'] };
 
 /** Validate a partial spec, fill defaults, and return a complete NetworkSpec. Throws SpecError. */
@@ -127,6 +137,7 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
   for (const k of Object.keys(input)) {
     if (!(SPEC_FIELDS as readonly string[]).includes(k)) throw new SpecError(k, (input as Record<string, unknown>)[k], unknownField(k, SPEC_FIELDS, 'the spec'));
   }
+  if (input.layers !== undefined) return customSpec(input);
   const width = input.width ?? DEFAULT_SPEC.width;
   const firstWidth = Array.isArray(width) ? width[0] : width;
   const merged = {
@@ -178,10 +189,95 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
       throw new SpecError('residual', spec.residual, `equal widths (inputDim = every block's width) for residual blocks; got inputDim ${spec.inputDim} and widths ${[...new Set(ws)].join(',')}`);
     }
   }
-  if (spec.order !== 'linear-act' && spec.batch !== null && spec.batch < 2) {
+  if (spec.order === 'preln-residual' || spec.order === 'postln-residual') {
+    if (spec.residual === null) spec.residual = { scale: 1 };
+    if (widths(spec).some((w) => w !== spec.inputDim)) {
+      throw new SpecError('width', spec.width, `equal widths (inputDim = every block's width) for ${spec.order}; got inputDim ${spec.inputDim}`);
+    }
+  }
+  if (spec.order === 'linear-rms-act' && spec.bn.beta !== 0) {
+    throw new SpecError('bn.beta', spec.bn.beta, '0 for linear-rms-act: RMSNorm has a gain γ and no shift β');
+  }
+  checkBatch(spec);
+  return spec;
+}
+
+function checkBatch(spec: NetworkSpec): void {
+  if (spec.batch !== null && spec.batch < 2 && kindsOf(layersOf(spec)).has('batchnorm')) {
     throw new SpecError('batch', spec.batch, 'at least 2 with BatchNorm');
   }
-  return spec;
+}
+
+/**
+ * A spec from a layer list: order 'custom', and the flat fields read from the list (so that records,
+ * tables and file names have them). A flat field given beside the list must agree with it.
+ */
+function customSpec(input: SpecInput): NetworkSpec {
+  const raw = input.layers;
+  const firstWidth = Array.isArray(raw) && raw[0] && typeof raw[0] === 'object' ? denseWidthOf(raw[0]) : undefined;
+  if (input.inputDim !== undefined && !schema.shape.inputDim.safeParse(input.inputDim).success) throw new SpecError('inputDim', input.inputDim, ALLOWED.inputDim);
+  // without inputDim, the first dense width (validated with its layer)
+  const inputDim = input.inputDim ?? (firstWidth !== undefined && schema.shape.inputDim.safeParse(firstWidth).success ? firstWidth : DEFAULT_SPEC.inputDim);
+  let layers: Layer[];
+  try {
+    layers = parseLayers(raw, inputDim);
+  } catch (e) {
+    if (e instanceof LayerError) throw new SpecError(e.field, e.value, e.allowed);
+    throw e;
+  }
+  const dense = denseLayers(layers);
+  const ws = dense.map((d) => d.width);
+  const flat = layers.flatMap((l) => (l.kind === 'residual' ? l.layers : [l]));
+  const act = flat.find((l) => l.kind === 'act');
+  const nrm = flat.find((l) => l.kind === 'batchnorm' || l.kind === 'layernorm' || l.kind === 'rmsnorm');
+  const res = layers.find((l) => l.kind === 'residual');
+  const derived: NetworkSpec = {
+    depth: dense.length,
+    width: ws.every((w) => w === ws[0]) ? ws[0] : ws,
+    inputDim,
+    batch: input.batch === undefined ? DEFAULT_SPEC.batch : input.batch,
+    order: 'custom',
+    activation: act && act.kind === 'act' ? act.activation : 'identity',
+    init: { kind: dense[0].init, sigmaW2: dense[0].sigmaW2, sigmaB2: dense[0].sigmaB2 },
+    bn: nrm ? { gamma: nrm.gamma, beta: 'beta' in nrm ? nrm.beta : 0, eps: nrm.eps } : { ...DEFAULT_SPEC.bn },
+    residual: res && res.kind === 'residual' ? { scale: res.scale } : null,
+    layers,
+  };
+  const bz = schema.shape.batch.safeParse(derived.batch);
+  if (!bz.success) throw new SpecError('batch', derived.batch, ALLOWED.batch);
+  // flat fields beside the list must say what the list says (a spec written by specToJSON round-trips)
+  const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+  const given = input as Record<string, unknown>;
+  for (const f of ['depth', 'width', 'order', 'activation', 'init', 'bn', 'residual'] as const) {
+    if (given[f] === undefined) continue;
+    const want = f === 'activation' ? (act && act.kind === 'act' ? activationOfLayer(act).name : 'identity') : derived[f];
+    const got = f === 'activation' && typeof given[f] !== 'string' ? (given[f] as ActivationFns).name : given[f];
+    const wantFull = f === 'init' || f === 'bn' ? { ...(want as object), ...(got as object) } : got;
+    if (!same(wantFull, want)) {
+      throw new SpecError(f, given[f], `${canonical(want)} (what layers says), or leave ${f} out: with layers, the list alone describes the network`);
+    }
+  }
+  checkBatch(derived);
+  return derived;
+}
+
+function denseWidthOf(l: unknown): number | undefined {
+  const x = l as { kind?: unknown; width?: unknown; layers?: unknown[] };
+  if (x.kind === 'dense' && typeof x.width === 'number') return x.width;
+  if (x.kind === 'residual' && Array.isArray(x.layers)) for (const y of x.layers) if (denseWidthOf(y) !== undefined) return denseWidthOf(y);
+  return undefined;
+}
+
+/** The layer list of a spec: its own (order 'custom') or its preset's expansion. */
+export function layersOf(spec: NetworkSpec): Layer[] {
+  if (spec.layers) return spec.layers;
+  if (spec.order === 'custom') throw new SpecError('layers', undefined, "a layer list for order 'custom'");
+  return expandPreset(spec.order, spec);
+}
+
+/** The blocks of a spec (blocksOf(layersOf(spec))): block l is the l-th dense layer and what follows it. */
+export function blocksOfSpec(spec: NetworkSpec): Layer[][] {
+  return blocksOf(layersOf(spec));
 }
 
 /** Width of each block, length = depth. */
@@ -195,8 +291,9 @@ export function fanIns(spec: NetworkSpec): number[] {
   return ws.map((_, i) => (i === 0 ? spec.inputDim : ws[i - 1]));
 }
 
+/** Whether the network has a BatchNorm layer anywhere. */
 export function hasBN(spec: NetworkSpec): boolean {
-  return spec.order !== 'linear-act';
+  return kindsOf(layersOf(spec)).has('batchnorm');
 }
 
 export function activationOf(spec: NetworkSpec): Activation {
@@ -209,7 +306,8 @@ export function activationName(spec: NetworkSpec): string {
 
 /** JSON form of a spec (the activation as its name). */
 export function specToJSON(spec: NetworkSpec): Record<string, unknown> {
-  return { ...spec, activation: activationName(spec) };
+  const { layers, ...flat } = spec;
+  return layers ? { ...flat, activation: activationName(spec), layers: layersToJSON(layers) } : { ...flat, activation: activationName(spec) };
 }
 
 function canonical(v: unknown): string {
