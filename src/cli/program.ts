@@ -9,6 +9,7 @@ type Loader = () => Promise<{ register: (p: Command) => void }>;
 
 /** Each command: its one-line summary and its module (which exports `register(program)`). */
 const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  network: { summary: 'the layer list a spec describes: a preset expanded, or a --layers file checked', load: () => import('./commands/network.js') },
   predict: { summary: 'theory: per-layer variances, correlations, gradient growth λ(B), depth scale', load: () => import('./commands/predict.js') },
   sample: { summary: 'real random networks at initialization, K seeds: measured growth against predicted', load: () => import('./commands/sample.js') },
   spectrum: { summary: 'input-output Jacobian singular values against the free-probability density', load: () => import('./commands/spectrum.js') },

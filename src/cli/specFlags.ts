@@ -1,12 +1,13 @@
 // The spec flags shared by predict, sample, spectrum, train: flags or --config spec.json.
 import type { Command } from 'commander';
-import { makeSpec, type NetworkSpec, SpecError, type SpecInput, unknownField } from '../network/index.js';
+import { hasBN, makeSpec, type NetworkSpec, PRESET_NAMES, PRESETS, SpecError, type SpecInput, unknownField } from '../network/index.js';
 import { numberFlag, readJsonFile, UsageError } from './io.js';
 
 export function addSpecFlags(cmd: Command): Command {
   return cmd
-    .option('--config <file>', 'spec as JSON (fields of NetworkSpec); flags override it')
-    .option('--order <order>', 'linear-bn-act | linear-act-bn | linear-act')
+    .option('--config <file>', 'spec as JSON (fields of NetworkSpec, or {layers: [...]}); flags override it')
+    .option('--order <preset>', `a preset block (docs/network.md): ${PRESET_NAMES.join(' | ')}`)
+    .option('--layers <file>', 'the network as a JSON layer list (or {layers, inputDim?, batch?}); see docs/network.md')
     .option('--activation <act>', 'relu | leaky-relu:<slope> | identity | tanh | gelu | silu | elu:<alpha> | expr:<expression in x>')
     .option('--depth <L>', 'number of blocks')
     .option('--width <N>', 'width of every block, or comma-separated widths, one per block')
@@ -15,9 +16,9 @@ export function addSpecFlags(cmd: Command): Command {
     .option('--init <kind>', 'gaussian | orthogonal')
     .option('--sigma-w2 <v>', 'weight variance gain σ_w² (Var W = σ_w²/fan_in)')
     .option('--sigma-b2 <v>', 'bias variance σ_b²')
-    .option('--gamma <v>', 'BatchNorm γ')
-    .option('--beta <v>', 'BatchNorm β')
-    .option('--eps <v>', 'BatchNorm ε')
+    .option('--gamma <v>', "the norm's γ (BatchNorm, LayerNorm, RMSNorm)")
+    .option('--beta <v>', "the norm's β (BatchNorm, LayerNorm)")
+    .option('--eps <v>', "the norm's ε")
     .option('--residual <scale>', 'residual blocks x + scale·block(x)');
 }
 
@@ -49,9 +50,46 @@ export function configSpec(cfg: unknown, path: string): SpecInput {
 }
 
 /** Build and validate a spec from --config and flags; a bad field becomes a UsageError (exit 2). */
+/** The flags a layer list describes itself (they would contradict it). */
+const LIST_FLAGS: [string, string][] = [
+  ['order', '--order'],
+  ['activation', '--activation'],
+  ['depth', '--depth'],
+  ['width', '--width'],
+  ['init', '--init'],
+  ['sigmaW2', '--sigma-w2'],
+  ['sigmaB2', '--sigma-b2'],
+  ['gamma', '--gamma'],
+  ['beta', '--beta'],
+  ['eps', '--eps'],
+  ['residual', '--residual'],
+];
+
+/** A --layers file: a JSON array of layers, or an object with layers (and inputDim, batch). */
+function layersFile(path: string): SpecInput {
+  const v = readJsonFile(path, '--layers');
+  if (Array.isArray(v)) return { layers: v };
+  if (v && typeof v === 'object' && Array.isArray((v as { layers?: unknown }).layers)) {
+    const { layers, inputDim, batch, ...rest } = v as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) throw new UsageError(`--layers: ${extra}: ${JSON.stringify(rest[extra])} is not allowed; expected a file with layers, inputDim and batch only`);
+    return { layers: layers as unknown[], ...(inputDim !== undefined ? { inputDim: inputDim as number } : {}), ...(batch !== undefined ? { batch: batch as number | null } : {}) };
+  }
+  throw new UsageError(`--layers: "${path}" is not allowed; expected a JSON array of layers, or an object {layers: [...], inputDim?, batch?}`);
+}
+
 export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {}, flagOpts: { theoryBatch?: boolean } = {}): NetworkSpec {
   let input: SpecInput = { ...defaults };
   if (opts.config) input = { ...input, ...configSpec(readJsonFile(opts.config, '--config'), opts.config) };
+  if (opts.layers !== undefined || input.layers !== undefined) {
+    for (const [k, flag] of LIST_FLAGS) {
+      if (opts[k] !== undefined) throw new UsageError(`${flag}: "${opts[k]}" is not allowed with a layer list; expected the value inside the list (${opts.layers !== undefined ? '--layers' : '--config'} ${opts.layers ?? opts.config})`);
+    }
+    const list = opts.layers !== undefined ? layersFile(opts.layers) : { layers: input.layers };
+    // a layer list describes itself; only inputDim and batch come from elsewhere (defaults, --config, flags)
+    input = { layers: list.layers, inputDim: list.inputDim ?? input.inputDim, batch: 'batch' in list ? list.batch : input.batch };
+    for (const k of Object.keys(input) as (keyof SpecInput)[]) if (input[k] === undefined) delete input[k];
+  }
   const set = <K extends keyof SpecInput>(k: K, v: SpecInput[K] | undefined) => {
     if (v !== undefined) input[k] = v;
   };
@@ -66,7 +104,7 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
   set('inputDim', numberFlag('--input-dim', opts.inputDim, { int: true, min: 1 }));
   if (opts.batch !== undefined) {
     // the theory of a BatchNorm net needs B >= 4 (its gradient rate involves E[1/χ²_(B−1)] = 1/(B−3)); a net runs from B = 2
-    const bnTheory = flagOpts.theoryBatch && (input.order ?? opts.order) !== 'linear-act';
+    const bnTheory = flagOpts.theoryBatch && usesBatchNorm(input);
     try {
       input.batch = numberFlag('--batch', opts.batch, { int: true, min: bnTheory ? 4 : 2 })!;
     } catch (e) {
@@ -74,6 +112,7 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
       throw new UsageError(`${(e as Error).message} (${why})`);
     }
   }
+  if (input.layers !== undefined) return build(input);
   const init = { ...(input.init ?? {}) };
   if (opts.init !== undefined) init.kind = opts.init;
   if (opts.sigmaW2 !== undefined) init.sigmaW2 = numberFlag('--sigma-w2', opts.sigmaW2);
@@ -85,10 +124,28 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
   if (opts.eps !== undefined) bn.eps = numberFlag('--eps', opts.eps);
   input.bn = bn;
   if (opts.residual !== undefined) input.residual = { scale: numberFlag('--residual', opts.residual)! };
+  return build(input);
+}
+
+function build(input: SpecInput): NetworkSpec {
   try {
     return makeSpec(input);
   } catch (e) {
     if (e instanceof SpecError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/** Whether the spec being built has a BatchNorm layer (before it is validated: a bad list answers later). */
+function usesBatchNorm(input: SpecInput): boolean {
+  if (input.layers !== undefined) {
+    try {
+      return hasBN(makeSpec({ ...input, batch: null }));
+    } catch {
+      return false;
+    }
+  }
+  const order = input.order ?? 'linear-bn-act';
+  const preset = (PRESETS as Record<string, { block: readonly string[] }>)[order];
+  return preset ? preset.block.includes('bn') : order !== 'linear-act';
 }

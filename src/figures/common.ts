@@ -1,6 +1,6 @@
 // What every figure shares: one palette, the caption naming the spec, the log-axis rule, seed aggregation, config.
 import type { TopLevelSpec } from 'vega-lite';
-import { studentT975 } from '../network/index.js';
+import { type Order, studentT975 } from '../network/index.js';
 import { clipInterval, quantityRange, type SPRecord, summarize } from '../records/index.js';
 import { FONT_FAMILY } from './render.js';
 import { maxOf, minOf } from '../io/arrays.js';
@@ -55,7 +55,17 @@ export function isLogScale(s: { type: string }): boolean {
   return s.type === 'log';
 }
 
-const ORDER_LABEL: Record<string, string> = { 'linear-bn-act': 'Linear→BN→φ', 'linear-act-bn': 'Linear→φ→BN', 'linear-act': 'Linear→φ (no BN)' };
+const ORDER_LABEL = {
+  'linear-bn-act': 'Linear→BN→φ',
+  'linear-act-bn': 'Linear→φ→BN',
+  'linear-act': 'Linear→φ (no BN)',
+  'linear-ln-act': 'Linear→LN→φ',
+  'linear-act-ln': 'Linear→φ→LN',
+  'linear-rms-act': 'Linear→RMSNorm→φ',
+  'preln-residual': 'pre-LN residual',
+  'postln-residual': 'post-LN residual',
+  custom: 'custom layers',
+} as const satisfies Record<Order, string>;
 
 function distinct<T>(xs: T[]): T[] {
   return [...new Set(xs.map((x) => JSON.stringify(x)))].map((s) => JSON.parse(s) as T);
@@ -75,7 +85,7 @@ export function specCaption(records: SPRecord[]): string {
   const parts: string[] = [];
   const orders = get('order');
   const acts = get('activation');
-  const orderTxt = orders.map((o) => ORDER_LABEL[o as string] ?? String(o)).join(' | ');
+  const orderTxt = orders.map((o) => (ORDER_LABEL as Record<string, string>)[o as string] ?? String(o)).join(' | ');
   parts.push(acts.length === 1 ? `${orderTxt}, φ = ${acts[0]}` : `${orderTxt}, ${valuesText('φ', acts)}`);
   for (const [f, label] of [
     ['depth', 'depth L'],

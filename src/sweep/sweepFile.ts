@@ -26,7 +26,7 @@ export class SweepError extends SpecError {
 export const CELL_VERSION = 1;
 
 /** The fields of a network spec that an axis path may start with. */
-export const SPEC_ROOTS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual'] as const;
+export const SPEC_ROOTS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual', 'layers'] as const;
 
 const SWEEP_FIELDS = ['name', 'kind', 'base', 'options', 'axes', 'seeds'] as const;
 const MAX_CELLS = 1_000_000;
@@ -174,7 +174,7 @@ export async function parseSweep(raw: unknown, defaults: { name?: string } = {})
   const mod = await loadCellKind(kind, kinds);
 
   const base = raw.base ?? {};
-  if (!isObject(base)) throw new SweepError('base', base, 'a network spec object (depth, width, batch, order, activation, init, bn, residual)');
+  if (!isObject(base)) throw new SweepError('base', base, 'a network spec object (depth, width, batch, order, activation, init, bn, residual; or layers, a layer list)');
   const options = raw.options ?? {};
   if (!isObject(options)) throw new SweepError('options', options, `an object: ${describeOptions(kind, mod)}`);
   resolveOptions(kind, mod, options, 'options.');

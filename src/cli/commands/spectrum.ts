@@ -66,7 +66,10 @@ export function register(program: Command): void {
       const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 - seeds + 1 }) ?? 1;
       const bins = numberFlag('--bins', opts.bins, { int: true, min: 1, max: 10000 }) ?? 20;
       const points = numberFlag('--points', opts.points, { int: true, min: 10, max: 100000 }) ?? 200;
-      if (spec.order === 'linear-act-bn') throw new UsageError('--order: "linear-act-bn" is not allowed for spectrum; expected linear-act | linear-bn-act');
+      if (spec.order !== 'linear-act' && spec.order !== 'linear-bn-act') {
+        const flag = spec.order === 'custom' ? '--layers' : '--order';
+        throw new UsageError(`${flag}: "${spec.order}" is not allowed for spectrum; expected linear-act | linear-bn-act (the free-probability spectrum is derived for those blocks)`);
+      }
       if (spec.residual) throw new UsageError('--residual: not allowed for spectrum; the free-probability spectrum covers plain nets');
       if (spec.order === 'linear-bn-act' && spec.batch === null) throw new UsageError('--batch: BN nets need a batch size (an integer >= 6)');
       checkOutPath('--out', opts.out, 'file');
