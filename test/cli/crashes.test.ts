@@ -134,6 +134,8 @@ describe('item 12: sizes that cannot fit are refused before they start', () => {
     ['spectrum width 60000', ['spectrum', '--width', '60000'], /spectrum: needs ≈/],
     ['train width 60000', ['train', '--width', '60000', '--depth', '4', '--steps', '1'], /train: needs ≈/],
     ['predict Gram dynamics at batch 100000', ['predict', '--batch', '100000', '--width', '8', '--depth', '4', '--dynamics', 'always'], /predict: needs ≈ \d+ GB of memory \(Gram dynamics/],
+    // auto runs the dynamics where BSB1 is not attracting: GELU at B = 100000 (λ_L > 1, bsb1Stability)
+    ['predict --dynamics auto where BSB1 is not attracting, batch 100000', ['predict', '--batch', '100000', '--width', '8', '--depth', '4', '--activation', 'gelu'], /predict: needs ≈ \d+ GB of memory \(Gram dynamics/],
   ])('%s: exit 2 naming what it needs and what the machine has', (_n, args, re) => {
     const r = run(args);
     expect(r.code, r.stderr).toBe(2);
