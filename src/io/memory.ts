@@ -86,6 +86,13 @@ export function estimatePredict(spec: NetworkSpec, dynamics: { samples: number }
   return total(parts, 1, parts.reduce((s, [, v]) => s + v, 0));
 }
 
+/** One sweep cell of a built-in kind (sample: one network at a time; train: a run), in bytes; 0 for other kinds. */
+export function cellBytes(kind: string, spec: NetworkSpec): number {
+  if (kind === 'sample') return sampleNetworkBytes(spec).reduce((s, [, v]) => s + v, 0);
+  if (kind === 'train') return estimateTrain(spec).bytes;
+  return 0;
+}
+
 /** `sweep` (local): the largest cell's estimate (bytes) on each of `threads` threads at once. */
 export function estimateSweep(largestCellBytes: number, cells: number, threads: number): MemoryEstimate {
   const t = Math.max(1, Math.min(threads, cells));

@@ -9,6 +9,8 @@
 import { hostname } from 'node:os';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { cellBytes, formatBytes, machineMemory } from '../io/memory.js';
+import { makeSpec, type SpecInput } from '../network/index.js';
 import { makePool } from '../parallel/pool.js';
 import { type CellResult, type CellTask, failedResult } from './cell.js';
 import { DEFAULT_QUEUE, STALL_DEFAULTS, type StallOptions } from './constants.js';
@@ -233,6 +235,24 @@ export interface WorkerHandle {
   finished(): number;
 }
 
+/**
+ * Why this machine cannot run the cell next to `concurrency − 1` others like it (sample and train cells,
+ * estimated as a local sweep does), or null. The cell is then recorded as failed instead of taking the
+ * worker down out of memory.
+ */
+export function cellMemoryProblem(cell: Cell, concurrency: number): string | null {
+  let bytes = 0;
+  try {
+    bytes = cellBytes(cell.kind, makeSpec(cell.spec as SpecInput));
+  } catch {
+    return null; // a bad spec fails in the cell itself, with its own message
+  }
+  const need = bytes * concurrency;
+  const have = machineMemory();
+  if (need <= have) return null;
+  return `needs ≈ ${formatBytes(need)} of memory (${formatBytes(bytes)} per cell × --concurrency ${concurrency}); this worker's machine has ${formatBytes(have)}; lower --concurrency or run the cell where it fits`;
+}
+
 /** Take cells from the queue until closed. Each cell runs on a worker thread of this process. */
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   await checkRedis(opts.url);
@@ -253,6 +273,13 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
       log(`cell ${cell?.id} (${cell?.kind}) started${job.attemptsStarted > 1 || job.stalledCounter > 0 ? ` again (recovered from a stalled worker ${job.stalledCounter}×)` : ''}`);
       try {
         if (!cell || typeof cell !== 'object' || typeof cell.id !== 'string') return failedResult({ id: cellIdOf(job.id ?? 'c-?') }, new Error('job without a cell'));
+        const tooBig = cellMemoryProblem(cell, concurrency);
+        if (tooBig) {
+          const r = failedResult(cell, new Error(tooBig));
+          log(`cell ${cell.id} failed: ${tooBig}`);
+          finished++;
+          return r;
+        }
         const task: CellTask = { cell, modules: opts.modules, runRoot: opts.runRoot };
         let r: CellResult;
         try {

@@ -4,7 +4,7 @@ import { basename, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_QUEUE, KIND_RE, QUEUE_RE } from '../../sweep/constants.js';
 import { maxOf } from '../../io/arrays.js';
-import { capThreads, estimateSweep, estimateTrain, machineCores, memoryProblem, sampleNetworkBytes } from '../../io/memory.js';
+import { capThreads, cellBytes, estimateSweep, machineCores, memoryProblem } from '../../io/memory.js';
 import { makeSpec, type NetworkSpec, type SpecInput } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, readJsonFile, UsageError } from '../io.js';
 
@@ -102,9 +102,8 @@ export function register(program: Command): void {
       }
       const big = !redis && (sweep.kind === 'sample' || sweep.kind === 'train') ? largestSpec(sweep) : null;
       if (big) {
-        const cellBytes = sweep.kind === 'sample' ? sampleNetworkBytes(big).reduce((s, [, v]) => s + v, 0) : estimateTrain(big).bytes;
         const cells = sweep.axes.reduce((n, a) => n * a.values.length, sweep.seeds.length);
-        const mem = memoryProblem('sweep', estimateSweep(cellBytes, cells, threads ?? machineCores()), 'the largest width, depth or batch on the axes, or --threads');
+        const mem = memoryProblem('sweep', estimateSweep(cellBytes(sweep.kind, big), cells, threads ?? machineCores()), 'the largest width, depth or batch on the axes, or --threads');
         if (mem) throw new UsageError(mem);
       }
       // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on. Locally,

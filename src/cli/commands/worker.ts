@@ -2,6 +2,7 @@
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { capThreads } from '../../io/memory.js';
 import { STALL_DEFAULTS } from '../../sweep/constants.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 import { asUsage, queueFlag, registerRunners, runnerFlag } from './sweep.js';
@@ -22,7 +23,10 @@ export function register(program: Command): void {
     .action(async (opts: Record<string, any>) => {
       await registerRunners(opts.runner);
       const { cellKindModules, redactUrl, startWorker } = await import('../../sweep/index.js');
-      const concurrency = numberFlag('--concurrency', opts.concurrency, { int: true, min: 1, max: 1024 }) ?? 1;
+      const asked = numberFlag('--concurrency', opts.concurrency, { int: true, min: 1, max: 1024 }) ?? 1;
+      const capped = capThreads('--concurrency', asked);
+      if (capped.warning) progress(`signalprop: ${capped.warning}`);
+      const concurrency = capped.threads;
       const lockDuration = numberFlag('--lock-duration', opts.lockDuration, { int: true, min: 100, max: 86_400_000 });
       const stalledInterval = numberFlag('--stalled-interval', opts.stalledInterval, { int: true, min: 100, max: 86_400_000 });
       const maxStalledCount = numberFlag('--max-stalled', opts.maxStalled, { int: true, min: 0, max: 1000 });
