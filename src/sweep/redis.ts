@@ -6,7 +6,9 @@
 // check (every stalledInterval, in the surviving or restarted workers) moves the job back to wait after
 // lockDuration, and another worker runs it again. A cell whose result arrives twice is stored once
 // (the store dedupes by cell id).
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cellBytes, formatBytes, machineMemory } from '../io/memory.js';
@@ -221,6 +223,12 @@ export interface WorkerOptions extends StallOptions {
   concurrency?: number;
   modules: Record<string, string>;
   runRoot: string;
+  /**
+   * Delete each cell's run directory (train checkpoints) once its result is handed back, done or failed
+   * (a failed cell retried later starts afresh). Without it a worker keeps them, so that a cell recovered
+   * from a killed worker on this machine resumes from its checkpoint.
+   */
+  cleanRuns?: boolean;
   /** Stop after this many milliseconds without a cell (never by default). */
   idleExitMs?: number;
   log?: (message: string) => void;
@@ -288,6 +296,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
           r = failedResult(cell, e);
         }
         log(`cell ${cell.id} ${r.status}${r.error ? `: ${r.error}` : ''} (${(r.ms / 1000).toFixed(2)} s)`);
+        if (opts.cleanRuns) rmSync(join(opts.runRoot, cell.id), { recursive: true, force: true });
         finished++;
         return r;
       } finally {

@@ -1,18 +1,21 @@
 // Distributed sweeps against a real redis-server (SIGNALPROP_TEST_REDIS, started by .ci/run).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cellKindModules, parseSweep, readSweepRecords, runSweep, startWorker } from '../../src/sweep/index.js';
+import { cellKindModules, parseSweep, readSweepRecords, registerCellKind, runSweep, startWorker } from '../../src/sweep/index.js';
 import { cleanupTempDirs, FIXTURE, readJsonl, sortedRecords, tempDir, useFixtureKind } from './helpers.js';
 
 const REDIS = process.env.SIGNALPROP_TEST_REDIS;
 if (!REDIS) console.warn('sweep Redis tests skipped: SIGNALPROP_TEST_REDIS is unset (.ci/run starts a loopback redis-server and sets it)');
 const BIN = fileURLToPath(new URL('../../bin/signalprop.js', import.meta.url));
 
-beforeAll(useFixtureKind);
+beforeAll(() => {
+  useFixtureKind();
+  registerCellKind('rundir', fileURLToPath(new URL('./fixtures/runDirKind.ts', import.meta.url)));
+});
 const queues: string[] = [];
 afterAll(async () => {
   for (const name of queues) {
@@ -181,6 +184,24 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
       expect(Object.values(left).reduce((a, b) => a + b, 0)).toBe(0);
     } finally {
       await q.close();
+    }
+  });
+
+  test('a worker with cleanRuns removes each cell\'s run directory once its result is sent; without it they stay', async () => {
+    const dir = tempDir('cleanruns');
+    const sweep = await parseSweep({ name: 'cleanruns', kind: 'rundir', base: { depth: 2, width: 4, batch: 4 }, seeds: 3 });
+    for (const clean of [false, true]) {
+      const queue = queueName(`cleanruns-${clean}`);
+      const runRoot = join(dir, `runs-${clean}`);
+      const worker = await startWorker({ url: REDIS!, queue, concurrency: 1, modules: cellKindModules(), runRoot, cleanRuns: clean });
+      try {
+        const s = await runSweep(sweep, { out: join(dir, `out-${clean}`), redis: { url: REDIS!, queue, pollMs: 200 } });
+        expect([s.done, s.failed]).toEqual([3, 0]);
+      } finally {
+        await worker.close();
+      }
+      // the rundir kind writes runDir/checkpoint.bin in every cell
+      expect(readdirSync(runRoot).length).toBe(clean ? 0 : 3);
     }
   });
 });

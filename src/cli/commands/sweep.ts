@@ -92,7 +92,7 @@ export function register(program: Command): void {
       }
       if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
-      if (opts.cleanRuns && redis) throw new UsageError('--clean-runs: not allowed with --redis; expected a local sweep (each worker keeps its run directories under its --run-dir)');
+      if (opts.cleanRuns && redis) throw new UsageError('--clean-runs: not allowed with --redis; expected a local sweep (with --redis the workers hold the run directories: start them with signalprop worker --clean-runs)');
       if (opts.queue !== undefined && !redis) throw new UsageError(`--queue: "${opts.queue}" is not allowed without --redis; expected --redis <url> with it (a local sweep has no queue)`);
       checkOutPath('--out', opts.out ?? `sweep-${sweep.name}`, 'dir');
       if (threads !== undefined) {

@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--max-stalled <N>', `how often one cell may be recovered from a dead worker before it is recorded as failed (default ${STALL_DEFAULTS.maxStalledCount})`)
     .option('--runner <kind=module>', 'register a custom cell kind from a module (repeatable; the submitter needs it too)', runnerFlag)
     .option('--run-dir <dir>', 'where cells may write run directories (default: <tmp>/signalprop-runs)')
+    .option('--clean-runs', "delete each cell's run directory (train checkpoints) once its result is sent, done or failed (default: keep them, so a cell recovered on this machine resumes)")
     .option('--exit-when-idle <s>', 'stop after this many seconds without a cell (default: run until stopped)')
     .action(async (opts: Record<string, any>) => {
       await registerRunners(opts.runner);
@@ -46,6 +47,7 @@ export function register(program: Command): void {
           maxStalledCount,
           modules: cellKindModules(),
           runRoot: resolve(opts.runDir ?? join(tmpdir(), 'signalprop-runs')),
+          cleanRuns: Boolean(opts.cleanRuns),
           idleExitMs: idle === undefined ? undefined : idle * 1000,
           log: (m) => progress(`worker: ${m}`),
         }),
