@@ -11,7 +11,8 @@ import { CELL_VERSION, type Cell } from './sweepFile.js';
 /** What a worker reports for a cell. Records are the kind's own; the store adds the sweep's tags. */
 export interface CellResult {
   id: string;
-  status: 'done' | 'failed';
+  /** interrupted: stopped by the sweep's stop flag before it finished (not stored; it runs again). */
+  status: 'done' | 'failed' | 'interrupted';
   records: SPRecord[];
   info?: Record<string, unknown>;
   error?: string;
@@ -24,6 +25,25 @@ export interface CellTask {
   cell: Cell;
   modules: Record<string, string>;
   runRoot: string;
+  /**
+   * The sweep's stop flag (local sweeps): an Int32Array over a SharedArrayBuffer, set to 1 by the main thread
+   * on Ctrl-C. A cell not yet started does not start; a running one sees it as ctx.signal.
+   */
+  stop?: Int32Array;
+}
+
+/** How often a cell's thread looks at the stop flag. */
+const STOP_POLL_MS = 50;
+
+/** An AbortSignal that fires when the flag is set (polled; the thread may be busy in between). */
+function watchStop(stop: Int32Array | undefined): { signal?: AbortSignal; done(): void } {
+  if (!stop) return { done() {} };
+  const ac = new AbortController();
+  const timer = setInterval(() => {
+    if (Atomics.load(stop, 0) !== 0) ac.abort();
+  }, STOP_POLL_MS);
+  timer.unref?.();
+  return { signal: ac.signal, done: () => clearInterval(timer) };
 }
 
 export function workerName(): string {
@@ -55,13 +75,20 @@ export async function runCell(task: CellTask): Promise<CellResult> {
     if (!(cell.kind in task.modules)) {
       throw new Error(`cell kind "${cell.kind}" is unknown to worker ${worker}; known: ${Object.keys(task.modules).join(', ')} (register custom kinds with --runner kind=module)`);
     }
+    if (task.stop && Atomics.load(task.stop, 0) !== 0) return { id: cell.id, status: 'interrupted', records: [], ms: 0, worker };
     const mod = await loadCellKind(cell.kind, task.modules);
     const runDir = join(task.runRoot, cell.id);
     mkdirSync(task.runRoot, { recursive: true });
-    const ctx: CellContext = { runDir, worker };
-    const out = await mod.run(cell, ctx);
-    const records = checkRecords(out?.records);
-    return { id: cell.id, status: 'done', records, info: out.info, ms: performance.now() - t0, worker };
+    const watch = watchStop(task.stop);
+    try {
+      const ctx: CellContext = { runDir, worker, ...(watch.signal ? { signal: watch.signal } : {}) };
+      const out = await mod.run(cell, ctx);
+      if (out?.interrupted) return { id: cell.id, status: 'interrupted', records: [], info: out.info, ms: performance.now() - t0, worker };
+      const records = checkRecords(out?.records);
+      return { id: cell.id, status: 'done', records, info: out.info, ms: performance.now() - t0, worker };
+    } finally {
+      watch.done();
+    }
   } catch (e) {
     return failedResult(cell, e, performance.now() - t0, worker);
   }

@@ -13,6 +13,11 @@ export interface CellContext {
   runDir: string;
   /** Who runs the cell: host:pid:thread. */
   worker: string;
+  /**
+   * Aborted when the sweep is interrupted (Ctrl-C on a local sweep). A kind that can checkpoint (train) stops
+   * after its step in progress, checkpoints into runDir and returns `interrupted`; the next attempt resumes.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CellOutput {
@@ -20,6 +25,8 @@ export interface CellOutput {
   records: SPRecord[];
   /** Small JSON facts about the run (e.g. training status), kept in cells.jsonl. */
   info?: Record<string, unknown>;
+  /** The cell stopped on ctx.signal before it finished: nothing is stored, the next attempt resumes it. */
+  interrupted?: boolean;
 }
 
 /** What a cell-kind module exports. */

@@ -16,9 +16,16 @@ export interface LocalOptions {
   threads?: number;
   modules: Record<string, string>;
   runRoot: string;
-  /** Stop when aborted: no new cells start, the running ones are abandoned (not stored; they run again next time). */
+  /**
+   * Stop when aborted: no new cell starts; the running ones get up to STOP_GRACE_MS to stop by themselves
+   * (a train cell checkpoints after its step in progress and resumes next time; a cell that finishes in
+   * that time is stored), then the threads end and what still runs is abandoned (it runs again next time).
+   */
   signal?: AbortSignal;
 }
+
+/** How long an interrupted sweep waits for its running cells to checkpoint or finish. */
+export const STOP_GRACE_MS = 20_000;
 
 /** Run cells on a pool of worker threads; resolves when every cell has a result. */
 export async function runLocal(cells: Cell[], opts: LocalOptions, hooks: ExecutorHooks): Promise<void> {
@@ -33,14 +40,20 @@ export async function runLocal(cells: Cell[], opts: LocalOptions, hooks: Executo
     destroyed ??= pool.destroy();
     return destroyed;
   };
-  // abort: end the threads now; the queued and running cells reject and are not reported
-  const onAbort = () => void destroy();
+  // abort: raise the stop flag (queued cells return at once, train cells checkpoint), then end the threads
+  // after the grace period; what rejects then is not reported
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const onAbort = () => {
+    Atomics.store(stop, 0, 1);
+    grace = setTimeout(() => void destroy(), STOP_GRACE_MS);
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) onAbort();
   try {
     await Promise.all(
       cells.map(async (cell) => {
-        const task: CellTask = { cell, modules: opts.modules, runRoot: opts.runRoot };
+        const task: CellTask = { cell, modules: opts.modules, runRoot: opts.runRoot, stop };
         let result: CellResult;
         try {
           result = (await pool.run(task)) as CellResult;
@@ -50,12 +63,14 @@ export async function runLocal(cells: Cell[], opts: LocalOptions, hooks: Executo
           result = failedResult(cell, e);
         }
         inFlight--;
+        if (result.status === 'interrupted') return; // stopped by the flag: not stored, it runs (resumes) again
         hooks.onResult(cell, result);
         running();
       }),
     );
   } finally {
     clearInterval(timer);
+    if (grace) clearTimeout(grace);
     opts.signal?.removeEventListener('abort', onAbort);
     await destroy();
   }

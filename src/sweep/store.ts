@@ -145,13 +145,15 @@ export class SweepStore {
   }
 
   /**
-   * Commit a cell's result. Returns false (and writes nothing) when the cell is already done: a cell
-   * finished twice is stored once.
+   * Commit a cell's result. Returns false (and writes nothing) when the cell is already done (a cell
+   * finished twice is stored once) or was interrupted.
    */
   put(sweepName: string, cell: Cell, result: CellResult): boolean {
     if (this.closed) throw new StoreError('store is closed');
     if (result.id !== cell.id) throw new StoreError(`result for cell ${result.id} offered as cell ${cell.id}`);
     if (this.isDone(cell.id)) return false;
+    // an interrupted cell is not a result: it runs (resumes) again
+    if (result.status === 'interrupted') return false;
     let bytes = 0;
     if (result.status === 'done' && result.records.length > 0) {
       const tags = cellTags(sweepName, cell);

@@ -1,7 +1,7 @@
 // Ctrl-C on a local sweep through the real bin: the finished cells stay stored, the summary says
 // interrupted, the lock is released, exit 130 with the command that resumes it; that command runs only
 // the remaining cells, to the records of an uninterrupted sweep.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseSweep, readSweepRecords, runSweep } from '../../src/sweep/index.js';
@@ -29,7 +29,7 @@ describe('local sweep: SIGINT', () => {
     const r = await run.done;
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    const m = /signalprop: SIGINT: sweep interrupted with (\d+) of 8 cells done, stored in (\S+); the cells that were running run again when you resume with: (signalprop .*)\n$/.exec(r.stderr);
+    const m = /signalprop: SIGINT: sweep interrupted with (\d+) of 8 cells done, stored in (\S+); the cells that were running run again \(train cells from the checkpoint they wrote\) when you resume with: (signalprop .*)\n$/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const done = Number(m![1]);
     expect(done).toBeGreaterThanOrEqual(2);
@@ -59,3 +59,43 @@ describe('local sweep: SIGINT', () => {
     expect(sortedRecords(recs)).toEqual(sortedRecords(readSweepRecords(ref)));
   });
 });
+
+describe('local sweep: SIGINT during a train cell', () => {
+  test('the running train cell checkpoints, and the resumed sweep continues it to the records of an uninterrupted one', async () => {
+    const dir = tempDir('sigint-train');
+    const def = { name: 'intrtrain', kind: 'train', base: { depth: 2, width: 16, batch: 16, order: 'linear-bn-act' }, options: { steps: 400, data: 'synthetic', checkpointEvery: 100000 }, seeds: [3] };
+    const file = join(dir, 'intrtrain.json');
+    writeFileSync(file, JSON.stringify(def));
+    const out = join(dir, 'out');
+    const run = spawnCli(['sweep', file, '--out', out, '--threads', '1', '--no-progress']);
+    // the cell's run directory gets its manifest when training starts; a few steps later, Ctrl-C
+    const manifest = () => {
+      const runs = join(out, 'runs');
+      if (!existsSync(runs)) return null;
+      const ids = readdirSync(runs);
+      const m = ids.length ? join(runs, ids[0], 'manifest.json') : '';
+      return m && existsSync(m) ? (JSON.parse(readFileSync(m, 'utf8')) as { status: string; stepsDone?: number }) : null;
+    };
+    await waitFor(() => manifest() !== null, 'the train cell to start', run);
+    await new Promise((r) => setTimeout(r, 1500));
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toContain('train cells from the checkpoint they wrote');
+    // checkpointEvery is larger than steps: the only checkpoint is the one Ctrl-C wrote
+    const m = manifest()!;
+    expect(m.status).toBe('interrupted');
+    expect(m.stepsDone).toBeGreaterThan(0);
+    expect(m.stepsDone).toBeLessThan(400);
+    expect(readJsonl(join(out, 'cells.jsonl')).length).toBe(0);
+    const again = runCli(['sweep', file, '--out', out, '--threads', '1', '--no-progress', '--json'], { timeoutMs: 300_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(manifest()!.status).toBe('completed');
+    const ref = join(dir, 'ref');
+    expect((await runSweep(await parseSweep(def), { out: ref, threads: 1 })).done).toBe(1);
+    const a = readSweepRecords(out);
+    expect(a.length).toBeGreaterThan(0);
+    expect(sortedRecords(a)).toEqual(sortedRecords(readSweepRecords(ref)));
+  }, 300_000);
+});
+

@@ -151,7 +151,7 @@ export function register(program: Command): void {
       if (s.interrupted) {
         const again = process.argv.slice(2).map((a) => (/^[\w./:=+,@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
         if (opts.out === undefined) again.push('--out', s.out);
-        process.stderr.write(`signalprop: ${stopSignal ?? 'SIGINT'}: sweep interrupted with ${s.done} of ${s.cells} cells done, stored in ${s.out}; the cells that were running run again when you resume with: signalprop ${again.join(' ')}\n`);
+        process.stderr.write(`signalprop: ${stopSignal ?? 'SIGINT'}: sweep interrupted with ${s.done} of ${s.cells} cells done, stored in ${s.out}; the cells that were running run again (train cells from the checkpoint they wrote) when you resume with: signalprop ${again.join(' ')}\n`);
         process.exitCode = stopSignal === 'SIGTERM' ? 143 : 130;
       }
     });

@@ -1,8 +1,11 @@
 // Cell kind "train": a real training run of the cell's spec (src/train's trainRun). The sweep's options
 // are the fields of a TrainConfig other than spec and seed (data, loss, optimizer, schedule, clip, steps,
 // probe, backend, checkpointEvery); each cell is validated as a whole by the trainer's own
-// resolveTrainConfig before anything runs. Each attempt trains in a fresh run directory.
-import { rmSync } from 'node:fs';
+// resolveTrainConfig before anything runs. A cell interrupted by Ctrl-C checkpoints after its step in
+// progress and the next attempt resumes its run directory (to the records of an uninterrupted run); a run
+// directory that cannot be resumed (damaged, or another config's) is started afresh.
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NetworkSpec, SpecInput } from '../../network/index.js';
 import type { CellContext, CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
@@ -66,7 +69,22 @@ export function checkCell(spec: NetworkSpec, options: Record<string, unknown>, s
 
 export async function run(cell: Cell, ctx: CellContext): Promise<CellOutput> {
   await init();
-  rmSync(ctx.runDir, { recursive: true, force: true });
-  const r = await T.trainRun({ ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed }, { runDir: ctx.runDir, threads: 1 });
-  return { records: r.records, info: { status: r.status, steps: r.steps, final: r.final, ...(r.divergedAt !== undefined ? { divergedAt: r.divergedAt } : {}) } };
+  const config = { ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed };
+  const opts = { runDir: ctx.runDir, threads: 1, ...(ctx.signal ? { signal: ctx.signal } : {}), log: () => {} };
+  let r: Awaited<ReturnType<TrainApi['trainRun']>> | undefined;
+  if (existsSync(join(ctx.runDir, 'manifest.json'))) {
+    try {
+      r = await T.trainRun(config, { ...opts, resume: true });
+    } catch (e) {
+      // not resumable (no intact checkpoint, another config): start afresh below
+      if ((e as { name?: string }).name !== 'TrainConfigError') throw e;
+    }
+  }
+  if (!r) {
+    rmSync(ctx.runDir, { recursive: true, force: true });
+    r = await T.trainRun(config, opts);
+  }
+  const info = { status: r.status, steps: r.steps, final: r.final, ...(r.divergedAt !== undefined ? { divergedAt: r.divergedAt } : {}) };
+  if (r.status === 'interrupted') return { records: [], info, interrupted: true };
+  return { records: r.records, info };
 }
