@@ -224,6 +224,12 @@ export function register(program: Command): void {
       const where = opts.out ? `checkpointed in ${opts.out}; ${resumeHint(opts.out)} continues it` : 'nothing was saved (no --out)';
       process.stderr.write(`signalprop: ${sig}: interrupted after step ${result.steps} of ${config.steps ?? result.steps}; ${where}\n`);
       process.exitCode = signalExitCode(sig);
+    } else if (stopSignal) {
+      // the signal came after the last step (during the final evaluation or the last writes): the run is
+      // complete and stored, but the command was interrupted, and says so with the signal's exit code
+      const where = opts.out ? `it is complete in ${opts.out}` : 'its results are printed below';
+      process.stderr.write(`signalprop: ${stopSignal}: received after the last step, while the run was finishing; ${where}\n`);
+      process.exitCode = signalExitCode(stopSignal);
     }
     const backend = await initBackend(config.backend ?? 'auto', threads);
     const summary = {
