@@ -1,6 +1,6 @@
 // The spec flags shared by predict, sample, spectrum, train: flags or --config spec.json.
 import type { Command } from 'commander';
-import { hasBN, makeSpec, type NetworkSpec, PRESET_NAMES, PRESETS, SpecError, type SpecInput, unknownField } from '../network/index.js';
+import { activationHelp, hasBN, makeSpec, type NetworkSpec, PRESET_NAMES, PRESETS, SpecError, type SpecInput, unknownField } from '../network/index.js';
 import { numberFlag, readJsonFile, UsageError } from './io.js';
 
 export function addSpecFlags(cmd: Command): Command {
@@ -8,7 +8,7 @@ export function addSpecFlags(cmd: Command): Command {
     .option('--config <file>', 'spec as JSON (fields of NetworkSpec, or {layers: [...]}); flags override it')
     .option('--order <preset>', `a preset block (docs/network.md): ${PRESET_NAMES.join(' | ')}`)
     .option('--layers <file>', 'the network as a JSON layer list (or {layers, inputDim?, batch?}); see docs/network.md')
-    .option('--activation <act>', 'relu | leaky-relu:<slope> | identity | tanh | gelu | silu | elu:<alpha> | expr:<expression in x>')
+    .option('--activation <act>', activationHelp())
     .option('--depth <L>', 'number of blocks')
     .option('--width <N>', 'width of every block, or comma-separated widths, one per block')
     .option('--input-dim <d>', 'input dimension (default: first width)')

@@ -2,7 +2,7 @@
 // table of implementations keyed by LayerKind (`satisfies Record<LayerKind, …>`), so a kind missing from a
 // room is a compile error. The presets (`order`, with `residual`) expand to such lists (presets.ts).
 import { z } from 'zod';
-import { type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
+import { ACTIVATION_FORMS, type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
 import { unknownField } from './suggest.js';
 
 export const LAYER_KINDS = ['dense', 'batchnorm', 'layernorm', 'rmsnorm', 'act', 'residual'] as const;
@@ -66,7 +66,7 @@ export const LAYER_DOCS = {
   batchnorm: 'batchnorm {gamma?, beta?, eps?}: per unit over the batch, γ(v − mean)/√(var + ε) + β',
   layernorm: 'layernorm {gamma?, beta?, eps?}: per sample over the units, γ(v − mean)/√(var + ε) + β',
   rmsnorm: 'rmsnorm {gamma?, eps?}: per sample over the units, γ v/√(mean v² + ε)',
-  act: 'act {activation}: φ elementwise (relu, tanh, gelu, silu, leaky-relu:<slope>, elu:<alpha>, identity, expr:…)',
+  act: `act {activation}: φ elementwise (${ACTIVATION_FORMS.join(', ')})`,
   residual: 'residual {scale?, layers}: x + scale·inner(x), inner holds exactly one dense layer, equal widths',
 } as const satisfies Record<LayerKind, string>;
 
