@@ -1,6 +1,7 @@
 // The free-probability problem of a spec's Jacobian: the fixed point q*, the law of D² per layer (no BN;
 // BN with frozen batch statistics) and the closed-form moments m₁, m₂ (docs/spectrum.md §2–§4).
-import { activationOf, type NetworkSpec, normCdf, SpecError, widths, type Activation } from '../../network/index.js';
+import { activationOf, blocksOf, checkSupported, kindsOf, layersOf, type NetworkSpec, normCdf, SpecError, widths, type Activation } from '../../network/index.js';
+import { SPECTRUM_SUPPORT } from '../layers/index.js';
 import { gaussExpect, gaussExpectSplit, gaussHermite } from '../quadrature.js';
 import { dphiLaw, isPiecewiseLinear, makeLaw, normalCells, uniformCell } from './law.js';
 import type { CellLaw, SpectrumMoments, SpectrumProblem } from './types.js';
@@ -44,11 +45,16 @@ function checkTheorySpec(spec: NetworkSpec): number {
   if (ws.some((w) => w !== ws[0]) || spec.inputDim !== ws[0]) {
     throw new SpecError('width', spec.width, `equal widths with inputDim = width for the free-probability spectrum (got inputDim ${spec.inputDim}, widths ${[...new Set(ws)].join(',')})`);
   }
-  if (spec.residual) {
-    throw new SpecError('residual', spec.residual, 'null: the free-probability spectrum covers plain (non-residual) nets');
-  }
-  if (spec.order === 'linear-act-bn') {
-    throw new SpecError('order', spec.order, 'linear-act or linear-bn-act for the free-probability spectrum');
+  // which kinds the spectrum supports is data on the theory table (residual, layernorm, rmsnorm: not)
+  checkSupported(spec, SPECTRUM_SUPPORT, 'the free-probability spectrum');
+  // the BN law below is that of Linear → BN → φ: BatchNorm after the activation is another block
+  const actBn = (b: readonly { kind: string }[]) => {
+    const i = b.findIndex((l) => l.kind === 'batchnorm');
+    const j = b.findIndex((l) => l.kind === 'act');
+    return i >= 0 && j >= 0 && i > j;
+  };
+  if (blocksOf(layersOf(spec)).some(actBn)) {
+    throw new SpecError('order', spec.order, 'linear-act or linear-bn-act for the free-probability spectrum (BatchNorm before the activation)');
   }
   return ws[0];
 }
@@ -89,7 +95,7 @@ export function spectrumProblem(spec: NetworkSpec, opts: JacobianTheoryOptions =
   const L = spec.depth;
   const sigmaW2 = spec.init.sigmaW2;
   const weights = spec.init.kind;
-  if (spec.order === 'linear-act') {
+  if (!kindsOf(layersOf(spec)).has('batchnorm')) {
     let q: number | null = null;
     if (!isPiecewiseLinear(act)) q = opts.q ?? jacobianFixedPointQ(spec);
     const sq = q === null ? 1 : Math.sqrt(q);

@@ -1,0 +1,28 @@
+// The theory table: one entry per layer kind (a kind missing here is a compile error). Each entry maps the
+// infinite-width state forward, says what the layer does to the backward signal, the records it
+// contributes, what is exact, and whether the Jacobian spectrum supports it. Driver: ../predictTable.ts.
+import type { LayerKind, MaybeSupported } from '../../network/index.js';
+import { act } from './act.js';
+import { batchnorm } from './batchnorm.js';
+import { dense } from './dense.js';
+import { layernorm } from './layernorm.js';
+import { residual } from './residual.js';
+import { rmsnorm } from './rmsnorm.js';
+import type { TheoryLayer } from './types.js';
+
+export const THEORY_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual } satisfies { [K in LayerKind]: TheoryLayer<K> };
+
+/** What the free-probability Jacobian spectrum supports, per kind (for checkSupported). */
+export const SPECTRUM_SUPPORT: Record<LayerKind, MaybeSupported> = {
+  dense: THEORY_LAYERS.dense.spectrum,
+  batchnorm: THEORY_LAYERS.batchnorm.spectrum,
+  layernorm: THEORY_LAYERS.layernorm.spectrum,
+  rmsnorm: THEORY_LAYERS.rmsnorm.spectrum,
+  act: THEORY_LAYERS.act.spectrum,
+  residual: THEORY_LAYERS.residual.spectrum,
+};
+
+export { BN_PREMISE } from './batchnorm.js';
+export * from './finiteWidth.js';
+export * from './segment.js';
+export * from './types.js';
