@@ -1,6 +1,7 @@
 // Verdicts for the reproduction studies: predicted against measured, with a stated tolerance.
+import { type AgreementVerdict, agreement, fmtNumber } from '../records/index.js';
 
-export type Verdict = 'agrees' | 'disagrees' | 'inconclusive';
+export type Verdict = AgreementVerdict;
 
 export interface VerdictRow {
   /** What is compared, e.g. "λ(B=32), width 512, depth 30". */
@@ -17,28 +18,16 @@ export interface VerdictRow {
 }
 
 /**
- * Judge one measurement against a prediction:
+ * Judge one measurement against a prediction by the one agreement rule (src/records/agreement.ts) at
+ * its default z = AGREEMENT_Z = 2:
  * - agrees when |m − p| ≤ relTol·|p| + 2·se (within tolerance, allowing two standard errors);
  * - inconclusive when the 95% interval of the measurement (±2·se) is wider than the tolerance band
  *   itself (the measurement cannot tell), or either number is not finite;
  * - disagrees otherwise.
  */
 export function judge(item: string, predicted: number, measured: number, relTol: number, se?: number): VerdictRow {
-  const row = { item, predicted, measured, se, relTol };
-  if (!Number.isFinite(predicted) || !Number.isFinite(measured)) {
-    return { ...row, verdict: 'inconclusive', reason: `not finite (predicted ${predicted}, measured ${measured})` };
-  }
-  const tol = relTol * Math.abs(predicted);
-  const err = Math.abs(measured - predicted);
-  const s = se ?? 0;
-  const rel = predicted !== 0 ? err / Math.abs(predicted) : err;
-  if (err <= tol + 2 * s) {
-    return { ...row, verdict: 'agrees', reason: `|Δ| = ${fmt(err)} (${pct(rel)}) ≤ tol ${fmt(tol)} + 2·se ${fmt(2 * s)}` };
-  }
-  if (2 * s > tol) {
-    return { ...row, verdict: 'inconclusive', reason: `|Δ| = ${fmt(err)} but 2·se = ${fmt(2 * s)} exceeds the tolerance ${fmt(tol)}` };
-  }
-  return { ...row, verdict: 'disagrees', reason: `|Δ| = ${fmt(err)} (${pct(rel)}) > tol ${fmt(tol)} + 2·se ${fmt(2 * s)}` };
+  const { verdict, reason } = agreement(predicted, measured, { relTol, se });
+  return { item, predicted, measured, se, relTol, verdict, reason };
 }
 
 /** A qualitative check (a direction or an ordering), with the numbers it rests on. */
@@ -54,15 +43,5 @@ export function overall(rows: VerdictRow[]): Verdict {
   return 'inconclusive';
 }
 
-export function fmt(x: number | undefined, digits = 4): string {
-  if (x === undefined || x === null) return '–';
-  if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e5 || a < 1e-3) return x.toExponential(digits - 1);
-  return Number(x.toPrecision(digits)).toString();
-}
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(2)}%`;
-}
+/** A number to `digits` significant digits (the agreement rule's format). */
+export const fmt = fmtNumber;
