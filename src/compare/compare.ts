@@ -1,6 +1,6 @@
 // The gap between theory, sampled networks and training: a join of tidy records and the error of each pair.
 import { studentT975 } from '../network/index.js';
-import { type Source, type SPRecord, summarize } from '../records/index.js';
+import { agreement, type Source, type SPRecord, summarize } from '../records/index.js';
 import { RecordsError } from './load.js';
 import { maxOf } from '../io/arrays.js';
 
@@ -171,7 +171,14 @@ const hyp = (a: number | null, b: number | null): number | null => {
   return v > 0 ? v : null;
 };
 
-/** The error measures of one reference/measured pair (exported for tests and other rooms). */
+/**
+ * The error measures of one reference/measured pair (exported for tests and other rooms). Its agree
+ * flag is the one agreement rule (src/records/agreement.ts): |measured − reference| ≤ tol + z·se with
+ * the tolerance band |ln(measured/reference)| ≤ ln(1 + tolerance) written as a distance (t·|r| above
+ * the reference, t·|r|/(1 + t) below it; ln(1 + t) for log quantities; t·|r| where there is no ratio)
+ * and the seed band in units of the combined Student-t 95% half-width, z = spreadLevel (1 ≈ two
+ * standard errors for many seeds, more for few).
+ */
 export function pairErrors(quantity: string, ref: SideStat, meas: SideStat, tolerance: number, spreadLevel: number) {
   const diff = meas.value - ref.value;
   let ratio: number | null = null;
@@ -188,7 +195,9 @@ export function pairErrors(quantity: string, ref: SideStat, meas: SideStat, tole
   const zSd = sdC === null ? null : diff / sdC;
   const zCi = hC === null ? null : diff / hC;
   const withinTolerance = logError !== null ? Math.abs(logError) <= Math.log1p(tolerance) : Math.abs(diff) <= tolerance * Math.abs(ref.value);
-  const agree = Number.isFinite(diff) && (withinTolerance || (zCi !== null && Math.abs(zCi) <= spreadLevel));
+  const r = Math.abs(ref.value);
+  const absTol = isLogQuantity(quantity) ? Math.log1p(tolerance) : logError !== null && logError < 0 ? (tolerance * r) / (1 + tolerance) : tolerance * r;
+  const agree = agreement(ref.value, meas.value, { relTol: tolerance, absTol, se: hC, z: spreadLevel }).verdict === 'agrees';
   return { diff, ratio, logError, zSd, zCi, withinTolerance, agree };
 }
 

@@ -5,7 +5,8 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { compareRecords, formatSummaryTable, loadRecords, pairErrors, pairsToCsv, RecordsError, summaryToCsv } from '../../src/compare/index.js';
 import { makeSpec, specFields } from '../../src/network/index.js';
-import { type Quantity, record, type SPRecord } from '../../src/records/index.js';
+import { agreement, type Quantity, record, type SPRecord } from '../../src/records/index.js';
+import { expectAgrees } from '../helpers/agreement.js';
 
 const f = specFields(makeSpec({ depth: 4, width: 16, batch: 32 }));
 
@@ -50,6 +51,32 @@ describe('compareRecords: the gap of one pair', () => {
     expect(loose.summary[0].verdict).toBe('agree');
     // Per-quantity tolerance map.
     expect(compareRecords(handMade(), { tolerance: { growth: 0.014, '*': 0 }, spreadLevel: 0 }).summary[0].verdict).toBe('agree');
+  });
+
+  it('the one agreement rule: the tolerance and the seed band add (neither alone is enough here)', () => {
+    // Hand calculation: |Δ| = 0.02 above the reference 1.5, so the log band ln(1.004) is the distance
+    // 0.004·1.5 = 0.006; the seed band is spreadLevel × the 95% half-width 3.182·sd/2 = 0.14466
+    // (t_{0.975, 3} from a printed table). At spreadLevel 0.1: 0.006 + 0.014466 = 0.020466 ≥ 0.02
+    // (agrees, though |zCi| = 0.138 > 0.1 and the ratio is outside the tolerance); at 0.09:
+    // 0.006 + 0.013019 = 0.019019 < 0.02 (not agreeing: inconclusive, as the band exceeds the tolerance).
+    const at = (spreadLevel: number) => compareRecords(handMade(), { tolerance: 0.004, spreadLevel }).pairs[0];
+    expect(at(0.1).withinTolerance).toBe(false);
+    expect(Math.abs(at(0.1).zCi!)).toBeGreaterThan(0.1);
+    expect(at(0.1).agree).toBe(true);
+    expect(at(0.09).agree).toBe(false);
+    // the flag is agreement() on the values, with the half-width as the unit and z = spreadLevel
+    const p = at(0.1);
+    const half = Math.hypot(p.ref.half ?? 0, p.meas.half ?? 0);
+    expect(half).toBeCloseTo((3.182 * HAND.sd) / 2, 3);
+    expectAgrees(p.ref.value, p.meas.value, { relTol: 0.004, se: half, z: 0.1 }, 'sampled growth');
+    expect(agreement(p.ref.value, p.meas.value, { relTol: 0.004, se: half, z: 0.09 }).verdict).toBe('inconclusive');
+  });
+
+  it('below the reference the tolerance is the log band: |Δ| ≤ t·|r|/(1 + t)', () => {
+    // r = 2, t = 0.25: the band is [2/1.25, 2·1.25] = [1.6, 2.5]; 1.61 agrees, 1.59 does not (no seed band)
+    const pair = (m: number) => compareRecords([record(f, 'theory', 'growth', null, 2), record(f, 'sampled', 'growth', null, m, { seed: 1 })], { tolerance: 0.25 }).pairs[0];
+    expect([pair(1.61).agree, pair(1.59).agree, pair(2.49).agree, pair(2.51).agree]).toEqual([true, false, true, false]);
+    for (const m of [1.59, 1.61, 2.49, 2.51]) expect(pair(m).agree).toBe(pair(m).withinTolerance);
   });
 
   it('log quantities: the error is the difference; an aggregate record gives its own 95% interval', () => {
