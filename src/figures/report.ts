@@ -163,7 +163,7 @@ export async function buildReport(records: SPRecord[], opts: BuildReportOptions 
   if (cmp.summary.length) {
     tables.push({
       title: 'Theory against measurement',
-      note: `Pairs joined on ${Array.isArray(cmp.options.joinOn) ? cmp.options.joinOn.join(', ') : 'specId'}, quantity, layer and step. A pair agrees when |ln ratio| ≤ ln(1 + tolerance) or it lies within ${cmp.options.spreadLevel}× the 95% seed interval; a quantity agrees when ≥ ${cmp.options.minAgreeFraction * 100}% of its pairs do.`,
+      note: `Pairs joined on ${Array.isArray(cmp.options.joinOn) ? cmp.options.joinOn.join(', ') : 'specId'}, quantity, layer and step. A pair agrees when its gap is within the tolerance plus ${cmp.options.spreadLevel}× the combined 95% seed interval (the one agreement rule of compare, reproduce and the tests); a quantity agrees when ≥ ${cmp.options.minAgreeFraction * 100}% of its pairs do.`,
       header: [...SUMMARY_COLUMNS],
       rows: cmp.summary.map((s) => SUMMARY_COLUMNS.map((c) => s[c])),
     });

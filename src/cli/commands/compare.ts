@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .argument('<inputs...>', 'record files (.json array or .jsonl) or run directories (records.jsonl + manifest.json)')
     .option('--out <dir>', 'write compare.json (summary and pairs), compare-summary.csv and compare-pairs.csv here')
     .option('--tolerance <t>', 'relative tolerance: a pair agrees when |ln ratio| ≤ ln(1+t); or quantity=t,…,*=t (default 0.05)')
-    .option('--spread <k>', 'a pair also agrees within k × the combined 95% seed interval (default 1)')
+    .option('--spread <k>', 'a pair agrees when its gap is within the tolerance plus k × the combined 95% seed interval (default 1; the one agreement rule, src/records/agreement.ts)')
     .option('--min-agree <f>', 'a quantity agrees when at least this fraction of its pairs agree (default 0.95)')
     .option('--join <fields>', 'specId (default) or comma-separated spec fields to join on, e.g. depth,batch,activation')
     .option('--by <tags>', 'comma-separated tag names that split groups, e.g. optimizer')
