@@ -1,18 +1,43 @@
-// One real random network at initialization, in float64: forward with BatchNorm batch statistics,
-// backward through BN's full backward (mean and variance paths), per-layer statistics.
+// One real random network at initialization, in float64: forward with real batch statistics, backward
+// through every normalization's full backward, per-layer statistics.
 //
-// Shapes are row-major, samples × units (B × n), as in PyTorch. Block l (1..L) of each order:
+// A network is its layer list (layersOf(spec)); the walker here (Net) runs it block by block (blocksOf:
+// block l = the l-th dense layer and what follows it, or a residual) through the table of kernels
+// SAMPLE_LAYERS (src/sample/layers/, one file per kind), with the fusion rules of layers/fused.ts
+// (batchnorm followed by act). Shapes are row-major, samples × units (B × n), as in PyTorch. The
+// presets, for example:
 //   linear-bn-act:  h = x Wᵀ + b,  ẑ = BN(h),  out = φ(γẑ + β)
 //   linear-act-bn:  h = x Wᵀ + b,  a = φ(h),   out = γ·BN(a) + β
-//   linear-act:     h = x Wᵀ + b,  out = φ(h)
-//   residual:       out = x + scale·block(x)
-// BN uses the biased batch variance and ε: ẑ = (v − mean_B v)/√(var_B v + ε) (PyTorch training mode).
-// The backward signal is renormalized to unit norm after every layer and its log scale carried, so
+//   linear-ln-act:  h = x Wᵀ + b,  out = φ(γ·LN(h) + β)
+//   residual:       out = x + scale·block(x);  preln-residual: x + scale·φ(W·LN(x) + b)
+// The backward signal is renormalized to unit norm at every dense output and its log scale carried, so
 // log-norms stay finite at any depth (the backward pass is linear in the upstream gradient).
-import { activationOf, drawNetwork, drawProjection, drawReadout, fanIns, gaussianInputs, type LinearParams, type LossKind, lossAndGrad, lossOutputs, type NetworkSpec, randomTargets, SpecError, widths } from '../network/index.js';
+import {
+  blocksOf,
+  denseLayers,
+  describeLayers,
+  drawLinear,
+  drawNetwork,
+  drawProjection,
+  drawReadout,
+  fanIns,
+  gaussianInputs,
+  type Layer,
+  type LayerKind,
+  layersOf,
+  type LinearParams,
+  type LossKind,
+  lossAndGrad,
+  lossOutputs,
+  type NetworkSpec,
+  randomTargets,
+  SpecError,
+  widths,
+} from '../network/index.js';
 import { GRAM_RECORDS, gramDiagnostics } from '../theory/index.js';
 import { type BackendChoice, type Kernels, kernels } from './linalg.js';
 import { maxOf } from '../io/arrays.js';
+import { type Backward, type Buffers, FUSIONS, type FusedStep, type Forward, gramOf, type ReadoutState, SAMPLE_LAYERS, type SampleLayer, type SampleNet } from './layers/index.js';
 
 export interface ForwardBackwardOptions {
   /** Loss at the top (default: defaultLoss(spec): readout, or projection/mse where readout is constant). */
@@ -76,44 +101,61 @@ export interface LayerStats {
   gradients?: { dh: Float64Array[]; dW: Float64Array[] };
 }
 
+/** The kernel of a kind, typed loosely for the walker (the table itself is checked per kind). */
+function kernelOf(kind: LayerKind): SampleLayer<any> {
+  return SAMPLE_LAYERS[kind] as SampleLayer<any>;
+}
+
+/** The inputs do not depend on the weights, so their batch sum is fixed (a residual path reaches them). */
+const INPUTS: ReadoutState = { fixed: true, zero: false, bn: null, why: 'the inputs are fixed', tail: '', fallback: 'projection' };
+
 /**
- * Why a readout loss L = Σ_i r·x_L(i) is constant for this spec, a priori, or null. Each unit's BN output
- * sums to zero over the batch (Σ_i ẑ_i = 0), so L is constant whenever the last block's output is an
- * affine function of ẑ with the same coefficients for every sample:
- *   - linear-act-bn: out = γẑ + β always;
- *   - linear-bn-act with φ̃(z) = φ(γz + β) affine on the range of ẑ: a piecewise-linear φ (slopes a, b)
- *     with a = b, or with the kink outside u = γẑ + β for every possible ẑ; |ẑ| ≤ √(B−1) for a batch of B
- *     (biased variance; ε only shrinks it), so |β| ≥ |γ|·√(B−1) keeps u on one side (γ = 0: φ̃ constant).
- * A residual path does not help: L = Σ_i r·x_{L−1}(i) + const, and so on down to the inputs. Other
- * activations (expr:, API functions) are not inspected here; forwardBackward's round-off test catches
- * them.
+ * Whether Σ_i x_L(i), the batch sum of the top activation, is independent of the weights, by each kind's
+ * rule (the `readout` entry of SAMPLE_LAYERS), walking the list from the inputs:
+ *   - batchnorm: out = γẑ + β with Σ_i ẑ_i = 0 per unit, so Σ_i out_i = B·β, whatever came before;
+ *   - act: keeps a fixed sum where φ is affine on what reaches it: φ linear (a piecewise-linear φ with
+ *     equal slopes), or right after a BatchNorm, u = γẑ + β on one side of the kink for every ẑ:
+ *     |ẑ| ≤ √(B−1) in a batch of B (biased variance; ε only shrinks it), so |β| ≥ |γ|·√(B−1);
+ *     other activations (expr:, API functions) are not inspected (forwardBackward's round-off test
+ *     catches them);
+ *   - dense: Σ_i h_i = W·Σ_i x_i + B·b, fixed only when Σ_i x_i = 0 exactly (a BatchNorm with β = 0);
+ *   - layernorm, rmsnorm: per-sample normalizations (over units, not the batch): never fixed. LN's output
+ *     sums to n·β over the units of each sample, which would fix a readout row constant over units, not
+ *     a drawn one; RMSNorm fixes each sample's mean square (γ²·m/(m+ε)), which a linear readout does not
+ *     see;
+ *   - residual: Σ_i (x_i + scale·inner(x_i)) is fixed when both sums are (down to the inputs).
+ */
+function readoutState(spec: NetworkSpec): ReadoutState {
+  const walk = (layers: readonly Layer[], s: ReadoutState, last: boolean): ReadoutState => {
+    layers.forEach((l, i) => {
+      s = kernelOf(l.kind).readout(l, s, { batch: spec.batch, last: last && i === layers.length - 1, walk });
+    });
+    return s;
+  };
+  return walk(layersOf(spec), INPUTS, true);
+}
+
+/**
+ * Why a readout loss L = Σ_i r·x_L(i) is constant for this spec, a priori, or null: when Σ_i x_L(i) does
+ * not depend on the weights (readoutState: each kind's rule). For the presets: linear-act-bn always
+ * (out = γẑ + β), linear-bn-act when φ(γẑ + β) is affine on the range of ẑ (φ linear, or |β| ≥ |γ|·√(B−1)
+ * with a kink), each with or without residual; never for linear-act or the LayerNorm and RMSNorm presets.
  */
 export function readoutConstantReason(spec: NetworkSpec): string | null {
-  const { gamma, beta } = spec.bn;
-  if (spec.order === 'linear-act-bn') {
-    return 'for order linear-act-bn the last block ends in BatchNorm, out = γẑ + β, and Σ_i ẑ_i = 0 per unit, so the readout L = Σ_i r·x_L(i) is constant and its gradients are zero up to round-off';
-  }
-  if (spec.order !== 'linear-bn-act') return null;
-  const act = activationOf(spec);
-  const f = 'family' in act ? act.family : undefined;
-  if (!f || spec.batch === null) return null;
-  const reach = Math.abs(gamma) * Math.sqrt(spec.batch - 1);
-  const oneSided = beta >= reach || beta <= -reach;
-  if (f.a !== f.b && !oneSided) return null;
-  const why =
-    f.a === f.b
-      ? `φ = ${act.name} is linear`
-      : `γẑ + β stays on one side of ${act.name}'s kink for every batch of ${spec.batch} (|β| = ${Math.abs(beta)} ≥ |γ|·√(B−1) = ${reach.toPrecision(4)})`;
-  return `for order linear-bn-act with activation ${act.name}, γ = ${gamma}, β = ${beta}: ${why}, so φ(γẑ + β) is affine in the BatchNorm output ẑ, Σ_i ẑ_i = 0 per unit, and the readout L = Σ_i r·x_L(i) is constant: its gradients are round-off`;
+  const s = readoutState(spec);
+  if (!s.fixed || s === INPUTS) return null;
+  const subject = spec.order === 'custom' ? `the layer list ${describeLayers(layersOf(spec))}` : `order ${spec.order}`;
+  return `for ${subject} ${s.why}${s.tail}`;
 }
 
 /**
  * The loss used when none is given: readout, except where readout is constant (readoutConstantReason):
- * mse for linear-act-bn (as before) and the per-sample projection for linear-bn-act.
+ * then the rule that made it constant says which (mse after a last BatchNorm, as linear-act-bn always
+ * had; the per-sample projection where an affine φ follows BatchNorm).
  */
 export function defaultLoss(spec: NetworkSpec): LossKind {
-  if (spec.order === 'linear-act-bn') return 'mse';
-  return readoutConstantReason(spec) ? 'projection' : 'readout';
+  const s = readoutState(spec);
+  return s.fixed && s !== INPUTS ? s.fallback : 'readout';
 }
 
 /** Refuse a readout loss that is constant for the spec, a priori (readoutConstantReason). */
@@ -166,215 +208,6 @@ export class RoundOffGradientError extends SpecError {
   }
 }
 
-interface Act {
-  pw: boolean;
-  a: number;
-  b: number;
-  phi: (x: number) => number;
-  dphi: (x: number) => number;
-}
-
-function actOf(spec: NetworkSpec): Act {
-  const act = activationOf(spec);
-  const f = 'family' in act ? act.family : undefined;
-  return f ? { pw: true, a: f.a, b: f.b, phi: act.phi, dphi: act.dphi } : { pw: false, a: 0, b: 0, phi: act.phi, dphi: act.dphi };
-}
-
-/**
- * Per-unit batch mean and biased variance of v (B × n) in one pass, shifted by the first sample so
- * that a large common offset does not cancel; returns the mean over units of the variance.
- */
-function batchStats(v: Float64Array, B: number, n: number, mean: Float64Array, variance: Float64Array): number {
-  mean.fill(0);
-  variance.fill(0);
-  for (let i = 1; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) {
-      const d = v[r + k] - v[k];
-      mean[k] += d;
-      variance[k] += d * d;
-    }
-  }
-  let s = 0;
-  for (let k = 0; k < n; k++) {
-    const m = mean[k] / B;
-    const vk = Math.max(0, variance[k] / B - m * m);
-    mean[k] = v[k] + m;
-    variance[k] = vk;
-    s += vk;
-  }
-  return s / n;
-}
-
-/**
- * linear-bn-act forward after the statistics of h: h ← ẑ in place, out = φ(γẑ + β), and the batch
- * mean and variance of out per unit, in one pass. Returns [mean over units of the mean, of the variance].
- */
-function bnActForward(
-  act: Act,
-  h: Float64Array,
-  out: Float64Array,
-  B: number,
-  n: number,
-  mean: Float64Array,
-  inv: Float64Array,
-  gamma: number,
-  beta: number,
-  s1: Float64Array,
-  s2: Float64Array,
-): [number, number] {
-  s1.fill(0);
-  s2.fill(0);
-  const pw = act.pw;
-  const a = act.a;
-  const b = act.b;
-  const phi = act.phi;
-  for (let i = 0; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) {
-      const z = (h[r + k] - mean[k]) * inv[k];
-      h[r + k] = z;
-      const u = gamma * z + beta;
-      const o = pw ? (u > 0 ? b * u : a * u) : phi(u);
-      out[r + k] = o;
-      s1[k] += o;
-      s2[k] += o * o;
-    }
-  }
-  let pm = 0;
-  let pv = 0;
-  for (let k = 0; k < n; k++) {
-    const m = s1[k] / B;
-    pm += m;
-    pv += Math.max(0, s2[k] / B - m * m);
-  }
-  return [pm / n, pv / n];
-}
-
-/**
- * linear-bn-act backward from ∂L/∂out to ∂L/∂h in place (φ′, γ, then BN's full backward), in two
- * passes; returns [‖∂L/∂h‖², ‖inv ⊙ ∂L/∂ẑ‖²] (the second: what BN's projection received).
- */
-function bnActBackward(
-  act: Act,
-  g: Float64Array,
-  zhat: Float64Array,
-  inv: Float64Array,
-  B: number,
-  n: number,
-  gamma: number,
-  beta: number,
-  s1: Float64Array,
-  s2: Float64Array,
-): [number, number] {
-  s1.fill(0);
-  s2.fill(0);
-  const pw = act.pw;
-  const a = act.a;
-  const b = act.b;
-  const dphi = act.dphi;
-  for (let i = 0; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) {
-      const z = zhat[r + k];
-      const u = gamma * z + beta;
-      const gv = g[r + k] * gamma * (pw ? (u > 0 ? b : a) : dphi(u));
-      g[r + k] = gv;
-      s1[k] += gv;
-      s2[k] += gv * z;
-    }
-  }
-  for (let k = 0; k < n; k++) {
-    s1[k] /= B;
-    s2[k] /= B;
-  }
-  let sq = 0;
-  let pre = 0;
-  for (let i = 0; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) {
-      const gv = g[r + k];
-      const w = inv[k] * gv;
-      pre += w * w;
-      const v = inv[k] * (gv - s1[k] - zhat[r + k] * s2[k]);
-      g[r + k] = v;
-      sq += v * v;
-    }
-  }
-  return [sq, pre];
-}
-
-/** Apply φ elementwise (src may equal dst). */
-function applyPhi(act: Act, src: Float64Array, dst: Float64Array, len: number): void {
-  if (act.pw) {
-    const a = act.a;
-    const b = act.b;
-    for (let t = 0; t < len; t++) {
-      const x = src[t];
-      dst[t] = x > 0 ? b * x : a * x;
-    }
-  } else {
-    const phi = act.phi;
-    for (let t = 0; t < len; t++) dst[t] = phi(src[t]);
-  }
-}
-
-/** g ← g ⊙ φ′(pre) where pre = γ·ẑ + β (affine) or pre itself. */
-function mulDphi(act: Act, g: Float64Array, pre: Float64Array, len: number, gamma = 1, beta = 0): void {
-  if (act.pw) {
-    const a = act.a;
-    const b = act.b;
-    for (let t = 0; t < len; t++) g[t] *= gamma * pre[t] + beta > 0 ? b : a;
-  } else {
-    const dphi = act.dphi;
-    for (let t = 0; t < len; t++) g[t] *= dphi(gamma * pre[t] + beta);
-  }
-}
-
-/** Normalize v (B × n) in place to ẑ with the stored mean; writes 1/√(var+ε) to inv. */
-function normalize(v: Float64Array, B: number, n: number, mean: Float64Array, variance: Float64Array, eps: number, inv: Float64Array): void {
-  for (let k = 0; k < n; k++) inv[k] = 1 / Math.sqrt(variance[k] + eps);
-  for (let i = 0; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) v[r + k] = (v[r + k] - mean[k]) * inv[k];
-  }
-}
-
-/**
- * BN backward in place: g ← inv ⊙ (g − mean_B g − ẑ·mean_B(g ⊙ ẑ)), per unit (Ioffe & Szegedy 2015;
- * exact with ε because ẑ and inv both include it). Returns [‖g after‖², ‖inv ⊙ g before‖²].
- */
-function bnBackward(g: Float64Array, zhat: Float64Array, inv: Float64Array, B: number, n: number, s1: Float64Array, s2: Float64Array): [number, number] {
-  s1.fill(0);
-  s2.fill(0);
-  for (let i = 0; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) {
-      const gv = g[r + k];
-      s1[k] += gv;
-      s2[k] += gv * zhat[r + k];
-    }
-  }
-  for (let k = 0; k < n; k++) {
-    s1[k] /= B;
-    s2[k] /= B;
-  }
-  let sq = 0;
-  let pre = 0;
-  for (let i = 0; i < B; i++) {
-    const r = i * n;
-    for (let k = 0; k < n; k++) {
-      const gv = g[r + k];
-      const w = inv[k] * gv;
-      pre += w * w;
-      const v = inv[k] * (gv - s1[k] - zhat[r + k] * s2[k]);
-      g[r + k] = v;
-      sq += v * v;
-    }
-  }
-  return [sq, pre];
-}
-
 /** Mean over i<j of G_ij/√(G_ii G_jj) from the upper triangle of a B × B Gram matrix. */
 function meanCosine(G: Float64Array, B: number): number {
   let s = 0;
@@ -390,18 +223,6 @@ function meanCosine(G: Float64Array, B: number): number {
     }
   }
   return c > 0 ? s / c : Number.NaN;
-}
-
-/** Σ_ij A_ij C_ij for symmetric A, C given by their upper triangles. */
-function symDot(A: Float64Array, C: Float64Array, B: number): number {
-  let diag = 0;
-  let off = 0;
-  for (let i = 0; i < B; i++) {
-    const r = i * B;
-    diag += A[r + i] * C[r + i];
-    for (let j = i + 1; j < B; j++) off += A[r + j] * C[r + j];
-  }
-  return diag + 2 * off;
 }
 
 /**
@@ -431,136 +252,128 @@ class BufferPool {
 }
 const pool = new BufferPool(512 * 2 ** 20);
 
-interface LayerCache {
-  /** ẑ of the BN (B × n), or null without BN. */
-  zhat: Float64Array | null;
-  /** 1/√(var+ε) per BN unit. */
-  inv: Float64Array | null;
-  /** h (B × n), kept when φ′ is evaluated at h (linear-act-bn, linear-act). */
-  h: Float64Array | null;
-  /** Upper-triangular Gram x_in x_inᵀ of the block input (B × B), for ‖∂L/∂W‖² = Σ (g gᵀ) ⊙ (x xᵀ). */
-  gramIn: Float64Array;
+/** One step of a layer list: a kind's kernel, or a fusion rule over two consecutive layers. */
+type Step = { layer: Layer; kernel: SampleLayer<any>; second?: undefined; fused?: undefined } | { layer: Layer; second: Layer; fused: FusedStep<any, any>; kernel?: undefined };
+
+const stepMemo = new WeakMap<readonly Layer[], Step[]>();
+
+/** The steps of a list: each layer through SAMPLE_LAYERS, except where a fusion rule takes two. */
+function stepsOf(layers: readonly Layer[]): Step[] {
+  let steps = stepMemo.get(layers);
+  if (steps) return steps;
+  steps = [];
+  for (let i = 0; i < layers.length; i++) {
+    const next = layers[i + 1];
+    const rule = next ? FUSIONS.find((f) => f.first === layers[i].kind && f.second === next.kind) : undefined;
+    if (rule) steps.push({ layer: layers[i], second: layers[++i], fused: rule.step });
+    else steps.push({ layer: layers[i], kernel: kernelOf(layers[i].kind) });
+  }
+  stepMemo.set(layers, steps);
+  return steps;
 }
 
-class Net {
+/** The walker: one spec's blocks through the kernel table. */
+class Net implements SampleNet {
   readonly L: number;
   readonly B: number;
-  readonly ws: number[];
   readonly fin: number[];
-  readonly act: Act;
-  readonly bn: boolean;
+  readonly blocks: Layer[][];
   readonly k: Kernels;
-  // scratch, one per unit
+  readonly buf: Buffers;
   readonly mean: Float64Array;
   readonly variance: Float64Array;
   readonly s1: Float64Array;
   readonly s2: Float64Array;
   /** The block output's Gram, both triangles, for its diagnostics. */
   readonly fullGram: Float64Array;
+  /** Buffers the kernels must not hand back: the inputs and the checkpoints. */
+  readonly kept = new Set<Float64Array>();
 
   constructor(
     readonly spec: NetworkSpec,
     readonly params: LinearParams[],
     batch: number,
     backend: BackendChoice,
+    readonly perturb: ForwardBackwardOptions['perturb'],
+    readonly keepInputs: boolean,
   ) {
     this.L = spec.depth;
     this.B = batch;
-    this.ws = widths(spec);
     this.fin = fanIns(spec);
-    this.act = actOf(spec);
-    this.bn = spec.order !== 'linear-act';
+    this.blocks = blocksOf(layersOf(spec));
     this.k = kernels(backend);
-    const nMax = Math.max(maxOf(this.ws), spec.inputDim);
+    const nMax = Math.max(maxOf(widths(spec)), spec.inputDim);
     this.mean = new Float64Array(nMax);
     this.variance = new Float64Array(nMax);
     this.s1 = new Float64Array(nMax);
     this.s2 = new Float64Array(nMax);
     this.fullGram = new Float64Array(batch * batch);
+    const kept = this.kept;
+    this.buf = {
+      take: (len) => pool.take(len),
+      give: (a) => {
+        if (a && !kept.has(a)) pool.give(a);
+      },
+    };
   }
 
-  gram(x: Float64Array, n: number, out: Float64Array): Float64Array {
-    this.k.syrk(false, this.B, n, 1, x, n, 0, out, this.B);
-    return out;
+  forwardList(layers: readonly Layer[], x: Float64Array, n: number, owned: boolean, f: Forward): { out: Float64Array; n: number; caches: unknown[] } {
+    const caches: unknown[] = [];
+    for (const s of stepsOf(layers)) {
+      const r = s.fused ? s.fused.forward(this, s.layer, s.second, x, n, owned, f) : s.kernel.forward(this, s.layer, x, n, owned, f);
+      caches.push(r.cache);
+      x = r.out;
+      n = r.n;
+      owned = true;
+    }
+    return { out: x, n, caches };
+  }
+
+  backwardList(layers: readonly Layer[], caches: unknown[], g: Float64Array, b: Backward): Float64Array | null {
+    const steps = stepsOf(layers);
+    let cur: Float64Array | null = g;
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const s = steps[i];
+      if (cur === null) this.releaseStep(s, caches[i]);
+      else cur = s.fused ? s.fused.backward(this, s.layer, s.second, caches[i], cur, b) : s.kernel.backward(this, s.layer, caches[i], cur, b);
+    }
+    return cur;
+  }
+
+  releaseList(layers: readonly Layer[], caches: unknown[]): void {
+    stepsOf(layers).forEach((s, i) => {
+      this.releaseStep(s, caches[i]);
+    });
+  }
+
+  private releaseStep(s: Step, cache: unknown): void {
+    if (s.fused) s.fused.release(this, cache);
+    else s.kernel.release(this, s.layer, cache);
+  }
+
+  cacheBytesList(layers: readonly Layer[], n: number): number {
+    let bytes = 0;
+    for (const s of stepsOf(layers)) {
+      bytes += s.fused ? s.fused.cacheBytes(this, n) : s.kernel.cacheBytes(this, s.layer, n);
+      if (s.layer.kind === 'dense') n = s.layer.width;
+    }
+    return bytes;
   }
 
   cacheBytes(l: number): number {
-    const n = this.ws[l];
-    const big = this.spec.order === 'linear-act-bn' ? 2 : 1;
-    return 8 * (this.B * n * big + n + this.B * this.B);
+    return this.cacheBytesList(this.blocks[l], this.fin[l]);
   }
 
   /**
-   * Forward through block l (0-based) from x (B × fin[l]) with its Gram gx; returns the output and its
-   * Gram, fills the cache, and writes statistics when stats is given.
+   * Forward through block l (0-based) from x (B × fin[l], left untouched) with its Gram gx (handed over);
+   * returns the output, its Gram and the block's caches, and writes statistics when stats is given.
    */
-  forwardLayer(
-    l: number,
-    x: Float64Array,
-    gx: Float64Array,
-    cache: LayerCache,
-    perturb: ForwardBackwardOptions['perturb'],
-    stats: LayerStats | null,
-  ): { out: Float64Array; gram: Float64Array } {
-    const { B, act, spec } = this;
-    const n = this.ws[l];
-    const nIn = this.fin[l];
-    const len = B * n;
-    const { W, b } = this.params[l];
-    const h = pool.take(len);
-    this.k.gemm(false, true, B, n, nIn, 1, x, nIn, W, nIn, 0, h, n);
-    let anyBias = false;
-    for (let k = 0; k < n; k++) if (b[k] !== 0) anyBias = true;
-    if (anyBias) for (let i = 0; i < B; i++) for (let k = 0; k < n; k++) h[i * n + k] += b[k];
-    perturb?.(l + 1, h);
-    const mean = this.mean;
-    const variance = this.variance;
-    const pre = batchStats(h, B, n, mean, variance);
-    const { gamma, beta, eps } = spec.bn;
-    let out: Float64Array;
-    cache.gramIn = gx;
-    if (spec.order === 'linear-bn-act') {
-      const inv = pool.take(n);
-      for (let k = 0; k < n; k++) inv[k] = 1 / Math.sqrt(variance[k] + eps);
-      out = pool.take(len);
-      const [pm, pv] = bnActForward(act, h, out, B, n, mean, inv, gamma, beta, this.s1, this.s2); // h now holds ẑ
-      cache.zhat = h;
-      cache.inv = inv;
-      cache.h = null;
-      if (stats) {
-        stats.postactMean[l] = pm;
-        stats.postactVar[l] = pv;
-      }
-    } else if (spec.order === 'linear-act-bn') {
-      const a = pool.take(len);
-      applyPhi(act, h, a, len);
-      cache.h = h;
-      const pv = batchStats(a, B, n, mean, variance);
-      if (stats) stats.postactVar[l] = pv;
-      if (stats) stats.postactMean[l] = meanOf(mean, n);
-      const inv = pool.take(n);
-      normalize(a, B, n, mean, variance, eps, inv); // a now holds ẑ
-      cache.zhat = a;
-      cache.inv = inv;
-      out = pool.take(len);
-      for (let t = 0; t < len; t++) out[t] = gamma * a[t] + beta;
-    } else {
-      cache.h = h;
-      cache.zhat = null;
-      cache.inv = null;
-      out = pool.take(len);
-      applyPhi(act, h, out, len);
-      if (stats) stats.postactVar[l] = batchStats(out, B, n, mean, variance);
-    }
-    if (stats) {
-      stats.preactVar[l] = pre;
-      if (spec.order === 'linear-act') stats.postactMean[l] = meanOf(mean, n);
-    }
-    if (spec.residual) {
-      const s = spec.residual.scale;
-      for (let t = 0; t < len; t++) out[t] = x[t] + s * out[t];
-    }
-    const gram = this.gram(out, n, pool.take(B * B));
+  forwardBlock(l: number, x: Float64Array, gx: Float64Array, stats: LayerStats | null): { out: Float64Array; gram: Float64Array; caches: unknown[] } {
+    const B = this.B;
+    const f: Forward = { l, stats, inGram: { x, gram: gx } };
+    const { out, n, caches } = this.forwardList(this.blocks[l], x, this.fin[l], false, f);
+    if (f.inGram) this.buf.give(f.inGram.gram); // no dense layer read the block input
+    const gram = gramOf(this, out, n);
     if (stats) {
       stats.corr[l] = meanCosine(gram, B);
       if (B >= 4) {
@@ -570,29 +383,46 @@ class Net {
         for (const [q, k] of GRAM_RECORDS) stats.gram[q][l] = d[k];
       }
     }
-    return { out, gram };
+    return { out, gram, caches };
   }
 }
 
-function meanOf(v: Float64Array, n: number): number {
-  let s = 0;
-  for (let k = 0; k < n; k++) s += v[k];
-  return s / n;
+/**
+ * Block l's dense weights for a seed: drawNetwork(spec, seed), which draws every block with spec.init;
+ * a layer list whose dense layers have their own init, σ_w² or σ_b² gets each drawn with its own (same
+ * streams, so a list whose dense layers agree with spec.init gets drawNetwork's numbers).
+ */
+export function drawParams(spec: NetworkSpec, seed: number): LinearParams[] {
+  const dense = denseLayers(layersOf(spec));
+  const { kind, sigmaW2, sigmaB2 } = spec.init;
+  if (dense.every((d) => d.init === kind && d.sigmaW2 === sigmaW2 && d.sigmaB2 === sigmaB2)) return drawNetwork(spec, seed);
+  return dense.map((d, i) => drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1));
 }
 
-function emptyCache(): LayerCache {
-  return { zhat: null, inv: null, h: null, gramIn: new Float64Array(0) };
-}
-
-function releaseCache(c: LayerCache, keepGram: boolean): void {
-  pool.give(c.zhat);
-  pool.give(c.inv);
-  pool.give(c.h);
-  if (!keepGram) pool.give(c.gramIn);
+function emptyStats(L: number, B: number, loss: LossKind, backend: string): LayerStats {
+  const nan = () => new Float64Array(L).fill(Number.NaN);
+  return {
+    depth: L,
+    batch: B,
+    loss: Number.NaN,
+    lossKind: loss,
+    backend,
+    preactVar: nan(),
+    postactMean: nan(),
+    postactVar: nan(),
+    corr: new Float64Array(L),
+    gram: Object.fromEntries(GRAM_RECORDS.map(([q]) => [q, nan()])) as LayerStats['gram'],
+    logGradHSq: new Float64Array(L),
+    logGradWSq: new Float64Array(L),
+    gradHSq: new Float64Array(L),
+    gradWSq: new Float64Array(L),
+    gradGrowth: new Float64Array(L),
+    bnRetained: nan(),
+  };
 }
 
 /**
- * One network of the spec at initialization (weights drawNetwork(spec, seed), inputs
+ * One network of the spec at initialization (weights drawParams(spec, seed), inputs
  * gaussianInputs(B, inputDim, seed, ρ), readout drawReadout(width_L, nOut, seed), targets
  * randomTargets(loss, B, seed)): forward, loss, backward, per-layer statistics. Synchronous, float64.
  */
@@ -606,12 +436,14 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   const bound = roundOffBound(B);
   const L = spec.depth;
   const ws = widths(spec);
-  const params = opts.params ?? drawNetwork(spec, seed);
-  const net = new Net(spec, params, B, opts.backend ?? 'auto');
+  const params = opts.params ?? drawParams(spec, seed);
+  const net = new Net(spec, params, B, opts.backend ?? 'auto', opts.perturb, opts.keepGradients ?? false);
+  const buf = net.buf;
   const x0 = opts.inputs ?? gaussianInputs(B, spec.inputDim, seed, opts.inputCorrelation ?? 0);
   if (x0.length !== B * spec.inputDim) {
     throw new SpecError('inputs', `Float64Array(${x0.length})`, `batch × inputDim = ${B} × ${spec.inputDim} = ${B * spec.inputDim} values`);
   }
+  net.kept.add(x0);
   const nL = ws[L - 1];
   const nOut = lossOutputs(loss);
   const projection = loss === 'projection';
@@ -623,51 +455,35 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   }
   const targets = randomTargets(loss, B, seed);
 
-  const stats: LayerStats = {
-    depth: L,
-    batch: B,
-    loss: Number.NaN,
-    lossKind: loss,
-    backend: net.k.name,
-    preactVar: new Float64Array(L),
-    postactMean: new Float64Array(L),
-    postactVar: new Float64Array(L),
-    corr: new Float64Array(L),
-    gram: Object.fromEntries(GRAM_RECORDS.map(([q]) => [q, new Float64Array(L).fill(Number.NaN)])) as LayerStats['gram'],
-    logGradHSq: new Float64Array(L),
-    logGradWSq: new Float64Array(L),
-    gradHSq: new Float64Array(L),
-    gradWSq: new Float64Array(L),
-    gradGrowth: new Float64Array(L),
-    bnRetained: new Float64Array(L).fill(Number.NaN),
-  };
+  const stats = emptyStats(L, B, loss, net.k.name);
 
-  // Forward: keep every layer's cache if it fits the budget, else checkpoints every `seg` layers.
+  // Forward: keep every block's caches if they fit the budget, else checkpoints every `seg` blocks.
   const budget = opts.memoryBudgetBytes ?? 256 * 2 ** 20;
   let total = 0;
   for (let l = 0; l < L; l++) total += net.cacheBytes(l);
   const keepAll = total <= budget;
   const seg = keepAll ? L : Math.max(1, Math.ceil(Math.sqrt(L)));
-  const caches: (LayerCache | null)[] = new Array(L).fill(null);
+  const caches: (unknown[] | null)[] = new Array(L).fill(null);
   const checkpoints = new Map<number, { x: Float64Array; g: Float64Array }>();
   let x = x0;
-  let gx = net.gram(x0, spec.inputDim, pool.take(B * B));
+  let gx = gramOf(net, x0, spec.inputDim);
   for (let l = 0; l < L; l++) {
-    const isCheckpoint = !keepAll && l % seg === 0;
-    if (isCheckpoint) checkpoints.set(l, { x, g: gx });
-    const cache = emptyCache();
-    const r = net.forwardLayer(l, x, gx, cache, opts.perturb, stats);
-    if (keepAll) caches[l] = cache;
-    else releaseCache(cache, isCheckpoint);
-    if (x !== x0 && !isCheckpoint) pool.give(x);
+    if (!keepAll && l % seg === 0) {
+      checkpoints.set(l, { x, g: gx });
+      net.kept.add(x).add(gx);
+    }
+    const r = net.forwardBlock(l, x, gx, stats);
+    if (keepAll) caches[l] = r.caches;
+    else net.releaseList(net.blocks[l], r.caches);
+    buf.give(x);
     x = r.out;
     gx = r.gram;
   }
-  pool.give(gx);
+  buf.give(gx);
 
   // Loss at the top: y = x_L Rᵀ, or y_i = r_iᵀ x_L(i) for the projection loss.
   const y = new Float64Array(B * nOut);
-  let g = pool.take(B * nL);
+  let g: Float64Array | null = buf.take(B * nL);
   if (projection) {
     for (let i = 0; i < B; i++) {
       let t = 0;
@@ -684,102 +500,52 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   } else {
     net.k.gemm(false, false, B, nL, nOut, 1, dy, nOut, R, nL, 0, g, nL);
   }
-  if (x !== x0) pool.give(x);
+  buf.give(x);
 
+  // Backward, block by block from the top; g = e^{−logScale} ∂L/∂x_l.
   const keep = opts.keepGradients ? { dh: new Array<Float64Array>(L), dW: new Array<Float64Array>(L) } : undefined;
-  let logScale = 0; // true gradient = e^logScale · g
-  const { gamma } = spec.bn;
-  const resScale = spec.residual ? spec.residual.scale : 0;
-  const gg = new Float64Array(B * B);
-  let dead = false;
+  let logScale = 0;
   for (let l = L - 1; l >= 0; l--) {
-    let cache = caches[l];
-    if (!cache) {
+    let blockCaches = caches[l];
+    if (!blockCaches) {
       // recompute this segment's caches from its checkpoint (segments are visited top-down, once)
       const start = l - (l % seg);
       const cp = checkpoints.get(start)!;
       checkpoints.delete(start);
+      net.kept.delete(cp.x);
+      net.kept.delete(cp.g);
       let xs = cp.x;
       let gs = cp.g;
       for (let m = start; m <= l; m++) {
-        const c = emptyCache();
-        const r = net.forwardLayer(m, xs, gs, c, opts.perturb, null);
-        caches[m] = c;
-        if (xs !== x0) pool.give(xs);
+        const r = net.forwardBlock(m, xs, gs, null);
+        caches[m] = r.caches;
+        buf.give(xs);
         xs = r.out;
         gs = r.gram;
       }
-      pool.give(xs);
-      pool.give(gs);
-      cache = caches[l]!;
+      buf.give(xs);
+      buf.give(gs);
+      blockCaches = caches[l]!;
     }
-    const n = ws[l];
-    const nIn = net.fin[l];
-    const len = B * n;
-    if (dead) {
+    caches[l] = null;
+    if (g === null) {
+      // the gradient vanished above
       stats.logGradHSq[l] = Number.NEGATIVE_INFINITY;
       stats.logGradWSq[l] = Number.NEGATIVE_INFINITY;
-      releaseCache(cache, false);
-      caches[l] = null;
+      net.releaseList(net.blocks[l], blockCaches);
       continue;
     }
-    // g is ∂L/∂out_l (scaled). Residual: the identity path keeps g; the block gets scale·g.
-    const gRes = spec.residual ? g : null;
-    const gh = spec.residual ? pool.take(len) : g;
-    if (spec.residual) for (let t = 0; t < len; t++) gh[t] = resScale * g[t];
-    let sq = 0;
-    let projected = Number.NaN; // ‖g‖² right after BN's projection, and what entered it
-    let entered = Number.NaN;
-    if (spec.order === 'linear-bn-act') {
-      [sq, entered] = bnActBackward(net.act, gh, cache.zhat!, cache.inv!, B, n, gamma, spec.bn.beta, net.s1, net.s2);
-      projected = sq;
-    } else {
-      if (spec.order === 'linear-act-bn') {
-        if (gamma !== 1) for (let t = 0; t < len; t++) gh[t] *= gamma;
-        [projected, entered] = bnBackward(gh, cache.zhat!, cache.inv!, B, n, net.s1, net.s2);
-      }
-      mulDphi(net.act, gh, cache.h!, len);
-      for (let t = 0; t < len; t++) sq += gh[t] * gh[t];
-    }
-    if (entered > 0 && Number.isFinite(entered)) {
+    const b: Backward = { l, stats, needInput: l > 0, logScale, r: Number.NaN, dead: false, acc: null, projections: [], keep };
+    g = net.backwardList(net.blocks[l], blockCaches, g, b);
+    logScale = b.logScale;
+    for (const { projected, entered } of b.projections) {
+      if (!(entered > 0 && Number.isFinite(entered))) continue;
       // BN's projection cancelled the gradient down to round-off: the loss is constant in the weights
       const retained = projected / entered;
-      stats.bnRetained[l] = retained;
-      if (retained < bound) {
-        // (buffers not handed back to the pool are simply collected)
-        throw new RoundOffGradientError(loss, l + 1, L, retained, Math.exp(Math.log(sq) + 2 * logScale), bound);
-      }
+      if (!(retained >= stats.bnRetained[l])) stats.bnRetained[l] = retained;
+      if (retained < bound) throw new RoundOffGradientError(loss, l + 1, L, retained, Math.exp(stats.logGradHSq[l]), bound);
     }
-    // gh = e^{-logScale} ∂L/∂h_l
-    net.k.syrk(false, B, n, 1, gh, n, 0, gg, B);
-    const wsq = symDot(gg, cache.gramIn, B);
-    stats.logGradHSq[l] = Math.log(sq) + 2 * logScale;
-    stats.logGradWSq[l] = Math.log(wsq) + 2 * logScale;
-    if (keep) {
-      const e = Math.exp(logScale);
-      keep.dh[l] = gh.map((v) => v * e);
-      keep.dW[l] = dWFull(net.k, gh, B, n, nIn, l, params, spec, x0, e);
-    }
-    releaseCache(cache, false);
-    caches[l] = null;
-    if (!(sq > 0) || !Number.isFinite(sq)) {
-      dead = true;
-      continue;
-    }
-    // renormalize the backward signal to unit norm (folded into the next product) and carry the
-    // scale in logs
-    const r = 1 / Math.sqrt(sq);
-    logScale += 0.5 * Math.log(sq);
-    if (l > 0) {
-      // ∂L/∂x_{l−1} = ∂L/∂h_l · W_l (+ the residual path), both scaled by r
-      const gx2 = gRes ?? pool.take(B * nIn);
-      net.k.gemm(false, false, B, nIn, n, r, gh, n, params[l].W, nIn, gRes ? r : 0, gx2, nIn);
-      if (gh !== gx2) pool.give(gh);
-      g = gx2;
-    } else {
-      pool.give(gh);
-      if (gRes) pool.give(gRes);
-    }
+    if (b.dead) g = null;
   }
   for (let l = 0; l < L; l++) {
     stats.gradHSq[l] = Math.exp(stats.logGradHSq[l]);
@@ -790,28 +556,28 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   return stats;
 }
 
-/** Full ∂L/∂W_l = ghᵀ x_in (checks only): rebuilds x_in by a fresh forward to layer l. */
-function dWFull(
-  k: Kernels,
-  gh: Float64Array,
-  B: number,
-  n: number,
-  nIn: number,
-  l: number,
-  params: LinearParams[],
+/**
+ * One layer list alone, for checks (test/sample/layers.test.ts): out = list(x) for x (B × n, B =
+ * spec.batch) and, for the scalar f = Σ G ⊙ out, the unscaled ∂f/∂x and, when the list holds a dense
+ * layer, ∂f/∂W. The dense layer is block `block` of `params` (default 1: not the first block, so that ∂f/∂x
+ * is computed); the spec only sizes the scratch (its widths and inputDim must cover the list's).
+ */
+export function layerListCheck(
   spec: NetworkSpec,
-  x0: Float64Array,
-  e: number,
-): Float64Array {
-  const net = new Net(spec, params, B, k.name === 'openblas' ? 'native' : 'typescript');
-  let x = x0;
-  let gx = net.gram(x0, spec.inputDim, new Float64Array(B * B));
-  for (let m = 0; m < l; m++) {
-    const r = net.forwardLayer(m, x, gx, emptyCache(), undefined, null);
-    x = r.out;
-    gx = r.gram;
-  }
-  const dW = new Float64Array(n * nIn);
-  k.gemm(true, false, n, nIn, B, e, gh, n, x, nIn, 0, dW, nIn);
-  return dW;
+  layers: Layer[],
+  x: Float64Array,
+  G: Float64Array,
+  opts: { params?: LinearParams[]; block?: number; backend?: BackendChoice } = {},
+): { out: Float64Array; dx: Float64Array | null; dW: Float64Array | null } {
+  const B = spec.batch as number;
+  const block = opts.block ?? 1;
+  const net = new Net(spec, opts.params ?? [], B, opts.backend ?? 'typescript', undefined, true);
+  const stats = emptyStats(Math.max(spec.depth, block + 1), B, 'readout', net.k.name);
+  const r = net.forwardList(layers, x, x.length / B, false, { l: block, stats, inGram: null });
+  const out = Float64Array.from(r.out);
+  const keep = { dh: [] as Float64Array[], dW: [] as Float64Array[] };
+  const b: Backward = { l: block, stats, needInput: true, logScale: 0, r: Number.NaN, dead: false, acc: null, projections: [], keep };
+  const dx = net.backwardList(layers, r.caches, Float64Array.from(G), b);
+  const e = Math.exp(b.logScale);
+  return { out, dx: dx ? dx.map((v) => v * e) : null, dW: keep.dW[block] ?? null };
 }

@@ -1,10 +1,10 @@
 // The sampler's backward pass against central finite differences in float64, on small nets with
-// BatchNorm (γ ≠ 1, β ≠ 0, ε > 0) in every order, smooth and piecewise-linear activations, residual
+// normalizations (γ ≠ 1, β ≠ 0, ε > 0) in every preset, smooth and piecewise-linear activations, residual
 // blocks, and each loss. Also: the Gram-matrix ‖∂L/∂W‖² equals the norm of the explicit ∂L/∂W, and the
 // OpenBLAS and TypeScript kernels agree.
 import { describe, expect, it } from 'vitest';
-import { type LossKind, makeSpec, type NetworkSpec, ORDERS, drawNetwork, gaussianInputs, type SpecInput } from '../../src/network/index.js';
-import { forwardBackward, nativeKernels, tsKernels } from '../../src/sample/index.js';
+import { type LossKind, makeSpec, type NetworkSpec, PRESET_NAMES, type PresetName, drawNetwork, gaussianInputs, type SpecInput } from '../../src/network/index.js';
+import { forwardBackward, nativeKernels, readoutConstantReason, tsKernels } from '../../src/sample/index.js';
 
 // Central differences: truncation ≈ δ²/6·|L'''| ~ 1e-10 and rounding ≈ ε_mach·|L|/δ ~ 1e-11 at δ = 1e-5
 // for O(1) losses on these nets, so 1e-6 of the largest gradient entry leaves a wide, derived margin.
@@ -55,19 +55,26 @@ function checkNet(input: SpecInput, loss: LossKind, seed = 3): void {
 }
 
 const BN = { gamma: 1.3, beta: 0.2, eps: 1e-3 };
+// RMSNorm has no shift β; pre-/post-LN residual presets need equal widths
+const normOf = (order: PresetName) => (order === 'linear-rms-act' ? { ...BN, beta: 0 } : BN);
+const unequalWidths = (order: PresetName) => order !== 'preln-residual' && order !== 'postln-residual';
+/** readout where it is not constant for the spec, else mse */
+const lossFor = (input: SpecInput): LossKind => (readoutConstantReason(makeSpec(input)) ? 'mse' : 'readout');
 
 describe('backward pass vs finite differences (float64)', () => {
-  for (const order of ORDERS) {
-    const loss: LossKind = order === 'linear-act-bn' ? 'mse' : 'readout';
-    it(`${order}, tanh, widths 4-5-3, batch 5, ${loss}`, () => {
-      checkNet({ depth: 3, width: [4, 5, 3], inputDim: 3, batch: 5, order, activation: 'tanh', bn: BN, init: { sigmaB2: 0.1 } }, loss);
+  for (const order of PRESET_NAMES) {
+    const widthsCase: SpecInput = unequalWidths(order)
+      ? { depth: 3, width: [4, 5, 3], inputDim: 3, batch: 5, order, activation: 'tanh', bn: normOf(order), init: { sigmaB2: 0.1 } }
+      : { depth: 3, width: 4, inputDim: 4, batch: 5, order, activation: 'tanh', bn: normOf(order), init: { sigmaB2: 0.1 } };
+    it(`${order}, tanh, ${unequalWidths(order) ? 'widths 4-5-3' : 'width 4'}, batch 5, ${lossFor(widthsCase)}`, () => {
+      checkNet(widthsCase, lossFor(widthsCase));
     });
     it(`${order}, gelu, residual 0.7, xent`, () => {
-      checkNet({ depth: 2, width: 4, inputDim: 4, batch: 6, order, activation: 'gelu', bn: BN, residual: { scale: 0.7 } }, 'xent');
+      checkNet({ depth: 2, width: 4, inputDim: 4, batch: 6, order, activation: 'gelu', bn: normOf(order), residual: { scale: 0.7 } }, 'xent');
     });
     it(`${order}, relu, mse`, () => {
       // ReLU has kinks; with δ = 1e-5 and Gaussian pre-activations a kink lies within δ with probability ~1e-5 per entry
-      checkNet({ depth: 3, width: 5, inputDim: 4, batch: 4, order, activation: 'relu', bn: BN }, 'mse', 11);
+      checkNet({ depth: 3, width: 5, inputDim: unequalWidths(order) ? 4 : 5, batch: 4, order, activation: 'relu', bn: normOf(order) }, 'mse', 11);
     });
   }
   it('orthogonal init, leaky ReLU, BN with ε = 0', () => {
@@ -79,9 +86,9 @@ describe('kernels', () => {
   it('OpenBLAS (when built) and TypeScript give the same statistics', () => {
     const native = nativeKernels();
     if (!native) return; // the TypeScript kernels are the ones checked above
-    for (const order of ORDERS) {
+    for (const order of PRESET_NAMES) {
       const spec = makeSpec({ depth: 6, width: 48, batch: 16, order, residual: order === 'linear-act' ? { scale: 0.5 } : null });
-      const loss: LossKind = order === 'linear-act-bn' ? 'mse' : 'readout';
+      const loss: LossKind = readoutConstantReason(spec) ? 'mse' : 'readout';
       const a = forwardBackward(spec, 5, { loss, backend: 'native' });
       const b = forwardBackward(spec, 5, { loss, backend: 'typescript' });
       for (const key of ['preactVar', 'postactMean', 'postactVar', 'corr', 'logGradHSq', 'logGradWSq'] as const) {

@@ -1,0 +1,113 @@
+// batchnorm: per unit over the batch, ẑ = (v − mean_B v)/√(var_B v + ε) (biased variance, PyTorch
+// training mode), out = γẑ + β. The one copy of BN's math in the sampler: bnNormalize (forward) and
+// bnProject (backward) serve this kernel, the fused BN→act rule (fused.ts) and the Jacobian sampler.
+//
+// Backward (Ioffe & Szegedy 2015; Luther 2020 for the compact form; derivations.md §7), exact with ε
+// because ẑ and inv = 1/√(var_B v + ε) both include it: with g_ẑ = γ·∂L/∂out,
+//   g_v = inv ⊙ (g_ẑ − mean_B g_ẑ − ẑ ⊙ mean_B(g_ẑ ⊙ ẑ))   per unit.
+// Statistics: bnRetained = ‖g_v‖²/‖inv ⊙ g_ẑ‖², the fraction of the squared gradient that survives the
+// projection (the walker checks it against roundOffBound).
+import type { BatchNormLayer } from '../../network/index.js';
+import { batchStats, type SampleLayer, type SampleNet } from './types.js';
+
+export interface BnCache {
+  /** ẑ (B × n). */
+  z: Float64Array;
+  /** 1/√(var_B + ε) per unit. */
+  inv: Float64Array;
+}
+
+/**
+ * Batch statistics of v (B × n), then z = (v − mean_B v)·inv per unit (z may be v: in place) and
+ * inv = 1/√(var_B v + ε) into a fresh buffer. Returns inv.
+ */
+export function bnNormalize(net: SampleNet, v: Float64Array, z: Float64Array, n: number, eps: number): Float64Array {
+  const { B, mean, variance } = net;
+  batchStats(v, B, n, mean, variance);
+  const inv = net.buf.take(n);
+  for (let k = 0; k < n; k++) inv[k] = 1 / Math.sqrt(variance[k] + eps);
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) z[r + k] = (v[r + k] - mean[k]) * inv[k];
+  }
+  return inv;
+}
+
+/**
+ * BN's backward projection in place: g ← inv ⊙ (g − mean_B g − ẑ·mean_B(g ⊙ ẑ)), per unit, with g = g_ẑ
+ * on entry. Returns [‖g after‖², ‖inv ⊙ g before‖²].
+ */
+export function bnProject(net: SampleNet, g: Float64Array, z: Float64Array, inv: Float64Array): [number, number] {
+  const { B, s1, s2 } = net;
+  const n = inv.length;
+  s1.fill(0, 0, n);
+  s2.fill(0, 0, n);
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) {
+      const gv = g[r + k];
+      s1[k] += gv;
+      s2[k] += gv * z[r + k];
+    }
+  }
+  for (let k = 0; k < n; k++) {
+    s1[k] /= B;
+    s2[k] /= B;
+  }
+  let sq = 0;
+  let pre = 0;
+  for (let i = 0; i < B; i++) {
+    const r = i * n;
+    for (let k = 0; k < n; k++) {
+      const gv = g[r + k];
+      const w = inv[k] * gv;
+      pre += w * w;
+      const v = inv[k] * (gv - s1[k] - z[r + k] * s2[k]);
+      g[r + k] = v;
+      sq += v * v;
+    }
+  }
+  return [sq, pre];
+}
+
+export const batchnorm: SampleLayer<'batchnorm', BnCache> = {
+  forward(net, layer: BatchNormLayer, x, n, owned) {
+    const z = owned ? x : net.buf.take(x.length);
+    const inv = bnNormalize(net, x, z, n, layer.eps);
+    const out = net.buf.take(x.length);
+    const { gamma, beta } = layer;
+    for (let t = 0; t < out.length; t++) out[t] = gamma * z[t] + beta;
+    return { out, n, cache: { z, inv } };
+  },
+
+  backward(net, layer, cache, g, b) {
+    const { gamma } = layer;
+    if (gamma !== 1) for (let t = 0; t < g.length; t++) g[t] *= gamma;
+    const [projected, entered] = bnProject(net, g, cache.z, cache.inv);
+    b.projections.push({ projected, entered });
+    batchnorm.release(net, layer, cache);
+    return g;
+  },
+
+  release(net, _layer, cache) {
+    net.buf.give(cache.z);
+    net.buf.give(cache.inv);
+  },
+
+  cacheBytes(net, _layer, n) {
+    return 8 * (net.B * n + n);
+  },
+
+  readout(layer, _s, c) {
+    // Σ_i (γẑ_i + β) = B·β in every unit, whatever came before
+    return {
+      fixed: true,
+      zero: layer.beta === 0,
+      bn: { gamma: layer.gamma, beta: layer.beta },
+      why: c.last ? 'the last block ends in BatchNorm, out = γẑ + β, and Σ_i ẑ_i = 0 per unit' : 'a BatchNorm layer gives out = γẑ + β with Σ_i ẑ_i = 0 per unit',
+      tail: ', so the readout L = Σ_i r·x_L(i) is constant and its gradients are zero up to round-off',
+      // mse, as linear-act-bn always had
+      fallback: 'mse',
+    };
+  },
+};

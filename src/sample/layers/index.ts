@@ -1,0 +1,20 @@
+// The sampler's table of float64 layer kernels, keyed by LayerKind (src/network/layers.ts): a kind
+// missing here is a compile error. The walker (Net in ../network.ts) runs layersOf(spec) block by block
+// through it, with the fusion rules of fused.ts.
+import { act } from './act.js';
+import { batchnorm } from './batchnorm.js';
+import { dense } from './dense.js';
+import { layernorm } from './layernorm.js';
+import { residual } from './residual.js';
+import { rmsnorm } from './rmsnorm.js';
+import type { SampleLayerTable } from './types.js';
+
+export const SAMPLE_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual } satisfies SampleLayerTable;
+
+export { actOf, applyPhi, mulDphi, type Act } from './act.js';
+export { bnNormalize, bnProject } from './batchnorm.js';
+export { gramOf, symDot } from './dense.js';
+export { bnAct, FUSIONS, type FusedStep } from './fused.js';
+export { lnNormalize, lnProject } from './layernorm.js';
+export { rmsNormalize, rmsProject } from './rmsnorm.js';
+export * from './types.js';
