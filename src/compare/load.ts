@@ -2,7 +2,8 @@
 // directory holding records.jsonl / records.json (a run directory, with its manifest.json) or such directories below it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { SOURCES, type SPRecord } from '../records/index.js';
+import { unknownField } from '../network/index.js';
+import { RECORD_FIELDS, SOURCES, type SPRecord } from '../records/index.js';
 import { pushAll } from '../io/arrays.js';
 
 /** Bad record input: names the file (and line), the field, the value and what is allowed. */
@@ -37,6 +38,9 @@ export function validateRecord(raw: unknown, where: string): SPRecord {
     throw new RecordsError(`${where}: ${JSON.stringify(raw)?.slice(0, 80)} is not allowed; expected a record object`);
   }
   const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) {
+    if (!RECORD_FIELDS.includes(k)) throw new RecordsError(`${where}: ${k} ${JSON.stringify(r[k])?.slice(0, 80)} is not allowed; expected ${unknownField(k, RECORD_FIELDS, 'a record')} (free-form labels go in tags)`);
+  }
   if (!SOURCES.includes(r.source as any)) {
     throw new RecordsError(`${where}: source ${JSON.stringify(r.source)} is not allowed; expected ${SOURCES.join(' | ')}`);
   }

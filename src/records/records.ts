@@ -78,6 +78,26 @@ export type LogFormQuantity = (typeof LOG_FORM_QUANTITIES)[number];
 /** Every quantity a record may carry: a key of QUANTITIES or a log form (closed: a new name needs an entry). */
 export type Quantity = keyof typeof QUANTITIES | `log_${LogFormQuantity}`;
 
+/** The spec fields every record carries (a missing key is a compile error). */
+const SPEC_FIELD_KEYS: Record<keyof SpecFields, true> = {
+  specId: true,
+  depth: true,
+  width: true,
+  batch: true,
+  order: true,
+  activation: true,
+  init: true,
+  sigmaW2: true,
+  sigmaB2: true,
+  gamma: true,
+  beta: true,
+  eps: true,
+  residual: true,
+};
+
+/** Every field a record may have (readers refuse others, naming the nearest). */
+export const RECORD_FIELDS: readonly string[] = ['source', 'quantity', 'layer', 'step', 'seed', 'value', 'sd', 'lo', 'hi', 'n', 'tags', ...Object.keys(SPEC_FIELD_KEYS)];
+
 export interface SPRecord extends SpecFields {
   source: Source;
   quantity: Quantity;
