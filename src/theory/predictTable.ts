@@ -3,9 +3,11 @@
 // built from dense, act, layernorm, rmsnorm and residual. One forward pass of the infinite-width law block
 // by block, one backward pass of the per-sample squared gradient (diagonal d and cross-sample o) in log
 // space. Derivations: docs/derivations.md §17; summary and what is exact: docs/theory.md §9.
-import { activationName, blocksOf, denseLayers, fanIns, kindsOf, type Layer, layersOf, layersToJSON, type NetworkSpec, SpecError, specFields } from '../network/index.js';
+import { type ActLayer, activationName, activationOfLayer, blocksOf, type DenseLayer, denseLayers, fanIns, kindsOf, type Layer, layersOf, layersToJSON, type NetworkSpec, SpecError, specFields } from '../network/index.js';
 import { type LogFormQuantity, record, type SPRecord } from '../records/index.js';
 import { interiorLayers, noInteriorReason } from './interior.js';
+import { chi1, qStar } from './meanField.js';
+import { slopesOf } from './moments.js';
 import { type BlockRun, type Law, momentsOf, normProjectionNote, runBlock, THEORY_LAYERS } from './layers/index.js';
 import { DYNAMICS_MODES, type Prediction, type PredictOptions } from './predictClassic.js';
 
@@ -14,6 +16,11 @@ const LOG_BIG = 690;
 /** A block's layers without its width, so that blocks of different widths compare equal. */
 function blockKey(block: readonly Layer[]): string {
   return JSON.stringify(layersToJSON(block), (k, v) => (k === 'width' ? undefined : v));
+}
+
+/** A block that is dense → act and nothing else. */
+function plainBlock(b: readonly Layer[]): boolean {
+  return b.length === 2 && b[0].kind === 'dense' && b[1].kind === 'act';
 }
 
 /** ln of the growth d_l/d_{l+1} contributed at a block boundary: the stationary per-block factor. */
@@ -120,12 +127,24 @@ export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Pred
   if (kinds.has('residual')) {
     predictedGrowth = geoMean();
     notes.push(`residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${interiorLayers(L).join('..')}${noInteriorReason(L) ? ` (none: ${noInteriorReason(L)})` : ''}`);
+  } else if (uniform && plainBlock(blocks[L - 1])) {
+    // dense → act without a norm: the classic no-norm rate (χ₁ at q*, exact for the ReLU family), as predictClassic
+    const d = blocks[L - 1][0] as DenseLayer;
+    const phi = activationOfLayer(blocks[L - 1][1] as ActLayer);
+    const sl = slopesOf(phi);
+    const qs = sl ? Number.NaN : qStar(phi, d.sigmaW2, d.sigmaB2);
+    if (sl) predictedGrowth = d.sigmaW2 * ((sl.a * sl.a + sl.b * sl.b) / 2);
+    else if (Number.isFinite(qs)) predictedGrowth = chi1(phi, d.sigmaW2, d.sigmaB2, qs);
+    else {
+      predictedGrowth = geoMean();
+      notes.push('the q-map has no finite fixed point here; predictedGrowth is the geometric mean of the per-layer growth');
+    }
   } else if (uniform) {
     // identical blocks: iterate the block map to its fixed point and take the factor there
     let x = law;
     let g = stationaryFactor(runs[L - 1]);
     let done = false;
-    for (let it = 0; it < 5000 && !done; it++) {
+    for (let it = 0; it < 1000 && !done; it++) {
       const r = runBlock(blocks[L - 1], x, { width: widthOf[L - 1], batch: B });
       const g2 = stationaryFactor(r);
       const qh = r.seg.qh;

@@ -167,11 +167,15 @@ describe('properties', () => {
     const ln = growth('linear-ln-act', a, { depth: 40, init: { sigmaW2: sw, sigmaB2: sb }, bn: { gamma: Math.sqrt(eps), beta: 0, eps } });
     expect(Math.abs(ln - plain)).toBeLessThan(1e-6 * plain);
   });
-  test.each(['relu', 'tanh', 'gelu'])('%s: a custom dense → act list through the table gives the records of the linear-act preset (classic path) to 1e-10', (a) => {
-    const sw = a === 'relu' ? 2 : 1.4;
-    const classic = predict(makeSpec({ order: 'linear-act', activation: a, depth: 10, width: 64, batch: 16, init: { sigmaW2: sw, sigmaB2: 0.05 } }));
+  test.each([
+    ['relu', 2, 0.05],
+    ['tanh', 1.4, 0.05],
+    ['gelu', 1.4, 0.05],
+    ['tanh', 1, 0],
+  ] as const)('%s, σ_w² = %d, σ_b² = %d: a custom dense → act list through the table gives the records of the linear-act preset (classic path) to 1e-10', (a, sw, sb) => {
+    const classic = predict(makeSpec({ order: 'linear-act', activation: a, depth: 10, width: 64, batch: 16, init: { sigmaW2: sw, sigmaB2: sb } }));
     const layers = Array.from({ length: 10 }, () => [
-      { kind: 'dense', width: 64, sigmaW2: sw, sigmaB2: 0.05 },
+      { kind: 'dense', width: 64, sigmaW2: sw, sigmaB2: sb },
       { kind: 'act', activation: a },
     ]).flat();
     const table = predict(makeSpec({ layers, batch: 16 }));
