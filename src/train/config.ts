@@ -1,6 +1,6 @@
 // TrainConfig: everything a training run needs, validated with errors that name the field, the value
 // and what is allowed. The resolved form is plain JSON and goes into the run's manifest.
-import { checkSeed, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../network/index.js';
+import { checkSeed, type Layer, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../network/index.js';
 import { BACKENDS, type BackendName } from './backend.js';
 import { type DataConfig, dataDim, makeDataConfig } from './data.js';
 import { TrainConfigError } from './errors.js';
@@ -77,7 +77,8 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
     if (e instanceof SpecError) throw new TrainConfigError(`spec.${e.field}`.replace(/^spec\.spec$/, 'spec'), e.value, e.allowed);
     throw e;
   }
-  if (typeof spec.activation !== 'string') throw new TrainConfigError('spec.activation', (spec.activation as any).name, 'an activation string (training needs a tf form of φ)');
+  const fnAct = spec.layers ? apiActivation(spec.layers, 'spec.layers') : typeof spec.activation !== 'string' ? { field: 'spec.activation', name: spec.activation.name } : null;
+  if (fnAct) throw new TrainConfigError(fnAct.field, fnAct.name, 'an activation string (training needs a tf form of φ)');
   if (spec.batch === null) throw new TrainConfigError('spec.batch', null, 'an integer >= 2 (training needs a finite batch)');
   if (dd !== null && spec.inputDim !== dd) throw new TrainConfigError('spec.inputDim', spec.inputDim, `the data's input dimension (${dd} for ${data.kind})`);
   const schedule = makeSchedule(input.schedule);
@@ -100,4 +101,16 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
     checkpointEvery: ck,
   };
   return { config, spec };
+}
+
+/** The first act layer of a list (residuals' inner lists included) given as an API function pair, which has no tf form. */
+function apiActivation(layers: readonly Layer[], where: string): { field: string; name: string } | null {
+  for (const [i, l] of layers.entries()) {
+    if (l.kind === 'act' && typeof l.activation !== 'string') return { field: `${where}[${i}].activation`, name: l.activation.name };
+    if (l.kind === 'residual') {
+      const r = apiActivation(l.layers, `${where}[${i}].layers`);
+      if (r) return r;
+    }
+  }
+  return null;
 }

@@ -4,9 +4,10 @@ export { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from '
 export { type CsvData, DATA_KINDS, type DataConfig, type Dataset, dataDim, type HostBatch, loadData, type MnistData, makeDataConfig, permutation, type SyntheticData } from './data.js';
 export { TrainConfigError } from './errors.js';
 export { combineFactors, type Degeneracy, degeneracyOf, F32_UNIT_ROUNDOFF, type GradientFactors, type UnitSums } from './factors.js';
-export { batchNorm, batchNormEval, compileExpression, EXPR_FUNCTIONS, EXPR_SUBSET, linear, tfActivation } from './layers.js';
+export { compileExpression, EXPR_FUNCTIONS, EXPR_SUBSET, tfActivation } from './activations.js';
+export { batchNorm, batchNormEval, exactFactorsApply, FACTOR_BLOCK, layerNorm, linear, rmsNorm, TRAIN_LAYERS, type TrainLayer } from './layers/index.js';
 export { accuracyOf, lossTensor, TRAIN_LOSSES, type TrainLoss } from './loss.js';
-export { type Capture, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } from './model.js';
+export { type Capture, drawDense, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } from './model.js';
 export {
   CLIP_KINDS,
   type ClipConfig,

@@ -1,13 +1,15 @@
-// The MLP of a spec on tfjs, initialized from the same seeded draws as the sampler (src/network/random.ts),
-// so that step 0 of training is the sampled network of the same seed.
+// The MLP of a spec on tfjs: its layer list (layersOf(spec)) built through the trainer's layer table
+// (TRAIN_LAYERS, src/train/layers/) and walked block by block. Weights come from the same seeded draws as
+// the sampler (src/network/random.ts), so that step 0 of training is the sampled network of the same seed.
 import * as tf from '@tensorflow/tfjs';
-import { drawNetwork, drawReadout, fanIns, hasBN, type NetworkSpec, widths } from '../network/index.js';
-import { batchNorm, batchNormEval, linear, type TfActivation, tfActivation } from './layers.js';
+import { blocksOf, denseLayers, drawLinear, drawReadout, type Layer, layersOf, type LinearParams, type NetworkSpec } from '../network/index.js';
+import type { TfActivation } from './activations.js';
+import { type BnBatchStats, type BuildContext, type Built, type ForwardContext, kernelFromRowMajor, linear, type Node, type ParamKind, TRAIN_LAYERS } from './layers/index.js';
 
 type T2 = tf.Tensor2D;
 type T1 = tf.Tensor1D;
 
-export type ParamKind = 'W' | 'b' | 'gamma' | 'beta';
+export type { ParamKind };
 
 export interface ParamInfo {
   /** e.g. "block3.W", "readout.b". */
@@ -16,15 +18,15 @@ export interface ParamInfo {
   layer: number | null;
   kind: ParamKind;
   shape: number[];
-  /** 1-D parameters (biases, BN γ/β): excluded from LARS/LAMB/LALC adaptation and weight decay by default. */
+  /** 1-D parameters (biases, norm γ/β): excluded from LARS/LAMB/LALC adaptation and weight decay by default. */
   oneD: boolean;
 }
 
 /** What a forward pass hands out for probes (all tensors kept; the caller disposes them). */
 export interface Capture {
-  /** h_l: the Linear output of block l (pre-normalization), B × n_l. */
+  /** h_l: the dense output of block l (pre-normalization), B × n_l. */
   h: T2[];
-  /** The argument of φ in block l (BN output for linear-bn-act, h_l otherwise). */
+  /** The argument of block l's first φ (the BN output for linear-bn-act, h_l for linear-act); the block output when it has no act layer. */
   actIn: T2[];
   /** Block outputs x_l, B × n_l. */
   out: T2[];
@@ -45,43 +47,58 @@ export function disposeCapture(c: Capture): void {
   c.dy?.dispose();
 }
 
-/** Float64 row-major n_out × n_in → Float32 kernel K = Wᵀ (n_in × n_out). */
-export function kernelFromRowMajor(W: Float64Array, nOut: number, nIn: number): Float32Array {
-  const K = new Float32Array(nOut * nIn);
-  for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) K[i * nOut + o] = W[o * nIn + i];
-  return K;
+export { kernelFromRowMajor };
+
+/** A table entry with its kind erased: each node is handed to the entry of its own layer's kind. */
+interface AnyEntry {
+  build(layer: Layer, ctx: BuildContext): Built<unknown>;
+  forward(node: Node, x: T2, ctx: ForwardContext): T2;
+}
+const entry = (l: Layer): AnyEntry => TRAIN_LAYERS[l.kind] as unknown as AnyEntry;
+
+/** Nodes and their inner nodes, depth first. */
+function flatNodes(ns: readonly Node[]): Node[] {
+  return ns.flatMap((n) => [n, ...flatNodes(n.inner)]);
+}
+
+function run(nodes: readonly Node[], x: T2, ctx: ForwardContext): T2 {
+  let v = x;
+  for (const n of nodes) v = entry(n.layer).forward(n, v, ctx);
+  return v;
+}
+
+/**
+ * Each block's dense layer for a seed, drawn with that layer's own init, σ_w² and σ_b² (drawLinear's
+ * streams; for a preset every dense layer has spec.init, and these are drawNetwork(spec, seed)'s numbers).
+ * The sampler draws the same (drawParams in src/sample/network.ts).
+ */
+export function drawDense(spec: NetworkSpec, seed: number): LinearParams[] {
+  return denseLayers(layersOf(spec)).map((d, i) => drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1));
 }
 
 export class Mlp {
   readonly spec: NetworkSpec;
   readonly nOut: number;
-  readonly act: TfActivation;
-  readonly bn: boolean;
   readonly info: ParamInfo[];
-  /** Parameters, in the order of `info`. */
+  /** Parameters, in the order of `info`: block by block, each layer's in list order, then the readout. */
   params: tf.Tensor[];
-  /** BN running statistics per block (of the BN input), updated by `updateRunningStats`. */
+  /** Running statistics (of each BN layer's input, in list order), updated by `updateRunningStats`. */
   runMean: T1[];
   runVar: T1[];
   /** PyTorch's convention: running ← (1 − m)·running + m·batch, unbiased batch variance. */
   readonly bnMomentum = 0.1;
-  private readonly index: { W: number; b: number; gamma: number; beta: number }[];
+  /** The compiled layers, one list per block. */
+  readonly blocks: Node[][];
   private readonly readoutIndex: { W: number; b: number };
 
-  constructor(spec: NetworkSpec, nOut: number, params: tf.Tensor[], info: ParamInfo[], runMean: T1[], runVar: T1[]) {
+  private constructor(spec: NetworkSpec, nOut: number, blocks: Node[][], params: tf.Tensor[], info: ParamInfo[], statWidths: number[]) {
     this.spec = spec;
     this.nOut = nOut;
-    this.act = tfActivation(spec.activation as any);
-    this.bn = hasBN(spec);
+    this.blocks = blocks;
     this.params = params;
     this.info = info;
-    this.runMean = runMean;
-    this.runVar = runVar;
-    this.index = [];
-    for (let l = 1; l <= spec.depth; l++) {
-      const at = (k: ParamKind) => info.findIndex((p) => p.layer === l && p.kind === k);
-      this.index.push({ W: at('W'), b: at('b'), gamma: at('gamma'), beta: at('beta') });
-    }
+    this.runMean = statWidths.map((n) => tf.zeros([n]) as T1);
+    this.runVar = statWidths.map((n) => tf.ones([n]) as T1);
     this.readoutIndex = {
       W: info.findIndex((p) => p.layer === null && p.kind === 'W'),
       b: info.findIndex((p) => p.layer === null && p.kind === 'b'),
@@ -89,94 +106,78 @@ export class Mlp {
   }
 
   /**
-   * The network of `seed`: block weights from drawNetwork(spec, seed), BN γ/β from spec.bn, readout
-   * weights from drawReadout(width_L, nOut, seed), readout bias 0.
+   * The network of `seed`: each block's dense layer from drawDense(spec, seed), norm γ/β from their
+   * layers, readout weights from drawReadout(width_L, nOut, seed), readout bias 0.
    */
   static fromSeed(spec: NetworkSpec, nOut: number, seed: number): Mlp {
-    const layers = drawNetwork(spec, seed);
-    const ws = widths(spec);
-    const fi = fanIns(spec);
-    const bn = hasBN(spec);
+    const draws = drawDense(spec, seed);
     const params: tf.Tensor[] = [];
     const info: ParamInfo[] = [];
-    const runMean: T1[] = [];
-    const runVar: T1[] = [];
-    for (let l = 1; l <= spec.depth; l++) {
-      const p = layers[l - 1];
-      params.push(tf.tensor2d(kernelFromRowMajor(p.W, p.nOut, p.nIn), [fi[l - 1], ws[l - 1]]));
-      info.push({ name: `block${l}.W`, layer: l, kind: 'W', shape: [fi[l - 1], ws[l - 1]], oneD: false });
-      params.push(tf.tensor1d(Float32Array.from(p.b)));
-      info.push({ name: `block${l}.b`, layer: l, kind: 'b', shape: [ws[l - 1]], oneD: true });
-      if (bn) {
-        params.push(tf.fill([ws[l - 1]], spec.bn.gamma) as T1);
-        info.push({ name: `block${l}.gamma`, layer: l, kind: 'gamma', shape: [ws[l - 1]], oneD: true });
-        params.push(tf.fill([ws[l - 1]], spec.bn.beta) as T1);
-        info.push({ name: `block${l}.beta`, layer: l, kind: 'beta', shape: [ws[l - 1]], oneD: true });
-        runMean.push(tf.zeros([ws[l - 1]]) as T1);
-        runVar.push(tf.ones([ws[l - 1]]) as T1);
-      }
-    }
-    const wL = ws[spec.depth - 1];
-    params.push(tf.tensor2d(kernelFromRowMajor(drawReadout(wL, nOut, seed), nOut, wL), [wL, nOut]));
-    info.push({ name: 'readout.W', layer: null, kind: 'W', shape: [wL, nOut], oneD: false });
+    const statWidths: number[] = [];
+    let width = spec.inputDim;
+    const blocks = blocksOf(layersOf(spec)).map((layers, i) => {
+      const block = i + 1;
+      const seen = new Map<ParamKind, number>();
+      const build = (list: readonly Layer[]): Node[] =>
+        list.map((layer) => {
+          const b = entry(layer).build(layer, { block, width, dense: draws[i] });
+          const node: Node = { layer, block, params: [], stat: b.runningStats ? statWidths.push(width) - 1 : -1, inner: [], data: b.data };
+          for (const p of b.params) {
+            const k = (seen.get(p.kind) ?? 0) + 1;
+            seen.set(p.kind, k);
+            node.params.push(params.length);
+            params.push(p.init());
+            info.push({ name: `block${block}.${p.kind}${k > 1 ? k : ''}`, layer: block, kind: p.kind, shape: p.shape, oneD: p.shape.length === 1 });
+          }
+          if (b.inner) node.inner = build(b.inner);
+          width = b.width;
+          return node;
+        });
+      return build(layers);
+    });
+    params.push(tf.tensor2d(kernelFromRowMajor(drawReadout(width, nOut, seed), nOut, width), [width, nOut]));
+    info.push({ name: 'readout.W', layer: null, kind: 'W', shape: [width, nOut], oneD: false });
     params.push(tf.zeros([nOut]));
     info.push({ name: 'readout.b', layer: null, kind: 'b', shape: [nOut], oneD: true });
-    return new Mlp(spec, nOut, params, info, runMean, runVar);
+    return new Mlp(spec, nOut, blocks, params, info, statWidths);
   }
 
-  /** Index into params of block l's BN γ (l = 1..depth), or −1 without BN. */
+  /** The nodes of block l (1..depth), inner nodes included, in list order. */
+  blockNodes(l: number): Node[] {
+    return flatNodes(this.blocks[l - 1]);
+  }
+
+  /** Index into params of block l's first γ (l = 1..depth), or −1 when it has none. */
   gammaIndex(l: number): number {
-    return this.index[l - 1].gamma;
+    return this.info.findIndex((p) => p.layer === l && p.kind === 'gamma');
   }
 
   /** Index into params of block l's kernel (l = 1..depth), or of the readout kernel (l = null). */
   weightIndex(l: number | null): number {
-    return l === null ? this.readoutIndex.W : this.index[l - 1].W;
+    return l === null ? this.readoutIndex.W : this.info.findIndex((p) => p.layer === l && p.kind === 'W');
+  }
+
+  /** The tf form of block l's first φ. */
+  activation(l: number): TfActivation {
+    const n = this.blockNodes(l).find((x) => x.layer.kind === 'act');
+    if (!n) throw new Error(`block ${l} has no act layer`);
+    return n.data as TfActivation;
   }
 
   /**
    * Forward pass with parameters `p` (same order as `info`). Training mode uses batch statistics and
-   * hands them to `bnStats` (kept tensors; caller disposes). Returns the readout outputs (B × nOut).
+   * hands them to `bnStats`, one per running-statistics slot (kept tensors; caller disposes). Returns the
+   * readout outputs (B × nOut).
    */
-  forward(p: tf.Tensor[], x: T2, mode: 'train' | 'eval', capture?: Capture, bnStats?: { mean: T1; variance: T1 }[]): T2 {
-    const spec = this.spec;
+  forward(p: tf.Tensor[], x: T2, mode: 'train' | 'eval', capture?: Capture, bnStats?: BnBatchStats[]): T2 {
+    const ctx: ForwardContext = { mode, p, capture, bnStats, runMean: this.runMean, runVar: this.runVar, run: (nodes, v) => run(nodes, v, ctx) };
     let cur = x;
-    for (let l = 1; l <= spec.depth; l++) {
-      const ix = this.index[l - 1];
-      const onGrad = capture
-        ? (dh: T2) => {
-            capture.dhSq[l - 1] = tf.keep(tf.sum(tf.square(dh)) as tf.Scalar);
-            capture.dh[l - 1] = tf.keep(tf.clone(dh));
-          }
-        : undefined;
-      const h = linear(cur, p[ix.W] as T2, p[ix.b] as T1, onGrad);
-      const norm = (v: T2): T2 => {
-        const g = p[ix.gamma] as T1;
-        const bt = p[ix.beta] as T1;
-        if (mode === 'eval') return batchNormEval(v, g, bt, spec.bn.eps, this.runMean[l - 1], this.runVar[l - 1]);
-        return batchNorm(v, g, bt, spec.bn.eps, (s) => {
-          if (bnStats) bnStats[l - 1] = { mean: tf.keep(s.mean), variance: tf.keep(s.variance) };
-        });
-      };
-      let actIn: T2;
-      let out: T2;
-      if (spec.order === 'linear-bn-act') {
-        actIn = norm(h);
-        out = this.act(actIn) as T2;
-      } else if (spec.order === 'linear-act-bn') {
-        actIn = h;
-        out = norm(this.act(h) as T2);
-      } else {
-        actIn = h;
-        out = this.act(h) as T2;
-      }
-      if (spec.residual) out = tf.add(cur, tf.mul(out, spec.residual.scale)) as T2;
+    for (const [i, block] of this.blocks.entries()) {
+      cur = run(block, cur, ctx);
       if (capture) {
-        capture.h[l - 1] = tf.keep(h);
-        capture.actIn[l - 1] = tf.keep(actIn);
-        capture.out[l - 1] = tf.keep(out);
+        capture.out[i] = tf.keep(cur);
+        capture.actIn[i] ??= cur;
       }
-      cur = out;
     }
     const onReadoutGrad = capture
       ? (dy: T2) => {
@@ -187,8 +188,7 @@ export class Mlp {
   }
 
   /** running ← (1 − m)·running + m·batch (variance made unbiased by B/(B − 1)); disposes the stats. */
-  updateRunningStats(stats: { mean: T1; variance: T1 }[], batch: number): void {
-    if (!this.bn) return;
+  updateRunningStats(stats: BnBatchStats[], batch: number): void {
     const m = this.bnMomentum;
     const unbias = batch > 1 ? batch / (batch - 1) : 1;
     for (let i = 0; i < stats.length; i++) {

@@ -3,6 +3,15 @@
 // the same order as the op sequences below, so on blas both give the same bits (test/train/blas.test.ts).
 import * as tf from '@tensorflow/tfjs';
 
+/**
+ * Whether the active backend needs explicit transposes before a matMul (wasm and the JS cpu backend: a
+ * matMul with a transposed operand is ~30× slower there); blas and tfjs-node take the transpose as a flag.
+ */
+export function explicitTranspose(): boolean {
+  const b = tf.getBackend();
+  return b !== 'blas' && b !== 'tensorflow';
+}
+
 /** Whether the active backend has the named kernel. */
 export function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;

@@ -2,15 +2,15 @@
 // only read tensors the step computes anyway (and ‖∂L/∂h_l‖², taken inside the Linear backward), so
 // they cannot change the training result.
 import * as tf from '@tensorflow/tfjs';
-import { activationOf, hasBN, type NetworkSpec, type SpecFields, specFields, widths } from '../network/index.js';
+import { type ActLayer, activationOfLayer, type BatchNormLayer, layersOf, type NetworkSpec, type SpecFields, specFields, widths } from '../network/index.js';
 import { type Quantity, record, type SPRecord } from '../records/index.js';
 import type { ResolvedTrainConfig } from './config.js';
 import type { Dataset, HostBatch } from './data.js';
 import { combineFactors, degeneracyOf, type UnitSums } from './factors.js';
-import { explicitTranspose } from './layers.js';
 import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
+import { exactFactorsApply } from './layers/index.js';
 import { type Capture, disposeCapture, emptyCapture, Mlp } from './model.js';
-import { sumSquares } from './ops.js';
+import { explicitTranspose, sumSquares } from './ops.js';
 import { clipFactors, Optimizer } from './optim.js';
 import { ProbeSchedule } from './probes.js';
 import { scheduleFactor } from './schedule.js';
@@ -41,7 +41,7 @@ export function gradientsOf(
   targets: BatchTargets,
   capture?: Capture,
 ): { loss: tf.Scalar; grads: tf.Tensor[]; logits: T2; bnStats: { mean: tf.Tensor1D; variance: tf.Tensor1D }[] } {
-  const bnStats: { mean: tf.Tensor1D; variance: tf.Tensor1D }[] = new Array(model.spec.depth);
+  const bnStats: { mean: tf.Tensor1D; variance: tf.Tensor1D }[] = new Array(model.runMean.length);
   let logits: T2 | null = null;
   const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
     const y = model.forward(ps, x, 'train', capture, bnStats);
@@ -61,7 +61,7 @@ export class Trainer {
   readonly fields: SpecFields;
   readonly tags: Record<string, string>;
   private readonly rate: CorrelationAwareRate | null;
-  /** Whether the gradient-factor probes run (linear-bn-act without residuals). */
+  /** Whether the gradient-factor probes run: every block is Linear → BN → φ (exactFactorsApply). */
   readonly factorsOn: boolean;
 
   constructor(cfg: ResolvedTrainConfig, spec: NetworkSpec, data: Dataset, rate: CorrelationAwareRate | null, backendName: string) {
@@ -73,7 +73,7 @@ export class Trainer {
     this.probes = new ProbeSchedule(cfg.probe, cfg.steps);
     this.fields = specFields(spec);
     this.tags = { optimizer: cfg.optimizer.kind, data: cfg.data.kind, loss: cfg.loss, backend: backendName };
-    this.factorsOn = spec.order === 'linear-bn-act' && !spec.residual && hasBN(spec);
+    this.factorsOn = exactFactorsApply(layersOf(spec));
     this.rate = this.factorsOn ? rate : null;
   }
 
@@ -217,14 +217,14 @@ export class Trainer {
     if (this.rate) {
       // the gradient-independence reconstruction of grad_growth at layer l (docs/derivations.md §13,
       // src/theory/correlation.ts): a labelled approximation, not a prediction (docs/training.md)
-      const activation = activationOf(this.spec);
       for (let l = 1; l < L; l++) {
         const u = fx.layers[l - 1];
+        const { bn, act } = this.factorBlock(l);
         let dphiSqMean = 0; // E φ′(z_l)² over batch and units: the mean of the per-unit E_b φ′_j²
         for (let j = 0; j < u.dphi2.length; j++) dphiSqMean += u.dphi2[j] / u.dphi2.length;
         let r: ReturnType<CorrelationAwareRate>;
         try {
-          r = this.rate({ preVar: u.varEps, colNormSq: fx.colNormSq[l - 1], dphiSqMean, nCur: ws[l], prevRowNormSq: fx.prevRowNormSq[l - 1] }, activation, this.spec.bn);
+          r = this.rate({ preVar: u.varEps, colNormSq: fx.colNormSq[l - 1], dphiSqMean, nCur: ws[l], prevRowNormSq: fx.prevRowNormSq[l - 1] }, activationOfLayer(act), { gamma: bn.gamma, beta: bn.beta, eps: bn.eps });
         } catch {
           continue; // e.g. a unit with zero batch variance and ε = 0: the reconstruction is undefined there
         }
@@ -235,6 +235,12 @@ export class Trainer {
     }
   }
 
+  /** Block l's BN and act layers, where the factors apply (every block is dense → batchnorm → act). */
+  private factorBlock(l: number): { bn: BatchNormLayer; act: ActLayer } {
+    const [, bn, act] = this.model.blockNodes(l).map((n) => n.layer);
+    return { bn: bn as BatchNormLayer, act: act as ActLayer };
+  }
+
   /**
    * Per-unit sums of every block (src/train/factors.ts) at θ_t, from the captured forward and backward,
    * plus ‖W_{l+1}‖²_F, the column norms of W_{l+1}, the row norms of W_l and, for the degeneracy check,
@@ -243,21 +249,19 @@ export class Trainer {
   private unitSums(old: tf.Tensor[], cap: Capture): { layers: UnitSums[]; weightSq: number[]; colNormSq: Float32Array[]; prevRowNormSq: Float32Array[]; preTopSq: number } {
     const L = this.spec.depth;
     const model = this.model;
-    const eps = this.spec.bn.eps;
-    const act = model.act;
     const ws = widths(this.spec);
     const K = (l: number) => old[model.weightIndex(l <= L ? l : null)] as tf.Tensor2D;
     const flat = tf.tidy(() => {
-      const dphi = tf.grad((z: tf.Tensor) => tf.sum(act(z)));
       const list: tf.Tensor[] = [];
       const scal: tf.Tensor[] = [];
       for (let l = 1; l <= L; l++) {
         const G1 = (l < L ? cap.dh[l] : cap.dy!) as tf.Tensor2D;
         const Kn = K(l + 1);
         const gx = explicitTranspose() ? tf.matMul(G1, tf.transpose(Kn)) : tf.matMul(G1, Kn, false, true);
-        const d = dphi(cap.actIn[l - 1]);
+        const phi = model.activation(l);
+        const d = tf.grad((z: tf.Tensor) => tf.sum(phi(z)))(cap.actIn[l - 1]);
         const gated = tf.mul(d, gx);
-        const varEps = tf.add(tf.moments(cap.h[l - 1], 0).variance, eps);
+        const varEps = tf.add(tf.moments(cap.h[l - 1], 0).variance, this.factorBlock(l).bn.eps);
         const gamma2 = tf.square(old[model.gammaIndex(l)]);
         list.push(tf.sum(tf.square(gx), 0), tf.mean(tf.square(d), 0), tf.sum(tf.square(gated), 0), tf.sum(tf.square(cap.dh[l - 1]), 0), varEps, gamma2);
         if (l < L) list.push(tf.sum(tf.square(Kn), 1), tf.sum(tf.square(K(l)), 0));

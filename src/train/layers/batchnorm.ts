@@ -1,0 +1,57 @@
+// batchnorm: per unit over the batch. Training mode normalizes with the batch statistics and hands them
+// out for the running statistics; eval mode uses those (PyTorch's convention, model.ts).
+import * as tf from '@tensorflow/tfjs';
+import { bnBackward, bnForward } from '../ops.js';
+import type { BnBatchStats, T1, T2, TrainLayer } from './types.js';
+
+/**
+ * Training-mode BatchNorm over the batch axis: ẑ = (h − μ_B)/√(σ²_B + ε), out = γ·ẑ + β, with the
+ * biased batch variance σ²_B (Ioffe & Szegedy 2015, Alg. 1). Closed-form backward (Ioffe & Szegedy
+ * §3; Luther 2020): dγ = Σ dy·ẑ, dβ = Σ dy, dh = (dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ))/√(σ²_B + ε),
+ * dẑ = γ·dy. `onStats` receives μ_B and σ²_B (the caller must tf.keep what it keeps). (tf.batchNorm
+ * without offset and scale breaks its gradient; we never call it.)
+ */
+export function batchNorm(h: T2, gamma: T1, beta: T1, eps: number, onStats?: (s: BnBatchStats) => void): T2 {
+  const f = tf.customGrad(((hh: tf.Tensor, g: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { out, zhat, inv, mean, variance } = bnForward(hh as T2, g as T1, bt as T1, eps);
+    if (onStats) onStats({ mean, variance });
+    save([zhat, inv, g]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [zh, iv, gm] = saved as [T2, T1, T1];
+        return bnBackward(dy as T2, zh, iv, gm);
+      },
+    };
+  }) as any);
+  return f(h, gamma, beta) as T2;
+}
+
+/** Eval-mode BatchNorm with running statistics (no batch dependence). */
+export function batchNormEval(h: T2, gamma: T1, beta: T1, eps: number, runMean: T1, runVar: T1): T2 {
+  return tf.add(tf.mul(tf.mul(tf.sub(h, runMean), tf.rsqrt(tf.add(runVar, eps))), gamma), beta) as T2;
+}
+
+/** Parameters γ, β per unit (the layer's values); one running-statistics slot. */
+export const batchnorm: TrainLayer<'batchnorm'> = {
+  build(layer, { width }) {
+    return {
+      params: [
+        { kind: 'gamma', shape: [width], init: () => tf.fill([width], layer.gamma) },
+        { kind: 'beta', shape: [width], init: () => tf.fill([width], layer.beta) },
+      ],
+      width,
+      runningStats: true,
+      data: undefined,
+    };
+  },
+  forward(node, x, ctx) {
+    const g = ctx.p[node.params[0]] as T1;
+    const bt = ctx.p[node.params[1]] as T1;
+    const { eps } = node.layer;
+    if (ctx.mode === 'eval') return batchNormEval(x, g, bt, eps, ctx.runMean[node.stat], ctx.runVar[node.stat]);
+    return batchNorm(x, g, bt, eps, (s) => {
+      if (ctx.bnStats) ctx.bnStats[node.stat] = { mean: tf.keep(s.mean), variance: tf.keep(s.variance) };
+    });
+  },
+};
