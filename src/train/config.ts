@@ -2,7 +2,7 @@
 // and what is allowed. The resolved form is plain JSON and goes into the run's manifest.
 import { checkSeed, type Layer, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../network/index.js';
 import { BACKENDS, type BackendName } from './backend.js';
-import { type DataConfig, dataDim, makeDataConfig } from './data.js';
+import { type DataConfig, dataDim, makeDataConfig } from './data/index.js';
 import { TrainConfigError } from './errors.js';
 import { TRAIN_LOSSES, type TrainLoss } from './loss.js';
 import { type ClipConfig, makeClipConfig, makeOptimizerConfig, type OptimizerConfig } from './optim.js';

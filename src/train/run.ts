@@ -10,7 +10,7 @@ import { specId } from '../network/index.js';
 import { type SPRecord } from '../records/index.js';
 import { type BackendInfo, initBackend } from './backend.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
-import { loadData } from './data.js';
+import { loadData } from './data/index.js';
 import { TrainConfigError } from './errors.js';
 import { loadCorrelationAwareRate } from './theoryLink.js';
 import { Trainer } from './trainer.js';

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActLayer, activationOfLayer, type BatchNormLayer, layersOf, type NetworkSpec, type SpecFields, specFields, widths } from '../network/index.js';
 import { type Quantity, record, type SPRecord } from '../records/index.js';
 import type { ResolvedTrainConfig } from './config.js';
-import type { Dataset, HostBatch } from './data.js';
+import type { Dataset, HostBatch } from './data/index.js';
 import { combineFactors, degeneracyOf, type UnitSums } from './factors.js';
 import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
 import { exactFactorsApply } from './layers/index.js';
