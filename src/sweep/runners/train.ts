@@ -12,14 +12,14 @@ import { loadModule } from '../load.js';
 import { type Cell, SweepError } from '../sweepFile.js';
 
 type TrainApi = typeof import('../../train/index.js');
-type DataApi = typeof import('../../train/data.js');
+type DataApi = typeof import('../../train/data/index.js');
 let T: TrainApi;
 let D: DataApi;
 
 /** Load the trainer (tfjs included) once per thread. */
 export async function init(): Promise<void> {
   T ??= await loadModule<TrainApi>(new URL('../../train/index.ts', import.meta.url).href);
-  D ??= await loadModule<DataApi>(new URL('../../train/data.ts', import.meta.url).href);
+  D ??= await loadModule<DataApi>(new URL('../../train/data/index.ts', import.meta.url).href);
 }
 
 export const optionFields: Record<string, string> = {
