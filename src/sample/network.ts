@@ -107,23 +107,24 @@ function kernelOf(kind: LayerKind): SampleLayer<any> {
 }
 
 /** The inputs do not depend on the weights, so their batch sum is fixed (a residual path reaches them). */
-const INPUTS: ReadoutState = { fixed: true, zero: false, bn: null, why: 'the inputs are fixed', tail: '', fallback: 'projection' };
+const INPUTS: ReadoutState = { fixed: true, inputs: true, bn: null, why: 'the inputs are fixed', tail: '', fallback: 'projection' };
 
 /**
- * Whether Σ_i x_L(i), the batch sum of the top activation, is independent of the weights, by each kind's
- * rule (the `readout` entry of SAMPLE_LAYERS), walking the list from the inputs:
- *   - batchnorm: out = γẑ + β with Σ_i ẑ_i = 0 per unit, so Σ_i out_i = B·β, whatever came before;
- *   - act: keeps a fixed sum where φ is affine on what reaches it: φ linear (a piecewise-linear φ with
- *     equal slopes), or right after a BatchNorm, u = γẑ + β on one side of the kink for every ẑ:
- *     |ẑ| ≤ √(B−1) in a batch of B (biased variance; ε only shrinks it), so |β| ≥ |γ|·√(B−1);
- *     other activations (expr:, API functions) are not inspected (forwardBackward's round-off test
- *     catches them);
- *   - dense: Σ_i h_i = W·Σ_i x_i + B·b, fixed only when Σ_i x_i = 0 exactly (a BatchNorm with β = 0);
- *   - layernorm, rmsnorm: per-sample normalizations (over units, not the batch): never fixed. LN's output
- *     sums to n·β over the units of each sample, which would fix a readout row constant over units, not
- *     a drawn one; RMSNorm fixes each sample's mean square (γ²·m/(m+ε)), which a linear readout does not
- *     see;
- *   - residual: Σ_i (x_i + scale·inner(x_i)) is fixed when both sums are (down to the inputs).
+ * Whether the readout of the top activation is blind to the weights below a BatchNorm (ReadoutState), by
+ * each kind's rule (the `readout` entry of SAMPLE_LAYERS), walking the list from the inputs:
+ *   - batchnorm: out = γẑ + β with Σ_i ẑ_i = 0 per unit, whatever came before;
+ *   - act: keeps it where φ is affine on what reaches it: φ linear (a piecewise-linear φ with equal
+ *     slopes), or right after a BatchNorm, u = γẑ + β on one side of the kink for every ẑ: |ẑ| ≤ √(B−1)
+ *     in a batch of B (biased variance; ε only shrinks it), so |β| ≥ |γ|·√(B−1); other activations
+ *     (expr:, API functions) are not inspected (forwardBackward's round-off test catches them);
+ *   - dense: affine with the same W, b for every sample, keeps it (the readout then depends on that W,
+ *     not on anything below the BatchNorm);
+ *   - layernorm, rmsnorm: per-sample normalizations (over units, not the batch) end it. LN's output sums
+ *     to n·β over the units of each sample, which would make a readout row constant over units (r = c·1)
+ *     constant, not a drawn one; RMSNorm fixes each sample's mean square (γ²·m/(m+ε)), which a linear
+ *     readout does not see; neither is refused;
+ *   - residual: x + scale·inner(x) keeps it when both terms have it (x the inputs or affine in an earlier
+ *     BatchNorm output: down to the inputs).
  */
 function readoutState(spec: NetworkSpec): ReadoutState {
   const walk = (layers: readonly Layer[], s: ReadoutState, last: boolean): ReadoutState => {
@@ -136,8 +137,8 @@ function readoutState(spec: NetworkSpec): ReadoutState {
 }
 
 /**
- * Why a readout loss L = Σ_i r·x_L(i) is constant for this spec, a priori, or null: when Σ_i x_L(i) does
- * not depend on the weights (readoutState: each kind's rule). For the presets: linear-act-bn always
+ * Why a readout loss L = Σ_i r·x_L(i) is constant for this spec (in every weight below a BatchNorm), a
+ * priori, or null (readoutState: each kind's rule). For the presets: linear-act-bn always
  * (out = γẑ + β), linear-bn-act when φ(γẑ + β) is affine on the range of ẑ (φ linear, or |β| ≥ |γ|·√(B−1)
  * with a kink), each with or without residual; never for linear-act or the LayerNorm and RMSNorm presets.
  */

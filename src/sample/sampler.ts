@@ -1,7 +1,7 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
 import { defaultThreads, runInPool } from '../parallel/pool.js';
 import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
-import { checkSeed, type LossKind, type NetworkSpec, SpecError, type SpecFields, type SpecInput, specFields, studentT975 } from '../network/index.js';
+import { checkSeed, flatLayers, layersOf, type LossKind, type NetworkSpec, SpecError, type SpecFields, type SpecInput, specFields, studentT975 } from '../network/index.js';
 import { record, type Quantity, type SPRecord, quantityRange, summarize } from '../records/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
 import { checkLoss, defaultLoss, forwardBackward, type LayerStats, readoutConstantReason } from './network.js';
@@ -182,7 +182,8 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
   const backend = opts.backend ?? 'auto';
   const k = kernels(backend);
   const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), seeds.length));
-  const cloneable = typeof spec.activation === 'string';
+  // worker threads rebuild the spec from its JSON: every activation must be a string
+  const cloneable = typeof spec.activation === 'string' && flatLayers(layersOf(spec)).every((l) => l.kind !== 'act' || typeof l.activation === 'string');
   let all: LayerStats[];
   if (threads > 1 && cloneable) {
     const tasks: SeedTask[] = seeds.map((seed) => ({ spec: spec as SpecInput, seed, loss, inputCorrelation: rho, backend, blasThreads: 1 }));

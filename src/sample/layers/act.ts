@@ -88,9 +88,9 @@ export const act: SampleLayer<'act', ActCache> = {
   },
 
   readout(layer, s, c) {
-    if (!s.fixed) return s;
+    if (!s.fixed || s.inputs) return s;
     const a = actOf(layer);
-    // φ linear: φ(v) = a·v keeps every property (Σ_i φ(v_i) = a·Σ_i v_i)
+    // φ linear: φ(v) = a·v keeps v affine in ẑ
     const linear = a.pw && a.a === a.b;
     // right after a BatchNorm (v = γẑ + β, |ẑ| ≤ √(B−1) for a batch of B, biased variance; ε only
     // shrinks it): |β| ≥ |γ|·√(B−1) keeps v on one side of the kink, where φ(v) = slope·v
@@ -110,7 +110,7 @@ export const act: SampleLayer<'act', ActCache> = {
     const { gamma, beta } = s.bn;
     return {
       fixed: true,
-      zero: s.zero,
+      inputs: false,
       bn: { gamma: slope * gamma, beta: slope * beta },
       why: `with activation ${a.name}, γ = ${gamma}, β = ${beta}: ${why}, so φ(γẑ + β) is affine in the BatchNorm output ẑ, Σ_i ẑ_i = 0 per unit`,
       tail: ', and the readout L = Σ_i r·x_L(i) is constant: its gradients are round-off',

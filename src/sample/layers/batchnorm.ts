@@ -99,10 +99,10 @@ export const batchnorm: SampleLayer<'batchnorm', BnCache> = {
   },
 
   readout(layer, _s, c) {
-    // Σ_i (γẑ_i + β) = B·β in every unit, whatever came before
+    // out = γẑ + β, Σ_i ẑ_i = 0 in every unit, whatever came before
     return {
       fixed: true,
-      zero: layer.beta === 0,
+      inputs: false,
       bn: { gamma: layer.gamma, beta: layer.beta },
       why: c.last ? 'the last block ends in BatchNorm, out = γẑ + β, and Σ_i ẑ_i = 0 per unit' : 'a BatchNorm layer gives out = γẑ + β with Σ_i ẑ_i = 0 per unit',
       tail: ', so the readout L = Σ_i r·x_L(i) is constant and its gradients are zero up to round-off',

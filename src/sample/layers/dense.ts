@@ -112,9 +112,15 @@ export const dense: SampleLayer<'dense', DenseCache> = {
     return 8 * net.B * net.B;
   },
 
-  readout(layer, s) {
-    // Σ_i h_i = W·Σ_i x_i + B·b: fixed only when the input's batch sum is exactly 0 (then it is B·b)
-    if (!s.fixed || !s.zero) return { fixed: false };
-    return { ...s, zero: layer.sigmaB2 === 0, bn: null, why: `${s.why}, and the dense layer after it keeps Σ_i h_i = B·b` };
+  readout(_layer, s) {
+    // affine with the same W, b for every sample: an affine function of ẑ stays one (after the inputs,
+    // h depends on W: ∂L/∂W = r·(Σ_i x_i)ᵀ is real)
+    if (!s.fixed || s.inputs) return { fixed: false };
+    return {
+      ...s,
+      bn: null,
+      why: `${s.why}, and the dense layer after it is affine with the same W and b for every sample`,
+      tail: ', so the readout L = Σ_i r·x_L(i) does not depend on the weights below that BatchNorm: their gradients are zero up to round-off',
+    };
   },
 };

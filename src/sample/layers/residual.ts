@@ -45,10 +45,10 @@ export const residual: SampleLayer<'residual', unknown[]> = {
   },
 
   readout(layer, s, c) {
-    // Σ_i out_i = Σ_i x_i + scale·Σ_i inner(x_i): fixed when both are (the inputs' sum is fixed, so a
-    // stack of such blocks is, down to the inputs)
+    // L = Σ_i r·x_i + scale·Σ_i r·inner(x_i): blind below when both terms are (x the inputs, or itself
+    // affine in an earlier BatchNorm output; so a stack of such blocks is, down to the inputs)
     const inner = c.walk(layer.layers, s, c.last);
-    if (!s.fixed || !inner.fixed) return { fixed: false };
-    return { ...inner, zero: s.zero && inner.zero, bn: null };
+    if (!s.fixed || !inner.fixed || inner.inputs) return { fixed: false };
+    return { ...inner, bn: null };
   },
 };

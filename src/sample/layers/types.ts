@@ -82,15 +82,17 @@ export interface Backward {
 }
 
 /**
- * Whether Σ_i v_i (the batch sum, per unit) of the current activation is fixed, i.e. independent of the
- * weights: then the readout L = Σ_i r·v_i is constant (readoutConstantReason in ../network.ts).
- *   zero: the sum is exactly 0 in every unit; bn: v = γẑ + β with ẑ a BatchNorm output (|ẑ| ≤ √(B−1));
+ * Whether the readout L = Σ_i r·v_i of the current activation v is blind to the weights below some
+ * BatchNorm: `fixed` when v is an affine function of a BatchNorm output ẑ with the same coefficients for
+ * every sample (v_i = A·ẑ_i + c), so that L = r·A·Σ_i ẑ_i + B·r·c with Σ_i ẑ_i = 0 per unit, and BN's backward
+ * projection leaves round-off of ∂L/∂(everything below); or `inputs` (the raw inputs: no weights at all).
+ *   bn: v = γẑ + β per unit exactly (right after a BatchNorm, or a φ linear on its range), |ẑ| ≤ √(B−1);
  *   why + tail: the reason, as the refusal and the default loss's note print it; fallback: the default
  *   loss that replaces the readout.
  */
 export type ReadoutState =
   | { fixed: false }
-  | { fixed: true; zero: boolean; bn: { gamma: number; beta: number } | null; why: string; tail: string; fallback: LossKind };
+  | { fixed: true; inputs: boolean; bn: { gamma: number; beta: number } | null; why: string; tail: string; fallback: LossKind };
 
 export interface ReadoutContext {
   batch: number | null;
