@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { activationOfLayer, blocksOf, flatLayers, gaussianInputs, type Layer, layersOf, type LossTargets, makeSpec, type NetworkSpec, PRESET_NAMES, randomTargets, type SpecInput, widths } from '../../src/network/index.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import { batchNorm, emptyCapture, gradientsOf, initBackend, linear, Mlp, tfActivation } from '../../src/train/index.js';
-import { reference64 } from './reference.js';
+import { reference64, relErr } from './reference.js';
 
 // blas needs the native addon (built by npm ci where cc and libopenblas-dev are installed, as in .ci/run)
 const HAVE_BLAS = blasUnavailableReason() === null;
@@ -15,17 +15,7 @@ const FAST = HAVE_BLAS ? (['wasm', 'blas'] as const) : (['wasm'] as const);
 const U32 = 2 ** -24; // float32 unit roundoff
 
 /** max |a − b| / max(|b|) over a tensor pair. */
-function relDiff(a: tf.Tensor, b: tf.Tensor): number {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < y.length; i++) {
-    m = Math.max(m, Math.abs(x[i] - y[i]));
-    s = Math.max(s, Math.abs(y[i]));
-  }
-  return m / s;
-}
+const relDiff = (a: tf.Tensor, b: tf.Tensor) => relErr(a.dataSync(), b.dataSync());
 
 for (const backend of [...FAST, 'cpu'] as const) {
   describe(`custom gradients vs tfjs autodiff (${backend})`, () => {
@@ -130,6 +120,18 @@ function kinkMargin(spec: NetworkSpec, actIn: tf.Tensor[]): number {
 
 const rel = (a: number, b: number) => Math.abs(a / b - 1);
 
+/** The loss, and per layer ‖∂L/∂h_l‖² and ‖∂L/∂W_l‖², within tol relative; returns the worst ‖∂L/∂h_l‖² error. */
+function expectStep0(got: { loss: number; gradHSq: ArrayLike<number>; gradWSq: ArrayLike<number> }, ref: { loss: number; gradHSq: ArrayLike<number>; gradWSq: ArrayLike<number> }, tol: number): number {
+  expect(rel(got.loss, ref.loss)).toBeLessThan(tol);
+  let worst = 0;
+  for (let l = 0; l < ref.gradHSq.length; l++) {
+    expect(rel(got.gradHSq[l], ref.gradHSq[l]), `‖∂L/∂h‖² of block ${l + 1}`).toBeLessThan(tol);
+    expect(rel(got.gradWSq[l], ref.gradWSq[l]), `‖∂L/∂W‖² of block ${l + 1}`).toBeLessThan(tol);
+    worst = Math.max(worst, rel(got.gradHSq[l], ref.gradHSq[l]));
+  }
+  return worst;
+}
+
 /** The measured agreement, max over layers of |‖∂L/∂h_l‖²_tfjs / ‖∂L/∂h_l‖²_float64 − 1|, per case (printed at the end). */
 const agreement: string[] = [];
 
@@ -137,6 +139,15 @@ const agreement: string[] = [];
 // backward, checked against central differences in layers.test.ts), same draws, inputs and targets.
 const D = (width: number, more: object = {}) => ({ kind: 'dense', width, ...more });
 const A = (activation: string) => ({ kind: 'act', activation });
+const CUSTOM_NAME = 'custom: rmsnorm, pre-LN residual, act→BN, two norms in a block, unequal widths, a bias';
+const customList = (n: number) => [
+  D(n), { kind: 'rmsnorm', gamma: 1.1 }, A('relu'),
+  { kind: 'residual', scale: 0.7, layers: [{ kind: 'layernorm' }, D(n), A('gelu')] },
+  D(n - 4, { sigmaB2: 0.05 }), A('tanh'), { kind: 'batchnorm', beta: 0.1 },
+  D(n + 4), { kind: 'layernorm', gamma: 0.9 }, A('silu'), { kind: 'rmsnorm' },
+  D(n), A('relu'),
+  { kind: 'residual', scale: 1, layers: [D(n), A('tanh')] }, { kind: 'layernorm' },
+];
 const REFERENCE_CASES: [string, SpecInput, 'mse' | 'xent'][] = [
   ['linear-bn-act relu, mse', { order: 'linear-bn-act', activation: 'relu' }, 'mse'],
   ['linear-bn-act tanh, xent, β=0.5 γ=1.3', { order: 'linear-bn-act', activation: 'tanh', bn: { gamma: 1.3, beta: 0.5 } }, 'xent'],
@@ -155,21 +166,7 @@ const REFERENCE_CASES: [string, SpecInput, 'mse' | 'xent'][] = [
   ['preln-residual tanh, xent, scale 0.5, orthogonal', { order: 'preln-residual', activation: 'tanh', residual: { scale: 0.5 }, init: { kind: 'orthogonal' } }, 'xent'],
   ['postln-residual relu, xent', { order: 'postln-residual', activation: 'relu' }, 'xent'],
   ['postln-residual gelu, mse, β=0.1 γ=1.2', { order: 'postln-residual', activation: 'gelu', bn: { gamma: 1.2, beta: 0.1 } }, 'mse'],
-  [
-    'custom: rmsnorm, pre-LN residual, act→BN, two norms in a block, unequal widths',
-    {
-      inputDim: 24,
-      layers: [
-        D(24), { kind: 'rmsnorm', gamma: 1.1 }, A('relu'),
-        { kind: 'residual', scale: 0.7, layers: [{ kind: 'layernorm' }, D(24), A('gelu')] },
-        D(20, { sigmaB2: 0.05 }), A('tanh'), { kind: 'batchnorm', beta: 0.1 },
-        D(28), { kind: 'layernorm', gamma: 0.9 }, A('silu'), { kind: 'rmsnorm' },
-        D(24), A('relu'),
-        { kind: 'residual', scale: 1, layers: [D(24), A('tanh')] }, { kind: 'layernorm' },
-      ],
-    },
-    'xent',
-  ],
+  [CUSTOM_NAME, { inputDim: 24, layers: customList(24) }, 'xent'],
 ];
 
 describe('step-0 gradients of the trained net equal a float64 reference of the same seed', () => {
@@ -192,13 +189,7 @@ describe('step-0 gradients of the trained net equal a float64 reference of the s
       const ops = Math.max(26, flatLayers(layersOf(spec)).length + 2);
       const n = Math.max(24, ...widths(spec));
       const tol = ops * n * U32 * 16;
-      expect(rel(got.loss, ref.loss)).toBeLessThan(tol);
-      let worst = 0;
-      for (let l = 1; l <= spec.depth; l++) {
-        expect(rel(got.gradHSq[l - 1], ref.gradHSq[l - 1])).toBeLessThan(tol);
-        expect(rel(got.gradWSq[l - 1], ref.gradWSq[l - 1])).toBeLessThan(tol);
-        worst = Math.max(worst, rel(got.gradHSq[l - 1], ref.gradHSq[l - 1]));
-      }
+      const worst = expectStep0(got, ref, tol);
       expect(rel(got.gradReadoutSq, ref.gradReadoutSq)).toBeLessThan(tol);
       agreement.push(`ref ${name} (${backend}): ${worst.toExponential(2)} (bound ${tol.toExponential(1)})`);
     });
@@ -211,21 +202,7 @@ const SAMPLER_CASES: [string, SpecInput, 'mse' | 'xent'][] = [
   ...PRESET_NAMES.map((order, i): [string, SpecInput, 'mse' | 'xent'] => [order, { order }, i % 2 ? 'xent' : 'mse']),
   ...(['linear-bn-act', 'linear-act-bn', 'linear-act', 'linear-ln-act', 'linear-rms-act'] as const).map((order, i): [string, SpecInput, 'mse' | 'xent'] => [`${order} residual ${i % 2 ? 1 : 0.5}`, { order, residual: { scale: i % 2 ? 1 : 0.5 } }, i % 2 ? 'mse' : 'xent']),
   ['preln-residual scale 0.5, tanh, γ=1.3 β=0.2', { order: 'preln-residual', activation: 'tanh', residual: { scale: 0.5 }, bn: { gamma: 1.3, beta: 0.2 } }, 'xent'],
-  [
-    'custom: rmsnorm, pre-LN residual, act→BN, two norms in a block, unequal widths',
-    {
-      inputDim: 32,
-      layers: [
-        D(32), { kind: 'rmsnorm', gamma: 1.1 }, A('relu'),
-        { kind: 'residual', scale: 0.7, layers: [{ kind: 'layernorm' }, D(32), A('gelu')] },
-        D(28, { sigmaB2: 0.05 }), A('tanh'), { kind: 'batchnorm', beta: 0.1 },
-        D(36), { kind: 'layernorm', gamma: 0.9 }, A('silu'), { kind: 'rmsnorm' },
-        D(32), A('relu'),
-        { kind: 'residual', scale: 1, layers: [D(32), A('tanh')] }, { kind: 'layernorm' },
-      ],
-    },
-    'mse',
-  ],
+  [CUSTOM_NAME, { inputDim: 32, layers: customList(32) }, 'mse'],
 ];
 
 describe("step-0 gradients equal the sampler's forwardBackward (src/sample) for the same seed", () => {
@@ -248,13 +225,7 @@ describe("step-0 gradients equal the sampler's forwardBackward (src/sample) for 
       expect(got.kinkMargin).toBeGreaterThan(1e-5);
       // same bound as above with n = 32, B = 32: 34 ops · 32·u · 32 ≈ 2e-3 (more ops for longer lists)
       const tol = Math.max(34, flatLayers(layersOf(spec)).length + 2) * Math.max(32, ...widths(spec)) * U32 * 32;
-      expect(rel(got.loss, ref.loss)).toBeLessThan(tol);
-      let worst = 0;
-      for (let l = 1; l <= spec.depth; l++) {
-        expect(rel(got.gradHSq[l - 1], ref.gradHSq[l - 1])).toBeLessThan(tol);
-        expect(rel(got.gradWSq[l - 1], ref.gradWSq[l - 1])).toBeLessThan(tol);
-        worst = Math.max(worst, rel(got.gradHSq[l - 1], ref.gradHSq[l - 1]));
-      }
+      const worst = expectStep0(got, ref, tol);
       agreement.push(`sampler ${name} (${backend}): ${worst.toExponential(2)} (bound ${tol.toExponential(1)})`);
     });
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type LayerKind, layersOf, makeSpec, normalStream, PRESET_NAMES, randomTargets, type SpecInput } from '../../src/network/index.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import { exactFactorsApply, gradientsOf, initBackend, Mlp } from '../../src/train/index.js';
-import { forward64 } from './reference.js';
+import { forward64, relErr } from './reference.js';
 
 const HAVE_BLAS = blasUnavailableReason() === null;
 const BACKENDS = HAVE_BLAS ? (['wasm', 'blas', 'cpu'] as const) : (['wasm', 'cpu'] as const);
@@ -68,17 +68,6 @@ function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
-}
-
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return m / s;
 }
 
 // h = 1e-5: the truncation error h²/6·|L'''| and the rounding error 2⁻⁵³|L|/h are both ~1e-11 of the

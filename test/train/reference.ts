@@ -231,3 +231,14 @@ export function reference64(spec: NetworkSpec, seed: number, x: Float64Array, B:
   layersOf(spec).forEach(walk);
   return { loss: r.loss, gradHSq: r.dh.map(sq), gradWSq: kernels.map((k) => sq(r.grads[k])), gradReadoutSq: sq(r.grads[i]) };
 }
+
+/** max |a − b| / max |b|. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  let s = 0;
+  for (let i = 0; i < b.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return m / s;
+}

@@ -2,7 +2,7 @@
 // out for the running statistics; eval mode uses those (PyTorch's convention, model.ts).
 import * as tf from '@tensorflow/tfjs';
 import { bnBackward, bnForward } from '../ops.js';
-import type { BnBatchStats, T1, T2, TrainLayer } from './types.js';
+import type { BnBatchStats, ParamInit, T1, T2, TrainLayer } from './types.js';
 
 /**
  * Training-mode BatchNorm over the batch axis: ẑ = (h − μ_B)/√(σ²_B + ε), out = γ·ẑ + β, with the
@@ -32,18 +32,16 @@ export function batchNormEval(h: T2, gamma: T1, beta: T1, eps: number, runMean: 
   return tf.add(tf.mul(tf.mul(tf.sub(h, runMean), tf.rsqrt(tf.add(runVar, eps))), gamma), beta) as T2;
 }
 
+/** A norm's per-unit parameters: γ, and β unless it has none, filled with the layer's values. */
+export function normParams(width: number, gamma: number, beta?: number): ParamInit[] {
+  const g: ParamInit = { kind: 'gamma', shape: [width], init: () => tf.fill([width], gamma) };
+  return beta === undefined ? [g] : [g, { kind: 'beta', shape: [width], init: () => tf.fill([width], beta) }];
+}
+
 /** Parameters γ, β per unit (the layer's values); one running-statistics slot. */
 export const batchnorm: TrainLayer<'batchnorm'> = {
   build(layer, { width }) {
-    return {
-      params: [
-        { kind: 'gamma', shape: [width], init: () => tf.fill([width], layer.gamma) },
-        { kind: 'beta', shape: [width], init: () => tf.fill([width], layer.beta) },
-      ],
-      width,
-      runningStats: true,
-      data: undefined,
-    };
+    return { params: normParams(width, layer.gamma, layer.beta), width, runningStats: true, data: undefined };
   },
   forward(node, x, ctx) {
     const g = ctx.p[node.params[0]] as T1;

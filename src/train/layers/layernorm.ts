@@ -1,6 +1,7 @@
 // layernorm: per sample over the units (Ba et al. 2016), γ∘(v − mean_n v)/√(var_n v + ε) + β with the
 // biased variance and learnable γ, β per unit. No batch dependence: training and eval mode are the same.
 import * as tf from '@tensorflow/tfjs';
+import { normParams } from './batchnorm.js';
 import type { T1, T2, TrainLayer } from './types.js';
 
 /**
@@ -32,14 +33,7 @@ export function layerNorm(v: T2, gamma: T1, beta: T1, eps: number): T2 {
 /** Parameters γ, β per unit (the layer's values). */
 export const layernorm: TrainLayer<'layernorm'> = {
   build(layer, { width }) {
-    return {
-      params: [
-        { kind: 'gamma', shape: [width], init: () => tf.fill([width], layer.gamma) },
-        { kind: 'beta', shape: [width], init: () => tf.fill([width], layer.beta) },
-      ],
-      width,
-      data: undefined,
-    };
+    return { params: normParams(width, layer.gamma, layer.beta), width, data: undefined };
   },
   forward(node, x, { p }) {
     return layerNorm(x, p[node.params[0]] as T1, p[node.params[1]] as T1, node.layer.eps);

@@ -1,6 +1,7 @@
 // rmsnorm: per sample over the units (Zhang & Sennrich 2019), γ∘v/√(mean_n v² + ε) with a learnable
 // gain γ per unit and no shift. No batch dependence: training and eval mode are the same.
 import * as tf from '@tensorflow/tfjs';
+import { normParams } from './batchnorm.js';
 import type { T1, T2, TrainLayer } from './types.js';
 
 /**
@@ -29,11 +30,7 @@ export function rmsNorm(v: T2, gamma: T1, eps: number): T2 {
 /** Parameter γ per unit (the layer's value). */
 export const rmsnorm: TrainLayer<'rmsnorm'> = {
   build(layer, { width }) {
-    return {
-      params: [{ kind: 'gamma', shape: [width], init: () => tf.fill([width], layer.gamma) }],
-      width,
-      data: undefined,
-    };
+    return { params: normParams(width, layer.gamma), width, data: undefined };
   },
   forward(node, x, { p }) {
     return rmsNorm(x, p[node.params[0]] as T1, node.layer.eps);
