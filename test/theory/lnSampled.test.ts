@@ -1,9 +1,10 @@
 // Predicted (infinite width, the theory table) against sampled growth of ‖∂L/∂h‖² per block for
 // Linear → LayerNorm → φ and Linear → RMSNorm → φ at widths 256, 1024 and 2048.
 //
-// The sampled nets are a second implementation written here (float64 loops: forward, and the full LN /
-// RMSNorm backward with its mean and radial paths), not src/sample: the sampler's LN kernels had not landed
-// when this test was written (see the report of issue 12). Nothing here calls the theory's quadrature.
+// Two samplers: the project's float64 sampler (src/sample forwardBackward, its LN/RMSNorm kernels) at widths
+// 256, 1024 and 2048, and a second implementation written here (float64 loops: forward, and the full LN /
+// RMSNorm backward with its mean and radial paths) at 256 and 1024, written before the sampler's kernels
+// landed. Nothing here calls the theory's quadrature.
 //
 // Tolerance (docs/derivations.md §17.4): the test compares m = mean over (seed, interior layer) of ln R_l,
 // R_l = ‖∂L/∂h_l‖²/‖∂L/∂h_{l+1}‖², with ln g∞. At width n, ε = σ_b² = 0,
@@ -21,6 +22,7 @@
 // no power against it; the check uses BN at B = 4, the batch the nets here use.
 import { describe, expect, test } from 'vitest';
 import { makeSpec, normalStream, parseActivation } from '../../src/network/index.js';
+import { forwardBackward } from '../../src/sample/index.js';
 import { bnGradientRate, predict } from '../../src/theory/index.js';
 
 type NormKind = 'layernorm' | 'rmsnorm';
@@ -139,27 +141,49 @@ function biasCoefficient(norm: NormKind, actName: string): number {
 const L = 10;
 const B = 4;
 const LAYERS: [number, number] = [2, 8]; // R_l for l = 2..8: block 1 sees the raw input, block L the readout
-const SEEDS: Record<number, number> = { 256: 12, 1024: 3, 2048: 2 };
+
+/** The check of the header on the values ln R_l over seeds and interior layers. */
+function checkAgainstTheory(norm: NormKind, a: string, n: number, lnR: number[], who: string): void {
+  const order = norm === 'layernorm' ? 'linear-ln-act' : 'linear-rms-act';
+  const gInf = predict(makeSpec({ order, activation: a, depth: L, width: n, batch: B, bn: { gamma: 1, beta: 0, eps: 0 } })).predictedGrowth;
+  const N = lnR.length;
+  const m = lnR.reduce((x, y) => x + y, 0) / N;
+  const V = lnR.reduce((x, y) => x + (y - m) ** 2, 0) / (N - 1);
+  const se = Math.sqrt(V / N);
+  const tol = 3 * se + biasCoefficient(norm, a) / n + V / 2;
+  // power: the BatchNorm value (ReLU: large batch, π/(π−1); tanh: B = 4, since E φ′²/Var φ = E φ′²/E φ² for odd φ)
+  const gBN = a === 'relu' ? Math.PI / (Math.PI - 1) : bnGradientRate(a, B, { gamma: 1, beta: 0, eps: 0 });
+  if (process.env.LN_SAMPLED_VERBOSE) {
+    console.log(`${who} ${norm} ${a} n=${n}: sampled ${Math.exp(m).toFixed(5)} ± ${se.toFixed(5)} (ln), predicted ${gInf.toFixed(5)}, |b|max ${biasCoefficient(norm, a).toFixed(2)}, V/2 ${(V / 2).toExponential(2)}, tol ${tol.toExponential(2)}, BN ${gBN.toFixed(5)}`);
+  }
+  expect(Math.abs(m - Math.log(gInf)), `sampled ${Math.exp(m).toFixed(5)} vs predicted ${gInf.toFixed(5)} (tol ${tol.toExponential(2)} in ln)`).toBeLessThanOrEqual(tol);
+  expect(Math.abs(m - Math.log(gBN)), `the BN value ${gBN.toFixed(5)} would pass`).toBeGreaterThan(tol);
+}
+
+const KINDS = (['layernorm', 'rmsnorm'] as const).flatMap((norm) => ['relu', 'tanh'].map((a) => [norm, a] as const));
+
+describe('LN / RMSNorm nets: predicted against sampled growth (src/sample forwardBackward)', () => {
+  const seeds: Record<number, number> = { 256: 12, 1024: 4, 2048: 3 };
+  test.each(KINDS.flatMap(([norm, a]) => [256, 1024, 2048].map((n) => [norm, a, n] as const)))('%s, %s, width %i', { timeout: 600_000 }, (norm, a, n) => {
+    const order = norm === 'layernorm' ? 'linear-ln-act' : 'linear-rms-act';
+    const spec = makeSpec({ order, activation: a, depth: L, width: n, batch: B, bn: { gamma: 1, beta: 0, eps: 0 } });
+    const lnR: number[] = [];
+    for (let s = 1; s <= seeds[n]; s++) {
+      const st = forwardBackward(spec, s);
+      for (let l = LAYERS[0]; l <= LAYERS[1]; l++) lnR.push(st.logGradHSq[l - 1] - st.logGradHSq[l]);
+    }
+    checkAgainstTheory(norm, a, n, lnR, 'sampler');
+  });
+});
 
 describe('LN / RMSNorm nets: predicted against sampled growth (second implementation)', () => {
-  const cases = (['layernorm', 'rmsnorm'] as const).flatMap((norm) => ['relu', 'tanh'].flatMap((a) => [256, 1024, 2048].map((n) => [norm, a, n] as const)));
-  test.each(cases)('%s, %s, width %i', { timeout: 600_000 }, (norm, a, n) => {
-    const order = norm === 'layernorm' ? 'linear-ln-act' : 'linear-rms-act';
-    const gInf = predict(makeSpec({ order, activation: a, depth: L, width: n, batch: B, bn: { gamma: 1, beta: 0, eps: 0 } })).predictedGrowth;
+  const seeds: Record<number, number> = { 256: 12, 1024: 3 };
+  test.each(KINDS.flatMap(([norm, a]) => [256, 1024].map((n) => [norm, a, n] as const)))('%s, %s, width %i', { timeout: 600_000 }, (norm, a, n) => {
     const lnR: number[] = [];
-    for (let s = 1; s <= SEEDS[n]; s++) {
+    for (let s = 1; s <= seeds[n]; s++) {
       const ln = sampledLogGradNorms(n, L, B, norm, a, s);
       for (let l = LAYERS[0]; l <= LAYERS[1]; l++) lnR.push(ln[l - 1] - ln[l]);
     }
-    const N = lnR.length;
-    const m = lnR.reduce((x, y) => x + y, 0) / N;
-    const V = lnR.reduce((x, y) => x + (y - m) ** 2, 0) / (N - 1);
-    const se = Math.sqrt(V / N);
-    const tol = 3 * se + biasCoefficient(norm, a) / n + V / 2;
-    const gBN = a === 'relu' ? Math.PI / (Math.PI - 1) : bnGradientRate(a, B, { gamma: 1, beta: 0, eps: 0 });
-    if (process.env.LN_SAMPLED_VERBOSE) console.log(`${norm} ${a} n=${n}: sampled ${Math.exp(m).toFixed(5)} ± ${se.toFixed(5)} (ln), predicted ${gInf.toFixed(5)}, |b|max ${biasCoefficient(norm, a).toFixed(2)}, V/2 ${(V / 2).toExponential(2)}, tol ${tol.toExponential(2)}, BN ${gBN.toFixed(5)}`);
-    expect(Math.abs(m - Math.log(gInf)), `sampled ${Math.exp(m).toFixed(5)} vs predicted ${gInf.toFixed(5)} (tol ${tol.toExponential(2)} in ln)`).toBeLessThanOrEqual(tol);
-    // power: the BatchNorm value (ReLU: large batch, π/(π−1); tanh: B = 4, since E φ′²/Var φ = E φ′²/E φ² for odd φ)
-    expect(Math.abs(m - Math.log(gBN)), `the BN value ${gBN.toFixed(5)} would pass`).toBeGreaterThan(tol);
+    checkAgainstTheory(norm, a, n, lnR, 'second');
   });
 });
