@@ -1,7 +1,7 @@
 // The theory table: one entry per layer kind (a kind missing here is a compile error). Each entry maps the
 // infinite-width state forward, says what the layer does to the backward signal, the records it
 // contributes, what is exact, and whether the Jacobian spectrum supports it. Driver: ../predictTable.ts.
-import type { LayerKind, MaybeSupported } from '../../network/index.js';
+import { LAYER_KINDS, type LayerKind, type MaybeSupported } from '../../network/index.js';
 import { act } from './act.js';
 import { batchnorm } from './batchnorm.js';
 import { dense } from './dense.js';
@@ -13,14 +13,7 @@ import type { TheoryLayer } from './types.js';
 export const THEORY_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual } satisfies { [K in LayerKind]: TheoryLayer<K> };
 
 /** What the free-probability Jacobian spectrum supports, per kind (for checkSupported). */
-export const SPECTRUM_SUPPORT: Record<LayerKind, MaybeSupported> = {
-  dense: THEORY_LAYERS.dense.spectrum,
-  batchnorm: THEORY_LAYERS.batchnorm.spectrum,
-  layernorm: THEORY_LAYERS.layernorm.spectrum,
-  rmsnorm: THEORY_LAYERS.rmsnorm.spectrum,
-  act: THEORY_LAYERS.act.spectrum,
-  residual: THEORY_LAYERS.residual.spectrum,
-};
+export const SPECTRUM_SUPPORT = Object.fromEntries(LAYER_KINDS.map((k) => [k, THEORY_LAYERS[k].spectrum])) as Record<LayerKind, MaybeSupported>;
 
 export { BN_PREMISE } from './batchnorm.js';
 export * from './finiteWidth.js';
