@@ -142,6 +142,8 @@ describe('every kind\'s backward against central differences (float64, alone)', 
   it('covers every kind of the table', () => {
     expect(Object.keys(SAMPLE_LAYERS).sort()).toEqual([...LAYER_KINDS].sort());
     for (const k of ['dense', 'batchnorm', 'layernorm', 'rmsnorm', 'act', 'residual']) expect(errors[k]?.length, k).toBeGreaterThan(0);
+    // SAMPLE_FD_REPORT=1: the largest |analytic − central difference| / max |analytic| per kind
+    if (process.env.SAMPLE_FD_REPORT) for (const [k, v] of Object.entries(errors)) console.log(`FD ${k}: max relative error ${Math.max(...v).toExponential(2)} over ${v.length} entries`);
   });
 });
 
@@ -175,6 +177,7 @@ function checkNet(input: SpecInput, loss: LossKind, seed = 3): void {
       errs,
     );
   }
+  if (process.env.SAMPLE_FD_REPORT) console.log(`FD net ${spec.order === 'custom' ? 'custom' : spec.order}: max relative error ${Math.max(...errs).toExponential(2)} over ${errs.length} entries`);
 }
 
 describe('whole nets against central differences (float64)', () => {
