@@ -388,6 +388,11 @@ class Net implements SampleNet {
   }
 }
 
+/** A walker for kernels run one by one (the Jacobian sampler): no hook, no kept inputs. */
+export function sampleNet(spec: NetworkSpec, params: LinearParams[], batch: number, backend: BackendChoice = 'auto'): SampleNet {
+  return new Net(spec, params, batch, backend, undefined, false);
+}
+
 /**
  * Block l's dense weights for a seed: drawNetwork(spec, seed), which draws every block with spec.init;
  * a layer list whose dense layers have their own init, σ_w² or σ_b² gets each drawn with its own (same

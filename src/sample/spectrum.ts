@@ -11,8 +11,23 @@
 //   sample 0's input when every BN mean μ_l and variance v_l is treated as a constant:
 //   J = Π_l diag(φ′(z_{l,0}) γ/√(v_l + ε)) W_l, z = γ (h − μ)/√(v + ε) + β.
 //   The mean/variance paths of BN's backward pass (which couple the samples) are left out on purpose.
+// The forward pass is the sampler's: each layer runs through its kernel in SAMPLE_LAYERS (one by one, no
+// fusion), and the Jacobian factor of each kind is read from that kernel's cache (JACOBIAN_LAYERS below);
+// the kinds it cannot do say so there, and checkSupported refuses them.
 import { SingularValueDecomposition, Matrix } from 'ml-matrix';
-import { activationOf, drawNetwork, fanIns, gaussianInputs, hasBN, type NetworkSpec, SpecError, specFields, widths } from '../network/index.js';
+import {
+  activationOf,
+  checkSupported,
+  gaussianInputs,
+  hasBN,
+  type LayerKind,
+  type LayerOf,
+  layersOf,
+  type MaybeSupported,
+  type NetworkSpec,
+  SpecError,
+  specFields,
+} from '../network/index.js';
 import { record, type SPRecord, summarize } from '../records/index.js';
 import {
   jacobianFixedPointQ,
@@ -22,6 +37,10 @@ import {
   type SvCdf,
   singularValueCdf,
 } from '../theory/spectrum.js';
+import type { ActCache } from './layers/act.js';
+import type { BnCache } from './layers/batchnorm.js';
+import { actOf, SAMPLE_LAYERS, type SampleLayer, type SampleNet } from './layers/index.js';
+import { drawParams, sampleNet } from './network.js';
 
 export interface JacobianSample {
   seed: number;
@@ -32,9 +51,49 @@ export interface JacobianSample {
   m2: number;
 }
 
+/** One kind's factor of sample 0's Jacobian, statistics held fixed, read from its kernel's cache. */
+interface JacobianLayer<K extends LayerKind> extends MaybeSupported {
+  /** J (rows × n0) ← this layer's factor · J; returns the product and its rows (may reuse J). */
+  apply?(net: SampleNet, layer: LayerOf<K>, cache: any, block: number, J: Float64Array, rows: number, n0: number): { J: Float64Array; rows: number };
+}
+
+/** Multiply row k of J (rows × n0) by d(k). */
+function scaleRows(J: Float64Array, rows: number, n0: number, d: (k: number) => number): void {
+  for (let k = 0; k < rows; k++) {
+    const s = d(k);
+    for (let c = 0; c < n0; c++) J[k * n0 + c] *= s;
+  }
+}
+
+export const JACOBIAN_LAYERS = {
+  dense: {
+    apply(net, _layer, _cache, block, J, rows, n0) {
+      const { W, nOut } = net.params[block];
+      const out = new Float64Array(nOut * n0);
+      net.k.gemm(false, false, nOut, n0, rows, 1, W, rows, J, n0, 0, out, n0);
+      return { J: out, rows: nOut };
+    },
+  },
+  batchnorm: {
+    apply(_net, layer, cache: BnCache, _block, J, rows, n0) {
+      scaleRows(J, rows, n0, (k) => layer.gamma * cache.inv[k]);
+      return { J, rows };
+    },
+  },
+  act: {
+    apply(_net, layer, cache: ActCache, _block, J, rows, n0) {
+      const { dphi } = actOf(layer);
+      scaleRows(J, rows, n0, (k) => dphi(cache.v[k])); // row 0 of the input: sample 0
+      return { J, rows };
+    },
+  },
+  layernorm: { unsupported: 'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here' },
+  rmsnorm: { unsupported: 'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here' },
+  residual: { unsupported: 'the Jacobian spectrum covers plain (non-residual) nets' },
+} satisfies { [K in LayerKind]: JacobianLayer<K> };
+
 function checkSpectrumSpec(spec: NetworkSpec): void {
-  if (spec.residual) throw new SpecError('residual', spec.residual, 'null: the Jacobian spectrum covers plain (non-residual) nets');
-  if (spec.order === 'linear-act-bn') throw new SpecError('order', spec.order, 'linear-act or linear-bn-act for the Jacobian spectrum');
+  checkSupported(spec, JACOBIAN_LAYERS as Record<LayerKind, MaybeSupported>, 'the sampled Jacobian spectrum');
   if (hasBN(spec) && spec.batch === null) throw new SpecError('batch', null, 'an integer batch size for a sampled BN net');
 }
 
@@ -52,15 +111,11 @@ function inputQ(spec: NetworkSpec, q?: number): number | null {
  */
 export function sampleJacobian(spec: NetworkSpec, seed: number, opts: { q?: number } = {}): { J: Float64Array; rows: number; cols: number } {
   checkSpectrumSpec(spec);
-  const act = activationOf(spec);
-  const layers = drawNetwork(spec, seed);
-  const ws = widths(spec);
-  const fi = fanIns(spec);
   const n0 = spec.inputDim;
-  const bn = hasBN(spec);
-  const B = bn ? (spec.batch as number) : 1;
+  const B = hasBN(spec) ? (spec.batch as number) : 1;
+  const net = sampleNet(spec, drawParams(spec, seed), B, 'typescript');
   // x: B × n (row-major), the batch (B = 1 without BN)
-  let x = gaussianInputs(B, n0, seed, 0, 'jacobian');
+  const x = gaussianInputs(B, n0, seed, 0, 'jacobian');
   const q = inputQ(spec, opts.q);
   if (q !== null) {
     const target = Math.max(0, (q - spec.init.sigmaB2) / spec.init.sigmaW2);
@@ -69,67 +124,21 @@ export function sampleJacobian(spec: NetworkSpec, seed: number, opts: { q?: numb
     const c = ss > 0 ? Math.sqrt((target * n0) / ss) : 0;
     for (let i = 0; i < n0; i++) x[i] *= c;
   }
-  // J starts as the identity (n0 × n0); J ← diag(s) W J per block
+  // J starts as the identity (n0 × n0); each layer multiplies its factor in
   let rows = n0;
-  let J = new Float64Array(n0 * n0);
+  let J: Float64Array = new Float64Array(n0 * n0);
   for (let i = 0; i < n0; i++) J[i * n0 + i] = 1;
-  const { gamma, beta, eps } = spec.bn;
-  for (let l = 0; l < spec.depth; l++) {
-    const { W, b } = layers[l];
-    const nOut = ws[l];
-    const nIn = fi[l];
-    // h = x Wᵀ + b (B × nOut)
-    const h = new Float64Array(B * nOut);
-    for (let s = 0; s < B; s++) {
-      for (let o = 0; o < nOut; o++) {
-        let acc = b[o];
-        const wo = o * nIn;
-        const xs = s * nIn;
-        for (let k = 0; k < nIn; k++) acc += W[wo + k] * x[xs + k];
-        h[s * nOut + o] = acc;
-      }
-    }
-    // diagonal factor for sample 0 and the next activations
-    const diag = new Float64Array(nOut);
-    const next = new Float64Array(B * nOut);
-    if (bn) {
-      for (let o = 0; o < nOut; o++) {
-        let mean = 0;
-        for (let s = 0; s < B; s++) mean += h[s * nOut + o];
-        mean /= B;
-        let v = 0;
-        for (let s = 0; s < B; s++) v += (h[s * nOut + o] - mean) ** 2;
-        v /= B; // biased batch variance, as BN uses
-        const inv = 1 / Math.sqrt(v + eps);
-        for (let s = 0; s < B; s++) {
-          const z = gamma * (h[s * nOut + o] - mean) * inv + beta;
-          next[s * nOut + o] = act.phi(z);
-          if (s === 0) diag[o] = act.dphi(z) * gamma * inv;
-        }
-      }
-    } else {
-      for (let o = 0; o < nOut; o++) {
-        next[o] = act.phi(h[o]);
-        diag[o] = act.dphi(h[o]);
-      }
-    }
-    // J_new (nOut × n0) = diag · W (nOut × nIn) · J (nIn × n0)
-    const Jn = new Float64Array(nOut * n0);
-    for (let o = 0; o < nOut; o++) {
-      const r = o * n0;
-      const wo = o * nIn;
-      for (let k = 0; k < nIn; k++) {
-        const a = W[wo + k];
-        if (a === 0) continue;
-        const jk = k * n0;
-        for (let c = 0; c < n0; c++) Jn[r + c] += a * J[jk + c];
-      }
-      const d = diag[o];
-      for (let c = 0; c < n0; c++) Jn[r + c] *= d;
-    }
-    J = Jn;
-    rows = nOut;
-    x = next;
+  let cur = x;
+  let n = n0;
+  let block = -1;
+  for (const layer of layersOf(spec)) {
+    if (layer.kind === 'dense') block++;
+    const kernel = SAMPLE_LAYERS[layer.kind] as SampleLayer<any>;
+    const r = kernel.forward(net, layer, cur, n, cur !== x, { l: block, stats: null, inGram: null });
+    ({ J, rows } = (JACOBIAN_LAYERS[layer.kind] as JacobianLayer<any>).apply!(net, layer, r.cache, block, J, rows, n0));
+    kernel.release(net, layer, r.cache);
+    cur = r.out;
+    n = r.n;
   }
   return { J, rows, cols: n0 };
 }

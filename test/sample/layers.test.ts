@@ -4,11 +4,12 @@
 // test; and a wide LN net's gradient growth against E[φ′²]/E[φ²] = 1 for ReLU.
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { drawLinear, drawReadout, type Layer, LAYER_KINDS, type LinearParams, type LossKind, makeSpec, type NetworkSpec, PRESET_NAMES, type SpecInput } from '../../src/network/index.js';
+import { drawLinear, drawReadout, gaussianInputs, type Layer, LAYER_KINDS, type LinearParams, type LossKind, makeSpec, type NetworkSpec, parseActivation, PRESET_NAMES, SpecError, type SpecInput } from '../../src/network/index.js';
 import { summarize } from '../../src/records/index.js';
 import { SAMPLE_LAYERS } from '../../src/sample/layers/index.js';
 import { drawParams, forwardBackward, layerListCheck, readoutConstantReason, RoundOffGradientError, roundOffBound } from '../../src/sample/network.js';
 import { growthEstimate, interiorLayers } from '../../src/sample/sampler.js';
+import { sampleJacobian } from '../../src/sample/spectrum.js';
 import { fastGaussianNetwork, fillGaussian } from './fastDraws.js';
 
 const U = 2 ** -53;
@@ -364,6 +365,82 @@ describe('a wide LayerNorm net: gradient growth per block ≈ E[φ′²]/E[φ²]
     for (let l = a; l <= b; l++) {
       const m = summarize(all.map((s) => s.gradGrowth[l - 1]));
       expect(Math.abs(m.mean - 1)).toBeLessThan(0.02 + 4 * (m.sd / Math.sqrt(m.n)));
+    }
+  });
+});
+
+describe('the Jacobian sampler (src/sample/spectrum.ts) on the kernel table', () => {
+  /** Sample 0's Jacobian, statistics held fixed, by naive loops written here (the spectrum's definition). */
+  function naiveJacobian(spec: NetworkSpec, seed: number, x0: Float64Array): Float64Array {
+    const ps = drawParams(spec, seed);
+    const act = parseActivation(spec.activation as string);
+    const bn = spec.order === 'linear-bn-act';
+    const Bn = bn ? (spec.batch as number) : 1;
+    const n0 = spec.inputDim;
+    let x = x0;
+    let J = new Float64Array(n0 * n0);
+    for (let i = 0; i < n0; i++) J[i * n0 + i] = 1;
+    for (const { W, b, nOut, nIn } of ps) {
+      const h = new Float64Array(Bn * nOut);
+      for (let s = 0; s < Bn; s++) for (let o = 0; o < nOut; o++) {
+        let a = b[o];
+        for (let k = 0; k < nIn; k++) a += W[o * nIn + k] * x[s * nIn + k];
+        h[s * nOut + o] = a;
+      }
+      const d = new Float64Array(nOut);
+      const next = new Float64Array(Bn * nOut);
+      for (let o = 0; o < nOut; o++) {
+        let m = 0;
+        let v = 0;
+        if (bn) {
+          for (let s = 0; s < Bn; s++) m += h[s * nOut + o] / Bn;
+          for (let s = 0; s < Bn; s++) v += (h[s * nOut + o] - m) ** 2 / Bn;
+        }
+        const inv = bn ? 1 / Math.sqrt(v + spec.bn.eps) : 1;
+        for (let s = 0; s < Bn; s++) {
+          const u = bn ? spec.bn.gamma * (h[s * nOut + o] - m) * inv + spec.bn.beta : h[s * nOut + o];
+          next[s * nOut + o] = act.phi(u);
+          if (s === 0) d[o] = act.dphi(u) * (bn ? spec.bn.gamma * inv : 1);
+        }
+      }
+      const Jn = new Float64Array(nOut * n0);
+      for (let o = 0; o < nOut; o++) for (let k = 0; k < nIn; k++) for (let c = 0; c < n0; c++) Jn[o * n0 + c] += d[o] * W[o * nIn + k] * J[k * n0 + c];
+      J = Jn;
+      x = next;
+    }
+    return J;
+  }
+  it('equals a naive product of its factors (linear-act tanh at q*, linear-bn-act gelu with γ, β, ε)', () => {
+    for (const input of [
+      { depth: 3, width: 12, order: 'linear-act', activation: 'tanh', init: { sigmaW2: 1.5, sigmaB2: 0.05 } },
+      { depth: 3, width: 12, batch: 6, order: 'linear-bn-act', activation: 'gelu', bn: NORM },
+    ] as SpecInput[]) {
+      const spec = makeSpec(input);
+      const got = sampleJacobian(spec, 5, { q: 0.7 });
+      // the input the sampler used: the same draw, rescaled to q = 0.7 for the smooth no-BN net
+      const Bn = spec.order === 'linear-bn-act' ? (spec.batch as number) : 1;
+      const x = gaussianInputs(Bn, spec.inputDim, 5, 0, 'jacobian');
+      if (spec.order === 'linear-act') {
+        const ss = x.reduce((a, v) => a + v * v, 0);
+        const c = Math.sqrt((((0.7 - spec.init.sigmaB2) / spec.init.sigmaW2) * spec.inputDim) / ss);
+        for (let i = 0; i < x.length; i++) x[i] *= c;
+      }
+      const want = naiveJacobian(spec, 5, x);
+      const scale = Math.max(...Array.from(want, Math.abs));
+      // two orderings of the same sums of ≤ 3·12 products per entry: rounding ≲ 10³·u relative to the largest
+      for (let t = 0; t < want.length; t++) expect(Math.abs(got.J[t] - want[t])).toBeLessThan(1e3 * U * scale);
+    }
+  });
+  it('refuses what its table marks unsupported, with one SpecError (checkSupported)', () => {
+    for (const input of [
+      { depth: 2, width: 8, order: 'linear-act', residual: { scale: 1 } },
+      { depth: 2, width: 8, order: 'linear-ln-act' },
+      { depth: 2, width: 8, order: 'linear-rms-act' },
+      { depth: 2, width: 8, order: 'preln-residual' },
+    ] as SpecInput[]) {
+      const spec = makeSpec(input);
+      expect(() => sampleJacobian(spec, 1)).toThrow(SpecError);
+      expect(() => sampleJacobian(spec, 1)).toThrow(/the sampled Jacobian spectrum does not support (residual|layernorm|rmsnorm) layers/);
     }
   });
 });
