@@ -155,6 +155,8 @@ const CASES: [string[], string[]][] = [
   [['train', '--config', 'lrr.json'], ['optimizer.lrr', '0.1', 'did you mean "lr"']],
   [['train', '--config', 'manifestBad.json'], ['--config', 'manifestBad.json', 'config']],
   [['train', '--config', 'arr.json'], ['--config', 'arr.json', 'JSON object']],
+  // a spectrum past float64: refused before any sampling (it hung in the CDF's bracketing)
+  [['spectrum', '--sigma-w2', '1e300', '--depth', '8', '--width', '32', '--seeds', '1'], ['init.sigmaW2', '1e+300', 'float64']],
   // compare
   [['compare', 'missing.jsonl'], ['missing.jsonl']],
   [['compare', 'good.jsonl', 'good.jsonl', '--out', 'cmp'], ['inputs', '"good.jsonl"', 'once']],

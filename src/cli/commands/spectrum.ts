@@ -1,7 +1,7 @@
 // signalprop spectrum: singular values of the input–output Jacobian of K sampled nets against the
 // free-probability density (Pennington, Schoenholz & Ganguli 2017/2018).
 import type { Command } from 'commander';
-import { type NetworkSpec, specToJSON } from '../../network/index.js';
+import { type NetworkSpec, SpecError, specToJSON } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
@@ -76,7 +76,14 @@ export function register(program: Command): void {
       const mem = memoryProblem('spectrum', estimateSpectrum(spec), '--width, --depth or --batch');
       if (mem) throw new UsageError(mem);
       const { jacobianSpectrum, spectrumRecords, ZERO_SV_REL } = await import('../../sample/spectrum.js');
-      const { singularValueCdf } = await import('../../theory/spectrum.js');
+      const { jacobianSpectrumTheory, singularValueCdf } = await import('../../theory/spectrum.js');
+      // the theory first (milliseconds): a spec it refuses (a spectrum past float64, say) costs no sampling
+      try {
+        jacobianSpectrumTheory(spec, { points });
+      } catch (e) {
+        if (e instanceof SpecError) throw new UsageError(e.message);
+        throw e;
+      }
       progress(`spectrum: ${seeds} network(s), depth ${spec.depth}, width ${Array.isArray(spec.width) ? spec.width.join(',') : spec.width}`);
       const res = jacobianSpectrum(spec, {
         seeds,

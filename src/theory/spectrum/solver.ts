@@ -351,6 +351,17 @@ export function solveSpectrum(p: SpectrumProblem, opts: { points?: number } = {}
 /** The free-probability spectrum of a spec's input–output Jacobian. */
 export function jacobianSpectrumTheory(spec: NetworkSpec, opts: JacobianTheoryOptions = {}): JacobianSpectrumTheory {
   const { problem, q } = spectrumProblem(spec, opts);
-  return { problem, q, ...solveSpectrum(problem, { points: opts.points }) };
+  const solved = solveSpectrum(problem, { points: opts.points });
+  // the squared singular values scale as (σ_w² E[D²])^L: past float64 the edge is ±Infinity or 0 and every
+  // density, CDF and histogram built on it is meaningless (the CDF's bracketing then never ends)
+  if (!(solved.lambdaMax > 0 && Number.isFinite(solved.lambdaMax) && solved.lambdaMax > Number.MIN_VALUE * 1e16)) {
+    const lnMean = problem.depth * Math.log(problem.sigmaW2 * problem.mu1) + Math.log(problem.scale);
+    throw new SpecError(
+      'init.sigmaW2',
+      problem.sigmaW2,
+      `a value for which the Jacobian's squared singular values stay within float64: their mean (σ_w²·E[D²])^L is e^${lnMean.toFixed(1)} at depth ${problem.depth} and the spectrum's edge ${solved.lambdaMax} (float64 spans e^±709); lower σ_w² or the depth`,
+    );
+  }
+  return { problem, q, ...solved };
 }
 
