@@ -1,7 +1,7 @@
 // signalprop spectrum: singular values of the input–output Jacobian of K sampled nets against the
 // free-probability density (Pennington, Schoenholz & Ganguli 2017/2018).
 import type { Command } from 'commander';
-import { type NetworkSpec, SpecError, specToJSON } from '../../network/index.js';
+import { hasBN, type NetworkSpec, SpecError, specToJSON } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 import { maxOf } from '../../io/arrays.js';
@@ -66,24 +66,20 @@ export function register(program: Command): void {
       const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 - seeds + 1 }) ?? 1;
       const bins = numberFlag('--bins', opts.bins, { int: true, min: 1, max: 10000 }) ?? 20;
       const points = numberFlag('--points', opts.points, { int: true, min: 10, max: 100000 }) ?? 200;
-      if (spec.order !== 'linear-act' && spec.order !== 'linear-bn-act') {
-        const flag = spec.order === 'custom' ? '--layers' : '--order';
-        throw new UsageError(`${flag}: "${spec.order}" is not allowed for spectrum; expected linear-act | linear-bn-act (the free-probability spectrum is derived for those blocks)`);
-      }
-      if (spec.residual) throw new UsageError('--residual: not allowed for spectrum; the free-probability spectrum covers plain nets');
-      if (spec.order === 'linear-bn-act' && spec.batch === null) throw new UsageError('--batch: BN nets need a batch size (an integer >= 6)');
-      checkOutPath('--out', opts.out, 'file');
-      const mem = memoryProblem('spectrum', estimateSpectrum(spec), '--width, --depth or --batch');
-      if (mem) throw new UsageError(mem);
-      const { jacobianSpectrum, spectrumRecords, ZERO_SV_REL } = await import('../../sample/spectrum.js');
+      // which nets the spectrum covers is the theory table's data (checkSupported), asked first (milliseconds):
+      // a spec it refuses (residual, LayerNorm, a spectrum past float64) costs no sampling
       const { jacobianSpectrumTheory, singularValueCdf } = await import('../../theory/spectrum.js');
-      // the theory first (milliseconds): a spec it refuses (a spectrum past float64, say) costs no sampling
       try {
         jacobianSpectrumTheory(spec, { points });
       } catch (e) {
         if (e instanceof SpecError) throw new UsageError(e.message);
         throw e;
       }
+      if (hasBN(spec) && spec.batch === null) throw new UsageError('--batch: BN nets need a batch size (an integer >= 6)');
+      checkOutPath('--out', opts.out, 'file');
+      const mem = memoryProblem('spectrum', estimateSpectrum(spec), '--width, --depth or --batch');
+      if (mem) throw new UsageError(mem);
+      const { jacobianSpectrum, spectrumRecords, ZERO_SV_REL } = await import('../../sample/spectrum.js');
       progress(`spectrum: ${seeds} network(s), depth ${spec.depth}, width ${Array.isArray(spec.width) ? spec.width.join(',') : spec.width}`);
       const res = jacobianSpectrum(spec, {
         seeds,
