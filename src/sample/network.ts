@@ -48,7 +48,7 @@ export interface ForwardBackwardOptions {
   inputs?: Float64Array;
   /** Matrix kernels: 'auto' (OpenBLAS if built, else TypeScript), 'native' or 'typescript'. */
   backend?: BackendChoice;
-  /** Explicit weights (default: drawNetwork(spec, seed)). */
+  /** Explicit weights, one per block (default: drawParams(spec, seed)). */
   params?: LinearParams[];
   /**
    * Explicit readout, nOut × width_L (default: drawReadout(width_L, nOut, seed)); for the projection
@@ -59,7 +59,7 @@ export interface ForwardBackwardOptions {
   memoryBudgetBytes?: number;
   /** Return the unscaled gradients ∂L/∂h_l and ∂L/∂W_l (small nets only; for checks). */
   keepGradients?: boolean;
-  /** Hook on each h_l right after the Linear layer (layer 1..L), e.g. to perturb it in a check. */
+  /** Hook on each h_l right after block l's dense layer (layer 1..L), e.g. to perturb it in a check. */
   perturb?: (layer: number, h: Float64Array) => void;
 }
 
@@ -93,7 +93,8 @@ export interface LayerStats {
   gradGrowth: Float64Array;
   /**
    * Fraction of the squared gradient that survives BatchNorm's backward projection in block l:
-   * ‖g_v‖²/‖inv ⊙ g_ẑ‖² with g_ẑ = ∂L/∂ẑ and g_v as in bnBackward (NaN without BN or when g_ẑ = 0;
+   * ‖g_v‖²/‖inv ⊙ g_ẑ‖² with g_ẑ = ∂L/∂ẑ and g_v as in bnProject, the smallest over the block's BatchNorm
+   * layers (NaN without BN or when g_ẑ = 0;
    * ≈ (B−2)/B for a generic gradient; at round-off, below roundOffBound(B), when L is constant).
    */
   bnRetained: Float64Array;
@@ -144,7 +145,7 @@ function readoutState(spec: NetworkSpec): ReadoutState {
  */
 export function readoutConstantReason(spec: NetworkSpec): string | null {
   const s = readoutState(spec);
-  if (!s.fixed || s === INPUTS) return null;
+  if (!s.fixed || s.inputs) return null;
   const subject = spec.order === 'custom' ? `the layer list ${describeLayers(layersOf(spec))}` : `order ${spec.order}`;
   return `for ${subject} ${s.why}${s.tail}`;
 }
@@ -156,7 +157,7 @@ export function readoutConstantReason(spec: NetworkSpec): string | null {
  */
 export function defaultLoss(spec: NetworkSpec): LossKind {
   const s = readoutState(spec);
-  return s.fixed && s !== INPUTS ? s.fallback : 'readout';
+  return s.fixed && !s.inputs ? s.fallback : 'readout';
 }
 
 /** Refuse a readout loss that is constant for the spec, a priori (readoutConstantReason). */
