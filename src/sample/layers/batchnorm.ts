@@ -7,15 +7,11 @@
 //   g_v = inv ⊙ (g_ẑ − mean_B g_ẑ − ẑ ⊙ mean_B(g_ẑ ⊙ ẑ))   per unit.
 // Statistics: bnRetained = ‖g_v‖²/‖inv ⊙ g_ẑ‖², the fraction of the squared gradient that survives the
 // projection (the walker checks it against roundOffBound).
-import type { BatchNormLayer } from '../../network/index.js';
-import { batchStats, type SampleLayer, type SampleNet } from './types.js';
+import { type NormCache, normLayer } from './norm.js';
+import { batchStats, type SampleNet } from './types.js';
 
-export interface BnCache {
-  /** ẑ (B × n). */
-  z: Float64Array;
-  /** 1/√(var_B + ε) per unit. */
-  inv: Float64Array;
-}
+/** ẑ (B × n) and 1/√(var_B + ε) per unit. */
+export type BnCache = NormCache;
 
 /**
  * Batch statistics of v (B × n), then z = (v − mean_B v)·inv per unit (z may be v: in place) and
@@ -70,34 +66,13 @@ export function bnProject(net: SampleNet, g: Float64Array, z: Float64Array, inv:
   return [sq, pre];
 }
 
-export const batchnorm: SampleLayer<'batchnorm', BnCache> = {
-  forward(net, layer: BatchNormLayer, x, n, owned) {
-    const z = owned ? x : net.buf.take(x.length);
-    const inv = bnNormalize(net, x, z, n, layer.eps);
-    const out = net.buf.take(x.length);
-    const { gamma, beta } = layer;
-    for (let t = 0; t < out.length; t++) out[t] = gamma * z[t] + beta;
-    return { out, n, cache: { z, inv } };
-  },
-
-  backward(net, layer, cache, g, b) {
-    const { gamma } = layer;
-    if (gamma !== 1) for (let t = 0; t < g.length; t++) g[t] *= gamma;
-    const [projected, entered] = bnProject(net, g, cache.z, cache.inv);
+export const batchnorm = normLayer<'batchnorm'>({
+  normalize: bnNormalize,
+  project(net, g, z, inv, b) {
+    const [projected, entered] = bnProject(net, g, z, inv);
     b.projections.push({ projected, entered });
-    batchnorm.release(net, layer, cache);
-    return g;
   },
-
-  release(net, _layer, cache) {
-    net.buf.give(cache.z);
-    net.buf.give(cache.inv);
-  },
-
-  cacheBytes(net, _layer, n) {
-    return 8 * (net.B * n + n);
-  },
-
+  statLength: (_net, n) => n,
   readout(layer, _s, c) {
     // out = γẑ + β, Σ_i ẑ_i = 0 in every unit, whatever came before
     return {
@@ -110,4 +85,4 @@ export const batchnorm: SampleLayer<'batchnorm', BnCache> = {
       fallback: 'mse',
     };
   },
-};
+});

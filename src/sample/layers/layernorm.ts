@@ -7,15 +7,8 @@
 // each sample's gradient loses its components along 1 and ẑ_i (over units), so ≈ (n−2)/n of it survives.
 // Readout: Σ_k out_ik = n·β in every sample (a sum over units), while the readout sums over the batch:
 // a readout row r constant over units (r = c·1) would be constant, a drawn readout is not (no refusal).
-import type { LayerNormLayer } from '../../network/index.js';
-import type { SampleLayer, SampleNet } from './types.js';
-
-export interface NormCache {
-  /** ẑ (LN) or v·s (RMSNorm), B × n. */
-  z: Float64Array;
-  /** s_i per sample (length B). */
-  inv: Float64Array;
-}
+import { normLayer } from './norm.js';
+import type { SampleNet } from './types.js';
 
 /** Per sample: z_i = (v_i − μ_i)·s_i with a two-pass mean and variance; returns s (length B). z may be v. */
 export function lnNormalize(net: SampleNet, v: Float64Array, z: Float64Array, n: number, eps: number): Float64Array {
@@ -57,35 +50,10 @@ export function lnProject(g: Float64Array, z: Float64Array, inv: Float64Array): 
   }
 }
 
-export const layernorm: SampleLayer<'layernorm', NormCache> = {
-  forward(net, layer: LayerNormLayer, x, n, owned) {
-    const z = owned ? x : net.buf.take(x.length);
-    const inv = lnNormalize(net, x, z, n, layer.eps);
-    const out = net.buf.take(x.length);
-    const { gamma, beta } = layer;
-    for (let t = 0; t < out.length; t++) out[t] = gamma * z[t] + beta;
-    return { out, n, cache: { z, inv } };
-  },
-
-  backward(net, layer, cache, g) {
-    const { gamma } = layer;
-    if (gamma !== 1) for (let t = 0; t < g.length; t++) g[t] *= gamma;
-    lnProject(g, cache.z, cache.inv);
-    layernorm.release(net, layer, cache);
-    return g;
-  },
-
-  release(net, _layer, cache) {
-    net.buf.give(cache.z);
-    net.buf.give(cache.inv);
-  },
-
-  cacheBytes(net, _layer, n) {
-    return 8 * (net.B * n + net.B);
-  },
-
-  readout() {
-    // per-sample normalization: Σ_i out_i depends on the weights whatever came before
-    return { fixed: false };
-  },
-};
+export const layernorm = normLayer<'layernorm'>({
+  normalize: lnNormalize,
+  project: (_net, g, z, inv) => lnProject(g, z, inv),
+  statLength: (net) => net.B,
+  // per-sample normalization: Σ_i out_i depends on the weights whatever came before
+  readout: () => ({ fixed: false }),
+});

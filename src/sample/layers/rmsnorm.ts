@@ -6,9 +6,8 @@
 // exact with ε (y and s both include it): each sample's gradient loses its component along y_i only, so
 // ≈ (n−1)/n survives. mean_n out_i² = γ²·m_i/(m_i + ε) in every sample (γ² at ε = 0).
 // Readout: the per-sample norm is (nearly) fixed, a linear readout of it is not (no refusal).
-import type { RmsNormLayer } from '../../network/index.js';
-import type { NormCache } from './layernorm.js';
-import type { SampleLayer, SampleNet } from './types.js';
+import { normLayer } from './norm.js';
+import type { SampleNet } from './types.js';
 
 /** Per sample: y_i = v_i·s_i; returns s (length B). y may be v. */
 export function rmsNormalize(net: SampleNet, v: Float64Array, y: Float64Array, n: number, eps: number): Float64Array {
@@ -39,34 +38,9 @@ export function rmsProject(g: Float64Array, y: Float64Array, inv: Float64Array):
   }
 }
 
-export const rmsnorm: SampleLayer<'rmsnorm', NormCache> = {
-  forward(net, layer: RmsNormLayer, x, n, owned) {
-    const y = owned ? x : net.buf.take(x.length);
-    const inv = rmsNormalize(net, x, y, n, layer.eps);
-    const out = net.buf.take(x.length);
-    const { gamma } = layer;
-    for (let t = 0; t < out.length; t++) out[t] = gamma * y[t];
-    return { out, n, cache: { z: y, inv } };
-  },
-
-  backward(net, layer, cache, g) {
-    const { gamma } = layer;
-    if (gamma !== 1) for (let t = 0; t < g.length; t++) g[t] *= gamma;
-    rmsProject(g, cache.z, cache.inv);
-    rmsnorm.release(net, layer, cache);
-    return g;
-  },
-
-  release(net, _layer, cache) {
-    net.buf.give(cache.z);
-    net.buf.give(cache.inv);
-  },
-
-  cacheBytes(net, _layer, n) {
-    return 8 * (net.B * n + net.B);
-  },
-
-  readout() {
-    return { fixed: false };
-  },
-};
+export const rmsnorm = normLayer<'rmsnorm'>({
+  normalize: rmsNormalize,
+  project: (_net, g, y, inv) => rmsProject(g, y, inv),
+  statLength: (net) => net.B,
+  readout: () => ({ fixed: false }),
+});
