@@ -102,8 +102,6 @@ export interface ReadoutContext {
   walk(layers: readonly Layer[], s: ReadoutState, last: boolean): ReadoutState;
 }
 
-export const FREE: ReadoutState = { fixed: false };
-
 /** One kind's float64 kernel. C is its cache type. */
 export interface SampleLayer<K extends LayerKind, C = any> extends MaybeSupported {
   /** x (B × n) → out (B × n′); n′ = n except for dense. Writes the kind's share of the block's statistics. */
