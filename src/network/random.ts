@@ -4,6 +4,7 @@
 import randnBase from '@stdlib/random/base/randn';
 import randuBase from '@stdlib/random/base/randu';
 import { QrDecomposition, Matrix } from 'ml-matrix';
+import { denseLayers } from './layers.js';
 import { fanIns, type NetworkSpec, stableHash, widths } from './spec.js';
 
 export class SeedError extends Error {}
@@ -75,18 +76,27 @@ export function orthogonal(nOut: number, nIn: number, rng: Normal): Float64Array
 export function drawLinear(spec: NetworkSpec, seed: number, layer: number): LinearParams {
   const nOut = widths(spec)[layer - 1];
   const nIn = fanIns(spec)[layer - 1];
+  // the layer's own init (a custom list may give each dense layer its own); presets: spec.init for all
+  const init = denseInit(spec, layer);
   const rng = normalStream(seed, 'W', layer);
   let W: Float64Array;
-  if (spec.init.kind === 'orthogonal') {
+  if (init.kind === 'orthogonal') {
     W = orthogonal(nOut, nIn, rng);
-    const scale = Math.sqrt((spec.init.sigmaW2 * Math.max(nOut, nIn)) / nIn);
+    const scale = Math.sqrt((init.sigmaW2 * Math.max(nOut, nIn)) / nIn);
     for (let i = 0; i < W.length; i++) W[i] *= scale;
   } else {
-    W = fillNormal(new Float64Array(nOut * nIn), rng, Math.sqrt(spec.init.sigmaW2 / nIn));
+    W = fillNormal(new Float64Array(nOut * nIn), rng, Math.sqrt(init.sigmaW2 / nIn));
   }
   const b = new Float64Array(nOut);
-  if (spec.init.sigmaB2 > 0) fillNormal(b, normalStream(seed, 'b', layer), Math.sqrt(spec.init.sigmaB2));
+  if (init.sigmaB2 > 0) fillNormal(b, normalStream(seed, 'b', layer), Math.sqrt(init.sigmaB2));
   return { nOut, nIn, W, b };
+}
+
+/** The init of block `layer`'s dense layer (1-based): its own fields in a custom list, spec.init for a preset. */
+function denseInit(spec: NetworkSpec, layer: number): { kind: 'gaussian' | 'orthogonal'; sigmaW2: number; sigmaB2: number } {
+  if (!spec.layers) return spec.init;
+  const d = denseLayers(spec.layers)[layer - 1];
+  return { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 };
 }
 
 /** Every block's Linear layer. */
