@@ -48,7 +48,7 @@ export interface ForwardBackwardOptions {
   inputs?: Float64Array;
   /** Matrix kernels: 'auto' (OpenBLAS if built, else TypeScript), 'native' or 'typescript'. */
   backend?: BackendChoice;
-  /** Explicit weights, one per block (default: drawParams(spec, seed)). */
+  /** Explicit weights, one per block (default: drawNetwork(spec, seed)). */
   params?: LinearParams[];
   /**
    * Explicit readout, nOut × width_L (default: drawReadout(width_L, nOut, seed)); for the projection
@@ -394,17 +394,6 @@ export function sampleNet(spec: NetworkSpec, params: LinearParams[], batch: numb
   return new Net(spec, params, batch, backend, undefined, false);
 }
 
-/**
- * Block l's dense weights for a seed: drawNetwork(spec, seed), which draws every block with spec.init;
- * a layer list whose dense layers have their own init, σ_w² or σ_b² gets each drawn with its own (same
- * streams, so a list whose dense layers agree with spec.init gets drawNetwork's numbers).
- */
-export function drawParams(spec: NetworkSpec, seed: number): LinearParams[] {
-  const dense = denseLayers(layersOf(spec));
-  const { kind, sigmaW2, sigmaB2 } = spec.init;
-  if (dense.every((d) => d.init === kind && d.sigmaW2 === sigmaW2 && d.sigmaB2 === sigmaB2)) return drawNetwork(spec, seed);
-  return dense.map((d, i) => drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1));
-}
 
 function emptyStats(L: number, B: number, loss: LossKind, backend: string): LayerStats {
   const nan = () => new Float64Array(L).fill(Number.NaN);
@@ -429,7 +418,7 @@ function emptyStats(L: number, B: number, loss: LossKind, backend: string): Laye
 }
 
 /**
- * One network of the spec at initialization (weights drawParams(spec, seed), inputs
+ * One network of the spec at initialization (weights drawNetwork(spec, seed), inputs
  * gaussianInputs(B, inputDim, seed, ρ), readout drawReadout(width_L, nOut, seed), targets
  * randomTargets(loss, B, seed)): forward, loss, backward, per-layer statistics. Synchronous, float64.
  */
@@ -443,7 +432,7 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   const bound = roundOffBound(B);
   const L = spec.depth;
   const ws = widths(spec);
-  const params = opts.params ?? drawParams(spec, seed);
+  const params = opts.params ?? drawNetwork(spec, seed);
   const net = new Net(spec, params, B, opts.backend ?? 'auto', opts.perturb, opts.keepGradients ?? false);
   const buf = net.buf;
   const x0 = opts.inputs ?? gaussianInputs(B, spec.inputDim, seed, opts.inputCorrelation ?? 0);

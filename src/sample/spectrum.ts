@@ -18,6 +18,7 @@ import { SingularValueDecomposition, Matrix } from 'ml-matrix';
 import {
   activationOf,
   checkSupported,
+  drawNetwork,
   gaussianInputs,
   hasBN,
   type LayerKind,
@@ -40,7 +41,7 @@ import {
 import type { ActCache } from './layers/act.js';
 import type { BnCache } from './layers/batchnorm.js';
 import { actOf, SAMPLE_LAYERS, type SampleLayer, type SampleNet } from './layers/index.js';
-import { drawParams, sampleNet } from './network.js';
+import { sampleNet } from './network.js';
 
 export interface JacobianSample {
   seed: number;
@@ -113,7 +114,7 @@ export function sampleJacobian(spec: NetworkSpec, seed: number, opts: { q?: numb
   checkSpectrumSpec(spec);
   const n0 = spec.inputDim;
   const B = hasBN(spec) ? (spec.batch as number) : 1;
-  const net = sampleNet(spec, drawParams(spec, seed), B, 'typescript');
+  const net = sampleNet(spec, drawNetwork(spec, seed), B, 'typescript');
   // x: B × n (row-major), the batch (B = 1 without BN)
   const x = gaussianInputs(B, n0, seed, 0, 'jacobian');
   const q = inputQ(spec, opts.q);

@@ -7,7 +7,7 @@ export { combineFactors, type Degeneracy, degeneracyOf, F32_UNIT_ROUNDOFF, type 
 export { compileExpression, EXPR_FUNCTIONS, EXPR_SUBSET, tfActivation } from './activations.js';
 export { batchNorm, batchNormEval, exactFactorsApply, FACTOR_BLOCK, layerNorm, linear, rmsNorm, TRAIN_LAYERS, type TrainLayer } from './layers/index.js';
 export { accuracyOf, lossTensor, TRAIN_LOSSES, type TrainLoss } from './loss.js';
-export { type Capture, drawDense, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } from './model.js';
+export { type Capture, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } from './model.js';
 export {
   CLIP_KINDS,
   type ClipConfig,

@@ -2,7 +2,7 @@
 // (TRAIN_LAYERS, src/train/layers/) and walked block by block. Weights come from the same seeded draws as
 // the sampler (src/network/random.ts), so that step 0 of training is the sampled network of the same seed.
 import * as tf from '@tensorflow/tfjs';
-import { blocksOf, denseLayers, drawLinear, drawReadout, type Layer, layersOf, type LinearParams, type NetworkSpec } from '../network/index.js';
+import { blocksOf, drawNetwork, drawReadout, type Layer, layersOf, type LinearParams, type NetworkSpec } from '../network/index.js';
 import type { TfActivation } from './activations.js';
 import { type BnBatchStats, type BuildContext, type Built, type ForwardContext, kernelFromRowMajor, linear, type Node, type ParamKind, TRAIN_LAYERS } from './layers/index.js';
 
@@ -67,14 +67,6 @@ function run(nodes: readonly Node[], x: T2, ctx: ForwardContext): T2 {
   return v;
 }
 
-/**
- * Each block's dense layer for a seed, drawn with that layer's own init, σ_w² and σ_b² (drawLinear's
- * streams; for a preset every dense layer has spec.init, and these are drawNetwork(spec, seed)'s numbers).
- * The sampler draws the same (drawParams in src/sample/network.ts).
- */
-export function drawDense(spec: NetworkSpec, seed: number): LinearParams[] {
-  return denseLayers(layersOf(spec)).map((d, i) => drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1));
-}
 
 export class Mlp {
   readonly spec: NetworkSpec;
@@ -106,11 +98,11 @@ export class Mlp {
   }
 
   /**
-   * The network of `seed`: each block's dense layer from drawDense(spec, seed), norm γ/β from their
+   * The network of `seed`: each block's dense layer from drawNetwork(spec, seed), norm γ/β from their
    * layers, readout weights from drawReadout(width_L, nOut, seed), readout bias 0.
    */
   static fromSeed(spec: NetworkSpec, nOut: number, seed: number): Mlp {
-    const draws = drawDense(spec, seed);
+    const draws = drawNetwork(spec, seed);
     const params: tf.Tensor[] = [];
     const info: ParamInfo[] = [];
     const statWidths: number[] = [];

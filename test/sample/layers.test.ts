@@ -4,10 +4,10 @@
 // test; and a wide LN net's gradient growth against E[φ′²]/E[φ²] = 1 for ReLU.
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { drawLinear, drawReadout, gaussianInputs, type Layer, LAYER_KINDS, type LinearParams, type LossKind, makeSpec, type NetworkSpec, parseActivation, PRESET_NAMES, SpecError, type SpecInput } from '../../src/network/index.js';
+import { drawLinear, drawNetwork, drawReadout, gaussianInputs, type Layer, LAYER_KINDS, type LinearParams, type LossKind, makeSpec, type NetworkSpec, parseActivation, PRESET_NAMES, SpecError, type SpecInput } from '../../src/network/index.js';
 import { summarize } from '../../src/records/index.js';
 import { SAMPLE_LAYERS } from '../../src/sample/layers/index.js';
-import { drawParams, forwardBackward, layerListCheck, readoutConstantReason, RoundOffGradientError, roundOffBound } from '../../src/sample/network.js';
+import { forwardBackward, layerListCheck, readoutConstantReason, RoundOffGradientError, roundOffBound } from '../../src/sample/network.js';
 import { growthEstimate, interiorLayers } from '../../src/sample/sampler.js';
 import { sampleJacobian } from '../../src/sample/spectrum.js';
 import { fastGaussianNetwork, fillGaussian } from './fastDraws.js';
@@ -151,7 +151,7 @@ describe('every kind\'s backward against central differences (float64, alone)', 
 /** Whole nets: ∂L/∂W_l entry by entry and ∂L/∂h_l through the perturbation hook, against central differences. */
 function checkNet(input: SpecInput, loss: LossKind, seed = 3): void {
   const spec = makeSpec(input);
-  const ps = drawParams(spec, seed);
+  const ps = drawNetwork(spec, seed);
   const { dh, dW } = forwardBackward(spec, seed, { loss, params: ps, keepGradients: true, backend: 'typescript' }).gradients!;
   const B0 = spec.batch as number;
   const ws = Array.isArray(spec.width) ? spec.width : new Array(spec.depth).fill(spec.width);
@@ -372,7 +372,7 @@ describe('a wide LayerNorm net: gradient growth per block ≈ E[φ′²]/E[φ²]
 describe('the Jacobian sampler (src/sample/spectrum.ts) on the kernel table', () => {
   /** Sample 0's Jacobian, statistics held fixed, by naive loops written here (the spectrum's definition). */
   function naiveJacobian(spec: NetworkSpec, seed: number, x0: Float64Array): Float64Array {
-    const ps = drawParams(spec, seed);
+    const ps = drawNetwork(spec, seed);
     const act = parseActivation(spec.activation as string);
     const bn = spec.order === 'linear-bn-act';
     const Bn = bn ? (spec.batch as number) : 1;
