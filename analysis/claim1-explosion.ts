@@ -1,6 +1,16 @@
 // Claim 1: at initialization Linear-BN-ReLU nets explode gradients backward while the forward pass
 // stays normalized; the per-layer growth is λ(B) for several depths and widths.
-import { buildFigure, interiorLayers, judge, makeSpec, predict, type SPRecord, sampleNetwork, type Study, type VerdictRow } from 'signalprop';
+import {
+  buildFigure,
+  interiorLayers,
+  judge,
+  makeSpec,
+  predict,
+  type SPRecord,
+  sampleNetwork,
+  type Study,
+  type VerdictRow,
+} from 'signalprop';
 import { byScale, layerMean, layerMeanSE, tagAll } from './common.js';
 
 /** [predicted, measured, standard error] */
@@ -64,9 +74,31 @@ export const claim1: Study = {
         const pmT = layerMean(th.records, 'postact_mean', a, b);
         const pv = layerMeanSE(s.records, 'postact_var', a, b);
         const pvT = layerMean(th.records, 'postact_var', a, b);
-        cells.push({ depth, width, B, growth: [th.predictedGrowth, s.measuredGrowth, s.measuredGrowthSE], preVar: [preT, pre.mean, pre.se], reluMean: [pmT, pm.mean, pm.se], reluVar: [pvT, pv.mean, pv.se] });
+        cells.push({
+          depth,
+          width,
+          B,
+          growth: [th.predictedGrowth, s.measuredGrowth, s.measuredGrowthSE],
+          preVar: [preT, pre.mean, pre.se],
+          reluMean: [pmT, pm.mean, pm.se],
+          reluVar: [pvT, pv.mean, pv.se],
+        });
         const total = Math.log(s.measuredGrowth) * (depth - 1);
-        table.push([depth, width, B, th.predictedGrowth, s.measuredGrowth, s.measuredGrowthSE, preT, pre.mean, pmT, pm.mean, pvT, pv.mean, Math.exp(total / 2)]);
+        table.push([
+          depth,
+          width,
+          B,
+          th.predictedGrowth,
+          s.measuredGrowth,
+          s.measuredGrowthSE,
+          preT,
+          pre.mean,
+          pmT,
+          pm.mean,
+          pvT,
+          pv.mean,
+          Math.exp(total / 2),
+        ]);
       }
     }
     const rows = claim1Verdicts(cells);
@@ -74,19 +106,45 @@ export const claim1: Study = {
     const wMax = Math.max(...widthsList);
     const figSpec = makeSpec({ depth: dMax, width: wMax, batch: B });
     const figRecords = records.filter((r) => r.depth === dMax && r.width === wMax);
-    const fig = buildFigure('gradient-vs-depth', figRecords, { title: `ln ‖∂L/∂h_ℓ‖² against layer ℓ at initialization (Linear-BN-ReLU, B = ${B})` });
+    const fig = buildFigure('gradient-vs-depth', figRecords, {
+      title: `ln ‖∂L/∂h_ℓ‖² against layer ℓ at initialization (Linear-BN-ReLU, B = ${B})`,
+    });
     return {
       rows,
       records,
-      figures: [{ name: 'claim1-gradient-vs-depth', vl: fig as any, caption: `Theory (Yang et al. λ(B)) against ${seeds} sampled networks, depth ${dMax}, width ${wMax}, batch ${B}; band: 95% interval over seeds.` }],
+      figures: [
+        {
+          name: 'claim1-gradient-vs-depth',
+          vl: fig as any,
+          caption: `Theory (Yang et al. λ(B)) against ${seeds} sampled networks, depth ${dMax}, width ${wMax}, batch ${B}; band: 95% interval over seeds.`,
+        },
+      ],
       tables: [
         {
           title: 'Backward explodes, forward stays normalized (interior layers)',
-          header: ['depth', 'width', 'B', 'λ(B) theory', 'growth measured', '± se', 'pre-BN var theory', 'measured', 'ReLU mean theory', 'measured', 'ReLU var theory', 'measured', '‖∂L/∂h_1‖/‖∂L/∂h_L‖'],
+          header: [
+            'depth',
+            'width',
+            'B',
+            'λ(B) theory',
+            'growth measured',
+            '± se',
+            'pre-BN var theory',
+            'measured',
+            'ReLU mean theory',
+            'measured',
+            'ReLU var theory',
+            'measured',
+            '‖∂L/∂h_1‖/‖∂L/∂h_L‖',
+          ],
           rows: table,
         },
       ],
-      settings: { spec: { ...figSpec, depth: depths, width: widthsList }, interior: `layers ${interiorLayers(dMax).join('..')} of depth ${dMax}`, loss: 'readout' },
+      settings: {
+        spec: { ...figSpec, depth: depths, width: widthsList },
+        interior: `layers ${interiorLayers(dMax).join('..')} of depth ${dMax}`,
+        loss: 'readout',
+      },
       seeds: Array.from({ length: seeds }, (_, i) => 1 + i),
       notes: [
         'Growth is the geometric mean over interior layers and seeds of ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² (h: pre-normalization Linear output).',

@@ -1,5 +1,16 @@
 // Claim 2: the rate depends on the batch size as Yang et al.'s λ(B) and tends to π/(π−1).
-import { bnGradientRate, buildFigure, check, judge, makeSpec, predict, type SPRecord, sampleNetwork, type Study, type VerdictRow } from 'signalprop';
+import {
+  bnGradientRate,
+  buildFigure,
+  check,
+  judge,
+  makeSpec,
+  predict,
+  type SPRecord,
+  sampleNetwork,
+  type Study,
+  type VerdictRow,
+} from 'signalprop';
 import { byScale, tagAll } from './common.js';
 
 const LIMIT = Math.PI / (Math.PI - 1);
@@ -43,12 +54,21 @@ export const MIN_JUDGED_BATCH = 6;
 export function claim2Verdicts(points: Claim2Point[], width: number, lamBig: number): VerdictRow[] {
   const rows: VerdictRow[] = [];
   for (const p of points) {
-    if (p.B <= width / 4 && p.B >= MIN_JUDGED_BATCH) rows.push(judge(`${p.act}: λ(B=${p.B}), width ${width}`, p.lam, p.measured, p.act === 'relu' ? 0.015 : linearBnBand(width), p.se));
+    if (p.B <= width / 4 && p.B >= MIN_JUDGED_BATCH)
+      rows.push(judge(`${p.act}: λ(B=${p.B}), width ${width}`, p.lam, p.measured, p.act === 'relu' ? 0.015 : linearBnBand(width), p.se));
   }
   rows.push(judge('theory: λ(4096) → π/(π−1)', LIMIT, lamBig, 0.001));
   const relu = points.filter((p) => p.act === 'relu').sort((a, b) => a.B - b.B);
   const decreasing = relu.every((p, i) => i === 0 || p.measured < relu[i - 1].measured + 2 * (p.se + relu[i - 1].se));
-  rows.push(check('measured ReLU rate decreases with B (within 2 se)', decreasing, relu.length, relu.length, relu.map((p) => `${p.B}: ${p.measured.toFixed(4)}`).join(', ')));
+  rows.push(
+    check(
+      'measured ReLU rate decreases with B (within 2 se)',
+      decreasing,
+      relu.length,
+      relu.length,
+      relu.map((p) => `${p.B}: ${p.measured.toFixed(4)}`).join(', '),
+    ),
+  );
   return rows;
 }
 
@@ -68,10 +88,18 @@ export const claim2: Study = {
     const losses: Record<string, string> = {};
     // the theory curve, finer than the sampled batch sizes, and the large-batch limit
     for (const act of ['relu', 'identity']) {
-      const curve = [null, ...Array.from({ length: 25 }, (_, i) => Math.round(4 * 2 ** (i * 0.4))).filter((b, i, a) => a.indexOf(b) === i && b <= 4096)];
+      const curve = [
+        null,
+        ...Array.from({ length: 25 }, (_, i) => Math.round(4 * 2 ** (i * 0.4))).filter((b, i, a) => a.indexOf(b) === i && b <= 4096),
+      ];
       for (const b of curve) {
         const th = predict(makeSpec({ depth, width, batch: b, activation: act }));
-        records.push(...tagAll(th.records.filter((r) => r.layer === null), { study: 'claim2', activation: act }));
+        records.push(
+          ...tagAll(
+            th.records.filter((r) => r.layer === null),
+            { study: 'claim2', activation: act },
+          ),
+        );
       }
     }
     for (const act of ['relu', 'identity']) {
@@ -83,7 +111,12 @@ export const claim2: Study = {
         // the default loss: readout for ReLU, the per-sample projection for identity (its readout is constant)
         const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: lam });
         losses[act] = s.loss;
-        records.push(...tagAll(s.records.filter((r) => r.layer === null || r.quantity === 'grad_growth'), { study: 'claim2' }));
+        records.push(
+          ...tagAll(
+            s.records.filter((r) => r.layer === null || r.quantity === 'grad_growth'),
+            { study: 'claim2' },
+          ),
+        );
         points.push({ act, B, lam, measured: s.measuredGrowth, se: s.measuredGrowthSE });
         table.push([act, B, lam, s.measuredGrowth, s.measuredGrowthSE, s.measuredGrowth / lam - 1]);
       }
@@ -93,8 +126,20 @@ export const claim2: Study = {
     return {
       rows,
       records,
-      figures: [{ name: 'claim2-lambda-vs-batch', vl: fig as any, caption: `Yang et al.'s λ(B) (theory) against sampled Linear-BN-φ nets (depth ${depth}, width ${width}, ${seeds} seeds, 95% interval), ReLU and identity; the dashed reference is linear BN's (B−2)/(B−3).` }],
-      tables: [{ title: 'λ(B): theory against sampled networks', header: ['activation', 'B', 'λ theory', 'measured', '± se', 'relative gap'], rows: table }],
+      figures: [
+        {
+          name: 'claim2-lambda-vs-batch',
+          vl: fig as any,
+          caption: `Yang et al.'s λ(B) (theory) against sampled Linear-BN-φ nets (depth ${depth}, width ${width}, ${seeds} seeds, 95% interval), ReLU and identity; the dashed reference is linear BN's (B−2)/(B−3).`,
+        },
+      ],
+      tables: [
+        {
+          title: 'λ(B): theory against sampled networks',
+          header: ['activation', 'B', 'λ theory', 'measured', '± se', 'relative gap'],
+          rows: table,
+        },
+      ],
       settings: { depth, width, batches: Bs, order: 'linear-bn-act', loss: losses, linearBnBand: linearBnBand(width) },
       seeds: Array.from({ length: seeds }, (_, i) => 1 + i),
       notes: [

@@ -60,13 +60,32 @@ export function claim3Verdicts(points: Claim3Point[], B: number): VerdictRow[] {
   const rows: VerdictRow[] = points.map((p) => {
     if (p.attracting === false) {
       if (p.attractorRate === undefined || p.deepMeasured === undefined) {
-        return check(`${p.act}: BSB1 not attracting at B=${B} (λ_L = ${p.lambdaL?.toFixed(3)}); no attracting-state measurement`, false, Number.NaN, p.measured, 'the Gram dynamics or the deep nets were not run', false);
+        return check(
+          `${p.act}: BSB1 not attracting at B=${B} (λ_L = ${p.lambdaL?.toFixed(3)}); no attracting-state measurement`,
+          false,
+          Number.NaN,
+          p.measured,
+          'the Gram dynamics or the deep nets were not run',
+          false,
+        );
       }
       const se = Math.hypot(p.deepSE ?? 0, p.attractorSE ?? 0);
       const w = p.window ? `, layers ${p.window[0]}..${p.window[1]}` : '';
-      return judge(`${p.act}: attracting state (BSB1 unstable, λ_L = ${p.lambdaL?.toFixed(3)}), B=${B}${w}`, p.attractorRate, p.deepMeasured, 0.02, se);
+      return judge(
+        `${p.act}: attracting state (BSB1 unstable, λ_L = ${p.lambdaL?.toFixed(3)}), B=${B}${w}`,
+        p.attractorRate,
+        p.deepMeasured,
+        0.02,
+        se,
+      );
     }
-    return judge(`${p.act}: λ(B=${B}) at BSB1${p.lambdaL !== undefined ? ` (attracting, λ_L = ${p.lambdaL.toFixed(3)})` : ''}`, p.lamB, p.measured, 0.02, p.se);
+    return judge(
+      `${p.act}: λ(B=${B}) at BSB1${p.lambdaL !== undefined ? ` (attracting, λ_L = ${p.lambdaL.toFixed(3)})` : ''}`,
+      p.lamB,
+      p.measured,
+      0.02,
+      p.se,
+    );
   });
   // The pseudo-linearity ordering by λ∞ presumes BSB1: judge it over the activations where BSB1 attracts, and
   // the full ordering against the theory that applies to each.
@@ -77,18 +96,42 @@ export function claim3Verdicts(points: Claim3Point[], B: number): VerdictRow[] {
       stable.map(measuredOf),
     );
     const which = stable.length < points.length ? ` where BSB1 attracts (${stable.map((p) => p.act).join(', ')})` : '';
-    rows.push(check(`the measured rates are ordered as E[φ′²]/Var φ${which} (Spearman ρ ≥ 0.9)`, rho >= 0.9, 1, rho, `Spearman rank correlation ${rho.toFixed(3)} over ${stable.length} activations`));
+    rows.push(
+      check(
+        `the measured rates are ordered as E[φ′²]/Var φ${which} (Spearman ρ ≥ 0.9)`,
+        rho >= 0.9,
+        1,
+        rho,
+        `Spearman rank correlation ${rho.toFixed(3)} over ${stable.length} activations`,
+      ),
+    );
   }
   if (stable.length < points.length && points.length >= 3) {
     const applies = points.map((p) => (p.attracting === false ? (p.attractorRate ?? Number.NaN) : p.lamB));
     if (applies.every(Number.isFinite)) {
       const rho = spearman(applies, points.map(measuredOf));
-      rows.push(check('every measured rate is ordered as the theory that applies to it (Spearman ρ ≥ 0.9)', rho >= 0.9, 1, rho, `Spearman rank correlation ${rho.toFixed(3)} over ${points.length} activations`));
+      rows.push(
+        check(
+          'every measured rate is ordered as the theory that applies to it (Spearman ρ ≥ 0.9)',
+          rho >= 0.9,
+          1,
+          rho,
+          `Spearman rank correlation ${rho.toFixed(3)} over ${points.length} activations`,
+        ),
+      );
     }
   }
   const nonLinear = points.filter((p) => p.act !== 'identity');
   const smallest = Math.min(...nonLinear.map(measuredOf));
-  rows.push(check('every non-linear activation explodes (λ∞ > 1 and measured > 1)', nonLinear.every((p) => p.lamInf > 1 && measuredOf(p) > 1), 1, smallest, `smallest measured rate ${smallest.toFixed(4)}`));
+  rows.push(
+    check(
+      'every non-linear activation explodes (λ∞ > 1 and measured > 1)',
+      nonLinear.every((p) => p.lamInf > 1 && measuredOf(p) > 1),
+      1,
+      smallest,
+      `smallest measured rate ${smallest.toFixed(4)}`,
+    ),
+  );
   return rows;
 }
 
@@ -101,7 +144,9 @@ export function windowGrowth(records: SPRecord[], a: number, b: number): { growt
     if (!m) bySeed.set(r.seed, (m = new Map()));
     m.set(r.layer, r.value);
   }
-  const logs = [...bySeed.values()].map((m) => ((m.get(a) ?? Number.NaN) - (m.get(b + 1) ?? Number.NaN)) / (b - a + 1)).filter(Number.isFinite);
+  const logs = [...bySeed.values()]
+    .map((m) => ((m.get(a) ?? Number.NaN) - (m.get(b + 1) ?? Number.NaN)) / (b - a + 1))
+    .filter(Number.isFinite);
   const n = logs.length;
   const mean = logs.reduce((x, y) => x + y, 0) / n;
   const sd = n > 1 ? Math.sqrt(logs.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1)) : Number.NaN;
@@ -134,24 +179,62 @@ export const claim3: Study = {
       const st = bsb1Stability(act, B, spec.bn, { sigmaW2: sw });
       const lamB = bnGradientRate(act, B, spec.bn, { sigmaW2: sw });
       const lamInf = largeBatchRate(act);
-      ctx.progress(`${act}: BSB1 ${st.attracting ? 'attracting' : 'not attracting'} (λ_L ${st.lambdaL.toFixed(3)}); ${seeds} seeds at B ${B}, depth ${depth}`);
+      ctx.progress(
+        `${act}: BSB1 ${st.attracting ? 'attracting' : 'not attracting'} (λ_L ${st.lambdaL.toFixed(3)}); ${seeds} seeds at B ${B}, depth ${depth}`,
+      );
       const th = predict(makeSpec({ depth, width, batch: null, activation: act }));
-      records.push(...tagAll(th.records.filter((r) => r.layer === null), { study: 'claim3' }));
+      records.push(
+        ...tagAll(
+          th.records.filter((r) => r.layer === null),
+          { study: 'claim3' },
+        ),
+      );
       const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: lamB });
-      records.push(...tagAll(s.records.filter((r) => r.layer === null), { study: 'claim3' }));
-      const p: Claim3Point = { act, lamInf, lamB, measured: s.measuredGrowth, se: s.measuredGrowthSE, lambdaL: st.lambdaL, lambdaM: st.lambdaM, attracting: st.attracting };
+      records.push(
+        ...tagAll(
+          s.records.filter((r) => r.layer === null),
+          { study: 'claim3' },
+        ),
+      );
+      const p: Claim3Point = {
+        act,
+        lamInf,
+        lamB,
+        measured: s.measuredGrowth,
+        se: s.measuredGrowthSE,
+        lambdaL: st.lambdaL,
+        lambdaM: st.lambdaM,
+        attracting: st.attracting,
+      };
       const deep = !st.attracting || FIGURE_ACTS.includes(act);
       if (deep) {
         // the Gram dynamics at M = width samples per layer (in law the forward pass of a width-M net with fresh
         // weights per layer) and deep sampled nets
         const deepSpec: NetworkSpec = makeSpec({ depth: deepDepth, width, batch: B, activation: act });
-        ctx.progress(`${act}: Gram dynamics (${samples} samples, ${replicas} replicas, ${deepDepth} layers) and ${seeds} nets of depth ${deepDepth}`);
+        ctx.progress(
+          `${act}: Gram dynamics (${samples} samples, ${replicas} replicas, ${deepDepth} layers) and ${seeds} nets of depth ${deepDepth}`,
+        );
         const dyn = predict(deepSpec, { dynamics: 'always', dynamicsOptions: { samples, replicas, seed: 1 } });
         const sd = await sampleNetwork(deepSpec, { seeds, threads: ctx.threads, predictedGrowth: dyn.predictedGrowth });
         const tag = { study: 'claim3', depthRun: 'deep' };
-        figRecords.push(...tagAll(dyn.records.filter((r) => r.quantity === 'norm_spread' || r.quantity === 'corr'), tag));
-        figRecords.push(...tagAll(sd.records.filter((r) => (r.quantity === 'norm_spread' || r.quantity === 'corr') && r.seed === null), tag));
-        records.push(...tagAll(dyn.records.filter((r) => r.layer === null), tag));
+        figRecords.push(
+          ...tagAll(
+            dyn.records.filter((r) => r.quantity === 'norm_spread' || r.quantity === 'corr'),
+            tag,
+          ),
+        );
+        figRecords.push(
+          ...tagAll(
+            sd.records.filter((r) => (r.quantity === 'norm_spread' || r.quantity === 'corr') && r.seed === null),
+            tag,
+          ),
+        );
+        records.push(
+          ...tagAll(
+            dyn.records.filter((r) => r.layer === null),
+            tag,
+          ),
+        );
         const at = dyn.dynamics!.attractor;
         // the settled window of the theory, inside the sampler's interior (the top layers see the readout)
         const a = Math.max(at.from, 2);
@@ -163,9 +246,26 @@ export const claim3: Study = {
           p.deepMeasured = w.growth;
           p.deepSE = w.se;
           p.window = [a, b];
-          if (!at.settled) notes.push(`${act}: the Gram dynamics had not settled by layer ${deepDepth}; the attracting-state rate is over its last layers.`);
+          if (!at.settled)
+            notes.push(
+              `${act}: the Gram dynamics had not settled by layer ${deepDepth}; the attracting-state rate is over its last layers.`,
+            );
         }
-        table.push([act, st.lambdaL, st.lambdaM, lamInf, lamB, s.measuredGrowth, s.measuredGrowthSE, at.state, at.rate, at.rateSE, `${a}..${b}`, w.growth, w.se]);
+        table.push([
+          act,
+          st.lambdaL,
+          st.lambdaM,
+          lamInf,
+          lamB,
+          s.measuredGrowth,
+          s.measuredGrowthSE,
+          at.state,
+          at.rate,
+          at.rateSE,
+          `${a}..${b}`,
+          w.growth,
+          w.se,
+        ]);
       } else {
         table.push([act, st.lambdaL, st.lambdaM, lamInf, lamB, s.measuredGrowth, s.measuredGrowthSE, '–', '–', '–', '–', '–', '–']);
       }
@@ -183,9 +283,17 @@ export const claim3: Study = {
       }
     }
     const fig = buildFigure('activation-rate', records, { title: 'Gradient growth per layer across activations' });
-    const figures = [{ name: 'claim3-activation-rate', vl: fig as any, caption: `Large-batch rate E[φ′²]/Var φ (theory) and sampled Linear-BN-φ nets at B = ${B} (depth ${depth}, width ${width}, ${seeds} seeds).` }];
+    const figures = [
+      {
+        name: 'claim3-activation-rate',
+        vl: fig as any,
+        caption: `Large-batch rate E[φ′²]/Var φ (theory) and sampled Linear-BN-φ nets at B = ${B} (depth ${depth}, width ${width}, ${seeds} seeds).`,
+      },
+    ];
     if (figRecords.some((r) => r.quantity === 'norm_spread')) {
-      const sym = buildFigure('symmetry-breaking', figRecords, { title: `Leaving BSB1: centred-norm spread and correlation against depth at B = ${B}` });
+      const sym = buildFigure('symmetry-breaking', figRecords, {
+        title: `Leaving BSB1: centred-norm spread and correlation against depth at B = ${B}`,
+      });
       figures.push({
         name: 'claim3-symmetry-breaking',
         vl: sym as any,
@@ -199,7 +307,21 @@ export const claim3: Study = {
       tables: [
         {
           title: 'Rate by activation: BSB1 (λ(B), its stability) and the attracting state of the Gram dynamics',
-          header: ['activation', 'λ_L', 'λ_M', 'λ∞ = E[φ′²]/Var φ', `λ(B=${B}) at BSB1`, `measured, depth ${depth}`, '± se', 'attracting state', 'its rate (dynamics)', '± se', 'settled layers', `measured there, depth ${deepDepth}`, '± se'],
+          header: [
+            'activation',
+            'λ_L',
+            'λ_M',
+            'λ∞ = E[φ′²]/Var φ',
+            `λ(B=${B}) at BSB1`,
+            `measured, depth ${depth}`,
+            '± se',
+            'attracting state',
+            'its rate (dynamics)',
+            '± se',
+            'settled layers',
+            `measured there, depth ${deepDepth}`,
+            '± se',
+          ],
           rows: table,
         },
       ],
@@ -207,7 +329,7 @@ export const claim3: Study = {
       seeds: Array.from({ length: seeds }, (_, i) => 1 + i),
       notes: [
         "λ(B) at finite B comes from Yang et al.'s Thm 7 integral (docs/theory.md); the activation figure shows the B → ∞ limit.",
-        'λ(B) is the rate at the BSB1 fixed point; the table gives that point\'s Jacobian eigenvalues λ_L, λ_M (docs/theory.md §4.6). Where max(λ_L, λ_M) > 1 the batch leaves BSB1 (the centred-norm spread grows while the mean correlation barely moves, figure claim3-symmetry-breaking) and the rate is judged against the Gram dynamics\' attracting state, measured in deep nets over the layers where that state has settled.',
+        "λ(B) is the rate at the BSB1 fixed point; the table gives that point's Jacobian eigenvalues λ_L, λ_M (docs/theory.md §4.6). Where max(λ_L, λ_M) > 1 the batch leaves BSB1 (the centred-norm spread grows while the mean correlation barely moves, figure claim3-symmetry-breaking) and the rate is judged against the Gram dynamics' attracting state, measured in deep nets over the layers where that state has settled.",
         ...notes,
       ],
     };

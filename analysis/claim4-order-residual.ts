@@ -1,5 +1,16 @@
 // Claim 4: BN after the activation, and residual connections: how the rate changes, theory against samples.
-import { buildFigure, check, judge, makeSpec, predict, type SpecInput, type SPRecord, sampleNetwork, type Study, type VerdictRow } from 'signalprop';
+import {
+  buildFigure,
+  check,
+  judge,
+  makeSpec,
+  predict,
+  type SpecInput,
+  type SPRecord,
+  sampleNetwork,
+  type Study,
+  type VerdictRow,
+} from 'signalprop';
 import { byScale, tagAll } from './common.js';
 
 export interface Claim4Point {
@@ -24,9 +35,26 @@ export function claim4Verdicts(points: Claim4Point[], B: number): VerdictRow[] {
   const res = points.filter((p) => p.bn && p.residual !== null).sort((a, b) => b.residual! - a.residual!);
   if (plain && res.length) {
     const lower = res.every((p) => p.measured + 2 * p.se < plain.measured);
-    rows.push(check('residual blocks grow less than plain BN blocks', lower, plain.measured, Math.max(...res.map((p) => p.measured)), res.map((p) => `α = ${p.residual}: ${p.measured.toFixed(4)}`).join(', ') + ` vs plain ${plain.measured.toFixed(4)}`));
+    rows.push(
+      check(
+        'residual blocks grow less than plain BN blocks',
+        lower,
+        plain.measured,
+        Math.max(...res.map((p) => p.measured)),
+        res.map((p) => `α = ${p.residual}: ${p.measured.toFixed(4)}`).join(', ') + ` vs plain ${plain.measured.toFixed(4)}`,
+      ),
+    );
     const ordered = res.every((p, i) => i === 0 || p.measured < res[i - 1].measured + 2 * (p.se + res[i - 1].se));
-    if (res.length > 1) rows.push(check('…and less the smaller α', ordered, res[0].measured, res[res.length - 1].measured, res.map((p) => `α = ${p.residual}: ${p.measured.toFixed(4)}`).join(', ')));
+    if (res.length > 1)
+      rows.push(
+        check(
+          '…and less the smaller α',
+          ordered,
+          res[0].measured,
+          res[res.length - 1].measured,
+          res.map((p) => `α = ${p.residual}: ${p.measured.toFixed(4)}`).join(', '),
+        ),
+      );
   }
   return rows;
 }
@@ -57,7 +85,15 @@ export const claim4: Study = {
       const th = predict(spec);
       const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: th.predictedGrowth });
       records.push(...tagAll([...th.records, ...s.records], { study: 'claim4', variant: label }));
-      points.push({ label, residual: v.residual?.scale ?? null, bn: v.order !== 'linear-act', predicted: th.predictedGrowth, measured: s.measuredGrowth, se: s.measuredGrowthSE, tol });
+      points.push({
+        label,
+        residual: v.residual?.scale ?? null,
+        bn: v.order !== 'linear-act',
+        predicted: th.predictedGrowth,
+        measured: s.measuredGrowth,
+        se: s.measuredGrowthSE,
+        tol,
+      });
       table.push([label, th.predictedGrowth, s.measuredGrowth, s.measuredGrowthSE, th.notes.join(' ')]);
     }
     const rows = claim4Verdicts(points, B);
@@ -65,8 +101,20 @@ export const claim4: Study = {
     return {
       rows,
       records,
-      figures: [{ name: 'claim4-order-residual', vl: fig as any, caption: `Theory against ${seeds} sampled networks per variant (depth ${depth}, width ${width}, B ${B}, ReLU); panels by spec.` }],
-      tables: [{ title: 'Per-layer growth by architecture', header: ['variant', 'theory', 'measured', '± se', 'what the theory is (exact / leading order)'], rows: table }],
+      figures: [
+        {
+          name: 'claim4-order-residual',
+          vl: fig as any,
+          caption: `Theory against ${seeds} sampled networks per variant (depth ${depth}, width ${width}, B ${B}, ReLU); panels by spec.`,
+        },
+      ],
+      tables: [
+        {
+          title: 'Per-layer growth by architecture',
+          header: ['variant', 'theory', 'measured', '± se', 'what the theory is (exact / leading order)'],
+          rows: table,
+        },
+      ],
       settings: { depth, width, batch: B, variants: variants.map(([l, v]) => ({ label: l, ...v })) },
       seeds: Array.from({ length: seeds }, (_, i) => 1 + i),
       notes: ['Tolerances are wider (3%) where the theory is a leading-order approximation (docs/theory.md says which).'],

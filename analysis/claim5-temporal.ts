@@ -3,7 +3,18 @@
 // backward factors (src/train/factors.ts, docs/training.md "Gradient factors"); the gradient-independence
 // reconstruction (GIA, theory-notes A.5) is reported beside them and judged only at the steps where its
 // assumptions are measured to hold.
-import { buildFigure, check, interiorLayers, judge, makeSpec, predict, type SPRecord, type Study, trainRun, type VerdictRow } from 'signalprop';
+import {
+  buildFigure,
+  check,
+  interiorLayers,
+  judge,
+  makeSpec,
+  predict,
+  type SPRecord,
+  type Study,
+  trainRun,
+  type VerdictRow,
+} from 'signalprop';
 import { byScale, median, tagAll } from './common.js';
 
 /** ln(‖∂L/∂h_ℓ‖²/‖∂L/∂h_L‖²) per step, derived from the trained grad_h_sq records (for the depth figure). */
@@ -92,12 +103,36 @@ export function claim5Verdicts(series: Claim5Step[], lam: number, B: number, exa
   rows.push(judge(`step 0: interior growth against λ(B=${B}) (float32, MNIST inputs)`, lam, s0.measured, 0.05));
   const early = series.filter((r) => r.step <= 10);
   const at10 = early[early.length - 1];
-  rows.push(check(`the ratio falls within ~10 steps: interior growth at step ${at10.step} below 1 + (λ(B) − 1)/2`, at10.measured < half, half, at10.measured, `step 0: ${s0.measured.toFixed(4)}; step ${at10.step}: ${at10.measured.toFixed(4)}; ${early.map((r) => `${r.step}: ${r.measured.toFixed(3)}`).join(', ')}`));
+  rows.push(
+    check(
+      `the ratio falls within ~10 steps: interior growth at step ${at10.step} below 1 + (λ(B) − 1)/2`,
+      at10.measured < half,
+      half,
+      at10.measured,
+      `step 0: ${s0.measured.toFixed(4)}; step ${at10.step}: ${at10.measured.toFixed(4)}; ${early.map((r) => `${r.step}: ${r.measured.toFixed(3)}`).join(', ')}`,
+    ),
+  );
   const tail = series.slice(Math.floor(series.length * 0.75));
   const late = geoMean(tail.map((r) => r.measured));
-  rows.push(check('…and stays down: late-training growth below 1 + (λ(B) − 1)/2', late < half, half, late, `geometric mean over the last quarter of probes (steps ≥ ${tail[0].step}): ${late.toFixed(4)} (range ${Math.min(...tail.map((r) => r.measured)).toFixed(3)}–${Math.max(...tail.map((r) => r.measured)).toFixed(3)})`));
+  rows.push(
+    check(
+      '…and stays down: late-training growth below 1 + (λ(B) − 1)/2',
+      late < half,
+      half,
+      late,
+      `geometric mean over the last quarter of probes (steps ≥ ${tail[0].step}): ${late.toFixed(4)} (range ${Math.min(...tail.map((r) => r.measured)).toFixed(3)}–${Math.max(...tail.map((r) => r.measured)).toFixed(3)})`,
+    ),
+  );
   const worst = Math.max(...series.map((r) => r.productErr));
-  rows.push(check('the factorisation R = (‖W‖²/n)·α_W · A·κ·(1 − ρ_P) is exact at every layer and probed step (float32 rounding)', worst <= exactBound, 0, worst, `max |F_W·F_BN/R − 1| = ${worst.toExponential(2)} over ${series.length} probed steps; bound 2·B·n·u = ${exactBound.toExponential(2)}`));
+  rows.push(
+    check(
+      'the factorisation R = (‖W‖²/n)·α_W · A·κ·(1 − ρ_P) is exact at every layer and probed step (float32 rounding)',
+      worst <= exactBound,
+      0,
+      worst,
+      `max |F_W·F_BN/R − 1| = ${worst.toExponential(2)} over ${series.length} probed steps; bound 2·B·n·u = ${exactBound.toExponential(2)}`,
+    ),
+  );
   const holds = series.filter((r) => brokenAssumptions(r).length === 0);
   const firstBreak = series.find((r) => brokenAssumptions(r).length > 0);
   const errHold = median(holds.map((r) => Math.abs(Math.log(r.measured / r.gia))));
@@ -114,12 +149,29 @@ export function claim5Verdicts(series: Claim5Step[], lam: number, B: number, exa
     ),
   );
   const lastS = series[series.length - 1];
-  rows.push(check('correlation between activations (mean |corr| between units over the batch) grows during training', lastS.unitCorr > 1.5 * s0.unitCorr, s0.unitCorr, lastS.unitCorr, `mean |corr| between units at step 0: ${s0.unitCorr.toFixed(4)}, at step ${lastS.step}: ${lastS.unitCorr.toFixed(4)}; between samples: ${s0.corr.toFixed(4)} → ${lastS.corr.toFixed(4)}`));
+  rows.push(
+    check(
+      'correlation between activations (mean |corr| between units over the batch) grows during training',
+      lastS.unitCorr > 1.5 * s0.unitCorr,
+      s0.unitCorr,
+      lastS.unitCorr,
+      `mean |corr| between units at step 0: ${s0.unitCorr.toFixed(4)}, at step ${lastS.step}: ${lastS.unitCorr.toFixed(4)}; between samples: ${s0.corr.toFixed(4)} → ${lastS.corr.toFixed(4)}`,
+    ),
+  );
   const back = tail.map((r) => Math.abs(Math.log(r.alphaW)) + Math.abs(Math.log(r.kappa)));
   const fwd = tail.map((r) => Math.abs(Math.log(r.unitGain / r.giaUnitGain)) + Math.abs(Math.log(1 - r.rhoP)));
   const mb = median(back);
   const mf = median(fwd);
-  rows.push(check('late in training the backward alignments (α_W, κ) depart from gradient independence more than the forward factors (A/A_GIA, ρ_P)', mb > mf, mf, mb, `median over the last quarter of |ln α_W| + |ln κ| = ${mb.toFixed(4)}, of |ln A/A_GIA| + |ln(1 − ρ_P)| = ${mf.toFixed(4)}`, false));
+  rows.push(
+    check(
+      'late in training the backward alignments (α_W, κ) depart from gradient independence more than the forward factors (A/A_GIA, ρ_P)',
+      mb > mf,
+      mf,
+      mb,
+      `median over the last quarter of |ln α_W| + |ln κ| = ${mb.toFixed(4)}, of |ln A/A_GIA| + |ln(1 − ρ_P)| = ${mf.toFixed(4)}`,
+      false,
+    ),
+  );
   return rows;
 }
 
@@ -139,7 +191,14 @@ export const claim5: Study = {
     ctx.progress(`MNIST, depth ${depth}, width ${width}, B ${B}, SGD lr ${lr}, ${steps} steps`);
     let last = 0;
     const res = await trainRun(
-      { spec, data: { kind: 'mnist', nTrain: byScale(ctx.scale, 500, 6000, 8000), nTest: byScale(ctx.scale, 200, 1000, 1700) }, loss: 'xent', optimizer: { kind: 'sgd', lr }, steps, seed },
+      {
+        spec,
+        data: { kind: 'mnist', nTrain: byScale(ctx.scale, 500, 6000, 8000), nTest: byScale(ctx.scale, 200, 1000, 1700) },
+        loss: 'xent',
+        optimizer: { kind: 'sgd', lr },
+        steps,
+        seed,
+      },
       {
         onProgress: (s, total) => {
           if (s - last >= Math.max(1, Math.floor(total / 10))) {
@@ -152,7 +211,8 @@ export const claim5: Study = {
     const th = predict(makeSpec({ ...spec, inputDim: 784 }));
     const records = tagAll([...res.records, ...logGradRecords(res.records, depth), ...th.records], { study: 'claim5' });
     const [a, b] = interiorLayers(depth);
-    const at = (q: string, step: number) => res.records.filter((r) => r.quantity === q && r.step === step && r.layer !== null && r.layer >= a && r.layer <= b);
+    const at = (q: string, step: number) =>
+      res.records.filter((r) => r.quantity === q && r.step === step && r.layer !== null && r.layer >= a && r.layer <= b);
     const probed = [...new Set(res.records.filter((r) => r.quantity === 'grad_growth').map((r) => r.step!))].sort((x, y) => x - y);
     const geo = (q: string, s: number) => geoMean(at(q, s).map((r) => r.value));
     const mean = (q: string, s: number) => {
@@ -189,28 +249,92 @@ export const claim5: Study = {
     const rows = claim5Verdicts(series, th.predictedGrowth, B, exactBound);
     const interior = Array.from({ length: b - a + 1 }, (_, i) => a + i);
     const figs = [
-      { name: 'claim5-gradient-factors', vl: buildFigure('gradient-factors', records, { title: 'The per-layer gradient ratio factor by factor during training (MNIST)', layers: interior }) as any, caption: `Measured R = ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² and its exact factors (geometric means over the interior layers ${a}–${b}; SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}): R = F_W·F_BN with F_W = (‖W‖²/n)·α_W (backward through the Linear layer) and F_BN = A·κ·(1 − ρ_P) (through φ, γ and BN). The gradient-independence reconstruction (GIA) sets α_W = κ = 1 − ρ_P = 1 and weights units by c_j² (A_GIA); the right panel shows which of these training breaks, and when.` },
-      { name: 'claim5-early-training', vl: buildFigure('early-training', records, { title: 'Per-layer gradient ratio and correlation between activations against step (MNIST)', corrQuantity: 'unit_corr', layers: interior }) as any, caption: `Measured ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² (trained, SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}) with the gradient-independence reconstruction beside it (geometric means over the interior layers ${a}–${b}); λ(B) at initialization for reference; right: mean |correlation| between units.` },
-      { name: 'claim5-gradient-vs-depth', vl: buildFigure('gradient-vs-depth', records, { title: 'ln ‖∂L/∂h_ℓ‖² against layer ℓ during training' }) as any, caption: 'Theory at initialization and the trained network at steps 0, 1, 2, 5, 10, …: the profile flattens within a few steps.' },
+      {
+        name: 'claim5-gradient-factors',
+        vl: buildFigure('gradient-factors', records, {
+          title: 'The per-layer gradient ratio factor by factor during training (MNIST)',
+          layers: interior,
+        }) as any,
+        caption: `Measured R = ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² and its exact factors (geometric means over the interior layers ${a}–${b}; SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}): R = F_W·F_BN with F_W = (‖W‖²/n)·α_W (backward through the Linear layer) and F_BN = A·κ·(1 − ρ_P) (through φ, γ and BN). The gradient-independence reconstruction (GIA) sets α_W = κ = 1 − ρ_P = 1 and weights units by c_j² (A_GIA); the right panel shows which of these training breaks, and when.`,
+      },
+      {
+        name: 'claim5-early-training',
+        vl: buildFigure('early-training', records, {
+          title: 'Per-layer gradient ratio and correlation between activations against step (MNIST)',
+          corrQuantity: 'unit_corr',
+          layers: interior,
+        }) as any,
+        caption: `Measured ‖∂L/∂h_ℓ‖²/‖∂L/∂h_{ℓ+1}‖² (trained, SGD lr ${lr}, B ${B}, depth ${depth}, width ${width}) with the gradient-independence reconstruction beside it (geometric means over the interior layers ${a}–${b}); λ(B) at initialization for reference; right: mean |correlation| between units.`,
+      },
+      {
+        name: 'claim5-gradient-vs-depth',
+        vl: buildFigure('gradient-vs-depth', records, { title: 'ln ‖∂L/∂h_ℓ‖² against layer ℓ during training' }) as any,
+        caption: 'Theory at initialization and the trained network at steps 0, 1, 2, 5, 10, …: the profile flattens within a few steps.',
+      },
     ];
     const nearest = (t: number) => series.reduce((best, r) => (Math.abs(r.step - t) < Math.abs(best.step - t) ? r : best), series[0]);
     const keySteps = [...new Set([0, 5, 10, 25, 100, probed[probed.length - 1]].map((t) => nearest(t)))];
-    const row = (r: Claim5Step) => [r.step, r.measured, r.gia, r.fW, r.weightGain, r.alphaW, r.fBN, r.unitGain, r.giaUnitGain, r.kappa, r.rhoP, r.productErr, brokenAssumptions(r).join(', ') || '–'];
-    const header = ['step', 'R measured', 'GIA', 'F_W', '‖W‖²/n', 'α_W', 'F_BN', 'A', 'A_GIA', 'κ', 'ρ_P', 'max |F_W·F_BN/R − 1|', 'GIA assumptions broken (> 5%)'];
+    const row = (r: Claim5Step) => [
+      r.step,
+      r.measured,
+      r.gia,
+      r.fW,
+      r.weightGain,
+      r.alphaW,
+      r.fBN,
+      r.unitGain,
+      r.giaUnitGain,
+      r.kappa,
+      r.rhoP,
+      r.productErr,
+      brokenAssumptions(r).join(', ') || '–',
+    ];
+    const header = [
+      'step',
+      'R measured',
+      'GIA',
+      'F_W',
+      '‖W‖²/n',
+      'α_W',
+      'F_BN',
+      'A',
+      'A_GIA',
+      'κ',
+      'ρ_P',
+      'max |F_W·F_BN/R − 1|',
+      'GIA assumptions broken (> 5%)',
+    ];
     return {
       rows,
       records,
       figures: figs,
       tables: [
-        { title: `The factors at steps 0, 5, 10, 25, 100 and the last (interior geometric means, layers ${a}–${b})`, header, rows: keySteps.map(row) },
-        { title: 'Every probed step', header: [...header, 'mean |corr| between units', 'corr between samples'], rows: series.map((r) => [...row(r), r.unitCorr, r.corr]) },
+        {
+          title: `The factors at steps 0, 5, 10, 25, 100 and the last (interior geometric means, layers ${a}–${b})`,
+          header,
+          rows: keySteps.map(row),
+        },
+        {
+          title: 'Every probed step',
+          header: [...header, 'mean |corr| between units', 'corr between samples'],
+          rows: series.map((r) => [...row(r), r.unitCorr, r.corr]),
+        },
       ],
-      settings: { spec, data: 'mnist', loss: 'xent', optimizer: { kind: 'sgd', lr }, steps, interior: [a, b], final: res.final, status: res.status },
+      settings: {
+        spec,
+        data: 'mnist',
+        loss: 'xent',
+        optimizer: { kind: 'sgd', lr },
+        steps,
+        interior: [a, b],
+        final: res.final,
+        status: res.status,
+      },
       seeds: [seed],
       notes: [
         giaReport(series),
-        "Growth at a step is the geometric mean over interior layers of the per-layer ratio R_l = ‖g_h^l‖²/‖g_h^{l+1}‖²; every factor is a ratio of sums measured at the same step (src/train/factors.ts), so R = F_W·F_BN holds to float32 rounding and each factor says which part of the backward pass moves.",
-        'α_W = F_W/(‖W_{l+1}‖²_F/n_{l+1}) is 1 in expectation for a gradient isotropic and independent of W_{l+1}; κ is 1 when φ′ and the gradient are uncorrelated over the batch; A/A_GIA is 1 when units carry gradient energy in proportion to c_j² = ‖W_{l+1}[:, j]‖² (and γ_j = γ); ρ_P is what BN\'s mean and variance paths remove.',
+        'Growth at a step is the geometric mean over interior layers of the per-layer ratio R_l = ‖g_h^l‖²/‖g_h^{l+1}‖²; every factor is a ratio of sums measured at the same step (src/train/factors.ts), so R = F_W·F_BN holds to float32 rounding and each factor says which part of the backward pass moves.',
+        "α_W = F_W/(‖W_{l+1}‖²_F/n_{l+1}) is 1 in expectation for a gradient isotropic and independent of W_{l+1}; κ is 1 when φ′ and the gradient are uncorrelated over the batch; A/A_GIA is 1 when units carry gradient energy in proportion to c_j² = ‖W_{l+1}[:, j]‖² (and γ_j = γ); ρ_P is what BN's mean and variance paths remove.",
         'The gradient-independence reconstruction (gia_growth) is (‖W‖²/n)·A_GIA: it keeps the measured forward statistics but sets the backward factors to their independence values; it is judged only at the steps where those are measured to hold.',
         'Independent PyTorch float64 numbers for this set-up (audit, seed 1; another init draw and batch order): α_W 0.97 → 1.02 (step 5) → 1.07 (10) → 1.17 (25) → 1.27 (100) → 1.36 (199); F_BN 0.749 → 0.562 → 0.520 → 0.472 → 0.429 → 0.406; the gate–gradient factor ≈ 1.15–1.2 late; the projection ≈ 1%.',
       ],

@@ -21,18 +21,63 @@ export function claim7Verdicts(grid: Claim7Cell[], threshold: number): VerdictRo
   const rows: VerdictRow[] = [];
   const bs = [...new Set(grid.map((c) => c.B))].sort((a, b) => a - b);
   const at = (B: number) => grid.filter((c) => c.B === B).sort((a, b) => a.depth - b.depth);
-  const deepest = (B: number) => Math.max(0, ...at(B).filter((c) => c.accuracy > threshold).map((c) => c.depth));
+  const deepest = (B: number) =>
+    Math.max(
+      0,
+      ...at(B)
+        .filter((c) => c.accuracy > threshold)
+        .map((c) => c.depth),
+    );
   const mono = bs.every((B, i) => i === 0 || deepest(B) >= deepest(bs[i - 1]));
-  rows.push(check('the deepest trainable net does not get shallower as B grows (ξ(B) grows with B)', mono, 1, mono ? 1 : 0, bs.map((B) => `B ${B}: ${deepest(B)}`).join(', '), false));
+  rows.push(
+    check(
+      'the deepest trainable net does not get shallower as B grows (ξ(B) grows with B)',
+      mono,
+      1,
+      mono ? 1 : 0,
+      bs.map((B) => `B ${B}: ${deepest(B)}`).join(', '),
+      false,
+    ),
+  );
   for (const B of bs) {
     const cells = at(B);
     const xi = cells[0].xi;
     const shallow = cells.filter((c) => c.depth <= 4 * xi);
     const list = (cs: Claim7Cell[]) => cs.map((c) => `depth ${c.depth}: ${c.accuracy.toFixed(3)}`).join(', ');
-    if (shallow.length === 0) rows.push(check(`B ${B}: nets no deeper than 4ξ train`, false, threshold, Number.NaN, `no depth of the grid is ≤ 4ξ = ${(4 * xi).toFixed(1)}`, false));
-    else rows.push(check(`B ${B}: nets no deeper than 4ξ = ${(4 * xi).toFixed(1)} train (accuracy > ${threshold})`, shallow.every((c) => c.accuracy > threshold), threshold, Math.min(...shallow.map((c) => c.accuracy)), list(shallow), false));
+    if (shallow.length === 0)
+      rows.push(
+        check(
+          `B ${B}: nets no deeper than 4ξ train`,
+          false,
+          threshold,
+          Number.NaN,
+          `no depth of the grid is ≤ 4ξ = ${(4 * xi).toFixed(1)}`,
+          false,
+        ),
+      );
+    else
+      rows.push(
+        check(
+          `B ${B}: nets no deeper than 4ξ = ${(4 * xi).toFixed(1)} train (accuracy > ${threshold})`,
+          shallow.every((c) => c.accuracy > threshold),
+          threshold,
+          Math.min(...shallow.map((c) => c.accuracy)),
+          list(shallow),
+          false,
+        ),
+      );
     const deep = cells.filter((c) => c.depth >= 32 * xi);
-    if (deep.length) rows.push(check(`B ${B}: nets deeper than 32ξ = ${(32 * xi).toFixed(1)} fail (accuracy ≤ ${threshold})`, deep.every((c) => c.accuracy <= threshold), threshold, Math.max(...deep.map((c) => c.accuracy)), list(deep), false));
+    if (deep.length)
+      rows.push(
+        check(
+          `B ${B}: nets deeper than 32ξ = ${(32 * xi).toFixed(1)} fail (accuracy ≤ ${threshold})`,
+          deep.every((c) => c.accuracy <= threshold),
+          threshold,
+          Math.max(...deep.map((c) => c.accuracy)),
+          list(deep),
+          false,
+        ),
+      );
   }
   return rows;
 }
@@ -65,22 +110,43 @@ export const claim7: Study = {
           tags: { study: 'claim7' },
         });
     ctx.progress(`${tasks.length} runs (depth ${depths.join(',')} × B ${batches.join(',')}, ${steps} steps) on ${ctx.threads} threads`);
-    const results = await runInPool<TrainTask, TrainTaskResult>(new URL('./trainTask.ts', import.meta.url), tasks, ctx.threads, (d, t) => ctx.progress(`runs done ${d}/${t}`));
-    const records: SPRecord[] = results.flatMap((r) => r.records.filter((x) => x.quantity === 'test_accuracy' && x.layer === null).map((x) => ({ ...x, step: null, value: r.status === 'diverged' ? 0.1 : x.value })));
+    const results = await runInPool<TrainTask, TrainTaskResult>(new URL('./trainTask.ts', import.meta.url), tasks, ctx.threads, (d, t) =>
+      ctx.progress(`runs done ${d}/${t}`),
+    );
+    const records: SPRecord[] = results.flatMap((r) =>
+      r.records
+        .filter((x) => x.quantity === 'test_accuracy' && x.layer === null)
+        .map((x) => ({ ...x, step: null, value: r.status === 'diverged' ? 0.1 : x.value })),
+    );
     // diverged runs count as chance accuracy
     results.forEach((r, i) => {
       if (r.status === 'diverged' && !r.records.some((x) => x.quantity === 'test_accuracy')) {
         const spec = tasks[i].config.spec;
-        records.push({ ...r.records[0], quantity: 'test_accuracy', layer: null, step: null, value: 0.1, depth: spec.depth as number, batch: spec.batch as number, tags: { ...r.tags, diverged: true } });
+        records.push({
+          ...r.records[0],
+          quantity: 'test_accuracy',
+          layer: null,
+          step: null,
+          value: 0.1,
+          depth: spec.depth as number,
+          batch: spec.batch as number,
+          tags: { ...r.tags, diverged: true },
+        });
       }
     });
     const xi = new Map<number, number>();
     for (const B of batches) {
       const th = predict(makeSpec({ depth: Math.max(...depths), width, batch: B, bn: { eps: 1e-3 } }));
       xi.set(B, th.depthScale);
-      records.push(...tagAll(th.records.filter((r) => r.layer === null), { study: 'claim7' }));
+      records.push(
+        ...tagAll(
+          th.records.filter((r) => r.layer === null),
+          { study: 'claim7' },
+        ),
+      );
     }
-    const acc = (B: number, d: number) => records.find((r) => r.source === 'trained' && r.batch === B && r.depth === d && r.quantity === 'test_accuracy')?.value ?? Number.NaN;
+    const acc = (B: number, d: number) =>
+      records.find((r) => r.source === 'trained' && r.batch === B && r.depth === d && r.quantity === 'test_accuracy')?.value ?? Number.NaN;
     const threshold = 0.5; // "trainable": test accuracy above 50% (chance is 10%)
     const grid = batches.flatMap((B) => depths.map((depth) => ({ B, depth, accuracy: acc(B, depth), xi: xi.get(B)! })));
     const rows = claim7Verdicts(grid, threshold);
@@ -92,8 +158,20 @@ export const claim7: Study = {
     return {
       rows,
       records,
-      figures: [{ name: 'claim7-depth-batch', vl: fig as any, caption: `MNIST test accuracy after ${steps} SGD steps (lr ${lr}), Linear-BN-ReLU width ${width}, ε = 10⁻³; lines: multiples of the predicted depth scale ξ(B) = 1/ln λ(B).` }],
-      tables: [{ title: 'Test accuracy by batch size and depth', header: ['B', 'ξ(B)', '16ξ(B)', 'deepest trainable', ...depths.map((d) => `depth ${d}`)], rows: table }],
+      figures: [
+        {
+          name: 'claim7-depth-batch',
+          vl: fig as any,
+          caption: `MNIST test accuracy after ${steps} SGD steps (lr ${lr}), Linear-BN-ReLU width ${width}, ε = 10⁻³; lines: multiples of the predicted depth scale ξ(B) = 1/ln λ(B).`,
+        },
+      ],
+      tables: [
+        {
+          title: 'Test accuracy by batch size and depth',
+          header: ['B', 'ξ(B)', '16ξ(B)', 'deepest trainable', ...depths.map((d) => `depth ${d}`)],
+          rows: table,
+        },
+      ],
       settings: { depths, batches, width, steps, lr, eps: 1e-3, data: 'mnist', threshold },
       seeds: [seed],
       notes: [

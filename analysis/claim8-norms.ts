@@ -1,7 +1,18 @@
 // Claim 8: BatchNorm against LayerNorm, RMSNorm and no norm: the same Linear → norm → φ net for ReLU, tanh,
 // GELU and SiLU, predicted against sampled growth per layer at initialization, and a short MNIST run of each
 // norm showing the early gradient ratio over steps.
-import { check, interiorLayers, judge, makeSpec, predict, type SPRecord, sampleNetwork, type Study, trainRun, type VerdictRow } from 'signalprop';
+import {
+  check,
+  interiorLayers,
+  judge,
+  makeSpec,
+  predict,
+  type SPRecord,
+  sampleNetwork,
+  type Study,
+  trainRun,
+  type VerdictRow,
+} from 'signalprop';
 import { byScale, tagAll } from './common.js';
 
 export const NORMS = [
@@ -45,7 +56,9 @@ export interface Claim8Step {
  * - during training, BN's step-0 ratio is the largest of the four norms (measured, not a theory).
  */
 export function claim8Verdicts(points: Claim8Point[], steps: Claim8Step[]): VerdictRow[] {
-  const rows: VerdictRow[] = points.filter((p) => p.notJudged === null).map((p) => judge(`${p.norm}, ${p.act}: per-layer growth`, p.predicted, p.measured, p.tol, Math.hypot(p.se, p.predictedSE)));
+  const rows: VerdictRow[] = points
+    .filter((p) => p.notJudged === null)
+    .map((p) => judge(`${p.norm}, ${p.act}: per-layer growth`, p.predicted, p.measured, p.tol, Math.hypot(p.se, p.predictedSE)));
   const at = (norm: string) => points.find((p) => p.act === 'relu' && p.norm === norm);
   const bn = at('BN');
   for (const other of ['LN', 'RMSNorm']) {
@@ -53,14 +66,30 @@ export function claim8Verdicts(points: Claim8Point[], steps: Claim8Step[]): Verd
     if (!bn || !o) continue;
     const gap = bn.measured - o.measured;
     const s = Math.hypot(bn.se, o.se);
-    rows.push(check(`ReLU: BN's growth exceeds ${other}'s (the disharmony of BN's batch variance with ReLU)`, gap > 2 * s, o.measured, bn.measured, `BN ${bn.measured.toFixed(4)} vs ${other} ${o.measured.toFixed(4)} (gap ${gap.toFixed(4)}, 2 se ${(2 * s).toFixed(4)})`));
+    rows.push(
+      check(
+        `ReLU: BN's growth exceeds ${other}'s (the disharmony of BN's batch variance with ReLU)`,
+        gap > 2 * s,
+        o.measured,
+        bn.measured,
+        `BN ${bn.measured.toFixed(4)} vs ${other} ${o.measured.toFixed(4)} (gap ${gap.toFixed(4)}, 2 se ${(2 * s).toFixed(4)})`,
+      ),
+    );
   }
   const first = new Map<string, number>();
   for (const s of steps) if (s.step === 0) first.set(s.norm, s.growth);
   if (first.size === NORMS.length) {
     const b = first.get('BN')!;
     const others = [...first].filter(([n]) => n !== 'BN');
-    rows.push(check('training (MNIST, ReLU): at step 0 BN has the largest per-layer gradient ratio of the four norms', others.every(([, v]) => b > v), Math.max(...others.map(([, v]) => v)), b, [...first].map(([n, v]) => `${n} ${v.toFixed(4)}`).join(', ')));
+    rows.push(
+      check(
+        'training (MNIST, ReLU): at step 0 BN has the largest per-layer gradient ratio of the four norms',
+        others.every(([, v]) => b > v),
+        Math.max(...others.map(([, v]) => v)),
+        b,
+        [...first].map(([n, v]) => `${n} ${v.toFixed(4)}`).join(', '),
+      ),
+    );
   }
   return rows;
 }
@@ -68,7 +97,9 @@ export function claim8Verdicts(points: Claim8Point[], steps: Claim8Step[]): Verd
 /** Geometric mean of the theory's per-layer grad_growth over the interior layers (the sampler's window). */
 function windowGrowth(records: SPRecord[], depth: number): number {
   const [a, b] = interiorLayers(depth);
-  const logs = records.filter((r) => r.source === 'theory' && r.quantity === 'grad_growth' && r.layer !== null && r.layer >= a && r.layer <= b).map((r) => Math.log(r.value));
+  const logs = records
+    .filter((r) => r.source === 'theory' && r.quantity === 'grad_growth' && r.layer !== null && r.layer >= a && r.layer <= b)
+    .map((r) => Math.log(r.value));
   return Math.exp(logs.reduce((x, v) => x + v, 0) / logs.length);
 }
 
@@ -89,7 +120,14 @@ const COLOR = { domain: NORMS.map((n) => n.norm), range: ['#d62728', '#1f77b4', 
 
 function growthFigure(points: Claim8Point[]): Record<string, unknown> {
   const values = points.flatMap((p) => [
-    { act: p.act, norm: p.norm, source: 'theory', growth: p.predicted, lo: p.predicted - 2 * p.predictedSE, hi: p.predicted + 2 * p.predictedSE },
+    {
+      act: p.act,
+      norm: p.norm,
+      source: 'theory',
+      growth: p.predicted,
+      lo: p.predicted - 2 * p.predictedSE,
+      hi: p.predicted + 2 * p.predictedSE,
+    },
     { act: p.act, norm: p.norm, source: 'sampled', growth: p.measured, lo: p.measured - 2 * p.se, hi: p.measured + 2 * p.se },
   ]);
   return {
@@ -101,7 +139,16 @@ function growthFigure(points: Claim8Point[]): Record<string, unknown> {
       width: 150,
       height: 220,
       layer: [
-        { mark: { type: 'rule' }, encoding: { x: { field: 'norm', type: 'nominal', sort: COLOR.domain, title: null }, xOffset: { field: 'source' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'norm', scale: COLOR, legend: null } } },
+        {
+          mark: { type: 'rule' },
+          encoding: {
+            x: { field: 'norm', type: 'nominal', sort: COLOR.domain, title: null },
+            xOffset: { field: 'source' },
+            y: { field: 'lo', type: 'quantitative' },
+            y2: { field: 'hi' },
+            color: { field: 'norm', scale: COLOR, legend: null },
+          },
+        },
         {
           mark: { type: 'point', filled: true, size: 60 },
           encoding: {
@@ -109,7 +156,12 @@ function growthFigure(points: Claim8Point[]): Record<string, unknown> {
             xOffset: { field: 'source' },
             y: { field: 'growth', type: 'quantitative', title: 'growth per layer', scale: { zero: false } },
             color: { field: 'norm', type: 'nominal', scale: COLOR, title: 'norm' },
-            shape: { field: 'source', type: 'nominal', title: null, scale: { domain: ['theory', 'sampled'], range: ['diamond', 'circle'] } },
+            shape: {
+              field: 'source',
+              type: 'nominal',
+              title: null,
+              scale: { domain: ['theory', 'sampled'], range: ['diamond', 'circle'] },
+            },
           },
         },
       ],
@@ -162,8 +214,19 @@ export const claim8: Study = {
         // norm at σ_w² = 2: q → 0) reaches only deep inside
         const predicted = order === 'linear-bn-act' ? th.predictedGrowth : windowGrowth(th.records, depth);
         const unstable = order === 'linear-bn-act' && th.stability !== null && !th.stability.attracting;
-        const notJudged = unstable ? `BSB1 is not attracting (λ_L = ${th.stability!.lambdaL.toFixed(3)}): the window rate depends on when the batch leaves it; claim 3 judges this case at depth 80` : null;
-        const p: Claim8Point = { act, norm, predicted, notJudged, predictedSE: th.predictedGrowthSE ?? 0, measured: s.measuredGrowth, se: s.measuredGrowthSE, tol };
+        const notJudged = unstable
+          ? `BSB1 is not attracting (λ_L = ${th.stability!.lambdaL.toFixed(3)}): the window rate depends on when the batch leaves it; claim 3 judges this case at depth 80`
+          : null;
+        const p: Claim8Point = {
+          act,
+          norm,
+          predicted,
+          notJudged,
+          predictedSE: th.predictedGrowthSE ?? 0,
+          measured: s.measuredGrowth,
+          se: s.measuredGrowthSE,
+          tol,
+        };
         points.push(p);
         table.push([act, norm, p.predicted, p.predictedSE, p.measured, p.se, notJudged ? `not judged: ${notJudged}` : 'judged']);
       }
@@ -185,7 +248,12 @@ export const claim8: Study = {
         seed: 1,
       });
       steps.push(...trainedGrowth(r.records, norm, tDepth));
-      records.push(...tagAll(r.records.filter((x) => x.quantity === 'grad_growth'), { study: 'claim8', norm, act: 'relu', part: 'training' }));
+      records.push(
+        ...tagAll(
+          r.records.filter((x) => x.quantity === 'grad_growth'),
+          { study: 'claim8', norm, act: 'relu', part: 'training' },
+        ),
+      );
     }
     const rows = claim8Verdicts(points, steps);
     const [a, b] = interiorLayers(depth);
@@ -193,14 +261,33 @@ export const claim8: Study = {
       rows,
       records,
       figures: [
-        { name: 'claim8-norm-growth', vl: growthFigure(points), caption: `Theory (diamonds) against ${seeds} sampled networks (circles, ± 2 se) per cell: depth ${depth}, width ${width}, B ${B}, σ_w² = 2; growth is the geometric mean over the interior layers ${a}–${b}.` },
-        { name: 'claim8-norm-training', vl: trainingFigure(steps), caption: `One MNIST run per norm (ReLU, depth ${tDepth}, width ${tWidth}, B ${B}, SGD lr ${lr}, ${tSteps} steps): the interior per-layer gradient ratio at every probed step.` },
+        {
+          name: 'claim8-norm-growth',
+          vl: growthFigure(points),
+          caption: `Theory (diamonds) against ${seeds} sampled networks (circles, ± 2 se) per cell: depth ${depth}, width ${width}, B ${B}, σ_w² = 2; growth is the geometric mean over the interior layers ${a}–${b}.`,
+        },
+        {
+          name: 'claim8-norm-training',
+          vl: trainingFigure(steps),
+          caption: `One MNIST run per norm (ReLU, depth ${tDepth}, width ${tWidth}, B ${B}, SGD lr ${lr}, ${tSteps} steps): the interior per-layer gradient ratio at every probed step.`,
+        },
       ],
-      tables: [{ title: 'Per-layer growth at initialization by activation and norm', header: ['φ', 'norm', 'theory', '± se', 'measured', '± se', 'judged?'], rows: table }],
+      tables: [
+        {
+          title: 'Per-layer growth at initialization by activation and norm',
+          header: ['φ', 'norm', 'theory', '± se', 'measured', '± se', 'judged?'],
+          rows: table,
+        },
+      ],
       settings: { depth, width, batch: B, sigmaW2: 2, seeds, training: { depth: tDepth, width: tWidth, steps: tSteps, lr, data: 'mnist' } },
       seeds: Array.from({ length: seeds }, (_, i) => 1 + i),
       notes: [
-        ...points.filter((p) => p.notJudged).map((p) => `${p.norm}, ${p.act}: reported, not judged: ${p.notJudged} (here: theory ${p.predicted.toFixed(4)} ± ${p.predictedSE.toFixed(4)} over the window, measured ${p.measured.toFixed(4)} ± ${p.se.toFixed(4)}, close to the symmetry-broken state's rate).`),
+        ...points
+          .filter((p) => p.notJudged)
+          .map(
+            (p) =>
+              `${p.norm}, ${p.act}: reported, not judged: ${p.notJudged} (here: theory ${p.predicted.toFixed(4)} ± ${p.predictedSE.toFixed(4)} over the window, measured ${p.measured.toFixed(4)} ± ${p.se.toFixed(4)}, close to the symmetry-broken state's rate).`,
+          ),
         'Tolerances: BN 3% (Gram dynamics or λ(B) with their own se), no norm 1.5% (exact at large width), LN and RMSNorm 2% (leading order in 1/width: docs/theory.md says what is exact).',
         'The training check is qualitative (which norm starts highest); the trained ratios are measured, not predicted, past step 0.',
       ],

@@ -8,7 +8,9 @@ export function byScale<T>(scale: Scale, tiny: T, def: T, paper: T): T {
 
 /** Mean over seeds (aggregate record, seed null) of a per-layer quantity, averaged over layers a..b. */
 export function layerMean(records: SPRecord[], quantity: string, a: number, b: number): number {
-  const rs = records.filter((r) => r.quantity === quantity && r.seed === null && r.layer !== null && r.layer >= a && r.layer <= b && Number.isFinite(r.value));
+  const rs = records.filter(
+    (r) => r.quantity === quantity && r.seed === null && r.layer !== null && r.layer >= a && r.layer <= b && Number.isFinite(r.value),
+  );
   return rs.reduce((s, r) => s + r.value, 0) / rs.length;
 }
 

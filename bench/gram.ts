@@ -32,7 +32,9 @@ const cpu = process.cpuUsage(cpu0);
 const load1 = loadavg()[0];
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 console.log(`${act}, B = ${B}, depth ${L}: samples M = ${M}, backward ensemble K = ${K}, ${R} replicas`);
-console.log(`wall ${wall.toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (one thread); load average ${load0.toFixed(2)} → ${load1.toFixed(2)} on this machine`);
+console.log(
+  `wall ${wall.toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (one thread); load average ${load0.toFixed(2)} → ${load1.toFixed(2)} on this machine`,
+);
 console.log(`Yang λ(B) at BSB1: ${bnGradientRate(act, B, { gamma: 1, beta: 0, eps: 1e-5 }, { sigmaW2: 2 }).toFixed(4)}`);
 console.log('layer  corr   normSpread  large  distinct  effRank  devL   devM   rate ± SE');
 for (const l of [2, 10, 20, 30, 45, 70, 100, 120, 150].filter((x) => x <= L)) {
@@ -42,5 +44,9 @@ for (const l of [2, 10, 20, 30, 45, 70, 100, 120, 150].filter((x) => x <= L)) {
   );
 }
 const a = r.attractor;
-console.log(`attractor: ${a.state}, settled ${a.settled}, layers ${a.from}–${a.to}: rate ${f(a.rate, 4)} ± ${f(a.rateSE, 4)} (SE over ${R} replicas)`);
-console.log(`  corr ${f(a.diagnostics.corr)}, normSpread ${f(a.diagnostics.normSpread)}, large ${f(a.diagnostics.large, 1)}, effRank ${f(a.diagnostics.effRank, 1)}`);
+console.log(
+  `attractor: ${a.state}, settled ${a.settled}, layers ${a.from}–${a.to}: rate ${f(a.rate, 4)} ± ${f(a.rateSE, 4)} (SE over ${R} replicas)`,
+);
+console.log(
+  `  corr ${f(a.diagnostics.corr)}, normSpread ${f(a.diagnostics.normSpread)}, large ${f(a.diagnostics.large, 1)}, effRank ${f(a.diagnostics.effRank, 1)}`,
+);

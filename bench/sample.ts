@@ -73,12 +73,20 @@ for (const threads of [cores, 1]) {
     }
   }
   const m = { ours: median(t.ours), autograd: median(t.autograd), manual: median(t.manual) };
-  rows.push(`threads=${threads}  signalprop (OpenBLAS f64): ${m.ours.toFixed(1)} ms  [${gf(nominalFlops, m.ours)} nominal GFLOP/s, ${gf(oursFlops, m.ours)} executed]`);
-  rows.push(`threads=${threads}  torch ${version} autograd f64:  ${m.autograd.toFixed(1)} ms  [${gf(nominalFlops, m.autograd)} GFLOP/s]   ratio torch/ours = ${(m.autograd / m.ours).toFixed(2)}`);
-  rows.push(`threads=${threads}  torch manual (same algorithm as ours): ${m.manual.toFixed(1)} ms  [${gf(oursFlops, m.manual)} executed GFLOP/s]   ratio torch/ours = ${(m.manual / m.ours).toFixed(2)}`);
+  rows.push(
+    `threads=${threads}  signalprop (OpenBLAS f64): ${m.ours.toFixed(1)} ms  [${gf(nominalFlops, m.ours)} nominal GFLOP/s, ${gf(oursFlops, m.ours)} executed]`,
+  );
+  rows.push(
+    `threads=${threads}  torch ${version} autograd f64:  ${m.autograd.toFixed(1)} ms  [${gf(nominalFlops, m.autograd)} GFLOP/s]   ratio torch/ours = ${(m.autograd / m.ours).toFixed(2)}`,
+  );
+  rows.push(
+    `threads=${threads}  torch manual (same algorithm as ours): ${m.manual.toFixed(1)} ms  [${gf(oursFlops, m.manual)} executed GFLOP/s]   ratio torch/ours = ${(m.manual / m.ours).toFixed(2)}`,
+  );
 }
 const tsTimes = ours('typescript', 1, 2);
-rows.push(`fallback  signalprop (pure TypeScript f64, 1 thread): ${median(tsTimes).toFixed(0)} ms  [${gf(oursFlops, median(tsTimes))} executed GFLOP/s]`);
+rows.push(
+  `fallback  signalprop (pure TypeScript f64, 1 thread): ${median(tsTimes).toFixed(0)} ms  [${gf(oursFlops, median(tsTimes))} executed GFLOP/s]`,
+);
 kernels().setThreads(cores);
 
 // Sampling K seeds end to end (weights drawn with the spec's stdlib streams, forward, backward, records).
@@ -95,5 +103,9 @@ const tn = await seedRun(cores); // the pool is shared and warm now, as in a swe
 const td = performance.now();
 drawNetwork(spec, 2);
 const draw = performance.now() - td;
-rows.push(`sampling ${K} seeds: 1 thread ${(t1 / 1000).toFixed(2)} s (${((K * 1000) / t1).toFixed(2)} nets/s), ${cores} worker threads ${(tn / 1000).toFixed(2)} s warm (${((K * 1000) / tn).toFixed(2)} nets/s, speed-up ${(t1 / tn).toFixed(2)}×), ${(tCold / 1000).toFixed(2)} s cold (thread start included); drawing one net's weights alone: ${draw.toFixed(0)} ms`);
-process.stdout.write(`sample hot loop: depth ${depth}, width ${width}, batch ${batch}, Linear-BN-ReLU, float64; medians of ${rounds}×${reps}\n${rows.join('\n')}\n`);
+rows.push(
+  `sampling ${K} seeds: 1 thread ${(t1 / 1000).toFixed(2)} s (${((K * 1000) / t1).toFixed(2)} nets/s), ${cores} worker threads ${(tn / 1000).toFixed(2)} s warm (${((K * 1000) / tn).toFixed(2)} nets/s, speed-up ${(t1 / tn).toFixed(2)}×), ${(tCold / 1000).toFixed(2)} s cold (thread start included); drawing one net's weights alone: ${draw.toFixed(0)} ms`,
+);
+process.stdout.write(
+  `sample hot loop: depth ${depth}, width ${width}, batch ${batch}, Linear-BN-ReLU, float64; medians of ${rounds}×${reps}\n${rows.join('\n')}\n`,
+);

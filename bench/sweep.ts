@@ -39,14 +39,18 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   const given = arg('redis', '');
   if (given) return { url: given, stop: () => {} };
   const port = 6393;
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   await new Promise((r) => setTimeout(r, 500));
   if (child.exitCode !== null) throw new Error('redis-server did not start; pass --redis redis://127.0.0.1:<port>');
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
 function spawnWorker(url: string, queue: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--queue', queue, '--concurrency', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--queue', queue, '--concurrency', '1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d) => {
@@ -69,7 +73,13 @@ async function main() {
   // train cells: synthetic data, MSE, SGD, no probes (each pool worker trains on the default backend with one BLAS thread)
   const sweep = await parseSweep(
     kind === 'train'
-      ? { name: 'bench', kind: 'train', base, options: { steps, loss: 'mse', optimizer: { kind: 'sgd', lr: 0.01 }, probe: false }, seeds: cells }
+      ? {
+          name: 'bench',
+          kind: 'train',
+          base,
+          options: { steps, loss: 'mse', optimizer: { kind: 'sgd', lr: 0.01 }, probe: false },
+          seeds: cells,
+        }
       : { name: 'bench', kind: 'sample', base, seeds: cells },
   );
   const root = mkdtempSync(join(tmpdir(), 'sp-bench-sweep-'));
@@ -90,7 +100,9 @@ async function main() {
     return ms.reduce((a, b) => a + b, 0) / ms.length;
   };
   const load0 = loadavg()[0];
-  process.stderr.write(`sweep bench: ${cells} ${kind === 'train' ? `training cells (${steps} steps, ` : 'sampling cells ('}width ${width}, depth ${depth}, batch ${batch}), ${reps} reps, ${cores} cores; timings on a shared machine are noisy\n`);
+  process.stderr.write(
+    `sweep bench: ${cells} ${kind === 'train' ? `training cells (${steps} steps, ` : 'sampling cells ('}width ${width}, depth ${depth}, batch ${batch}), ${reps} reps, ${cores} cores; timings on a shared machine are noisy\n`,
+  );
   try {
     for (let rep = 0; rep < reps; rep++) {
       for (const threads of [...new Set([1, 2, cores])]) {
@@ -119,11 +131,16 @@ async function main() {
   const med = (label: string) => median(rows.find((r) => r.label.startsWith(label))!.seconds);
   // Non-compute time per cell: wall × parallel slots / cells − mean compute time of a cell (start-up,
   // queue round trips, store writes, idle slots at the end).
-  const lines = ['| executor | median wall (s) | cells/min | mean cell compute (ms) | non-compute per cell (ms) |', '|---|---|---|---|---|'];
+  const lines = [
+    '| executor | median wall (s) | cells/min | mean cell compute (ms) | non-compute per cell (ms) |',
+    '|---|---|---|---|---|',
+  ];
   for (const r of rows) {
     const w = median(r.seconds);
     const c = median(r.cellMs);
-    lines.push(`| ${r.label} | ${w.toFixed(2)} | ${((cells / w) * 60).toFixed(1)} | ${c.toFixed(1)} | ${((w * 1000 * r.parallel) / cells - c).toFixed(1)} |`);
+    lines.push(
+      `| ${r.label} | ${w.toFixed(2)} | ${((cells / w) * 60).toFixed(1)} | ${c.toFixed(1)} | ${((w * 1000 * r.parallel) / cells - c).toFixed(1)} |`,
+    );
   }
   const t1 = med('local pool, 1 thread');
   const tN = med(`local pool, ${cores} thread`);
@@ -131,8 +148,12 @@ async function main() {
   const tR = med('redis');
   lines.push('');
   lines.push(`scaling 1 → ${cores} threads: ${(t1 / tN).toFixed(2)}× (efficiency ${((t1 / tN / cores) * 100).toFixed(0)}%)`);
-  lines.push(`redis (2 worker processes, 1 thread each) vs local pool (2 threads): ${(tR / t2).toFixed(2)}× the wall time; overhead ${(((tR - t2) / cells) * 1000).toFixed(1)} ms per cell`);
-  lines.push(`(noisy: other processes share this machine, load average ${load0.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end on ${cores} cores; medians of ${reps} runs; a mean cell compute time that grows with the number of threads means the cores were not free)`);
+  lines.push(
+    `redis (2 worker processes, 1 thread each) vs local pool (2 threads): ${(tR / t2).toFixed(2)}× the wall time; overhead ${(((tR - t2) / cells) * 1000).toFixed(1)} ms per cell`,
+  );
+  lines.push(
+    `(noisy: other processes share this machine, load average ${load0.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end on ${cores} cores; medians of ${reps} runs; a mean cell compute time that grows with the number of threads means the cores were not free)`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -35,7 +35,10 @@ const specs: [string, SpecInput][] = [
   ['linear-act-bn tanh B=128', { depth: 1000, batch: 128, activation: 'tanh', order: 'linear-act-bn' }],
   ['residual linear-bn-act tanh B=128', { depth: 1000, batch: 128, activation: 'tanh', residual: { scale: 1 } }],
   ['linear-act relu (no BN)', { depth: 1000, batch: 128, order: 'linear-act' }],
-  ['linear-act tanh σ_w²=1.5 σ_b²=0.05 (no BN)', { depth: 1000, batch: 128, order: 'linear-act', activation: 'tanh', init: { sigmaW2: 1.5, sigmaB2: 0.05 } }],
+  [
+    'linear-act tanh σ_w²=1.5 σ_b²=0.05 (no BN)',
+    { depth: 1000, batch: 128, order: 'linear-act', activation: 'tanh', init: { sigmaW2: 1.5, sigmaB2: 0.05 } },
+  ],
 ];
 console.log('\n(1) predict(spec), 1,000 layers (target < 50 ms)');
 for (const [name, s] of specs) {
@@ -48,9 +51,12 @@ console.log('\n(2) λ(B) for tanh, every B from 4 to 4,096 (target < 1 s)');
 const all = Array.from({ length: 4093 }, (_, i) => i + 4);
 // the BN-output rules are cached per B; clear them by running a different activation in between is not
 // enough, so the cold figure is the honest "first sweep" and the median the warm-cache figure
-const sweep = time(() => {
-  for (const B of all) bnRateIntegral('tanh', B);
-}, Math.max(3, reps >> 1));
+const sweep = time(
+  () => {
+    for (const B of all) bnRateIntegral('tanh', B);
+  },
+  Math.max(3, reps >> 1),
+);
 console.log(`  4,093 values: median ${sweep.median.toFixed(0)} ms   cold (rules built) ${sweep.cold.toFixed(0)} ms`);
 
 console.log('\n(3) against numpy (Thm 7 as printed, 2-D grid), every 16th B from 4 to 4,096');
@@ -67,6 +73,10 @@ if (py.status !== 0) {
   const peer = median(j.seconds) * 1000;
   let maxDiff = 0;
   for (const B of sub.filter((b) => b >= 30)) maxDiff = Math.max(maxDiff, Math.abs(j.rates[String(B)] - bnRateIntegral('tanh', B)));
-  console.log(`  ${sub.length} values: signalprop ${oursSub.median.toFixed(0)} ms, numpy ${j.numpy} ${peer.toFixed(0)} ms  → numpy/signalprop = ${(peer / oursSub.median).toFixed(1)}×`);
-  console.log(`  agreement for B ≥ 30: max |Δλ| = ${maxDiff.toExponential(2)} (the square grid cannot resolve the ellipse edge below B ≈ 30)`);
+  console.log(
+    `  ${sub.length} values: signalprop ${oursSub.median.toFixed(0)} ms, numpy ${j.numpy} ${peer.toFixed(0)} ms  → numpy/signalprop = ${(peer / oursSub.median).toFixed(1)}×`,
+  );
+  console.log(
+    `  agreement for B ≥ 30: max |Δλ| = ${maxDiff.toExponential(2)} (the square grid cannot resolve the ellipse edge below B ≈ 30)`,
+  );
 }

@@ -72,7 +72,9 @@ const rounds = Number(process.argv[3] ?? 3);
 const cores = allCores();
 const be = await initBackend('auto', 1);
 const lib = be.libraries ? `, sgemm: ${be.libraries.sgemm}, OpenBLAS core ${be.libraries.openblasCore}` : '';
-process.stderr.write(`bench/train: depth ${depth}, width ${width}, batch ${batch}; ${rounds} rounds of ${reps} steps after 2 warm-up steps\n`);
+process.stderr.write(
+  `bench/train: depth ${depth}, width ${width}, batch ${batch}; ${rounds} rounds of ${reps} steps after 2 warm-up steps\n`,
+);
 const rows: { threads: number; ours: number[]; torch: number[]; checked: number[]; ratio: number[] }[] = [];
 let peer = '';
 for (const threads of cores > 1 ? [1, cores] : [1]) {
@@ -88,7 +90,9 @@ for (const threads of cores > 1 ? [1, cores] : [1]) {
     row.torch.push(b);
     row.checked.push(median(t.checked_ms));
     row.ratio.push(a / b);
-    console.log(`${threads} thread(s), round ${r + 1}: signalprop ${a.toFixed(1)} ms, torch ${b.toFixed(1)} ms (checked ${median(t.checked_ms).toFixed(1)}), ratio ${(a / b).toFixed(2)}x, load avg ${load.toFixed(1)} on ${cores} cores`);
+    console.log(
+      `${threads} thread(s), round ${r + 1}: signalprop ${a.toFixed(1)} ms, torch ${b.toFixed(1)} ms (checked ${median(t.checked_ms).toFixed(1)}), ratio ${(a / b).toFixed(2)}x, load avg ${load.toFixed(1)} on ${cores} cores`,
+    );
   }
   rows.push(row);
 }
@@ -101,5 +105,9 @@ for (const r of rows) {
     `${r.threads} thread(s): signalprop ${median(r.ours).toFixed(1)} ms/step, ${peer} ${median(r.torch).toFixed(1)} ms/step (checked ${median(r.checked).toFixed(1)}); ratio (median of rounds) ${median(r.ratio).toFixed(2)}x, vs checked ${(median(r.ours) / median(r.checked)).toFixed(2)}x (goal <= 1.5x)`,
   );
 }
-console.log(`tfjs-wasm SIMD (1 thread, the previous default): ${wasmMs.toFixed(1)} ms/step (${(wasmMs / median(rows[0].ours)).toFixed(1)}x the default backend, one round)`);
-console.log(`probes on every step: ${probeMs.toFixed(1)} ms/step (${(probeMs / median(rows[0].ours)).toFixed(2)}x a plain step, one round)`);
+console.log(
+  `tfjs-wasm SIMD (1 thread, the previous default): ${wasmMs.toFixed(1)} ms/step (${(wasmMs / median(rows[0].ours)).toFixed(1)}x the default backend, one round)`,
+);
+console.log(
+  `probes on every step: ${probeMs.toFixed(1)} ms/step (${(probeMs / median(rows[0].ours)).toFixed(2)}x a plain step, one round)`,
+);

@@ -67,13 +67,16 @@ describe('golden sampled records (TypeScript kernels)', () => {
 });
 
 const sampleNativeSkip = nativeSkip('sample-native');
-describe.skipIf(sampleNativeSkip !== null)(`golden sampled records (OpenBLAS)${sampleNativeSkip ? `: skipped, ${sampleNativeSkip}` : ''}`, () => {
-  const golden = sampleNativeSkip ? new Map<string, GoldenEntry>() : byId('sample-native');
-  test.each(SAMPLE_CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
-    const got = await computeSample(c, 'native');
-    check('sample-native', golden.get(got.id), got);
-  });
-});
+describe.skipIf(sampleNativeSkip !== null)(
+  `golden sampled records (OpenBLAS)${sampleNativeSkip ? `: skipped, ${sampleNativeSkip}` : ''}`,
+  () => {
+    const golden = sampleNativeSkip ? new Map<string, GoldenEntry>() : byId('sample-native');
+    test.each(SAMPLE_CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+      const got = await computeSample(c, 'native');
+      check('sample-native', golden.get(got.id), got);
+    });
+  },
+);
 
 describe('golden training records (tfjs cpu, 3 steps)', () => {
   const golden = byId('train-cpu');
@@ -84,10 +87,13 @@ describe('golden training records (tfjs cpu, 3 steps)', () => {
 });
 
 const trainBlasSkip = nativeSkip('train-blas');
-describe.skipIf(trainBlasSkip !== null)(`golden training records (blas, 3 steps)${trainBlasSkip ? `: skipped, ${trainBlasSkip}` : ''}`, () => {
-  const golden = trainBlasSkip ? new Map<string, GoldenEntry>() : byId('train-blas');
-  test.each(TRAIN_CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
-    const got = await computeTrain(c, 'blas');
-    check('train-blas', golden.get(got.id), got);
-  });
-});
+describe.skipIf(trainBlasSkip !== null)(
+  `golden training records (blas, 3 steps)${trainBlasSkip ? `: skipped, ${trainBlasSkip}` : ''}`,
+  () => {
+    const golden = trainBlasSkip ? new Map<string, GoldenEntry>() : byId('train-blas');
+    test.each(TRAIN_CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+      const got = await computeTrain(c, 'blas');
+      check('train-blas', golden.get(got.id), got);
+    });
+  },
+);

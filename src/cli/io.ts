@@ -18,7 +18,9 @@ export function readJsonFile(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`${what}: "${path}" is not allowed; expected a readable JSON file (cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(
+      `${what}: "${path}" is not allowed; expected a readable JSON file (cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   try {
     // a UTF-8 byte-order mark (some Windows editors write one) is not part of the JSON
@@ -29,15 +31,26 @@ export function readJsonFile(path: string, what: string): unknown {
 }
 
 /** Parse a numeric flag; names the flag, the value and what is allowed. */
-export function numberFlag(flag: string, raw: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+export function numberFlag(
+  flag: string,
+  raw: string | undefined,
+  opts: { int?: boolean; min?: number; max?: number } = {},
+): number | undefined {
   if (raw === undefined) return undefined;
   // decimal only: Number() would also read "0x10" as 16, "0b11" as 3 and "" as 0
   const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim());
   const v = Number(raw);
-  const ok = decimal && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) && (opts.min === undefined || v >= opts.min) && (opts.max === undefined || v <= opts.max);
+  const ok =
+    decimal &&
+    Number.isFinite(v) &&
+    (!opts.int || Number.isInteger(v)) &&
+    (opts.min === undefined || v >= opts.min) &&
+    (opts.max === undefined || v <= opts.max);
   if (!ok) {
     const kind = opts.int ? 'a decimal integer' : 'a decimal number';
-    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' and ');
+    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : '']
+      .filter(Boolean)
+      .join(' and ');
     throw new UsageError(`${flag}: "${raw}" is not allowed; expected ${kind}${range ? ` ${range}` : ''}`);
   }
   return v;

@@ -50,7 +50,9 @@ export function nonFiniteMessage(command: string, spec: NetworkSpec, records: SP
   const s = nonFiniteSummary(records);
   if (s.count === 0 && !headline) return null;
   const where = s.firstLayer !== null ? `, first at layer ${s.firstLayer} (${s.quantities.join(', ')})` : '';
-  const what = headline ? `the ${headline} is not finite and ${s.count} of ${s.total} values are NaN or ±Infinity` : `${s.count} of ${s.total} values are NaN or ±Infinity`;
+  const what = headline
+    ? `the ${headline} is not finite and ${s.count} of ${s.total} values are NaN or ±Infinity`
+    : `${s.count} of ${s.total} values are NaN or ±Infinity`;
   return `${command}: ${what}${where}: the values overflowed float64; ${overflowCause(spec)}`;
 }
 
@@ -63,7 +65,12 @@ export function nonFiniteCell(v: number): string {
  * Warn on stderr when records hold values that overflowed; set exit code 3 when the headline value is one of
  * them (not finite while some record overflowed: a headline that is absent for another reason is not overflow).
  */
-export function reportNonFinite(command: string, spec: NetworkSpec, records: SPRecord[], headline: { name: string; value: number | null | undefined }): void {
+export function reportNonFinite(
+  command: string,
+  spec: NetworkSpec,
+  records: SPRecord[],
+  headline: { name: string; value: number | null | undefined },
+): void {
   const s = nonFiniteSummary(records);
   if (s.count === 0) return;
   const bad = typeof headline.value === 'number' && !Number.isFinite(headline.value);

@@ -9,17 +9,35 @@ type Loader = () => Promise<{ register: (p: Command) => void }>;
 
 /** Each command: its one-line summary and its module (which exports `register(program)`). */
 const COMMANDS: Record<string, { summary: string; load: Loader }> = {
-  network: { summary: 'the layer list a spec describes: a preset expanded, or a --layers file checked', load: () => import('./commands/network.js') },
-  predict: { summary: 'theory: per-layer variances, correlations, gradient growth λ(B), depth scale', load: () => import('./commands/predict.js') },
-  sample: { summary: 'real random networks at initialization, K seeds: measured growth against predicted', load: () => import('./commands/sample.js') },
-  spectrum: { summary: 'input-output Jacobian singular values against the free-probability density', load: () => import('./commands/spectrum.js') },
+  network: {
+    summary: 'the layer list a spec describes: a preset expanded, or a --layers file checked',
+    load: () => import('./commands/network.js'),
+  },
+  predict: {
+    summary: 'theory: per-layer variances, correlations, gradient growth λ(B), depth scale',
+    load: () => import('./commands/predict.js'),
+  },
+  sample: {
+    summary: 'real random networks at initialization, K seeds: measured growth against predicted',
+    load: () => import('./commands/sample.js'),
+  },
+  spectrum: {
+    summary: 'input-output Jacobian singular values against the free-probability density',
+    load: () => import('./commands/spectrum.js'),
+  },
   train: { summary: 'real training on TensorFlow.js with per-layer probes', load: () => import('./commands/train.js') },
-  compare: { summary: 'join theory, sampled and trained records: ratios, log errors, spread distances', load: () => import('./commands/compare.js') },
+  compare: {
+    summary: 'join theory, sampled and trained records: ratios, log errors, spread distances',
+    load: () => import('./commands/compare.js'),
+  },
   figure: { summary: 'one Vega-Lite figure from records: .vl.json, .svg, .png', load: () => import('./commands/figure.js') },
   report: { summary: 'a self-contained HTML report of every figure the records support', load: () => import('./commands/report.js') },
   sweep: { summary: 'run a grid of cells on every core, or on Redis workers (BullMQ)', load: () => import('./commands/sweep.js') },
   worker: { summary: 'take sweep cells from Redis and run them', load: () => import('./commands/worker.js') },
-  reproduce: { summary: "the seed paper's claims, theory against measurement, with figures and a report", load: () => import('./commands/reproduce.js') },
+  reproduce: {
+    summary: "the seed paper's claims, theory against measurement, with figures and a report",
+    load: () => import('./commands/reproduce.js'),
+  },
 };
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);
@@ -52,7 +70,13 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   // a usage error is one line: commander's message and its suggestion joined, then where the help is
   const oneLine = (cmd: Command) => ({
     outputError: (str: string, write: (s: string) => void) => {
-      const msg = str.replace(/^error: /, '').trim().split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      const msg = str
+        .replace(/^error: /, '')
+        .trim()
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .join(' ');
       const name = cmd === program ? 'signalprop' : `signalprop ${cmd.name()}`;
       write(`signalprop: ${msg}; see ${name} --help\n`);
     },

@@ -1,6 +1,16 @@
 // The spec flags shared by predict, sample, spectrum, train: flags or --config spec.json.
 import type { Command } from 'commander';
-import { activationHelp, hasBN, makeSpec, type NetworkSpec, PRESET_NAMES, PRESETS, SpecError, type SpecInput, unknownField } from '../network/index.js';
+import {
+  activationHelp,
+  hasBN,
+  makeSpec,
+  type NetworkSpec,
+  PRESET_NAMES,
+  PRESETS,
+  SpecError,
+  type SpecInput,
+  unknownField,
+} from '../network/index.js';
 import { numberFlag, readJsonFile, UsageError } from './io.js';
 
 export function addSpecFlags(cmd: Command): Command {
@@ -22,7 +32,19 @@ export function addSpecFlags(cmd: Command): Command {
     .option('--residual <scale>', 'residual blocks x + scale·block(x)');
 }
 
-const TRAIN_CONFIG_FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps', 'seed', 'probe', 'backend', 'checkpointEvery'];
+const TRAIN_CONFIG_FIELDS = [
+  'spec',
+  'data',
+  'loss',
+  'optimizer',
+  'schedule',
+  'clip',
+  'steps',
+  'seed',
+  'probe',
+  'backend',
+  'checkpointEvery',
+];
 
 /**
  * The spec part of a --config file: a bare spec, a train config (its spec; other fields must be train
@@ -35,15 +57,21 @@ export function configSpec(cfg: unknown, path: string): SpecInput {
   const c = cfg as Record<string, any>;
   if (c.format === 'signalprop-train-run') {
     if (!c.config || typeof c.config !== 'object' || !c.config.spec || typeof c.config.spec !== 'object') {
-      throw new UsageError(`--config: "${path}" is a train run manifest without config.spec; expected a manifest.json written by signalprop train`);
+      throw new UsageError(
+        `--config: "${path}" is a train run manifest without config.spec; expected a manifest.json written by signalprop train`,
+      );
     }
     return c.config.spec as SpecInput;
   }
   if ('spec' in c) {
     for (const k of Object.keys(c)) {
-      if (!TRAIN_CONFIG_FIELDS.includes(k)) throw new UsageError(`--config: ${k}: ${JSON.stringify(c[k])} is not allowed; expected ${unknownField(k, TRAIN_CONFIG_FIELDS, 'a train config')}`);
+      if (!TRAIN_CONFIG_FIELDS.includes(k))
+        throw new UsageError(
+          `--config: ${k}: ${JSON.stringify(c[k])} is not allowed; expected ${unknownField(k, TRAIN_CONFIG_FIELDS, 'a train config')}`,
+        );
     }
-    if (!c.spec || typeof c.spec !== 'object' || Array.isArray(c.spec)) throw new UsageError(`--config: spec: ${JSON.stringify(c.spec)} is not allowed; expected an object (fields of NetworkSpec)`);
+    if (!c.spec || typeof c.spec !== 'object' || Array.isArray(c.spec))
+      throw new UsageError(`--config: spec: ${JSON.stringify(c.spec)} is not allowed; expected an object (fields of NetworkSpec)`);
     return c.spec as SpecInput;
   }
   return c as SpecInput;
@@ -72,10 +100,19 @@ function layersFile(path: string): SpecInput {
   if (v && typeof v === 'object' && Array.isArray((v as { layers?: unknown }).layers)) {
     const { layers, inputDim, batch, ...rest } = v as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
-    if (extra !== undefined) throw new UsageError(`--layers: ${extra}: ${JSON.stringify(rest[extra])} is not allowed; expected a file with layers, inputDim and batch only`);
-    return { layers: layers as unknown[], ...(inputDim !== undefined ? { inputDim: inputDim as number } : {}), ...(batch !== undefined ? { batch: batch as number | null } : {}) };
+    if (extra !== undefined)
+      throw new UsageError(
+        `--layers: ${extra}: ${JSON.stringify(rest[extra])} is not allowed; expected a file with layers, inputDim and batch only`,
+      );
+    return {
+      layers: layers as unknown[],
+      ...(inputDim !== undefined ? { inputDim: inputDim as number } : {}),
+      ...(batch !== undefined ? { batch: batch as number | null } : {}),
+    };
   }
-  throw new UsageError(`--layers: "${path}" is not allowed; expected a JSON array of layers, or an object {layers: [...], inputDim?, batch?}`);
+  throw new UsageError(
+    `--layers: "${path}" is not allowed; expected a JSON array of layers, or an object {layers: [...], inputDim?, batch?}`,
+  );
 }
 
 export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {}, flagOpts: { theoryBatch?: boolean } = {}): NetworkSpec {
@@ -83,7 +120,10 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
   if (opts.config) input = { ...input, ...configSpec(readJsonFile(opts.config, '--config'), opts.config) };
   if (opts.layers !== undefined || input.layers !== undefined) {
     for (const [k, flag] of LIST_FLAGS) {
-      if (opts[k] !== undefined) throw new UsageError(`${flag}: "${opts[k]}" is not allowed with a layer list; expected the value inside the list (${opts.layers !== undefined ? '--layers' : '--config'} ${opts.layers ?? opts.config})`);
+      if (opts[k] !== undefined)
+        throw new UsageError(
+          `${flag}: "${opts[k]}" is not allowed with a layer list; expected the value inside the list (${opts.layers !== undefined ? '--layers' : '--config'} ${opts.layers ?? opts.config})`,
+        );
     }
     const list = opts.layers !== undefined ? layersFile(opts.layers) : { layers: input.layers };
     // a layer list describes itself; only inputDim and batch come from elsewhere (defaults, --config, flags)
@@ -108,7 +148,9 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
     try {
       input.batch = numberFlag('--batch', opts.batch, { int: true, min: bnTheory ? 4 : 2 })!;
     } catch (e) {
-      const why = bnTheory ? "the BatchNorm theory's gradient rate involves 1/(B−3); omit --batch for the large-batch limit" : 'BatchNorm needs two samples; its theory needs >= 4';
+      const why = bnTheory
+        ? "the BatchNorm theory's gradient rate involves 1/(B−3); omit --batch for the large-batch limit"
+        : 'BatchNorm needs two samples; its theory needs >= 4';
       throw new UsageError(`${(e as Error).message} (${why})`);
     }
   }

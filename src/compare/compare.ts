@@ -8,7 +8,20 @@ import { maxOf } from '../io/arrays.js';
  * Quantities of the forward pass at initialization: they depend on the inputs but not on the loss, so
  * they join across losses (every other quantity joins only records with the same data and the same loss).
  */
-export const FORWARD_QUANTITIES = ['preact_var', 'postact_mean', 'postact_var', 'corr', 'unit_corr', 'q', 'norm_spread', 'distinct', 'eff_rank', 'gram_dev_l', 'gram_dev_m', 'weight_norm'];
+export const FORWARD_QUANTITIES = [
+  'preact_var',
+  'postact_mean',
+  'postact_var',
+  'corr',
+  'unit_corr',
+  'q',
+  'norm_spread',
+  'distinct',
+  'eff_rank',
+  'gram_dev_l',
+  'gram_dev_m',
+  'weight_norm',
+];
 
 /**
  * The data and loss a record was measured with: trained records carry tags.data and tags.loss; sampled
@@ -150,14 +163,21 @@ export function sideStat(g: { records: SPRecord[]; source: string; quantity: str
     }
     const a = aggs.reduce((best, r) => ((r.n ?? 1) > (best.n ?? 1) ? r : best), aggs[0]);
     const n = a.n ?? 1;
-    const half = a.lo !== undefined && a.hi !== undefined ? (a.hi - a.lo) / 2 : a.sd !== undefined && n > 1 ? (studentT975(n - 1) * a.sd) / Math.sqrt(n) : null;
+    const half =
+      a.lo !== undefined && a.hi !== undefined
+        ? (a.hi - a.lo) / 2
+        : a.sd !== undefined && n > 1
+          ? (studentT975(n - 1) * a.sd) / Math.sqrt(n)
+          : null;
     return { value: a.value, sd: a.sd ?? null, half, n };
   }
   const seen = new Map<number, number>();
   for (const r of g.records) {
     const prev = seen.get(r.seed!);
     if (prev !== undefined && prev !== r.value) {
-      throw new RecordsError(`ambiguous join: two ${g.source} records of ${g.quantity}${where} for seed ${r.seed} with different values; add spec fields to joinOn or tags to by (e.g. optimizer)`);
+      throw new RecordsError(
+        `ambiguous join: two ${g.source} records of ${g.quantity}${where} for seed ${r.seed} with different values; add spec fields to joinOn or tags to by (e.g. optimizer)`,
+      );
     }
     seen.set(r.seed!, r.value);
   }
@@ -194,9 +214,14 @@ export function pairErrors(quantity: string, ref: SideStat, meas: SideStat, tole
   const hC = hyp(ref.half, meas.half);
   const zSd = sdC === null ? null : diff / sdC;
   const zCi = hC === null ? null : diff / hC;
-  const withinTolerance = logError !== null ? Math.abs(logError) <= Math.log1p(tolerance) : Math.abs(diff) <= tolerance * Math.abs(ref.value);
+  const withinTolerance =
+    logError !== null ? Math.abs(logError) <= Math.log1p(tolerance) : Math.abs(diff) <= tolerance * Math.abs(ref.value);
   const r = Math.abs(ref.value);
-  const absTol = isLogQuantity(quantity) ? Math.log1p(tolerance) : logError !== null && logError < 0 ? (tolerance * r) / (1 + tolerance) : tolerance * r;
+  const absTol = isLogQuantity(quantity)
+    ? Math.log1p(tolerance)
+    : logError !== null && logError < 0
+      ? (tolerance * r) / (1 + tolerance)
+      : tolerance * r;
   const agree = agreement(ref.value, meas.value, { relTol: tolerance, absTol, se: hC, z: spreadLevel }).verdict === 'agrees';
   return { diff, ratio, logError, zSd, zCi, withinTolerance, agree };
 }
@@ -224,15 +249,24 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
     minAgreeFraction: opts.minAgreeFraction ?? 0.95,
     joinOn: opts.joinOn ?? 'specId',
     by: opts.by ?? [],
-    pairs: opts.pairs ?? ([['theory', 'sampled'], ['theory', 'trained'], ['sampled', 'trained']] as [Source, Source][]),
+    pairs:
+      opts.pairs ??
+      ([
+        ['theory', 'sampled'],
+        ['theory', 'trained'],
+        ['sampled', 'trained'],
+      ] as [Source, Source][]),
     quantities: opts.quantities ?? null,
     nullStepIsInit: opts.nullStepIsInit ?? true,
   };
-  if (!(typeof o.spreadLevel === 'number' && o.spreadLevel >= 0)) throw new RecordsError(`spreadLevel: ${o.spreadLevel} is not allowed; expected a number >= 0`);
-  if (!(o.minAgreeFraction >= 0 && o.minAgreeFraction <= 1)) throw new RecordsError(`minAgreeFraction: ${o.minAgreeFraction} is not allowed; expected a number in [0, 1]`);
+  if (!(typeof o.spreadLevel === 'number' && o.spreadLevel >= 0))
+    throw new RecordsError(`spreadLevel: ${o.spreadLevel} is not allowed; expected a number >= 0`);
+  if (!(o.minAgreeFraction >= 0 && o.minAgreeFraction <= 1))
+    throw new RecordsError(`minAgreeFraction: ${o.minAgreeFraction} is not allowed; expected a number in [0, 1]`);
   const tols = typeof o.tolerance === 'number' ? { '*': o.tolerance } : o.tolerance;
   for (const [q, t] of Object.entries(tols)) {
-    if (!(typeof t === 'number' && t >= 0 && Number.isFinite(t))) throw new RecordsError(`tolerance${q === '*' ? '' : ` for ${q}`}: ${t} is not allowed; expected a finite number >= 0`);
+    if (!(typeof t === 'number' && t >= 0 && Number.isFinite(t)))
+      throw new RecordsError(`tolerance${q === '*' ? '' : ` for ${q}`}: ${t} is not allowed; expected a finite number >= 0`);
   }
 
   const groups = new Map<string, Group>();
@@ -243,7 +277,16 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
     for (const t of o.by) if (r.tags && r.tags[t] !== undefined) tags[t] = r.tags[t];
     const specKey = specKeyOf(r, o.joinOn);
     const setting = settingOf(r);
-    const key = JSON.stringify([r.source, specKey, r.quantity, r.layer, step, o.by.map((t) => tags[t] ?? null), setting.data ?? null, setting.loss ?? null]);
+    const key = JSON.stringify([
+      r.source,
+      specKey,
+      r.quantity,
+      r.layer,
+      step,
+      o.by.map((t) => tags[t] ?? null),
+      setting.data ?? null,
+      setting.loss ?? null,
+    ]);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { source: r.source, specKey, quantity: r.quantity, layer: r.layer, step, tags, setting, records: [] }));
     g.records.push(r);
@@ -340,7 +383,13 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
       verdict: fracAgree >= o.minAgreeFraction ? 'agree' : 'disagree',
     });
   }
-  const nj = [...notJoined.values()].sort((a, b) => a.quantity.localeCompare(b.quantity) || a.reference.localeCompare(b.reference) || a.measured.localeCompare(b.measured) || a.reason.localeCompare(b.reason));
+  const nj = [...notJoined.values()].sort(
+    (a, b) =>
+      a.quantity.localeCompare(b.quantity) ||
+      a.reference.localeCompare(b.reference) ||
+      a.measured.localeCompare(b.measured) ||
+      a.reason.localeCompare(b.reason),
+  );
   return { pairs, summary, notJoined: nj, options: o };
 }
 
@@ -348,6 +397,7 @@ export function compareRecords(records: SPRecord[], opts: CompareOptions = {}): 
 function settingMismatch(a: Group, b: Group): string | null {
   const differ = (x?: string, y?: string) => x !== undefined && y !== undefined && x !== y;
   if (differ(a.setting.data, b.setting.data)) return `data ${a.setting.data} vs ${b.setting.data}`;
-  if (!FORWARD_QUANTITIES.includes(a.quantity) && differ(a.setting.loss, b.setting.loss)) return `loss ${a.setting.loss} vs ${b.setting.loss}`;
+  if (!FORWARD_QUANTITIES.includes(a.quantity) && differ(a.setting.loss, b.setting.loss))
+    return `loss ${a.setting.loss} vs ${b.setting.loss}`;
   return null;
 }

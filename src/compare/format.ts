@@ -37,7 +37,11 @@ function summaryCells(s: CompareSummary): string[] {
 /** Rows of strings as an aligned plain-text table. */
 export function textTable(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }
 
@@ -63,10 +67,36 @@ export function toCsv(header: string[], rows: unknown[][]): string {
 }
 
 export function summaryToCsv(summary: CompareSummary[]): string {
-  return toCsv([...SUMMARY_COLUMNS], summary.map((s) => SUMMARY_COLUMNS.map((c) => s[c])));
+  return toCsv(
+    [...SUMMARY_COLUMNS],
+    summary.map((s) => SUMMARY_COLUMNS.map((c) => s[c])),
+  );
 }
 
-const PAIR_COLUMNS = ['quantity', 'reference', 'measured', 'specKey', 'layer', 'step', 'tags', 'ref', 'refSd', 'refHalf95', 'refN', 'meas', 'measSd', 'measHalf95', 'measN', 'ratio', 'logError', 'diff', 'zSd', 'zCi', 'withinTolerance', 'agree'];
+const PAIR_COLUMNS = [
+  'quantity',
+  'reference',
+  'measured',
+  'specKey',
+  'layer',
+  'step',
+  'tags',
+  'ref',
+  'refSd',
+  'refHalf95',
+  'refN',
+  'meas',
+  'measSd',
+  'measHalf95',
+  'measN',
+  'ratio',
+  'logError',
+  'diff',
+  'zSd',
+  'zCi',
+  'withinTolerance',
+  'agree',
+];
 
 export function pairsToCsv(pairs: ComparePair[]): string {
   return toCsv(

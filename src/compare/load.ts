@@ -39,7 +39,10 @@ export function validateRecord(raw: unknown, where: string): SPRecord {
   }
   const r = raw as Record<string, unknown>;
   for (const k of Object.keys(r)) {
-    if (!RECORD_FIELDS.includes(k)) throw new RecordsError(`${where}: ${k} ${JSON.stringify(r[k])?.slice(0, 80)} is not allowed; expected ${unknownField(k, RECORD_FIELDS, 'a record')} (free-form labels go in tags)`);
+    if (!RECORD_FIELDS.includes(k))
+      throw new RecordsError(
+        `${where}: ${k} ${JSON.stringify(r[k])?.slice(0, 80)} is not allowed; expected ${unknownField(k, RECORD_FIELDS, 'a record')} (free-form labels go in tags)`,
+      );
   }
   if (!SOURCES.includes(r.source as any)) {
     throw new RecordsError(`${where}: source ${JSON.stringify(r.source)} is not allowed; expected ${SOURCES.join(' | ')}`);
@@ -81,7 +84,9 @@ function parseJsonl(text: string, path: string): SPRecord[] {
     } catch (e) {
       // A run interrupted mid-write may leave a partial last line; anything earlier is corrupt input.
       if (i >= lines.length - 2 && lines.slice(i + 1).every((l) => l.trim() === '')) {
-        process.stderr.write(`note: ${path}:${i + 1}: skipped a torn last line (${line.length} characters; a run interrupted mid-write?)\n`);
+        process.stderr.write(
+          `note: ${path}:${i + 1}: skipped a torn last line (${line.length} characters; a run interrupted mid-write?)\n`,
+        );
         break;
       }
       throw new RecordsError(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`);
@@ -129,7 +134,8 @@ function manifestTags(dir: string): Record<string, string | number | boolean | n
   }
   const tags: Record<string, string | number | boolean | null> = { run: typeof m?.id === 'string' ? m.id : basename(dir) };
   const opt = m?.optimizer;
-  const optName = typeof opt === 'string' ? opt : typeof opt?.name === 'string' ? opt.name : typeof opt?.kind === 'string' ? opt.kind : undefined;
+  const optName =
+    typeof opt === 'string' ? opt : typeof opt?.name === 'string' ? opt.name : typeof opt?.kind === 'string' ? opt.kind : undefined;
   if (optName) tags.optimizer = optName;
   if (typeof m?.status === 'string') tags.status = m.status;
   return tags;

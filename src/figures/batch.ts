@@ -39,7 +39,9 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
   const NAME = 'lambda-vs-batch';
   const records = selectSpec(all, opts);
   const q = opts.quantity ?? 'growth';
-  const rs = records.filter((r) => r.quantity === q && r.layer === null && finite(r.value) && (r.source !== 'trained' || r.step === null || r.step === 0));
+  const rs = records.filter(
+    (r) => r.quantity === q && r.layer === null && finite(r.value) && (r.source !== 'trained' || r.step === null || r.step === 0),
+  );
   const finiteB = rs.filter((r) => r.batch !== null);
   if (finiteB.length === 0) throw missing(NAME, `${q} (layer null) at finite batch sizes`, records);
   const panel = panelLabeler(rs, ['batch', 'depth', 'width', 'specId']);
@@ -50,7 +52,8 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
     pushAll(used, g);
     const r0 = g[0];
     const kind = r0.source === 'theory' ? (r0.batch === null ? 'limit' : 'theory') : r0.source;
-    const series = kind === 'limit' ? LIMIT : kind === 'theory' ? SOURCE_LABEL.theory : kind === 'sampled' ? SOURCE_LABEL.sampled : 'trained (step 0)';
+    const series =
+      kind === 'limit' ? LIMIT : kind === 'theory' ? SOURCE_LABEL.theory : kind === 'sampled' ? SOURCE_LABEL.sampled : 'trained (step 0)';
     if (kind !== 'limit' && r0.batch === null) continue; // measurements need a finite batch
     rows.push({ kind, series, panel: panel.label(r0), B: r0.batch, y: b.value, lo: b.lo, hi: b.hi, n: b.n });
   }
@@ -73,25 +76,41 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
     { name: LINEAR_BN, color: PALETTE.reference },
   ].filter((s) => present.has(s.name));
   const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series) };
-  const x = { field: 'B', type: 'quantitative', title: 'batch size B', scale: { ...axisScale(rows.filter((r) => r.B !== null).map((r) => r.B as number), { base: 2 }), nice: false } };
+  const x = {
+    field: 'B',
+    type: 'quantitative',
+    title: 'batch size B',
+    scale: {
+      ...axisScale(
+        rows.filter((r) => r.B !== null).map((r) => r.B as number),
+        { base: 2 },
+      ),
+      nice: false,
+    },
+  };
   const yScale = axisScale(rows.flatMap((r) => [r.y, r.lo, r.hi].filter(finite) as number[]));
   const y = { field: 'y', type: 'quantitative', title: `${quantityTitle(q)}`, scale: yScale };
   const f = (k: string) => [{ filter: `datum.kind === '${k}'` }];
   const layers: Record<string, unknown>[] = [];
-  if (present.has(LINEAR_BN)) layers.push({ transform: f('reference'), mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { x, y, color } });
-  if (present.has(LIMIT)) layers.push({ transform: f('limit'), mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { y, color } });
-  if (present.has(SOURCE_LABEL.theory)) layers.push({ transform: f('theory'), mark: { type: 'line', strokeWidth: 2.5, point: false }, encoding: { x, y, color } });
+  if (present.has(LINEAR_BN))
+    layers.push({ transform: f('reference'), mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { x, y, color } });
+  if (present.has(LIMIT))
+    layers.push({ transform: f('limit'), mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { y, color } });
+  if (present.has(SOURCE_LABEL.theory))
+    layers.push({ transform: f('theory'), mark: { type: 'line', strokeWidth: 2.5, point: false }, encoding: { x, y, color } });
   for (const k of ['sampled', 'trained']) {
     if (!rows.some((r) => r.kind === k)) continue;
     layers.push(
       { transform: f(k), mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
-      { transform: f(k), mark: { type: 'point', filled: true, size: 50, shape: k === 'sampled' ? 'circle' : 'diamond' }, encoding: { x, y, color } },
+      {
+        transform: f(k),
+        mark: { type: 'point', filled: true, size: 50, shape: k === 'sampled' ? 'circle' : 'diamond' },
+        encoding: { x, y, color },
+      },
     );
   }
   const size = { width: opts.width ?? 480, height: opts.height ?? 320 };
-  const body = panel.fields.length
-    ? facetBody(rows, layers, size, panel.order(rs))
-    : { data: { values: rows }, ...size, layer: layers };
+  const body = panel.fields.length ? facetBody(rows, layers, size, panel.order(rs)) : { data: { values: rows }, ...size, layer: layers };
   return topLevel('Per-layer gradient growth λ against batch size', used, body, opts, 'error bars: 95% CI over seeds');
 }
 
@@ -106,15 +125,24 @@ export interface HeatmapOptions extends FigureOptions {
 export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = {}): TopLevelSpec {
   const NAME = 'depth-batch-heatmap';
   const records = selectSpec(all, opts);
-  const source = opts.source ?? (records.some((r) => r.source === 'trained' && (r.quantity === 'test_accuracy' || r.quantity === 'accuracy')) ? 'trained' : 'sampled');
-  const q = pickQuantity(records, source === 'trained' ? ['test_accuracy', 'accuracy', 'loss'] : ['growth', 'cum_log_growth'], opts, NAME, [source]);
-  let cellRecs = records.filter((r) => r.source === source && r.quantity === q && r.batch !== null && (q === 'cum_log_growth' ? r.layer === 1 : r.layer === null));
+  const source =
+    opts.source ??
+    (records.some((r) => r.source === 'trained' && (r.quantity === 'test_accuracy' || r.quantity === 'accuracy')) ? 'trained' : 'sampled');
+  const q = pickQuantity(records, source === 'trained' ? ['test_accuracy', 'accuracy', 'loss'] : ['growth', 'cum_log_growth'], opts, NAME, [
+    source,
+  ]);
+  let cellRecs = records.filter(
+    (r) => r.source === source && r.quantity === q && r.batch !== null && (q === 'cum_log_growth' ? r.layer === 1 : r.layer === null),
+  );
   if (source === 'trained') {
     // The final value of each run: the last step per (spec, run or seed).
     const last: SPRecord[] = [];
     for (const [, g] of groupBy(cellRecs, (r) => `${r.specId}|${r.tags?.run ?? ''}|${r.seed}`)) {
       const maxStep = maxOf(g.map((r) => r.step ?? -1));
-      pushAll(last, g.filter((r) => (r.step ?? -1) === maxStep));
+      pushAll(
+        last,
+        g.filter((r) => (r.step ?? -1) === maxStep),
+      );
     }
     cellRecs = last;
   }
@@ -131,15 +159,33 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
     const b = band(g.filter((r) => finite(r.value)).length ? g.filter((r) => finite(r.value)) : g);
     pushAll(used, g);
     const { depth, batch } = g[0];
-    rows.push({ kind: 'cell', B: batch, L: depth, b0: xE.get(batch!)![0], b1: xE.get(batch!)![1], l0: yE.get(depth)![0], l1: yE.get(depth)![1], v: b.value, n: b.n });
+    rows.push({
+      kind: 'cell',
+      B: batch,
+      L: depth,
+      b0: xE.get(batch!)![0],
+      b1: xE.get(batch!)![1],
+      l0: yE.get(depth)![0],
+      l1: yE.get(depth)![1],
+      v: b.value,
+      n: b.n,
+    });
   }
   const xDom = [minOf(rows.map((r) => r.b0 as number)), maxOf(rows.map((r) => r.b1 as number))];
   const yDom = [minOf(rows.map((r) => r.l0 as number)), maxOf(rows.map((r) => r.l1 as number))];
   // The predicted depth scale ξ(B) = 1/ln λ(B): theory depth_scale records, or 1/ln of theory growth records.
-  const theory = records.filter((r) => r.source === 'theory' && r.layer === null && r.batch !== null && (r.quantity === 'depth_scale' || r.quantity === 'growth') && finite(r.value));
+  const theory = records.filter(
+    (r) =>
+      r.source === 'theory' &&
+      r.layer === null &&
+      r.batch !== null &&
+      (r.quantity === 'depth_scale' || r.quantity === 'growth') &&
+      finite(r.value),
+  );
   const xiByB = new Map<number, number>();
   for (const r of theory.filter((r) => r.quantity === 'depth_scale')) xiByB.set(r.batch!, r.value);
-  for (const r of theory.filter((r) => r.quantity === 'growth' && r.value > 1)) if (!xiByB.has(r.batch!)) xiByB.set(r.batch!, 1 / Math.log(r.value));
+  for (const r of theory.filter((r) => r.quantity === 'growth' && r.value > 1))
+    if (!xiByB.has(r.batch!)) xiByB.set(r.batch!, 1 / Math.log(r.value));
   pushAll(used, theory);
   const ks = opts.depthScaleMultiples ?? [1, 10];
   const lineNames: string[] = [];
@@ -149,7 +195,10 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
     // A line wholly on one side of the plot is invisible; drop it (resvg 2.6 aborts the process on a clipped path
     // that lies entirely outside its clip region).
     const outside =
-      pts.every(([, xi]) => k * xi > yDom[1]) || pts.every(([, xi]) => k * xi < yDom[0]) || pts.every(([B]) => B > xDom[1]) || pts.every(([B]) => B < xDom[0]);
+      pts.every(([, xi]) => k * xi > yDom[1]) ||
+      pts.every(([, xi]) => k * xi < yDom[0]) ||
+      pts.every(([B]) => B > xDom[1]) ||
+      pts.every(([B]) => B < xDom[0]);
     if (outside || pts.length === 0) continue;
     lineNames.push(name);
     for (const [B, xi] of pts) rows.push({ kind: 'xi', series: name, k, B, L: k * xi });
@@ -169,7 +218,13 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
         x2: { field: 'b1' },
         y,
         y2: { field: 'l1' },
-        color: { field: 'v', type: 'quantitative', title: `${source} ${quantityTitle(q)}`, scale: cScale, legend: { orient: 'right', gradientLength: 200 } },
+        color: {
+          field: 'v',
+          type: 'quantitative',
+          title: `${source} ${quantityTitle(q)}`,
+          scale: cScale,
+          legend: { orient: 'right', gradientLength: 200 },
+        },
       },
     },
   ];
@@ -181,12 +236,24 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
         x: { ...x, field: 'B' },
         y: { ...y, field: 'L' },
         detail: { field: 'series', type: 'nominal' },
-        strokeDash: { field: 'series', type: 'nominal', title: null, scale: { domain: lineNames, range: lineNames.map((_, i) => (i === 0 ? [1, 0] : [6, 3 + i])) }, legend: { orient: 'right', symbolType: 'stroke', symbolStrokeColor: PALETTE.theory, symbolSize: 300 } },
+        strokeDash: {
+          field: 'series',
+          type: 'nominal',
+          title: null,
+          scale: { domain: lineNames, range: lineNames.map((_, i) => (i === 0 ? [1, 0] : [6, 3 + i])) },
+          legend: { orient: 'right', symbolType: 'stroke', symbolStrokeColor: PALETTE.theory, symbolSize: 300 },
+        },
       },
     });
   }
   const body = { data: { values: rows }, width: opts.width ?? 460, height: opts.height ?? 340, layer: layers };
-  return topLevel(isAcc ? 'Trainability over depth and batch size' : 'Gradient growth over depth and batch size', used, body, opts, `cells: ${source} ${q}${source === 'trained' ? ' at the last step' : ''}, mean over seeds`);
+  return topLevel(
+    isAcc ? 'Trainability over depth and batch size' : 'Gradient growth over depth and batch size',
+    used,
+    body,
+    opts,
+    `cells: ${source} ${q}${source === 'trained' ? ' at the last step' : ''}, mean over seeds`,
+  );
 }
 
 /** Figure 4: the large-batch rate across activations, theory and sampled side by side. */
@@ -194,8 +261,11 @@ export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}):
   const NAME = 'activation-rate';
   const records = selectSpec(all, opts);
   const q = opts.quantity ?? 'growth';
-  const rs = records.filter((r) => r.quantity === q && r.layer === null && finite(r.value) && (r.source === 'theory' || r.source === 'sampled'));
-  if (!rs.some((r) => r.source === 'theory') && !rs.some((r) => r.source === 'sampled')) throw missing(NAME, `theory or sampled ${q} (layer null) per activation`, records);
+  const rs = records.filter(
+    (r) => r.quantity === q && r.layer === null && finite(r.value) && (r.source === 'theory' || r.source === 'sampled'),
+  );
+  if (!rs.some((r) => r.source === 'theory') && !rs.some((r) => r.source === 'sampled'))
+    throw missing(NAME, `theory or sampled ${q} (layer null) per activation`, records);
   const panel = panelLabeler(rs, ['batch', 'activation', 'depth', 'width']);
   const rows: Record<string, unknown>[] = [];
   const used: SPRecord[] = [];
@@ -210,7 +280,17 @@ export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}):
     pushAll(used, pick);
     const B = pick[0].batch;
     const series = g[0].source === 'theory' ? SOURCE_LABEL.theory : SOURCE_LABEL.sampled;
-    rows.push({ series, source: g[0].source, panel: panel.label(g[0]), activation: g[0].activation, B: B === null ? '∞' : String(B), y: b.value, lo: b.lo, hi: b.hi, n: b.n });
+    rows.push({
+      series,
+      source: g[0].source,
+      panel: panel.label(g[0]),
+      activation: g[0].activation,
+      B: B === null ? '∞' : String(B),
+      y: b.value,
+      lo: b.lo,
+      hi: b.hi,
+      n: b.n,
+    });
   }
   const order = [...new Set(rows.map((r) => r.activation as string))].sort((a, b) => {
     const va = rows.find((r) => r.activation === a && r.source === 'theory')?.y ?? rows.find((r) => r.activation === a)!.y;
@@ -227,14 +307,25 @@ export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}):
   const y = { field: 'y', type: 'quantitative', title: `large-batch ${quantityTitle(q)}`, scale: { zero: true } };
   const layers: Record<string, unknown>[] = [
     { mark: { type: 'bar', opacity: 0.85 }, encoding: { x, xOffset, y, color } },
-    { transform: [{ filter: `datum.source === 'sampled'` }], mark: { type: 'rule', strokeWidth: 1.5, color: '#000000' }, encoding: { x, xOffset, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
-    { mark: { type: 'text', dy: -8, fontSize: 10 }, encoding: { x, xOffset, y: { ...y, field: 'hi' }, text: { field: 'y', type: 'quantitative', format: '.3f' } } },
+    {
+      transform: [{ filter: `datum.source === 'sampled'` }],
+      mark: { type: 'rule', strokeWidth: 1.5, color: '#000000' },
+      encoding: { x, xOffset, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+    },
+    {
+      mark: { type: 'text', dy: -8, fontSize: 10 },
+      encoding: { x, xOffset, y: { ...y, field: 'hi' }, text: { field: 'y', type: 'quantitative', format: '.3f' } },
+    },
     { mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } },
   ];
   const size = { width: opts.width ?? Math.max(360, 90 * order.length), height: opts.height ?? 300 };
-  const body = panel.fields.length
-    ? facetBody(rows, layers, size, panel.order(rs))
-    : { data: { values: rows }, ...size, layer: layers };
+  const body = panel.fields.length ? facetBody(rows, layers, size, panel.order(rs)) : { data: { values: rows }, ...size, layer: layers };
   const bs = [...new Set(rows.filter((r) => r.source === 'sampled').map((r) => r.B))];
-  return topLevel('Large-batch gradient growth across activations', used, body, opts, `theory at B → ∞ where given; sampled at B = ${bs.join(', ') || '—'}; dashed: λ = 1 (no explosion)`);
+  return topLevel(
+    'Large-batch gradient growth across activations',
+    used,
+    body,
+    opts,
+    `theory at B → ∞ where given; sampled at B = ${bs.join(', ') || '—'}; dashed: λ = 1 (no explosion)`,
+  );
 }

@@ -45,9 +45,13 @@ export interface FigureOptions {
 export const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 /** Log scale when the (positive) data span at least a decade; linear otherwise. */
-export function axisScale(values: number[], opts: { zero?: boolean; base?: number } = {}): { type: 'log'; base?: number } | { type: 'linear'; zero: boolean } {
+export function axisScale(
+  values: number[],
+  opts: { zero?: boolean; base?: number } = {},
+): { type: 'log'; base?: number } | { type: 'linear'; zero: boolean } {
   const v = values.filter(finite);
-  if (v.length > 0 && v.every((x) => x > 0) && maxOf(v) / minOf(v) >= 10) return opts.base ? { type: 'log', base: opts.base } : { type: 'log' };
+  if (v.length > 0 && v.every((x) => x > 0) && maxOf(v) / minOf(v) >= 10)
+    return opts.base ? { type: 'log', base: opts.base } : { type: 'log' };
   return { type: 'linear', zero: opts.zero ?? false };
 }
 
@@ -72,7 +76,9 @@ function distinct<T>(xs: T[]): T[] {
 }
 
 function valuesText(name: string, vals: unknown[], fmt: (v: any) => string = String): string {
-  const sorted = [...vals].sort((a: any, b: any) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
+  const sorted = [...vals].sort((a: any, b: any) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+  );
   if (sorted.length === 1) return `${name} ${fmt(sorted[0])}`;
   if (sorted.length <= 5) return `${name} ∈ {${sorted.map(fmt).join(', ')}}`;
   return `${name} ∈ {${fmt(sorted[0])}, …, ${fmt(sorted[sorted.length - 1])}} (${sorted.length} values)`;
@@ -103,7 +109,10 @@ export function specCaption(records: SPRecord[]): string {
   if (res.length) parts.push(valuesText('residual scale', res));
   const seeds = distinct(records.map((r) => r.seed).filter((s) => s !== null));
   // n of theory records counts Monte Carlo replicas (the Gram dynamics), not seeds of networks
-  const ns = records.filter((r) => r.source !== 'theory').map((r) => r.n).filter(finite);
+  const ns = records
+    .filter((r) => r.source !== 'theory')
+    .map((r) => r.n)
+    .filter(finite);
   const nSeeds = Math.max(seeds.length, ns.length ? maxOf(ns) : 0);
   if (nSeeds > 0) parts.push(`${nSeeds} seed${nSeeds > 1 ? 's' : ''}`);
   const ids = get('specId').filter((v) => v !== null) as string[];
@@ -173,7 +182,10 @@ export function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
 export function selectSpec(records: SPRecord[], opts: FigureOptions): SPRecord[] {
   if (!opts.specId) return records;
   const out = records.filter((r) => r.specId === opts.specId);
-  if (out.length === 0) throw new FigureError(`specId: "${opts.specId}" is not in the records; present: ${[...new Set(records.map((r) => r.specId))].slice(0, 10).join(', ')}`);
+  if (out.length === 0)
+    throw new FigureError(
+      `specId: "${opts.specId}" is not in the records; present: ${[...new Set(records.map((r) => r.specId))].slice(0, 10).join(', ')}`,
+    );
   return out;
 }
 
@@ -188,7 +200,9 @@ export function pickQuantity(records: SPRecord[], prefs: string[], opts: FigureO
 
 export function missing(figure: string, what: string, records: SPRecord[]): FigureError {
   const have = [...new Set(records.map((r) => `${r.source}:${r.quantity}`))].sort();
-  return new FigureError(`figure ${figure}: needs records with ${what}; found ${have.length ? have.slice(0, 20).join(', ') : 'no records'}`);
+  return new FigureError(
+    `figure ${figure}: needs records with ${what}; found ${have.length ? have.slice(0, 20).join(', ') : 'no records'}`,
+  );
 }
 
 /** The shared look: DejaVu Sans, readable sizes, generous label limits (vega estimates text widths without a canvas). */
@@ -205,7 +219,13 @@ export function baseConfig(): Record<string, unknown> {
 }
 
 /** Wrap layers or a composition into a top-level spec with title, caption (as subtitle), data and config. */
-export function topLevel(title: string, captionRecords: SPRecord[], body: Record<string, unknown>, opts: FigureOptions, extraCaption?: string): TopLevelSpec {
+export function topLevel(
+  title: string,
+  captionRecords: SPRecord[],
+  body: Record<string, unknown>,
+  opts: FigureOptions,
+  extraCaption?: string,
+): TopLevelSpec {
   const caption = [specCaption(captionRecords), extraCaption].filter(Boolean).join(' · ');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -245,8 +265,13 @@ const PANEL_FIELDS: [string, string][] = [
  * A panel label per record from the spec fields that vary among the given records (other than those on the axes).
  * Records of a source that does not depend on a field (theory at any width) can be told to ignore it with `ignore`.
  */
-export function panelLabeler(records: SPRecord[], exclude: string[]): { fields: string[]; label: (r: SPRecord) => string; order: (rs: SPRecord[]) => string[] } {
-  const fields = PANEL_FIELDS.filter(([f]) => !exclude.includes(f) && new Set(records.map((r) => JSON.stringify((r as any)[f] ?? null))).size > 1);
+export function panelLabeler(
+  records: SPRecord[],
+  exclude: string[],
+): { fields: string[]; label: (r: SPRecord) => string; order: (rs: SPRecord[]) => string[] } {
+  const fields = PANEL_FIELDS.filter(
+    ([f]) => !exclude.includes(f) && new Set(records.map((r) => JSON.stringify((r as any)[f] ?? null))).size > 1,
+  );
   const label = (r: SPRecord) =>
     fields
       .map(([f, short]) => {
@@ -259,7 +284,15 @@ export function panelLabeler(records: SPRecord[], exclude: string[]): { fields: 
     const firsts = new Map<string, SPRecord>();
     for (const r of rs) if (!firsts.has(label(r))) firsts.set(label(r), r);
     const cmp = (a: unknown, b: unknown) =>
-      a === b ? 0 : a === null || a === undefined ? 1 : b === null || b === undefined ? -1 : typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+      a === b
+        ? 0
+        : a === null || a === undefined
+          ? 1
+          : b === null || b === undefined
+            ? -1
+            : typeof a === 'number' && typeof b === 'number'
+              ? a - b
+              : String(a).localeCompare(String(b));
     return [...firsts].sort((x, y) => fields.reduce((acc, [f]) => acc || cmp((x[1] as any)[f], (y[1] as any)[f]), 0)).map(([l]) => l);
   };
   return { fields: fields.map(([f]) => f), label, order };

@@ -22,7 +22,15 @@ import {
 } from './common.js';
 import { pushAll } from '../io/arrays.js';
 
-export const GRADIENT_QUANTITIES = ['log_grad_h_sq', 'grad_h_sq', 'cum_log_growth', 'grad_h_norm', 'log_grad_w_sq', 'grad_w_sq', 'grad_w_norm'];
+export const GRADIENT_QUANTITIES = [
+  'log_grad_h_sq',
+  'grad_h_sq',
+  'cum_log_growth',
+  'grad_h_norm',
+  'log_grad_w_sq',
+  'grad_w_sq',
+  'grad_w_norm',
+];
 
 export interface GradientDepthOptions extends FigureOptions {
   /** Trained steps to draw (default 0, 1, 2, 5, 10, … where present). */
@@ -35,7 +43,10 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
   const q = pickQuantity(records, GRADIENT_QUANTITIES, opts, NAME);
   const rs = records.filter((r) => r.quantity === q && r.layer !== null && finite(r.value));
   if (rs.length === 0) throw missing(NAME, `per-layer values of ${q}`, records);
-  const tr = displayTransform(q, rs.map((r) => r.value));
+  const tr = displayTransform(
+    q,
+    rs.map((r) => r.value),
+  );
   const panel = panelLabeler(rs, []);
   const trainedSteps = rs.filter((r) => r.source === 'trained' && r.step !== null).map((r) => r.step!);
   const steps = opts.steps ?? pickSteps(trainedSteps);
@@ -45,7 +56,17 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
   const push = (series: string, source: string, group: SPRecord[], step: number | null) => {
     const b = band(group);
     pushAll(used, group);
-    rows.push({ series, source, panel: panel.label(group[0]), layer: group[0].layer, step, y: tr.f(b.value), lo: tr.f(b.lo), hi: tr.f(b.hi), n: b.n });
+    rows.push({
+      series,
+      source,
+      panel: panel.label(group[0]),
+      layer: group[0].layer,
+      step,
+      y: tr.f(b.value),
+      lo: tr.f(b.lo),
+      hi: tr.f(b.hi),
+      n: b.n,
+    });
   };
   for (const [, g] of groupBy(
     rs.filter((r) => r.source === 'theory' && (r.step === null || r.step === 0)),
@@ -67,7 +88,10 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
   const series = [
     { name: SOURCE_LABEL.theory, color: PALETTE.theory },
     { name: SOURCE_LABEL.sampled, color: PALETTE.sampled },
-    ...steps.map((s, i) => ({ name: stepName(s), color: PALETTE.trainedSteps[Math.round((i * (PALETTE.trainedSteps.length - 1)) / Math.max(1, steps.length - 1))] })),
+    ...steps.map((s, i) => ({
+      name: stepName(s),
+      color: PALETTE.trainedSteps[Math.round((i * (PALETTE.trainedSteps.length - 1)) / Math.max(1, steps.length - 1))],
+    })),
   ].filter((s) => present.has(s.name));
   const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series), legend: { orient: 'right' } };
   const yVals = rows.flatMap((r) => [r.y, r.lo, r.hi] as number[]);
@@ -79,18 +103,28 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
   if (present.has(SOURCE_LABEL.sampled)) {
     const f = { filter: `datum.source === 'sampled'` };
     layers.push(
-      { transform: [f], mark: { type: 'area', opacity: 0.2, color: PALETTE.sampled }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+      {
+        transform: [f],
+        mark: { type: 'area', opacity: 0.2, color: PALETTE.sampled },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+      },
       { transform: [f], mark: { type: 'point', filled: true, size: 30 }, encoding: { x, y, color } },
     );
   }
   if ([...present].some((s) => s.startsWith('trained')))
-    layers.push({ transform: [{ filter: `datum.source === 'trained'` }], mark: { type: 'line', strokeWidth: 1.5, point: { size: 12 } }, encoding: { x, y, color, detail: { field: 'step', type: 'quantitative' } } });
+    layers.push({
+      transform: [{ filter: `datum.source === 'trained'` }],
+      mark: { type: 'line', strokeWidth: 1.5, point: { size: 12 } },
+      encoding: { x, y, color, detail: { field: 'step', type: 'quantitative' } },
+    });
   if (present.has(SOURCE_LABEL.theory))
-    layers.push({ transform: [{ filter: `datum.source === 'theory'` }], mark: { type: 'line', strokeWidth: 2.5 }, encoding: { x, y, color } });
+    layers.push({
+      transform: [{ filter: `datum.source === 'theory'` }],
+      mark: { type: 'line', strokeWidth: 2.5 },
+      encoding: { x, y, color },
+    });
   const size = { width: opts.width ?? 520, height: opts.height ?? 320 };
   const body =
-    panel.fields.length > 0
-      ? facetBody(rows, layers, size, panel.order(rs))
-      : { data: { values: rows }, ...size, layer: layers };
+    panel.fields.length > 0 ? facetBody(rows, layers, size, panel.order(rs)) : { data: { values: rows }, ...size, layer: layers };
   return topLevel('Gradient norm against depth', used, body, opts, `quantity ${q}`);
 }

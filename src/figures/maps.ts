@@ -1,7 +1,20 @@
 // Figures 7 and 8: the Jacobian singular-value histogram with the free-probability density, and the (σ_w², σ_b²) phase diagram.
 import type { TopLevelSpec } from 'vega-lite';
 import type { SPRecord } from '../records/index.js';
-import { band, cellEdges, colorScale, facetBody, type FigureOptions, finite, groupBy, missing, PALETTE, panelLabeler, selectSpec, topLevel } from './common.js';
+import {
+  band,
+  cellEdges,
+  colorScale,
+  facetBody,
+  type FigureOptions,
+  finite,
+  groupBy,
+  missing,
+  PALETTE,
+  panelLabeler,
+  selectSpec,
+  topLevel,
+} from './common.js';
 import { maxOf, minOf, pushAll } from '../io/arrays.js';
 
 export interface Histogram {
@@ -53,7 +66,9 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
   const svQ = opts.quantity ?? 'jac_sv';
   const sv = records.filter((r) => r.quantity === svQ && r.source !== 'theory' && finite(r.value));
   if (sv.length === 0) throw missing(NAME, `sampled ${svQ} (one record per singular value)`, records);
-  const dens = records.filter((r) => r.quantity === 'jac_density' && r.source === 'theory' && finite(r.value) && finite(Number(r.tags?.sv)));
+  const dens = records.filter(
+    (r) => r.quantity === 'jac_density' && r.source === 'theory' && finite(r.value) && finite(Number(r.tags?.sv)),
+  );
   const panel = panelLabeler(sv, ['specId', 'batch']);
   // Log-spaced bins when the bulk of the spectrum (5th to 95th percentile) spans two decades or more.
   const sorted = sv.map((r) => r.value).sort((a, b) => a - b);
@@ -71,7 +86,15 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
     // On log-spaced bins the density is per unit ln σ (count / (n·Δln σ) = σ·p(σ)), so equal areas mean equal mass.
     for (let i = 0; i < h.counts.length; i++) {
       const density = log ? h.counts[i] / (g.length * Math.log(h.edges[i + 1] / h.edges[i])) : h.density[i];
-      rows.push({ kind: 'bin', series: 'sampled singular values', panel: panel.label(g[0]), x0: h.edges[i], x1: h.edges[i + 1], density, count: h.counts[i] });
+      rows.push({
+        kind: 'bin',
+        series: 'sampled singular values',
+        panel: panel.label(g[0]),
+        x0: h.edges[i],
+        x1: h.edges[i + 1],
+        density,
+        count: h.counts[i],
+      });
     }
   }
   const panels = new Set(rows.map((r) => r.panel));
@@ -88,20 +111,48 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
     { name: 'sampled singular values', color: PALETTE.sampled },
     { name: THEORY_DENSITY, color: PALETTE.theory },
   ].filter((s) => rows.some((r) => r.series === s.name));
-  const legendOf = (name: string, field: string) => ({ field, type: 'nominal', title: null, scale: colorScale(series.filter((s) => s.name === name)) });
+  const legendOf = (name: string, field: string) => ({
+    field,
+    type: 'nominal',
+    title: null,
+    scale: colorScale(series.filter((s) => s.name === name)),
+  });
   const x = { field: 'x0', type: 'quantitative', title: 'singular value σ of J = ∂h_L/∂h_0', scale: { ...xS, nice: false } };
-  const y = { field: 'density', type: 'quantitative', title: log ? 'density σ·p(σ) (per unit ln σ)' : 'density p(σ)', scale: { zero: true } };
+  const y = {
+    field: 'density',
+    type: 'quantitative',
+    title: log ? 'density σ·p(σ) (per unit ln σ)' : 'density p(σ)',
+    scale: { zero: true },
+  };
   const layers: Record<string, unknown>[] = [
-    { transform: [{ filter: `datum.kind === 'bin'` }], mark: { type: 'rect', opacity: 0.55, stroke: 'white', strokeWidth: 0.5 }, encoding: { x, x2: { field: 'x1' }, y, y2: { datum: 0 }, fill: legendOf('sampled singular values', 'series') } },
+    {
+      transform: [{ filter: `datum.kind === 'bin'` }],
+      mark: { type: 'rect', opacity: 0.55, stroke: 'white', strokeWidth: 0.5 },
+      encoding: { x, x2: { field: 'x1' }, y, y2: { datum: 0 }, fill: legendOf('sampled singular values', 'series') },
+    },
   ];
   if (rows.some((r) => r.kind === 'density'))
-    layers.push({ transform: [{ filter: `datum.kind === 'density'` }], mark: { type: 'line', strokeWidth: 2.2, clip: true }, encoding: { x: { ...x, field: 'sv' }, y, stroke: { ...legendOf(THEORY_DENSITY, 'curve'), legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5 } } } });
+    layers.push({
+      transform: [{ filter: `datum.kind === 'density'` }],
+      mark: { type: 'line', strokeWidth: 2.2, clip: true },
+      encoding: {
+        x: { ...x, field: 'sv' },
+        y,
+        stroke: { ...legendOf(THEORY_DENSITY, 'curve'), legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
+      },
+    });
   const size = { width: opts.width ?? 440, height: opts.height ?? 280 };
   const body = panel.fields.length
     ? facetBody(rows, layers, size, panel.order(sv), { resolve: { scale: { x: 'independent', y: 'independent' } } })
     : { data: { values: rows }, ...size, layer: layers };
   const nSv = sv.length;
-  return topLevel('Jacobian singular values against free probability', [...sv, ...dens], body, opts, `${nSv} singular values${log ? ', log-spaced bins' : ''}`);
+  return topLevel(
+    'Jacobian singular values against free probability',
+    [...sv, ...dens],
+    body,
+    opts,
+    `${nSv} singular values${log ? ', log-spaced bins' : ''}`,
+  );
 }
 
 export interface PhaseOptions extends FigureOptions {
@@ -112,7 +163,9 @@ export interface PhaseOptions extends FigureOptions {
  * Where ln g crosses 0 along σ_w² at each σ_b² (g the per-layer growth χ₁), by linear interpolation of ln g between
  * neighbouring grid points: the critical line χ₁ = 1 read off a grid.
  */
-export function criticalLineFromGrid(points: { sigmaW2: number; sigmaB2: number; growth: number }[]): { sigmaW2: number; sigmaB2: number }[] {
+export function criticalLineFromGrid(
+  points: { sigmaW2: number; sigmaB2: number; growth: number }[],
+): { sigmaW2: number; sigmaB2: number }[] {
   const out: { sigmaW2: number; sigmaB2: number }[] = [];
   for (const [, g] of groupBy(points, (p) => String(p.sigmaB2))) {
     const s = g.filter((p) => p.growth > 0).sort((a, b) => a.sigmaW2 - b.sigmaW2);
@@ -135,10 +188,13 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
   const noBn = records.filter((r) => r.order === 'linear-act');
   if (noBn.length) records = noBn;
   const q = opts.quantity ?? 'growth';
-  const grid = records.filter((r) => r.quantity === q && r.layer === null && finite(r.value) && r.value > 0 && (r.step === null || r.step === 0));
+  const grid = records.filter(
+    (r) => r.quantity === q && r.layer === null && finite(r.value) && r.value > 0 && (r.step === null || r.step === 0),
+  );
   const source = opts.source ?? (grid.some((r) => r.source === 'theory') ? 'theory' : 'sampled');
   const cellsRecs = grid.filter((r) => r.source === source);
-  if (new Set(cellsRecs.map((r) => `${r.sigmaW2}|${r.sigmaB2}`)).size < 2) throw missing(NAME, `${source} ${q} (layer null) on a (σ_w², σ_b²) grid of no-BN specs`, all);
+  if (new Set(cellsRecs.map((r) => `${r.sigmaW2}|${r.sigmaB2}`)).size < 2)
+    throw missing(NAME, `${source} ${q} (layer null) on a (σ_w², σ_b²) grid of no-BN specs`, all);
   const panel = panelLabeler(cellsRecs, ['sigmaW2', 'sigmaB2', 'specId', 'batch', 'width']);
   const xE = cellEdges(
     cellsRecs.map((r) => r.sigmaW2),
@@ -160,23 +216,53 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
       pushAll(used, g);
       const { sigmaW2, sigmaB2 } = g[0];
       pts.push({ sigmaW2, sigmaB2, growth: b.value });
-      rows.push({ kind: 'cell', panel: p, w0: xE.get(sigmaW2)![0], w1: xE.get(sigmaW2)![1], b0: yE.get(sigmaB2)![0], b1: yE.get(sigmaB2)![1], sigmaW2, sigmaB2, lng: Math.log(b.value), growth: b.value });
+      rows.push({
+        kind: 'cell',
+        panel: p,
+        w0: xE.get(sigmaW2)![0],
+        w1: xE.get(sigmaW2)![1],
+        b0: yE.get(sigmaB2)![0],
+        b1: yE.get(sigmaB2)![1],
+        sigmaW2,
+        sigmaB2,
+        lng: Math.log(b.value),
+        growth: b.value,
+      });
     }
     // The critical line: explicit theory records (critical_sigma_w2 at each σ_b²) if given, else read off the theory grid.
-    const explicit = records.filter((r) => r.source === 'theory' && r.quantity === 'critical_sigma_w2' && finite(r.value) && panel.label(r) === p);
+    const explicit = records.filter(
+      (r) => r.source === 'theory' && r.quantity === 'critical_sigma_w2' && finite(r.value) && panel.label(r) === p,
+    );
     pushAll(used, explicit);
-    const theoryPts = grid.filter((r) => r.source === 'theory' && panel.label(r) === p).map((r) => ({ sigmaW2: r.sigmaW2, sigmaB2: r.sigmaB2, growth: r.value }));
-    const line = explicit.length ? explicit.map((r) => ({ sigmaW2: r.value, sigmaB2: r.sigmaB2 })).sort((a, b) => a.sigmaB2 - b.sigmaB2) : criticalLineFromGrid(theoryPts.length ? theoryPts : pts);
+    const theoryPts = grid
+      .filter((r) => r.source === 'theory' && panel.label(r) === p)
+      .map((r) => ({ sigmaW2: r.sigmaW2, sigmaB2: r.sigmaB2, growth: r.value }));
+    const line = explicit.length
+      ? explicit.map((r) => ({ sigmaW2: r.value, sigmaB2: r.sigmaB2 })).sort((a, b) => a.sigmaB2 - b.sigmaB2)
+      : criticalLineFromGrid(theoryPts.length ? theoryPts : pts);
     for (const c of line) rows.push({ kind: 'critical', series: 'critical line χ₁ = 1', panel: p, sigmaW2: c.sigmaW2, sigmaB2: c.sigmaB2 });
   }
   const lng = rows.filter((r) => r.kind === 'cell').map((r) => r.lng as number);
   const m = Math.max(1e-9, ...lng.map(Math.abs));
-  const xDom = [minOf(rows.filter((r) => r.kind === 'cell').map((r) => r.w0 as number)), maxOf(rows.filter((r) => r.kind === 'cell').map((r) => r.w1 as number))];
-  const yDom = [minOf(rows.filter((r) => r.kind === 'cell').map((r) => r.b0 as number)), maxOf(rows.filter((r) => r.kind === 'cell').map((r) => r.b1 as number))];
+  const xDom = [
+    minOf(rows.filter((r) => r.kind === 'cell').map((r) => r.w0 as number)),
+    maxOf(rows.filter((r) => r.kind === 'cell').map((r) => r.w1 as number)),
+  ];
+  const yDom = [
+    minOf(rows.filter((r) => r.kind === 'cell').map((r) => r.b0 as number)),
+    maxOf(rows.filter((r) => r.kind === 'cell').map((r) => r.b1 as number)),
+  ];
   // Critical points outside the grid are not drawn (and resvg 2.6 aborts on a clipped path wholly outside its clip).
   for (let i = rows.length - 1; i >= 0; i--) {
     const r = rows[i];
-    if (r.kind === 'critical' && ((r.sigmaW2 as number) < xDom[0] || (r.sigmaW2 as number) > xDom[1] || (r.sigmaB2 as number) < yDom[0] || (r.sigmaB2 as number) > yDom[1])) rows.splice(i, 1);
+    if (
+      r.kind === 'critical' &&
+      ((r.sigmaW2 as number) < xDom[0] ||
+        (r.sigmaW2 as number) > xDom[1] ||
+        (r.sigmaB2 as number) < yDom[0] ||
+        (r.sigmaB2 as number) > yDom[1])
+    )
+      rows.splice(i, 1);
   }
   const x = { field: 'w0', type: 'quantitative', title: 'weight variance σ_w²', scale: { domain: xDom, nice: false, zero: false } };
   const y = { field: 'b0', type: 'quantitative', title: 'bias variance σ_b²', scale: { domain: yDom, nice: false, zero: false } };
@@ -189,7 +275,13 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
         x2: { field: 'w1' },
         y,
         y2: { field: 'b1' },
-        color: { field: 'lng', type: 'quantitative', title: `ln χ₁ (${source})`, scale: { scheme: PALETTE.diverging, domain: [-m, m], domainMid: 0 }, legend: { orient: 'right', gradientLength: 200, titleLimit: 220 } },
+        color: {
+          field: 'lng',
+          type: 'quantitative',
+          title: `ln χ₁ (${source})`,
+          scale: { scheme: PALETTE.diverging, domain: [-m, m], domainMid: 0 },
+          legend: { orient: 'right', gradientLength: 200, titleLimit: 220 },
+        },
       },
     },
   ];
@@ -197,11 +289,27 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
     layers.push({
       transform: [{ filter: `datum.kind === 'critical'` }],
       mark: { type: 'line', strokeWidth: 2.5, clip: true, point: { filled: true, size: 18, color: PALETTE.theory } },
-      encoding: { x: { ...x, field: 'sigmaW2' }, y: { ...y, field: 'sigmaB2' }, order: { field: 'sigmaB2', type: 'quantitative' }, color: { field: 'series', type: 'nominal', title: null, scale: colorScale([{ name: 'critical line χ₁ = 1', color: PALETTE.theory }]) } },
+      encoding: {
+        x: { ...x, field: 'sigmaW2' },
+        y: { ...y, field: 'sigmaB2' },
+        order: { field: 'sigmaB2', type: 'quantitative' },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          title: null,
+          scale: colorScale([{ name: 'critical line χ₁ = 1', color: PALETTE.theory }]),
+        },
+      },
     });
   const size = { width: opts.width ?? 380, height: opts.height ?? 320 };
   const body = panel.fields.length
     ? facetBody(rows, layers, size, panel.order(cellsRecs))
     : { data: { values: rows }, ...size, layer: layers };
-  return topLevel('Order–chaos phase diagram (no BN)', used, body, opts, `cells: ln of the ${source} per-layer growth χ₁ of ‖∂L/∂h‖² (${q}); blue: ordered (gradients vanish), orange: chaotic (gradients explode)`);
+  return topLevel(
+    'Order–chaos phase diagram (no BN)',
+    used,
+    body,
+    opts,
+    `cells: ln of the ${source} per-layer growth χ₁ of ‖∂L/∂h‖² (${q}); blue: ordered (gradients vanish), orange: chaotic (gradients explode)`,
+  );
 }

@@ -75,7 +75,8 @@ export const FIGURES = {
   'gradient-factors': {
     index: 10,
     title: 'The per-layer gradient ratio factor by factor during training (exact), beside the GIA reconstruction',
-    needs: 'trained per-layer grad_growth, grad_factor_w, weight_gain, grad_align_w, grad_factor_bn, bn_unit_gain, gate_grad_corr, bn_proj_removed over steps; gia_growth, gia_unit_gain',
+    needs:
+      'trained per-layer grad_growth, grad_factor_w, weight_gain, grad_align_w, grad_factor_bn, bn_unit_gain, gate_grad_corr, bn_proj_removed over steps; gia_growth, gia_unit_gain',
     build: gradientFactorsFigure,
   },
 } as const satisfies Record<string, FigureDef>;

@@ -8,7 +8,12 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { type FontMetrics, loadFontMetrics, textWidth } from './fontMetrics.js';
 
 /** Directories searched for DejaVu Sans (Debian/Ubuntu, Fedora/Arch, Alpine). */
-export const FONT_DIRS = ['/usr/share/fonts/truetype/dejavu', '/usr/share/fonts/dejavu', '/usr/share/fonts/TTF', '/usr/share/fonts/dejavu-sans-fonts'];
+export const FONT_DIRS = [
+  '/usr/share/fonts/truetype/dejavu',
+  '/usr/share/fonts/dejavu',
+  '/usr/share/fonts/TTF',
+  '/usr/share/fonts/dejavu-sans-fonts',
+];
 export const FONT_FAMILY = 'DejaVu Sans';
 const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSans-Oblique.ttf', 'DejaVuSans-BoldOblique.ttf'];
 
@@ -25,7 +30,9 @@ export function defaultFontFiles(): string[] {
     const files = FONT_FILES.map((f) => join(dir, f)).filter((p) => existsSync(p));
     if (files.some((f) => f.endsWith('/DejaVuSans.ttf'))) return files;
   }
-  throw new RenderError(`fonts: DejaVuSans.ttf not found in ${FONT_DIRS.join(', ')}; install fonts-dejavu-core (Debian/Ubuntu) or pass fontFiles`);
+  throw new RenderError(
+    `fonts: DejaVuSans.ttf not found in ${FONT_DIRS.join(', ')}; install fonts-dejavu-core (Debian/Ubuntu) or pass fontFiles`,
+  );
 }
 
 export interface CompiledFigure {
@@ -118,7 +125,8 @@ export function renderPng(svg: string, opts: PngOptions = {}): Uint8Array {
   const scale = opts.scale ?? 2;
   if (!(scale > 0 && scale <= 8)) throw new RenderError(`scale: ${scale} is not allowed; expected a number in (0, 8]`);
   const fontFiles = opts.fontFiles ?? defaultFontFiles();
-  if (fontFiles.length === 0) throw new RenderError('fontFiles: [] is not allowed; expected at least one font file (without fonts resvg silently draws no text)');
+  if (fontFiles.length === 0)
+    throw new RenderError('fontFiles: [] is not allowed; expected at least one font file (without fonts resvg silently draws no text)');
   const resvg = new Resvg(svg, {
     background: opts.background ?? 'white',
     fitTo: { mode: 'zoom', value: scale },

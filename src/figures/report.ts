@@ -53,7 +53,13 @@ export function toolVersions(): Record<string, string> {
     }
   };
   const own = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return { signalprop: own.version, 'vega-lite': vegaLiteVersion, vega: vegaVersion, '@resvg/resvg-js': pkgVersion('@resvg/resvg-js'), node: process.version };
+  return {
+    signalprop: own.version,
+    'vega-lite': vegaLiteVersion,
+    vega: vegaVersion,
+    '@resvg/resvg-js': pkgVersion('@resvg/resvg-js'),
+    node: process.version,
+  };
 }
 
 /**
@@ -79,7 +85,21 @@ function tableHtml(t: ReportTable): string {
   return `<h3>${esc(t.title)}</h3>${t.note ? `<p class="note">${esc(t.note)}</p>` : ''}<table>${head}\n${body}</table>`;
 }
 
-const SPEC_COLUMNS = ['specId', 'order', 'activation', 'depth', 'width', 'batch', 'init', 'sigmaW2', 'sigmaB2', 'gamma', 'beta', 'eps', 'residual'];
+const SPEC_COLUMNS = [
+  'specId',
+  'order',
+  'activation',
+  'depth',
+  'width',
+  'batch',
+  'init',
+  'sigmaW2',
+  'sigmaB2',
+  'gamma',
+  'beta',
+  'eps',
+  'residual',
+];
 
 /** One row per spec in the records, with its record counts per source. */
 export function specsTable(records: SPRecord[]): ReportTable {
@@ -103,12 +123,17 @@ export function reportHtml(input: ReportInput): string {
   const title = input.title ?? 'signalprop report';
   const versions = input.versions ?? toolVersions();
   const figs = input.figures
-    .map((f, i) => `<figure id="fig-${esc(f.name)}"><h2>${i + 1}. ${esc(f.title)}</h2>\n${inlineSvg(f.svg, `f${i + 1}`)}\n${f.caption ? `<figcaption>${esc(f.caption)}</figcaption>` : ''}</figure>`)
+    .map(
+      (f, i) =>
+        `<figure id="fig-${esc(f.name)}"><h2>${i + 1}. ${esc(f.title)}</h2>\n${inlineSvg(f.svg, `f${i + 1}`)}\n${f.caption ? `<figcaption>${esc(f.caption)}</figcaption>` : ''}</figure>`,
+    )
     .join('\n');
   const toc = input.figures.map((f, i) => `<li><a href="#fig-${esc(f.name)}">${i + 1}. ${esc(f.title)}</a></li>`).join('');
   const tables = (input.tables ?? []).map(tableHtml).join('\n');
   const specs = input.records?.length ? tableHtml(specsTable(input.records)) : '';
-  const skipped = input.skipped?.length ? `<h3>Figures not drawn</h3><ul class="skipped">${input.skipped.map((s) => `<li>${esc(s.name)}: ${esc(s.reason)}</li>`).join('')}</ul>` : '';
+  const skipped = input.skipped?.length
+    ? `<h3>Figures not drawn</h3><ul class="skipped">${input.skipped.map((s) => `<li>${esc(s.name)}: ${esc(s.reason)}</li>`).join('')}</ul>`
+    : '';
   const vers = Object.entries(versions)
     .map(([k, v]) => `${esc(k)} ${esc(v)}`)
     .join(' · ');

@@ -16,9 +16,14 @@ const ROW_TITLE: Record<(typeof SYMMETRY_QUANTITIES)[number], string> = {
 export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}): TopLevelSpec {
   const NAME = 'symmetry-breaking';
   const records = selectSpec(all, opts).filter(
-    (r) => r.layer !== null && (r.source === 'theory' || r.source === 'sampled') && (SYMMETRY_QUANTITIES as readonly string[]).includes(r.quantity) && finite(r.value),
+    (r) =>
+      r.layer !== null &&
+      (r.source === 'theory' || r.source === 'sampled') &&
+      (SYMMETRY_QUANTITIES as readonly string[]).includes(r.quantity) &&
+      finite(r.value),
   );
-  if (!records.some((r) => r.quantity === 'norm_spread')) throw missing(NAME, 'per-layer norm_spread (theory Gram dynamics or sampled nets)', all);
+  if (!records.some((r) => r.quantity === 'norm_spread'))
+    throw missing(NAME, 'per-layer norm_spread (theory Gram dynamics or sampled nets)', all);
   const rows: Record<string, unknown>[] = [];
   const used: SPRecord[] = [];
   for (const [, g] of groupBy(records, (r) => `${r.source}|${r.activation}|${r.batch}|${r.quantity}|${r.layer}`)) {
@@ -51,18 +56,34 @@ export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}
   ] as const) {
     if (!rows.some((r) => r.source === source)) continue;
     const f = { filter: `datum.source === '${source}'` };
-    layers.push({ transform: [f], mark: { type: 'area', opacity: 0.18, color: PALETTE[source] }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } });
+    layers.push({
+      transform: [f],
+      mark: { type: 'area', opacity: 0.18, color: PALETTE[source] },
+      encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+    });
     layers.push({ transform: [f], mark, encoding: { x, y, color } });
   }
   const acts = [...new Set(rows.map((r) => r.activation as string))];
   const body = {
     data: { values: rows },
     facet: {
-      row: { field: 'quantity', type: 'nominal', title: null, sort: SYMMETRY_QUANTITIES.map((q) => ROW_TITLE[q]), header: { labelAngle: -90, labelPadding: 28 } },
+      row: {
+        field: 'quantity',
+        type: 'nominal',
+        title: null,
+        sort: SYMMETRY_QUANTITIES.map((q) => ROW_TITLE[q]),
+        header: { labelAngle: -90, labelPadding: 28 },
+      },
       column: { field: 'activation', type: 'nominal', title: null, sort: acts },
     },
     spec: { width: opts.width ?? 230, height: opts.height ?? 150, layer: layers },
     resolve: { scale: { y: 'independent' } },
   };
-  return topLevel('Leaving the BSB1 fixed point: centred-norm spread and correlation against depth', used, body, opts, 'theory: Gram dynamics, 95% band over Monte Carlo replicas');
+  return topLevel(
+    'Leaving the BSB1 fixed point: centred-norm spread and correlation against depth',
+    used,
+    body,
+    opts,
+    'theory: Gram dynamics, 95% band over Monte Carlo replicas',
+  );
 }

@@ -2,11 +2,34 @@
 // the per-layer gradient ratio (gradient-factors).
 import type { TopLevelSpec } from 'vega-lite';
 import { quantityRange, type SPRecord, summarize } from '../records/index.js';
-import { axisScale, band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, quantityTitle, selectSpec, stepAxis, stepScale, topLevel } from './common.js';
+import {
+  axisScale,
+  band,
+  colorScale,
+  type FigureOptions,
+  finite,
+  groupBy,
+  missing,
+  PALETTE,
+  quantityTitle,
+  selectSpec,
+  stepAxis,
+  stepScale,
+  topLevel,
+} from './common.js';
 import { maxOf, minOf, pushAll } from '../io/arrays.js';
 
-const OPT_NAMES: Record<string, string> = { sgd: 'SGD', momentum: 'SGD + momentum', nesterov: 'SGD + Nesterov', adam: 'Adam', lars: 'LARS', lamb: 'LAMB', lalc: 'LALC' };
-const truthy = (v: unknown) => v === true || (typeof v === 'number' && v > 0) || (typeof v === 'string' && v !== '' && v !== 'none' && v !== 'false' && v !== '0');
+const OPT_NAMES: Record<string, string> = {
+  sgd: 'SGD',
+  momentum: 'SGD + momentum',
+  nesterov: 'SGD + Nesterov',
+  adam: 'Adam',
+  lars: 'LARS',
+  lamb: 'LAMB',
+  lalc: 'LALC',
+};
+const truthy = (v: unknown) =>
+  v === true || (typeof v === 'number' && v > 0) || (typeof v === 'string' && v !== '' && v !== 'none' && v !== 'false' && v !== '0');
 
 /** The optimizer a trained record belongs to, as a legend label: tags.label, else tags.optimizer (+ warmup, + clip). */
 export function optimizerLabel(r: SPRecord): string {
@@ -39,8 +62,14 @@ export interface EarlyTrainingOptions extends FigureOptions {
 }
 
 /** Per-step values: reduce over layers within each run (geometric or arithmetic mean), then a band over runs. */
-function perStep(recs: SPRecord[], layers: number[] | undefined, geometric: boolean): { step: number; b: ReturnType<typeof band>; layers: number[] }[] {
-  const keep = recs.filter((r) => r.step !== null && finite(r.value) && (!layers || r.layer === null || layers.includes(r.layer)) && (!geometric || r.value > 0));
+function perStep(
+  recs: SPRecord[],
+  layers: number[] | undefined,
+  geometric: boolean,
+): { step: number; b: ReturnType<typeof band>; layers: number[] }[] {
+  const keep = recs.filter(
+    (r) => r.step !== null && finite(r.value) && (!layers || r.layer === null || layers.includes(r.layer)) && (!geometric || r.value > 0),
+  );
   const out: { step: number; b: ReturnType<typeof band>; layers: number[] }[] = [];
   for (const [, g] of groupBy(keep, (r) => String(r.step))) {
     const perRun: number[] = [];
@@ -73,7 +102,9 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   let records = selectSpec(all, opts);
   const q = opts.quantity ?? 'grad_growth';
   // a step whose loss gradient is at round-off (tags.degenerate, src/train/factors.ts) has no meaningful ratio
-  const measured = records.filter((r) => r.source === 'trained' && r.quantity === q && r.layer !== null && r.tags?.degenerate === undefined);
+  const measured = records.filter(
+    (r) => r.source === 'trained' && r.quantity === q && r.layer !== null && r.tags?.degenerate === undefined,
+  );
   if (measured.length === 0) throw missing(NAME, `trained per-layer ${q} over steps`, records);
   const specId = opts.specId ?? mostCommon(measured.map((r) => String(r.specId)));
   records = records.filter((r) => String(r.specId) === specId || (r.source === 'theory' && r.step === null));
@@ -84,13 +115,24 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   const pred = records.filter((r) => isGia(r.quantity) && r.step !== null && mine(r) && (r.source === 'trained' || r.source === 'theory'));
   const corrQ = opts.corrQuantity ?? 'corr';
   const corr = records.filter((r) => r.source === 'trained' && r.quantity === corrQ && r.layer !== null && mine(r));
-  const init = records.filter((r) => r.source === 'theory' && r.quantity === 'growth' && r.layer === null && r.step === null && finite(r.value) && r.batch === spec0.batch && r.activation === spec0.activation && r.order === spec0.order);
+  const init = records.filter(
+    (r) =>
+      r.source === 'theory' &&
+      r.quantity === 'growth' &&
+      r.layer === null &&
+      r.step === null &&
+      finite(r.value) &&
+      r.batch === spec0.batch &&
+      r.activation === spec0.activation &&
+      r.order === spec0.order,
+  );
   const rows: Record<string, unknown>[] = [];
   const mS = perStep(meas, opts.layers, true);
   for (const s of mS) rows.push({ panel: 'ratio', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
   for (const s of perStep(pred, opts.layers, true)) rows.push({ panel: 'ratio', series: PREDICTED, step: s.step, y: s.b.value });
   if (init.length) rows.push({ panel: 'ratio', series: INIT, step: null, y: band(init).value });
-  for (const s of perStep(corr, opts.layers, false)) rows.push({ panel: 'corr', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
+  for (const s of perStep(corr, opts.layers, false))
+    rows.push({ panel: 'corr', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
   const present = new Set(rows.map((r) => r.series as string));
   const series = [
     { name: MEASURED, color: PALETTE.trained },
@@ -99,29 +141,67 @@ export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions 
   ].filter((s) => present.has(s.name));
   const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series) };
   const steps = rows.map((r) => r.step).filter(finite);
-  const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
+  const x = {
+    field: 'step',
+    type: 'quantitative',
+    title: 'training step t',
+    scale: { ...stepScale(steps), nice: false },
+    axis: stepAxis(steps),
+  };
   const f = (panel: string, series: string) => [{ filter: `datum.panel === '${panel}' && datum.series === '${series}'` }];
   const yR = { field: 'y', type: 'quantitative', title: 'geometric mean over ℓ of ‖∂L/∂h_ℓ‖² / ‖∂L/∂h_ℓ₊₁‖²', scale: { zero: false } };
   const ratioLayers: Record<string, unknown>[] = [
     { mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } },
-    { transform: f('ratio', MEASURED), mark: { type: 'area', opacity: 0.2, color: PALETTE.trained }, encoding: { x, y: { ...yR, field: 'lo' }, y2: { field: 'hi' } } },
+    {
+      transform: f('ratio', MEASURED),
+      mark: { type: 'area', opacity: 0.2, color: PALETTE.trained },
+      encoding: { x, y: { ...yR, field: 'lo' }, y2: { field: 'hi' } },
+    },
     { transform: f('ratio', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yR, color } },
   ];
-  if (present.has(PREDICTED)) ratioLayers.push({ transform: f('ratio', PREDICTED), mark: { type: 'line', strokeWidth: 2, strokeDash: [6, 3] }, encoding: { x, y: yR, color } });
-  if (present.has(INIT)) ratioLayers.push({ transform: f('ratio', INIT), mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { y: yR, color } });
+  if (present.has(PREDICTED))
+    ratioLayers.push({
+      transform: f('ratio', PREDICTED),
+      mark: { type: 'line', strokeWidth: 2, strokeDash: [6, 3] },
+      encoding: { x, y: yR, color },
+    });
+  if (present.has(INIT))
+    ratioLayers.push({
+      transform: f('ratio', INIT),
+      mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 },
+      encoding: { y: yR, color },
+    });
   const yC = { field: 'y', type: 'quantitative', title: quantityTitle(corrQ), scale: { zero: false } };
   const corrLayers: Record<string, unknown>[] = [
-    { transform: f('corr', MEASURED), mark: { type: 'area', opacity: 0.2, color: PALETTE.trained }, encoding: { x, y: { ...yC, field: 'lo' }, y2: { field: 'hi' } } },
+    {
+      transform: f('corr', MEASURED),
+      mark: { type: 'area', opacity: 0.2, color: PALETTE.trained },
+      encoding: { x, y: { ...yC, field: 'lo' }, y2: { field: 'hi' } },
+    },
     { transform: f('corr', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yC, color } },
   ];
   const w = opts.width ?? 380;
   const h = opts.height ?? 280;
-  const panels: Record<string, unknown>[] = [{ width: w, height: h, title: { text: 'per-layer gradient ratio', fontSize: 12 }, layer: ratioLayers }];
-  if (rows.some((r) => r.panel === 'corr')) panels.push({ width: w, height: h, title: { text: corrQ === 'unit_corr' ? 'correlation between units' : 'within-batch correlation between samples', fontSize: 12 }, layer: corrLayers });
+  const panels: Record<string, unknown>[] = [
+    { width: w, height: h, title: { text: 'per-layer gradient ratio', fontSize: 12 }, layer: ratioLayers },
+  ];
+  if (rows.some((r) => r.panel === 'corr'))
+    panels.push({
+      width: w,
+      height: h,
+      title: { text: corrQ === 'unit_corr' ? 'correlation between units' : 'within-batch correlation between samples', fontSize: 12 },
+      layer: corrLayers,
+    });
   const ls = mS.flatMap((s) => s.layers);
   const lsTxt = ls.length ? `layers ℓ = ${minOf(ls)}–${maxOf(ls)}` : '';
   const used = [...meas, ...pred, ...corr, ...init];
-  return topLevel('Early training: the explosion fades as correlation builds', used, { data: { values: rows }, hconcat: panels }, opts, `optimizer ${optimizer} · ${lsTxt}`);
+  return topLevel(
+    'Early training: the explosion fades as correlation builds',
+    used,
+    { data: { values: rows }, hconcat: panels },
+    opts,
+    `optimizer ${optimizer} · ${lsTxt}`,
+  );
 }
 
 export interface OptimizerOptions extends FigureOptions {
@@ -134,7 +214,9 @@ function divergences(recs: SPRecord[], lossQ: string): { run: string; step: numb
   const out: { run: string; step: number | null; rec: SPRecord }[] = [];
   for (const [run, g] of groupBy(recs, runOf)) {
     // records from other tools may name the event as a quantity (not one of QUANTITIES): compare as strings
-    const ev = g.find((r) => (r.quantity as string) === 'diverged' || (r.quantity as string) === 'divergence' || r.tags?.event === 'diverged');
+    const ev = g.find(
+      (r) => (r.quantity as string) === 'diverged' || (r.quantity as string) === 'divergence' || r.tags?.event === 'diverged',
+    );
     const bad = g.filter((r) => r.quantity === lossQ && r.step !== null && !finite(r.value)).sort((a, b) => a.step! - b.step!)[0];
     const status = g.some((r) => r.tags?.status === 'diverged');
     if (ev || bad || status) {
@@ -169,35 +251,79 @@ export function optimizerComparisonFigure(all: SPRecord[], opts: OptimizerOption
       pushAll(used, g);
       if (ok.length === 0) continue;
       const b = band(ok);
-      rows.push({ kind: 'curve', metric, batch: bLabel(g[0]), B: g[0].batch, optimizer: optimizerLabel(g[0]), step: g[0].step, y: b.value, lo: b.lo, hi: b.hi, n: b.n, runs: ok.length });
+      rows.push({
+        kind: 'curve',
+        metric,
+        batch: bLabel(g[0]),
+        B: g[0].batch,
+        optimizer: optimizerLabel(g[0]),
+        step: g[0].step,
+        y: b.value,
+        lo: b.lo,
+        hi: b.hi,
+        n: b.n,
+        runs: ok.length,
+      });
     }
   }
   // Divergence events: a cross at the step, at the run's last finite loss.
   for (const [, g] of groupBy(records, (r) => `${r.specId}|${optimizerLabel(r)}`)) {
     for (const d of divergences(g, lossQ)) {
-      const runRecs = g.filter((r) => runOf(r) === d.run && r.quantity === lossQ && finite(r.value) && r.step !== null && (d.step === null || r.step <= d.step));
+      const runRecs = g.filter(
+        (r) => runOf(r) === d.run && r.quantity === lossQ && finite(r.value) && r.step !== null && (d.step === null || r.step <= d.step),
+      );
       const last = runRecs.sort((a, b) => b.step! - a.step!)[0];
       if (!last) continue;
-      rows.push({ kind: 'diverged', metric: 'loss', batch: bLabel(d.rec), optimizer: optimizerLabel(d.rec), step: d.step ?? last.step, y: last.value, run: d.run, event: 'diverged' });
+      rows.push({
+        kind: 'diverged',
+        metric: 'loss',
+        batch: bLabel(d.rec),
+        optimizer: optimizerLabel(d.rec),
+        step: d.step ?? last.step,
+        y: last.value,
+        run: d.run,
+        event: 'diverged',
+      });
     }
   }
   const steps = rows.map((r) => r.step).filter(finite);
-  const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
-  const color = { field: 'optimizer', type: 'nominal', title: 'optimizer', scale: { domain: labels, range: labels.map((_, i) => PALETTE.optimizers[i % PALETTE.optimizers.length]) }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 } };
+  const x = {
+    field: 'step',
+    type: 'quantitative',
+    title: 'training step t',
+    scale: { ...stepScale(steps), nice: false },
+    axis: stepAxis(steps),
+  };
+  const color = {
+    field: 'optimizer',
+    type: 'nominal',
+    title: 'optimizer',
+    scale: { domain: labels, range: labels.map((_, i) => PALETTE.optimizers[i % PALETTE.optimizers.length]) },
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 },
+  };
   const lossVals = rows.filter((r) => r.metric === 'loss').flatMap((r) => [r.y, r.lo, r.hi].filter(finite) as number[]);
   const yL = { field: 'y', type: 'quantitative', title: quantityTitle(lossQ), scale: axisScale(lossVals) };
   const yA = { field: 'y', type: 'quantitative', title: quantityTitle(accQ), scale: { domain: [0, 1] } };
   const metricLayers = (metric: string, y: Record<string, unknown>) => {
     const base = `datum.kind === 'curve' && datum.metric === '${metric}'`;
     const ls: Record<string, unknown>[] = [
-      { transform: [{ filter: base }], mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
+      {
+        transform: [{ filter: base }],
+        mark: { type: 'area', opacity: 0.15 },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+      },
       { transform: [{ filter: base }], mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color } },
     ];
     if (metric === 'loss' && rows.some((r) => r.kind === 'diverged'))
       ls.push({
         transform: [{ filter: `datum.kind === 'diverged'` }],
         mark: { type: 'point', shape: 'cross', size: 160, filled: true, strokeWidth: 1 },
-        encoding: { x, y, color, shape: { field: 'event', type: 'nominal', title: null, scale: { domain: ['diverged'], range: ['cross'] } } },
+        encoding: {
+          x,
+          y,
+          color,
+          shape: { field: 'event', type: 'nominal', title: null, scale: { domain: ['diverged'], range: ['cross'] } },
+        },
       });
     return ls;
   };
@@ -205,11 +331,17 @@ export function optimizerComparisonFigure(all: SPRecord[], opts: OptimizerOption
   const batches = [...new Set(rows.map((r) => r.batch as string))].sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
   const column = { field: 'batch', type: 'nominal', title: null, sort: batches };
   const vconcat: Record<string, unknown>[] = [{ facet: { column }, spec: { ...size, layer: metricLayers('loss', yL) } }];
-  if (rows.some((r) => r.metric === 'accuracy')) vconcat.push({ facet: { column }, spec: { ...size, layer: metricLayers('accuracy', yA) } });
+  if (rows.some((r) => r.metric === 'accuracy'))
+    vconcat.push({ facet: { column }, spec: { ...size, layer: metricLayers('accuracy', yA) } });
   const nDiv = rows.filter((r) => r.kind === 'diverged').length;
-  return topLevel('Optimizers at small and large batch', used, { data: { values: rows }, vconcat }, opts, `bands: 95% CI over runs · × marks ${nDiv} divergence event${nDiv === 1 ? '' : 's'}`);
+  return topLevel(
+    'Optimizers at small and large batch',
+    used,
+    { data: { values: rows }, vconcat },
+    opts,
+    `bands: 95% CI over runs · × marks ${nDiv} divergence event${nDiv === 1 ? '' : 's'}`,
+  );
 }
-
 
 export interface GradientFactorsOptions extends FigureOptions {
   /** Optimizer label to show (default: the most common in the records). */
@@ -241,8 +373,21 @@ const FACTOR_SERIES: FactorSeries[] = [
   { panel: 'scale', name: 'A_GIA (F_BN under GIA)', color: '#7fcdbb', dash: [6, 3], quantity: 'gia_unit_gain' },
   { panel: 'align', name: 'α_W (alignment of g with W)', color: '#3b2f8f', quantity: 'grad_align_w' },
   { panel: 'align', name: 'κ (gate–gradient correlation)', color: '#e7298a', quantity: 'gate_grad_corr' },
-  { panel: 'align', name: '1 − ρ_P (BN projection)', color: '#a6761d', quantity: 'bn_proj_removed', value: (g) => (g('bn_proj_removed') === undefined ? undefined : 1 - g('bn_proj_removed')!) },
-  { panel: 'align', name: 'A / A_GIA (unit weights, γ_j, per-unit φ′)', color: '#e6ab02', quantity: 'bn_unit_gain', value: (g) => (g('bn_unit_gain') === undefined || g('gia_unit_gain') === undefined ? undefined : g('bn_unit_gain')! / g('gia_unit_gain')!) },
+  {
+    panel: 'align',
+    name: '1 − ρ_P (BN projection)',
+    color: '#a6761d',
+    quantity: 'bn_proj_removed',
+    value: (g) => (g('bn_proj_removed') === undefined ? undefined : 1 - g('bn_proj_removed')!),
+  },
+  {
+    panel: 'align',
+    name: 'A / A_GIA (unit weights, γ_j, per-unit φ′)',
+    color: '#e6ab02',
+    quantity: 'bn_unit_gain',
+    value: (g) =>
+      g('bn_unit_gain') === undefined || g('gia_unit_gain') === undefined ? undefined : g('bn_unit_gain')! / g('gia_unit_gain')!,
+  },
 ];
 
 /**
@@ -255,10 +400,21 @@ export function gradientFactorsFigure(all: SPRecord[], opts: GradientFactorsOpti
   const NAME = 'gradient-factors';
   const records = selectSpec(all, opts).filter((r) => r.source === 'trained' && r.layer !== null && r.step !== null);
   const meas = records.filter((r) => r.quantity === 'grad_factor_w');
-  if (meas.length === 0) throw missing(NAME, 'trained per-layer grad_factor_w, grad_factor_bn, grad_align_w, bn_unit_gain, gate_grad_corr, bn_proj_removed over steps (linear-bn-act runs)', all);
+  if (meas.length === 0)
+    throw missing(
+      NAME,
+      'trained per-layer grad_factor_w, grad_factor_bn, grad_align_w, bn_unit_gain, gate_grad_corr, bn_proj_removed over steps (linear-bn-act runs)',
+      all,
+    );
   const specId = opts.specId ?? mostCommon(meas.map((r) => String(r.specId)));
   const optimizer = opts.optimizer ?? mostCommon(meas.filter((r) => String(r.specId) === specId).map(optimizerLabel));
-  const mine = records.filter((r) => String(r.specId) === specId && optimizerLabel(r) === optimizer && r.tags?.degenerate === undefined && (!opts.layers || opts.layers.includes(r.layer!)));
+  const mine = records.filter(
+    (r) =>
+      String(r.specId) === specId &&
+      optimizerLabel(r) === optimizer &&
+      r.tags?.degenerate === undefined &&
+      (!opts.layers || opts.layers.includes(r.layer!)),
+  );
   // one value per (run, step, layer) and quantity; GIA under either name
   const cell = new Map<string, Map<string, number>>();
   const used: SPRecord[] = [];
@@ -285,23 +441,64 @@ export function gradientFactorsFigure(all: SPRecord[], opts: GradientFactorsOpti
       perRunStep.get(key)!.logs.push(Math.log(v));
     }
     const bySteps = new Map<number, number[]>();
-    for (const { step, logs } of perRunStep.values()) bySteps.set(step, [...(bySteps.get(step) ?? []), Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length)]);
+    for (const { step, logs } of perRunStep.values())
+      bySteps.set(step, [...(bySteps.get(step) ?? []), Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length)]);
     for (const [step, vals] of [...bySteps].sort((a, b) => a[0] - b[0])) {
       const b = summarize(vals);
-      rows.push({ panel: s.panel, series: s.name, style: s.dash ? GIA_STYLE : MEASURED_STYLE, step, y: b.mean, lo: b.lo, hi: b.hi, n: b.n });
+      rows.push({
+        panel: s.panel,
+        series: s.name,
+        style: s.dash ? GIA_STYLE : MEASURED_STYLE,
+        step,
+        y: b.mean,
+        lo: b.lo,
+        hi: b.hi,
+        n: b.n,
+      });
     }
   }
-  if (!rows.some((r) => r.panel === 'align')) throw missing(NAME, 'trained per-layer grad_align_w, gate_grad_corr or bn_proj_removed over steps', all);
+  if (!rows.some((r) => r.panel === 'align'))
+    throw missing(NAME, 'trained per-layer grad_align_w, gate_grad_corr or bn_proj_removed over steps', all);
   const present = FACTOR_SERIES.filter((s) => rows.some((r) => r.series === s.name));
-  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(present.map((s) => ({ name: s.name, color: s.color }))), legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5 } };
-  const strokeDash = { field: 'style', type: 'nominal', title: null, scale: { domain: [MEASURED_STYLE, GIA_STYLE], range: [[1, 0], [6, 3]] }, legend: null }; // the series names say which are GIA values
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: colorScale(present.map((s) => ({ name: s.name, color: s.color }))),
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5 },
+  };
+  const strokeDash = {
+    field: 'style',
+    type: 'nominal',
+    title: null,
+    scale: {
+      domain: [MEASURED_STYLE, GIA_STYLE],
+      range: [
+        [1, 0],
+        [6, 3],
+      ],
+    },
+    legend: null,
+  }; // the series names say which are GIA values
   const steps = rows.map((r) => r.step).filter(finite);
-  const x = { field: 'step', type: 'quantitative', title: 'training step t', scale: { ...stepScale(steps), nice: false }, axis: stepAxis(steps) };
+  const x = {
+    field: 'step',
+    type: 'quantitative',
+    title: 'training step t',
+    scale: { ...stepScale(steps), nice: false },
+    axis: stepAxis(steps),
+  };
   const panel = (p: FactorSeries['panel'], title: string, yTitle: string, one: boolean): Record<string, unknown> => {
     const ys = rows.filter((r) => r.panel === p).map((r) => r.y as number);
     const y = { field: 'y', type: 'quantitative', title: yTitle, scale: axisScale(ys) };
-    const layer: Record<string, unknown>[] = one ? [{ mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } }] : [];
-    layer.push({ transform: [{ filter: `datum.panel === '${p}'` }], mark: { type: 'line', strokeWidth: 2, point: { size: 12 } }, encoding: { x, y, color, strokeDash } });
+    const layer: Record<string, unknown>[] = one
+      ? [{ mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } }]
+      : [];
+    layer.push({
+      transform: [{ filter: `datum.panel === '${p}'` }],
+      mark: { type: 'line', strokeWidth: 2, point: { size: 12 } },
+      encoding: { x, y, color, strokeDash },
+    });
     return { width: opts.width ?? 300, height: opts.height ?? 260, title: { text: title, fontSize: 12 }, layer };
   };
   const ls = [...layers].sort((a, b) => a - b);

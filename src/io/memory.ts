@@ -63,7 +63,11 @@ export function estimateSample(spec: NetworkSpec, seeds: number, threads: number
 export function estimateSpectrum(spec: NetworkSpec): MemoryEstimate {
   const { nMax } = layerSizes(spec);
   const parts: [string, number][] = [...sampleNetworkBytes(spec), ['Jacobian', 8 * nMax * Math.max(nMax, spec.inputDim) * 3]];
-  return total(parts, 1, parts.reduce((s, [, v]) => s + v, 0));
+  return total(
+    parts,
+    1,
+    parts.reduce((s, [, v]) => s + v, 0),
+  );
 }
 
 /** `train` on TensorFlow.js (float32): weights, gradients and two optimizer slots; activations kept for backprop. */
@@ -83,7 +87,11 @@ export function estimatePredict(spec: NetworkSpec, dynamics: { samples: number }
   const B = spec.batch ?? 0;
   const parts: [string, number][] = [['per-layer records', spec.depth * 2000]];
   if (dynamics && B > 0) parts.push(['Gram dynamics', 8 * (3 * B * dynamics.samples + 6 * B * B)]);
-  return total(parts, 1, parts.reduce((s, [, v]) => s + v, 0));
+  return total(
+    parts,
+    1,
+    parts.reduce((s, [, v]) => s + v, 0),
+  );
 }
 
 /** One sweep cell of a built-in kind (sample: one network at a time; train: a run), in bytes; 0 for other kinds. */
@@ -143,5 +151,8 @@ export function machineCores(): number {
 export function capThreads(flag: string, asked: number): { threads: number; warning: string | null } {
   const cores = machineCores();
   if (asked <= cores) return { threads: asked, warning: null };
-  return { threads: cores, warning: `${flag}: ${asked} is more than the ${cores} core${cores === 1 ? '' : 's'} of this machine (os.availableParallelism()); using ${cores}` };
+  return {
+    threads: cores,
+    warning: `${flag}: ${asked} is more than the ${cores} core${cores === 1 ? '' : 's'} of this machine (os.availableParallelism()); using ${cores}`,
+  };
 }

@@ -148,7 +148,10 @@ export function activationHelp(opts: { long?: boolean } = {}): string {
   if (!opts.long) return ACTIVATION_FORMS.join(' | ');
   const lines = ACTIVATION_NAMES.map((n) => {
     const e = activationEntry(n);
-    const extra = [e.arg ? `${e.arg.name} ${e.arg.allowed}, default ${e.arg.default}` : '', e.aliases ? `also ${e.aliases.join(', ')}` : ''].filter(Boolean);
+    const extra = [
+      e.arg ? `${e.arg.name} ${e.arg.allowed}, default ${e.arg.default}` : '',
+      e.aliases ? `also ${e.aliases.join(', ')}` : '',
+    ].filter(Boolean);
     return `${formOf(n)}: ${e.doc}${extra.length ? ` (${extra.join('; ')})` : ''}`;
   });
   return [...lines, `${EXPR_FORM}: any expression in x that mathjs can differentiate`].join('\n');

@@ -103,8 +103,12 @@ const FIELD_SCHEMAS = {
       sigmaB2: finite.refine((v) => v >= 0),
     })
     .strict(),
-  batchnorm: z.object({ kind: z.literal('batchnorm'), gamma: finite.refine((v) => v !== 0), beta: finite, eps: finite.refine((v) => v >= 0) }).strict(),
-  layernorm: z.object({ kind: z.literal('layernorm'), gamma: finite.refine((v) => v !== 0), beta: finite, eps: finite.refine((v) => v >= 0) }).strict(),
+  batchnorm: z
+    .object({ kind: z.literal('batchnorm'), gamma: finite.refine((v) => v !== 0), beta: finite, eps: finite.refine((v) => v >= 0) })
+    .strict(),
+  layernorm: z
+    .object({ kind: z.literal('layernorm'), gamma: finite.refine((v) => v !== 0), beta: finite, eps: finite.refine((v) => v >= 0) })
+    .strict(),
   rmsnorm: z.object({ kind: z.literal('rmsnorm'), gamma: finite.refine((v) => v !== 0), eps: finite.refine((v) => v >= 0) }).strict(),
   act: z.object({ kind: z.literal('act'), activation: z.any() }).strict(),
   residual: z.object({ kind: z.literal('residual'), scale: finite.refine((v) => v > 0), layers: z.array(z.any()).min(1) }).strict(),
@@ -153,14 +157,16 @@ function parseLayer(input: unknown, where: string): Layer {
   }
   const k = kind as LayerKind;
   for (const f of Object.keys(input)) {
-    if (!FIELDS_OF[k].includes(f)) throw new LayerError(`${where}.${f}`, (input as Record<string, unknown>)[f], unknownField(f, FIELDS_OF[k], `a ${k} layer`));
+    if (!FIELDS_OF[k].includes(f))
+      throw new LayerError(`${where}.${f}`, (input as Record<string, unknown>)[f], unknownField(f, FIELDS_OF[k], `a ${k} layer`));
   }
   const merged = { ...LAYER_DEFAULTS[k], ...(input as object) } as Record<string, unknown>;
   const parsed = FIELD_SCHEMAS[k].safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const f = String(issue.path[0] ?? '');
-    if (f === 'activation' || (k === 'act' && merged.activation === undefined)) throw new LayerError(`${where}.activation`, merged.activation, 'an activation string');
+    if (f === 'activation' || (k === 'act' && merged.activation === undefined))
+      throw new LayerError(`${where}.activation`, merged.activation, 'an activation string');
     throw new LayerError(f ? `${where}.${f}` : where, f ? merged[f] : merged, ALLOWED_FIELD[f] ?? issue.message);
   }
   if (k === 'act') {
@@ -172,7 +178,11 @@ function parseLayer(input: unknown, where: string): Layer {
     const inner = (merged.layers as unknown[]).map((l, i) => parseLayer(l, `${where}.layers[${i}]`));
     const dense = inner.filter((l) => l.kind === 'dense');
     if (dense.length !== 1 || inner.some((l) => l.kind === 'residual')) {
-      throw new LayerError(`${where}.layers`, inner.map((l) => l.kind), 'exactly one dense layer and no nested residual inside a residual');
+      throw new LayerError(
+        `${where}.layers`,
+        inner.map((l) => l.kind),
+        'exactly one dense layer and no nested residual inside a residual',
+      );
     }
     return { kind: 'residual', scale: merged.scale as number, layers: inner };
   }
@@ -189,7 +199,11 @@ export function parseLayers(input: unknown, inputDim: number, field = 'layers'):
   if (!Array.isArray(input) || input.length === 0) throw new LayerError(field, input, 'a non-empty array of layers');
   const layers = input.map((l, i) => parseLayer(l, `${field}[${i}]`));
   if (!startsBlock(layers[0])) {
-    throw new LayerError(`${field}[0].kind`, layers[0].kind, 'dense or residual: the first layer starts the first block (a norm or act goes after a dense)');
+    throw new LayerError(
+      `${field}[0].kind`,
+      layers[0].kind,
+      'dense or residual: the first layer starts the first block (a norm or act goes after a dense)',
+    );
   }
   let width = inputDim;
   layers.forEach((l, i) => {
@@ -197,7 +211,11 @@ export function parseLayers(input: unknown, inputDim: number, field = 'layers'):
     if (l.kind === 'residual') {
       const d = denseOf(l);
       if (d.width !== width) {
-        throw new LayerError(`${field}[${i}].layers`, d.width, `the residual's input width ${width}: x + scale·inner(x) needs equal widths`);
+        throw new LayerError(
+          `${field}[${i}].layers`,
+          d.width,
+          `the residual's input width ${width}: x + scale·inner(x) needs equal widths`,
+        );
       }
     }
   });

@@ -33,8 +33,16 @@ export const PRESETS = {
   'linear-ln-act': { doc: 'dense → layernorm → act', block: ['dense', 'ln', 'act'], residual: 'wrap' },
   'linear-act-ln': { doc: 'dense → act → layernorm', block: ['dense', 'act', 'ln'], residual: 'wrap' },
   'linear-rms-act': { doc: 'dense → rmsnorm → act', block: ['dense', 'rms', 'act'], residual: 'wrap' },
-  'preln-residual': { doc: 'residual(scale: layernorm → dense → act): x + scale·φ(W·LN(x) + b), pre-LN', block: ['ln', 'dense', 'act'], residual: 'pre' },
-  'postln-residual': { doc: 'residual(scale: dense → act) → layernorm: LN(x + scale·φ(W x + b)), post-LN', block: ['dense', 'act', 'ln'], residual: 'post' },
+  'preln-residual': {
+    doc: 'residual(scale: layernorm → dense → act): x + scale·φ(W·LN(x) + b), pre-LN',
+    block: ['ln', 'dense', 'act'],
+    residual: 'pre',
+  },
+  'postln-residual': {
+    doc: 'residual(scale: dense → act) → layernorm: LN(x + scale·φ(W x + b)), post-LN',
+    block: ['dense', 'act', 'ln'],
+    residual: 'post',
+  },
 } as const satisfies Record<string, Preset>;
 
 export type PresetName = keyof typeof PRESETS;

@@ -1,7 +1,18 @@
 // The network spec: one typed, validated description read by the theory and by the real networks.
 import { z } from 'zod';
 import { type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
-import { activationOfLayer, blocksOf, denseLayers, type InitKind, INITS, kindsOf, type Layer, LayerError, layersToJSON, parseLayers } from './layers.js';
+import {
+  activationOfLayer,
+  blocksOf,
+  denseLayers,
+  type InitKind,
+  INITS,
+  kindsOf,
+  type Layer,
+  LayerError,
+  layersToJSON,
+  parseLayers,
+} from './layers.js';
 import { expandPreset, PRESET_NAMES, type PresetName } from './presets.js';
 import { unknownField } from './suggest.js';
 
@@ -127,7 +138,11 @@ function getPath(obj: unknown, path: (string | number)[]): unknown {
 
 /** The fields of a spec, and of its nested objects (for naming the nearest one of an unknown field). */
 export const SPEC_FIELDS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual', 'layers'] as const;
-const NESTED_FIELDS: Record<string, readonly string[]> = { init: ['kind', 'sigmaW2', 'sigmaB2'], bn: ['gamma', 'beta', 'eps'], residual: ['scale'] };
+const NESTED_FIELDS: Record<string, readonly string[]> = {
+  init: ['kind', 'sigmaW2', 'sigmaB2'],
+  bn: ['gamma', 'beta', 'eps'],
+  residual: ['scale'],
+};
 
 /** Validate a partial spec, fill defaults, and return a complete NetworkSpec. Throws SpecError. */
 export function makeSpec(input: SpecInput = {}): NetworkSpec {
@@ -135,7 +150,8 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
     throw new SpecError('spec', input, 'an object with fields depth, width, batch, order, activation, init, bn, residual');
   }
   for (const k of Object.keys(input)) {
-    if (!(SPEC_FIELDS as readonly string[]).includes(k)) throw new SpecError(k, (input as Record<string, unknown>)[k], unknownField(k, SPEC_FIELDS, 'the spec'));
+    if (!(SPEC_FIELDS as readonly string[]).includes(k))
+      throw new SpecError(k, (input as Record<string, unknown>)[k], unknownField(k, SPEC_FIELDS, 'the spec'));
   }
   if (input.layers !== undefined) return customSpec(input);
   const width = input.width ?? DEFAULT_SPEC.width;
@@ -158,7 +174,11 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
       const where = issue.path.length ? `${issue.path.join('.')}.` : '';
       const key = (issue as any).keys[0];
       const known = NESTED_FIELDS[String(issue.path[0])] ?? SPEC_FIELDS;
-      throw new SpecError(`${where}${key}`, getPath(merged, [...issue.path, key]), unknownField(key, known, where ? `spec.${where.slice(0, -1)}` : 'the spec'));
+      throw new SpecError(
+        `${where}${key}`,
+        getPath(merged, [...issue.path, key]),
+        unknownField(key, known, where ? `spec.${where.slice(0, -1)}` : 'the spec'),
+      );
     }
     const path = issue.path.filter((p) => typeof p === 'string').join('.');
     const field = path || 'spec';
@@ -186,13 +206,21 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
   if (spec.residual) {
     const ws = widths(spec);
     if (ws.some((w) => w !== spec.inputDim)) {
-      throw new SpecError('residual', spec.residual, `equal widths (inputDim = every block's width) for residual blocks; got inputDim ${spec.inputDim} and widths ${[...new Set(ws)].join(',')}`);
+      throw new SpecError(
+        'residual',
+        spec.residual,
+        `equal widths (inputDim = every block's width) for residual blocks; got inputDim ${spec.inputDim} and widths ${[...new Set(ws)].join(',')}`,
+      );
     }
   }
   if (spec.order === 'preln-residual' || spec.order === 'postln-residual') {
     if (spec.residual === null) spec.residual = { scale: 1 };
     if (widths(spec).some((w) => w !== spec.inputDim)) {
-      throw new SpecError('width', spec.width, `equal widths (inputDim = every block's width) for ${spec.order}; got inputDim ${spec.inputDim}`);
+      throw new SpecError(
+        'width',
+        spec.width,
+        `equal widths (inputDim = every block's width) for ${spec.order}; got inputDim ${spec.inputDim}`,
+      );
     }
   }
   if (spec.order === 'linear-rms-act' && spec.bn.beta !== 0) {
@@ -215,9 +243,12 @@ function checkBatch(spec: NetworkSpec): void {
 function customSpec(input: SpecInput): NetworkSpec {
   const raw = input.layers;
   const firstWidth = Array.isArray(raw) && raw[0] && typeof raw[0] === 'object' ? denseWidthOf(raw[0]) : undefined;
-  if (input.inputDim !== undefined && !schema.shape.inputDim.safeParse(input.inputDim).success) throw new SpecError('inputDim', input.inputDim, ALLOWED.inputDim);
+  if (input.inputDim !== undefined && !schema.shape.inputDim.safeParse(input.inputDim).success)
+    throw new SpecError('inputDim', input.inputDim, ALLOWED.inputDim);
   // without inputDim, the first dense width (validated with its layer)
-  const inputDim = input.inputDim ?? (firstWidth !== undefined && schema.shape.inputDim.safeParse(firstWidth).success ? firstWidth : DEFAULT_SPEC.inputDim);
+  const inputDim =
+    input.inputDim ??
+    (firstWidth !== undefined && schema.shape.inputDim.safeParse(firstWidth).success ? firstWidth : DEFAULT_SPEC.inputDim);
   let layers: Layer[];
   try {
     layers = parseLayers(raw, inputDim);
@@ -254,7 +285,11 @@ function customSpec(input: SpecInput): NetworkSpec {
     const got = f === 'activation' && typeof given[f] !== 'string' ? (given[f] as ActivationFns).name : given[f];
     const wantFull = f === 'init' || f === 'bn' ? { ...(want as object), ...(got as object) } : got;
     if (!same(wantFull, want)) {
-      throw new SpecError(f, given[f], `${canonical(want)} (what layers says), or leave ${f} out: with layers, the list alone describes the network`);
+      throw new SpecError(
+        f,
+        given[f],
+        `${canonical(want)} (what layers says), or leave ${f} out: with layers, the list alone describes the network`,
+      );
     }
   }
   checkBatch(derived);
@@ -307,7 +342,9 @@ export function activationName(spec: NetworkSpec): string {
 /** JSON form of a spec (the activation as its name). */
 export function specToJSON(spec: NetworkSpec): Record<string, unknown> {
   const { layers, ...flat } = spec;
-  return layers ? { ...flat, activation: activationName(spec), layers: layersToJSON(layers) } : { ...flat, activation: activationName(spec) };
+  return layers
+    ? { ...flat, activation: activationName(spec), layers: layersToJSON(layers) }
+    : { ...flat, activation: activationName(spec) };
 }
 
 function canonical(v: unknown): string {

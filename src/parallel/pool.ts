@@ -49,7 +49,12 @@ export async function closePools(): Promise<void> {
 }
 
 /** Run tasks on a shared pool of `threads` threads (kept warm for the next call); results come back in task order. */
-export async function runInPool<T, R>(workerUrl: URL, tasks: T[], threads = defaultThreads(), onDone?: (done: number, total: number) => void): Promise<R[]> {
+export async function runInPool<T, R>(
+  workerUrl: URL,
+  tasks: T[],
+  threads = defaultThreads(),
+  onDone?: (done: number, total: number) => void,
+): Promise<R[]> {
   if (threads <= 1 || tasks.length <= 1) {
     const mod = await import(workerUrl.href);
     const out: R[] = [];

@@ -46,18 +46,37 @@ export function agreement(predicted: number, measured: number, opts: AgreementOp
   const tol = opts.absTol ?? opts.relTol * Math.abs(predicted);
   const band = z * s;
   if (!Number.isFinite(predicted) || !Number.isFinite(measured)) {
-    return { verdict: 'inconclusive', reason: `not finite (predicted ${predicted}, measured ${measured})`, diff: Number.NaN, tolerance: tol, band, z };
+    return {
+      verdict: 'inconclusive',
+      reason: `not finite (predicted ${predicted}, measured ${measured})`,
+      diff: Number.NaN,
+      tolerance: tol,
+      band,
+      z,
+    };
   }
   const err = Math.abs(measured - predicted);
   const rel = predicted !== 0 ? err / Math.abs(predicted) : err;
   const out = { diff: err, tolerance: tol, band, z };
   if (err <= tol + band) {
-    return { ...out, verdict: 'agrees', reason: `|Δ| = ${fmtNumber(err)} (${pct(rel)}) ≤ tol ${fmtNumber(tol)} + ${z}·se ${fmtNumber(band)}` };
+    return {
+      ...out,
+      verdict: 'agrees',
+      reason: `|Δ| = ${fmtNumber(err)} (${pct(rel)}) ≤ tol ${fmtNumber(tol)} + ${z}·se ${fmtNumber(band)}`,
+    };
   }
   if (band > tol) {
-    return { ...out, verdict: 'inconclusive', reason: `|Δ| = ${fmtNumber(err)} but ${z}·se = ${fmtNumber(band)} exceeds the tolerance ${fmtNumber(tol)}` };
+    return {
+      ...out,
+      verdict: 'inconclusive',
+      reason: `|Δ| = ${fmtNumber(err)} but ${z}·se = ${fmtNumber(band)} exceeds the tolerance ${fmtNumber(tol)}`,
+    };
   }
-  return { ...out, verdict: 'disagrees', reason: `|Δ| = ${fmtNumber(err)} (${pct(rel)}) > tol ${fmtNumber(tol)} + ${z}·se ${fmtNumber(band)}` };
+  return {
+    ...out,
+    verdict: 'disagrees',
+    reason: `|Δ| = ${fmtNumber(err)} (${pct(rel)}) > tol ${fmtNumber(tol)} + ${z}·se ${fmtNumber(band)}`,
+  };
 }
 
 /** A number to `digits` significant digits; exponent form below 1e-3 and from 1e5. */

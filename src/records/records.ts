@@ -30,17 +30,23 @@ export const QUANTITIES = {
   trust_ratio: 'per-layer trust ratio or clip factor of an adaptive optimizer',
   lr: 'learning rate in effect (per layer when layer is set)',
   predicted_growth: 'legacy name of gia_growth (runs before the exact factorisation): not a prediction during training',
-  gia_growth: 'gradient-independence reconstruction of grad_growth from measured weights and batch statistics (src/theory/correlation.ts): assumes grad_align_w = gate_grad_corr = 1, bn_proj_removed = 0 and c_j²-weighted units; labelled, not a prediction',
+  gia_growth:
+    'gradient-independence reconstruction of grad_growth from measured weights and batch statistics (src/theory/correlation.ts): assumes grad_align_w = gate_grad_corr = 1, bn_proj_removed = 0 and c_j²-weighted units; labelled, not a prediction',
   gia_unit_gain: 'its BN factor: gia_growth / weight_gain = γ²·mean φ′²·Σ_j (c_j²/‖W_{l+1}‖²_F)/(σ_j² + ε)',
-  grad_factor_w: 'F_W = ‖g_h^{l+1}W_{l+1}‖² / ‖g_h^{l+1}‖²: the backward through Linear l+1 (exact; grad_growth = grad_factor_w · grad_factor_bn)',
+  grad_factor_w:
+    'F_W = ‖g_h^{l+1}W_{l+1}‖² / ‖g_h^{l+1}‖²: the backward through Linear l+1 (exact; grad_growth = grad_factor_w · grad_factor_bn)',
   weight_gain: '‖W_{l+1}‖²_F / n_{l+1}: F_W if the gradient were isotropic and independent of W_{l+1}',
-  grad_align_w: 'α_W = grad_factor_w / weight_gain: alignment of g_h^{l+1} with the top singular directions of W_{l+1} (1 in expectation under gradient independence)',
-  grad_factor_bn: 'F_BN = ‖g_h^l‖² / ‖g_x^l‖²: the backward through φ, γ and BN of block l (exact; = bn_unit_gain · gate_grad_corr · (1 − bn_proj_removed))',
+  grad_align_w:
+    'α_W = grad_factor_w / weight_gain: alignment of g_h^{l+1} with the top singular directions of W_{l+1} (1 in expectation under gradient independence)',
+  grad_factor_bn:
+    'F_BN = ‖g_h^l‖² / ‖g_x^l‖²: the backward through φ, γ and BN of block l (exact; = bn_unit_gain · gate_grad_corr · (1 − bn_proj_removed))',
   bn_unit_gain: 'A = Σ_j u_j γ_j² E_b[φ′_j²]/(σ_j² + ε), u_j the share of ‖g_x^l‖² on unit j, γ_j learned',
-  gate_grad_corr: 'κ = ‖γ∘s⁻¹∘φ′∘g_x^l‖² / Σ_j γ_j² E_b[φ′_j²] ‖g_x,j^l‖²/s_j²: gate–gradient correlation (1 if φ′ and the gradient are uncorrelated over the batch)',
-  bn_proj_removed: 'ρ_P = 1 − ‖g_h^l‖² / ‖γ∘s⁻¹∘φ′∘g_x^l‖²: fraction of the gradient BN\'s mean and variance paths remove',
+  gate_grad_corr:
+    'κ = ‖γ∘s⁻¹∘φ′∘g_x^l‖² / Σ_j γ_j² E_b[φ′_j²] ‖g_x,j^l‖²/s_j²: gate–gradient correlation (1 if φ′ and the gradient are uncorrelated over the batch)',
+  bn_proj_removed: "ρ_P = 1 − ‖g_h^l‖² / ‖γ∘s⁻¹∘φ′∘g_x^l‖²: fraction of the gradient BN's mean and variance paths remove",
   grad_factor_product: 'grad_factor_w · grad_factor_bn, from the per-unit sums (equals grad_growth to float32 rounding)',
-  grad_degenerate: 'the loss gradient at the top block is zero or at float32 round-off (value ν = ‖g_h^L‖/‖γ∘s⁻¹∘φ′∘g_x^L‖; tags.degenerate): that step\'s gradient records are tagged, its factors omitted',
+  grad_degenerate:
+    "the loss gradient at the top block is zero or at float32 round-off (value ν = ‖g_h^L‖/‖γ∘s⁻¹∘φ′∘g_x^L‖; tags.degenerate): that step's gradient records are tagged, its factors omitted",
   loss: 'training loss',
   accuracy: 'accuracy (fraction)',
   test_loss: 'test loss',
@@ -48,24 +54,25 @@ export const QUANTITIES = {
   growth: 'per-layer growth factor of ‖∂L/∂h‖² in the interior (λ)',
   depth_scale: '1 / ln(growth), in layers',
   growth_bsb1: 'λ(B) of Yang et al. at the BSB1 fixed point (Linear → BN → φ), whether or not that point attracts (tags.attracting)',
-  growth_attractor: 'gradient-independence growth at the state the batch Gram dynamics flow to (mean over replicas; tags.state bsb1 | broken)',
+  growth_attractor:
+    'gradient-independence growth at the state the batch Gram dynamics flow to (mean over replicas; tags.state bsb1 | broken)',
   bsb1_lambda_l: 'Jacobian eigenvalue of the batch Gram map at BSB1 on L (per-sample centred norms); > 1: BSB1 not attracting',
   bsb1_lambda_m: 'Jacobian eigenvalue of the batch Gram map at BSB1 on M (zero diagonal, zero row sums); > 1: BSB1 not attracting',
   norm_spread: 'sd / mean over the batch of the per-sample centred norms of the block output (0 at BSB1)',
   distinct: 'number of distinct samples in the block output (clusters of centred cosine > 1 − 1e-6; B at BSB1)',
   eff_rank: 'effective rank (tr C)²/‖C‖²_F of the centred batch Gram C of the block output (B − 1 at BSB1)',
-  gram_dev_l: 'L component of the centred Gram\'s deviation from BSB1, relative to its BSB1 part (Frobenius)',
-  gram_dev_m: 'M component of the centred Gram\'s deviation from BSB1, relative to its BSB1 part (Frobenius)',
+  gram_dev_l: "L component of the centred Gram's deviation from BSB1, relative to its BSB1 part (Frobenius)",
+  gram_dev_m: "M component of the centred Gram's deviation from BSB1, relative to its BSB1 part (Frobenius)",
   jac_sv: 'a singular value of the input-output Jacobian ∂x_L/∂x_0 of a sampled net (one record each, tags.index; docs/spectrum.md)',
-  jac_m1: 'first moment (1/N) tr JJᵀ of the Jacobian\'s squared singular values (sampled per seed, and theory)',
-  jac_m2: 'second moment (1/N) tr (JJᵀ)² of the Jacobian\'s squared singular values (sampled per seed, and theory)',
-  jac_ks: 'Kolmogorov–Smirnov distance between a sampled net\'s singular values and the theory CDF',
-  jac_density: 'free-probability density of the Jacobian\'s singular values σ at tags.sv (theory)',
+  jac_m1: "first moment (1/N) tr JJᵀ of the Jacobian's squared singular values (sampled per seed, and theory)",
+  jac_m2: "second moment (1/N) tr (JJᵀ)² of the Jacobian's squared singular values (sampled per seed, and theory)",
+  jac_ks: "Kolmogorov–Smirnov distance between a sampled net's singular values and the theory CDF",
+  jac_density: "free-probability density of the Jacobian's singular values σ at tags.sv (theory)",
   jac_zero_mass: 'point mass of the singular-value law at σ = 0 (theory; tags.sv = 0)',
   jac_atom: 'a point mass of the singular-value law at σ = tags.sv > 0 (theory)',
   growth_fit_intercept: 'g_∞ of the finite-size fit growth = g_∞ + a/N over widths (width recorded as Infinity; sd its standard error)',
   growth_fit_slope: 'a of the finite-size fit growth = g_∞ + a/N over widths (sd its standard error)',
-  critical_sigma_w2: 'σ_w² on the order-to-chaos line (growth 1) at the record\'s σ_b²: read, when given, by the maps figure',
+  critical_sigma_w2: "σ_w² on the order-to-chaos line (growth 1) at the record's σ_b²: read, when given, by the maps figure",
 } as const;
 
 /**
@@ -96,7 +103,20 @@ const SPEC_FIELD_KEYS: Record<keyof SpecFields, true> = {
 };
 
 /** Every field a record may have (readers refuse others, naming the nearest). */
-export const RECORD_FIELDS: readonly string[] = ['source', 'quantity', 'layer', 'step', 'seed', 'value', 'sd', 'lo', 'hi', 'n', 'tags', ...Object.keys(SPEC_FIELD_KEYS)];
+export const RECORD_FIELDS: readonly string[] = [
+  'source',
+  'quantity',
+  'layer',
+  'step',
+  'seed',
+  'value',
+  'sd',
+  'lo',
+  'hi',
+  'n',
+  'tags',
+  ...Object.keys(SPEC_FIELD_KEYS),
+];
 
 export interface SPRecord extends SpecFields {
   source: Source;
@@ -145,9 +165,22 @@ export const QUANTITY_RANGES: Record<string, [number, number]> = {
   corr: [-1, 1],
   unit_corr: [0, 1],
   ...Object.fromEntries(
-    ['preact_var', 'postact_var', 'q', 'grad_h_sq', 'grad_w_sq', 'grad_h_norm', 'grad_w_norm', 'weight_norm', 'update_ratio', 'grad_growth', 'growth', 'norm_spread', 'eff_rank', 'lr'].map(
-      (q) => [q, [0, Number.POSITIVE_INFINITY] as [number, number]],
-    ),
+    [
+      'preact_var',
+      'postact_var',
+      'q',
+      'grad_h_sq',
+      'grad_w_sq',
+      'grad_h_norm',
+      'grad_w_norm',
+      'weight_norm',
+      'update_ratio',
+      'grad_growth',
+      'growth',
+      'norm_spread',
+      'eff_rank',
+      'lr',
+    ].map((q) => [q, [0, Number.POSITIVE_INFINITY] as [number, number]]),
   ),
 };
 

@@ -74,7 +74,12 @@ export async function reproduce(opts: ReproduceOptions): Promise<StudyOutcome[]>
   if (opts.renderer) {
     for (const o of outcomes) for (const f of o.figures) await opts.renderer.render(f, opts.outDir);
   }
-  const md = reportMarkdown(outcomes, { version: opts.version, scale: opts.scale, date: new Date().toISOString().slice(0, 10), figureFile: (n) => `${n}.png` });
+  const md = reportMarkdown(outcomes, {
+    version: opts.version,
+    scale: opts.scale,
+    date: new Date().toISOString().slice(0, 10),
+    figureFile: (n) => `${n}.png`,
+  });
   writeFileAtomic(join(opts.outDir, 'REPORT.md'), md);
   if (opts.renderer?.html) await opts.renderer.html(outcomes, md, join(opts.outDir, 'report.html'), opts.outDir);
   return outcomes;

@@ -68,7 +68,14 @@ async function point(input: SpecInput, opts: FiniteSizeOptions): Promise<Point> 
   } catch {
     predicted = null;
   }
-  return { spec, growth: res.measuredGrowth, se: res.measuredGrowthSE, df: growthDf(res.seeds.length, res.interior), predicted, loss: res.loss };
+  return {
+    spec,
+    growth: res.measuredGrowth,
+    se: res.measuredGrowthSE,
+    df: growthDf(res.seeds.length, res.interior),
+    predicted,
+    loss: res.loss,
+  };
 }
 
 /** Run the study; every point is one spec sampled at K seeds. */
@@ -83,7 +90,14 @@ export async function finiteSizeStudy(opts: FiniteSizeOptions = {}): Promise<SPR
   const push = (p: Point, sweep: string) => {
     const f = specFields(p.spec);
     const tags = { study: 'finite-size', sweep, ratioBN: (p.spec.batch ?? 0) / f.width, loss: p.loss };
-    out.push(record(f, 'sampled', 'growth', null, p.growth, { sd: p.se, lo: p.growth - studentT975(p.df) * p.se, hi: p.growth + studentT975(p.df) * p.se, tags }));
+    out.push(
+      record(f, 'sampled', 'growth', null, p.growth, {
+        sd: p.se,
+        lo: p.growth - studentT975(p.df) * p.se,
+        hi: p.growth + studentT975(p.df) * p.se,
+        tags,
+      }),
+    );
     if (p.predicted !== null) out.push(record(f, 'theory', 'growth', null, p.predicted, { tags }));
   };
   for (const activation of acts) {

@@ -1,6 +1,15 @@
 // sample: real random networks at finite width, at initialization, in float64.
 export { type BackendChoice, type Kernels, kernels, nativeKernels, nativeKernelsError, tsKernels } from './linalg.js';
-export { checkLoss, defaultLoss, type ForwardBackwardOptions, forwardBackward, type LayerStats, RoundOffGradientError, readoutConstantReason, roundOffBound } from './network.js';
+export {
+  checkLoss,
+  defaultLoss,
+  type ForwardBackwardOptions,
+  forwardBackward,
+  type LayerStats,
+  RoundOffGradientError,
+  readoutConstantReason,
+  roundOffBound,
+} from './network.js';
 export { SAMPLE_LAYERS, type SampleLayer, type SampleLayerTable } from './layers/index.js';
 export {
   chooseLoss,

@@ -8,7 +8,21 @@ export interface Kernels {
   /** 'openblas' or 'typescript'. */
   readonly name: string;
   /** C = alpha·op(A)·op(B) + beta·C; op(A) is M×K, op(B) is K×N, C is M×N (leading dims lda, ldb, ldc). */
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, B: Float64Array, ldb: number, beta: number, C: Float64Array, ldc: number): void;
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float64Array,
+    lda: number,
+    B: Float64Array,
+    ldb: number,
+    beta: number,
+    C: Float64Array,
+    ldc: number,
+  ): void;
   /** Upper triangle of C = alpha·op(A)·op(A)ᵀ + beta·C; op(A) is N×K (A is K×N when trans). */
   syrk(trans: boolean, N: number, K: number, alpha: number, A: Float64Array, lda: number, beta: number, C: Float64Array, ldc: number): void;
   /** Threads the kernels may use (no-op for the TypeScript kernels, which run on the calling thread). */
@@ -17,7 +31,21 @@ export interface Kernels {
 }
 
 interface Addon {
-  dgemm(ta: number, tb: number, M: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, B: Float64Array, ldb: number, beta: number, C: Float64Array, ldc: number): void;
+  dgemm(
+    ta: number,
+    tb: number,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float64Array,
+    lda: number,
+    B: Float64Array,
+    ldb: number,
+    beta: number,
+    C: Float64Array,
+    ldc: number,
+  ): void;
   dsyrk(tr: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, beta: number, C: Float64Array, ldc: number): void;
   setThreads(n: number): void;
   getThreads(): number;
@@ -33,7 +61,18 @@ function scaleC(M: number, N: number, beta: number, C: Float64Array, ldc: number
 }
 
 /** C += alpha·A·B (no transposes): i-k-j order, the inner loop streams rows of B and C. */
-function gemmNN(M: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, B: Float64Array, ldb: number, C: Float64Array, ldc: number): void {
+function gemmNN(
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float64Array,
+  lda: number,
+  B: Float64Array,
+  ldb: number,
+  C: Float64Array,
+  ldc: number,
+): void {
   for (let i = 0; i < M; i++) {
     const ci = i * ldc;
     const ai = i * lda;
@@ -58,7 +97,18 @@ function gemmNN(M: number, N: number, K: number, alpha: number, A: Float64Array,
 }
 
 /** C += alpha·A·Bᵀ: dot products of rows of A and rows of B, 2×2 register blocks. */
-function gemmNT(M: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, B: Float64Array, ldb: number, C: Float64Array, ldc: number): void {
+function gemmNT(
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float64Array,
+  lda: number,
+  B: Float64Array,
+  ldb: number,
+  C: Float64Array,
+  ldc: number,
+): void {
   let i = 0;
   for (; i + 1 < M; i += 2) {
     const a0 = i * lda;
@@ -110,7 +160,18 @@ function gemmNT(M: number, N: number, K: number, alpha: number, A: Float64Array,
 }
 
 /** C += alpha·Aᵀ·B: rank-one updates over k; the inner loop streams rows of B and C. */
-function gemmTN(M: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, B: Float64Array, ldb: number, C: Float64Array, ldc: number): void {
+function gemmTN(
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float64Array,
+  lda: number,
+  B: Float64Array,
+  ldb: number,
+  C: Float64Array,
+  ldc: number,
+): void {
   let k = 0;
   for (; k + 1 < K; k += 2) {
     const ak0 = k * lda;
@@ -138,7 +199,18 @@ function gemmTN(M: number, N: number, K: number, alpha: number, A: Float64Array,
 }
 
 /** C += alpha·Aᵀ·Bᵀ (rare here): via a transposed copy of B. */
-function gemmTT(M: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, B: Float64Array, ldb: number, C: Float64Array, ldc: number): void {
+function gemmTT(
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float64Array,
+  lda: number,
+  B: Float64Array,
+  ldb: number,
+  C: Float64Array,
+  ldc: number,
+): void {
   const Bt = new Float64Array(K * N);
   for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) Bt[k * N + j] = B[j * ldb + k];
   gemmTN(M, N, K, alpha, A, lda, Bt, N, C, ldc);
@@ -220,7 +292,9 @@ export function kernels(choice: BackendChoice = 'auto'): Kernels {
   const n = nativeKernels();
   if (n) return n;
   if (choice === 'native') {
-    throw new Error(`backend: "native" is not available (${nativeError}); build it with \`npm rebuild signalprop-blas\` (needs cc and libopenblas-dev) or use "auto" / "typescript"`);
+    throw new Error(
+      `backend: "native" is not available (${nativeError}); build it with \`npm rebuild signalprop-blas\` (needs cc and libopenblas-dev) or use "auto" / "typescript"`,
+    );
   }
   return tsKernels;
 }

@@ -37,7 +37,18 @@ import {
 import { GRAM_RECORDS, gramDiagnostics } from '../theory/index.js';
 import { type BackendChoice, type Kernels, kernels } from './linalg.js';
 import { maxOf } from '../io/arrays.js';
-import { type Backward, type Buffers, FUSIONS, type FusedStep, type Forward, gramOf, type ReadoutState, SAMPLE_LAYERS, type SampleLayer, type SampleNet } from './layers/index.js';
+import {
+  type Backward,
+  type Buffers,
+  FUSIONS,
+  type FusedStep,
+  type Forward,
+  gramOf,
+  type ReadoutState,
+  SAMPLE_LAYERS,
+  type SampleLayer,
+  type SampleNet,
+} from './layers/index.js';
 
 export interface ForwardBackwardOptions {
   /** Loss at the top (default: defaultLoss(spec): readout, or projection/mse where readout is constant). */
@@ -255,7 +266,9 @@ class BufferPool {
 const pool = new BufferPool(512 * 2 ** 20);
 
 /** One step of a layer list: a kind's kernel, or a fusion rule over two consecutive layers. */
-type Step = { layer: Layer; kernel: SampleLayer<any>; second?: undefined; fused?: undefined } | { layer: Layer; second: Layer; fused: FusedStep<any, any>; kernel?: undefined };
+type Step =
+  | { layer: Layer; kernel: SampleLayer<any>; second?: undefined; fused?: undefined }
+  | { layer: Layer; second: Layer; fused: FusedStep<any, any>; kernel?: undefined };
 
 const stepMemo = new WeakMap<readonly Layer[], Step[]>();
 
@@ -319,7 +332,13 @@ class Net implements SampleNet {
     };
   }
 
-  forwardList(layers: readonly Layer[], x: Float64Array, n: number, owned: boolean, f: Forward): { out: Float64Array; n: number; caches: unknown[] } {
+  forwardList(
+    layers: readonly Layer[],
+    x: Float64Array,
+    n: number,
+    owned: boolean,
+    f: Forward,
+  ): { out: Float64Array; n: number; caches: unknown[] } {
     const caches: unknown[] = [];
     for (const s of stepsOf(layers)) {
       const r = s.fused ? s.fused.forward(this, s.layer, s.second, x, n, owned, f) : s.kernel.forward(this, s.layer, x, n, owned, f);
@@ -337,7 +356,8 @@ class Net implements SampleNet {
     for (let i = steps.length - 1; i >= 0; i--) {
       const s = steps[i];
       if (cur === null) this.releaseStep(s, caches[i]);
-      else cur = s.fused ? s.fused.backward(this, s.layer, s.second, caches[i], cur, b) : s.kernel.backward(this, s.layer, caches[i], cur, b);
+      else
+        cur = s.fused ? s.fused.backward(this, s.layer, s.second, caches[i], cur, b) : s.kernel.backward(this, s.layer, caches[i], cur, b);
     }
     return cur;
   }
@@ -370,7 +390,12 @@ class Net implements SampleNet {
    * Forward through block l (0-based) from x (B × fin[l], left untouched) with its Gram gx (handed over);
    * returns the output, its Gram and the block's caches, and writes statistics when stats is given.
    */
-  forwardBlock(l: number, x: Float64Array, gx: Float64Array, stats: LayerStats | null): { out: Float64Array; gram: Float64Array; caches: unknown[] } {
+  forwardBlock(
+    l: number,
+    x: Float64Array,
+    gx: Float64Array,
+    stats: LayerStats | null,
+  ): { out: Float64Array; gram: Float64Array; caches: unknown[] } {
     const B = this.B;
     const f: Forward = { l, stats, inGram: { x, gram: gx } };
     const { out, n, caches } = this.forwardList(this.blocks[l], x, this.fin[l], false, f);
@@ -393,7 +418,6 @@ class Net implements SampleNet {
 export function sampleNet(spec: NetworkSpec, params: LinearParams[], batch: number, backend: BackendChoice = 'auto'): SampleNet {
   return new Net(spec, params, batch, backend, undefined, false);
 }
-
 
 function emptyStats(L: number, B: number, loss: LossKind, backend: string): LayerStats {
   const nan = () => new Float64Array(L).fill(Number.NaN);

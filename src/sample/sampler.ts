@@ -1,7 +1,18 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
 import { defaultThreads, runInPool } from '../parallel/pool.js';
 import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
-import { checkSeed, flatLayers, layersOf, type LossKind, type NetworkSpec, SpecError, type SpecFields, type SpecInput, specFields, studentT975 } from '../network/index.js';
+import {
+  checkSeed,
+  flatLayers,
+  layersOf,
+  type LossKind,
+  type NetworkSpec,
+  SpecError,
+  type SpecFields,
+  type SpecInput,
+  specFields,
+  studentT975,
+} from '../network/index.js';
 import { record, type Quantity, type SPRecord, quantityRange, summarize } from '../records/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
 import { checkLoss, defaultLoss, forwardBackward, type LayerStats, readoutConstantReason } from './network.js';
@@ -99,7 +110,9 @@ const PER_LAYER: [Quantity, (s: LayerStats, l: number) => number][] = [
   ['postact_mean', (s, l) => s.postactMean[l]],
   ['postact_var', (s, l) => s.postactVar[l]],
   ['corr', (s, l) => s.corr[l]],
-  ...GRAM_RECORDS.map(([q]) => [q, (s: LayerStats, l: number) => s.gram?.[q]?.[l] ?? Number.NaN] as [Quantity, (s: LayerStats, l: number) => number]),
+  ...GRAM_RECORDS.map(
+    ([q]) => [q, (s: LayerStats, l: number) => s.gram?.[q]?.[l] ?? Number.NaN] as [Quantity, (s: LayerStats, l: number) => number],
+  ),
   ['grad_h_sq', (s, l) => s.gradHSq[l]],
   ['grad_w_sq', (s, l) => s.gradWSq[l]],
   ['log_grad_h_sq', (s, l) => s.logGradHSq[l] - s.logGradHSq[s.depth - 1]],
@@ -183,10 +196,18 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
   const k = kernels(backend);
   const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), seeds.length));
   // worker threads rebuild the spec from its JSON: every activation must be a string
-  const cloneable = typeof spec.activation === 'string' && flatLayers(layersOf(spec)).every((l) => l.kind !== 'act' || typeof l.activation === 'string');
+  const cloneable =
+    typeof spec.activation === 'string' && flatLayers(layersOf(spec)).every((l) => l.kind !== 'act' || typeof l.activation === 'string');
   let all: LayerStats[];
   if (threads > 1 && cloneable) {
-    const tasks: SeedTask[] = seeds.map((seed) => ({ spec: spec as SpecInput, seed, loss, inputCorrelation: rho, backend, blasThreads: 1 }));
+    const tasks: SeedTask[] = seeds.map((seed) => ({
+      spec: spec as SpecInput,
+      seed,
+      loss,
+      inputCorrelation: rho,
+      backend,
+      blasThreads: 1,
+    }));
     const before = k.getThreads();
     try {
       all = await runInPool<SeedTask, LayerStats>(workerUrl(), tasks, threads, opts.onProgress);
@@ -211,7 +232,17 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
   const records = sampleRecords(spec, all, seeds, tags, interior);
   const { growth, se } = growthEstimate(all, interior);
   const predictedGrowth = opts.predictedGrowth !== undefined ? opts.predictedGrowth : await theoryGrowth(spec);
-  return { records, measuredGrowth: growth, measuredGrowthSE: se, predictedGrowth, seeds, interior, backend: all[0]?.backend ?? k.name, loss, lossNote: note };
+  return {
+    records,
+    measuredGrowth: growth,
+    measuredGrowthSE: se,
+    predictedGrowth,
+    seeds,
+    interior,
+    backend: all[0]?.backend ?? k.name,
+    loss,
+    lossNote: note,
+  };
 }
 
 /** The theory room's predicted interior growth for the spec (predict(spec)), or null where it has none. */

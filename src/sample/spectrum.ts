@@ -55,7 +55,15 @@ export interface JacobianSample {
 /** One kind's factor of sample 0's Jacobian, statistics held fixed, read from its kernel's cache. */
 interface JacobianLayer<K extends LayerKind> extends MaybeSupported {
   /** J (rows × n0) ← this layer's factor · J; returns the product and its rows (may reuse J). */
-  apply?(net: SampleNet, layer: LayerOf<K>, cache: any, block: number, J: Float64Array, rows: number, n0: number): { J: Float64Array; rows: number };
+  apply?(
+    net: SampleNet,
+    layer: LayerOf<K>,
+    cache: any,
+    block: number,
+    J: Float64Array,
+    rows: number,
+    n0: number,
+  ): { J: Float64Array; rows: number };
 }
 
 /** Multiply row k of J (rows × n0) by d(k). */
@@ -88,8 +96,14 @@ export const JACOBIAN_LAYERS = {
       return { J, rows };
     },
   },
-  layernorm: { unsupported: 'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here' },
-  rmsnorm: { unsupported: 'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here' },
+  layernorm: {
+    unsupported:
+      'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here',
+  },
+  rmsnorm: {
+    unsupported:
+      'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here',
+  },
   residual: { unsupported: 'the Jacobian spectrum covers plain (non-residual) nets' },
 } satisfies { [K in LayerKind]: JacobianLayer<K> };
 
@@ -110,7 +124,11 @@ function inputQ(spec: NetworkSpec, q?: number): number | null {
  * The input–output Jacobian of one sampled net (row-major n_L × n_0) and its singular values.
  * `q` overrides the fixed point the no-BN input is scaled to.
  */
-export function sampleJacobian(spec: NetworkSpec, seed: number, opts: { q?: number } = {}): { J: Float64Array; rows: number; cols: number } {
+export function sampleJacobian(
+  spec: NetworkSpec,
+  seed: number,
+  opts: { q?: number } = {},
+): { J: Float64Array; rows: number; cols: number } {
   checkSpectrumSpec(spec);
   const n0 = spec.inputDim;
   const B = hasBN(spec) ? (spec.batch as number) : 1;
@@ -150,7 +168,11 @@ export function singularValues(J: Float64Array, rows: number, cols: number): num
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m.set(i, j, J[i * cols + j]);
   // ml-matrix's SVD wants rows ≥ cols for its fast path; the singular values of Jᵀ are the same
   const a = rows >= cols ? m : m.transpose();
-  const svd = new SingularValueDecomposition(a, { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
+  const svd = new SingularValueDecomposition(a, {
+    computeLeftSingularVectors: false,
+    computeRightSingularVectors: false,
+    autoTranspose: true,
+  });
   return Array.from(svd.diagonal).sort((p, q) => q - p);
 }
 
@@ -234,7 +256,8 @@ export function jacobianSpectrum(spec: NetworkSpec, opts: JacobianSpectrumOption
   const K = opts.seeds ?? 4;
   const seed0 = opts.seed ?? 1;
   if (!Number.isInteger(K) || K < 1) throw new SpecError('seeds', K, 'an integer >= 1');
-  if (!Number.isInteger(seed0) || seed0 < 1 || seed0 + K - 1 > 2147483647) throw new SpecError('seed', seed0, 'an integer from 1 to 2147483647 (minus the number of seeds)');
+  if (!Number.isInteger(seed0) || seed0 < 1 || seed0 + K - 1 > 2147483647)
+    throw new SpecError('seed', seed0, 'an integer from 1 to 2147483647 (minus the number of seeds)');
   checkSpectrumSpec(spec);
   const theory = jacobianSpectrumTheory(spec, opts.theory);
   const samples: JacobianSample[] = [];

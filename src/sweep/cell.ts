@@ -71,9 +71,12 @@ export async function runCell(task: CellTask): Promise<CellResult> {
   const { cell } = task;
   const worker = workerName();
   try {
-    if (cell.v !== CELL_VERSION) throw new Error(`cell format v${cell.v} is not supported by this worker (v${CELL_VERSION}); update signalprop on the worker`);
+    if (cell.v !== CELL_VERSION)
+      throw new Error(`cell format v${cell.v} is not supported by this worker (v${CELL_VERSION}); update signalprop on the worker`);
     if (!(cell.kind in task.modules)) {
-      throw new Error(`cell kind "${cell.kind}" is unknown to worker ${worker}; known: ${Object.keys(task.modules).join(', ')} (register custom kinds with --runner kind=module)`);
+      throw new Error(
+        `cell kind "${cell.kind}" is unknown to worker ${worker}; known: ${Object.keys(task.modules).join(', ')} (register custom kinds with --runner kind=module)`,
+      );
     }
     if (task.stop && Atomics.load(task.stop, 0) !== 0) return { id: cell.id, status: 'interrupted', records: [], ms: 0, worker };
     const mod = await loadCellKind(cell.kind, task.modules);

@@ -8,7 +8,6 @@ export interface SweepProgress {
   stop(): void;
 }
 
-
 /** A progress bar over `total` cells; `skipped` cells were already done and are not counted. */
 export function progressBar(total: number, skipped: number, label = 'sweep', stream: NodeJS.WriteStream = process.stderr): SweepProgress {
   const bar = new SingleBar({

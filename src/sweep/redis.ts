@@ -44,27 +44,38 @@ export function redisConnection(url: string): { url: string; maxRetriesPerReques
   try {
     u = new URL(url);
   } catch {
-    throw new RedisUrlError(`--redis: "${redactUrl(url)}" is not allowed; expected a URL redis://[:password@]host[:port][/db] or rediss://... for TLS`);
+    throw new RedisUrlError(
+      `--redis: "${redactUrl(url)}" is not allowed; expected a URL redis://[:password@]host[:port][/db] or rediss://... for TLS`,
+    );
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
     throw new RedisUrlError(`--redis: "${redactUrl(url)}" is not allowed; expected the scheme redis:// or rediss:// (TLS)`);
   }
   if (!u.hostname) throw new RedisUrlError(`--redis: "${redactUrl(url)}" is not allowed; expected a host, e.g. redis://10.0.0.5:6379`);
   const db = u.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d{1,2}$/.test(db)) throw new RedisUrlError(`--redis: "${redactUrl(url)}" is not allowed; the path must be a database number such as /0`);
+  if (db !== '' && !/^\d{1,2}$/.test(db))
+    throw new RedisUrlError(`--redis: "${redactUrl(url)}" is not allowed; the path must be a database number such as /0`);
   return { url, maxRetriesPerRequest: null };
 }
 
 /** Connect once and PING, failing fast with a clear message (instead of ioredis's endless retries). */
 export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   redisConnection(url);
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
     await client.ping();
   } catch (e) {
-    throw new RedisUrlError(`--redis: cannot reach "${redactUrl(url)}" (${(e as Error).message}); is redis-server running there and reachable (bind address, firewall, password)?`);
+    throw new RedisUrlError(
+      `--redis: cannot reach "${redactUrl(url)}" (${(e as Error).message}); is redis-server running there and reachable (bind address, firewall, password)?`,
+    );
   } finally {
     client.disconnect();
   }
@@ -182,7 +193,8 @@ export async function runRedis(cells: Cell[], opts: SubmitOptions, hooks: Execut
     await events.waitUntilReady();
     // Existing jobs of these cells: finished ones are collected, failed ones enqueued afresh.
     const states: string[] = [];
-    for (let i = 0; i < cells.length; i += 1000) states.push(...(await Promise.all(cells.slice(i, i + 1000).map((c) => queue.getJobState(jobIdOf(c.id))))));
+    for (let i = 0; i < cells.length; i += 1000)
+      states.push(...(await Promise.all(cells.slice(i, i + 1000).map((c) => queue.getJobState(jobIdOf(c.id))))));
     const fresh: Cell[] = [];
     for (let i = 0; i < cells.length; i++) {
       const s = states[i];
@@ -278,9 +290,12 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
       const cell = job.data?.cell;
       running++;
       lastActivity = Date.now();
-      log(`cell ${cell?.id} (${cell?.kind}) started${job.attemptsStarted > 1 || job.stalledCounter > 0 ? ` again (recovered from a stalled worker ${job.stalledCounter}×)` : ''}`);
+      log(
+        `cell ${cell?.id} (${cell?.kind}) started${job.attemptsStarted > 1 || job.stalledCounter > 0 ? ` again (recovered from a stalled worker ${job.stalledCounter}×)` : ''}`,
+      );
       try {
-        if (!cell || typeof cell !== 'object' || typeof cell.id !== 'string') return failedResult({ id: cellIdOf(job.id ?? 'c-?') }, new Error('job without a cell'));
+        if (!cell || typeof cell !== 'object' || typeof cell.id !== 'string')
+          return failedResult({ id: cellIdOf(job.id ?? 'c-?') }, new Error('job without a cell'));
         const tooBig = cellMemoryProblem(cell, concurrency);
         if (tooBig) {
           const r = failedResult(cell, new Error(tooBig));

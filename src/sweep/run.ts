@@ -85,7 +85,9 @@ export async function runSweep(sweep: Sweep, opts: RunSweepOptions): Promise<Swe
   let progress: SweepProgress = silentProgress;
   try {
     if (store.repaired.cellsBytes || store.repaired.recordsBytes) {
-      log(`note: repaired ${out} after an interrupted run (dropped ${store.repaired.cellsBytes} + ${store.repaired.recordsBytes} bytes of uncommitted cells)`);
+      log(
+        `note: repaired ${out} after an interrupted run (dropped ${store.repaired.cellsBytes} + ${store.repaired.recordsBytes} bytes of uncommitted cells)`,
+      );
     }
     writeJsonAtomic(join(out, 'sweep.json'), { ...sweepToJSON(sweep), cells: cells.length });
     const pending = cells.filter((c) => !store.isDone(c.id));

@@ -40,7 +40,8 @@ export class StoreError extends Error {
 }
 
 type TagValue = string | number | boolean | null;
-const tagValue = (v: unknown): TagValue => (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v));
+const tagValue = (v: unknown): TagValue =>
+  v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
 
 /** The tags a sweep adds to each record of a cell: sweep, cell, kind, seed and one per axis path. */
 export function cellTags(sweepName: string, cell: Cell): Record<string, TagValue> {
@@ -210,7 +211,8 @@ export class SweepStore {
       at += e.bytes;
       return { line, chunk, index: e.index, i };
     });
-    if (at !== records.length) throw new StoreError(`${this.recordsPath} has ${records.length} bytes but cells.jsonl accounts for ${at}; not sorted`);
+    if (at !== records.length)
+      throw new StoreError(`${this.recordsPath} has ${records.length} bytes but cells.jsonl accounts for ${at}; not sorted`);
     chunks.sort((a, b) => a.index - b.index || a.i - b.i);
     for (const fd of [this.recordsFd, this.cellsFd]) if (fd !== undefined) closeSync(fd);
     this.closed = true;

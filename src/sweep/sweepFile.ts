@@ -11,7 +11,17 @@
 // data.kind, loss, steps, ...). Cells are the cartesian product of the axes and the seeds; a cell's id is
 // stableHash of its full configuration {v, kind, spec, options, seed}, so it does not depend on the order
 // of the axes, the sweep's name or the cell's position.
-import { checkSeed, makeSpec, type NetworkSpec, nearestName, SpecError, type SpecInput, specToJSON, stableHash, unknownField } from '../network/index.js';
+import {
+  checkSeed,
+  makeSpec,
+  type NetworkSpec,
+  nearestName,
+  SpecError,
+  type SpecInput,
+  specToJSON,
+  stableHash,
+  unknownField,
+} from '../network/index.js';
 import { type CellKindModule, cellKindModules, loadCellKind } from './kinds.js';
 
 /** A bad sweep file: names the field, the value and what is allowed (exit code 2 from the CLI). */
@@ -105,10 +115,16 @@ function rewrap(prefix: string, e: unknown): never {
 function parseSeeds(raw: unknown): number[] {
   if (raw === undefined) return [1];
   if (typeof raw === 'number') {
-    if (!Number.isInteger(raw) || raw < 1 || raw > 100_000) throw new SweepError('seeds', raw, 'a count from 1 to 100000 (seeds 1..K) or a list of distinct integer seeds from 1 to 2147483647');
+    if (!Number.isInteger(raw) || raw < 1 || raw > 100_000)
+      throw new SweepError('seeds', raw, 'a count from 1 to 100000 (seeds 1..K) or a list of distinct integer seeds from 1 to 2147483647');
     return Array.from({ length: raw }, (_, i) => i + 1);
   }
-  if (!Array.isArray(raw) || raw.length === 0) throw new SweepError('seeds', raw, 'a count from 1 to 100000 (seeds 1..K) or a non-empty list of distinct integer seeds from 1 to 2147483647');
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw new SweepError(
+      'seeds',
+      raw,
+      'a count from 1 to 100000 (seeds 1..K) or a non-empty list of distinct integer seeds from 1 to 2147483647',
+    );
   const seen = new Set<number>();
   raw.forEach((s, i) => {
     try {
@@ -132,7 +148,11 @@ function resolveOptions(kind: string, mod: CellKindModule, options: Record<strin
   for (const k of Object.keys(options)) {
     if (!(k in mod.optionFields)) {
       const near = nearestName(k, [...Object.keys(mod.optionFields), ...SPEC_ROOTS]);
-      throw new SweepError(`${where}${k}`, options[k], `${describeOptions(kind, mod)}${near ? ` (did you mean "${near}"?)` : ''}; a spec field belongs in "base"`);
+      throw new SweepError(
+        `${where}${k}`,
+        options[k],
+        `${describeOptions(kind, mod)}${near ? ` (did you mean "${near}"?)` : ''}; a spec field belongs in "base"`,
+      );
     }
   }
   try {
@@ -167,31 +187,43 @@ export async function parseSweep(raw: unknown, defaults: { name?: string } = {})
     if (!(SWEEP_FIELDS as readonly string[]).includes(k)) throw new SweepError(k, raw[k], unknownField(k, SWEEP_FIELDS, 'a sweep'));
   }
   const name = raw.name ?? defaults.name ?? 'sweep';
-  if (typeof name !== 'string' || !NAME_RE.test(name)) throw new SweepError('name', name, 'letters, digits, ".", "_" or "-" (1 to 100 characters, starting with a letter or digit)');
+  if (typeof name !== 'string' || !NAME_RE.test(name))
+    throw new SweepError('name', name, 'letters, digits, ".", "_" or "-" (1 to 100 characters, starting with a letter or digit)');
   const kinds = cellKindModules();
   const kind = raw.kind;
   if (typeof kind !== 'string' || !(kind in kinds)) throw new SweepError('kind', kind, Object.keys(kinds).join(' | '));
   const mod = await loadCellKind(kind, kinds);
 
   const base = raw.base ?? {};
-  if (!isObject(base)) throw new SweepError('base', base, 'a network spec object (depth, width, batch, order, activation, init, bn, residual; or layers, a layer list)');
+  if (!isObject(base))
+    throw new SweepError(
+      'base',
+      base,
+      'a network spec object (depth, width, batch, order, activation, init, bn, residual; or layers, a layer list)',
+    );
   const options = raw.options ?? {};
   if (!isObject(options)) throw new SweepError('options', options, `an object: ${describeOptions(kind, mod)}`);
   resolveOptions(kind, mod, options, 'options.');
   checkSpec(mod, base as SpecInput, 'base.', options);
 
   const axesRaw = raw.axes ?? {};
-  if (!isObject(axesRaw)) throw new SweepError('axes', axesRaw, 'an object mapping a dotted path (e.g. "depth", "bn.eps", "optimizer.name") to a list of values');
+  if (!isObject(axesRaw))
+    throw new SweepError('axes', axesRaw, 'an object mapping a dotted path (e.g. "depth", "bn.eps", "optimizer.name") to a list of values');
   const axes: Axis[] = [];
   for (const [path, values] of Object.entries(axesRaw)) {
     const segs = path.split('.');
     const field = `axes.${path}`;
     if (segs.some((s) => s === '')) throw new SweepError(field, path, 'a dotted path such as "depth", "bn.eps" or "optimizer.name"');
-    if (segs[0] === 'seed' || segs[0] === 'seeds') throw new SweepError(field, values, 'seeds go in the top-level "seeds" field, not in axes');
+    if (segs[0] === 'seed' || segs[0] === 'seeds')
+      throw new SweepError(field, values, 'seeds go in the top-level "seeds" field, not in axes');
     const target = (SPEC_ROOTS as readonly string[]).includes(segs[0]) ? 'spec' : 'options';
     if (target === 'options' && !(segs[0] in mod.optionFields)) {
       const near = nearestName(segs[0], [...SPEC_ROOTS, ...Object.keys(mod.optionFields)]);
-      throw new SweepError(field, path, `a spec field (${SPEC_ROOTS.join(', ')}) or ${describeOptions(kind, mod)}${near ? ` (did you mean "${near}"?)` : ''}`);
+      throw new SweepError(
+        field,
+        path,
+        `a spec field (${SPEC_ROOTS.join(', ')}) or ${describeOptions(kind, mod)}${near ? ` (did you mean "${near}"?)` : ''}`,
+      );
     }
     for (const other of axes) {
       if (other.path === path || other.path.startsWith(`${path}.`) || path.startsWith(`${other.path}.`)) {
@@ -261,7 +293,12 @@ export async function expandSweep(sweep: Sweep): Promise<Cell[]> {
   }
   const ids = new Set<string>();
   for (const c of cells) {
-    if (ids.has(c.id)) throw new SweepError('axes', describeCell(c.axes, c.seed), 'axes whose combinations give distinct configurations (two cells have the same full configuration)');
+    if (ids.has(c.id))
+      throw new SweepError(
+        'axes',
+        describeCell(c.axes, c.seed),
+        'axes whose combinations give distinct configurations (two cells have the same full configuration)',
+      );
     ids.add(c.id);
   }
   return cells;

@@ -206,7 +206,8 @@ export function actBnGradientRate(activation: ActivationLike, B: number, bn: Par
       gPrev = g;
       kbar = next;
     }
-    if (!(kbar > 1e-12)) throw new SpecError('eps', eps, `an ε for which the Linear → φ → BN fixed point keeps a batch variance > 0 at B = ${B}`);
+    if (!(kbar > 1e-12))
+      throw new SpecError('eps', eps, `an ε for which the Linear → φ → BN fixed point keeps a batch variance > 0 at B = ${B}`);
   }
   const c = cOf(kbar);
   // the rate: per direction, σ_w²γ²/(B−1)·E_X[N/(v+ε)]
@@ -238,17 +239,18 @@ export function actBnGradientRate(activation: ActivationLike, B: number, bn: Par
         }
         pair += t / (B - 3);
       }
-    } else for (const sgn of [1, -1]) {
-      if (radialQuadrature) {
-        // E_X[f(X)] = E_{χ²_(B−3)}[X f(X)]/(B−3), X f(X) smooth and bounded at X → 0
-        let t = 0;
-        for (let j = 0; j < nr; j++) {
-          const X = backRule.nodes[j];
-          t += backRule.weights[j] * X * integrand(point(k * B, sgn, mu, Math.sqrt(c * X)));
-        }
-        pair += t / (B - 3);
-      } else pair += integrand(point(k * B, sgn, mu, Math.sqrt(c * rad[k])));
-    }
+    } else
+      for (const sgn of [1, -1]) {
+        if (radialQuadrature) {
+          // E_X[f(X)] = E_{χ²_(B−3)}[X f(X)]/(B−3), X f(X) smooth and bounded at X → 0
+          let t = 0;
+          for (let j = 0; j < nr; j++) {
+            const X = backRule.nodes[j];
+            t += backRule.weights[j] * X * integrand(point(k * B, sgn, mu, Math.sqrt(c * X)));
+          }
+          pair += t / (B - 3);
+        } else pair += integrand(point(k * B, sgn, mu, Math.sqrt(c * rad[k])));
+      }
     const val = (pref * pair) / 2;
     const dv = val - mean;
     mean += dv / (k + 1);
@@ -258,5 +260,17 @@ export function actBnGradientRate(activation: ActivationLike, B: number, bn: Par
   const se = Math.sqrt(m2 / (M - 1) / M);
   const g2k = gamma * gamma * kbar;
   const gm = gaussMoments(act, 0, (c * (B - 1)) / B + bvar);
-  return { B, rate, se, kappaMean: kbar, c, postMean: gm.mean, preactVar: (c * (B - 1)) / B, q: beta * beta + g2k, qc: beta * beta - g2k / (B - 1), draws: M, radialQuadrature };
+  return {
+    B,
+    rate,
+    se,
+    kappaMean: kbar,
+    c,
+    postMean: gm.mean,
+    preactVar: (c * (B - 1)) / B,
+    q: beta * beta + g2k,
+    qc: beta * beta - g2k / (B - 1),
+    draws: M,
+    radialQuadrature,
+  };
 }

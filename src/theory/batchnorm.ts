@@ -17,7 +17,9 @@ function bnOf(bn?: Partial<BnSpec>): BnSpec {
 
 function checkBatch(B: number): void {
   if (!(Number.isInteger(B) && B >= 4)) {
-    throw new RangeError(`batch: ${B} is not allowed; expected an integer >= 4 (Yang et al. Thm 7: the expected rate holds E[1/χ²_(B−1)] = 1/(B−3), infinite for B ≤ 3)`);
+    throw new RangeError(
+      `batch: ${B} is not allowed; expected an integer >= 4 (Yang et al. Thm 7: the expected rate holds E[1/χ²_(B−1)] = 1/(B−3), infinite for B ≤ 3)`,
+    );
   }
 }
 
@@ -79,7 +81,12 @@ export interface BnRateOptions {
  * fixed-point iteration. Exact at ε = 0 and at B = ∞; at finite B with ε > 0 use bnEpsFixedPoint, which
  * integrates over the law of v̂ (bnGradientRate and bsb1FixedPoint do).
  */
-export function effectiveGamma(activation: ActivationLike, B: number | null, bn?: Partial<BnSpec>, opts: BnRateOptions = {}): { kappa: number; gammaEff: number } {
+export function effectiveGamma(
+  activation: ActivationLike,
+  B: number | null,
+  bn?: Partial<BnSpec>,
+  opts: BnRateOptions = {},
+): { kappa: number; gammaEff: number } {
   const act = toActivation(activation);
   const { gamma, beta, eps } = bnOf(bn);
   if (!(eps > 0)) return { kappa: 1, gammaEff: gamma };
@@ -150,7 +157,13 @@ const MOMENT_KEYS = ['m1', 'm2', 'pair', 'S1', 'T1', 'S2', 'T2'] as const;
  * φ crosses the edge |x| = √(B−1) of the support (the moments are analytic in g² = γ²κ between such
  * points: the law of x is symmetric, so they are even in g). n first-kind points per piece.
  */
-function kappaMoments(act: ReturnType<typeof toActivation>, gamma: number, beta: number, B: number, n: number): (kappa: number) => KappaMoments {
+function kappaMoments(
+  act: ReturnType<typeof toActivation>,
+  gamma: number,
+  beta: number,
+  B: number,
+  n: number,
+): (kappa: number) => KappaMoments {
   if (slopesOf(act) && beta === 0) return (k) => sphereMoments(act, gamma * Math.sqrt(k), beta, B);
   const cuts = [0, 1];
   for (const kk of kinksOf(act)) {
@@ -203,7 +216,13 @@ function kappaMoments(act: ReturnType<typeof toActivation>, gamma: number, beta:
 }
 
 const kappaMomentCache = new Map<string, (kappa: number) => KappaMoments>();
-function cachedKappaMoments(act: ReturnType<typeof toActivation>, gamma: number, beta: number, B: number, n: number): (kappa: number) => KappaMoments {
+function cachedKappaMoments(
+  act: ReturnType<typeof toActivation>,
+  gamma: number,
+  beta: number,
+  B: number,
+  n: number,
+): (kappa: number) => KappaMoments {
   // activations are keyed by name: named ones are fixed functions; an expr: name carries its expression
   const key = `${act.name}|${act.expression ?? ''}|${gamma}|${beta}|${B}|${n}`;
   let f = kappaMomentCache.get(key);
@@ -235,7 +254,13 @@ export interface BnEpsLayer {
   kappaMean: number;
 }
 
-export function bnEpsLayer(activation: ActivationLike, B: number, bn: Partial<BnSpec>, Vh: number, opts: { chebyshev?: number } = {}): BnEpsLayer {
+export function bnEpsLayer(
+  activation: ActivationLike,
+  B: number,
+  bn: Partial<BnSpec>,
+  Vh: number,
+  opts: { chebyshev?: number } = {},
+): BnEpsLayer {
   const act = toActivation(activation);
   checkBatch(B);
   const { gamma, beta, eps } = bnOf(bn);
@@ -299,7 +324,12 @@ export interface BnEpsFixedPoint {
  * turns γ²/(v+ε) into σ_w²/(Bv) = 1/(sX)). E_X[f/X] = E_{χ²_(B−3)}[f]/(B−3), so at ε = 0 this is Thm 7.
  * σ_w² enters only through ε/σ_w². Quadrature: generalized Gauss–Laguerre (n nodes) in X.
  */
-export function bnEpsFixedPoint(activation: ActivationLike, B: number, bn?: Partial<BnSpec>, opts: BnRateOptions & { chebyshev?: number } = {}): BnEpsFixedPoint {
+export function bnEpsFixedPoint(
+  activation: ActivationLike,
+  B: number,
+  bn?: Partial<BnSpec>,
+  opts: BnRateOptions & { chebyshev?: number } = {},
+): BnEpsFixedPoint {
   const act = toActivation(activation);
   checkBatch(B);
   const { gamma, beta, eps } = bnOf(bn);
@@ -308,7 +338,11 @@ export function bnEpsFixedPoint(activation: ActivationLike, B: number, bn?: Part
   const m0 = sphereMoments(act, gamma, beta, B);
   const s0 = m0.m2 - m0.pair; // κ = 1: the ε = 0 value, an upper bound
   if (!(s0 > 1e-300) || !Number.isFinite(s0)) {
-    throw new SpecError('activation', act.name, `an activation that is not constant on the support of the BN output; φ(γ·x + β) with γ = ${gamma}, β = ${beta} is constant there at B = ${B}`);
+    throw new SpecError(
+      'activation',
+      act.name,
+      `an activation that is not constant on the support of the BN output; φ(γ·x + β) with γ = ${gamma}, β = ${beta} is constant there at B = ${B}`,
+    );
   }
   if (!(e > 0)) {
     const rate = rateFromMoments(m0);
@@ -334,7 +368,11 @@ export function bnEpsFixedPoint(activation: ActivationLike, B: number, bn?: Part
     s = next;
   }
   if (!(s > 1e-300) || !Number.isFinite(s)) {
-    throw new SpecError('eps', eps, `an ε for which the BN fixed point has batch variance > 0 (it collapses to 0 at B = ${B}, σ_w² = ${sw})`);
+    throw new SpecError(
+      'eps',
+      eps,
+      `an ε for which the BN fixed point has batch variance > 0 (it collapses to 0 at B = ${B}, σ_w² = ${sw})`,
+    );
   }
   const l = layer(s);
   const q = l.m2;
@@ -357,7 +395,8 @@ export function bnGradientRate(activation: ActivationLike, B: number | null, bn?
   if (B !== null) checkBatch(B);
   const b = bnOf(bn);
   const { gammaEff } = B === null || !(b.eps > 0) ? effectiveGamma(act, B, b, opts) : { gammaEff: b.gamma };
-  if (B !== null && !(b.eps > 0) && b.beta === 0 && slopesOf(act)?.a === 0 && slopesOf(act)?.b === 1 && gammaEff > 0) return reluRateYang(B);
+  if (B !== null && !(b.eps > 0) && b.beta === 0 && slopesOf(act)?.a === 0 && slopesOf(act)?.b === 1 && gammaEff > 0)
+    return reluRateYang(B);
   const m = sphereMoments(act, gammaEff, b.beta, B);
   const within = B === null ? m.m2 - m.m1 * m.m1 : m.m2 - m.pair;
   if (!(within > 1e-300) || !Number.isFinite(within)) {
@@ -463,7 +502,12 @@ export function actBnBlock(act: ReturnType<typeof toActivation>, bn: BnSpec, qh:
  * i.e. q* = E φ̃(x1)², c* = E φ̃(x1)φ̃(x2)/q* over the BN output at batch B (ReLU: q* = 1/2,
  * c* = 𝒥(−1/(B−1))). B null gives the large-batch limit (c* = (E φ̃)²/E φ̃²).
  */
-export function bsb1FixedPoint(activation: ActivationLike, B: number | null, bn?: Partial<BnSpec>, opts: BnRateOptions = {}): { q: number; c: number } {
+export function bsb1FixedPoint(
+  activation: ActivationLike,
+  B: number | null,
+  bn?: Partial<BnSpec>,
+  opts: BnRateOptions = {},
+): { q: number; c: number } {
   const act = toActivation(activation);
   if (B !== null) checkBatch(B);
   const b = bnOf(bn);

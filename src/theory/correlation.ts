@@ -57,12 +57,17 @@ function check(field: string, xs: ArrayLike<number>, n: number, positive: boolea
  * us). Assumes gradient independence and neglects BN's mean/variance gradient paths (O(1/B)); exact
  * factors of the measured ratio are in src/train/factors.ts.
  */
-export function correlationAwareRate(s: LayerCovarianceSummary, activation: ActivationLike, bn: Partial<BnSpec> = {}): CorrelationAwareRate {
+export function correlationAwareRate(
+  s: LayerCovarianceSummary,
+  activation: ActivationLike,
+  bn: Partial<BnSpec> = {},
+): CorrelationAwareRate {
   const nPrev = s.preVar.length;
   if (nPrev < 1) throw new RangeError('preVar: empty is not allowed; expected one batch variance per unit of h_{l−1}');
   check('preVar', s.preVar, nPrev, true);
   check('colNormSq', s.colNormSq, nPrev, false);
-  if (!(Number.isFinite(s.dphiSqMean) && s.dphiSqMean >= 0)) throw new RangeError(`dphiSqMean: ${s.dphiSqMean} is not allowed; expected a finite number >= 0`);
+  if (!(Number.isFinite(s.dphiSqMean) && s.dphiSqMean >= 0))
+    throw new RangeError(`dphiSqMean: ${s.dphiSqMean} is not allowed; expected a finite number >= 0`);
   if (!(Number.isInteger(s.nCur) && s.nCur >= 1)) throw new RangeError(`nCur: ${s.nCur} is not allowed; expected an integer >= 1`);
   const gamma = bn.gamma ?? 1;
   const beta = bn.beta ?? 0;
@@ -73,7 +78,8 @@ export function correlationAwareRate(s: LayerCovarianceSummary, activation: Acti
   const widthRatio = nPrev / s.nCur;
   const rate = s.dphiSqMean * gamma * gamma * widthRatio * ratioMean;
   const gm = gaussMoments(act, beta, gamma * gamma);
-  if (!(gm.variance > 0)) throw new RangeError(`activation: ${act.name} has zero output variance at γ = ${gamma}, β = ${beta}; λ∞ is undefined`);
+  if (!(gm.variance > 0))
+    throw new RangeError(`activation: ${act.name} has zero output variance at γ = ${gamma}, β = ${beta}; λ∞ is undefined`);
   const lambdaInf = (gamma * gamma * gm.d2) / gm.variance;
   let omegaW: number;
   if (s.prevRowNormSq) {

@@ -624,7 +624,11 @@ function meanSE(xs: number[]): { mean: number; se: number } {
  * settled = the tail itself satisfies this. The window never starts before layer 2: the rate at block 1
  * is set by the scale of the input Gram, not by a block output (see docs/drafts/gramDynamics.md).
  */
-export function settleWindow(layers: readonly GramDiagnostics[], B: number, tol: { corr?: number; effRank?: number; normSpread?: number } = {}): { from: number; settled: boolean } {
+export function settleWindow(
+  layers: readonly GramDiagnostics[],
+  B: number,
+  tol: { corr?: number; effRank?: number; normSpread?: number } = {},
+): { from: number; settled: boolean } {
   const L = layers.length - 1; // index 0 = input
   const tc = tol.corr ?? 0.03;
   const te = tol.effRank ?? 0.03;
@@ -642,7 +646,8 @@ export function settleWindow(layers: readonly GramDiagnostics[], B: number, tol:
   mc /= tail;
   me /= tail;
   mn /= tail;
-  const ok = (d: GramDiagnostics) => Math.abs(d.corr - mc) <= tc && Math.abs(d.effRank / B - me) <= te && Math.abs(d.normSpread - mn) <= tn * Math.max(mn, 0.1);
+  const ok = (d: GramDiagnostics) =>
+    Math.abs(d.corr - mc) <= tc && Math.abs(d.effRank / B - me) <= te && Math.abs(d.normSpread - mn) <= tn * Math.max(mn, 0.1);
   let from = L + 1;
   while (from > 2 && ok(layers[from - 1])) from--;
   const settled = from <= lo;

@@ -11,5 +11,13 @@ export * from './interior.js';
 export * from './stability.js';
 export * from './gramDynamics.js';
 export * from './spectrum.js';
-export { THEORY_LAYERS, SPECTRUM_SUPPORT, type TheoryLayer, type Law, normProjection, radialWeight, normProjectionNote } from './layers/index.js';
+export {
+  THEORY_LAYERS,
+  SPECTRUM_SUPPORT,
+  type TheoryLayer,
+  type Law,
+  normProjection,
+  radialWeight,
+  normProjectionNote,
+} from './layers/index.js';
 export * from './predictTable.js';

@@ -19,7 +19,9 @@ export const MIN_INTERIOR_DEPTH = 3;
 /** Why a depth has no interior window, or null where it has one. */
 export function noInteriorReason(depth: number): string | null {
   const [a, b] = interiorLayers(depth);
-  return b < a ? `depth ${depth} has no interior layers for the growth estimate (layer 1 is not at the fixed point; needs depth >= ${MIN_INTERIOR_DEPTH})` : null;
+  return b < a
+    ? `depth ${depth} has no interior layers for the growth estimate (layer 1 is not at the fixed point; needs depth >= ${MIN_INTERIOR_DEPTH})`
+    : null;
 }
 
 /** Student-t quantiles live in the spec room (records' intervals use them); re-exported for the theory. */

@@ -70,7 +70,8 @@ export function chi1(activation: ActivationLike, sigmaW2: number, sigmaB2: numbe
   const k = homogeneousGain(act);
   if (k !== null) return sigmaW2 * k;
   const qq = q ?? qStar(act, sigmaW2, sigmaB2);
-  if (!Number.isFinite(qq)) throw new RangeError(`chi1: the q-map diverges for ${act.name} at σ_w² = ${sigmaW2}, σ_b² = ${sigmaB2}; pass q explicitly`);
+  if (!Number.isFinite(qq))
+    throw new RangeError(`chi1: the q-map diverges for ${act.name} at σ_w² = ${sigmaW2}, σ_b² = ${sigmaB2}; pass q explicitly`);
   return sigmaW2 * gaussMoments(act, 0, qq).d2;
 }
 
@@ -164,7 +165,8 @@ export function criticalLine(activation: ActivationLike, sigmaB2: number): numbe
   };
   let lo = Math.log(1e-3);
   let hi = Math.log(1e3);
-  if (h(lo) > 0 || h(hi) < 0) throw new RangeError(`criticalLine: no σ_w² in [1e-3, 1e3] gives χ₁ = 1 for ${act.name} at σ_b² = ${sigmaB2}`);
+  if (h(lo) > 0 || h(hi) < 0)
+    throw new RangeError(`criticalLine: no σ_w² in [1e-3, 1e3] gives χ₁ = 1 for ${act.name} at σ_b² = ${sigmaB2}`);
   for (let it = 0; it < 100 && hi - lo > 1e-14; it++) {
     const mid = (lo + hi) / 2;
     if (h(mid) < 0) lo = mid;

@@ -86,7 +86,10 @@ function pairBoth(act: Activation, q: number, c: number, kinks: number[], m: num
   if (q === 0) return { phiphi: phi(0) ** 2, dphidphi: dphi(0) ** 2 };
   const s = Math.sqrt(q);
   const sc = s * Math.sqrt(Math.max(0, 1 - c * c));
-  const outer = normalRule(kinks.map((k) => k / s), m);
+  const outer = normalRule(
+    kinks.map((k) => k / s),
+    m,
+  );
   const plain = kinks.length ? null : normalRule([], m);
   let pp = 0;
   let dd = 0;
@@ -101,7 +104,12 @@ function pairBoth(act: Activation, q: number, c: number, kinks: number[], m: num
       dd += outer.weights[i] * g1 * dphi(m2);
       continue;
     }
-    const r = plain ?? normalRule(kinks.map((k) => (k - m2) / sc), m);
+    const r =
+      plain ??
+      normalRule(
+        kinks.map((k) => (k - m2) / sc),
+        m,
+      );
     let a = 0;
     let b = 0;
     for (let j = 0; j < r.nodes.length; j++) {

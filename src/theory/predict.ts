@@ -8,7 +8,15 @@ import { BN_PREMISE } from './layers/index.js';
 import { type Prediction, type PredictOptions, predictClassic } from './predictClassic.js';
 import { predictTable } from './predictTable.js';
 
-export { DYNAMICS_MODES, type DynamicsMode, GRAM_RECORDS, PREDICT_DYNAMICS, type Prediction, type PredictOptions, stationaryActBnGrowth } from './predictClassic.js';
+export {
+  DYNAMICS_MODES,
+  type DynamicsMode,
+  GRAM_RECORDS,
+  PREDICT_DYNAMICS,
+  type Prediction,
+  type PredictOptions,
+  stationaryActBnGrowth,
+} from './predictClassic.js';
 
 /** The presets whose theory is predictClassic's (the BatchNorm mean field and the plain q-map). */
 export const CLASSIC_ORDERS = ['linear-bn-act', 'linear-act-bn', 'linear-act'] as const;

@@ -66,10 +66,7 @@ export interface Prediction {
   predictedGrowthSE: number;
 }
 
-type Back =
-  | { kind: 'yang'; M: SphereMoments; Vh: number }
-  | { kind: 'actbn'; blk: ActBnBlock }
-  | { kind: 'plain'; S1: number; K0: number };
+type Back = { kind: 'yang'; M: SphereMoments; Vh: number } | { kind: 'actbn'; blk: ActBnBlock } | { kind: 'plain'; S1: number; K0: number };
 
 interface Fwd {
   /** stream entering the block: second moment, cross moment, log scale */
@@ -107,7 +104,11 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   const topCorr = opts.topGradientCorr ?? 1;
   if (!(topCorr >= 0 && topCorr <= 1)) throw new SpecError('topGradientCorr', topCorr, 'a number in [0, 1]');
   if (order !== 'linear-act' && B !== null && B < 4) {
-    throw new SpecError('batch', B, 'at least 4 for BatchNorm theory (Yang et al. Thm 7: the expected gradient rate involves E[1/χ²_(B−1)] = 1/(B−3), infinite for B ≤ 3), or omit it for the large-batch limit');
+    throw new SpecError(
+      'batch',
+      B,
+      'at least 4 for BatchNorm theory (Yang et al. Thm 7: the expected gradient rate involves E[1/χ²_(B−1)] = 1/(B−3), infinite for B ≤ 3), or omit it for the large-batch limit',
+    );
   }
   const notes: string[] = [];
   const fB = B === null ? 1 : (B - 1) / B;
@@ -140,12 +141,27 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
     if (t === 0) return A;
     const C = yangMoments(Math.exp((i + 1) * GRID));
     const mix = (a: number, c: number) => a + t * (c - a);
-    return { B: A.B, m1: mix(A.m1, C.m1), m2: mix(A.m2, C.m2), pair: mix(A.pair, C.pair), S1: mix(A.S1, C.S1), T1: mix(A.T1, C.T1), S2: mix(A.S2, C.S2), T2: mix(A.T2, C.T2), D1: mix(A.D1, C.D1), ND1: mix(A.ND1, C.ND1) };
+    return {
+      B: A.B,
+      m1: mix(A.m1, C.m1),
+      m2: mix(A.m2, C.m2),
+      pair: mix(A.pair, C.pair),
+      S1: mix(A.S1, C.S1),
+      T1: mix(A.T1, C.T1),
+      S2: mix(A.S2, C.S2),
+      T2: mix(A.T2, C.T2),
+      D1: mix(A.D1, C.D1),
+      ND1: mix(A.ND1, C.ND1),
+    };
   };
   if (order !== 'linear-act') {
     const m = yangMoments(bn.gamma);
     if (!(m.m2 - (B === null ? m.m1 * m.m1 : m.pair) > 1e-300)) {
-      throw new SpecError('activation', activationName(spec), 'a non-constant activation: its output has zero batch variance, so BatchNorm divides by zero');
+      throw new SpecError(
+        'activation',
+        activationName(spec),
+        'a non-constant activation: its output has zero batch variance, so BatchNorm divides by zero',
+      );
     }
   }
   const exactEps = order === 'linear-bn-act' && bn.eps > 0 && B !== null && res === null;
@@ -311,10 +327,17 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   let bw = runBackward(topCorr);
   if (!bw && topCorr > 0) {
     bw = runBackward(0);
-    if (bw) notes.push('the readout loss has zero gradient here (it sums a BatchNorm output, or a φ of one with constant φ′, over the batch, which is constant); gradients are given for a per-sample-independent top gradient instead');
+    if (bw)
+      notes.push(
+        'the readout loss has zero gradient here (it sums a BatchNorm output, or a φ of one with constant φ′, over the batch, which is constant); gradients are given for a per-sample-independent top gradient instead',
+      );
   }
   if (!bw) {
-    throw new SpecError('activation', activationName(spec), 'an activation whose derivative is not zero almost everywhere (the predicted gradient vanishes identically)');
+    throw new SpecError(
+      'activation',
+      activationName(spec),
+      'an activation whose derivative is not zero almost everywhere (the predicted gradient vanishes identically)',
+    );
   }
   const { lnDh, lnW } = bw;
 
@@ -330,7 +353,9 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   };
   if (res !== null) {
     predictedGrowth = geoMeanGrowth();
-    notes.push(`residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${interiorLayers(L).join('..')}${noInteriorReason(L) ? ` (none: ${noInteriorReason(L)})` : ''}`);
+    notes.push(
+      `residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${interiorLayers(L).join('..')}${noInteriorReason(L) ? ` (none: ${noInteriorReason(L)})` : ''}`,
+    );
   } else if (order === 'linear-bn-act') {
     try {
       predictedGrowth = bnGradientRate(act, B, bn, { sigmaW2: sw });
@@ -340,7 +365,9 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
       if (!(e instanceof SpecError) || (e.field !== 'eps' && e.field !== 'bn.eps')) throw e;
       collapsed = true;
       predictedGrowth = geoMeanGrowth();
-      notes.push(`no BSB1 fixed point with a positive batch variance (ε = ${bn.eps} against σ_w² = ${sw} at B = ${B}: the variance decays layer after layer); predictedGrowth is the geometric mean of the per-layer growth`);
+      notes.push(
+        `no BSB1 fixed point with a positive batch variance (ε = ${bn.eps} against σ_w² = ${sw} at B = ${B}: the variance decays layer after layer); predictedGrowth is the geometric mean of the per-layer growth`,
+      );
     }
   } else if (order === 'linear-act-bn') {
     predictedGrowth = actBnExact ? actBnExact.rate : stationaryActBnGrowth(act, spec);
@@ -358,10 +385,20 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
     notes.push(
       `linear-act-bn: the growth is the exact gradient-independence rate at the fixed point at B = ${B} (Monte Carlo, ± ${actBnExact.se.toPrecision(2)}; derived by us); per-layer rates past block 1 are the large-batch blocks scaled to it by ${actBnScale.toFixed(4)}`,
     );
-  } else if (order === 'linear-act-bn' && B !== null) notes.push('linear-act-bn with residual blocks: gradient rates are the large-batch leading order (derived by us); the forward statistics include the finite-B terms');
-  if (exactEps) notes.push('ε > 0: each unit\'s batch variance is χ²-distributed at the fixed point and ε enters unit by unit (exact under mean field and gradient independence; docs/theory.md §4.4)');
-  else if (order === 'linear-bn-act' && bn.eps > 0 && B !== null) notes.push('ε > 0 enters through γ_eff = γ√(v/(v+ε)) with v the batch variance of h, treated as self-averaging (approximate at finite B for residual streams)');
-  if (order === 'linear-act' && B === null) notes.push('no BatchNorm and no batch size: weight gradients are per sample (B = 1 convention)');
+  } else if (order === 'linear-act-bn' && B !== null)
+    notes.push(
+      'linear-act-bn with residual blocks: gradient rates are the large-batch leading order (derived by us); the forward statistics include the finite-B terms',
+    );
+  if (exactEps)
+    notes.push(
+      "ε > 0: each unit's batch variance is χ²-distributed at the fixed point and ε enters unit by unit (exact under mean field and gradient independence; docs/theory.md §4.4)",
+    );
+  else if (order === 'linear-bn-act' && bn.eps > 0 && B !== null)
+    notes.push(
+      'ε > 0 enters through γ_eff = γ√(v/(v+ε)) with v the batch variance of h, treated as self-averaging (approximate at finite B for residual streams)',
+    );
+  if (order === 'linear-act' && B === null)
+    notes.push('no BatchNorm and no batch size: weight gradients are per sample (B = 1 convention)');
 
   // ---------- is BSB1 attracting? where not, follow the batch Gram ----------
   let stability: Bsb1Stability | null = null;
@@ -378,14 +415,20 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   }
   if (stability) {
     const ev = `λ_L = ${stability.lambdaL.toFixed(4)}, λ_M = ${stability.lambdaM.toFixed(4)}`;
-    if (!stability.attracting) notes.push(`the BSB1 fixed point is not attracting (${ev}; an eigenvalue above 1): the batch leaves it with depth, and λ(B) = ${predictedGrowth.toFixed(5)} there is not the rate the net follows`);
-    else if (stability.marginal) notes.push(`the BSB1 fixed point is marginally stable (${ev}): perturbations along the larger direction decay slowly`);
+    if (!stability.attracting)
+      notes.push(
+        `the BSB1 fixed point is not attracting (${ev}; an eigenvalue above 1): the batch leaves it with depth, and λ(B) = ${predictedGrowth.toFixed(5)} there is not the rate the net follows`,
+      );
+    else if (stability.marginal)
+      notes.push(`the BSB1 fixed point is marginally stable (${ev}): perturbations along the larger direction decay slowly`);
   }
   const mode = opts.dynamics ?? 'auto';
   if (!(DYNAMICS_MODES as readonly string[]).includes(mode)) throw new SpecError('dynamics', mode, DYNAMICS_MODES.join(' | '));
   const canDynamics = B !== null && res === null && order !== 'linear-act';
   if (mode === 'always' && !canDynamics) {
-    notes.push(`no Gram dynamics for this spec (${B === null ? 'no finite batch' : res !== null ? 'residual blocks' : 'no BatchNorm'}): they follow the batch Gram of a BatchNorm block at a finite batch`);
+    notes.push(
+      `no Gram dynamics for this spec (${B === null ? 'no finite batch' : res !== null ? 'residual blocks' : 'no BatchNorm'}): they follow the batch Gram of a BatchNorm block at a finite batch`,
+    );
   }
   let dynamics: GramDynamicsResult | null = null;
   let predictedGrowthSE = actBnExact ? actBnExact.se : 0;
@@ -429,7 +472,10 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   }
   // a net this shallow has no interior: the stationary rate is a prediction no measurement can check
   const shallow = noInteriorReason(L);
-  if (shallow && res === null) notes.push(`${shallow}: predictedGrowth is the stationary rate, but a sampled or trained net of this depth has no measured growth to compare it with`);
+  if (shallow && res === null)
+    notes.push(
+      `${shallow}: predictedGrowth is the stationary rate, but a sampled or trained net of this depth has no measured growth to compare it with`,
+    );
   const lnLog = Math.log(predictedGrowth);
   const depthScale = lnLog === 0 ? Number.POSITIVE_INFINITY : 1 / lnLog;
 
@@ -453,7 +499,14 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   const mc = (mean: number, se: number, extra: Record<string, unknown> = {}) => {
     const R = dynamics!.replicas;
     const half = R > 1 && Number.isFinite(se) ? studentT975(R - 1) * se : 0;
-    return { sd: R > 1 ? se * Math.sqrt(R) : 0, n: R, lo: mean - half, hi: mean + half, tags: { method: 'gram-dynamics', samples: dynamics!.samples }, ...extra };
+    return {
+      sd: R > 1 ? se * Math.sqrt(R) : 0,
+      n: R,
+      lo: mean - half,
+      hi: mean + half,
+      tags: { method: 'gram-dynamics', samples: dynamics!.samples },
+      ...extra,
+    };
   };
   for (let l = 1; l <= L; l++) {
     const F = fwd[l - 1];
@@ -476,19 +529,42 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
     out.push(record(fields, 'theory', 'cum_log_growth', l, lnDhUse[l] - lnTopH, dynTags));
   }
   // no growth record where there is no interior window to average (a residual net shallower than 3 blocks): NaN is no record
-  if (Number.isFinite(predictedGrowth)) out.push(record(fields, 'theory', 'growth', null, predictedGrowth, dynamics ? mc(predictedGrowth, predictedGrowthSE) : {}));
+  if (Number.isFinite(predictedGrowth))
+    out.push(record(fields, 'theory', 'growth', null, predictedGrowth, dynamics ? mc(predictedGrowth, predictedGrowthSE) : {}));
   if (Number.isFinite(depthScale)) out.push(record(fields, 'theory', 'depth_scale', null, depthScale, dynTags));
   if (stability) {
     const st = { tags: { attracting: stability.attracting, marginal: stability.marginal } };
     out.push(record(fields, 'theory', 'bsb1_lambda_l', null, stability.lambdaL, st));
     out.push(record(fields, 'theory', 'bsb1_lambda_m', null, stability.lambdaM, st));
   }
-  if (bsb1Growth !== null) out.push(record(fields, 'theory', 'growth_bsb1', null, bsb1Growth, stability ? { tags: { attracting: stability.attracting } } : {}));
+  if (bsb1Growth !== null)
+    out.push(record(fields, 'theory', 'growth_bsb1', null, bsb1Growth, stability ? { tags: { attracting: stability.attracting } } : {}));
   if (dynamics) {
     const at = dynamics.attractor;
-    out.push(record(fields, 'theory', 'growth_attractor', null, at.rate, mc(at.rate, at.rateSE, { tags: { method: 'gram-dynamics', samples: dynamics.samples, state: at.state, settled: at.settled, from: at.from, to: at.to } })));
+    out.push(
+      record(
+        fields,
+        'theory',
+        'growth_attractor',
+        null,
+        at.rate,
+        mc(at.rate, at.rateSE, {
+          tags: { method: 'gram-dynamics', samples: dynamics.samples, state: at.state, settled: at.settled, from: at.from, to: at.to },
+        }),
+      ),
+    );
   }
-  return { records: out, predictedGrowth, predictedGrowthSE, depthScale, logGrowthTotal: lnDhUse[1] - lnTopH, notes, stability, bsb1Growth, dynamics };
+  return {
+    records: out,
+    predictedGrowth,
+    predictedGrowthSE,
+    depthScale,
+    logGrowthTotal: lnDhUse[1] - lnTopH,
+    notes,
+    stability,
+    bsb1Growth,
+    dynamics,
+  };
 }
 
 /** Per-layer diagnostics of the batch Gram emitted as records (theory dynamics and sampled nets alike). */
@@ -502,7 +578,13 @@ export const GRAM_RECORDS = [
 
 const actBnCache = new Map<string, { rate: number; se: number }>();
 /** actBnGradientRate memoised by its arguments (a seeded Monte Carlo: the same arguments give the same bits). */
-function cachedActBnRate(act: Activation, B: number, bn: NetworkSpec['bn'], sigmaW2: number, sigmaB2: number): { rate: number; se: number } {
+function cachedActBnRate(
+  act: Activation,
+  B: number,
+  bn: NetworkSpec['bn'],
+  sigmaW2: number,
+  sigmaB2: number,
+): { rate: number; se: number } {
   const key = `${act.name}|${B}|${bn.gamma}|${bn.beta}|${bn.eps}|${sigmaW2}|${sigmaB2}`;
   let r = actBnCache.get(key);
   if (!r) {

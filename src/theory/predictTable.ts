@@ -3,7 +3,22 @@
 // built from dense, act, layernorm, rmsnorm and residual. One forward pass of the infinite-width law block
 // by block, one backward pass of the per-sample squared gradient (diagonal d and cross-sample o) in log
 // space. Derivations: docs/derivations.md §17; summary and what is exact: docs/theory.md §9.
-import { type ActLayer, activationName, activationOfLayer, blocksOf, type DenseLayer, denseLayers, fanIns, kindsOf, type Layer, layersOf, layersToJSON, type NetworkSpec, SpecError, specFields } from '../network/index.js';
+import {
+  type ActLayer,
+  activationName,
+  activationOfLayer,
+  blocksOf,
+  type DenseLayer,
+  denseLayers,
+  fanIns,
+  kindsOf,
+  type Layer,
+  layersOf,
+  layersToJSON,
+  type NetworkSpec,
+  SpecError,
+  specFields,
+} from '../network/index.js';
 import { type LogFormQuantity, record, type SPRecord } from '../records/index.js';
 import { interiorLayers, noInteriorReason } from './interior.js';
 import { chi1, qStar } from './meanField.js';
@@ -60,7 +75,11 @@ export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Pred
     law = r.law;
     const q = r.law.kind === 'moments' ? r.law.q : Number.NaN;
     if ((Number.isFinite(q) && q > 1e280) || !Number.isFinite(r.seg.qh) || r.seg.qh > 1e280) {
-      throw new SpecError('depth', L, `a depth at which the forward second moment stays within float64: it overflows at block ${l} (${activationName(spec)}, σ_w² = ${r.seg.dense.sigmaW2}); lower depth or σ_w²`);
+      throw new SpecError(
+        'depth',
+        L,
+        `a depth at which the forward second moment stays within float64: it overflows at block ${l} (${activationName(spec)}, σ_w² = ${r.seg.dense.sigmaW2}); lower depth or σ_w²`,
+      );
     }
     runs.push(r);
   }
@@ -112,7 +131,12 @@ export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Pred
     return { lnDh, lnW };
   };
   const bw = runBackward(topCorr) ?? runBackward(0);
-  if (!bw) throw new SpecError('activation', activationName(spec), 'an activation whose derivative is not zero almost everywhere (the predicted gradient vanishes identically)');
+  if (!bw)
+    throw new SpecError(
+      'activation',
+      activationName(spec),
+      'an activation whose derivative is not zero almost everywhere (the predicted gradient vanishes identically)',
+    );
   const { lnDh, lnW } = bw;
 
   // ---------- interior growth ----------
@@ -126,7 +150,9 @@ export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Pred
   const uniform = blocks.every((b) => blockKey(b) === blockKey(blocks[L - 1]));
   if (kinds.has('residual')) {
     predictedGrowth = geoMean();
-    notes.push(`residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${interiorLayers(L).join('..')}${noInteriorReason(L) ? ` (none: ${noInteriorReason(L)})` : ''}`);
+    notes.push(
+      `residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${interiorLayers(L).join('..')}${noInteriorReason(L) ? ` (none: ${noInteriorReason(L)})` : ''}`,
+    );
   } else if (uniform && plainBlock(blocks[L - 1])) {
     // dense → act without a norm: the classic no-norm rate (χ₁ at q*, exact for the ReLU family), as predictClassic
     const d = blocks[L - 1][0] as DenseLayer;
@@ -162,14 +188,21 @@ export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Pred
     predictedGrowth = geoMean();
     notes.push(`blocks differ: predictedGrowth is the geometric mean of the per-layer growth over blocks ${lo}..${hi}`);
   }
-  notes.push('infinite-width theory, per sample: a LayerNorm/RMSNorm or plain net has no batch coupling, so B enters only the batch-variance and weight-gradient records');
+  notes.push(
+    'infinite-width theory, per sample: a LayerNorm/RMSNorm or plain net has no batch coupling, so B enters only the batch-variance and weight-gradient records',
+  );
   for (const k of kinds) notes.push(THEORY_LAYERS[k].exactness);
   const pn = normProjectionNote(spec, layers);
   if (pn) notes.push(pn);
-  if (mode === 'always') notes.push('no Gram dynamics for this spec (no BatchNorm): they follow the batch Gram of a BatchNorm block at a finite batch');
-  if (B === null && !kinds.has('batchnorm')) notes.push('no BatchNorm and no batch size: weight gradients are per sample (B = 1 convention)');
+  if (mode === 'always')
+    notes.push('no Gram dynamics for this spec (no BatchNorm): they follow the batch Gram of a BatchNorm block at a finite batch');
+  if (B === null && !kinds.has('batchnorm'))
+    notes.push('no BatchNorm and no batch size: weight gradients are per sample (B = 1 convention)');
   const shallow = noInteriorReason(L);
-  if (shallow && !kinds.has('residual')) notes.push(`${shallow}: predictedGrowth is the stationary rate, but a sampled or trained net of this depth has no measured growth to compare it with`);
+  if (shallow && !kinds.has('residual'))
+    notes.push(
+      `${shallow}: predictedGrowth is the stationary rate, but a sampled or trained net of this depth has no measured growth to compare it with`,
+    );
   const lnLog = Math.log(predictedGrowth);
   const depthScale = lnLog === 0 ? Number.POSITIVE_INFINITY : 1 / lnLog;
 
@@ -198,5 +231,15 @@ export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Pred
   }
   if (Number.isFinite(predictedGrowth)) out.push(record(fields, 'theory', 'growth', null, predictedGrowth));
   if (Number.isFinite(depthScale)) out.push(record(fields, 'theory', 'depth_scale', null, depthScale));
-  return { records: out, predictedGrowth, predictedGrowthSE: 0, depthScale, logGrowthTotal: lnDh[1] - lnTopH, notes, stability: null, bsb1Growth: null, dynamics: null };
+  return {
+    records: out,
+    predictedGrowth,
+    predictedGrowthSE: 0,
+    depthScale,
+    logGrowthTotal: lnDh[1] - lnTopH,
+    notes,
+    stability: null,
+    bsb1Growth: null,
+    dynamics: null,
+  };
 }

@@ -129,7 +129,8 @@ function cached<K>(cache: Map<K, Rule>, key: K, make: () => Rule): Rule {
 }
 
 function checkN(n: number, max: number, what: string): void {
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`${what}: n = ${n} is not allowed; expected an integer from 1 to ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new RangeError(`${what}: n = ${n} is not allowed; expected an integer from 1 to ${max}`);
 }
 
 const hermiteCache = new Map<number, Rule>();
@@ -207,7 +208,13 @@ export function gaussExpect(f: (z: number) => number, mean = 0, variance = 1, n:
  * E f(u1, u2) for a centred Gaussian pair with Var u1 = q1, Var u2 = q2 and correlation c, by a tensor
  * Gauss–Hermite rule with n nodes per dimension: u1 = √q1 z1, u2 = √q2 (c z1 + √(1−c²) z2).
  */
-export function gaussExpect2(f: (u1: number, u2: number) => number, q1: number, q2: number, c: number, n: number = DEFAULT_HERMITE_N2): number {
+export function gaussExpect2(
+  f: (u1: number, u2: number) => number,
+  q1: number,
+  q2: number,
+  c: number,
+  n: number = DEFAULT_HERMITE_N2,
+): number {
   if (!(q1 >= 0 && q2 >= 0)) throw new RangeError(`gaussExpect2: variances (${q1}, ${q2}) are not allowed; expected >= 0`);
   if (!(c >= -1 && c <= 1)) throw new RangeError(`gaussExpect2: correlation ${c} is not allowed; expected a number in [-1, 1]`);
   const { nodes, weights } = gaussHermite(n);
@@ -297,7 +304,13 @@ export function gaussExpect2Split(
   const s1 = Math.sqrt(q1);
   const s2 = Math.sqrt(q2);
   const sc = s2 * Math.sqrt(Math.max(0, 1 - c * c));
-  const outer = s1 > 0 ? normalRule(kinks.map((k) => k / s1), m) : { nodes: Float64Array.of(0), weights: Float64Array.of(1) };
+  const outer =
+    s1 > 0
+      ? normalRule(
+          kinks.map((k) => k / s1),
+          m,
+        )
+      : { nodes: Float64Array.of(0), weights: Float64Array.of(1) };
   let acc = 0;
   for (let i = 0; i < outer.nodes.length; i++) {
     const z1 = outer.nodes[i];

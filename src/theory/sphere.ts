@@ -83,7 +83,11 @@ const marginalCache = new Map<string, Rule>();
 export function sphereMarginalRule(B: number, kinksX: readonly number[] = [], m = 12): Rule {
   const r = Math.sqrt(B - 1);
   const make = () => {
-    const t = thetaRule(B - 3, kinksX.map((k) => k / r), m);
+    const t = thetaRule(
+      B - 3,
+      kinksX.map((k) => k / r),
+      m,
+    );
     const x = new Float64Array(t.nodes.length);
     for (let i = 0; i < x.length; i++) x[i] = r * t.nodes[i];
     return { nodes: x, weights: t.weights };
@@ -213,14 +217,20 @@ function nestedPairs(B: number, kinksX: number[], fs: ((x1: number, x2: number) 
 
 /** E x⁺ for one coordinate of the BN output: √(B−1)·Γ((B−1)/2) / (2√π·Γ(B/2)). */
 export function sphereMeanPositivePart(B: number): number {
-  return Math.sqrt(B - 1) * Math.exp(lgamma((B - 1) / 2) - lgamma(B / 2)) / (2 * Math.sqrt(Math.PI));
+  return (Math.sqrt(B - 1) * Math.exp(lgamma((B - 1) / 2) - lgamma(B / 2))) / (2 * Math.sqrt(Math.PI));
 }
 
 /**
  * Moments of φ̃(x) = φ(g x + β) over the BN output law at batch B (B ≥ 4), or over N(0,1) when B is
  * null (the large-batch limit, where two samples are independent).
  */
-export function sphereMoments(act: Activation, g: number, beta: number, B: number | null, opts: { quadrature?: boolean } = {}): SphereMoments {
+export function sphereMoments(
+  act: Activation,
+  g: number,
+  beta: number,
+  B: number | null,
+  opts: { quadrature?: boolean } = {},
+): SphereMoments {
   if (B === null) {
     const gm = gaussMoments(act, beta, g * g);
     const kinks = kinksOf(act).map((k) => (k - beta) / g);
@@ -238,7 +248,18 @@ export function sphereMoments(act: Activation, g: number, beta: number, B: numbe
     const ex = sphereMeanPositivePart(B);
     const half = (s.a * s.a + s.b * s.b) / 2;
     const m1 = (s.b - s.a) * ex;
-    return { B, m1, m2: half, pair: arcCos1(s, rho), S1: half, T1: half, S2: arcCos0(s, rho), T2: arcCos1(s, rho), D1: (s.a + s.b) / 2, ND1: m1 };
+    return {
+      B,
+      m1,
+      m2: half,
+      pair: arcCos1(s, rho),
+      S1: half,
+      T1: half,
+      S2: arcCos0(s, rho),
+      T2: arcCos1(s, rho),
+      D1: (s.a + s.b) / 2,
+      ND1: m1,
+    };
   }
   const kinksX = kinksOf(act).map((k) => (k - beta) / g);
   const ph = (x: number) => act.phi(g * x + beta);

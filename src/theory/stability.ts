@@ -29,7 +29,6 @@ export interface Bsb1Stability {
   marginal: boolean;
 }
 
-
 /**
  * Cross pair moments E f(x1) g(x2) over two BN outputs of one batch, by the Funk–Hecke series
  * Σ_k f̂_k ĝ_k p_k(c0)/p_k(1), c0 = −1/(B−1), f̂_k = E f(x1) p_k(t1) on the marginal rule (docs/theory.md §4.2;
@@ -164,7 +163,12 @@ function verdict(B: number | null, lambdaL: number, lambdaM: number): Bsb1Stabil
  * Derivation: docs/drafts/stability.md. Throws SpecError when φ̃ is constant on the support of the BN output,
  * and when ε is so large that the variance decays to 0 (no BSB1 state with nonzero variance exists).
  */
-export function bsb1Stability(activation: ActivationLike, B: number | null, bn?: Partial<BnSpec>, opts: { sigmaW2?: number } = {}): Bsb1Stability {
+export function bsb1Stability(
+  activation: ActivationLike,
+  B: number | null,
+  bn?: Partial<BnSpec>,
+  opts: { sigmaW2?: number } = {},
+): Bsb1Stability {
   const act = toActivation(activation);
   if (B !== null && !(Number.isInteger(B) && B >= 4)) {
     throw new RangeError(`batch: ${B} is not allowed; expected an integer >= 4 (the M representation needs B ≥ 4) or null`);
@@ -397,4 +401,3 @@ function finiteB(act: ReturnType<typeof toActivation>, g: number, beta: number, 
   const nM = ((B - 1) * ((B - 1) * (B - 2) * e + 2 * (B - 1) * c + (B - 2) * pair)) / (B * (B - 2) * (B - 3));
   return { m2, s: m2 - pair, nL, nM };
 }
-

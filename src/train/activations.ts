@@ -122,7 +122,14 @@ export function compileExpression(src: string): TfActivation {
  */
 export const TF_ACTIVATIONS = {
   relu: () => (x) => tf.relu(x),
-  'leaky-relu': (slope) => (slope === 0 ? (x) => tf.relu(x) : slope === 1 ? (x) => x : slope > 0 && slope < 1 ? (x) => tf.leakyRelu(x, slope) : piecewiseTf(slope, 1)),
+  'leaky-relu': (slope) =>
+    slope === 0
+      ? (x) => tf.relu(x)
+      : slope === 1
+        ? (x) => x
+        : slope > 0 && slope < 1
+          ? (x) => tf.leakyRelu(x, slope)
+          : piecewiseTf(slope, 1),
   identity: () => (x) => x,
   tanh: () => (x) => tf.tanh(x),
   // exact GELU x·Φ(x) = x·(1 + erf(x/√2))/2, as in the spec
@@ -137,7 +144,9 @@ export const TF_ACTIVATIONS = {
 
 /** hi·relu(x) + lo·min(x, 0): equal to b·x / a·x on each side, and differentiable by tf (unlike a tf.where on tf.greater). */
 function piecewiseTf(lo: number, hi: number): TfActivation {
-  return hi === 1 ? (x) => tf.add(tf.relu(x), tf.mul(tf.minimum(x, 0), lo)) : (x) => tf.add(tf.mul(tf.relu(x), hi), tf.mul(tf.minimum(x, 0), lo));
+  return hi === 1
+    ? (x) => tf.add(tf.relu(x), tf.mul(tf.minimum(x, 0), lo))
+    : (x) => tf.add(tf.mul(tf.relu(x), hi), tf.mul(tf.minimum(x, 0), lo));
 }
 
 const NO_TF_FORM = `an activation string (${ACTIVATION_FORMS.join(', ')}); an API function pair {name, phi, dphi} has no tf form`;

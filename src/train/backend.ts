@@ -53,7 +53,13 @@ async function useWasm(): Promise<BackendInfo> {
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('tf.setBackend("wasm") returned false');
   await tf.ready();
-  return { requested: 'wasm', name: 'wasm', tfjsVersion: tf.version_core, gpu: false, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') as boolean };
+  return {
+    requested: 'wasm',
+    name: 'wasm',
+    tfjsVersion: tf.version_core,
+    gpu: false,
+    simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') as boolean,
+  };
 }
 
 async function useNode(kind: 'node' | 'node-gpu'): Promise<BackendInfo> {
@@ -63,7 +69,10 @@ async function useNode(kind: 'node' | 'node-gpu'): Promise<BackendInfo> {
     const specifier = pkg; // a variable, so that type checking and bundlers do not resolve it
     mod = await import(specifier);
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ? 'is not installed' : `failed to load (${(e as Error).message.split('\n')[0]})`;
+    const why =
+      (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
+        ? 'is not installed'
+        : `failed to load (${(e as Error).message.split('\n')[0]})`;
     throw new TrainConfigError(
       'backend',
       kind,
@@ -74,11 +83,21 @@ async function useNode(kind: 'node' | 'node-gpu'): Promise<BackendInfo> {
     );
   }
   const ok = await tf.setBackend('tensorflow');
-  if (!ok) throw new TrainConfigError('backend', kind, `${pkg} loaded but did not register the "tensorflow" backend with @tensorflow/tfjs ${tf.version_core}; install matching versions`);
+  if (!ok)
+    throw new TrainConfigError(
+      'backend',
+      kind,
+      `${pkg} loaded but did not register the "tensorflow" backend with @tensorflow/tfjs ${tf.version_core}; install matching versions`,
+    );
   await tf.ready();
   const be: any = tf.backend();
   const gpu = kind === 'node-gpu' && (be?.isUsingGpuDevice ?? be?.isGPUAvailable?.() ?? true) === true;
-  return { requested: kind, name: 'tensorflow', tfjsVersion: mod?.version?.['tfjs-node'] ? `${tf.version_core} (tfjs-node ${mod.version['tfjs-node']})` : tf.version_core, gpu };
+  return {
+    requested: kind,
+    name: 'tensorflow',
+    tfjsVersion: mod?.version?.['tfjs-node'] ? `${tf.version_core} (tfjs-node ${mod.version['tfjs-node']})` : tf.version_core,
+    gpu,
+  };
 }
 
 async function useBlas(requested: BackendName, threads: number): Promise<BackendInfo> {
@@ -94,7 +113,14 @@ async function useBlas(requested: BackendName, threads: number): Promise<Backend
   if (!ok) throw new Error('tf.setBackend("blas") returned false');
   await tf.ready();
   const libraries = blasLibraries();
-  return { requested, name: 'blas', tfjsVersion: tf.version_core, gpu: false, threads: blasThreads() ?? threads, ...(libraries ? { libraries } : {}) };
+  return {
+    requested,
+    name: 'blas',
+    tfjsVersion: tf.version_core,
+    gpu: false,
+    threads: blasThreads() ?? threads,
+    ...(libraries ? { libraries } : {}),
+  };
 }
 
 /** wasm, or cpu (with fallbackFrom) when the wasm module cannot start. */
@@ -122,7 +148,8 @@ export async function initBackend(requested: BackendName = 'auto', threads: numb
   if (!(BACKENDS as readonly string[]).includes(requested)) {
     throw new TrainConfigError('backend', requested, BACKENDS.join(' | '));
   }
-  if (threads !== null && (!Number.isInteger(threads) || threads < 1 || threads > 1024)) throw new TrainConfigError('threads', threads, 'an integer from 1 to 1024, or null for every core');
+  if (threads !== null && (!Number.isInteger(threads) || threads < 1 || threads > 1024))
+    throw new TrainConfigError('threads', threads, 'an integer from 1 to 1024, or null for every core');
   const want = threads ?? allCores();
   if (current && current.requested === requested) {
     if (tf.getBackend() !== current.name) await tf.setBackend(current.name);
@@ -135,7 +162,9 @@ export async function initBackend(requested: BackendName = 'auto', threads: numb
   quiet();
   let info: BackendInfo;
   if (requested === 'auto') {
-    info = registerBlasBackend() ? await useBlas('auto', want) : { ...(await initWasmOrCpu()), requested: 'auto', fallbackFrom: `blas (${blasUnavailableReason()})` };
+    info = registerBlasBackend()
+      ? await useBlas('auto', want)
+      : { ...(await initWasmOrCpu()), requested: 'auto', fallbackFrom: `blas (${blasUnavailableReason()})` };
   } else if (requested === 'blas') {
     info = await useBlas('blas', want);
   } else if (requested === 'wasm') {

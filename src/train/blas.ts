@@ -15,13 +15,49 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 /** The float32 part of the signalprop-blas addon. */
 export interface F32Addon {
-  sgemm(ta: number, tb: number, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+  sgemm(
+    ta: number,
+    tb: number,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    B: Float32Array,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+  ): void;
   binary(op: number, a: Float32Array, am: number, b: Float32Array, bm: number, out: Float32Array, rows: number, cols: number): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduce(mean: number, x: Float32Array, rows: number, cols: number, axis: number, out: Float32Array): void;
   transpose(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
-  bnForward(h: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, rows: number, cols: number, out: Float32Array, zhat: Float32Array, inv: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  bnBackward(dy: Float32Array, zhat: Float32Array, inv: Float32Array, gamma: Float32Array, rows: number, cols: number, dh: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  bnForward(
+    h: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    rows: number,
+    cols: number,
+    out: Float32Array,
+    zhat: Float32Array,
+    inv: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  bnBackward(
+    dy: Float32Array,
+    zhat: Float32Array,
+    inv: Float32Array,
+    gamma: Float32Array,
+    rows: number,
+    cols: number,
+    dh: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
   sgdUpdate(p: Float32Array, g: Float32Array, lr: number, out: Float32Array): void;
   sumSquares(x: Float32Array): number;
   sgemmEngine(): string;
@@ -38,7 +74,8 @@ export function loadF32Addon(): F32Addon | null {
   if (addon || loadError) return addon;
   try {
     const a = createRequire(import.meta.url)('signalprop-blas') as F32Addon;
-    if (typeof a.sgemm !== 'function' || typeof a.binary !== 'function') throw new Error('the built addon predates the float32 kernels; run `npm rebuild signalprop-blas`');
+    if (typeof a.sgemm !== 'function' || typeof a.binary !== 'function')
+      throw new Error('the built addon predates the float32 kernels; run `npm rebuild signalprop-blas`');
     addon = a;
   } catch (e) {
     loadError = (e as Error).message.split('\n')[0];
@@ -96,7 +133,8 @@ export class BlasBackend extends MathBackendCPU {
       return;
     }
     this.live.delete(buf);
-    if (!(values instanceof Float32Array) || !this.owned.has(buf) || values.byteOffset !== 0 || values.byteLength !== buf.byteLength) return;
+    if (!(values instanceof Float32Array) || !this.owned.has(buf) || values.byteOffset !== 0 || values.byteLength !== buf.byteLength)
+      return;
     if (this.pooledBytes + values.byteLength > this.maxPoolBytes) return;
     const list = this.free.get(values.length) ?? [];
     list.push(values);
@@ -183,7 +221,10 @@ export function operandMode(shape: readonly number[], out: readonly number[]): {
 }
 
 /** The rows × cols view of a binary op's output in which both operands have a mode; null if none. */
-export function binaryPlan(aShape: readonly number[], bShape: readonly number[]): { out: number[]; rows: number; cols: number; am: number; bm: number } | null {
+export function binaryPlan(
+  aShape: readonly number[],
+  bShape: readonly number[],
+): { out: number[]; rows: number; cols: number; am: number; bm: number } | null {
   let out: number[];
   try {
     out = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
@@ -236,7 +277,10 @@ function unaryKernel(op: number, fallback: KFunc, alphaOf: (attrs?: Record<strin
 }
 
 /** Sum/Mean over leading axes (0..k−1: axis 0 of a rows × cols view) or trailing axes (axis 1). */
-export function reducePlan(shape: readonly number[], axisAttr: number | number[] | null | undefined): { rows: number; cols: number; axis: 0 | 1; axes: number[] } | null {
+export function reducePlan(
+  shape: readonly number[],
+  axisAttr: number | number[] | null | undefined,
+): { rows: number; cols: number; axis: 0 | 1; axes: number[] } | null {
   const axes = [...tf.util.parseAxisParam(axisAttr as any, shape as number[])].sort((x, y) => x - y);
   const r = shape.length;
   if (axes.length === 0 || size(shape) === 0 || new Set(axes).size !== axes.length) return null;
@@ -279,7 +323,8 @@ function transposeKernel(fallback: KFunc): KFunc {
     const batch = size(x.shape) / (rows * cols);
     const src = vals(args.backend, x);
     const out = args.backend.alloc(src.length);
-    for (let i = 0; i < batch; i++) addon!.transpose(src.subarray(i * rows * cols, (i + 1) * rows * cols), rows, cols, out.subarray(i * rows * cols));
+    for (let i = 0; i < batch; i++)
+      addon!.transpose(src.subarray(i * rows * cols, (i + 1) * rows * cols), rows, cols, out.subarray(i * rows * cols));
     return args.backend.makeTensorInfo([...x.shape.slice(0, r - 2), cols, rows], 'float32', out);
   };
 }
@@ -355,12 +400,17 @@ const FUSED: Record<string, KFunc> = {
   SignalpropBatchNorm: ({ inputs: { h, gamma, beta }, backend, attrs }) => {
     needF32('SignalpropBatchNorm', h, gamma, beta);
     const [R, C] = h.shape;
-    if (h.shape.length !== 2 || size(gamma.shape) !== C || size(beta.shape) !== C) throw new Error(`SignalpropBatchNorm: shapes ${h.shape}, ${gamma.shape}, ${beta.shape}`);
+    if (h.shape.length !== 2 || size(gamma.shape) !== C || size(beta.shape) !== C)
+      throw new Error(`SignalpropBatchNorm: shapes ${h.shape}, ${gamma.shape}, ${beta.shape}`);
     const out = backend.alloc(R * C);
     const zhat = backend.alloc(R * C);
     const [inv, mean, variance] = [backend.alloc(C), backend.alloc(C), backend.alloc(C)];
     addon!.bnForward(vals(backend, h), vals(backend, gamma), vals(backend, beta), Number(attrs?.eps), R, C, out, zhat, inv, mean, variance);
-    return [backend.makeTensorInfo([R, C], 'float32', out), backend.makeTensorInfo([R, C], 'float32', zhat), ...[inv, mean, variance].map((v) => backend.makeTensorInfo([C], 'float32', v))];
+    return [
+      backend.makeTensorInfo([R, C], 'float32', out),
+      backend.makeTensorInfo([R, C], 'float32', zhat),
+      ...[inv, mean, variance].map((v) => backend.makeTensorInfo([C], 'float32', v)),
+    ];
   },
   /** Its backward: [dh, dγ, dβ]. */
   SignalpropBatchNormGrad: ({ inputs: { dy, zhat, inv, gamma }, backend }) => {
@@ -369,7 +419,11 @@ const FUSED: Record<string, KFunc> = {
     const dh = backend.alloc(R * C);
     const [dg, db] = [backend.alloc(C), backend.alloc(C)];
     addon!.bnBackward(vals(backend, dy), vals(backend, zhat), vals(backend, inv), vals(backend, gamma), R, C, dh, dg, db);
-    return [backend.makeTensorInfo([R, C], 'float32', dh), backend.makeTensorInfo([C], 'float32', dg), backend.makeTensorInfo([C], 'float32', db)];
+    return [
+      backend.makeTensorInfo([R, C], 'float32', dh),
+      backend.makeTensorInfo([C], 'float32', dg),
+      backend.makeTensorInfo([C], 'float32', db),
+    ];
   },
   /** p − lr·g. */
   SignalpropSgdUpdate: ({ inputs: { p, g }, backend, attrs }) => {
@@ -408,7 +462,8 @@ export function registerBlasBackend(): boolean {
     const kernelFunc = make ? (make(k.kernelFunc as unknown as KFunc) as unknown as tf.KernelFunc) : k.kernelFunc;
     tf.registerKernel({ ...k, backendName: 'blas', kernelFunc });
   }
-  for (const [kernelName, f] of Object.entries(FUSED)) tf.registerKernel({ kernelName, backendName: 'blas', kernelFunc: f as unknown as tf.KernelFunc });
+  for (const [kernelName, f] of Object.entries(FUSED))
+    tf.registerKernel({ kernelName, backendName: 'blas', kernelFunc: f as unknown as tf.KernelFunc });
   registered = true;
   return true;
 }

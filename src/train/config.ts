@@ -1,6 +1,15 @@
 // TrainConfig: everything a training run needs, validated with errors that name the field, the value
 // and what is allowed. The resolved form is plain JSON and goes into the run's manifest.
-import { checkSeed, type Layer, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../network/index.js';
+import {
+  checkSeed,
+  type Layer,
+  makeSpec,
+  type NetworkSpec,
+  SpecError,
+  type SpecInput,
+  specToJSON,
+  unknownField,
+} from '../network/index.js';
 import { BACKENDS, type BackendName } from './backend.js';
 import { type DataConfig, dataDim, makeDataConfig } from './data/index.js';
 import { TrainConfigError } from './errors.js';
@@ -52,11 +61,14 @@ const FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps'
 
 /** Validate a TrainConfig; returns the resolved config and the spec. Throws TrainConfigError. */
 export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainConfig; spec: NetworkSpec } {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new TrainConfigError('config', input, `an object with fields ${FIELDS.join(', ')}`);
-  for (const k of Object.keys(input)) if (!FIELDS.includes(k)) throw new TrainConfigError(k, (input as any)[k], unknownField(k, FIELDS, 'a training config'));
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new TrainConfigError('config', input, `an object with fields ${FIELDS.join(', ')}`);
+  for (const k of Object.keys(input))
+    if (!FIELDS.includes(k)) throw new TrainConfigError(k, (input as any)[k], unknownField(k, FIELDS, 'a training config'));
   const data = makeDataConfig(input.data);
   const steps = input.steps;
-  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 1 || steps > 100_000_000) throw new TrainConfigError('steps', steps, 'an integer from 1 to 100000000');
+  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 1 || steps > 100_000_000)
+    throw new TrainConfigError('steps', steps, 'an integer from 1 to 100000000');
   if (typeof input.seed !== 'number') throw new TrainConfigError('seed', input.seed, 'an integer from 1 to 2147483647');
   try {
     checkSeed(input.seed, 'seed');
@@ -68,7 +80,8 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
   const backend = input.backend ?? 'auto';
   if (!BACKENDS.includes(backend)) throw new TrainConfigError('backend', backend, BACKENDS.join(' | '));
   const si = input.spec;
-  if (si === null || typeof si !== 'object' || Array.isArray(si)) throw new TrainConfigError('spec', si, 'an object (fields of NetworkSpec)');
+  if (si === null || typeof si !== 'object' || Array.isArray(si))
+    throw new TrainConfigError('spec', si, 'an object (fields of NetworkSpec)');
   const dd = dataDim(data);
   let spec: NetworkSpec;
   try {
@@ -77,13 +90,24 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
     if (e instanceof SpecError) throw new TrainConfigError(`spec.${e.field}`.replace(/^spec\.spec$/, 'spec'), e.value, e.allowed);
     throw e;
   }
-  const fnAct = spec.layers ? apiActivation(spec.layers, 'spec.layers') : typeof spec.activation !== 'string' ? { field: 'spec.activation', name: spec.activation.name } : null;
+  const fnAct = spec.layers
+    ? apiActivation(spec.layers, 'spec.layers')
+    : typeof spec.activation !== 'string'
+      ? { field: 'spec.activation', name: spec.activation.name }
+      : null;
   if (fnAct) throw new TrainConfigError(fnAct.field, fnAct.name, 'an activation string (training needs a tf form of φ)');
   if (spec.batch === null) throw new TrainConfigError('spec.batch', null, 'an integer >= 2 (training needs a finite batch)');
-  if (dd !== null && spec.inputDim !== dd) throw new TrainConfigError('spec.inputDim', spec.inputDim, `the data's input dimension (${dd} for ${data.kind})`);
+  if (dd !== null && spec.inputDim !== dd)
+    throw new TrainConfigError('spec.inputDim', spec.inputDim, `the data's input dimension (${dd} for ${data.kind})`);
   const schedule = makeSchedule(input.schedule);
-  if (schedule.warmupSteps > steps) throw new TrainConfigError('schedule.warmupSteps', schedule.warmupSteps, `at most steps (${steps}): a warmup longer than the run never reaches the base rate`);
-  if (schedule.kind === 'step' && schedule.stepSize! >= steps) throw new TrainConfigError('schedule.stepSize', schedule.stepSize, `fewer than steps (${steps}): the rate would never decay`);
+  if (schedule.warmupSteps > steps)
+    throw new TrainConfigError(
+      'schedule.warmupSteps',
+      schedule.warmupSteps,
+      `at most steps (${steps}): a warmup longer than the run never reaches the base rate`,
+    );
+  if (schedule.kind === 'step' && schedule.stepSize! >= steps)
+    throw new TrainConfigError('schedule.stepSize', schedule.stepSize, `fewer than steps (${steps}): the rate would never decay`);
   const clip = makeClipConfig(input.clip);
   const ck = input.checkpointEvery ?? Math.max(1, Math.floor(steps / 10));
   if (typeof ck !== 'number' || !Number.isInteger(ck) || ck < 1) throw new TrainConfigError('checkpointEvery', ck, 'an integer >= 1');

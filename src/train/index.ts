@@ -1,11 +1,33 @@
 // signalprop's training room: real training on TensorFlow.js with per-layer probes.
 export { BACKENDS, type BackendInfo, type BackendName, initBackend } from './backend.js';
 export { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
-export { type CsvData, DATA_KINDS, type DataConfig, type Dataset, dataDim, type HostBatch, loadData, type MnistData, makeDataConfig, permutation, type SyntheticData } from './data/index.js';
+export {
+  type CsvData,
+  DATA_KINDS,
+  type DataConfig,
+  type Dataset,
+  dataDim,
+  type HostBatch,
+  loadData,
+  type MnistData,
+  makeDataConfig,
+  permutation,
+  type SyntheticData,
+} from './data/index.js';
 export { TrainConfigError } from './errors.js';
 export { combineFactors, type Degeneracy, degeneracyOf, F32_UNIT_ROUNDOFF, type GradientFactors, type UnitSums } from './factors.js';
 export { compileExpression, EXPR_FUNCTIONS, EXPR_SUBSET, tfActivation } from './activations.js';
-export { batchNorm, batchNormEval, exactFactorsApply, FACTOR_BLOCK, layerNorm, linear, rmsNorm, TRAIN_LAYERS, type TrainLayer } from './layers/index.js';
+export {
+  batchNorm,
+  batchNormEval,
+  exactFactorsApply,
+  FACTOR_BLOCK,
+  layerNorm,
+  linear,
+  rmsNorm,
+  TRAIN_LAYERS,
+  type TrainLayer,
+} from './layers/index.js';
 export { accuracyOf, lossTensor, TRAIN_LOSSES, type TrainLoss } from './loss.js';
 export { type Capture, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } from './model.js';
 export {

@@ -4,7 +4,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { blocksOf, drawNetwork, drawReadout, type Layer, layersOf, type LinearParams, type NetworkSpec } from '../network/index.js';
 import type { TfActivation } from './activations.js';
-import { type BnBatchStats, type BuildContext, type Built, type ForwardContext, kernelFromRowMajor, linear, type Node, type ParamKind, TRAIN_LAYERS } from './layers/index.js';
+import {
+  type BnBatchStats,
+  type BuildContext,
+  type Built,
+  type ForwardContext,
+  kernelFromRowMajor,
+  linear,
+  type Node,
+  type ParamKind,
+  TRAIN_LAYERS,
+} from './layers/index.js';
 
 type T2 = tf.Tensor2D;
 type T1 = tf.Tensor1D;
@@ -67,7 +77,6 @@ function run(nodes: readonly Node[], x: T2, ctx: ForwardContext): T2 {
   return v;
 }
 
-
 export class Mlp {
   readonly spec: NetworkSpec;
   readonly nOut: number;
@@ -119,7 +128,13 @@ export class Mlp {
             seen.set(p.kind, k);
             node.params.push(params.length);
             params.push(p.init());
-            info.push({ name: `block${block}.${p.kind}${k > 1 ? k : ''}`, layer: block, kind: p.kind, shape: p.shape, oneD: p.shape.length === 1 });
+            info.push({
+              name: `block${block}.${p.kind}${k > 1 ? k : ''}`,
+              layer: block,
+              kind: p.kind,
+              shape: p.shape,
+              oneD: p.shape.length === 1,
+            });
           }
           if (b.inner) node.inner = build(b.inner);
           width = b.width;
@@ -162,7 +177,15 @@ export class Mlp {
    * readout outputs (B × nOut).
    */
   forward(p: tf.Tensor[], x: T2, mode: 'train' | 'eval', capture?: Capture, bnStats?: BnBatchStats[]): T2 {
-    const ctx: ForwardContext = { mode, p, capture, bnStats, runMean: this.runMean, runVar: this.runVar, run: (nodes, v) => run(nodes, v, ctx) };
+    const ctx: ForwardContext = {
+      mode,
+      p,
+      capture,
+      bnStats,
+      runMean: this.runMean,
+      runVar: this.runVar,
+      run: (nodes, v) => run(nodes, v, ctx),
+    };
     let cur = x;
     for (const [i, block] of this.blocks.entries()) {
       cur = run(block, cur, ctx);

@@ -21,10 +21,21 @@ const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<stri
   tf.engine().runKernel(name, inputs as any, attrs as any) as unknown as tf.Tensor | tf.Tensor[];
 
 /** Training-mode BN forward: out = γ·ẑ + β with ẑ = (h − μ)·inv, inv = 1/√(σ² + ε) (biased σ²). */
-export function bnForward(h: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): { out: tf.Tensor2D; zhat: tf.Tensor2D; inv: tf.Tensor1D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function bnForward(
+  h: tf.Tensor2D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps: number,
+): { out: tf.Tensor2D; zhat: tf.Tensor2D; inv: tf.Tensor1D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   if (hasKernel('SignalpropBatchNorm')) {
     const [out, zhat, inv, mean, variance] = run('SignalpropBatchNorm', { h, gamma, beta }, { eps }) as tf.Tensor[];
-    return { out: out as tf.Tensor2D, zhat: zhat as tf.Tensor2D, inv: inv as tf.Tensor1D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+    return {
+      out: out as tf.Tensor2D,
+      zhat: zhat as tf.Tensor2D,
+      inv: inv as tf.Tensor1D,
+      mean: mean as tf.Tensor1D,
+      variance: variance as tf.Tensor1D,
+    };
   }
   const mean = tf.mean(h, 0) as tf.Tensor1D;
   const centered = tf.sub(h, mean);
@@ -39,8 +50,14 @@ export function bnForward(h: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
  * Its backward (Ioffe & Szegedy 2015 §3): dβ = Σ dy, dγ = Σ dy·ẑ, dẑ = γ·dy,
  * dh = (dẑ − mean(dẑ) − ẑ·mean(dẑ·ẑ))·inv.
  */
-export function bnBackward(dy: tf.Tensor2D, zhat: tf.Tensor2D, inv: tf.Tensor1D, gamma: tf.Tensor1D): [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {
-  if (hasKernel('SignalpropBatchNormGrad')) return run('SignalpropBatchNormGrad', { dy, zhat, inv, gamma }) as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+export function bnBackward(
+  dy: tf.Tensor2D,
+  zhat: tf.Tensor2D,
+  inv: tf.Tensor1D,
+  gamma: tf.Tensor1D,
+): [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {
+  if (hasKernel('SignalpropBatchNormGrad'))
+    return run('SignalpropBatchNormGrad', { dy, zhat, inv, gamma }) as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
   const dbeta = tf.sum(dy, 0) as tf.Tensor1D;
   const dgamma = tf.sum(tf.mul(dy, zhat), 0) as tf.Tensor1D;
   const dz = tf.mul(dy, gamma);
@@ -56,6 +73,7 @@ export function sgdUpdate(p: tf.Tensor, g: tf.Tensor, lr: number): tf.Tensor {
 
 /** [Σ t₀², Σ t₁², …] as one float32 tensor. */
 export function sumSquares(ts: tf.Tensor[]): tf.Tensor1D {
-  if (hasKernel('SignalpropSumSquares')) return run('SignalpropSumSquares', Object.fromEntries(ts.map((t, i) => [`x${i}`, t]))) as tf.Tensor1D;
+  if (hasKernel('SignalpropSumSquares'))
+    return run('SignalpropSumSquares', Object.fromEntries(ts.map((t, i) => [`x${i}`, t]))) as tf.Tensor1D;
   return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.square(t)))) as tf.Tensor1D);
 }

@@ -43,7 +43,17 @@ const DEFAULTS: Record<OptimizerKind, Partial<OptimizerConfig>> = {
   adam: { lr: 1e-3, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
   lars: { lr: 0.1, weightDecay: 0, momentum: 0.9, nesterov: false, trustCoefficient: 0.001, eps: 1e-8, excludeOneD: true },
   lamb: { lr: 1e-3, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-6, excludeOneD: true, trustMin: 0, trustMax: null },
-  lalc: { lr: 0.1, weightDecay: 0, momentum: 0.9, nesterov: false, trustCoefficient: 0.1, eps: 1e-8, excludeOneD: true, clipLow: 0, clipHigh: 1 },
+  lalc: {
+    lr: 0.1,
+    weightDecay: 0,
+    momentum: 0.9,
+    nesterov: false,
+    trustCoefficient: 0.1,
+    eps: 1e-8,
+    excludeOneD: true,
+    clipLow: 0,
+    clipHigh: 1,
+  },
 };
 
 type Check = { ok: (v: unknown) => boolean; allowed: string };
@@ -59,7 +69,10 @@ const CHECKS: Record<string, Check> = {
   trustCoefficient: { ok: (v) => isNum(v) && v > 0, allowed: 'a finite number > 0' },
   excludeOneD: { ok: (v) => typeof v === 'boolean', allowed: 'true or false' },
   clipLow: { ok: (v) => isNum(v) && v >= 0 && v <= 1, allowed: 'a number in [0, 1] (and <= clipHigh)' },
-  clipHigh: { ok: (v) => isNum(v) && v > 0 && v <= 1, allowed: 'a number in (0, 1]: LALC may only lower a layer rate, never raise it above the base rate' },
+  clipHigh: {
+    ok: (v) => isNum(v) && v > 0 && v <= 1,
+    allowed: 'a number in (0, 1]: LALC may only lower a layer rate, never raise it above the base rate',
+  },
   trustMin: { ok: (v) => isNum(v) && v >= 0, allowed: 'a finite number >= 0' },
   trustMax: { ok: (v) => v === null || (isNum(v) && v > 0), allowed: 'a number > 0, or null for unbounded' },
 };
@@ -67,7 +80,8 @@ const CHECKS: Record<string, Check> = {
 /** Validate optimizer options (an object with `kind`, or a kind name); unknown options are errors. */
 export function makeOptimizerConfig(input: unknown, field = 'optimizer'): OptimizerConfig {
   const raw: Record<string, unknown> = typeof input === 'string' ? { kind: input } : input == null ? { kind: 'sgd' } : (input as any);
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TrainConfigError(field, input, `an object {kind: ${OPTIMIZERS.join(' | ')}, lr, …} or a kind name`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new TrainConfigError(field, input, `an object {kind: ${OPTIMIZERS.join(' | ')}, lr, …} or a kind name`);
   const kind = (raw.kind ?? 'sgd') as OptimizerKind;
   if (!OPTIMIZERS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, OPTIMIZERS.join(' | '));
   const defaults = DEFAULTS[kind];
@@ -76,15 +90,21 @@ export function makeOptimizerConfig(input: unknown, field = 'optimizer'): Optimi
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'kind') continue;
     if (!(k in defaults)) {
-      throw new TrainConfigError(`${field}.${k}`, v, `no such option for optimizer "${kind}"${didYouMean(k, ['kind', ...Object.keys(defaults)])}; its options are ${Object.keys(defaults).join(', ')}`);
+      throw new TrainConfigError(
+        `${field}.${k}`,
+        v,
+        `no such option for optimizer "${kind}"${didYouMean(k, ['kind', ...Object.keys(defaults)])}; its options are ${Object.keys(defaults).join(', ')}`,
+      );
     }
     if (v === undefined) continue;
     const c = CHECKS[k];
     if (!c.ok(v)) throw new TrainConfigError(`${field}.${k}`, v, c.allowed);
     out[k] = v;
   }
-  if (kind === 'lalc' && out.clipLow > out.clipHigh) throw new TrainConfigError(`${field}.clipLow`, out.clipLow, `a number <= clipHigh (${out.clipHigh})`);
-  if (kind === 'lamb' && out.trustMax !== null && out.trustMin > out.trustMax) throw new TrainConfigError(`${field}.trustMin`, out.trustMin, `a number <= trustMax (${out.trustMax})`);
+  if (kind === 'lalc' && out.clipLow > out.clipHigh)
+    throw new TrainConfigError(`${field}.clipLow`, out.clipLow, `a number <= clipHigh (${out.clipHigh})`);
+  if (kind === 'lamb' && out.trustMax !== null && out.trustMin > out.trustMax)
+    throw new TrainConfigError(`${field}.trustMin`, out.trustMin, `a number <= trustMax (${out.trustMax})`);
   return out as OptimizerConfig;
 }
 
@@ -106,9 +126,16 @@ export interface ClipConfig {
 export function makeClipConfig(input: unknown, field = 'clip'): ClipConfig {
   if (input == null || input === 'none') return { kind: 'none', maxNorm: Number.POSITIVE_INFINITY };
   if (typeof input === 'number') input = { kind: 'global', maxNorm: input };
-  if (typeof input !== 'object' || Array.isArray(input)) throw new TrainConfigError(field, input, 'null, a max norm (global clipping), or {kind: global | layer, maxNorm}');
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw new TrainConfigError(field, input, 'null, a max norm (global clipping), or {kind: global | layer, maxNorm}');
   const raw = input as Record<string, unknown>;
-  for (const k of Object.keys(raw)) if (k !== 'kind' && k !== 'maxNorm') throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option${didYouMean(k, ['kind', 'maxNorm'])}; clipping has kind and maxNorm`);
+  for (const k of Object.keys(raw))
+    if (k !== 'kind' && k !== 'maxNorm')
+      throw new TrainConfigError(
+        `${field}.${k}`,
+        raw[k],
+        `no such option${didYouMean(k, ['kind', 'maxNorm'])}; clipping has kind and maxNorm`,
+      );
   const kind = (raw.kind ?? 'global') as ClipKind;
   if (!CLIP_KINDS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, CLIP_KINDS.join(' | '));
   if (kind === 'none') return { kind, maxNorm: Number.POSITIVE_INFINITY };
@@ -204,13 +231,16 @@ export class Optimizer {
     const c = this.cfg;
     const factors: (number | null)[] = params.map(() => null);
     const out: tf.Tensor[] = new Array(params.length);
-    const decay = (i: number) => c.weightDecay > 0 && !((c.kind === 'lars' || c.kind === 'lamb' || c.kind === 'lalc') && c.excludeOneD && this.info[i].oneD);
+    const decay = (i: number) =>
+      c.weightDecay > 0 && !((c.kind === 'lars' || c.kind === 'lamb' || c.kind === 'lalc') && c.excludeOneD && this.info[i].oneD);
     const needW = c.kind === 'lars' || c.kind === 'lalc' || c.kind === 'lamb';
     const wSq = needW ? sqNorms(params) : [];
 
     if (c.kind === 'sgd') {
       for (let i = 0; i < params.length; i++) {
-        out[i] = decay(i) ? tf.tidy(() => sgdUpdate(params[i], tf.add(grads[i], tf.mul(params[i], c.weightDecay)), lr)) : sgdUpdate(params[i], grads[i], lr);
+        out[i] = decay(i)
+          ? tf.tidy(() => sgdUpdate(params[i], tf.add(grads[i], tf.mul(params[i], c.weightDecay)), lr))
+          : sgdUpdate(params[i], grads[i], lr);
       }
       return { params: out, factors };
     }
@@ -221,7 +251,10 @@ export class Optimizer {
         if (this.adapted(i)) {
           const wn = Math.sqrt(wSq[i]);
           const gn = Math.sqrt(gradSq[i]);
-          f = c.kind === 'lars' ? larsTrust(wn, gn, c.trustCoefficient, c.weightDecay, c.eps) : lalcFactor(wn, gn, c.trustCoefficient, c.weightDecay, c.eps, c.clipLow, c.clipHigh);
+          f =
+            c.kind === 'lars'
+              ? larsTrust(wn, gn, c.trustCoefficient, c.weightDecay, c.eps)
+              : lalcFactor(wn, gn, c.trustCoefficient, c.weightDecay, c.eps, c.clipLow, c.clipHigh);
           factors[i] = f;
         }
         const [buf, p] = tf.tidy(() => {

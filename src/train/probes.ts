@@ -19,20 +19,29 @@ export const DEFAULT_PROBES: ProbeConfig = { dense: 20, perDecade: 10, every: nu
 export function makeProbeConfig(input: unknown, field = 'probe'): ProbeConfig {
   if (input == null) return { ...DEFAULT_PROBES };
   if (input === false) return { ...DEFAULT_PROBES, enabled: false };
-  if (typeof input !== 'object' || Array.isArray(input)) throw new TrainConfigError(field, input, 'an object {dense, perDecade, every, enabled}, or false for no probes');
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw new TrainConfigError(field, input, 'an object {dense, perDecade, every, enabled}, or false for no probes');
   const raw = input as Record<string, unknown>;
   const keys = Object.keys(DEFAULT_PROBES);
-  for (const k of Object.keys(raw)) if (!keys.includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option${didYouMean(k, keys)}; probe options are ${keys.join(', ')}`);
+  for (const k of Object.keys(raw))
+    if (!keys.includes(k))
+      throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option${didYouMean(k, keys)}; probe options are ${keys.join(', ')}`);
   const int = (k: string, d: number, min: number) => {
     const v = raw[k] ?? d;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TrainConfigError(`${field}.${k}`, v, `an integer >= ${min}`);
     return v;
   };
   const every = raw.every ?? null;
-  if (every !== null && (typeof every !== 'number' || !Number.isInteger(every) || every < 1)) throw new TrainConfigError(`${field}.every`, every, 'an integer >= 1, or null for log-spaced probes');
+  if (every !== null && (typeof every !== 'number' || !Number.isInteger(every) || every < 1))
+    throw new TrainConfigError(`${field}.every`, every, 'an integer >= 1, or null for log-spaced probes');
   const enabled = raw.enabled ?? true;
   if (typeof enabled !== 'boolean') throw new TrainConfigError(`${field}.enabled`, enabled, 'true or false');
-  return { dense: int('dense', DEFAULT_PROBES.dense, 0), perDecade: int('perDecade', DEFAULT_PROBES.perDecade, 0), every: every as number | null, enabled };
+  return {
+    dense: int('dense', DEFAULT_PROBES.dense, 0),
+    perDecade: int('perDecade', DEFAULT_PROBES.perDecade, 0),
+    every: every as number | null,
+    enabled,
+  };
 }
 
 /** A probe schedule over a run of `steps` steps (0-based step indices). */

@@ -1,7 +1,20 @@
 // trainRun: a training run, optionally in a run directory (manifest.json, records.jsonl appended as
 // training goes, checkpoints) that `resume` continues to the same records as an uninterrupted run.
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/files.js';
@@ -93,7 +106,13 @@ function readRecords(path: string): SPRecord[] {
     .filter((l) => l !== '')
     .map((l) => {
       const r = JSON.parse(l) as SPRecord;
-      if (r.value === null) r.value = r.tags?.nonFinite === 'Infinity' ? Number.POSITIVE_INFINITY : r.tags?.nonFinite === '-Infinity' ? Number.NEGATIVE_INFINITY : Number.NaN;
+      if (r.value === null)
+        r.value =
+          r.tags?.nonFinite === 'Infinity'
+            ? Number.POSITIVE_INFINITY
+            : r.tags?.nonFinite === '-Infinity'
+              ? Number.NEGATIVE_INFINITY
+              : Number.NaN;
       return r;
     });
 }
@@ -120,7 +139,16 @@ function saveCheckpoint(dir: string, tr: Trainer, step: number, recordsBytes: nu
   const bytes = new Uint8Array(buf.buffer);
   writeFileAtomic(join(dir, bin), bytes);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const meta: CheckpointMeta = { step, recordsBytes, bin, bytes: bytes.byteLength, sha256, tensors: list.map((x) => ({ name: x.name, shape: x.t.shape })), lastLoss, lastAccuracy };
+  const meta: CheckpointMeta = {
+    step,
+    recordsBytes,
+    bin,
+    bytes: bytes.byteLength,
+    sha256,
+    tensors: list.map((x) => ({ name: x.name, shape: x.t.shape })),
+    lastLoss,
+    lastAccuracy,
+  };
   const text = JSON.stringify(meta, null, 1);
   // each checkpoint: checkpoint-<step>.bin and its checkpoint-<step>.json; checkpoint.json is the latest
   writeFileAtomic(join(dir, `checkpoint-${step}.json`), text);
@@ -144,7 +172,11 @@ function checkpointFiles(dir: string): { step: number; file: string }[] {
 }
 
 /** Why a checkpoint cannot be used (damaged, missing, or ahead of records.jsonl), or its bytes. */
-function readCheckpointBytes(dir: string, meta: CheckpointMeta, recordsSize: number): { bytes: Buffer } | { file: string; problem: string } {
+function readCheckpointBytes(
+  dir: string,
+  meta: CheckpointMeta,
+  recordsSize: number,
+): { bytes: Buffer } | { file: string; problem: string } {
   const binPath = join(dir, meta.bin);
   const expected = 4 * meta.tensors.reduce((a, d) => a + d.shape.reduce((x, y) => x * y, 1), 0);
   let bytes: Buffer;
@@ -154,9 +186,15 @@ function readCheckpointBytes(dir: string, meta: CheckpointMeta, recordsSize: num
     return { file: binPath, problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
   const want = meta.bytes ?? expected;
-  if (bytes.byteLength !== want || want !== expected) return { file: binPath, problem: `has ${bytes.byteLength} bytes where its checkpoint needs ${want} (truncated or damaged)` };
-  if (meta.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== meta.sha256) return { file: binPath, problem: 'does not match the sha256 its checkpoint recorded (damaged)' };
-  if (recordsSize < meta.recordsBytes) return { file: join(dir, 'records.jsonl'), problem: `has ${recordsSize} bytes, fewer than the ${meta.recordsBytes} the checkpoint at step ${meta.step} accounts for (truncated)` };
+  if (bytes.byteLength !== want || want !== expected)
+    return { file: binPath, problem: `has ${bytes.byteLength} bytes where its checkpoint needs ${want} (truncated or damaged)` };
+  if (meta.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== meta.sha256)
+    return { file: binPath, problem: 'does not match the sha256 its checkpoint recorded (damaged)' };
+  if (recordsSize < meta.recordsBytes)
+    return {
+      file: join(dir, 'records.jsonl'),
+      problem: `has ${recordsSize} bytes, fewer than the ${meta.recordsBytes} the checkpoint at step ${meta.step} accounts for (truncated)`,
+    };
   return { bytes };
 }
 
@@ -193,7 +231,12 @@ function loadCheckpoint(dir: string, tr: Trainer, log: (message: string) => void
     const path = join(dir, f.file);
     const meta = parseCheckpointMeta(path);
     // checkpoint.json is a copy of the latest checkpoint-<step>.json
-    if (candidates.some((c) => typeof c.meta !== 'string' && typeof meta !== 'string' && c.meta.step === meta.step && c.meta.sha256 === meta.sha256)) continue;
+    if (
+      candidates.some(
+        (c) => typeof c.meta !== 'string' && typeof meta !== 'string' && c.meta.step === meta.step && c.meta.sha256 === meta.sha256,
+      )
+    )
+      continue;
     candidates.push({ path, meta });
   }
   if (candidates.length === 0) return null;
@@ -219,20 +262,30 @@ function loadCheckpoint(dir: string, tr: Trainer, log: (message: string) => void
   }
   const what = (d: { file: string; problem: string }) => `${d.file} ${d.problem}`;
   if (!meta || !bytes) {
-    throw new TrainConfigError('resume', dir, `a run directory with an intact checkpoint; ${damaged.map(what).join('; ')}; no earlier checkpoint is intact, so start the run again in a new directory`);
+    throw new TrainConfigError(
+      'resume',
+      dir,
+      `a run directory with an intact checkpoint; ${damaged.map(what).join('; ')}; no earlier checkpoint is intact, so start the run again in a new directory`,
+    );
   }
   for (const d of damaged) log(`note: ${what(d)}; resuming from the earlier checkpoint at step ${meta.step}`);
   if (damaged.length) {
     // later checkpoints are unusable: set them aside (.damaged), and checkpoint.json names the one in use
     for (const f of checkpointFiles(dir).filter((x) => x.step > meta!.step)) {
-      for (const name of [f.file, `checkpoint-${f.step}.bin`]) if (existsSync(join(dir, name))) renameSync(join(dir, name), join(dir, `${name}.damaged`));
+      for (const name of [f.file, `checkpoint-${f.step}.bin`])
+        if (existsSync(join(dir, name))) renameSync(join(dir, name), join(dir, `${name}.damaged`));
     }
     writeFileAtomic(latest, JSON.stringify(meta, null, 1));
   }
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const expect = stateTensors(tr);
   const mismatch = expect.length !== meta.tensors.length || expect.some((x, i) => x.t.shape.join('x') !== meta.tensors[i].shape.join('x'));
-  if (mismatch) throw new TrainConfigError('resume', dir, `a checkpoint of this run's model (the checkpoint at step ${meta.step} has ${meta.tensors.length} tensors of other shapes, the model ${expect.length})`);
+  if (mismatch)
+    throw new TrainConfigError(
+      'resume',
+      dir,
+      `a checkpoint of this run's model (the checkpoint at step ${meta.step} has ${meta.tensors.length} tensors of other shapes, the model ${expect.length})`,
+    );
   let off = 0;
   const loaded = meta.tensors.map((d) => {
     const n = d.shape.reduce((a, b) => a * b, 1);
@@ -289,11 +342,19 @@ export async function trainRun(config: TrainConfig, opts: TrainOptions = {}): Pr
   let lock: FileLock | null = null;
   if (dir) {
     if (opts.resume && !existsSync(join(dir, 'manifest.json'))) {
-      throw new TrainConfigError('resume', dir, `a run directory to continue (${existsSync(dir) ? 'it has no manifest.json' : 'it does not exist'}); without resume a new run starts there`);
+      throw new TrainConfigError(
+        'resume',
+        dir,
+        `a run directory to continue (${existsSync(dir) ? 'it has no manifest.json' : 'it does not exist'}); without resume a new run starts there`,
+      );
     }
     mkdirSync(dir, { recursive: true });
     // one writer per run directory: a second process (or a second call) is refused with a LockError
-    lock = acquireLock(join(dir, '.lock'), `run directory ${dir}`, 'wait for that run to end, or stop it (SIGINT checkpoints it) and resume');
+    lock = acquireLock(
+      join(dir, '.lock'),
+      `run directory ${dir}`,
+      'wait for that run to end, or stop it (SIGINT checkpoints it) and resume',
+    );
   }
   try {
     return await trainRunLocked(resolved, opts);
@@ -307,9 +368,18 @@ function readManifest(path: string): Manifest {
   try {
     m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
   } catch (e) {
-    throw new TrainConfigError('runDir', path, `a manifest.json written by signalprop train (${(e as NodeJS.ErrnoException).code ? `cannot read it: ${(e as NodeJS.ErrnoException).code}` : 'it is not valid JSON'})`);
+    throw new TrainConfigError(
+      'runDir',
+      path,
+      `a manifest.json written by signalprop train (${(e as NodeJS.ErrnoException).code ? `cannot read it: ${(e as NodeJS.ErrnoException).code}` : 'it is not valid JSON'})`,
+    );
   }
-  if (m?.format !== 'signalprop-train-run' || !m.config || typeof m.config !== 'object') throw new TrainConfigError('runDir', path, 'a manifest.json written by signalprop train (format "signalprop-train-run", with a config)');
+  if (m?.format !== 'signalprop-train-run' || !m.config || typeof m.config !== 'object')
+    throw new TrainConfigError(
+      'runDir',
+      path,
+      'a manifest.json written by signalprop train (format "signalprop-train-run", with a config)',
+    );
   return m;
 }
 
@@ -320,36 +390,59 @@ async function trainRunLocked({ config: cfg, spec }: ReturnType<typeof resolveTr
   if (dir) {
     const mp = join(dir, 'manifest.json');
     if (existsSync(mp)) {
-      if (!opts.resume) throw new TrainConfigError('runDir', dir, 'a directory without a run (it has manifest.json); pass resume to continue it, or choose another directory');
+      if (!opts.resume)
+        throw new TrainConfigError(
+          'runDir',
+          dir,
+          'a directory without a run (it has manifest.json); pass resume to continue it, or choose another directory',
+        );
       manifest = readManifest(mp);
       const diff = sameConfig(manifest.config, cfg);
-      if (diff) throw new TrainConfigError(diff, diff === 'config' ? cfg : diff.split('.').reduce((o: any, k) => o?.[k], cfg), `the value of the run being resumed in ${dir} (${JSON.stringify(diff.split('.').reduce((o: any, k) => o?.[k], manifest.config))})`);
+      if (diff)
+        throw new TrainConfigError(
+          diff,
+          diff === 'config' ? cfg : diff.split('.').reduce((o: any, k) => o?.[k], cfg),
+          `the value of the run being resumed in ${dir} (${JSON.stringify(diff.split('.').reduce((o: any, k) => o?.[k], manifest.config))})`,
+        );
     }
   }
   const backend = await initBackend(cfg.backend, opts.threads ?? null);
-  if (manifest && manifest.backend.name !== backend.name) throw new TrainConfigError('backend', backend.name, `the backend of the run being resumed (${manifest.backend.name}); records are only reproducible on one backend`);
+  if (manifest && manifest.backend.name !== backend.name)
+    throw new TrainConfigError(
+      'backend',
+      backend.name,
+      `the backend of the run being resumed (${manifest.backend.name}); records are only reproducible on one backend`,
+    );
   const recordsPath = dir ? join(dir, 'records.jsonl') : null;
   if (manifest && (manifest.status === 'completed' || manifest.status === 'diverged') && recordsPath) {
-    return { status: manifest.status, records: readRecords(recordsPath), final: manifest.final!, steps: manifest.stepsDone, divergedAt: manifest.divergedAt };
+    return {
+      status: manifest.status,
+      records: readRecords(recordsPath),
+      final: manifest.final!,
+      steps: manifest.stepsDone,
+      divergedAt: manifest.divergedAt,
+    };
   }
   const data = loadData(cfg.data, cfg.seed, spec.inputDim, cfg.loss === 'xent');
   const rate = await loadCorrelationAwareRate();
   const tr = new Trainer(cfg, spec, data, rate, backend.name);
   try {
     const writeManifest = (m: Manifest) => dir && writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1));
-    const base: Manifest = manifest ? { ...manifest, status: 'running' } : {
-      format: 'signalprop-train-run',
-      version: MANIFEST_VERSION,
-      config: cfg,
-      specId: specId(spec),
-      backend,
-      data: data.describe(),
-      node: process.version,
-      giaGrowth: rate !== null && tr.factorsOn,
-      gradientFactors: tr.factorsOn,
-      status: 'running',
-      stepsDone: 0,
-    };
+    const base: Manifest = manifest
+      ? { ...manifest, status: 'running' }
+      : {
+          format: 'signalprop-train-run',
+          version: MANIFEST_VERSION,
+          config: cfg,
+          specId: specId(spec),
+          backend,
+          data: data.describe(),
+          node: process.version,
+          giaGrowth: rate !== null && tr.factorsOn,
+          gradientFactors: tr.factorsOn,
+          status: 'running',
+          stepsDone: 0,
+        };
     let start = 0;
     let records: SPRecord[] = [];
     let lastLoss = Number.NaN;

@@ -25,18 +25,29 @@ const KEYS: Record<ScheduleKind, string[]> = {
 
 export function makeSchedule(input: unknown, field = 'schedule'): ScheduleConfig {
   const raw: Record<string, unknown> = typeof input === 'string' ? { kind: input } : input == null ? { kind: 'constant' } : (input as any);
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new TrainConfigError(field, input, `an object {kind: ${SCHEDULES.join(' | ')}, …} or a kind name`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new TrainConfigError(field, input, `an object {kind: ${SCHEDULES.join(' | ')}, …} or a kind name`);
   const kind = (raw.kind ?? 'constant') as ScheduleKind;
   if (!SCHEDULES.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, SCHEDULES.join(' | '));
   for (const k of Object.keys(raw)) {
-    if (!KEYS[kind].includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option for schedule "${kind}"${didYouMean(k, KEYS[kind])}; its options are ${KEYS[kind].join(', ')}`);
+    if (!KEYS[kind].includes(k))
+      throw new TrainConfigError(
+        `${field}.${k}`,
+        raw[k],
+        `no such option for schedule "${kind}"${didYouMean(k, KEYS[kind])}; its options are ${KEYS[kind].join(', ')}`,
+      );
   }
   const num = (k: string, dflt: number, ok: (v: number) => boolean, allowed: string): number => {
     const v = raw[k] === undefined ? dflt : raw[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new TrainConfigError(`${field}.${k}`, v, allowed);
     return v;
   };
-  const warmupSteps = num('warmupSteps', kind === 'warmup' ? Number.NaN : 0, (v) => Number.isInteger(v) && v >= (kind === 'warmup' ? 1 : 0), kind === 'warmup' ? 'an integer >= 1 (warmup needs its length)' : 'an integer >= 0');
+  const warmupSteps = num(
+    'warmupSteps',
+    kind === 'warmup' ? Number.NaN : 0,
+    (v) => Number.isInteger(v) && v >= (kind === 'warmup' ? 1 : 0),
+    kind === 'warmup' ? 'an integer >= 1 (warmup needs its length)' : 'an integer >= 0',
+  );
   if (kind === 'cosine') return { kind, warmupSteps, minFactor: num('minFactor', 0, (v) => v >= 0 && v <= 1, 'a number in [0, 1]') };
   if (kind === 'step') {
     return {

@@ -2,7 +2,16 @@
 // only read tensors the step computes anyway (and ‖∂L/∂h_l‖², taken inside the Linear backward), so
 // they cannot change the training result.
 import * as tf from '@tensorflow/tfjs';
-import { type ActLayer, activationOfLayer, type BatchNormLayer, layersOf, type NetworkSpec, type SpecFields, specFields, widths } from '../network/index.js';
+import {
+  type ActLayer,
+  activationOfLayer,
+  type BatchNormLayer,
+  layersOf,
+  type NetworkSpec,
+  type SpecFields,
+  specFields,
+  widths,
+} from '../network/index.js';
 import { type Quantity, record, type SPRecord } from '../records/index.js';
 import type { ResolvedTrainConfig } from './config.js';
 import type { Dataset, HostBatch } from './data/index.js';
@@ -79,7 +88,11 @@ export class Trainer {
 
   /** A record of this run (source "trained"). */
   rec(q: Quantity, layer: number | null, value: number, step: number, tags?: Record<string, string | number | boolean | null>): SPRecord {
-    return record(this.fields, 'trained', q, layer, value, { step, seed: this.cfg.seed, tags: tags ? { ...this.tags, ...tags } : this.tags });
+    return record(this.fields, 'trained', q, layer, value, {
+      step,
+      seed: this.cfg.seed,
+      tags: tags ? { ...this.tags, ...tags } : this.tags,
+    });
   }
 
   lrAt(t: number): number {
@@ -142,7 +155,18 @@ export class Trainer {
     return { loss: lossVal, accuracy, diverged: false, records };
   }
 
-  private probe(t: number, lr: number, old: tf.Tensor[], now: tf.Tensor[], gradSq: number[], clip: number[], factors: (number | null)[], cap: Capture, accuracy: number, out: SPRecord[]): void {
+  private probe(
+    t: number,
+    lr: number,
+    old: tf.Tensor[],
+    now: tf.Tensor[],
+    gradSq: number[],
+    clip: number[],
+    factors: (number | null)[],
+    cap: Capture,
+    accuracy: number,
+    out: SPRecord[],
+  ): void {
     const L = this.spec.depth;
     const model = this.model;
     const wIdx = Array.from({ length: L }, (_, i) => model.weightIndex(i + 1));
@@ -163,7 +187,9 @@ export class Trainer {
         const corr = tf.div(tf.sub(tf.sum(C), tf.sum(tf.square(tf.div(r, rc)))), B * (B - 1));
         const dps = tf.scalar(Number.NaN); // E φ′² comes from unitSums (per unit), where the factors need it
         const unitCorr = unitCorrelation(X as tf.Tensor2D);
-        rows.push(tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps, unitCorr]));
+        rows.push(
+          tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps, unitCorr]),
+        );
       }
       return tf.stack(rows);
     });
@@ -196,10 +222,12 @@ export class Trainer {
         out.push(this.rec('trust_ratio', l, f, t, { method: this.cfg.optimizer.kind }));
         out.push(this.rec('lr', l, lr * f, t, { method: this.cfg.optimizer.kind }));
       }
-      if (this.cfg.clip.kind !== 'none') out.push(this.rec('trust_ratio', l, clip[wIdx[l - 1]], t, { method: `clip-${this.cfg.clip.kind}` }));
+      if (this.cfg.clip.kind !== 'none')
+        out.push(this.rec('trust_ratio', l, clip[wIdx[l - 1]], t, { method: `clip-${this.cfg.clip.kind}` }));
     }
     const ro = model.weightIndex(null);
-    if (factors[ro] !== null) out.push(this.rec('trust_ratio', null, factors[ro]!, t, { method: this.cfg.optimizer.kind, param: 'readout' }));
+    if (factors[ro] !== null)
+      out.push(this.rec('trust_ratio', null, factors[ro]!, t, { method: this.cfg.optimizer.kind, param: 'readout' }));
     // a degenerate gradient: the per-layer ratios measure rounding noise; no factors, no GIA records
     if (deg.kind || !fx) return;
     for (let l = 1; l < L; l++) {
@@ -224,7 +252,11 @@ export class Trainer {
         for (let j = 0; j < u.dphi2.length; j++) dphiSqMean += u.dphi2[j] / u.dphi2.length;
         let r: ReturnType<CorrelationAwareRate>;
         try {
-          r = this.rate({ preVar: u.varEps, colNormSq: fx.colNormSq[l - 1], dphiSqMean, nCur: ws[l], prevRowNormSq: fx.prevRowNormSq[l - 1] }, activationOfLayer(act), { gamma: bn.gamma, beta: bn.beta, eps: bn.eps });
+          r = this.rate(
+            { preVar: u.varEps, colNormSq: fx.colNormSq[l - 1], dphiSqMean, nCur: ws[l], prevRowNormSq: fx.prevRowNormSq[l - 1] },
+            activationOfLayer(act),
+            { gamma: bn.gamma, beta: bn.beta, eps: bn.eps },
+          );
         } catch {
           continue; // e.g. a unit with zero batch variance and ε = 0: the reconstruction is undefined there
         }
@@ -246,7 +278,10 @@ export class Trainer {
    * plus ‖W_{l+1}‖²_F, the column norms of W_{l+1}, the row norms of W_l and, for the degeneracy check,
    * ‖γ∘s⁻¹∘φ′∘g_x^L‖² at the top block (g_x^L = ∂L/∂y · readout).
    */
-  private unitSums(old: tf.Tensor[], cap: Capture): { layers: UnitSums[]; weightSq: number[]; colNormSq: Float32Array[]; prevRowNormSq: Float32Array[]; preTopSq: number } {
+  private unitSums(
+    old: tf.Tensor[],
+    cap: Capture,
+  ): { layers: UnitSums[]; weightSq: number[]; colNormSq: Float32Array[]; prevRowNormSq: Float32Array[]; preTopSq: number } {
     const L = this.spec.depth;
     const model = this.model;
     const ws = widths(this.spec);
@@ -263,7 +298,14 @@ export class Trainer {
         const gated = tf.mul(d, gx);
         const varEps = tf.add(tf.moments(cap.h[l - 1], 0).variance, this.factorBlock(l).bn.eps);
         const gamma2 = tf.square(old[model.gammaIndex(l)]);
-        list.push(tf.sum(tf.square(gx), 0), tf.mean(tf.square(d), 0), tf.sum(tf.square(gated), 0), tf.sum(tf.square(cap.dh[l - 1]), 0), varEps, gamma2);
+        list.push(
+          tf.sum(tf.square(gx), 0),
+          tf.mean(tf.square(d), 0),
+          tf.sum(tf.square(gated), 0),
+          tf.sum(tf.square(cap.dh[l - 1]), 0),
+          varEps,
+          gamma2,
+        );
         if (l < L) list.push(tf.sum(tf.square(Kn), 1), tf.sum(tf.square(K(l)), 0));
         scal.push(tf.reshape(tf.sum(tf.square(Kn)), [1]));
       }

@@ -50,170 +50,602 @@ const FILES: Record<string, string> = {
 /** [command line, substrings the one line must contain (the field or flag, and the value)]. */
 const CASES: [string[], string[]][] = [
   // predict: spec flags
-  [['predict', '--depth', '0', '--out', 'o.json'], ['--depth', '"0"']],
-  [['predict', '--depth', '0x10'], ['--depth', '"0x10"', 'decimal']],
-  [['predict', '--depth', '1.5'], ['--depth', '"1.5"']],
-  [['predict', '--depth', '-3'], ['--depth', '"-3"']],
-  [['predict', '--depth', 'abc'], ['--depth', '"abc"']],
-  [['predict', '--depth', ''], ['--depth', '""']],
-  [['predict', '--depth', '1e9'], ['depth', '1000000000']],
-  [['predict', '--width', '0'], ['--width', '"0"']],
-  [['predict', '--width', '8,0', '--depth', '2'], ['--width', '"0"']],
-  [['predict', '--width', '8,8', '--depth', '3'], ['width', '[8,8]', 'length']],
-  [['predict', '--input-dim', '0'], ['--input-dim', '"0"']],
-  [['predict', '--batch', '1'], ['--batch', '"1"', '4']],
-  [['predict', '--batch', '3'], ['--batch', '"3"', '>= 4']],
-  [['predict', '--batch', '2.5'], ['--batch', '"2.5"']],
-  [['predict', '--batch', '0b11'], ['--batch', '"0b11"']],
-  [['predict', '--order', 'foo'], ['order', '"foo"', 'linear-bn-act']],
-  [['predict', '--activation', 'swish'], ['activation', '"swish"']],
-  [['predict', '--activation', 'leaky-relu:x'], ['activation', 'leaky-relu:x']],
-  [['predict', '--init', 'uniform'], ['init.kind', '"uniform"', 'gaussian']],
-  [['predict', '--sigma-w2', '0'], ['sigmaW2', '0']],
-  [['predict', '--sigma-w2', '-1'], ['sigmaW2', '-1']],
-  [['predict', '--sigma-w2', 'Infinity'], ['--sigma-w2', '"Infinity"']],
-  [['predict', '--sigma-b2', '-1'], ['sigmaB2', '-1']],
-  [['predict', '--gamma', '0'], ['gamma', '0']],
-  [['predict', '--eps', '-1'], ['eps', '-1']],
-  [['predict', '--residual', '0'], ['residual.scale', '0']],
-  [['predict', '--residual', '1', '--width', '8,16', '--depth', '2'], ['residual', 'equal widths']],
-  [['predict', '--input-corr', '1'], ['--input-corr', '"1"']],
-  [['predict', '--top-grad-corr', '2'], ['--top-grad-corr', '"2"']],
-  [['predict', '--dynamics', 'sometimes', '--depth', '4', '--batch', '8'], ['dynamics', 'sometimes']],
-  [['predict', '--dynamics-samples', '0'], ['--dynamics-samples', '"0"']],
-  [['predict', '--dynamics-replicas', '0'], ['--dynamics-replicas', '"0"']],
-  [['predict', '--seed', '0'], ['--seed', '"0"']],
-  [['predict', '--rows', '0'], ['--rows', '"0"']],
-  [['predict', '--depht', '3'], ["'--depht'", '--depth']],
+  [
+    ['predict', '--depth', '0', '--out', 'o.json'],
+    ['--depth', '"0"'],
+  ],
+  [
+    ['predict', '--depth', '0x10'],
+    ['--depth', '"0x10"', 'decimal'],
+  ],
+  [
+    ['predict', '--depth', '1.5'],
+    ['--depth', '"1.5"'],
+  ],
+  [
+    ['predict', '--depth', '-3'],
+    ['--depth', '"-3"'],
+  ],
+  [
+    ['predict', '--depth', 'abc'],
+    ['--depth', '"abc"'],
+  ],
+  [
+    ['predict', '--depth', ''],
+    ['--depth', '""'],
+  ],
+  [
+    ['predict', '--depth', '1e9'],
+    ['depth', '1000000000'],
+  ],
+  [
+    ['predict', '--width', '0'],
+    ['--width', '"0"'],
+  ],
+  [
+    ['predict', '--width', '8,0', '--depth', '2'],
+    ['--width', '"0"'],
+  ],
+  [
+    ['predict', '--width', '8,8', '--depth', '3'],
+    ['width', '[8,8]', 'length'],
+  ],
+  [
+    ['predict', '--input-dim', '0'],
+    ['--input-dim', '"0"'],
+  ],
+  [
+    ['predict', '--batch', '1'],
+    ['--batch', '"1"', '4'],
+  ],
+  [
+    ['predict', '--batch', '3'],
+    ['--batch', '"3"', '>= 4'],
+  ],
+  [
+    ['predict', '--batch', '2.5'],
+    ['--batch', '"2.5"'],
+  ],
+  [
+    ['predict', '--batch', '0b11'],
+    ['--batch', '"0b11"'],
+  ],
+  [
+    ['predict', '--order', 'foo'],
+    ['order', '"foo"', 'linear-bn-act'],
+  ],
+  [
+    ['predict', '--activation', 'swish'],
+    ['activation', '"swish"'],
+  ],
+  [
+    ['predict', '--activation', 'leaky-relu:x'],
+    ['activation', 'leaky-relu:x'],
+  ],
+  [
+    ['predict', '--init', 'uniform'],
+    ['init.kind', '"uniform"', 'gaussian'],
+  ],
+  [
+    ['predict', '--sigma-w2', '0'],
+    ['sigmaW2', '0'],
+  ],
+  [
+    ['predict', '--sigma-w2', '-1'],
+    ['sigmaW2', '-1'],
+  ],
+  [
+    ['predict', '--sigma-w2', 'Infinity'],
+    ['--sigma-w2', '"Infinity"'],
+  ],
+  [
+    ['predict', '--sigma-b2', '-1'],
+    ['sigmaB2', '-1'],
+  ],
+  [
+    ['predict', '--gamma', '0'],
+    ['gamma', '0'],
+  ],
+  [
+    ['predict', '--eps', '-1'],
+    ['eps', '-1'],
+  ],
+  [
+    ['predict', '--residual', '0'],
+    ['residual.scale', '0'],
+  ],
+  [
+    ['predict', '--residual', '1', '--width', '8,16', '--depth', '2'],
+    ['residual', 'equal widths'],
+  ],
+  [
+    ['predict', '--input-corr', '1'],
+    ['--input-corr', '"1"'],
+  ],
+  [
+    ['predict', '--top-grad-corr', '2'],
+    ['--top-grad-corr', '"2"'],
+  ],
+  [
+    ['predict', '--dynamics', 'sometimes', '--depth', '4', '--batch', '8'],
+    ['dynamics', 'sometimes'],
+  ],
+  [
+    ['predict', '--dynamics-samples', '0'],
+    ['--dynamics-samples', '"0"'],
+  ],
+  [
+    ['predict', '--dynamics-replicas', '0'],
+    ['--dynamics-replicas', '"0"'],
+  ],
+  [
+    ['predict', '--seed', '0'],
+    ['--seed', '"0"'],
+  ],
+  [
+    ['predict', '--rows', '0'],
+    ['--rows', '"0"'],
+  ],
+  [
+    ['predict', '--depht', '3'],
+    ["'--depht'", '--depth'],
+  ],
   // predict: --config
-  [['predict', '--config', 'missing.json'], ['--config', '"missing.json"', 'ENOENT']],
-  [['predict', '--config', 'notjson.json'], ['--config', 'notjson.json', 'not valid JSON']],
-  [['predict', '--config', 'typo.json', '--out', 'o.json'], ['depht', '10', 'did you mean "depth"']],
-  [['predict', '--config', 'nested.json'], ['init.sigmaW', 'did you mean "sigmaW2"']],
-  [['predict', '--config', 'arr.json'], ['--config', 'arr.json', 'JSON object']],
-  [['predict', '--config', 'trainTypo.json'], ['stepz', '4', 'did you mean "steps"']],
-  [['predict', '--config', 'bomTypo.json'], ['widht', 'did you mean "width"']],
-  [['predict', '--config', 'manifestBad.json'], ['--config', 'manifestBad.json', 'config.spec']],
-  [['predict', '--config', 'depthStr.json'], ['depth', '"ten"']],
-  [['predict', '--config', 'batch0.json'], ['batch', '0']],
+  [
+    ['predict', '--config', 'missing.json'],
+    ['--config', '"missing.json"', 'ENOENT'],
+  ],
+  [
+    ['predict', '--config', 'notjson.json'],
+    ['--config', 'notjson.json', 'not valid JSON'],
+  ],
+  [
+    ['predict', '--config', 'typo.json', '--out', 'o.json'],
+    ['depht', '10', 'did you mean "depth"'],
+  ],
+  [
+    ['predict', '--config', 'nested.json'],
+    ['init.sigmaW', 'did you mean "sigmaW2"'],
+  ],
+  [
+    ['predict', '--config', 'arr.json'],
+    ['--config', 'arr.json', 'JSON object'],
+  ],
+  [
+    ['predict', '--config', 'trainTypo.json'],
+    ['stepz', '4', 'did you mean "steps"'],
+  ],
+  [
+    ['predict', '--config', 'bomTypo.json'],
+    ['widht', 'did you mean "width"'],
+  ],
+  [
+    ['predict', '--config', 'manifestBad.json'],
+    ['--config', 'manifestBad.json', 'config.spec'],
+  ],
+  [
+    ['predict', '--config', 'depthStr.json'],
+    ['depth', '"ten"'],
+  ],
+  [
+    ['predict', '--config', 'batch0.json'],
+    ['batch', '0'],
+  ],
   // sample
-  [['sample', '--seeds', '0', '--depth', '3', '--width', '8', '--batch', '4', '--out', 'o.json'], ['--seeds', '"0"']],
-  [['sample', '--seeds', '1.5'], ['--seeds', '"1.5"']],
-  [['sample', '--seed', '0'], ['--seed', '"0"']],
-  [['sample', '--threads', '0'], ['--threads', '"0"']],
-  [['sample', '--input-correlation', '1'], ['--input-correlation', '"1"']],
-  [['sample', '--input-correlation', '-0.1'], ['--input-correlation', '"-0.1"']],
-  [['sample', '--backend', 'gpu'], ['--backend', '"gpu"', 'typescript']],
-  [['sample', '--loss', 'hinge'], ['--loss', '"hinge"', 'readout']],
-  [['sample', '--batch', '1', '--depth', '3', '--width', '8'], ['--batch', '"1"', '>= 2']],
-  [['sample', '--depth', '0x3'], ['--depth', '"0x3"']],
-  [['sample', '--width', '8,8', '--depth', '3'], ['width', '[8,8]']],
-  [['sample', '--config', 'typo.json'], ['depht', 'did you mean "depth"']],
-  [['sample', '--gamma', 'x'], ['--gamma', '"x"']],
+  [
+    ['sample', '--seeds', '0', '--depth', '3', '--width', '8', '--batch', '4', '--out', 'o.json'],
+    ['--seeds', '"0"'],
+  ],
+  [
+    ['sample', '--seeds', '1.5'],
+    ['--seeds', '"1.5"'],
+  ],
+  [
+    ['sample', '--seed', '0'],
+    ['--seed', '"0"'],
+  ],
+  [
+    ['sample', '--threads', '0'],
+    ['--threads', '"0"'],
+  ],
+  [
+    ['sample', '--input-correlation', '1'],
+    ['--input-correlation', '"1"'],
+  ],
+  [
+    ['sample', '--input-correlation', '-0.1'],
+    ['--input-correlation', '"-0.1"'],
+  ],
+  [
+    ['sample', '--backend', 'gpu'],
+    ['--backend', '"gpu"', 'typescript'],
+  ],
+  [
+    ['sample', '--loss', 'hinge'],
+    ['--loss', '"hinge"', 'readout'],
+  ],
+  [
+    ['sample', '--batch', '1', '--depth', '3', '--width', '8'],
+    ['--batch', '"1"', '>= 2'],
+  ],
+  [
+    ['sample', '--depth', '0x3'],
+    ['--depth', '"0x3"'],
+  ],
+  [
+    ['sample', '--width', '8,8', '--depth', '3'],
+    ['width', '[8,8]'],
+  ],
+  [
+    ['sample', '--config', 'typo.json'],
+    ['depht', 'did you mean "depth"'],
+  ],
+  [
+    ['sample', '--gamma', 'x'],
+    ['--gamma', '"x"'],
+  ],
   // spectrum
-  [['spectrum', '--seeds', '0'], ['--seeds', '"0"']],
-  [['spectrum', '--bins', '0'], ['--bins', '"0"']],
-  [['spectrum', '--points', '0'], ['--points', '"0"']],
-  [['spectrum', '--depth', '0'], ['--depth', '"0"']],
-  [['spectrum', '--order', 'bogus'], ['order', '"bogus"']],
-  [['spectrum', '--seed', '-1'], ['--seed', '"-1"']],
-  [['spectrum', '--config', 'nested.json'], ['init.sigmaW', 'sigmaW2']],
+  [
+    ['spectrum', '--seeds', '0'],
+    ['--seeds', '"0"'],
+  ],
+  [
+    ['spectrum', '--bins', '0'],
+    ['--bins', '"0"'],
+  ],
+  [
+    ['spectrum', '--points', '0'],
+    ['--points', '"0"'],
+  ],
+  [
+    ['spectrum', '--depth', '0'],
+    ['--depth', '"0"'],
+  ],
+  [
+    ['spectrum', '--order', 'bogus'],
+    ['order', '"bogus"'],
+  ],
+  [
+    ['spectrum', '--seed', '-1'],
+    ['--seed', '"-1"'],
+  ],
+  [
+    ['spectrum', '--config', 'nested.json'],
+    ['init.sigmaW', 'sigmaW2'],
+  ],
   // train
-  [['train', '--steps', '0', '--out', 'run'], ['--steps', '"0"']],
-  [['train', '--steps', '1e9'], ['steps', '1000000000']],
-  [['train', '--seed', '0'], ['--seed', '"0"']],
-  [['train', '--lr', 'fast'], ['--lr', '"fast"']],
-  [['train', '--optimizer', 'rmsprop', ...['--depth', '2', '--width', '8', '--batch', '4']], ['optimizer.kind', '"rmsprop"', 'sgd']],
-  [['train', '--schedule', 'sawtooth', '--depth', '2', '--width', '8', '--batch', '4'], ['schedule.kind', '"sawtooth"', 'cosine']],
-  [['train', '--schedule', 'step', '--depth', '2', '--width', '8', '--batch', '4'], ['schedule.stepSize', 'integer >= 1']],
-  [['train', '--step-size', '2', '--depth', '2', '--width', '8', '--batch', '4'], ['--step-size', '"2"', '--schedule step']],
-  [['train', '--schedule', 'step', '--step-size', '2', '--step-gamma', '2'], ['--step-gamma', '"2"']],
-  [['train', '--schedule', 'step', '--step-size', '9', '--steps', '5', '--depth', '2', '--width', '8', '--batch', '4'], ['schedule.stepSize', '9', 'fewer than steps']],
-  [['train', '--warmup', '10', '--steps', '5', '--depth', '2', '--width', '8', '--batch', '4', '--out', 'run'], ['schedule.warmupSteps', '10', 'at most steps (5)']],
-  [['train', '--warmup', '-1'], ['--warmup', '"-1"']],
-  [['train', '--no-probes', '--probe-every', '2'], ['--probe-every', '"2"', '--no-probes']],
-  [['train', '--no-probes', '--probe-dense', '3'], ['--probe-dense', '"3"', '--no-probes']],
-  [['train', '--probe-every', '0'], ['--probe-every', '"0"']],
-  [['train', '--probe-dense', '-1'], ['--probe-dense', '"-1"']],
-  [['train', '--clip', '1', '--clip-layer', '1'], ['--clip', '--clip-layer', 'choose one']],
-  [['train', '--clip', 'x'], ['--clip', '"x"']],
-  [['train', '--backend', 'tpu', '--depth', '2', '--width', '8', '--batch', '4'], ['backend', '"tpu"', 'wasm']],
-  [['train', '--threads', '0'], ['--threads', '"0"']],
-  [['train', '--data', 'csv:empty.csv', '--out', 'run'], ['data.path', 'empty.csv', 'empty']],
-  [['train', '--data', 'csv:semi.csv'], ['data.path', 'semi.csv', 'delimited by ";"']],
-  [['train', '--data', 'csv:missing.csv', '--steps', '2', '--depth', '2', '--width', '8', '--batch', '4'], ['data.path', 'missing.csv', 'ENOENT']],
-  [['train', '--data', 'imagenet'], ['data.kind', '"imagenet"', 'mnist']],
-  [['train', '--rho', '1'], ['--rho', '"1"']],
-  [['train', '--rho', '0.5', '--data', 'mnist'], ['--rho', 'synthetic', 'mnist']],
-  [['train', '--loss', 'hinge', '--depth', '2', '--width', '8', '--batch', '4'], ['loss', '"hinge"', 'xent']],
-  [['train', '--resume'], ['--resume', '--out']],
-  [['train', '--checkpoint-every', '0'], ['--checkpoint-every', '"0"']],
-  [['train', '--momentum', 'x'], ['--momentum', '"x"']],
-  [['train', '--batch', '1'], ['--batch', '"1"']],
-  [['train', '--config', 'typo.json'], ['depht', 'did you mean "depth"']],
-  [['train', '--config', 'schedul.json', '--out', 'run'], ['schedul', '"cosine"', 'did you mean "schedule"']],
-  [['train', '--config', 'lrr.json'], ['optimizer.lrr', '0.1', 'did you mean "lr"']],
-  [['train', '--config', 'manifestBad.json'], ['--config', 'manifestBad.json', 'config']],
-  [['train', '--config', 'arr.json'], ['--config', 'arr.json', 'JSON object']],
+  [
+    ['train', '--steps', '0', '--out', 'run'],
+    ['--steps', '"0"'],
+  ],
+  [
+    ['train', '--steps', '1e9'],
+    ['steps', '1000000000'],
+  ],
+  [
+    ['train', '--seed', '0'],
+    ['--seed', '"0"'],
+  ],
+  [
+    ['train', '--lr', 'fast'],
+    ['--lr', '"fast"'],
+  ],
+  [
+    ['train', '--optimizer', 'rmsprop', ...['--depth', '2', '--width', '8', '--batch', '4']],
+    ['optimizer.kind', '"rmsprop"', 'sgd'],
+  ],
+  [
+    ['train', '--schedule', 'sawtooth', '--depth', '2', '--width', '8', '--batch', '4'],
+    ['schedule.kind', '"sawtooth"', 'cosine'],
+  ],
+  [
+    ['train', '--schedule', 'step', '--depth', '2', '--width', '8', '--batch', '4'],
+    ['schedule.stepSize', 'integer >= 1'],
+  ],
+  [
+    ['train', '--step-size', '2', '--depth', '2', '--width', '8', '--batch', '4'],
+    ['--step-size', '"2"', '--schedule step'],
+  ],
+  [
+    ['train', '--schedule', 'step', '--step-size', '2', '--step-gamma', '2'],
+    ['--step-gamma', '"2"'],
+  ],
+  [
+    ['train', '--schedule', 'step', '--step-size', '9', '--steps', '5', '--depth', '2', '--width', '8', '--batch', '4'],
+    ['schedule.stepSize', '9', 'fewer than steps'],
+  ],
+  [
+    ['train', '--warmup', '10', '--steps', '5', '--depth', '2', '--width', '8', '--batch', '4', '--out', 'run'],
+    ['schedule.warmupSteps', '10', 'at most steps (5)'],
+  ],
+  [
+    ['train', '--warmup', '-1'],
+    ['--warmup', '"-1"'],
+  ],
+  [
+    ['train', '--no-probes', '--probe-every', '2'],
+    ['--probe-every', '"2"', '--no-probes'],
+  ],
+  [
+    ['train', '--no-probes', '--probe-dense', '3'],
+    ['--probe-dense', '"3"', '--no-probes'],
+  ],
+  [
+    ['train', '--probe-every', '0'],
+    ['--probe-every', '"0"'],
+  ],
+  [
+    ['train', '--probe-dense', '-1'],
+    ['--probe-dense', '"-1"'],
+  ],
+  [
+    ['train', '--clip', '1', '--clip-layer', '1'],
+    ['--clip', '--clip-layer', 'choose one'],
+  ],
+  [
+    ['train', '--clip', 'x'],
+    ['--clip', '"x"'],
+  ],
+  [
+    ['train', '--backend', 'tpu', '--depth', '2', '--width', '8', '--batch', '4'],
+    ['backend', '"tpu"', 'wasm'],
+  ],
+  [
+    ['train', '--threads', '0'],
+    ['--threads', '"0"'],
+  ],
+  [
+    ['train', '--data', 'csv:empty.csv', '--out', 'run'],
+    ['data.path', 'empty.csv', 'empty'],
+  ],
+  [
+    ['train', '--data', 'csv:semi.csv'],
+    ['data.path', 'semi.csv', 'delimited by ";"'],
+  ],
+  [
+    ['train', '--data', 'csv:missing.csv', '--steps', '2', '--depth', '2', '--width', '8', '--batch', '4'],
+    ['data.path', 'missing.csv', 'ENOENT'],
+  ],
+  [
+    ['train', '--data', 'imagenet'],
+    ['data.kind', '"imagenet"', 'mnist'],
+  ],
+  [
+    ['train', '--rho', '1'],
+    ['--rho', '"1"'],
+  ],
+  [
+    ['train', '--rho', '0.5', '--data', 'mnist'],
+    ['--rho', 'synthetic', 'mnist'],
+  ],
+  [
+    ['train', '--loss', 'hinge', '--depth', '2', '--width', '8', '--batch', '4'],
+    ['loss', '"hinge"', 'xent'],
+  ],
+  [
+    ['train', '--resume'],
+    ['--resume', '--out'],
+  ],
+  [
+    ['train', '--checkpoint-every', '0'],
+    ['--checkpoint-every', '"0"'],
+  ],
+  [
+    ['train', '--momentum', 'x'],
+    ['--momentum', '"x"'],
+  ],
+  [
+    ['train', '--batch', '1'],
+    ['--batch', '"1"'],
+  ],
+  [
+    ['train', '--config', 'typo.json'],
+    ['depht', 'did you mean "depth"'],
+  ],
+  [
+    ['train', '--config', 'schedul.json', '--out', 'run'],
+    ['schedul', '"cosine"', 'did you mean "schedule"'],
+  ],
+  [
+    ['train', '--config', 'lrr.json'],
+    ['optimizer.lrr', '0.1', 'did you mean "lr"'],
+  ],
+  [
+    ['train', '--config', 'manifestBad.json'],
+    ['--config', 'manifestBad.json', 'config'],
+  ],
+  [
+    ['train', '--config', 'arr.json'],
+    ['--config', 'arr.json', 'JSON object'],
+  ],
   // a spectrum past float64: refused before any sampling (it hung in the CDF's bracketing)
-  [['spectrum', '--sigma-w2', '1e300', '--depth', '8', '--width', '32', '--seeds', '1'], ['init.sigmaW2', '1e+300', 'float64']],
+  [
+    ['spectrum', '--sigma-w2', '1e300', '--depth', '8', '--width', '32', '--seeds', '1'],
+    ['init.sigmaW2', '1e+300', 'float64'],
+  ],
   // compare
   [['compare', 'missing.jsonl'], ['missing.jsonl']],
-  [['compare', 'good.jsonl', 'good.jsonl', '--out', 'cmp'], ['inputs', '"good.jsonl"', 'once']],
-  [['compare', 'good.jsonl', '--quantities', 'growht'], ['--quantities', '"growht"', 'did you mean "growth"']],
-  [['compare', 'good.jsonl', '--tolerance', '-1'], ['--tolerance', '"-1"']],
-  [['compare', 'good.jsonl', '--tolerance', 'growth=x'], ['--tolerance growth', '"x"']],
-  [['compare', 'good.jsonl', '--tolerance', 'growth'], ['--tolerance', '"growth"']],
-  [['compare', 'good.jsonl', '--spread', '-1'], ['--spread', '"-1"']],
-  [['compare', 'good.jsonl', '--min-agree', '2'], ['--min-agree', '"2"']],
-  [['compare', 'good.jsonl', '--join', 'depht'], ['--join', '"depht"', 'specId']],
-  [['compare', 'badrec.jsonl'], ['badrec.jsonl', 'value', '"x"']],
-  [['compare', 'typorec.jsonl'], ['typorec.jsonl:1', 'depht', 'did you mean "depth"']],
-  [['compare', 'notjson.json'], ['notjson.json', 'not valid JSON']],
+  [
+    ['compare', 'good.jsonl', 'good.jsonl', '--out', 'cmp'],
+    ['inputs', '"good.jsonl"', 'once'],
+  ],
+  [
+    ['compare', 'good.jsonl', '--quantities', 'growht'],
+    ['--quantities', '"growht"', 'did you mean "growth"'],
+  ],
+  [
+    ['compare', 'good.jsonl', '--tolerance', '-1'],
+    ['--tolerance', '"-1"'],
+  ],
+  [
+    ['compare', 'good.jsonl', '--tolerance', 'growth=x'],
+    ['--tolerance growth', '"x"'],
+  ],
+  [
+    ['compare', 'good.jsonl', '--tolerance', 'growth'],
+    ['--tolerance', '"growth"'],
+  ],
+  [
+    ['compare', 'good.jsonl', '--spread', '-1'],
+    ['--spread', '"-1"'],
+  ],
+  [
+    ['compare', 'good.jsonl', '--min-agree', '2'],
+    ['--min-agree', '"2"'],
+  ],
+  [
+    ['compare', 'good.jsonl', '--join', 'depht'],
+    ['--join', '"depht"', 'specId'],
+  ],
+  [
+    ['compare', 'badrec.jsonl'],
+    ['badrec.jsonl', 'value', '"x"'],
+  ],
+  [
+    ['compare', 'typorec.jsonl'],
+    ['typorec.jsonl:1', 'depht', 'did you mean "depth"'],
+  ],
+  [
+    ['compare', 'notjson.json'],
+    ['notjson.json', 'not valid JSON'],
+  ],
   [['compare'], ['missing required argument', 'inputs']],
   [['compare', 'good.jsonl', '--frobnicate'], ["'--frobnicate'"]],
   // figure and report
-  [['figure', 'nofig', '--from', 'good.jsonl', '--out', 'figs'], ['nofig', 'gradient-vs-depth']],
+  [
+    ['figure', 'nofig', '--from', 'good.jsonl', '--out', 'figs'],
+    ['nofig', 'gradient-vs-depth'],
+  ],
   [['figure', 'gradient-vs-depth'], ['--from']],
   [['figure', 'gradient-vs-depth', '--from', 'missing.jsonl', '--out', 'figs'], ['missing.jsonl']],
-  [['figure', 'gradient-vs-depth', '--from', 'good.jsonl', '--scale', '0', '--out', 'figs'], ['--scale', '"0"']],
-  [['figure', 'gradient-vs-depth', '--from', 'badrec.jsonl', '--out', 'figs'], ['badrec.jsonl', '"x"']],
+  [
+    ['figure', 'gradient-vs-depth', '--from', 'good.jsonl', '--scale', '0', '--out', 'figs'],
+    ['--scale', '"0"'],
+  ],
+  [
+    ['figure', 'gradient-vs-depth', '--from', 'badrec.jsonl', '--out', 'figs'],
+    ['badrec.jsonl', '"x"'],
+  ],
   [['report', '--from', 'missing.jsonl', '--out', 'r.html'], ['missing.jsonl']],
   [['report', '--from', 'good.jsonl', '--figures', 'nope', '--out', 'r.html'], ['nope']],
-  [['report', '--from', 'good.jsonl', '--tolerance', '-1', '--out', 'r.html'], ['--tolerance', '"-1"']],
-  [['report', '--from', 'good.jsonl', '--join', 'depht', '--out', 'r.html'], ['--join', '"depht"']],
+  [
+    ['report', '--from', 'good.jsonl', '--tolerance', '-1', '--out', 'r.html'],
+    ['--tolerance', '"-1"'],
+  ],
+  [
+    ['report', '--from', 'good.jsonl', '--join', 'depht', '--out', 'r.html'],
+    ['--join', '"depht"'],
+  ],
   [['report'], ['--from']],
   // sweep
-  [['sweep', 'missing.json'], ['missing.json', 'ENOENT']],
-  [['sweep', 'sw-typo.json', '--out', 'sw'], ['bsae', 'did you mean "base"']],
-  [['sweep', 'sw-kind.json'], ['kind', '"simulate"', 'predict']],
-  [['sweep', 'sw-base.json'], ['base.depht', 'did you mean "depth"']],
-  [['sweep', 'sw-axis.json'], ['axes.depht', 'did you mean "depth"']],
+  [
+    ['sweep', 'missing.json'],
+    ['missing.json', 'ENOENT'],
+  ],
+  [
+    ['sweep', 'sw-typo.json', '--out', 'sw'],
+    ['bsae', 'did you mean "base"'],
+  ],
+  [
+    ['sweep', 'sw-kind.json'],
+    ['kind', '"simulate"', 'predict'],
+  ],
+  [
+    ['sweep', 'sw-base.json'],
+    ['base.depht', 'did you mean "depth"'],
+  ],
+  [
+    ['sweep', 'sw-axis.json'],
+    ['axes.depht', 'did you mean "depth"'],
+  ],
   [['sweep', 'sw-opt.json'], ['options.los']],
-  [['sweep', 'sw-bom.json', '--out', 'sw'], ['seedz', 'did you mean "seeds"']],
-  [['sweep', 'sw-seeds.json'], ['seeds', '0']],
-  [['sweep', 'sw-axval.json'], ['axes.depth[1]', '0']],
-  [['sweep', 'sw-arr.json'], ['sweep', '[]']],
-  [['sweep', 'notjson.json'], ['notjson.json', 'not valid JSON']],
-  [['sweep', 'sw-good.json', '--threads', '0', '--out', 'sw'], ['--threads', '"0"']],
-  [['sweep', 'sw-good.json', '--runner', 'foo=missing.ts'], ['--runner', 'foo=missing.ts', 'exists']],
-  [['sweep', 'sw-good.json', '--runner', 'Foo'], ['--runner', '"Foo"', 'kind=']],
-  [['sweep', 'sw-good.json', '--redis', 'http://127.0.0.1:6379'], ['--redis', 'http://127.0.0.1:6379']],
-  [['sweep', 'sw-good.json', '--queue', 'a:b'], ['--queue', '"a:b"']],
-  [['sweep', 'sw-good.json', '--clean-runs', '--redis', 'redis://127.0.0.1:1'], ['--clean-runs', '--redis']],
-  [['sweep', 'sw-good.json', '--redis', 'redis://127.0.0.1:1', '--poll-ms', '0'], ['--poll-ms', '"0"']],
+  [
+    ['sweep', 'sw-bom.json', '--out', 'sw'],
+    ['seedz', 'did you mean "seeds"'],
+  ],
+  [
+    ['sweep', 'sw-seeds.json'],
+    ['seeds', '0'],
+  ],
+  [
+    ['sweep', 'sw-axval.json'],
+    ['axes.depth[1]', '0'],
+  ],
+  [
+    ['sweep', 'sw-arr.json'],
+    ['sweep', '[]'],
+  ],
+  [
+    ['sweep', 'notjson.json'],
+    ['notjson.json', 'not valid JSON'],
+  ],
+  [
+    ['sweep', 'sw-good.json', '--threads', '0', '--out', 'sw'],
+    ['--threads', '"0"'],
+  ],
+  [
+    ['sweep', 'sw-good.json', '--runner', 'foo=missing.ts'],
+    ['--runner', 'foo=missing.ts', 'exists'],
+  ],
+  [
+    ['sweep', 'sw-good.json', '--runner', 'Foo'],
+    ['--runner', '"Foo"', 'kind='],
+  ],
+  [
+    ['sweep', 'sw-good.json', '--redis', 'http://127.0.0.1:6379'],
+    ['--redis', 'http://127.0.0.1:6379'],
+  ],
+  [
+    ['sweep', 'sw-good.json', '--queue', 'a:b'],
+    ['--queue', '"a:b"'],
+  ],
+  [
+    ['sweep', 'sw-good.json', '--clean-runs', '--redis', 'redis://127.0.0.1:1'],
+    ['--clean-runs', '--redis'],
+  ],
+  [
+    ['sweep', 'sw-good.json', '--redis', 'redis://127.0.0.1:1', '--poll-ms', '0'],
+    ['--poll-ms', '"0"'],
+  ],
   // worker (each refused before any connection)
   [['worker'], ['--redis']],
-  [['worker', '--redis', 'http://x'], ['--redis', 'http://x']],
-  [['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0'], ['--concurrency', '"0"']],
-  [['worker', '--redis', 'redis://127.0.0.1:1', '--lock-duration', 'x'], ['--lock-duration', '"x"']],
-  [['worker', '--redis', 'redis://127.0.0.1:1', '--exit-when-idle', '-1'], ['--exit-when-idle', '"-1"']],
-  [['worker', '--redis', 'redis://127.0.0.1:1', '--max-stalled', '-1'], ['--max-stalled', '"-1"']],
-  [['worker', '--redis', 'redis://127.0.0.1:1', '--runner', 'foo=missing.ts'], ['--runner', 'foo=missing.ts']],
+  [
+    ['worker', '--redis', 'http://x'],
+    ['--redis', 'http://x'],
+  ],
+  [
+    ['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0'],
+    ['--concurrency', '"0"'],
+  ],
+  [
+    ['worker', '--redis', 'redis://127.0.0.1:1', '--lock-duration', 'x'],
+    ['--lock-duration', '"x"'],
+  ],
+  [
+    ['worker', '--redis', 'redis://127.0.0.1:1', '--exit-when-idle', '-1'],
+    ['--exit-when-idle', '"-1"'],
+  ],
+  [
+    ['worker', '--redis', 'redis://127.0.0.1:1', '--max-stalled', '-1'],
+    ['--max-stalled', '"-1"'],
+  ],
+  [
+    ['worker', '--redis', 'redis://127.0.0.1:1', '--runner', 'foo=missing.ts'],
+    ['--runner', 'foo=missing.ts'],
+  ],
   // reproduce
-  [['reproduce', '--scale', 'huge'], ['--scale', '"huge"', 'tiny']],
-  [['reproduce', '--only', 'claim99'], ['--only', '"claim99"', 'claim1']],
-  [['reproduce', '--threads', '0'], ['--threads', '"0"']],
+  [
+    ['reproduce', '--scale', 'huge'],
+    ['--scale', '"huge"', 'tiny'],
+  ],
+  [
+    ['reproduce', '--only', 'claim99'],
+    ['--only', '"claim99"', 'claim1'],
+  ],
+  [
+    ['reproduce', '--threads', '0'],
+    ['--threads', '"0"'],
+  ],
   // the program
   [['predcit'], ["'predcit'", 'predict']],
   [['--bogus'], ["'--bogus'"]],
@@ -276,7 +708,8 @@ describe('bad inputs across every command', () => {
   it('the table has at least 100 cases over every command', () => {
     expect(CASES.length).toBeGreaterThanOrEqual(100);
     const commands = new Set(CASES.map(([a]) => a[0]));
-    for (const c of ['predict', 'sample', 'spectrum', 'train', 'compare', 'figure', 'report', 'sweep', 'worker', 'reproduce']) expect(commands).toContain(c);
+    for (const c of ['predict', 'sample', 'spectrum', 'train', 'compare', 'figure', 'report', 'sweep', 'worker', 'reproduce'])
+      expect(commands).toContain(c);
     expect(new Set(CASES.map(([a]) => JSON.stringify(a))).size).toBe(CASES.length);
   });
 

@@ -1,6 +1,17 @@
 // Crashes on inputs the tool accepts (issue 15, items 6, 10, 12, 13, 15): through the real bin, as a user runs it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,10 +60,14 @@ describe('item 10: threads start from any directory and from an installed copy',
     symlinkSync(join(pkg, 'bin', 'signalprop.js'), join(prefix, 'bin', 'signalprop'));
     const cwd = mkdtempSync(join(tmpdir(), 'sp-cwd-'));
     try {
-      const run = (args: string[]) => spawnSync(process.execPath, [join(prefix, 'bin', 'signalprop'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [join(prefix, 'bin', 'signalprop'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
       const s = run(['sample', ...TINY, '--seeds', '2', '--threads', '2', '--json']);
       expect(s.status, s.stderr).toBe(0);
-      writeFileSync(join(cwd, 'sw.json'), JSON.stringify({ name: 'g', kind: 'sample', base: { depth: 4, width: 8, batch: 8 }, axes: { depth: [4, 5] } }));
+      writeFileSync(
+        join(cwd, 'sw.json'),
+        JSON.stringify({ name: 'g', kind: 'sample', base: { depth: 4, width: 8, batch: 8 }, axes: { depth: [4, 5] } }),
+      );
       const w = run(['sweep', 'sw.json', '--threads', '2', '--no-progress', '--json']);
       expect(w.status, w.stderr).toBe(0);
       expect(JSON.parse(w.stdout).done).toBe(2);
@@ -79,22 +94,29 @@ describe('item 13: output paths are checked before the work', () => {
     ['/proc', ['predict', ...TINY, '--out', '/proc/self/x.json'], 'is under /proc'],
     ['/dev', ['sample', ...TINY, '--out', '/dev/null'], 'is under /dev'],
     ['/sys', ['compare', 'x.jsonl', '--out', '/sys/x'], 'is under /sys'],
-  ])('%s: exit 2 at once, one line, nothing left behind', (_name, args, why) => {
-    const cwd = mkdtempSync(join(dir, 'out-'));
-    mkdirSync(join(cwd, 'adir'));
-    writeFileSync(join(cwd, 'afile'), '{}');
-    writeFileSync(join(cwd, 'x.jsonl'), `${JSON.stringify({ source: 'theory', quantity: 'q', layer: 1, value: 1 })}\n`);
-    writeFileSync(join(cwd, 'sw.json'), JSON.stringify({ name: 's', kind: 'predict', base: { depth: 4, width: 8 }, axes: { depth: [4, 5] } }));
-    const before = readdirSync(cwd).sort();
-    const t0 = Date.now();
-    const r = runCli(args, { cwd, timeoutMs: 30_000 });
-    expect(r.code, r.stderr).toBe(2);
-    oneLine(r.stderr, args.includes('--cache') ? '--cache' : '--out');
-    expect(r.stderr).toContain(why);
-    expect(Date.now() - t0).toBeLessThan(20_000); // before the work (sample of 100000 seeds would take minutes)
-    expect(readdirSync(cwd).sort()).toEqual(before);
-    expect(readdirSync(join(cwd, 'adir'))).toEqual([]);
-  }, 40_000);
+  ])(
+    '%s: exit 2 at once, one line, nothing left behind',
+    (_name, args, why) => {
+      const cwd = mkdtempSync(join(dir, 'out-'));
+      mkdirSync(join(cwd, 'adir'));
+      writeFileSync(join(cwd, 'afile'), '{}');
+      writeFileSync(join(cwd, 'x.jsonl'), `${JSON.stringify({ source: 'theory', quantity: 'q', layer: 1, value: 1 })}\n`);
+      writeFileSync(
+        join(cwd, 'sw.json'),
+        JSON.stringify({ name: 's', kind: 'predict', base: { depth: 4, width: 8 }, axes: { depth: [4, 5] } }),
+      );
+      const before = readdirSync(cwd).sort();
+      const t0 = Date.now();
+      const r = runCli(args, { cwd, timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(2);
+      oneLine(r.stderr, args.includes('--cache') ? '--cache' : '--out');
+      expect(r.stderr).toContain(why);
+      expect(Date.now() - t0).toBeLessThan(20_000); // before the work (sample of 100000 seeds would take minutes)
+      expect(readdirSync(cwd).sort()).toEqual(before);
+      expect(readdirSync(join(cwd, 'adir'))).toEqual([]);
+    },
+    40_000,
+  );
 
   it('outPathProblem: fine paths pass; an unwritable directory is named (not as root)', () => {
     expect(outPathProblem(join(dir, 'new', 'deeper', 'x.json'), 'file')).toBeNull();
@@ -124,25 +146,50 @@ describe('item 13: output paths are checked before the work', () => {
 describe('item 12: sizes that cannot fit are refused before they start', () => {
   const small = { ...process.env, SIGNALPROP_TOTALMEM: String(24e9) };
   const run = (args: string[], env: NodeJS.ProcessEnv = small) => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'signalprop.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000, env });
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'signalprop.js'), ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env,
+    });
     return { code: r.status, stderr: r.stderr, stdout: r.stdout };
   };
   it.each([
-    ['sample width 60000', ['sample', '--width', '60000', '--depth', '4', '--batch', '8', '--threads', '1'], /sample: needs ≈ \d+ GB of memory \(weights \d+ GB/],
-    ['sample depth 100000 × width 256', ['sample', '--depth', '100000', '--width', '256', '--batch', '8', '--threads', '1'], /needs ≈ 5\d GB .*weights 5\d GB/],
+    [
+      'sample width 60000',
+      ['sample', '--width', '60000', '--depth', '4', '--batch', '8', '--threads', '1'],
+      /sample: needs ≈ \d+ GB of memory \(weights \d+ GB/,
+    ],
+    [
+      'sample depth 100000 × width 256',
+      ['sample', '--depth', '100000', '--width', '256', '--batch', '8', '--threads', '1'],
+      /needs ≈ 5\d GB .*weights 5\d GB/,
+    ],
     ['sample batch 100000', ['sample', '--batch', '100000', '--width', '64', '--depth', '8', '--threads', '1'], /Gram matrices/],
     ['spectrum width 60000', ['spectrum', '--width', '60000'], /spectrum: needs ≈/],
     ['train width 60000', ['train', '--width', '60000', '--depth', '4', '--steps', '1'], /train: needs ≈/],
-    ['predict Gram dynamics at batch 100000', ['predict', '--batch', '100000', '--width', '8', '--depth', '4', '--dynamics', 'always'], /predict: needs ≈ \d+ GB of memory \(Gram dynamics/],
+    [
+      'predict Gram dynamics at batch 100000',
+      ['predict', '--batch', '100000', '--width', '8', '--depth', '4', '--dynamics', 'always'],
+      /predict: needs ≈ \d+ GB of memory \(Gram dynamics/,
+    ],
     // auto runs the dynamics where BSB1 is not attracting: GELU at B = 100000 (λ_L > 1, bsb1Stability)
-    ['predict --dynamics auto where BSB1 is not attracting, batch 100000', ['predict', '--batch', '100000', '--width', '8', '--depth', '4', '--activation', 'gelu'], /predict: needs ≈ \d+ GB of memory \(Gram dynamics/],
-  ])('%s: exit 2 naming what it needs and what the machine has', (_n, args, re) => {
-    const r = run(args);
-    expect(r.code, r.stderr).toBe(2);
-    oneLine(r.stderr, 'needs ≈');
-    expect(r.stderr).toMatch(re);
-    expect(r.stderr).toContain('this machine has 24 GB');
-  }, 60_000);
+    [
+      'predict --dynamics auto where BSB1 is not attracting, batch 100000',
+      ['predict', '--batch', '100000', '--width', '8', '--depth', '4', '--activation', 'gelu'],
+      /predict: needs ≈ \d+ GB of memory \(Gram dynamics/,
+    ],
+  ])(
+    '%s: exit 2 naming what it needs and what the machine has',
+    (_n, args, re) => {
+      const r = run(args);
+      expect(r.code, r.stderr).toBe(2);
+      oneLine(r.stderr, 'needs ≈');
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).toContain('this machine has 24 GB');
+    },
+    60_000,
+  );
 
   it('a sweep whose largest cell cannot fit is refused before any cell runs', () => {
     const f = join(dir, 'bigsweep.json');
@@ -175,7 +222,9 @@ describe('item 6: values that overflow are named, not printed as "-"', () => {
     const r = runCli(['sample', '--order', 'linear-act', ...TINY, '--sigma-w2', '1e308', '--seeds', '2', '--threads', '1']);
     expect(r.code, r.stderr).toBe(3);
     const line = r.stderr.split('\n').find((l) => l.includes('overflowed'));
-    expect(line).toMatch(/sample: the measured growth is not finite and \d+ of \d+ values are NaN or ±Infinity.*: the values overflowed float64; without BatchNorm/);
+    expect(line).toMatch(
+      /sample: the measured growth is not finite and \d+ of \d+ values are NaN or ±Infinity.*: the values overflowed float64; without BatchNorm/,
+    );
     expect(r.stdout).toMatch(/measured growth of ‖∂L\/∂h‖² per layer: nan/);
   }, 60_000);
 

@@ -81,7 +81,16 @@ describe('a million sweep cells', () => {
     const f = join(dir, 'million.json');
     const eps = Array.from({ length: 100 }, (_, i) => 1e-5 * (1 + i));
     const batch = Array.from({ length: 100 }, (_, i) => 4 + i);
-    writeFileSync(f, JSON.stringify({ name: 'million', kind: 'predict', base: { order: 'linear-bn-act', depth: 4, width: 8 }, axes: { batch, 'bn.eps': eps }, seeds: 100 }));
+    writeFileSync(
+      f,
+      JSON.stringify({
+        name: 'million',
+        kind: 'predict',
+        base: { order: 'linear-bn-act', depth: 4, width: 8 },
+        axes: { batch, 'bn.eps': eps },
+        seeds: 100,
+      }),
+    );
     // (runCli's spawnSync keeps 1 MB of stdout; a million cells print ~100 MB)
     const r = spawnSync(process.execPath, [BIN, 'sweep', f, '--dry-run'], { encoding: 'utf8', timeout: 180_000, maxBuffer: 1 << 30 });
     expect(r.status, r.stderr.slice(-2000)).toBe(0);

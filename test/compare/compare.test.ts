@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { compareRecords, formatSummaryTable, loadRecords, pairErrors, pairsToCsv, RecordsError, summaryToCsv } from '../../src/compare/index.js';
+import {
+  compareRecords,
+  formatSummaryTable,
+  loadRecords,
+  pairErrors,
+  pairsToCsv,
+  RecordsError,
+  summaryToCsv,
+} from '../../src/compare/index.js';
 import { makeSpec, specFields } from '../../src/network/index.js';
 import { agreement, type Quantity, record, type SPRecord } from '../../src/records/index.js';
 import { expectAgrees } from '../helpers/agreement.js';
@@ -14,7 +22,14 @@ const f = specFields(makeSpec({ depth: 4, width: 16, batch: 32 }));
 // zCi: the 95% half-width of 4 seeds is Student's t_{0.975, 3} = 3.182 (a printed table) × sd/√4 = 0.14466,
 // not 1.96 × sd/√4 (which gave 0.2245 and called too much agreement with 2–4 seeds)
 const SEEDS = [1.4, 1.6, 1.5, 1.58];
-const HAND = { mean: 1.52, sd: 0.09092121131323912, ratio: 1.0133333333333334, logError: 0.013245226750020723, zSd: 0.21997067253202976, zCi: 0.02 / ((3.182 * 0.09092121131323912) / 2) };
+const HAND = {
+  mean: 1.52,
+  sd: 0.09092121131323912,
+  ratio: 1.0133333333333334,
+  logError: 0.013245226750020723,
+  zSd: 0.21997067253202976,
+  zCi: 0.02 / ((3.182 * 0.09092121131323912) / 2),
+};
 
 function handMade(): SPRecord[] {
   return [record(f, 'theory', 'growth', null, 1.5), ...SEEDS.map((v, i) => record(f, 'sampled', 'growth', null, v, { seed: i + 1 }))];
@@ -74,13 +89,18 @@ describe('compareRecords: the gap of one pair', () => {
 
   it('below the reference the tolerance is the log band: |Δ| ≤ t·|r|/(1 + t)', () => {
     // r = 2, t = 0.25: the band is [2/1.25, 2·1.25] = [1.6, 2.5]; 1.61 agrees, 1.59 does not (no seed band)
-    const pair = (m: number) => compareRecords([record(f, 'theory', 'growth', null, 2), record(f, 'sampled', 'growth', null, m, { seed: 1 })], { tolerance: 0.25 }).pairs[0];
+    const pair = (m: number) =>
+      compareRecords([record(f, 'theory', 'growth', null, 2), record(f, 'sampled', 'growth', null, m, { seed: 1 })], { tolerance: 0.25 })
+        .pairs[0];
     expect([pair(1.61).agree, pair(1.59).agree, pair(2.49).agree, pair(2.51).agree]).toEqual([true, false, true, false]);
     for (const m of [1.59, 1.61, 2.49, 2.51]) expect(pair(m).agree).toBe(pair(m).withinTolerance);
   });
 
   it('log quantities: the error is the difference; an aggregate record gives its own 95% interval', () => {
-    const recs = [record(f, 'theory', 'log_grad_h_sq', 1, 3.0), record(f, 'sampled', 'log_grad_h_sq', 1, 2.9, { sd: 0.2, lo: 2.8, hi: 3.0, n: 16 })];
+    const recs = [
+      record(f, 'theory', 'log_grad_h_sq', 1, 3.0),
+      record(f, 'sampled', 'log_grad_h_sq', 1, 2.9, { sd: 0.2, lo: 2.8, hi: 3.0, n: 16 }),
+    ];
     const p = compareRecords(recs).pairs[0];
     expect(p.logError).toBeCloseTo(-0.1, 14);
     expect(p.ratio).toBeCloseTo(Math.exp(-0.1), 14);
@@ -131,8 +151,10 @@ describe('compareRecords: the gap of one pair', () => {
   });
 
   it('joins only records of the same data and loss; says what was not joined and why', () => {
-    const sampled = (q: Quantity, l: number | null, v: number, loss: string) => record(f, 'sampled', q, l, v, { seed: 1, tags: { loss, inputCorrelation: 0 } });
-    const trained = (q: Quantity, l: number | null, v: number, data: string, loss: string) => record(f, 'trained', q, l, v, { step: 0, seed: 1, tags: { data, loss, optimizer: 'sgd' } });
+    const sampled = (q: Quantity, l: number | null, v: number, loss: string) =>
+      record(f, 'sampled', q, l, v, { seed: 1, tags: { loss, inputCorrelation: 0 } });
+    const trained = (q: Quantity, l: number | null, v: number, data: string, loss: string) =>
+      record(f, 'trained', q, l, v, { step: 0, seed: 1, tags: { data, loss, optimizer: 'sgd' } });
     const recs = [
       sampled('grad_growth', 2, 1.5, 'readout'),
       sampled('corr', 2, 0.3, 'readout'),
@@ -153,7 +175,11 @@ describe('compareRecords: the gap of one pair', () => {
       { reference: 'sampled', measured: 'trained', quantity: 'grad_growth', reason: 'loss readout vs xent', count: 1 },
     ]);
     // two sampled losses of one spec are two groups, not an ambiguous join
-    const two = compareRecords([record(f, 'theory', 'grad_growth', 2, 1.5), sampled('grad_growth', 2, 1.5, 'readout'), sampled('grad_growth', 2, 1.6, 'mse')]);
+    const two = compareRecords([
+      record(f, 'theory', 'grad_growth', 2, 1.5),
+      sampled('grad_growth', 2, 1.5, 'readout'),
+      sampled('grad_growth', 2, 1.6, 'mse'),
+    ]);
     expect(two.pairs.map((p) => p.meas.value).sort()).toEqual([1.5, 1.6]);
   });
 
@@ -162,20 +188,21 @@ describe('compareRecords: the gap of one pair', () => {
     expect(() => compareRecords(handMade(), { minAgreeFraction: 2 })).toThrow(/minAgreeFraction: 2/);
   });
 
-  test.prop([fc.double({ min: 1e-6, max: 1e6, noNaN: true }), fc.double({ min: 1e-6, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })])(
-    'ratio·reference = measured, log error = ln ratio, antisymmetric; tolerance test is |ln ratio| ≤ ln(1+tol)',
-    (a, b, tol) => {
-      const A = { value: a, sd: null, half: null, n: 1 };
-      const B = { value: b, sd: null, half: null, n: 1 };
-      const e = pairErrors('growth', A, B, tol, 1);
-      const back = pairErrors('growth', B, A, tol, 1);
-      expect(e.ratio! * a).toBeCloseTo(b, Math.max(0, 6 - Math.ceil(Math.log10(b + 1))));
-      expect(Math.abs(e.logError! - Math.log(b / a))).toBeLessThan(1e-12);
-      expect(Math.abs(e.logError! + back.logError!)).toBeLessThan(1e-12);
-      expect(e.withinTolerance).toBe(Math.abs(Math.log(b / a)) <= Math.log1p(tol));
-      expect(e.zCi).toBeNull();
-    },
-  );
+  test.prop([
+    fc.double({ min: 1e-6, max: 1e6, noNaN: true }),
+    fc.double({ min: 1e-6, max: 1e6, noNaN: true }),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+  ])('ratio·reference = measured, log error = ln ratio, antisymmetric; tolerance test is |ln ratio| ≤ ln(1+tol)', (a, b, tol) => {
+    const A = { value: a, sd: null, half: null, n: 1 };
+    const B = { value: b, sd: null, half: null, n: 1 };
+    const e = pairErrors('growth', A, B, tol, 1);
+    const back = pairErrors('growth', B, A, tol, 1);
+    expect(e.ratio! * a).toBeCloseTo(b, Math.max(0, 6 - Math.ceil(Math.log10(b + 1))));
+    expect(Math.abs(e.logError! - Math.log(b / a))).toBeLessThan(1e-12);
+    expect(Math.abs(e.logError! + back.logError!)).toBeLessThan(1e-12);
+    expect(e.withinTolerance).toBe(Math.abs(Math.log(b / a)) <= Math.log1p(tol));
+    expect(e.zCi).toBeNull();
+  });
 
   it('tables: text, CSV (quoted tags), one row per summary entry', () => {
     const r = compareRecords(handMade());
@@ -185,7 +212,10 @@ describe('compareRecords: the gap of one pair', () => {
     const csv = summaryToCsv(r.summary).trim().split('\n');
     expect(csv).toHaveLength(2);
     expect(csv[1].split(',')[0]).toBe('growth');
-    const tagged = compareRecords([record(f, 'theory', 'loss', null, 1), record(f, 'trained', 'loss', null, 2, { seed: 1, step: 0, tags: { optimizer: 'sgd' } })], { by: ['optimizer'] });
+    const tagged = compareRecords(
+      [record(f, 'theory', 'loss', null, 1), record(f, 'trained', 'loss', null, 2, { seed: 1, step: 0, tags: { optimizer: 'sgd' } })],
+      { by: ['optimizer'] },
+    );
     expect(pairsToCsv(tagged.pairs)).toContain('"{""optimizer"":""sgd""}"');
   });
 });
@@ -216,7 +246,9 @@ describe('loadRecords', () => {
     } finally {
       process.stderr.write = err;
     }
-    expect(note).toBe(`note: ${join(dir, 'c.jsonl')}:${recs.length + 1}: skipped a torn last line (14 characters; a run interrupted mid-write?)\n`);
+    expect(note).toBe(
+      `note: ${join(dir, 'c.jsonl')}:${recs.length + 1}: skipped a torn last line (14 characters; a run interrupted mid-write?)\n`,
+    );
     const fromDir = loadRecords([join(dir, 'sweep')]);
     expect(fromDir).toHaveLength(1);
     expect(fromDir[0].value).toBeNaN(); // null value (a diverged loss) reads as NaN
@@ -224,8 +256,13 @@ describe('loadRecords', () => {
   });
 
   it('bad input names the file, the line, the field, the value and what is allowed', () => {
-    writeFileSync(join(dir, 'bad.jsonl'), `${JSON.stringify(recs[0])}\n${JSON.stringify({ ...recs[0], source: 'measured' })}\n${JSON.stringify(recs[0])}\n`);
-    expect(() => loadRecords([join(dir, 'bad.jsonl')])).toThrow(/bad\.jsonl:2: source "measured" is not allowed; expected theory \| sampled \| trained/);
+    writeFileSync(
+      join(dir, 'bad.jsonl'),
+      `${JSON.stringify(recs[0])}\n${JSON.stringify({ ...recs[0], source: 'measured' })}\n${JSON.stringify(recs[0])}\n`,
+    );
+    expect(() => loadRecords([join(dir, 'bad.jsonl')])).toThrow(
+      /bad\.jsonl:2: source "measured" is not allowed; expected theory \| sampled \| trained/,
+    );
     writeFileSync(join(dir, 'bad2.json'), JSON.stringify([{ ...recs[0], value: 'x' }]));
     expect(() => loadRecords([join(dir, 'bad2.json')])).toThrow(/bad2\.json\[0\]: value "x" is not allowed; expected a number/);
     expect(() => loadRecords([join(dir, 'nope.json')])).toThrow(/nope\.json: no such file or directory/);

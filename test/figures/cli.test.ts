@@ -11,7 +11,12 @@ const dir = mkdtempSync(join(tmpdir(), 'sp-cli-fig-'));
 const batchFile = join(dir, 'batch.json');
 writeFileSync(batchFile, JSON.stringify(batchRecords()));
 const gradFile = join(dir, 'grad.jsonl');
-writeFileSync(gradFile, gradientRecords(6, 3).map((r) => JSON.stringify(r)).join('\n'));
+writeFileSync(
+  gradFile,
+  gradientRecords(6, 3)
+    .map((r) => JSON.stringify(r))
+    .join('\n'),
+);
 
 describe('signalprop figure / compare / report', () => {
   it('figure: an unknown name exits 2 listing the allowed names; --help documents --from', () => {

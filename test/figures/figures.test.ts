@@ -53,16 +53,47 @@ function vegaScales(vl: any): any[] {
 
 /** Marks (vega SVG class names) and axis titles each figure must show. */
 const EXPECT: Record<string, { marks: string[]; titles: string[] }> = {
-  'gradient-vs-depth': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['layer ℓ (1 = input side)', '‖∂L/∂h_ℓ‖² / ‖∂L/∂h_L‖²'] },
-  'lambda-vs-batch': { marks: ['mark-line', 'mark-rule', 'mark-symbol'], titles: ['batch size B', 'λ: per-layer growth of ‖∂L/∂h‖²', 'linear BN (B−2)/(B−3)'] },
+  'gradient-vs-depth': {
+    marks: ['mark-line', 'mark-area', 'mark-symbol'],
+    titles: ['layer ℓ (1 = input side)', '‖∂L/∂h_ℓ‖² / ‖∂L/∂h_L‖²'],
+  },
+  'lambda-vs-batch': {
+    marks: ['mark-line', 'mark-rule', 'mark-symbol'],
+    titles: ['batch size B', 'λ: per-layer growth of ‖∂L/∂h‖²', 'linear BN (B−2)/(B−3)'],
+  },
   'depth-batch-heatmap': { marks: ['mark-rect', 'mark-line'], titles: ['batch size B', 'depth L (blocks)', 'theory ξ(B) = 1/ln λ(B)'] },
-  'activation-rate': { marks: ['mark-rect', 'mark-rule', 'mark-text'], titles: ['activation φ', 'large-batch λ: per-layer growth of ‖∂L/∂h‖²'] },
-  'early-training': { marks: ['mark-line', 'mark-area', 'mark-rule'], titles: ['training step t', 'mean within-batch correlation', 'gradient-independence reconstruction (GIA)'] },
-  'gradient-factors': { marks: ['mark-line', 'mark-rule', 'mark-symbol'], titles: ['training step t', 'measured R = F_W·F_BN', 'gradient-independence reconstruction (GIA)', 'α_W (alignment of g with W)', 'κ (gate–gradient correlation)', '1 − ρ_P (BN projection)'] },
-  'optimizer-comparison': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['training step t', 'training loss', 'training accuracy', 'SGD + warmup', 'LAMB', 'diverged', 'B = 2048'] },
-  'jacobian-spectrum': { marks: ['mark-rect', 'mark-line'], titles: ['singular value σ of J = ∂h_L/∂h_0', 'density p(σ)', 'free probability density'] },
+  'activation-rate': {
+    marks: ['mark-rect', 'mark-rule', 'mark-text'],
+    titles: ['activation φ', 'large-batch λ: per-layer growth of ‖∂L/∂h‖²'],
+  },
+  'early-training': {
+    marks: ['mark-line', 'mark-area', 'mark-rule'],
+    titles: ['training step t', 'mean within-batch correlation', 'gradient-independence reconstruction (GIA)'],
+  },
+  'gradient-factors': {
+    marks: ['mark-line', 'mark-rule', 'mark-symbol'],
+    titles: [
+      'training step t',
+      'measured R = F_W·F_BN',
+      'gradient-independence reconstruction (GIA)',
+      'α_W (alignment of g with W)',
+      'κ (gate–gradient correlation)',
+      '1 − ρ_P (BN projection)',
+    ],
+  },
+  'optimizer-comparison': {
+    marks: ['mark-line', 'mark-area', 'mark-symbol'],
+    titles: ['training step t', 'training loss', 'training accuracy', 'SGD + warmup', 'LAMB', 'diverged', 'B = 2048'],
+  },
+  'jacobian-spectrum': {
+    marks: ['mark-rect', 'mark-line'],
+    titles: ['singular value σ of J = ∂h_L/∂h_0', 'density p(σ)', 'free probability density'],
+  },
   'phase-diagram': { marks: ['mark-rect', 'mark-line'], titles: ['weight variance σ_w²', 'bias variance σ_b²', 'critical line χ₁ = 1'] },
-  'symmetry-breaking': { marks: ['mark-line', 'mark-area', 'mark-symbol'], titles: ['layer ℓ', 'centred-norm spread (sd/mean)', 'mean sample correlation', 'relu, B = 32', 'silu, B = 32'] },
+  'symmetry-breaking': {
+    marks: ['mark-line', 'mark-area', 'mark-symbol'],
+    titles: ['layer ℓ', 'centred-norm spread (sd/mean)', 'mean sample correlation', 'relu, B = 32', 'silu, B = 32'],
+  },
 };
 
 describe('every figure', () => {
@@ -100,7 +131,9 @@ describe('every figure', () => {
   it('unknown names and missing records fail with what is allowed or needed', () => {
     expect(() => buildFigure('nope', [])).toThrow(FigureError);
     expect(() => buildFigure('nope', [])).toThrow(new RegExp(`expected one of ${FIGURE_NAMES.join(', ')}`));
-    expect(() => buildFigure('phase-diagram', batchRecords())).toThrow(/phase-diagram: needs records with theory growth \(layer null\) on a \(σ_w², σ_b²\) grid of no-BN specs; found sampled:growth, theory:growth/);
+    expect(() => buildFigure('phase-diagram', batchRecords())).toThrow(
+      /phase-diagram: needs records with theory growth \(layer null\) on a \(σ_w², σ_b²\) grid of no-BN specs; found sampled:growth, theory:growth/,
+    );
     expect(() => buildFigure('jacobian-spectrum', batchRecords())).toThrow(/needs records with sampled jac_sv/);
   });
 });
@@ -125,7 +158,10 @@ describe('figures show the values they were given (read back from the compiled V
     const yScale = vegaScales(vl).find((s) => s.name === 'y');
     expect(yScale.type).toBe('log'); // 1.52^11 ≈ 100: two decades
     // Data within one decade: linear axis.
-    const flat = buildFigure('gradient-vs-depth', [1, 2, 3].map((l) => record(fields({ depth: 3 }), 'theory', 'grad_h_sq', l, 1 + l / 3)));
+    const flat = buildFigure(
+      'gradient-vs-depth',
+      [1, 2, 3].map((l) => record(fields({ depth: 3 }), 'theory', 'grad_h_sq', l, 1 + l / 3)),
+    );
     expect(vegaScales(flat).find((s) => s.name === 'y').type).toBe('linear');
   });
 
@@ -177,13 +213,21 @@ describe('figures show the values they were given (read back from the compiled V
     const recs = symmetryRecords();
     const rows = vegaRows(buildFigure('symmetry-breaking', recs));
     for (const r of recs.filter((x) => x.seed === null)) {
-      const row = rows.find((x) => x.source === r.source && x.activation === `${r.activation}, B = ${r.batch}` && x.layer === r.layer && x.quantity.startsWith(r.quantity === 'corr' ? 'mean sample' : 'centred-norm'));
+      const row = rows.find(
+        (x) =>
+          x.source === r.source &&
+          x.activation === `${r.activation}, B = ${r.batch}` &&
+          x.layer === r.layer &&
+          x.quantity.startsWith(r.quantity === 'corr' ? 'mean sample' : 'centred-norm'),
+      );
       expect(row.y).toBe(r.value);
       expect(row.lo).toBe(r.lo);
       expect(row.hi).toBe(r.hi);
     }
     expect(rows.length).toBe(recs.filter((x) => x.seed === null).length);
-    expect(() => buildFigure('symmetry-breaking', gradientRecords())).toThrow(/symmetry-breaking: needs records with per-layer norm_spread/);
+    expect(() => buildFigure('symmetry-breaking', gradientRecords())).toThrow(
+      /symmetry-breaking: needs records with per-layer norm_spread/,
+    );
   });
 
   it('gradient-factors: per step the mean over runs of the geometric mean over layers, for every factor; GIA beside', () => {
@@ -203,7 +247,10 @@ describe('figures show the values they were given (read back from the compiled V
       expect(row('gradient-independence reconstruction (GIA)', step).y).toBeCloseTo(expected('gia_growth', step), 12);
       expect(row('α_W (alignment of g with W)', step).y).toBeCloseTo(expected('grad_align_w', step), 12);
       expect(row('κ (gate–gradient correlation)', step).y).toBeCloseTo(expected('gate_grad_corr', step), 12);
-      expect(row('1 − ρ_P (BN projection)', step).y).toBeCloseTo(expected('bn_proj_removed', step, (v) => 1 - v), 12);
+      expect(row('1 − ρ_P (BN projection)', step).y).toBeCloseTo(
+        expected('bn_proj_removed', step, (v) => 1 - v),
+        12,
+      );
       expect(row('F_BN = ‖g_h‖²/‖g_x‖²', step).y).toBeCloseTo(expected('grad_factor_bn', step), 12);
       // the fixture's A_GIA is 0.98·A at every layer: the ratio series reads 1/0.98
       expect(row('A / A_GIA (unit weights, γ_j, per-unit φ′)', step).y).toBeCloseTo(1 / 0.98, 12);
@@ -212,8 +259,14 @@ describe('figures show the values they were given (read back from the compiled V
     const marked = recs.map((r) => (r.step === 5 ? { ...r, tags: { ...r.tags, degenerate: 'round-off' } } : r));
     expect(vegaRows(buildFigure('gradient-factors', marked)).some((r) => r.step === 5)).toBe(false);
     const legacy = recs.map((r) => (r.quantity === 'gia_growth' ? { ...r, quantity: 'predicted_growth' as const } : r));
-    expect(vegaRows(buildFigure('gradient-factors', legacy)).find((r) => r.series === 'gradient-independence reconstruction (GIA)' && r.step === 5).y).toBeCloseTo(expected('gia_growth', 5), 12);
-    expect(() => buildFigure('gradient-factors', earlyRecords())).toThrow(/gradient-factors: needs records with trained per-layer grad_factor_w/);
+    expect(
+      vegaRows(buildFigure('gradient-factors', legacy)).find(
+        (r) => r.series === 'gradient-independence reconstruction (GIA)' && r.step === 5,
+      ).y,
+    ).toBeCloseTo(expected('gia_growth', 5), 12);
+    expect(() => buildFigure('gradient-factors', earlyRecords())).toThrow(
+      /gradient-factors: needs records with trained per-layer grad_factor_w/,
+    );
   });
 
   it('early-training: geometric mean over layers and runs, the GIA reconstruction (legacy predicted_growth records), the correlation', () => {
@@ -222,7 +275,10 @@ describe('figures show the values they were given (read back from the compiled V
       const ratio = 1 + 0.48 / (1 + step / 5);
       // Per run: ratio·(1 + 0.01(s−2)) at every layer; the mean over s = 1, 2, 3 is ratio.
       expect(rows.find((r) => r.panel === 'ratio' && r.series.startsWith('trained') && r.step === step).y).toBeCloseTo(ratio, 12);
-      expect(rows.find((r) => r.series === 'gradient-independence reconstruction (GIA)' && r.step === step).y).toBeCloseTo(ratio * 1.02, 12);
+      expect(rows.find((r) => r.series === 'gradient-independence reconstruction (GIA)' && r.step === step).y).toBeCloseTo(
+        ratio * 1.02,
+        12,
+      );
       expect(rows.find((r) => r.panel === 'corr' && r.step === step).y).toBeCloseTo(0.9 * (1 - 1 / (1 + step / 10)) + 0.02, 12);
     }
     expect(rows.find((r) => r.series === 'theory λ(B) at init').y).toBe(1.47968);
@@ -233,7 +289,9 @@ describe('figures show the values they were given (read back from the compiled V
     const div = rows.filter((r) => r.kind === 'diverged');
     expect(div).toHaveLength(2); // SGD at B = 2048, two seeds
     for (const d of div) expect(d).toMatchObject({ optimizer: 'SGD', batch: 'B = 2048', step: 6 });
-    const lars = rows.find((r) => r.kind === 'curve' && r.metric === 'loss' && r.optimizer === 'LARS' && r.batch === 'B = 32' && r.step === 30);
+    const lars = rows.find(
+      (r) => r.kind === 'curve' && r.metric === 'loss' && r.optimizer === 'LARS' && r.batch === 'B = 32' && r.step === 30,
+    );
     expect(lars.y).toBeCloseTo(2.3 * Math.exp(-30 / 25) + 0.1 + 0.015, 12);
     expect(new Set(rows.map((r) => r.optimizer))).toEqual(new Set(['SGD', 'SGD + warmup', 'LARS', 'LAMB', 'LALC']));
   });
@@ -258,7 +316,9 @@ describe('figures show the values they were given (read back from the compiled V
     // ln σ uniform on [−8, 0] (quantile draws): σ·p(σ) = 1/8 everywhere; p(σ) = 1/(8σ).
     const n = 480;
     const f = fields({ depth: 2, width: 64, batch: null, order: 'linear-act' });
-    const recs = Array.from({ length: n }, (_, i) => record(f, 'sampled', 'jac_sv', null, Math.exp(-8 + (8 * (i + 0.5)) / n), { seed: 1, tags: { index: i } }));
+    const recs = Array.from({ length: n }, (_, i) =>
+      record(f, 'sampled', 'jac_sv', null, Math.exp(-8 + (8 * (i + 0.5)) / n), { seed: 1, tags: { index: i } }),
+    );
     for (const x of [0.001, 0.01, 0.1, 0.5]) recs.push(record(f, 'theory', 'jac_density', null, 1 / (8 * x), { tags: { sv: x } }));
     const vl = buildFigure('jacobian-spectrum', recs);
     const rows = vegaRows(vl);
@@ -281,34 +341,41 @@ describe('figures show the values they were given (read back from the compiled V
     for (const c of criticalLineFromGrid(grid)) expect(c.sigmaW2).toBeCloseTo(2, 13);
   });
 
-  test.prop([fc.uniqueArray(fc.double({ min: 0.1, max: 6, noNaN: true }), { minLength: 2, maxLength: 12 })])('critical line lies between the grid points that bracket χ₁ = 1', (ws) => {
-    const grid = ws.map((w) => ({ sigmaW2: w, sigmaB2: 0, growth: w / 2 }));
-    const below = ws.filter((w) => w < 2);
-    const above = ws.filter((w) => w > 2);
-    const line = criticalLineFromGrid(grid);
-    if (ws.includes(2) || (below.length && above.length)) {
-      expect(line).toHaveLength(1);
-      const lo = below.length ? Math.max(...below) : 2;
-      const hi = above.length ? Math.min(...above) : 2;
-      expect(line[0].sigmaW2).toBeGreaterThanOrEqual(lo);
-      expect(line[0].sigmaW2).toBeLessThanOrEqual(hi);
-    } else expect(line).toHaveLength(0);
-  });
+  test.prop([fc.uniqueArray(fc.double({ min: 0.1, max: 6, noNaN: true }), { minLength: 2, maxLength: 12 })])(
+    'critical line lies between the grid points that bracket χ₁ = 1',
+    (ws) => {
+      const grid = ws.map((w) => ({ sigmaW2: w, sigmaB2: 0, growth: w / 2 }));
+      const below = ws.filter((w) => w < 2);
+      const above = ws.filter((w) => w > 2);
+      const line = criticalLineFromGrid(grid);
+      if (ws.includes(2) || (below.length && above.length)) {
+        expect(line).toHaveLength(1);
+        const lo = below.length ? Math.max(...below) : 2;
+        const hi = above.length ? Math.min(...above) : 2;
+        expect(line[0].sigmaW2).toBeGreaterThanOrEqual(lo);
+        expect(line[0].sigmaW2).toBeLessThanOrEqual(hi);
+      } else expect(line).toHaveLength(0);
+    },
+  );
 });
 
 describe('helpers', () => {
-  test.prop([fc.array(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 30 })])('axisScale: log exactly when positive data span a decade', (v) => {
-    expect(axisScale(v).type).toBe(Math.max(...v) / Math.min(...v) >= 10 ? 'log' : 'linear');
-    expect(axisScale([...v, -1]).type).toBe('linear');
-  });
-
-  test.prop([fc.array(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 40 }), fc.boolean()])(
-    'densityHistogram: counts sum to n, every value in its bin, density integrates to 1',
-    (v, bins, log) => {
-      const h = densityHistogram(v, bins, log);
-      expect(h.counts.reduce((a, b) => a + b, 0)).toBe(v.length);
-      expect(h.density.reduce((a, d, i) => a + d * (h.edges[i + 1] - h.edges[i]), 0)).toBeCloseTo(1, 9);
-      for (let i = 1; i < h.edges.length; i++) expect(h.edges[i]).toBeGreaterThan(h.edges[i - 1]);
+  test.prop([fc.array(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 30 })])(
+    'axisScale: log exactly when positive data span a decade',
+    (v) => {
+      expect(axisScale(v).type).toBe(Math.max(...v) / Math.min(...v) >= 10 ? 'log' : 'linear');
+      expect(axisScale([...v, -1]).type).toBe('linear');
     },
   );
+
+  test.prop([
+    fc.array(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 200 }),
+    fc.integer({ min: 1, max: 40 }),
+    fc.boolean(),
+  ])('densityHistogram: counts sum to n, every value in its bin, density integrates to 1', (v, bins, log) => {
+    const h = densityHistogram(v, bins, log);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(v.length);
+    expect(h.density.reduce((a, d, i) => a + d * (h.edges[i + 1] - h.edges[i]), 0)).toBeCloseTo(1, 9);
+    for (let i = 1; i < h.edges.length; i++) expect(h.edges[i]).toBeGreaterThan(h.edges[i - 1]);
+  });
 });

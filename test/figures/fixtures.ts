@@ -15,9 +15,11 @@ export function gradientRecords(depth = 12, seeds = 4): SPRecord[] {
   const rng = normalStream(7, 'fixture-grad');
   for (let l = 1; l <= depth; l++) {
     out.push(record(f, 'theory', 'log_grad_h_sq', l, (depth - l) * Math.log(lam)));
-    for (let s = 1; s <= seeds; s++) out.push(record(f, 'sampled', 'log_grad_h_sq', l, (depth - l) * Math.log(1.5) + 0.05 * rng(), { seed: s }));
+    for (let s = 1; s <= seeds; s++)
+      out.push(record(f, 'sampled', 'log_grad_h_sq', l, (depth - l) * Math.log(1.5) + 0.05 * rng(), { seed: s }));
     for (const step of [0, 1, 2, 5, 10, 20, 50, 100, 200])
-      for (let s = 1; s <= 2; s++) out.push(record(f, 'trained', 'log_grad_h_sq', l, (depth - l) * Math.log(1 + 0.5 / (1 + step / 4)) + 0.02 * s, { seed: s, step }));
+      for (let s = 1; s <= 2; s++)
+        out.push(record(f, 'trained', 'log_grad_h_sq', l, (depth - l) * Math.log(1 + 0.5 / (1 + step / 4)) + 0.02 * s, { seed: s, step }));
   }
   return out;
 }
@@ -47,7 +49,12 @@ export function activationRecords(): SPRecord[] {
   const out: SPRecord[] = [];
   for (const [act, rate] of Object.entries(ACTIVATION_RATES)) {
     out.push(record(fields({ activation: act, batch: null, depth: 30, width: 256 }), 'theory', 'growth', null, rate));
-    for (let s = 1; s <= 4; s++) out.push(record(fields({ activation: act, batch: 1024, depth: 30, width: 256 }), 'sampled', 'growth', null, rate * (1 + 0.004 * (s - 2.5)), { seed: s }));
+    for (let s = 1; s <= 4; s++)
+      out.push(
+        record(fields({ activation: act, batch: 1024, depth: 30, width: 256 }), 'sampled', 'growth', null, rate * (1 + 0.004 * (s - 2.5)), {
+          seed: s,
+        }),
+      );
   }
   return out;
 }
@@ -121,7 +128,13 @@ export function factorRecords(): SPRecord[] {
   return out;
 }
 
-export const OPTIMIZERS: { optimizer: string; warmup?: number }[] = [{ optimizer: 'sgd' }, { optimizer: 'sgd', warmup: 10 }, { optimizer: 'lars' }, { optimizer: 'lamb' }, { optimizer: 'lalc' }];
+export const OPTIMIZERS: { optimizer: string; warmup?: number }[] = [
+  { optimizer: 'sgd' },
+  { optimizer: 'sgd', warmup: 10 },
+  { optimizer: 'lars' },
+  { optimizer: 'lamb' },
+  { optimizer: 'lalc' },
+];
 /** Figure 6: loss and accuracy per optimizer at B = 32 and 2048; SGD without warmup diverges at B = 2048 (step 6). */
 export function optimizerRecords(): SPRecord[] {
   const out: SPRecord[] = [];
@@ -129,12 +142,17 @@ export function optimizerRecords(): SPRecord[] {
     const f = fields({ depth: 16, width: 128, batch: B });
     OPTIMIZERS.forEach((o, i) => {
       for (let s = 1; s <= 2; s++) {
-        const tags = { optimizer: o.optimizer, ...(o.warmup ? { warmup: o.warmup } : {}), run: `${o.optimizer}${o.warmup ? '-w' : ''}-B${B}-s${s}` };
+        const tags = {
+          optimizer: o.optimizer,
+          ...(o.warmup ? { warmup: o.warmup } : {}),
+          run: `${o.optimizer}${o.warmup ? '-w' : ''}-B${B}-s${s}`,
+        };
         for (let step = 0; step <= 60; step += 3) {
           const diverges = B === 2048 && o.optimizer === 'sgd' && !o.warmup && step >= 6;
           const loss = diverges ? Number.NaN : 2.3 * Math.exp(-step / (15 + 5 * i)) + 0.1 + 0.01 * s;
           out.push(record(f, 'trained', 'loss', null, loss, { seed: s, step, tags }));
-          if (!diverges) out.push(record(f, 'trained', 'accuracy', null, 0.1 + 0.8 * (1 - Math.exp(-step / (15 + 5 * i))), { seed: s, step, tags }));
+          if (!diverges)
+            out.push(record(f, 'trained', 'accuracy', null, 0.1 + 0.8 * (1 - Math.exp(-step / (15 + 5 * i))), { seed: s, step, tags }));
         }
       }
     });
@@ -180,7 +198,16 @@ export const PHASE_B2 = [0, 0.1, 0.2, 0.3, 0.4];
 export function phaseRecords(w2s = PHASE_W2, b2s = PHASE_B2): SPRecord[] {
   const out: SPRecord[] = [];
   for (const w of w2s)
-    for (const b of b2s) out.push(record(fields({ order: 'linear-act', batch: null, depth: 20, width: 256, init: { sigmaW2: w, sigmaB2: b } }), 'theory', 'growth', null, w / 2));
+    for (const b of b2s)
+      out.push(
+        record(
+          fields({ order: 'linear-act', batch: null, depth: 20, width: 256, init: { sigmaW2: w, sigmaB2: b } }),
+          'theory',
+          'growth',
+          null,
+          w / 2,
+        ),
+      );
   return out;
 }
 
@@ -188,12 +215,18 @@ export function phaseRecords(w2s = PHASE_W2, b2s = PHASE_B2): SPRecord[] {
 export function symmetryRecords(depth = 16, seeds = 3): SPRecord[] {
   const out: SPRecord[] = [];
   const rng = normalStream(11, 'fixture-symmetry');
-  for (const [act, rate] of [['relu', 1], ['silu', 1.15]] as const) {
+  for (const [act, rate] of [
+    ['relu', 1],
+    ['silu', 1.15],
+  ] as const) {
     const f = fields({ depth, width: 64, batch: 32, activation: act });
     for (let l = 1; l <= depth; l++) {
       const spread = Math.min(2, 0.05 * rate ** l);
       const corr = act === 'relu' ? 0.3 : 0.12 + 0.04 * Math.max(0, l - 10);
-      for (const [q, v] of [['norm_spread', spread], ['corr', corr]] as const) {
+      for (const [q, v] of [
+        ['norm_spread', spread],
+        ['corr', corr],
+      ] as const) {
         out.push(record(f, 'theory', q, l, v, { sd: 0.1 * v, n: 4, lo: v * 0.9, hi: v * 1.1, tags: { method: 'gram-dynamics' } }));
         const vals: number[] = [];
         for (let s = 1; s <= seeds; s++) {
@@ -210,7 +243,18 @@ export function symmetryRecords(depth = 16, seeds = 3): SPRecord[] {
 }
 
 export function allRecords(): SPRecord[] {
-  return [...gradientRecords(), ...batchRecords(), ...activationRecords(), ...heatmapRecords(), ...earlyRecords(), ...factorRecords(), ...optimizerRecords(), ...spectrumRecords(), ...phaseRecords(), ...symmetryRecords()];
+  return [
+    ...gradientRecords(),
+    ...batchRecords(),
+    ...activationRecords(),
+    ...heatmapRecords(),
+    ...earlyRecords(),
+    ...factorRecords(),
+    ...optimizerRecords(),
+    ...spectrumRecords(),
+    ...phaseRecords(),
+    ...symmetryRecords(),
+  ];
 }
 
 export const FIXTURES: Record<string, () => SPRecord[]> = {

@@ -4,7 +4,18 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
-import { buildFigure, buildReport, defaultFontFiles, FIGURE_NAMES, inlineSvg, renderFigure, renderPng, renderSvg, reportHtml, writeReport } from '../../src/figures/index.js';
+import {
+  buildFigure,
+  buildReport,
+  defaultFontFiles,
+  FIGURE_NAMES,
+  inlineSvg,
+  renderFigure,
+  renderPng,
+  renderSvg,
+  reportHtml,
+  writeReport,
+} from '../../src/figures/index.js';
 import { loadFontMetrics, textWidth } from '../../src/figures/fontMetrics.js';
 import { record } from '../../src/records/index.js';
 import { allRecords, batchRecords, fields } from './fixtures.js';
@@ -56,7 +67,15 @@ function decodePng(buf: Uint8Array): { width: number; height: number; rgba: Uint
     }
     for (let x = 0; x < width; x++) {
       const g = channels <= 2;
-      out.set([cur[x * channels], cur[x * channels + (g ? 0 : 1)], cur[x * channels + (g ? 0 : 2)], channels % 2 === 0 ? cur[x * channels + channels - 1] : 255], 4 * (y * width + x));
+      out.set(
+        [
+          cur[x * channels],
+          cur[x * channels + (g ? 0 : 1)],
+          cur[x * channels + (g ? 0 : 2)],
+          channels % 2 === 0 ? cur[x * channels + channels - 1] : 255,
+        ],
+        4 * (y * width + x),
+      );
     }
     prev.set(cur);
   }
@@ -83,7 +102,11 @@ describe('PNG through resvg with DejaVu Sans', () => {
     const titleBand: [number, number] = [0, 22 * scale]; // the title line (15 px bold) sits in the top 22 px
     const withText = decodePng(renderPng(svg, { scale }));
     const noText = decodePng(renderPng(stripText(svg), { scale }));
-    const noFonts = new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, background: 'white', font: { loadSystemFonts: false, fontFiles: [] } }).render();
+    const noFonts = new Resvg(svg, {
+      fitTo: { mode: 'zoom', value: scale },
+      background: 'white',
+      font: { loadSystemFonts: false, fontFiles: [] },
+    }).render();
     const noFontsImg = { width: noFonts.width, rgba: new Uint8Array(noFonts.pixels) };
     const ink = darkPixels(withText, ...titleBand);
     // "Per-layer gradient growth λ against batch size" in 15 px bold at 2×: thousands of dark pixels.
@@ -97,7 +120,18 @@ describe('PNG through resvg with DejaVu Sans', () => {
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="360" height="60"><text x="8" y="40" font-family="sans-serif" font-size="28">signalprop ∂L/∂h ℓ λ</text></svg>`;
     const ours = renderPng(svg, { scale: 1 });
     const dir = defaultFontFiles()[0].replace(/\/[^/]+$/, '');
-    const only = (file: string) => new Resvg(svg, { background: 'white', font: { loadSystemFonts: false, fontFiles: [join(dir, file)], defaultFontFamily: file.startsWith('DejaVuSans') ? 'DejaVu Sans' : 'DejaVu Serif', sansSerifFamily: file.startsWith('DejaVuSans') ? 'DejaVu Sans' : 'DejaVu Serif' } }).render().asPng();
+    const only = (file: string) =>
+      new Resvg(svg, {
+        background: 'white',
+        font: {
+          loadSystemFonts: false,
+          fontFiles: [join(dir, file)],
+          defaultFontFamily: file.startsWith('DejaVuSans') ? 'DejaVu Sans' : 'DejaVu Serif',
+          sansSerifFamily: file.startsWith('DejaVuSans') ? 'DejaVu Sans' : 'DejaVu Serif',
+        },
+      })
+        .render()
+        .asPng();
     const a = decodePng(ours).rgba;
     expect(Buffer.from(a).equals(Buffer.from(decodePng(only('DejaVuSans.ttf')).rgba))).toBe(true);
     expect(Buffer.from(a).equals(Buffer.from(decodePng(only('DejaVuSerif.ttf')).rgba))).toBe(false);
@@ -108,7 +142,10 @@ describe('PNG through resvg with DejaVu Sans', () => {
     const m = loadFontMetrics(regular);
     for (const ch of ['0', 'M', 'ℓ', '∂']) {
       const ink = (s: string) => {
-        const r = new Resvg(`<svg xmlns="http://www.w3.org/2000/svg" width="1400" height="140"><text x="10" y="100" font-family="DejaVu Sans" font-size="100">${s}</text></svg>`, { font: { loadSystemFonts: false, fontFiles: [regular] } });
+        const r = new Resvg(
+          `<svg xmlns="http://www.w3.org/2000/svg" width="1400" height="140"><text x="10" y="100" font-family="DejaVu Sans" font-size="100">${s}</text></svg>`,
+          { font: { loadSystemFonts: false, fontFiles: [regular] } },
+        );
         const bb = r.getBBox()!;
         return bb.width;
       };
@@ -165,7 +202,10 @@ describe('HTML report', () => {
   });
 
   it('inlineSvg prefixes ids and their references', () => {
-    const s = inlineSvg('<svg xmlns="http://www.w3.org/2000/svg"><clipPath id="clip1"/><g clip-path="url(#clip1)"/><use href="#clip1"/></svg>', 'f3');
+    const s = inlineSvg(
+      '<svg xmlns="http://www.w3.org/2000/svg"><clipPath id="clip1"/><g clip-path="url(#clip1)"/><use href="#clip1"/></svg>',
+      'f3',
+    );
     expect(s).toBe('<svg><clipPath id="f3-clip1"/><g clip-path="url(#f3-clip1)"/><use href="#f3-clip1"/></svg>');
   });
 });

@@ -30,7 +30,10 @@ const P = { depth: 8, width: 64, batch: 16 };
 /** Every order, with and without residuals, both inits, γ/β/ε and σ² variations, every activation form. */
 export const PREDICT_CASES: PredictCase[] = [
   // linear-bn-act: every activation form
-  ...['relu', 'leaky-relu:0.1', 'identity', 'tanh', 'gelu', 'silu', 'elu:1', 'expr:sin(x) + x'].map((a) => ({ name: `lba-${a}`, spec: { ...P, order: 'linear-bn-act' as const, activation: a } })),
+  ...['relu', 'leaky-relu:0.1', 'identity', 'tanh', 'gelu', 'silu', 'elu:1', 'expr:sin(x) + x'].map((a) => ({
+    name: `lba-${a}`,
+    spec: { ...P, order: 'linear-bn-act' as const, activation: a },
+  })),
   { name: 'lba-relu-bnull', spec: { ...P, batch: null } },
   { name: 'lba-relu-b4', spec: { ...P, batch: 4 } },
   { name: 'lba-tanh-b128', spec: { ...P, batch: 128, activation: 'tanh' } },
@@ -42,15 +45,25 @@ export const PREDICT_CASES: PredictCase[] = [
   { name: 'lba-tanh-eps0', spec: { ...P, activation: 'tanh', bn: { eps: 0 } } },
   { name: 'lba-gelu-gamma-1', spec: { ...P, activation: 'gelu', bn: { gamma: -1 } } },
   { name: 'lba-gelu-b64-d4', spec: { ...P, depth: 4, batch: 64, activation: 'gelu' } }, // BSB1 not attracting: the default iterates the Gram dynamics
-  { name: 'lba-tanh-always', spec: { ...P, depth: 4, activation: 'tanh' }, modes: [{ key: 'always (64 samples, 2 replicas)', dynamics: 'always', dynamicsOptions: { samples: 64, replicas: 2 } }] },
+  {
+    name: 'lba-tanh-always',
+    spec: { ...P, depth: 4, activation: 'tanh' },
+    modes: [{ key: 'always (64 samples, 2 replicas)', dynamics: 'always', dynamicsOptions: { samples: 64, replicas: 2 } }],
+  },
   { name: 'lba-relu-res1', spec: { ...P, residual: { scale: 1 } } },
   { name: 'lba-tanh-res05', spec: { ...P, activation: 'tanh', residual: { scale: 0.5 } } },
   { name: 'lba-relu-res1-bnull', spec: { ...P, batch: null, residual: { scale: 1 } } },
   { name: 'lba-relu-widths', spec: { ...P, depth: 4, width: [64, 32, 48, 64], inputDim: 32 } },
   // linear-act-bn
   // (smooth φ at a finite batch cost 10–60 s each in predict: one of them, the others at B = ∞)
-  ...['relu', 'leaky-relu:0.1', 'identity', 'tanh'].map((a) => ({ name: `lab-${a}`, spec: { ...P, order: 'linear-act-bn' as const, activation: a } })),
-  ...['tanh', 'gelu', 'silu', 'elu:1'].map((a) => ({ name: `lab-${a}-bnull`, spec: { ...P, order: 'linear-act-bn' as const, activation: a, batch: null } })),
+  ...['relu', 'leaky-relu:0.1', 'identity', 'tanh'].map((a) => ({
+    name: `lab-${a}`,
+    spec: { ...P, order: 'linear-act-bn' as const, activation: a },
+  })),
+  ...['tanh', 'gelu', 'silu', 'elu:1'].map((a) => ({
+    name: `lab-${a}-bnull`,
+    spec: { ...P, order: 'linear-act-bn' as const, activation: a, batch: null },
+  })),
   { name: 'lab-relu-bnull', spec: { ...P, order: 'linear-act-bn', batch: null } },
   { name: 'lab-relu-b4', spec: { ...P, order: 'linear-act-bn', batch: 4 } },
   { name: 'lab-relu-orth', spec: { ...P, order: 'linear-act-bn', init: { kind: 'orthogonal' } } },
@@ -60,7 +73,10 @@ export const PREDICT_CASES: PredictCase[] = [
   { name: 'lab-tanh-res05', spec: { ...P, order: 'linear-act-bn', activation: 'tanh', residual: { scale: 0.5 } } },
   // linear-act (no BN)
   // (elu and expr take 10–90 s each here: their c-map has no closed form)
-  ...['relu', 'leaky-relu:0.1', 'identity', 'tanh', 'gelu', 'silu'].map((a) => ({ name: `la-${a}`, spec: { ...P, order: 'linear-act' as const, activation: a } })),
+  ...['relu', 'leaky-relu:0.1', 'identity', 'tanh', 'gelu', 'silu'].map((a) => ({
+    name: `la-${a}`,
+    spec: { ...P, order: 'linear-act' as const, activation: a },
+  })),
   { name: 'la-tanh-sw1-sb005', spec: { ...P, order: 'linear-act', activation: 'tanh', init: { sigmaW2: 1, sigmaB2: 0.05 } } },
   { name: 'la-tanh-sw15-bnull', spec: { ...P, order: 'linear-act', activation: 'tanh', batch: null, init: { sigmaW2: 1.5 } } },
   { name: 'la-relu-orth', spec: { ...P, order: 'linear-act', init: { kind: 'orthogonal' } } },
@@ -81,14 +97,20 @@ export interface SampleCase {
 const S = { depth: 4, width: 16, batch: 8 };
 
 export const SAMPLE_CASES: SampleCase[] = [
-  ...['relu', 'tanh', 'gelu', 'leaky-relu:0.1', 'identity'].map((a) => ({ name: `lba-${a}`, spec: { ...S, order: 'linear-bn-act' as const, activation: a } })),
+  ...['relu', 'tanh', 'gelu', 'leaky-relu:0.1', 'identity'].map((a) => ({
+    name: `lba-${a}`,
+    spec: { ...S, order: 'linear-bn-act' as const, activation: a },
+  })),
   { name: 'lba-relu-orth-gamma05-beta03-eps01', spec: { ...S, init: { kind: 'orthogonal' }, bn: { gamma: 0.5, beta: 0.3, eps: 0.1 } } },
   { name: 'lba-relu-res1', spec: { ...S, residual: { scale: 1 } } },
   { name: 'lba-tanh-res05-sb01', spec: { ...S, activation: 'tanh', residual: { scale: 0.5 }, init: { sigmaB2: 0.1 } } },
   ...['relu', 'tanh', 'silu'].map((a) => ({ name: `lab-${a}`, spec: { ...S, order: 'linear-act-bn' as const, activation: a } })),
   { name: 'lab-relu-res1', spec: { ...S, order: 'linear-act-bn', residual: { scale: 1 } } },
   ...['relu', 'tanh', 'elu:1'].map((a) => ({ name: `la-${a}`, spec: { ...S, order: 'linear-act' as const, activation: a } })),
-  { name: 'la-tanh-sw1-sb005-orth', spec: { ...S, order: 'linear-act', activation: 'tanh', init: { kind: 'orthogonal', sigmaW2: 1, sigmaB2: 0.05 } } },
+  {
+    name: 'la-tanh-sw1-sb005-orth',
+    spec: { ...S, order: 'linear-act', activation: 'tanh', init: { kind: 'orthogonal', sigmaW2: 1, sigmaB2: 0.05 } },
+  },
   { name: 'la-relu-res05', spec: { ...S, order: 'linear-act', residual: { scale: 0.5 } } },
 ];
 
@@ -106,10 +128,45 @@ const TD = { kind: 'synthetic', rho: 0.2, nTest: 16 };
 
 export const TRAIN_CASES: TrainCase[] = [
   { name: 'lba-relu-sgd', config: { spec: { ...T }, data: TD, steps: 3, seed: 1, probe: { dense: 3 } } },
-  { name: 'lba-tanh-momentum-mse', config: { spec: { ...T, activation: 'tanh', bn: { gamma: 0.5, beta: 0.3, eps: 0.1 } }, data: TD, loss: 'mse', optimizer: { kind: 'momentum', lr: 0.05 }, steps: 3, seed: 2, probe: { dense: 3 } } },
-  { name: 'lab-gelu-adam', config: { spec: { ...T, order: 'linear-act-bn', activation: 'gelu' }, data: TD, optimizer: { kind: 'adam', lr: 0.01 }, steps: 3, seed: 3, probe: { dense: 3 } } },
-  { name: 'la-relu-res1-lars', config: { spec: { ...T, order: 'linear-act', residual: { scale: 1 } }, data: TD, optimizer: { kind: 'lars', lr: 0.5, trustCoefficient: 0.02 }, clip: { kind: 'layer', maxNorm: 5 }, steps: 3, seed: 4, probe: { dense: 3 } } },
-  { name: 'lba-relu-res05-orth', config: { spec: { ...T, init: { kind: 'orthogonal' }, residual: { scale: 0.5 } }, data: TD, steps: 3, seed: 5, probe: { dense: 3 } } },
+  {
+    name: 'lba-tanh-momentum-mse',
+    config: {
+      spec: { ...T, activation: 'tanh', bn: { gamma: 0.5, beta: 0.3, eps: 0.1 } },
+      data: TD,
+      loss: 'mse',
+      optimizer: { kind: 'momentum', lr: 0.05 },
+      steps: 3,
+      seed: 2,
+      probe: { dense: 3 },
+    },
+  },
+  {
+    name: 'lab-gelu-adam',
+    config: {
+      spec: { ...T, order: 'linear-act-bn', activation: 'gelu' },
+      data: TD,
+      optimizer: { kind: 'adam', lr: 0.01 },
+      steps: 3,
+      seed: 3,
+      probe: { dense: 3 },
+    },
+  },
+  {
+    name: 'la-relu-res1-lars',
+    config: {
+      spec: { ...T, order: 'linear-act', residual: { scale: 1 } },
+      data: TD,
+      optimizer: { kind: 'lars', lr: 0.5, trustCoefficient: 0.02 },
+      clip: { kind: 'layer', maxNorm: 5 },
+      steps: 3,
+      seed: 4,
+      probe: { dense: 3 },
+    },
+  },
+  {
+    name: 'lba-relu-res05-orth',
+    config: { spec: { ...T, init: { kind: 'orthogonal' }, residual: { scale: 0.5 } }, data: TD, steps: 3, seed: 5, probe: { dense: 3 } },
+  },
 ];
 
 /** tfjs's cpu backend (pure JavaScript: the same float32 results on every machine) and, where its core matches, blas. */
@@ -208,7 +265,16 @@ export async function computeSample(c: SampleCase, backend: SampleBackend): Prom
   const id = `${c.name} / ${backend}`;
   try {
     const r = await sampleNetwork(makeSpec(c.spec), { seeds: 2, baseSeed: 1, threads: 1, backend });
-    const summary = enc({ measuredGrowth: r.measuredGrowth, measuredGrowthSE: r.measuredGrowthSE, predictedGrowth: r.predictedGrowth, seeds: r.seeds, interior: r.interior, backend: r.backend, loss: r.loss, lossNote: r.lossNote }) as Record<string, unknown>;
+    const summary = enc({
+      measuredGrowth: r.measuredGrowth,
+      measuredGrowthSE: r.measuredGrowthSE,
+      predictedGrowth: r.predictedGrowth,
+      seeds: r.seeds,
+      interior: r.interior,
+      backend: r.backend,
+      loss: r.loss,
+      lossNote: r.lossNote,
+    }) as Record<string, unknown>;
     return { id, summary, records: compact(r.records) };
   } catch (e) {
     return errorEntry(id, e);
@@ -299,11 +365,13 @@ export function diffEntry(want: GoldenEntry, got: GoldenEntry, max = 12): string
     const g = list?.shift();
     if (!g) out.push(`${id}: ${rowLabel(r)}: missing now (golden value ${JSON.stringify(r[5])})`);
     else if (JSON.stringify(g) !== JSON.stringify(r)) {
-      if (JSON.stringify(g[5]) !== JSON.stringify(r[5])) out.push(`${id}: ${rowLabel(r)}: golden ${JSON.stringify(r[5])}, now ${JSON.stringify(g[5])}`);
+      if (JSON.stringify(g[5]) !== JSON.stringify(r[5]))
+        out.push(`${id}: ${rowLabel(r)}: golden ${JSON.stringify(r[5])}, now ${JSON.stringify(g[5])}`);
       else out.push(`${id}: ${rowLabel(r)}: other fields: golden ${JSON.stringify(r[6] ?? {})}, now ${JSON.stringify(g[6] ?? {})}`);
     }
   }
-  for (const list of gotByKey.values()) for (const r of list) out.push(`${id}: ${rowLabel(r)}: new record (value ${JSON.stringify(r[5])}), not in the golden file`);
+  for (const list of gotByKey.values())
+    for (const r of list) out.push(`${id}: ${rowLabel(r)}: new record (value ${JSON.stringify(r[5])}), not in the golden file`);
   if (out.length === 0) {
     // same multiset of rows: the order of the records is part of the output too
     const a = want.records.rows.map(key).join('\n');

@@ -30,7 +30,9 @@ describe('tfjs forms of the activation table equal φ and φ′ (float32)', () =
       const x = tf.tensor1d(XS);
       const got = f(x).dataSync();
       // the gradient of Σ φ(xᵢ) is φ′(xᵢ) elementwise (the sum also gives identity an op to differentiate)
-      const grad = tf.grad((t: tf.Tensor) => tf.sum(f(t)))(x).dataSync();
+      const grad = tf
+        .grad((t: tf.Tensor) => tf.sum(f(t)))(x)
+        .dataSync();
       x.dispose();
       for (const [i, xi] of XS.entries()) {
         const v = act.phi(xi);

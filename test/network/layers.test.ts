@@ -16,7 +16,12 @@ import {
 } from '../../src/network/index.js';
 
 describe('presets', () => {
-  fcTest.prop([fc.constantFrom(...PRESET_NAMES), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 64 }), fc.option(fc.double({ min: 0.05, max: 2, noNaN: true }), { nil: null })])(
+  fcTest.prop([
+    fc.constantFrom(...PRESET_NAMES),
+    fc.integer({ min: 1, max: 6 }),
+    fc.integer({ min: 1, max: 64 }),
+    fc.option(fc.double({ min: 0.05, max: 2, noNaN: true }), { nil: null }),
+  ])(
     'a preset expands to depth blocks of its parts, each with one dense layer, and round-trips as a custom list',
     (order, depth, width, scale) => {
       const s = makeSpec({ order, depth, width, residual: scale === null ? null : { scale } });
@@ -54,7 +59,16 @@ describe('custom layer lists', () => {
   ];
   test('the flat fields are read from the list, and a specToJSON round-trip keeps the id', () => {
     const s = makeSpec({ layers: list, batch: 8 });
-    expect([s.order, s.depth, s.width, s.inputDim, s.activation, s.init.sigmaW2, s.bn.gamma, s.residual?.scale]).toEqual(['custom', 2, 16, 16, 'tanh', 1.5, 2, 0.3]);
+    expect([s.order, s.depth, s.width, s.inputDim, s.activation, s.init.sigmaW2, s.bn.gamma, s.residual?.scale]).toEqual([
+      'custom',
+      2,
+      16,
+      16,
+      'tanh',
+      1.5,
+      2,
+      0.3,
+    ]);
     const back = makeSpec(JSON.parse(JSON.stringify(specToJSON(s))) as never);
     expect(specId(back)).toBe(specId(s));
     expect(specId(makeSpec({ layers: list, batch: 16 }))).not.toBe(specId(s));
@@ -65,12 +79,57 @@ describe('custom layer lists', () => {
     [{ layers: [{ kind: 'conv', width: 3 }] }, 'layers[0].kind', 'dense | batchnorm | layernorm | rmsnorm | act | residual'],
     [{ layers: [{ kind: 'dense', width: 4, sigmaW: 1 }] }, 'layers[0].sigmaW', 'sigmaW2'],
     [{ layers: [{ kind: 'dense', width: 0 }] }, 'layers[0].width', 'integer from 1'],
-    [{ layers: [{ kind: 'dense', width: 4 }, { kind: 'layernorm', eps: -1 }] }, 'layers[1].eps', '>= 0'],
-    [{ layers: [{ kind: 'dense', width: 4 }, { kind: 'rmsnorm', beta: 1 }] }, 'layers[1].beta', 'rmsnorm layer has'],
+    [
+      {
+        layers: [
+          { kind: 'dense', width: 4 },
+          { kind: 'layernorm', eps: -1 },
+        ],
+      },
+      'layers[1].eps',
+      '>= 0',
+    ],
+    [
+      {
+        layers: [
+          { kind: 'dense', width: 4 },
+          { kind: 'rmsnorm', beta: 1 },
+        ],
+      },
+      'layers[1].beta',
+      'rmsnorm layer has',
+    ],
     [{ layers: [{ kind: 'dense', width: 4 }, { kind: 'act' }] }, 'layers[1].activation', 'activation string'],
-    [{ layers: [{ kind: 'dense', width: 4 }, { kind: 'act', activation: 'swish' }] }, 'layers[1].activation', 'relu'],
-    [{ layers: [{ kind: 'dense', width: 4 }, { kind: 'residual', layers: [{ kind: 'dense', width: 5 }] }] }, 'layers[1].layers', 'equal widths'],
-    [{ layers: [{ kind: 'dense', width: 4 }, { kind: 'residual', layers: [{ kind: 'act', activation: 'relu' }] }] }, 'layers[1].layers', 'exactly one dense'],
+    [
+      {
+        layers: [
+          { kind: 'dense', width: 4 },
+          { kind: 'act', activation: 'swish' },
+        ],
+      },
+      'layers[1].activation',
+      'relu',
+    ],
+    [
+      {
+        layers: [
+          { kind: 'dense', width: 4 },
+          { kind: 'residual', layers: [{ kind: 'dense', width: 5 }] },
+        ],
+      },
+      'layers[1].layers',
+      'equal widths',
+    ],
+    [
+      {
+        layers: [
+          { kind: 'dense', width: 4 },
+          { kind: 'residual', layers: [{ kind: 'act', activation: 'relu' }] },
+        ],
+      },
+      'layers[1].layers',
+      'exactly one dense',
+    ],
     [{ layers: [{ kind: 'dense', width: 4 }], depth: 3 }, 'depth', 'what layers says'],
     [{ layers: [{ kind: 'dense', width: 4 }, { kind: 'batchnorm' }], batch: 1 }, 'batch', 'from 2'],
     [{ order: 'custom' }, 'order', 'give layers'],

@@ -25,7 +25,8 @@ describe('the Quantity union', () => {
   test('every quantity in the golden records is known', () => {
     for (const name of GOLDEN_FILES) {
       const g = readGolden(name);
-      for (const e of g?.entries ?? []) for (const row of e.records.rows) expect(KNOWN.has(row[1] as string), `${name}: ${e.id}: ${row[1]}`).toBe(true);
+      for (const e of g?.entries ?? [])
+        for (const row of e.records.rows) expect(KNOWN.has(row[1] as string), `${name}: ${e.id}: ${row[1]}`).toBe(true);
     }
   });
 });

@@ -116,12 +116,14 @@ describe('rooms import only what docs/architecture.md allows', () => {
         if (spec.startsWith('.')) {
           const to = targetRoom(file, spec);
           if (to === null || to === room) continue;
-          if (rule.rooms !== null && !rule.rooms.includes(to)) bad.push(`${name} imports ${spec} (room ${to}); src/${room} may import: ${rule.cell}`);
+          if (rule.rooms !== null && !rule.rooms.includes(to))
+            bad.push(`${name} imports ${spec} (room ${to}); src/${room} may import: ${rule.cell}`);
         } else if (spec.startsWith('node:')) {
           if (rule.browserSafe) bad.push(`${name} imports ${spec}: src/${room} is browser-safe (no Node APIs)`);
         } else if (rule.packages !== null) {
           const pkg = packageName(spec);
-          if (!rule.packages.some((p) => spec === p || spec.startsWith(`${p}/`) || pkg === p)) bad.push(`${name} imports the package ${spec}; src/${room} may import: ${rule.cell}`);
+          if (!rule.packages.some((p) => spec === p || spec.startsWith(`${p}/`) || pkg === p))
+            bad.push(`${name} imports the package ${spec}; src/${room} may import: ${rule.cell}`);
         }
       }
     }
@@ -141,8 +143,10 @@ describe('rooms import only what docs/architecture.md allows', () => {
     for (const file of walk(join(ROOT, 'analysis'))) {
       for (const spec of specifiers(file)) {
         if (spec.startsWith('.')) {
-          if (relative(join(ROOT, 'analysis'), resolve(dirname(file), spec)).startsWith('..')) bad.push(`${relative(ROOT, file)} imports ${spec}`);
-        } else if (!spec.startsWith('node:') && spec !== 'signalprop' && !spec.startsWith('signalprop/')) bad.push(`${relative(ROOT, file)} imports ${spec}`);
+          if (relative(join(ROOT, 'analysis'), resolve(dirname(file), spec)).startsWith('..'))
+            bad.push(`${relative(ROOT, file)} imports ${spec}`);
+        } else if (!spec.startsWith('node:') && spec !== 'signalprop' && !spec.startsWith('signalprop/'))
+          bad.push(`${relative(ROOT, file)} imports ${spec}`);
       }
     }
     expect(bad).toEqual([]);

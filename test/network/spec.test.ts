@@ -77,7 +77,11 @@ describe('random draws', () => {
     const v = g.W.reduce((a, b) => a + b * b, 0) / g.W.length;
     expect(Math.abs(v - 2 / 256)).toBeLessThan(4 * (2 / 256) * Math.sqrt(2 / g.W.length));
     const o = drawLinear(makeSpec({ width: 64, depth: 1, init: { kind: 'orthogonal', sigmaW2: 1 } }), 7, 1);
-    for (const [i, j] of [[0, 0], [0, 5], [3, 40]]) {
+    for (const [i, j] of [
+      [0, 0],
+      [0, 5],
+      [3, 40],
+    ]) {
       let dot = 0;
       for (let k = 0; k < 64; k++) dot += o.W[i * 64 + k] * o.W[j * 64 + k];
       expect(dot).toBeCloseTo(i === j ? 1 : 0, 12);

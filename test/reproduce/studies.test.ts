@@ -18,7 +18,11 @@ const LIMIT = Math.PI / (Math.PI - 1);
 const verdicts = (rows: { verdict: string }[]) => rows.map((r) => r.verdict);
 
 describe('claim 1: explosion at init, forward normalized', () => {
-  const fwd = { preVar: [0.6817, 0.6817, 0.001] as [number, number, number], reluMean: [0.3989, 0.3989, 0.001] as [number, number, number], reluVar: [0.3408, 0.3408, 0.001] as [number, number, number] };
+  const fwd = {
+    preVar: [0.6817, 0.6817, 0.001] as [number, number, number],
+    reluMean: [0.3989, 0.3989, 0.001] as [number, number, number],
+    reluVar: [0.3408, 0.3408, 0.001] as [number, number, number],
+  };
   test('a measurement at λ(B) agrees; 5% off at width 512 disagrees', () => {
     const ok = claim1Verdicts([{ depth: 30, width: 512, B: 128, growth: [L128, L128 * 1.005, 0.001], ...fwd }]);
     expect(overall(ok)).toBe('agrees');
@@ -47,7 +51,11 @@ describe('claim 2: λ(B)', () => {
     expect(rows.at(-1)!.verdict).toBe('disagrees');
   });
   test('batch sizes 4 and 5 (1/χ²_(B−1) of infinite variance) are not judged; 6 is', () => {
-    const rows = claim2Verdicts([4, 5, 6].map((B) => ({ act: 'relu', B, lam: 3, measured: 2.9, se: 0.001 })), 512, LIMIT);
+    const rows = claim2Verdicts(
+      [4, 5, 6].map((B) => ({ act: 'relu', B, lam: 3, measured: 2.9, se: 0.001 })),
+      512,
+      LIMIT,
+    );
     expect(rows.some((r) => r.item.includes('B=4') || r.item.includes('B=5'))).toBe(false);
     expect(rows.find((r) => r.item.includes('B=6'))!.verdict).toBe('disagrees');
   });
@@ -63,7 +71,14 @@ describe('claim 2: λ(B)', () => {
 
 describe('claim 3: activations', () => {
   // λ∞ from theory-notes A.6
-  const table: [string, number][] = [['relu', 1.46694], ['gelu', 1.31884], ['silu', 1.21208], ['tanh', 1.17781], ['elu:1', 1.07901], ['identity', 1]];
+  const table: [string, number][] = [
+    ['relu', 1.46694],
+    ['gelu', 1.31884],
+    ['silu', 1.21208],
+    ['tanh', 1.17781],
+    ['elu:1', 1.07901],
+    ['identity', 1],
+  ];
   test('rates ordered as λ∞ and all non-linear ones above 1: agrees', () => {
     const pts = table.map(([act, l]) => ({ act, lamInf: l, lamB: l * 1.005, measured: l * 1.004, se: 0.002 }));
     expect(overall(claim3Verdicts(pts, 256))).toBe('agrees');
@@ -71,7 +86,10 @@ describe('claim 3: activations', () => {
   test('where BSB1 is not attracting, the attracting state is the theory judged, not λ(B)', () => {
     // SiLU at B = 256 (audit: λ(B) = 1.217 at BSB1, attracting-state rate ≈ 1.37, deep nets ≈ 1.37)
     const silu = { act: 'silu', lamInf: 1.21208, lamB: 1.2173, measured: 1.365, se: 0.005, lambdaL: 1.09, attracting: false };
-    const good = claim3Verdicts([{ ...silu, attractorRate: 1.37, attractorSE: 0.01, deepMeasured: 1.372, deepSE: 0.003, window: [40, 74] }], 256)[0];
+    const good = claim3Verdicts(
+      [{ ...silu, attractorRate: 1.37, attractorSE: 0.01, deepMeasured: 1.372, deepSE: 0.003, window: [40, 74] }],
+      256,
+    )[0];
     expect(good.verdict).toBe('agrees');
     expect(good.predicted).toBe(1.37);
     expect(good.item).toContain('attracting state');
@@ -83,7 +101,17 @@ describe('claim 3: activations', () => {
       ...table.filter(([a]) => a !== 'silu' && a !== 'gelu').map(([act, l]) => ({ act, lamInf: l, lamB: l, measured: l, se: 0.002 })),
       { act: 'leaky-relu:0.1', lamInf: 1.34278, lamB: 1.348, measured: 1.348, se: 0.002 },
       { ...silu, attractorRate: 1.4, attractorSE: 0.02, deepMeasured: 1.386, deepSE: 0.007 },
-      { ...silu, act: 'gelu', lamInf: 1.31884, lamB: 1.325, lambdaL: 1.053, attractorRate: 1.396, attractorSE: 0.02, deepMeasured: 1.374, deepSE: 0.009 },
+      {
+        ...silu,
+        act: 'gelu',
+        lamInf: 1.31884,
+        lamB: 1.325,
+        lambdaL: 1.053,
+        attractorRate: 1.396,
+        attractorSE: 0.02,
+        deepMeasured: 1.374,
+        deepSE: 0.009,
+      },
     ];
     const rows = claim3Verdicts(pts, 256);
     expect(rows.find((r) => r.item.startsWith('the measured rates are ordered'))!.item).toContain('where BSB1 attracts');
@@ -125,12 +153,36 @@ describe('claim 4: order and residual', () => {
 
 describe('claim 5: temporal explosion', () => {
   // a step whose factors multiply to R exactly; GIA = R/(α_W·κ·(1 − ρ_P)·A/A_GIA)
-  const step = (s: number, R: number, alphaW: number, kappa: number, aRatio: number, rhoP: number, unitCorr: number, productErr = 1e-7): Claim5Step => {
+  const step = (
+    s: number,
+    R: number,
+    alphaW: number,
+    kappa: number,
+    aRatio: number,
+    rhoP: number,
+    unitCorr: number,
+    productErr = 1e-7,
+  ): Claim5Step => {
     const weightGain = 2;
     const fW = weightGain * alphaW;
     const fBN = R / fW;
     const unitGain = fBN / (kappa * (1 - rhoP));
-    return { step: s, measured: R, gia: R / (alphaW * kappa * (1 - rhoP) * aRatio), fW, weightGain, alphaW, fBN, unitGain, giaUnitGain: unitGain / aRatio, kappa, rhoP, productErr, corr: 0.32, unitCorr };
+    return {
+      step: s,
+      measured: R,
+      gia: R / (alphaW * kappa * (1 - rhoP) * aRatio),
+      fW,
+      weightGain,
+      alphaW,
+      fBN,
+      unitGain,
+      giaUnitGain: unitGain / aRatio,
+      kappa,
+      rhoP,
+      productErr,
+      corr: 0.32,
+      unitCorr,
+    };
   };
   const STEPS = [0, 1, 2, 3, 5, 8, 10, 20, 50, 100, 199];
   // the audit's shape: R 1.48 → ≈ 1.15 by step 5–10, α_W and κ growing to 1.3 and 1.15 late, ρ_P ≈ 1%
@@ -148,18 +200,40 @@ describe('claim 5: temporal explosion', () => {
   test('the ratio falls to ≈ 1.15 and stays; the factorisation is exact; GIA departing where α_W and κ leave 1 is reported, not a disagreement', () => {
     const rows = claim5Verdicts(training(), L128, B, bound);
     expect(overall(rows)).toBe('agrees');
-    expect(row(rows, 'gradient-independence reconstruction within 5%').reason).toMatch(/over the 4 probes where they hold \(steps 0, 1, 2, 3\)/);
+    expect(row(rows, 'gradient-independence reconstruction within 5%').reason).toMatch(
+      /over the 4 probes where they hold \(steps 0, 1, 2, 3\)/,
+    );
     // α_W = 1 + 0.3·(1 − 1/(1 + s/20)): 1.039 at step 3, 1.060 at step 5 (ln 1.06 > 0.05)
     expect(giaReport(training())).toMatch(/α_W from step 5 \(α_W = 1\.060\)/);
   });
   test('a product off R beyond float32 rounding disagrees on the exactness row', () => {
-    const rows = claim5Verdicts(training((s) => (s === 50 ? { err: 1e-2 } : {})), L128, B, bound);
+    const rows = claim5Verdicts(
+      training((s) => (s === 50 ? { err: 1e-2 } : {})),
+      L128,
+      B,
+      bound,
+    );
     expect(row(rows, 'the factorisation').verdict).toBe('disagrees');
     expect(overall(rows)).toBe('disagrees');
   });
   test('a GIA 10% off where its assumptions hold disagrees; a ratio that does not fall disagrees', () => {
-    expect(row(claim5Verdicts(training((s) => (s <= 2 ? { giaOff: 1.1 } : {})), L128, B, bound), 'gradient-independence reconstruction within 5%').verdict).toBe('disagrees');
-    const flat = claim5Verdicts(training(() => ({ R: L128 })), L128, B, bound);
+    expect(
+      row(
+        claim5Verdicts(
+          training((s) => (s <= 2 ? { giaOff: 1.1 } : {})),
+          L128,
+          B,
+          bound,
+        ),
+        'gradient-independence reconstruction within 5%',
+      ).verdict,
+    ).toBe('disagrees');
+    const flat = claim5Verdicts(
+      training(() => ({ R: L128 })),
+      L128,
+      B,
+      bound,
+    );
     expect(row(flat, 'the ratio falls within ~10 steps').verdict).toBe('disagrees');
     expect(row(flat, '…and stays down').verdict).toBe('disagrees');
   });
@@ -188,13 +262,28 @@ describe('claim 6: optimizers', () => {
 });
 
 describe('claim 7: trainable depth', () => {
-  const xi = new Map([[8, 1.72], [32, 2.38], [128, 2.55]]); // 1/ln λ(B) for ReLU
-  const grid = (acc: (B: number, d: number) => number): Claim7Cell[] => [8, 32, 128].flatMap((B) => [4, 8, 16, 32, 64].map((depth) => ({ B, depth, accuracy: acc(B, depth), xi: xi.get(B)! })));
+  const xi = new Map([
+    [8, 1.72],
+    [32, 2.38],
+    [128, 2.55],
+  ]); // 1/ln λ(B) for ReLU
+  const grid = (acc: (B: number, d: number) => number): Claim7Cell[] =>
+    [8, 32, 128].flatMap((B) => [4, 8, 16, 32, 64].map((depth) => ({ B, depth, accuracy: acc(B, depth), xi: xi.get(B)! })));
   test('trainable below ~16ξ(B), chance beyond: agrees', () => {
-    expect(overall(claim7Verdicts(grid((B, d) => (d <= 16 * xi.get(B)! ? 0.9 : 0.1)), 0.5))).toBe('agrees');
+    expect(
+      overall(
+        claim7Verdicts(
+          grid((B, d) => (d <= 16 * xi.get(B)! ? 0.9 : 0.1)),
+          0.5,
+        ),
+      ),
+    ).toBe('agrees');
   });
   test('deep nets that still train are not in agreement', () => {
-    const rows = claim7Verdicts(grid(() => 0.9), 0.5);
+    const rows = claim7Verdicts(
+      grid(() => 0.9),
+      0.5,
+    );
     expect(rows.some((r) => r.verdict !== 'agrees')).toBe(true);
   });
 });

@@ -93,7 +93,9 @@ describe('agreement: z, absolute tolerances, expectAgrees', () => {
   });
   test('expectAgrees passes on agreement and fails naming z, the difference and the tolerance', () => {
     expect(expectAgrees(1, 1.03, { relTol: 0.02, se: 0.01 }).verdict).toBe('agrees');
-    expect(() => expectAgrees(1, 1.05, { relTol: 0.02, se: 0.01 }, 'growth')).toThrow(/growth 1\.05 against predicted 1 \(z = 2\): \|Δ\| = 0\.050.* against the tolerance 0\.02 \+ 2·se 0\.02.*disagrees/);
+    expect(() => expectAgrees(1, 1.05, { relTol: 0.02, se: 0.01 }, 'growth')).toThrow(
+      /growth 1\.05 against predicted 1 \(z = 2\): \|Δ\| = 0\.050.* against the tolerance 0\.02 \+ 2·se 0\.02.*disagrees/,
+    );
     // too noisy to tell is a failure too, not a pass
     expect(() => expectAgrees(1, 1.15, { relTol: 0.02, se: 0.05 })).toThrow(/inconclusive/);
     expectResolves({ relTol: 0.02, se: 0.005 }, 1);

@@ -3,7 +3,16 @@
 // blocks, and each loss. Also: the Gram-matrix ‖∂L/∂W‖² equals the norm of the explicit ∂L/∂W, and the
 // OpenBLAS and TypeScript kernels agree.
 import { describe, expect, it } from 'vitest';
-import { type LossKind, makeSpec, type NetworkSpec, PRESET_NAMES, type PresetName, drawNetwork, gaussianInputs, type SpecInput } from '../../src/network/index.js';
+import {
+  type LossKind,
+  makeSpec,
+  type NetworkSpec,
+  PRESET_NAMES,
+  type PresetName,
+  drawNetwork,
+  gaussianInputs,
+  type SpecInput,
+} from '../../src/network/index.js';
 import { forwardBackward, nativeKernels, readoutConstantReason, tsKernels } from '../../src/sample/index.js';
 
 // Central differences: truncation ≈ δ²/6·|L'''| ~ 1e-10 and rounding ≈ ε_mach·|L|/δ ~ 1e-11 at δ = 1e-5
@@ -11,7 +20,13 @@ import { forwardBackward, nativeKernels, readoutConstantReason, tsKernels } from
 const DELTA = 1e-5;
 const REL = 1e-6;
 
-function lossOf(spec: NetworkSpec, seed: number, loss: LossKind, params = drawNetwork(spec, seed), perturb?: (l: number, h: Float64Array) => void): number {
+function lossOf(
+  spec: NetworkSpec,
+  seed: number,
+  loss: LossKind,
+  params = drawNetwork(spec, seed),
+  perturb?: (l: number, h: Float64Array) => void,
+): number {
   return forwardBackward(spec, seed, { loss, params, perturb, backend: 'typescript' }).loss;
 }
 
@@ -39,9 +54,10 @@ function checkNet(input: SpecInput, loss: LossKind, seed = 3): void {
     // ∂L/∂h_l through the perturbation hook on the pre-normalization Linear output
     const numH = new Float64Array(dh[l].length);
     for (let t = 0; t < numH.length; t++) {
-      const at = (d: number) => lossOf(spec, seed, loss, params, (layer, h) => {
-        if (layer === l + 1) h[t] += d;
-      });
+      const at = (d: number) =>
+        lossOf(spec, seed, loss, params, (layer, h) => {
+          if (layer === l + 1) h[t] += d;
+        });
       numH[t] = (at(DELTA) - at(-DELTA)) / (2 * DELTA);
     }
     const scaleH = Math.max(...numH.map(Math.abs));
@@ -70,15 +86,25 @@ describe('backward pass vs finite differences (float64)', () => {
       checkNet(widthsCase, lossFor(widthsCase));
     });
     it(`${order}, gelu, residual 0.7, xent`, () => {
-      checkNet({ depth: 2, width: 4, inputDim: 4, batch: 6, order, activation: 'gelu', bn: normOf(order), residual: { scale: 0.7 } }, 'xent');
+      checkNet(
+        { depth: 2, width: 4, inputDim: 4, batch: 6, order, activation: 'gelu', bn: normOf(order), residual: { scale: 0.7 } },
+        'xent',
+      );
     });
     it(`${order}, relu, mse`, () => {
       // ReLU has kinks; with δ = 1e-5 and Gaussian pre-activations a kink lies within δ with probability ~1e-5 per entry
-      checkNet({ depth: 3, width: 5, inputDim: unequalWidths(order) ? 4 : 5, batch: 4, order, activation: 'relu', bn: normOf(order) }, 'mse', 11);
+      checkNet(
+        { depth: 3, width: 5, inputDim: unequalWidths(order) ? 4 : 5, batch: 4, order, activation: 'relu', bn: normOf(order) },
+        'mse',
+        11,
+      );
     });
   }
   it('orthogonal init, leaky ReLU, BN with ε = 0', () => {
-    checkNet({ depth: 2, width: 5, inputDim: 5, batch: 7, activation: 'leaky-relu:0.2', init: { kind: 'orthogonal' }, bn: { eps: 0 } }, 'mse');
+    checkNet(
+      { depth: 2, width: 5, inputDim: 5, batch: 7, activation: 'leaky-relu:0.2', init: { kind: 'orthogonal' }, bn: { eps: 0 } },
+      'mse',
+    );
   });
 });
 

@@ -5,7 +5,22 @@ import { runCli } from '../helpers/cli.js';
 
 describe('signalprop sample', () => {
   it('--json prints spec, growth, its SE, the prediction and tidy records', () => {
-    const r = runCli(['sample', '--depth', '8', '--width', '32', '--batch', '8', '--seeds', '3', '--seed', '5', '--threads', '1', '--json']);
+    const r = runCli([
+      'sample',
+      '--depth',
+      '8',
+      '--width',
+      '32',
+      '--batch',
+      '8',
+      '--seeds',
+      '3',
+      '--seed',
+      '5',
+      '--threads',
+      '1',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(expect.arrayContaining(['spec', 'measuredGrowth', 'measuredGrowthSE', 'predictedGrowth', 'records']));
@@ -33,7 +48,21 @@ describe('signalprop sample', () => {
   });
 
   it('prints a per-layer table by default', () => {
-    const r = runCli(['sample', '--depth', '4', '--width', '16', '--batch', '4', '--seeds', '2', '--threads', '1', '--order', 'linear-act']);
+    const r = runCli([
+      'sample',
+      '--depth',
+      '4',
+      '--width',
+      '16',
+      '--batch',
+      '4',
+      '--seeds',
+      '2',
+      '--threads',
+      '1',
+      '--order',
+      'linear-act',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/layer\s+var h/);
     expect(r.stdout).toContain('measured growth');

@@ -43,7 +43,10 @@ const DEGENERATE: [string, SpecInput][] = [
   ['identity, γ = 1.7, β = −0.4', { ...base, activation: 'identity', bn: { gamma: 1.7, beta: -0.4 } }],
   ['leaky-relu:1', { ...base, activation: 'leaky-relu:1' }],
   ['relu, β = |γ|√(B−1)·1.001 (u > 0 always)', { ...base, activation: 'relu', bn: { gamma: 0.5, beta: 0.5 * REACH * 1.001 } }],
-  ['leaky-relu:0.2, γ = −0.5, β = −|γ|√(B−1)·1.001 (u < 0 always)', { ...base, activation: 'leaky-relu:0.2', bn: { gamma: -0.5, beta: -0.5 * REACH * 1.001 } }],
+  [
+    'leaky-relu:0.2, γ = −0.5, β = −|γ|√(B−1)·1.001 (u < 0 always)',
+    { ...base, activation: 'leaky-relu:0.2', bn: { gamma: -0.5, beta: -0.5 * REACH * 1.001 } },
+  ],
   ['identity, residual', { ...base, activation: 'identity', residual: { scale: 0.5 } }],
   ['linear-act-bn, tanh', { ...base, activation: 'tanh', order: 'linear-act-bn' }],
 ];
@@ -53,7 +56,9 @@ describe('a readout that is constant', () => {
     it(`${name}: refused a priori, and the run-time test agrees (round-off at the top layer)`, () => {
       const spec = makeSpec(input);
       expect(readoutConstantReason(spec)).not.toBeNull();
-      expect(() => forwardBackward(spec, 1, { loss: 'readout' })).toThrow(/^loss: "readout" is not allowed; expected projection, mse or xent for order/);
+      expect(() => forwardBackward(spec, 1, { loss: 'readout' })).toThrow(
+        /^loss: "readout" is not allowed; expected projection, mse or xent for order/,
+      );
       // the same loss as a projection with equal rows passes checkLoss; the run-time test must catch it
       const e = roundOffError(spec, 1, { loss: 'projection', readout: readoutRows(spec, 1) });
       expect(e.name).toBe('SpecError');
@@ -93,7 +98,12 @@ describe('a readout that is constant', () => {
     expect(e.layer).toBe(base.depth);
     expect(e.retained).toBeLessThan(roundOffBound(B));
     // the worker's error comes back as a SpecError with the same message (the CLI prints it as one line)
-    await expect(sampleNetwork(spec, { seeds: 2, threads: 2 })).rejects.toMatchObject({ name: 'SpecError', message: expect.stringMatching(/^loss: "readout" is not allowed; expected a loss whose gradient survives BatchNorm's backward; at layer 5 of 5 only /) });
+    await expect(sampleNetwork(spec, { seeds: 2, threads: 2 })).rejects.toMatchObject({
+      name: 'SpecError',
+      message: expect.stringMatching(
+        /^loss: "readout" is not allowed; expected a loss whose gradient survives BatchNorm's backward; at layer 5 of 5 only /,
+      ),
+    });
     // the same net with the projection loss is fine
     expect(forwardBackward(spec, 3, { loss: 'projection' }).bnRetained[base.depth - 1]).toBeGreaterThan(0.5);
   });
@@ -193,11 +203,17 @@ describe('genuinely small gradients are kept', () => {
     // outputs 1 − O(10⁻⁹) vary by ~10⁻⁹ over the batch, far below the default ε = 10⁻⁵, which would
     // flatten ẑ above and, a few blocks up, make the outputs equal to the last bit: such a loss really is
     // constant in float64 (and is refused).
-    const sat = forwardBackward(makeSpec({ depth: 3, width: WIDTH, batch: B, activation: 'tanh', bn: { gamma: 0.6, beta: 10, eps: 0 } }), 1);
+    const sat = forwardBackward(
+      makeSpec({ depth: 3, width: WIDTH, batch: B, activation: 'tanh', bn: { gamma: 0.6, beta: 10, eps: 0 } }),
+      1,
+    );
     expect(sat.logGradHSq[0] - sat.logGradHSq[1]).toBeLessThan(Math.log(1e-12));
     for (let l = 0; l < 3; l++) expect(sat.bnRetained[l]).toBeGreaterThan(0.1);
     // plain tanh, σ_w² = 0.25: the gradient shrinks by ≤ σ_w² per layer, to < 10⁻³⁰ at depth 60; no BN, no test
-    const plain = forwardBackward(makeSpec({ depth: 60, width: WIDTH, batch: B, order: 'linear-act', activation: 'tanh', init: { sigmaW2: 0.25 } }), 1);
+    const plain = forwardBackward(
+      makeSpec({ depth: 60, width: WIDTH, batch: B, order: 'linear-act', activation: 'tanh', init: { sigmaW2: 0.25 } }),
+      1,
+    );
     expect(plain.logGradHSq[0]).toBeLessThan(Math.log(1e-30));
     expect(plain.bnRetained.every((v) => Number.isNaN(v))).toBe(true);
   });
@@ -210,7 +226,11 @@ describe('the default loss and an explicit readout', () => {
     expect(r.loss).toBe('projection');
     expect(r.lossNote).toMatch(/^default loss projection, not readout: for order linear-bn-act with activation identity/);
     expect(r.records.every((x) => x.tags?.loss === 'projection' && x.tags?.lossNote === r.lossNote)).toBe(true);
-    await expect(sampleNetwork(spec, { seeds: 1, threads: 1, loss: 'readout' })).rejects.toMatchObject({ name: 'SpecError', field: 'loss', value: 'readout' });
+    await expect(sampleNetwork(spec, { seeds: 1, threads: 1, loss: 'readout' })).rejects.toMatchObject({
+      name: 'SpecError',
+      field: 'loss',
+      value: 'readout',
+    });
     const relu = await sampleNetwork(makeSpec({ ...base }), { seeds: 1, threads: 1 });
     expect(relu.loss).toBe('readout');
     expect(relu.lossNote).toBeNull();
@@ -227,6 +247,8 @@ describe('the default loss and an explicit readout', () => {
     const bad = runCli([...args, '--loss', 'readout']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/^signalprop: --loss: "readout" is not allowed; expected projection, mse or xent for order linear-bn-act with activation identity/);
+    expect(bad.stderr).toMatch(
+      /^signalprop: --loss: "readout" is not allowed; expected projection, mse or xent for order linear-bn-act with activation identity/,
+    );
   });
 });

@@ -114,9 +114,21 @@ describe('forward statistics', () => {
       expect(3 * se).toBeLessThan(0.01 * ref);
       expect(Math.abs(m.mean - ref)).toBeLessThan(0.005 * ref + 3 * se);
     };
-    check(all.map((s) => layerMean(s.postactMean, 0)), gamma * reluMean(B));
-    check(all.map((s) => layerMean(s.postactVar, 0)), gamma ** 2 * reluVar(B));
-    check(all.map((s) => layerMean(s.preactVar, 1)), 2 * gamma ** 2 * reluVar(B));
-    check(all.map((s) => layerMean(s.corr, 3)), J(-1 / (B - 1)));
+    check(
+      all.map((s) => layerMean(s.postactMean, 0)),
+      gamma * reluMean(B),
+    );
+    check(
+      all.map((s) => layerMean(s.postactVar, 0)),
+      gamma ** 2 * reluVar(B),
+    );
+    check(
+      all.map((s) => layerMean(s.preactVar, 1)),
+      2 * gamma ** 2 * reluVar(B),
+    );
+    check(
+      all.map((s) => layerMean(s.corr, 3)),
+      J(-1 / (B - 1)),
+    );
   });
 });

@@ -4,7 +4,22 @@
 // test; and a wide LN net's gradient growth against E[φ′²]/E[φ²] = 1 for ReLU.
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { drawLinear, drawNetwork, drawReadout, gaussianInputs, type Layer, LAYER_KINDS, type LinearParams, type LossKind, makeSpec, type NetworkSpec, parseActivation, PRESET_NAMES, SpecError, type SpecInput } from '../../src/network/index.js';
+import {
+  drawLinear,
+  drawNetwork,
+  drawReadout,
+  gaussianInputs,
+  type Layer,
+  LAYER_KINDS,
+  type LinearParams,
+  type LossKind,
+  makeSpec,
+  type NetworkSpec,
+  parseActivation,
+  PRESET_NAMES,
+  SpecError,
+  type SpecInput,
+} from '../../src/network/index.js';
 import { summarize } from '../../src/records/index.js';
 import { SAMPLE_LAYERS } from '../../src/sample/layers/index.js';
 import { forwardBackward, layerListCheck, readoutConstantReason, RoundOffGradientError, roundOffBound } from '../../src/sample/network.js';
@@ -103,7 +118,7 @@ function awayFromKink(len: number, seed: number): Float64Array {
 // norm's mean and variance over N (or B) terms, plus a dense product over N terms, and a few more
 const CHAIN = B * N + 4 * N + 20;
 
-describe('every kind\'s backward against central differences (float64, alone)', () => {
+describe("every kind's backward against central differences (float64, alone)", () => {
   const errors: Record<string, number[]> = {};
   const e = (k: string) => (errors[k] ??= []);
   it('dense (∂/∂x and ∂/∂W, with a bias)', () => {
@@ -123,28 +138,53 @@ describe('every kind\'s backward against central differences (float64, alone)', 
   });
   it('act (tanh, gelu, silu; relu and leaky ReLU away from the kink)', () => {
     for (const a of ['tanh', 'gelu', 'silu']) checkList(`act ${a}`, [{ kind: 'act', activation: a }], { chain: CHAIN, errors: e('act') });
-    for (const a of ['relu', 'leaky-relu:0.2']) checkList(`act ${a}`, [{ kind: 'act', activation: a }], { x: awayFromKink(B * N, 3), chain: CHAIN, errors: e('act') });
+    for (const a of ['relu', 'leaky-relu:0.2'])
+      checkList(`act ${a}`, [{ kind: 'act', activation: a }], { x: awayFromKink(B * N, 3), chain: CHAIN, errors: e('act') });
   });
   it('batchnorm → act, the fused rule (tanh, gelu)', () => {
-    for (const a of ['tanh', 'gelu']) checkList(`batchnorm → act ${a}`, [{ kind: 'batchnorm', ...NORM }, { kind: 'act', activation: a }], { chain: CHAIN, errors: e('batchnorm → act') });
+    for (const a of ['tanh', 'gelu'])
+      checkList(
+        `batchnorm → act ${a}`,
+        [
+          { kind: 'batchnorm', ...NORM },
+          { kind: 'act', activation: a },
+        ],
+        { chain: CHAIN, errors: e('batchnorm → act') },
+      );
   });
   it('residual: identity path folded into the dense product, and added after a pre-norm', () => {
     const d = { kind: 'dense', width: N, init: 'gaussian', sigmaW2: 1.5, sigmaB2: 0.1 } as const;
-    checkList('residual(dense → act)', [{ kind: 'residual', scale: 0.7, layers: [d, { kind: 'act', activation: 'tanh' }] }], { chain: CHAIN, errors: e('residual') });
-    checkList('residual(layernorm → dense → act)', [{ kind: 'residual', scale: 0.7, layers: [{ kind: 'layernorm', ...NORM }, d, { kind: 'act', activation: 'gelu' }] }], {
+    checkList('residual(dense → act)', [{ kind: 'residual', scale: 0.7, layers: [d, { kind: 'act', activation: 'tanh' }] }], {
       chain: CHAIN,
       errors: e('residual'),
     });
-    checkList('residual(dense → batchnorm → act) → rmsnorm', [{ kind: 'residual', scale: 0.5, layers: [d, { kind: 'batchnorm', ...NORM }, { kind: 'act', activation: 'tanh' }] }, { kind: 'rmsnorm', gamma: 0.8, eps: 1e-4 }], {
-      chain: CHAIN,
-      errors: e('residual'),
-    });
+    checkList(
+      'residual(layernorm → dense → act)',
+      [{ kind: 'residual', scale: 0.7, layers: [{ kind: 'layernorm', ...NORM }, d, { kind: 'act', activation: 'gelu' }] }],
+      {
+        chain: CHAIN,
+        errors: e('residual'),
+      },
+    );
+    checkList(
+      'residual(dense → batchnorm → act) → rmsnorm',
+      [
+        { kind: 'residual', scale: 0.5, layers: [d, { kind: 'batchnorm', ...NORM }, { kind: 'act', activation: 'tanh' }] },
+        { kind: 'rmsnorm', gamma: 0.8, eps: 1e-4 },
+      ],
+      {
+        chain: CHAIN,
+        errors: e('residual'),
+      },
+    );
   });
   it('covers every kind of the table', () => {
     expect(Object.keys(SAMPLE_LAYERS).sort()).toEqual([...LAYER_KINDS].sort());
     for (const k of ['dense', 'batchnorm', 'layernorm', 'rmsnorm', 'act', 'residual']) expect(errors[k]?.length, k).toBeGreaterThan(0);
     // SAMPLE_FD_REPORT=1: the largest |analytic − central difference| / max |analytic| per kind
-    if (process.env.SAMPLE_FD_REPORT) for (const [k, v] of Object.entries(errors)) console.log(`FD ${k}: max relative error ${Math.max(...v).toExponential(2)} over ${v.length} entries`);
+    if (process.env.SAMPLE_FD_REPORT)
+      for (const [k, v] of Object.entries(errors))
+        console.log(`FD ${k}: max relative error ${Math.max(...v).toExponential(2)} over ${v.length} entries`);
   });
 });
 
@@ -178,7 +218,10 @@ function checkNet(input: SpecInput, loss: LossKind, seed = 3): void {
       errs,
     );
   }
-  if (process.env.SAMPLE_FD_REPORT) console.log(`FD net ${spec.order === 'custom' ? 'custom' : spec.order}: max relative error ${Math.max(...errs).toExponential(2)} over ${errs.length} entries`);
+  if (process.env.SAMPLE_FD_REPORT)
+    console.log(
+      `FD net ${spec.order === 'custom' ? 'custom' : spec.order}: max relative error ${Math.max(...errs).toExponential(2)} over ${errs.length} entries`,
+    );
 }
 
 describe('whole nets against central differences (float64)', () => {
@@ -191,7 +234,23 @@ describe('whole nets against central differences (float64)', () => {
   }
   it('custom lists: norms in every place, a residual with a norm after it, a block without act', () => {
     const d = (width: number) => ({ kind: 'dense', width, sigmaB2: 0.05 });
-    checkNet({ batch: 5, inputDim: 3, layers: [d(4), { kind: 'layernorm', ...NORM }, { kind: 'act', activation: 'gelu' }, { kind: 'rmsnorm', gamma: 0.9 }, d(5), { kind: 'batchnorm', ...NORM }, d(3), { kind: 'act', activation: 'tanh' }] }, 'xent');
+    checkNet(
+      {
+        batch: 5,
+        inputDim: 3,
+        layers: [
+          d(4),
+          { kind: 'layernorm', ...NORM },
+          { kind: 'act', activation: 'gelu' },
+          { kind: 'rmsnorm', gamma: 0.9 },
+          d(5),
+          { kind: 'batchnorm', ...NORM },
+          d(3),
+          { kind: 'act', activation: 'tanh' },
+        ],
+      },
+      'xent',
+    );
     checkNet(
       {
         batch: 4,
@@ -246,7 +305,12 @@ describe('LayerNorm and RMSNorm forward invariants (any batch)', () => {
   // and var_n ẑ is off by ≲ (2n+8)u·(max|v|·s)² relative; the reference statistics (two-pass, here) add as
   // much again. Bounds ×4.
   fcTest.prop([batchArb])('LayerNorm: per-sample mean β and variance γ²·var/(var+ε) across units', (p) => {
-    const out = layerListCheck(sizer(p.n, p.b), [{ kind: 'layernorm', gamma: p.gamma, beta: p.beta, eps: p.eps }], p.x, new Float64Array(p.x.length)).out;
+    const out = layerListCheck(
+      sizer(p.n, p.b),
+      [{ kind: 'layernorm', gamma: p.gamma, beta: p.beta, eps: p.eps }],
+      p.x,
+      new Float64Array(p.x.length),
+    ).out;
     for (let i = 0; i < p.b; i++) {
       const inS = rowStats(p.x, p.n, i);
       const o = rowStats(out, p.n, i);
@@ -254,7 +318,9 @@ describe('LayerNorm and RMSNorm forward invariants (any batch)', () => {
       const r = inS.max * s; // max |centred value|·s bound, ≥ max |ẑ|
       expect(Math.abs(o.mean - p.beta)).toBeLessThanOrEqual(4 * (p.n + 2) * U * (Math.abs(p.gamma) * (r + 1) + Math.abs(p.beta)));
       const want = (p.gamma ** 2 * inS.variance) / (inS.variance + p.eps);
-      expect(Math.abs(o.variance - want)).toBeLessThanOrEqual(4 * (2 * p.n + 8) * U * p.gamma ** 2 * (r + 1) ** 2 + 4 * (p.n + 2) * U * (Math.abs(p.beta) + Math.abs(p.gamma) * (r + 1)) ** 2);
+      expect(Math.abs(o.variance - want)).toBeLessThanOrEqual(
+        4 * (2 * p.n + 8) * U * p.gamma ** 2 * (r + 1) ** 2 + 4 * (p.n + 2) * U * (Math.abs(p.beta) + Math.abs(p.gamma) * (r + 1)) ** 2,
+      );
     }
   });
 
@@ -303,14 +369,33 @@ describe('readout degeneracy per kind', () => {
     }
     // a last LayerNorm: the readout of ⟨out_i⟩ over units is n·β per sample; a drawn readout keeps
     // a real gradient at the top (its square is ~ (n−2)/n of what entered LN's projection)
-    const ln = makeSpec({ batch: B0, inputDim: W, layers: [{ kind: 'dense', width: W }, { kind: 'act', activation: 'tanh' }, { kind: 'layernorm', gamma: 1.1, beta: 0.3 }] });
+    const ln = makeSpec({
+      batch: B0,
+      inputDim: W,
+      layers: [
+        { kind: 'dense', width: W },
+        { kind: 'act', activation: 'tanh' },
+        { kind: 'layernorm', gamma: 1.1, beta: 0.3 },
+      ],
+    });
     expect(readoutConstantReason(ln)).toBeNull();
     expect(roundOff(ln)).toBeNull();
   });
   it('dense after a BatchNorm: affine in ẑ for every sample, so blind below it; refused a priori and caught at run time one block down', () => {
     for (const beta of [0, 0.5]) {
-      const spec = makeSpec({ batch: B0, inputDim: W, layers: [{ kind: 'dense', width: W }, { kind: 'act', activation: 'tanh' }, { kind: 'batchnorm', beta }, { kind: 'dense', width: W }] });
-      expect(readoutConstantReason(spec)).toMatch(/^for the layer list .* a BatchNorm layer gives out = γẑ \+ β .* and the dense layer after it is affine .* does not depend on the weights below that BatchNorm/);
+      const spec = makeSpec({
+        batch: B0,
+        inputDim: W,
+        layers: [
+          { kind: 'dense', width: W },
+          { kind: 'act', activation: 'tanh' },
+          { kind: 'batchnorm', beta },
+          { kind: 'dense', width: W },
+        ],
+      });
+      expect(readoutConstantReason(spec)).toMatch(
+        /^for the layer list .* a BatchNorm layer gives out = γẑ \+ β .* and the dense layer after it is affine .* does not depend on the weights below that BatchNorm/,
+      );
       expect(() => forwardBackward(spec, 1, { loss: 'readout' })).toThrow(/^loss: "readout" is not allowed/);
       const e = roundOff(spec)!;
       expect(e).not.toBeNull();
@@ -318,12 +403,22 @@ describe('readout degeneracy per kind', () => {
       expect(e.retained).toBeLessThan(roundOffBound(B0));
     }
     // a nonlinear φ after that dense ends it
-    const bent = makeSpec({ batch: B0, inputDim: W, layers: [{ kind: 'dense', width: W }, { kind: 'batchnorm' }, { kind: 'dense', width: W }, { kind: 'act', activation: 'tanh' }] });
+    const bent = makeSpec({
+      batch: B0,
+      inputDim: W,
+      layers: [{ kind: 'dense', width: W }, { kind: 'batchnorm' }, { kind: 'dense', width: W }, { kind: 'act', activation: 'tanh' }],
+    });
     expect(readoutConstantReason(bent)).toBeNull();
     expect(roundOff(bent)).toBeNull();
   });
   it('residual stacks of dense → batchnorm reach the inputs (fixed); a layernorm after them does not', () => {
-    const block = { kind: 'residual', layers: [{ kind: 'dense', width: W }, { kind: 'batchnorm', beta: 0.2 }] };
+    const block = {
+      kind: 'residual',
+      layers: [
+        { kind: 'dense', width: W },
+        { kind: 'batchnorm', beta: 0.2 },
+      ],
+    };
     const spec = makeSpec({ batch: B0, inputDim: W, layers: [block, block, block] });
     expect(readoutConstantReason(spec)).toMatch(/the last block ends in BatchNorm/);
     expect(roundOff(spec)!.layer).toBe(3);
@@ -332,7 +427,16 @@ describe('readout degeneracy per kind', () => {
     expect(roundOff(after)).toBeNull();
   });
   it('linear φ after BatchNorm, twice: still affine in ẑ', () => {
-    const spec = makeSpec({ batch: B0, inputDim: W, layers: [{ kind: 'dense', width: W }, { kind: 'batchnorm' }, { kind: 'act', activation: 'leaky-relu:1' }, { kind: 'act', activation: 'identity' }] });
+    const spec = makeSpec({
+      batch: B0,
+      inputDim: W,
+      layers: [
+        { kind: 'dense', width: W },
+        { kind: 'batchnorm' },
+        { kind: 'act', activation: 'leaky-relu:1' },
+        { kind: 'act', activation: 'identity' },
+      ],
+    });
     expect(readoutConstantReason(spec)).not.toBeNull();
     expect(roundOff(spec)!.layer).toBe(1);
   });
@@ -341,10 +445,18 @@ describe('readout degeneracy per kind', () => {
 describe('checkpointed and kept caches agree bit for bit', () => {
   for (const order of PRESET_NAMES) {
     it(order, () => {
-      const spec = makeSpec({ depth: 9, width: 12, batch: 6, order, activation: 'tanh', residual: order === 'linear-bn-act' ? { scale: 0.5 } : null });
+      const spec = makeSpec({
+        depth: 9,
+        width: 12,
+        batch: 6,
+        order,
+        activation: 'tanh',
+        residual: order === 'linear-bn-act' ? { scale: 0.5 } : null,
+      });
       const full = forwardBackward(spec, 4);
       const ckpt = forwardBackward(spec, 4, { memoryBudgetBytes: 2000 });
-      for (const k of ['preactVar', 'postactMean', 'postactVar', 'corr', 'logGradHSq', 'logGradWSq', 'bnRetained'] as const) expect(Array.from(ckpt[k]), k).toEqual(Array.from(full[k]));
+      for (const k of ['preactVar', 'postactMean', 'postactVar', 'corr', 'logGradHSq', 'logGradWSq', 'bnRetained'] as const)
+        expect(Array.from(ckpt[k]), k).toEqual(Array.from(full[k]));
     });
   }
 });
@@ -382,11 +494,12 @@ describe('the Jacobian sampler (src/sample/spectrum.ts) on the kernel table', ()
     for (let i = 0; i < n0; i++) J[i * n0 + i] = 1;
     for (const { W, b, nOut, nIn } of ps) {
       const h = new Float64Array(Bn * nOut);
-      for (let s = 0; s < Bn; s++) for (let o = 0; o < nOut; o++) {
-        let a = b[o];
-        for (let k = 0; k < nIn; k++) a += W[o * nIn + k] * x[s * nIn + k];
-        h[s * nOut + o] = a;
-      }
+      for (let s = 0; s < Bn; s++)
+        for (let o = 0; o < nOut; o++) {
+          let a = b[o];
+          for (let k = 0; k < nIn; k++) a += W[o * nIn + k] * x[s * nIn + k];
+          h[s * nOut + o] = a;
+        }
       const d = new Float64Array(nOut);
       const next = new Float64Array(Bn * nOut);
       for (let o = 0; o < nOut; o++) {
@@ -404,7 +517,8 @@ describe('the Jacobian sampler (src/sample/spectrum.ts) on the kernel table', ()
         }
       }
       const Jn = new Float64Array(nOut * n0);
-      for (let o = 0; o < nOut; o++) for (let k = 0; k < nIn; k++) for (let c = 0; c < n0; c++) Jn[o * n0 + c] += d[o] * W[o * nIn + k] * J[k * n0 + c];
+      for (let o = 0; o < nOut; o++)
+        for (let k = 0; k < nIn; k++) for (let c = 0; c < n0; c++) Jn[o * n0 + c] += d[o] * W[o * nIn + k] * J[k * n0 + c];
       J = Jn;
       x = next;
     }

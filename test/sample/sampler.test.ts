@@ -34,7 +34,9 @@ describe('sampleNetwork', () => {
     await expect(sampleNetwork(spec, { seeds: 0 })).rejects.toThrow(/seeds/);
     await expect(sampleNetwork(spec, { seeds: 1, inputCorrelation: 1 })).rejects.toThrow(/inputCorrelation/);
     await expect(sampleNetwork(makeSpec({ depth: 3, width: 8, batch: null }), { seeds: 1 })).rejects.toThrow(/batch/);
-    await expect(sampleNetwork(makeSpec({ depth: 3, width: 8, batch: 4, order: 'linear-act-bn' }), { seeds: 1, loss: 'readout' })).rejects.toThrow(/loss/);
+    await expect(
+      sampleNetwork(makeSpec({ depth: 3, width: 8, batch: 4, order: 'linear-act-bn' }), { seeds: 1, loss: 'readout' }),
+    ).rejects.toThrow(/loss/);
     expect(() => seedList(0, 2)).toThrow(/seed/);
   });
 

@@ -18,7 +18,26 @@ describe('signalprop spectrum', () => {
   });
 
   it('--json: moments, KS, predicted density, histogram and tidy records', () => {
-    const r = runCli(['spectrum', '--depth', '2', '--width', '48', '--activation', 'relu', '--sigma-w2', '2', '--seeds', '2', '--seed', '7', '--bins', '6', '--points', '30', '--json']);
+    const r = runCli([
+      'spectrum',
+      '--depth',
+      '2',
+      '--width',
+      '48',
+      '--activation',
+      'relu',
+      '--sigma-w2',
+      '2',
+      '--seeds',
+      '2',
+      '--seed',
+      '7',
+      '--bins',
+      '6',
+      '--points',
+      '30',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('spectrum: 2/2 networks'); // progress on stderr, JSON alone on stdout
     const out = JSON.parse(r.stdout);
@@ -41,7 +60,21 @@ describe('signalprop spectrum', () => {
   });
 
   it('prints a human summary without --json', () => {
-    const r = runCli(['spectrum', '--depth', '1', '--width', '32', '--activation', 'identity', '--sigma-w2', '1', '--seeds', '1', '--bins', '4']);
+    const r = runCli([
+      'spectrum',
+      '--depth',
+      '1',
+      '--width',
+      '32',
+      '--activation',
+      'identity',
+      '--sigma-w2',
+      '1',
+      '--seeds',
+      '1',
+      '--bins',
+      '4',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('moments of JJᵀ');
     expect(r.stdout).toContain('KS distance');

@@ -25,10 +25,22 @@ const dkw = (n: number, alpha = 1e-3 / K) => Math.sqrt(Math.log(2 / alpha) / (2 
 const finiteN = (L: number, N: number) => L / N;
 
 const cases: { name: string; spec: NetworkSpec }[] = [
-  { name: 'linear Gaussian, L = 1 (Marchenko–Pastur)', spec: makeSpec({ depth: 1, width: 160, order: 'linear-act', activation: 'identity', init: { kind: 'gaussian', sigmaW2: 1.3 } }) },
-  { name: 'ReLU Gaussian, L = 3, He init', spec: makeSpec({ depth: 3, width: 160, order: 'linear-act', activation: 'relu', init: { kind: 'gaussian', sigmaW2: 2 } }) },
-  { name: 'ReLU orthogonal, L = 3', spec: makeSpec({ depth: 3, width: 128, order: 'linear-act', activation: 'relu', init: { kind: 'orthogonal', sigmaW2: 2 } }) },
-  { name: 'tanh orthogonal, L = 3, σ_w² = 1.5 (q* = 0.287)', spec: makeSpec({ depth: 3, width: 128, order: 'linear-act', activation: 'tanh', init: { kind: 'orthogonal', sigmaW2: 1.5 } }) },
+  {
+    name: 'linear Gaussian, L = 1 (Marchenko–Pastur)',
+    spec: makeSpec({ depth: 1, width: 160, order: 'linear-act', activation: 'identity', init: { kind: 'gaussian', sigmaW2: 1.3 } }),
+  },
+  {
+    name: 'ReLU Gaussian, L = 3, He init',
+    spec: makeSpec({ depth: 3, width: 160, order: 'linear-act', activation: 'relu', init: { kind: 'gaussian', sigmaW2: 2 } }),
+  },
+  {
+    name: 'ReLU orthogonal, L = 3',
+    spec: makeSpec({ depth: 3, width: 128, order: 'linear-act', activation: 'relu', init: { kind: 'orthogonal', sigmaW2: 2 } }),
+  },
+  {
+    name: 'tanh orthogonal, L = 3, σ_w² = 1.5 (q* = 0.287)',
+    spec: makeSpec({ depth: 3, width: 128, order: 'linear-act', activation: 'tanh', init: { kind: 'orthogonal', sigmaW2: 1.5 } }),
+  },
 ];
 
 const results = new Map<string, JacobianSpectrumResult>();
@@ -86,7 +98,14 @@ describe('BatchNorm, batch statistics held fixed', () => {
     const L = 3;
     const N = 256;
     const B = 16;
-    const spec = makeSpec({ depth: L, width: N, batch: B, order: 'linear-bn-act', activation: 'relu', init: { kind: 'gaussian', sigmaW2: 2 } });
+    const spec = makeSpec({
+      depth: L,
+      width: N,
+      batch: B,
+      order: 'linear-bn-act',
+      activation: 'relu',
+      init: { kind: 'gaussian', sigmaW2: 2 },
+    });
     const r = jacobianSpectrum(spec, { seeds: K, seed: 5 });
     const m = r.moments;
     // docs/spectrum.md §4: the per-unit variance v_i shares k = B − 1 directions with row w_i, which

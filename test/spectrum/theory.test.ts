@@ -157,24 +157,35 @@ describe('properties', () => {
     }
   });
 
-  test.prop([fc.constantFrom('relu', 'tanh', 'identity', 'leaky-relu:0.3'), fc.integer({ min: 2, max: 6 }), fc.double({ min: 0.8, max: 2.2, noNaN: true })], { numRuns: 6 })(
-    'orthogonal weights give a narrower spectrum than Gaussian at the same m₁',
-    (act, L, s2) => {
-      const g = jacobianSpectrumTheory(plain(act, 'gaussian', L, s2), { points: 30 });
-      const o = jacobianSpectrumTheory(plain(act, 'orthogonal', L, s2), { points: 30 });
-      expect(Math.abs(g.m1 - o.m1) / g.m1).toBeLessThan(1e-12);
-      // from the densities themselves: variance and support edge
-      const dg = densityMoments(g, { points: 300 });
-      const dO = densityMoments(o, { points: 300 });
-      expect(dO.m2 - dO.m1 ** 2).toBeLessThan(dg.m2 - dg.m1 ** 2);
-      expect(o.lambdaMax).toBeLessThan(g.lambdaMax);
-    },
-  );
+  test.prop(
+    [
+      fc.constantFrom('relu', 'tanh', 'identity', 'leaky-relu:0.3'),
+      fc.integer({ min: 2, max: 6 }),
+      fc.double({ min: 0.8, max: 2.2, noNaN: true }),
+    ],
+    { numRuns: 6 },
+  )('orthogonal weights give a narrower spectrum than Gaussian at the same m₁', (act, L, s2) => {
+    const g = jacobianSpectrumTheory(plain(act, 'gaussian', L, s2), { points: 30 });
+    const o = jacobianSpectrumTheory(plain(act, 'orthogonal', L, s2), { points: 30 });
+    expect(Math.abs(g.m1 - o.m1) / g.m1).toBeLessThan(1e-12);
+    // from the densities themselves: variance and support edge
+    const dg = densityMoments(g, { points: 300 });
+    const dO = densityMoments(o, { points: 300 });
+    expect(dO.m2 - dO.m1 ** 2).toBeLessThan(dg.m2 - dg.m1 ** 2);
+    expect(o.lambdaMax).toBeLessThan(g.lambdaMax);
+  });
 });
 
 describe('BatchNorm with frozen batch statistics', () => {
   it('the density of a BN-ReLU net integrates to 1 with the moments of its diagonal law', () => {
-    const spec = makeSpec({ depth: 3, width: 100, batch: 32, order: 'linear-bn-act', activation: 'relu', init: { kind: 'gaussian', sigmaW2: 2 } });
+    const spec = makeSpec({
+      depth: 3,
+      width: 100,
+      batch: 32,
+      order: 'linear-bn-act',
+      activation: 'relu',
+      init: { kind: 'gaussian', sigmaW2: 2 },
+    });
     const th = jacobianSpectrumTheory(spec, { points: 50 });
     // Wilson–Hilferty cells of 1/χ²_k against the exact inverse-χ² moments k/(k−2), k²/((k−2)(k−4))
     const law = lawMoments(th.problem.d2);

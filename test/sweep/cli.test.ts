@@ -33,7 +33,16 @@ describe('signalprop sweep / worker', () => {
     const file = join(dir, 'grid.json');
     const failFile = join(dir, 'fail');
     writeFileSync(failFile, '');
-    writeFileSync(file, JSON.stringify({ kind: 'fixture', base: { width: 4, batch: 4 }, options: { failDepth: 3, failFile }, axes: { depth: [2, 3, 4] }, seeds: 2 }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        kind: 'fixture',
+        base: { width: 4, batch: 4 },
+        options: { failDepth: 3, failFile },
+        axes: { depth: [2, 3, 4] },
+        seeds: 2,
+      }),
+    );
     const out = join(dir, 'out');
     const r = runCli(['sweep', file, '--out', out, '--threads', '1', '--runner', `fixture=${FIXTURE}`]);
     expect(r.code).toBe(1);

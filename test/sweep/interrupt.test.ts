@@ -19,7 +19,14 @@ describe('local sweep: SIGINT', () => {
   test('keeps finished cells, marks the sweep interrupted, prints the command that resumes it', async () => {
     const dir = tempDir('sigint');
     const endFile = join(dir, 'ends.log');
-    const def = { name: 'intr', kind: 'fixture', base: { width: 4 }, options: { sleepMs: 1000, endFile }, axes: { depth: [2, 3, 4, 5] }, seeds: [1, 2] };
+    const def = {
+      name: 'intr',
+      kind: 'fixture',
+      base: { width: 4 },
+      options: { sleepMs: 1000, endFile },
+      axes: { depth: [2, 3, 4, 5] },
+      seeds: [1, 2],
+    };
     const file = join(dir, 'intr.json');
     writeFileSync(file, JSON.stringify(def));
     const out = join(dir, 'out');
@@ -29,7 +36,10 @@ describe('local sweep: SIGINT', () => {
     const r = await run.done;
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    const m = /signalprop: SIGINT: sweep interrupted with (\d+) of 8 cells done, stored in (\S+); the cells that were running run again \(train cells from the checkpoint they wrote\) when you resume with: (signalprop .*)\n$/.exec(r.stderr);
+    const m =
+      /signalprop: SIGINT: sweep interrupted with (\d+) of 8 cells done, stored in (\S+); the cells that were running run again \(train cells from the checkpoint they wrote\) when you resume with: (signalprop .*)\n$/.exec(
+        r.stderr,
+      );
     expect(m, r.stderr).not.toBeNull();
     const done = Number(m![1]);
     expect(done).toBeGreaterThanOrEqual(2);
@@ -63,7 +73,13 @@ describe('local sweep: SIGINT', () => {
 describe('local sweep: SIGINT during a train cell', () => {
   test('the running train cell checkpoints, and the resumed sweep continues it to the records of an uninterrupted one', async () => {
     const dir = tempDir('sigint-train');
-    const def = { name: 'intrtrain', kind: 'train', base: { depth: 2, width: 16, batch: 16, order: 'linear-bn-act' }, options: { steps: 400, data: 'synthetic', checkpointEvery: 100000 }, seeds: [3] };
+    const def = {
+      name: 'intrtrain',
+      kind: 'train',
+      base: { depth: 2, width: 16, batch: 16, order: 'linear-bn-act' },
+      options: { steps: 400, data: 'synthetic', checkpointEvery: 100000 },
+      seeds: [3],
+    };
     const file = join(dir, 'intrtrain.json');
     writeFileSync(file, JSON.stringify(def));
     const out = join(dir, 'out');
@@ -98,4 +114,3 @@ describe('local sweep: SIGINT during a train cell', () => {
     expect(sortedRecords(a)).toEqual(sortedRecords(readSweepRecords(ref)));
   }, 300_000);
 });
-

@@ -67,14 +67,23 @@ describe('local pool', () => {
 describe('figures read a sweep store directly', () => {
   test('the depth × batch heatmap of a sweep: one cell per (depth, batch), the mean over seeds', async () => {
     const dir = tempDir('heatmap');
-    const sweep = await parseSweep({ name: 'heat', kind: 'fixture', base: { width: 4 }, options: { growth: true }, axes: { depth: [2, 4, 8], batch: [4, 16] }, seeds: [1, 2, 3] });
+    const sweep = await parseSweep({
+      name: 'heat',
+      kind: 'fixture',
+      base: { width: 4 },
+      options: { growth: true },
+      axes: { depth: [2, 4, 8], batch: [4, 16] },
+      seeds: [1, 2, 3],
+    });
     const out = join(dir, 'out');
     expect((await runSweep(sweep, { out, threads: 1 })).done).toBe(18);
     const { depthBatchHeatmapFigure } = await import('../../src/figures/index.js');
     const { loadRecords } = await import('../../src/compare/index.js');
     for (const records of [readSweepRecords(out), loadRecords([out])]) {
       const fig = depthBatchHeatmapFigure(records) as any;
-      const cells = (fig.data?.values ?? fig.datasets?.[Object.keys(fig.datasets)[0]] ?? findValues(fig)).filter((r: any) => r.kind === 'cell');
+      const cells = (fig.data?.values ?? fig.datasets?.[Object.keys(fig.datasets)[0]] ?? findValues(fig)).filter(
+        (r: any) => r.kind === 'cell',
+      );
       expect(cells.length).toBe(6);
       for (const c of cells) {
         const mean = [1, 2, 3].reduce((a, s) => a + fixtureGrowth(fixtureValues(s, c.L, c.B)), 0) / 3;

@@ -13,14 +13,23 @@ test('records.jsonl and cells.jsonl are in cell order though the cells finished 
   const dir = tempDir('order');
   const endFile = join(dir, 'ends.log');
   // the first cells sleep, the last do not: on two threads the last finish first
-  const raw = { name: 'order', kind: 'fixture', base: { width: 4, batch: 4 }, options: { endFile }, axes: { sleepMs: [600, 0], depth: [2, 3] } };
+  const raw = {
+    name: 'order',
+    kind: 'fixture',
+    base: { width: 4, batch: 4 },
+    options: { endFile },
+    axes: { sleepMs: [600, 0], depth: [2, 3] },
+  };
   const sweep = await parseSweep(raw);
   const cells = await expandSweep(sweep);
   const a = join(dir, 'a');
   const s = await runSweep(sweep, { out: a, threads: 2 });
   expect([s.done, s.failed]).toEqual([4, 0]);
   // completion order really differed from cell order (else this test could not fail)
-  const ended = readFileSync(endFile, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+  const ended = readFileSync(endFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[0]);
   const byIndex = cells.map((c) => c.id);
   expect(ended).not.toEqual(byIndex);
   expect(new Set(ended)).toEqual(new Set(byIndex));

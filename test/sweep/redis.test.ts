@@ -34,10 +34,30 @@ function queueName(label: string): string {
 
 /** A real `signalprop worker` child process; stderr is collected. */
 function spawnWorker(queue: string, extra: string[] = []): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'worker', '--redis', REDIS!, '--queue', queue, '--concurrency', '1', '--lock-duration', '1000', '--stalled-interval', '500', '--runner', `fixture=${FIXTURE}`, ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'worker',
+      '--redis',
+      REDIS!,
+      '--queue',
+      queue,
+      '--concurrency',
+      '1',
+      '--lock-duration',
+      '1000',
+      '--stalled-interval',
+      '500',
+      '--runner',
+      `fixture=${FIXTURE}`,
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -57,7 +77,14 @@ const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').t
 describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
   test('the same sampling sweep through the local pool and through Redis gives the same records', async () => {
     const dir = tempDir('same');
-    const sweep = await parseSweep({ name: 'same', kind: 'sample', base: { width: 8 }, options: { seedsPerCell: 2 }, axes: { depth: [3, 4], batch: [4, 8] }, seeds: 2 });
+    const sweep = await parseSweep({
+      name: 'same',
+      kind: 'sample',
+      base: { width: 8 },
+      options: { seedsPerCell: 2 },
+      axes: { depth: [3, 4], batch: [4, 8] },
+      seeds: 2,
+    });
     const local = await runSweep(sweep, { out: join(dir, 'local'), threads: 1 });
     const queue = queueName('same');
     const worker = await startWorker({ url: REDIS!, queue, concurrency: 1, modules: cellKindModules(), runRoot: join(dir, 'runs') });
@@ -84,7 +111,13 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     const markFile = join(dir, 'starts.log');
     const endFile = join(dir, 'ends.log');
     const queue = queueName('kill');
-    const sweep = await parseSweep({ name: 'kill', kind: 'fixture', base: { width: 4, batch: 4 }, options: { sleepMs: 1000, markFile, endFile }, axes: { depth: [2, 3, 4] } });
+    const sweep = await parseSweep({
+      name: 'kill',
+      kind: 'fixture',
+      base: { width: 4, batch: 4 },
+      options: { sleepMs: 1000, markFile, endFile },
+      axes: { depth: [2, 3, 4] },
+    });
     const out = join(dir, 'out');
     const submitted = runSweep(sweep, { out, redis: { url: REDIS!, queue, pollMs: 250 } });
     const a = spawnWorker(queue);
@@ -108,7 +141,11 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     expect(starts.filter(([id]) => id === killedCell).map(([, pid]) => Number(pid))).toEqual([a.child.pid, b.child.pid]);
     expect(b.stderr()).toMatch(/started again \(recovered from a stalled worker 1×\)/);
     const ends = lines(endFile).map((l) => l.split(' ')[0]);
-    expect(ends.sort()).toEqual(readJsonl(join(out, 'cells.jsonl')).map((e) => e.id).sort());
+    expect(ends.sort()).toEqual(
+      readJsonl(join(out, 'cells.jsonl'))
+        .map((e) => e.id)
+        .sort(),
+    );
     // Every cell exactly once in the store, with all its records.
     const entries = readJsonl(join(out, 'cells.jsonl'));
     expect(entries.length).toBe(3);
@@ -122,7 +159,12 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     const markFile = join(dir, 'starts.log');
     const endFile = join(dir, 'ends.log');
     const queue = queueName('twice');
-    const sweep = await parseSweep({ name: 'twice', kind: 'fixture', base: { width: 4, batch: 4, depth: 3 }, options: { sleepMs: 1000, markFile, endFile } });
+    const sweep = await parseSweep({
+      name: 'twice',
+      kind: 'fixture',
+      base: { width: 4, batch: 4, depth: 3 },
+      options: { sleepMs: 1000, markFile, endFile },
+    });
     const out = join(dir, 'out');
     const submitted = runSweep(sweep, { out, redis: { url: REDIS!, queue, pollMs: 250 } });
     // A (a worker process) takes the only cell and is frozen mid-cell: its lock expires, and B (a worker
@@ -130,7 +172,15 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     const a = spawnWorker(queue);
     await until('worker A to start the cell', () => lines(markFile).length >= 1);
     a.child.kill('SIGSTOP');
-    const b = await startWorker({ url: REDIS!, queue, concurrency: 1, lockDuration: 1000, stalledInterval: 500, modules: cellKindModules(), runRoot: join(dir, 'runs') });
+    const b = await startWorker({
+      url: REDIS!,
+      queue,
+      concurrency: 1,
+      lockDuration: 1000,
+      stalledInterval: 500,
+      modules: cellKindModules(),
+      runRoot: join(dir, 'runs'),
+    });
     try {
       await until('worker B to finish the cell', () => lines(endFile).length >= 1);
       expect(lines(endFile)[0]).toBe(`${lines(markFile)[0].split(' ')[0]} ${process.pid}`);
@@ -152,7 +202,14 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     const dir = tempDir('resume');
     const markFile = join(dir, 'starts.log');
     const queue = queueName('resume');
-    const sweep = await parseSweep({ name: 'resume', kind: 'fixture', base: { width: 4, batch: 4 }, options: { markFile }, axes: { depth: [2, 3, 4] }, seeds: 2 });
+    const sweep = await parseSweep({
+      name: 'resume',
+      kind: 'fixture',
+      base: { width: 4, batch: 4 },
+      options: { markFile },
+      axes: { depth: [2, 3, 4] },
+      seeds: 2,
+    });
     const out = join(dir, 'out');
     const q = new Queue(queue, { connection: { url: REDIS!, maxRetriesPerRequest: null } });
     try {
@@ -187,7 +244,7 @@ describe.skipIf(!REDIS)('sweeps on Redis (BullMQ)', () => {
     }
   });
 
-  test('a worker with cleanRuns removes each cell\'s run directory once its result is sent; without it they stay', async () => {
+  test("a worker with cleanRuns removes each cell's run directory once its result is sent; without it they stay", async () => {
     const dir = tempDir('cleanruns');
     const sweep = await parseSweep({ name: 'cleanruns', kind: 'rundir', base: { depth: 2, width: 4, batch: 4 }, seeds: 3 });
     for (const clean of [false, true]) {

@@ -40,8 +40,17 @@ describe('sweep validation names the field, the value and what is allowed', () =
     [{ ...ok, name: 'a b' }, 'name', 'letters, digits'],
     [{ ...ok, options: { loss: 'mse' } }, 'options.loss', 'kind predict takes no options'],
     [{ kind: 'sample', base: { depth: 4, width: 8, batch: null } }, 'base.batch', 'finite batch'],
-    [{ kind: 'sample', base: { depth: 4, width: 8 }, options: { loss: 'hinge' } }, 'options.loss', 'readout | projection | mse | xent', "or null for the sampler's default"],
-    [{ kind: 'sample', base: { depth: 4, width: 8 }, axes: { inputCorrelation: [0, 1] } }, 'axes.inputCorrelation[1] → inputCorrelation', 'in [0, 1)'],
+    [
+      { kind: 'sample', base: { depth: 4, width: 8 }, options: { loss: 'hinge' } },
+      'options.loss',
+      'readout | projection | mse | xent',
+      "or null for the sampler's default",
+    ],
+    [
+      { kind: 'sample', base: { depth: 4, width: 8 }, axes: { inputCorrelation: [0, 1] } },
+      'axes.inputCorrelation[1] → inputCorrelation',
+      'in [0, 1)',
+    ],
     // A combination that no single axis value breaks: widths of length 3 against depth 2.
     [{ ...ok, base: { width: [8, 8, 8], depth: 3 }, axes: { depth: [3, 2] } }, 'axes.depth[1] → width', 'length depth = 2'],
   ])('%j', async (raw, field, ...allowed) => {
@@ -61,30 +70,54 @@ describe('expansion into cells', () => {
   const epss = fc.uniqueArray(fc.constantFrom(0, 1e-5, 1e-3, 0.1), { minLength: 1, maxLength: 3 });
   const seeds = fc.uniqueArray(fc.integer({ min: 1, max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 3 });
 
-  fcTest.prop([depths, batches, epss, seeds], { numRuns: 30 })('cells are the product of the axes and seeds, with ids of their full configuration', async (ds, bs, es, ss) => {
-    const base = { width: 16, order: 'linear-bn-act' as const, init: { sigmaW2: 2 } };
-    const sweep = await parseSweep({ kind: 'fixture', base, options: { sleepMs: 0 }, axes: { depth: ds, batch: bs, 'bn.eps': es }, seeds: ss });
-    const cells = await expandSweep(sweep);
-    expect(cells.length).toBe(ds.length * bs.length * es.length * ss.length);
-    // Every (depth, batch, eps, seed) appears exactly once; the id is recomputed independently here.
-    const expected = new Map<string, string>();
-    for (const depth of ds)
-      for (const batch of bs)
-        for (const eps of es)
-          for (const seed of ss) {
-            const spec = specToJSON(makeSpec({ ...base, depth, batch, bn: { eps } }));
-            const id = stableHash({ v: 1, kind: 'fixture', spec, options: { sleepMs: 0, failDepth: null, failFile: null, markFile: null, endFile: null }, seed });
-            expected.set(id, JSON.stringify([depth, batch, eps, seed]));
-          }
-    expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
-    for (const c of cells) {
-      expect(expected.get(c.id)).toBe(JSON.stringify([c.axes.depth, c.axes.batch, c.axes['bn.eps'], c.seed]));
-      expect([c.spec.depth, c.spec.batch, (c.spec.bn as any).eps]).toEqual([c.axes.depth, c.axes.batch, c.axes['bn.eps']]);
-    }
-    // Reordering the axes or renaming the sweep leaves the ids unchanged.
-    const again = await expandSweep(await parseSweep({ name: 'other', kind: 'fixture', base, options: { sleepMs: 0 }, axes: { 'bn.eps': es, batch: bs, depth: ds }, seeds: ss }));
-    expect(new Set(again.map((c) => c.id))).toEqual(new Set(cells.map((c) => c.id)));
-  });
+  fcTest.prop([depths, batches, epss, seeds], { numRuns: 30 })(
+    'cells are the product of the axes and seeds, with ids of their full configuration',
+    async (ds, bs, es, ss) => {
+      const base = { width: 16, order: 'linear-bn-act' as const, init: { sigmaW2: 2 } };
+      const sweep = await parseSweep({
+        kind: 'fixture',
+        base,
+        options: { sleepMs: 0 },
+        axes: { depth: ds, batch: bs, 'bn.eps': es },
+        seeds: ss,
+      });
+      const cells = await expandSweep(sweep);
+      expect(cells.length).toBe(ds.length * bs.length * es.length * ss.length);
+      // Every (depth, batch, eps, seed) appears exactly once; the id is recomputed independently here.
+      const expected = new Map<string, string>();
+      for (const depth of ds)
+        for (const batch of bs)
+          for (const eps of es)
+            for (const seed of ss) {
+              const spec = specToJSON(makeSpec({ ...base, depth, batch, bn: { eps } }));
+              const id = stableHash({
+                v: 1,
+                kind: 'fixture',
+                spec,
+                options: { sleepMs: 0, failDepth: null, failFile: null, markFile: null, endFile: null },
+                seed,
+              });
+              expected.set(id, JSON.stringify([depth, batch, eps, seed]));
+            }
+      expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
+      for (const c of cells) {
+        expect(expected.get(c.id)).toBe(JSON.stringify([c.axes.depth, c.axes.batch, c.axes['bn.eps'], c.seed]));
+        expect([c.spec.depth, c.spec.batch, (c.spec.bn as any).eps]).toEqual([c.axes.depth, c.axes.batch, c.axes['bn.eps']]);
+      }
+      // Reordering the axes or renaming the sweep leaves the ids unchanged.
+      const again = await expandSweep(
+        await parseSweep({
+          name: 'other',
+          kind: 'fixture',
+          base,
+          options: { sleepMs: 0 },
+          axes: { 'bn.eps': es, batch: bs, depth: ds },
+          seeds: ss,
+        }),
+      );
+      expect(new Set(again.map((c) => c.id))).toEqual(new Set(cells.map((c) => c.id)));
+    },
+  );
 
   test('an axis value equal to the default gives the same id as leaving it out', async () => {
     const [a] = await expandSweep(await parseSweep({ kind: 'predict', base: { depth: 3, width: 8 } }));
@@ -95,7 +128,9 @@ describe('expansion into cells', () => {
   });
 
   test('options paths reach nested options; seeds as a count mean 1..K', async () => {
-    const cells = await expandSweep(await parseSweep({ kind: 'sample', base: { depth: 3, width: 8, batch: 4 }, axes: { loss: ['readout', 'mse'] }, seeds: 3 }));
+    const cells = await expandSweep(
+      await parseSweep({ kind: 'sample', base: { depth: 3, width: 8, batch: 4 }, axes: { loss: ['readout', 'mse'] }, seeds: 3 }),
+    );
     expect(cells.map((c) => [c.options.loss, c.seed])).toEqual([
       ['readout', 1],
       ['readout', 2],

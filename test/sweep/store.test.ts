@@ -14,7 +14,9 @@ afterAll(cleanupTempDirs);
 let cells: Cell[];
 let results: CellResult[];
 beforeAll(async () => {
-  cells = await expandSweep(await parseSweep({ name: 's', kind: 'fixture', base: { width: 4, batch: 4 }, axes: { depth: [1, 2, 3, 4] }, seeds: [1, 2] }));
+  cells = await expandSweep(
+    await parseSweep({ name: 's', kind: 'fixture', base: { width: 4, batch: 4 }, axes: { depth: [1, 2, 3, 4] }, seeds: [1, 2] }),
+  );
   results = await Promise.all(cells.map(async (c) => ({ id: c.id, status: 'done' as const, ...(await run(c)), ms: 1, worker: 'test' })));
 });
 
@@ -56,38 +58,37 @@ describe('sweep store', () => {
   });
 
   // Crash at any byte: the store holds records (R_k) then cell lines (C_k), appended R1 C1 R2 C2 ...
-  fcTest.prop([fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 1 }), fc.double({ min: 0, max: 1, noNaN: true })], { numRuns: 40 })(
-    'a crash at any point leaves only whole lines of committed cells after reopening',
-    (k, which, frac) => {
-      const dir = tempDir('crash');
-      const s = SweepStore.open(dir);
-      for (let i = 0; i < k; i++) s.put('s', cells[i], results[i]);
-      s.close();
-      const recSize = statSync(join(dir, 'records.jsonl')).size;
-      const cellSize = statSync(join(dir, 'cells.jsonl')).size;
-      // Write the next cell completely elsewhere to get its bytes, then append a prefix of them.
-      const other = tempDir('crash-next');
-      const n = SweepStore.open(other);
-      n.put('s', cells[k], results[k]);
-      n.close();
-      const nextRec = readFileSync(join(other, 'records.jsonl'));
-      const nextCell = readFileSync(join(other, 'cells.jsonl'));
-      if (which === 0) {
-        appendFileSync(join(dir, 'records.jsonl'), nextRec.subarray(0, Math.floor(frac * nextRec.length)));
-      } else {
-        appendFileSync(join(dir, 'records.jsonl'), nextRec);
-        appendFileSync(join(dir, 'cells.jsonl'), nextCell.subarray(0, Math.floor(frac * (nextCell.length - 1))));
-      }
-      const t = SweepStore.open(dir);
-      t.close();
-      expect(statSync(join(dir, 'records.jsonl')).size).toBe(recSize);
-      expect(statSync(join(dir, 'cells.jsonl')).size).toBe(cellSize);
-      const ids = readJsonl(join(dir, 'cells.jsonl')).map((e) => e.id);
-      expect(ids).toEqual(cells.slice(0, k).map((c) => c.id));
-      const recs = readSweepRecords(dir);
-      expect(recs.length).toBe(cells.slice(0, k).reduce((a, c) => a + (c.spec.depth as number), 0));
-    },
-  );
+  fcTest.prop([fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 1 }), fc.double({ min: 0, max: 1, noNaN: true })], {
+    numRuns: 40,
+  })('a crash at any point leaves only whole lines of committed cells after reopening', (k, which, frac) => {
+    const dir = tempDir('crash');
+    const s = SweepStore.open(dir);
+    for (let i = 0; i < k; i++) s.put('s', cells[i], results[i]);
+    s.close();
+    const recSize = statSync(join(dir, 'records.jsonl')).size;
+    const cellSize = statSync(join(dir, 'cells.jsonl')).size;
+    // Write the next cell completely elsewhere to get its bytes, then append a prefix of them.
+    const other = tempDir('crash-next');
+    const n = SweepStore.open(other);
+    n.put('s', cells[k], results[k]);
+    n.close();
+    const nextRec = readFileSync(join(other, 'records.jsonl'));
+    const nextCell = readFileSync(join(other, 'cells.jsonl'));
+    if (which === 0) {
+      appendFileSync(join(dir, 'records.jsonl'), nextRec.subarray(0, Math.floor(frac * nextRec.length)));
+    } else {
+      appendFileSync(join(dir, 'records.jsonl'), nextRec);
+      appendFileSync(join(dir, 'cells.jsonl'), nextCell.subarray(0, Math.floor(frac * (nextCell.length - 1))));
+    }
+    const t = SweepStore.open(dir);
+    t.close();
+    expect(statSync(join(dir, 'records.jsonl')).size).toBe(recSize);
+    expect(statSync(join(dir, 'cells.jsonl')).size).toBe(cellSize);
+    const ids = readJsonl(join(dir, 'cells.jsonl')).map((e) => e.id);
+    expect(ids).toEqual(cells.slice(0, k).map((c) => c.id));
+    const recs = readSweepRecords(dir);
+    expect(recs.length).toBe(cells.slice(0, k).reduce((a, c) => a + (c.spec.depth as number), 0));
+  });
 });
 
 describe('progress ETA', () => {

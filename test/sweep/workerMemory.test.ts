@@ -6,7 +6,8 @@ import { makeSpec, specToJSON } from '../../src/network/index.js';
 import { cellMemoryProblem } from '../../src/sweep/redis.js';
 import type { Cell } from '../../src/sweep/sweepFile.js';
 
-const cell = (kind: string, spec: Record<string, unknown>): Cell => ({ v: 1, id: 'c-test', kind, spec, options: {}, seed: 1, axes: {}, index: 0 }) as unknown as Cell;
+const cell = (kind: string, spec: Record<string, unknown>): Cell =>
+  ({ v: 1, id: 'c-test', kind, spec, options: {}, seed: 1, axes: {}, index: 0 }) as unknown as Cell;
 
 describe('worker memory per cell', () => {
   const saved = process.env.SIGNALPROP_TOTALMEM;

@@ -111,16 +111,16 @@ describe('Thm 7 for general φ', () => {
     expect(() => bnGradientRate('relu', 4, { gamma: 0.3, beta: -1 })).toThrow(/activation/);
   });
   const acts = fc.constantFrom('relu', 'leaky-relu:0.1', 'tanh', 'gelu', 'silu', 'elu:1', 'elu:0.5', 'expr:x^3 + x', 'expr:sin(x)');
-  fcTest.prop([acts, fc.integer({ min: 4, max: 512 }), fc.double({ min: 0.3, max: 2, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true })], { numRuns: 25 })(
-    'λ > 1 for every non-constant activation with BN (Yang Thm 9)',
-    (a, B, gamma, beta) => {
-      // ReLU is constant (0) on the whole support of the BN output when γ√(B−1) + β ≤ 0 (max_i x_i = √(B−1)):
-      // Thm 9's "non-constant φ" excludes it (that case must throw, below)
-      fc.pre(a !== 'relu' || gamma * Math.sqrt(B - 1) + beta > 0);
-      expect(bnGradientRate(a, B, { gamma, beta })).toBeGreaterThan(1);
-      expect(bnGradientRate(a, null, { gamma, beta })).toBeGreaterThan(1);
-    },
-  );
+  fcTest.prop(
+    [acts, fc.integer({ min: 4, max: 512 }), fc.double({ min: 0.3, max: 2, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true })],
+    { numRuns: 25 },
+  )('λ > 1 for every non-constant activation with BN (Yang Thm 9)', (a, B, gamma, beta) => {
+    // ReLU is constant (0) on the whole support of the BN output when γ√(B−1) + β ≤ 0 (max_i x_i = √(B−1)):
+    // Thm 9's "non-constant φ" excludes it (that case must throw, below)
+    fc.pre(a !== 'relu' || gamma * Math.sqrt(B - 1) + beta > 0);
+    expect(bnGradientRate(a, B, { gamma, beta })).toBeGreaterThan(1);
+    expect(bnGradientRate(a, null, { gamma, beta })).toBeGreaterThan(1);
+  });
 });
 
 describe('large-batch rates and the BSB1 fixed point (theory-notes tables)', () => {
@@ -138,7 +138,8 @@ describe('large-batch rates and the BSB1 fixed point (theory-notes tables)', () 
     expect(Math.abs(largeBatchRate(a) - v)).toBeLessThan(5e-6);
   });
   test('leaky ReLU matches its closed form 1/(1 − (1−a)²/(π(1+a²)))', () => {
-    for (const a of [0.01, 0.1, 0.3]) expect(largeBatchRate(`leaky-relu:${a}`)).toBeCloseTo(1 / (1 - (1 - a) ** 2 / (Math.PI * (1 + a * a))), 13);
+    for (const a of [0.01, 0.1, 0.3])
+      expect(largeBatchRate(`leaky-relu:${a}`)).toBeCloseTo(1 / (1 - (1 - a) ** 2 / (Math.PI * (1 + a * a))), 13);
   });
   test.each([
     [-1, 2.32],
@@ -158,7 +159,7 @@ describe('large-batch rates and the BSB1 fixed point (theory-notes tables)', () 
     [8, 0.2501],
     [32, 0.3023],
     [128, 0.3144],
-  ])("ReLU BSB1: q* = 1/2 and c* = 𝒥(−1/(B−1)) at B = %i (%f)", (B, c) => {
+  ])('ReLU BSB1: q* = 1/2 and c* = 𝒥(−1/(B−1)) at B = %i (%f)', (B, c) => {
     const fp = bsb1FixedPoint('relu', B);
     expect(fp.q).toBeCloseTo(0.5, 14);
     expect(Math.abs(fp.c - c)).toBeLessThan(5e-5);
@@ -168,7 +169,7 @@ describe('large-batch rates and the BSB1 fixed point (theory-notes tables)', () 
   test("ReLU mean of one BN output equals Yang Thm 5's Γ ratio and tends to 1/√(2π)", () => {
     for (const B of [4, 10, 1000]) {
       const m = sphereMoments(reluQuad, 1, 0, B).m1;
-      const g = Math.sqrt(B - 1) * Math.exp(lgamma((B - 1) / 2) - lgamma(B / 2)) / (2 * Math.sqrt(Math.PI));
+      const g = (Math.sqrt(B - 1) * Math.exp(lgamma((B - 1) / 2) - lgamma(B / 2))) / (2 * Math.sqrt(Math.PI));
       expect(Math.abs(m - g)).toBeLessThan(1e-10);
     }
   });

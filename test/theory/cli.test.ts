@@ -8,7 +8,12 @@ describe('signalprop predict', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`predicted growth of ‖∂L/∂h‖² per layer: ${reluRateYang(32).toFixed(5)}`);
     expect(r.stdout).toMatch(/layer\s+preact_var\s+postact_mean/);
-    expect(r.stdout.trim().split('\n').filter((l) => /^\s+\d+\s/.test(l))).toHaveLength(5);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => /^\s+\d+\s/.test(l)),
+    ).toHaveLength(5);
   });
   test('--json: spec, predictedGrowth, depthScale and records; no --batch means the large-batch limit', () => {
     const r = runCli(['predict', '--depth', '4', '--json']);

@@ -66,7 +66,7 @@ function run(seed: number, n0: number, n1: number, n2: number, B: number, opts: 
   let g2sq = 0;
   for (let k = 0; k < n2; k++) {
     let m = 0;
-    for (let b = 0; b < B; b++) m += (g2[k * B + b] = rng());
+    for (let b = 0; b < B; b++) m += g2[k * B + b] = rng();
     m /= B;
     for (let b = 0; b < B; b++) {
       g2[k * B + b] -= m;
@@ -147,6 +147,8 @@ describe('correlationAwareRate (A.5) against a sampled layer', () => {
   test('bad input names the field, the value and what is allowed', () => {
     const s = { preVar: [1, 2], colNormSq: [1], dphiSqMean: 0.5, nCur: 2 };
     expect(() => correlationAwareRate(s, 'relu')).toThrow(/colNormSq: length 1 is not allowed; expected n_\{l−1\} = 2/);
-    expect(() => correlationAwareRate({ ...s, colNormSq: [1, 1], preVar: [1, 0] }, 'relu')).toThrow(/preVar\[1\]: 0 is not allowed; expected a finite number > 0/);
+    expect(() => correlationAwareRate({ ...s, colNormSq: [1, 1], preVar: [1, 0] }, 'relu')).toThrow(
+      /preVar\[1\]: 0 is not allowed; expected a finite number > 0/,
+    );
   });
 });

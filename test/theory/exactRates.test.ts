@@ -47,7 +47,9 @@ describe('Linear → BN → φ with ε > 0: bnEpsFixedPoint', () => {
     expect(Math.abs(drop(1e-8) / drop(1e-12) / 100 - 1)).toBeLessThan(2e-3);
     for (const B of [5, 16, 64]) {
       const bn = { gamma: 1.3, beta: 0.2 };
-      expect(Math.abs(bnEpsFixedPoint('tanh', B, { ...bn, eps: 1e-12 }).rate - bnGradientRate('tanh', B, { ...bn, eps: 0 }))).toBeLessThan(1e-9);
+      expect(Math.abs(bnEpsFixedPoint('tanh', B, { ...bn, eps: 1e-12 }).rate - bnGradientRate('tanh', B, { ...bn, eps: 0 }))).toBeLessThan(
+        1e-9,
+      );
     }
   });
   test('depends on σ_w² only through ε/σ_w²', () => {
@@ -267,7 +269,8 @@ describe('sampled networks (float64 sampler, readout loss for Linear → BN → 
     for (let k = 1; k <= aSeeds[8]; k++) {
       const params = fastGaussianNetwork(aBase, 700 + k);
       aCases.forEach((B, i) => {
-        if (k <= aSeeds[B]) aRes[i].push(forwardBackward(makeSpec({ depth: aD, width: aN, batch: B, order: 'linear-act-bn' }), k, { params }));
+        if (k <= aSeeds[B])
+          aRes[i].push(forwardBackward(makeSpec({ depth: aD, width: aN, batch: B, order: 'linear-act-bn' }), k, { params }));
       });
     }
   }, 120_000);

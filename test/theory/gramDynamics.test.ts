@@ -10,7 +10,19 @@ import { gemmABt, pivotedCholesky } from '../../src/theory/denseLinalg.js';
 import { gramDiagnostics, gramDynamics, type GramDynamicsInput } from '../../src/theory/gramDynamics.js';
 
 /** Two-sided 99.9% quantiles of Student's t (tables), by degrees of freedom. */
-const T999: Record<number, number> = { 1: 636.6, 2: 31.6, 3: 12.92, 4: 8.61, 5: 6.87, 6: 5.96, 7: 5.41, 8: 5.04, 9: 4.78, 11: 4.44, 15: 4.07 };
+const T999: Record<number, number> = {
+  1: 636.6,
+  2: 31.6,
+  3: 12.92,
+  4: 8.61,
+  5: 6.87,
+  6: 5.96,
+  7: 5.41,
+  8: 5.04,
+  9: 4.78,
+  11: 4.44,
+  15: 4.07,
+};
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -224,7 +236,10 @@ describe('GIA rate at exact BSB1 (the backward estimator alone)', () => {
   for (const [act, B, expected, wrong] of cases) {
     test(`${act}, B = ${B}: rate = ${expected.toFixed(5)} (Yang et al.)`, () => {
       const fp = bsb1FixedPoint(act, B);
-      const r = gramDynamics({ ...spec(act, B), depth: 1 }, { samples: 16, backwardSamples: 256, backwardSteps: 30, burnIn: 4, replicas: R, inputGram: bsb1(B, fp.q, fp.c), seed: 11 });
+      const r = gramDynamics(
+        { ...spec(act, B), depth: 1 },
+        { samples: 16, backwardSamples: 256, backwardSteps: 30, burnIn: 4, replicas: R, inputGram: bsb1(B, fp.q, fp.c), seed: 11 },
+      );
       const L1 = r.layers[1];
       const tol = T999[R - 1] * L1.rateSE;
       expect(Math.abs(L1.rate - expected)).toBeLessThanOrEqual(tol);
@@ -235,7 +250,7 @@ describe('GIA rate at exact BSB1 (the backward estimator alone)', () => {
 });
 
 describe('Linear → φ → BN (BN after φ)', () => {
-  test('ReLU, B = 16 at its fixed point Σ* = B/(B−1)·𝒢: the GIA rate is the audit\'s independent 1.6780 ± 0.001', () => {
+  test("ReLU, B = 16 at its fixed point Σ* = B/(B−1)·𝒢: the GIA rate is the audit's independent 1.6780 ± 0.001", () => {
     // theory-audit "Other checks": exact GIA at Σ* by the auditor's own Monte Carlo, 1.6780 ± 0.001 (a net:
     // 1.676 ± 0.004). Our estimator is unbiased at Σ* (𝒢 is a left eigenvector of T, doc §4); tolerance
     // t·SE + 3× the audit's SE. Power: excludes the large-batch formula the toolkit prints (1.6169).
@@ -243,7 +258,10 @@ describe('Linear → φ → BN (BN after φ)', () => {
     const R = 16;
     const G = new Float64Array(B * B);
     for (let i = 0; i < B; i++) for (let j = 0; j < B; j++) G[i * B + j] = i === j ? 1 : -1 / (B - 1);
-    const r = gramDynamics({ ...spec('relu', B, 0, 'linear-act-bn'), depth: 1 }, { samples: 16, backwardSamples: 1024, backwardSteps: 30, burnIn: 4, replicas: R, inputGram: G, seed: 13 });
+    const r = gramDynamics(
+      { ...spec('relu', B, 0, 'linear-act-bn'), depth: 1 },
+      { samples: 16, backwardSamples: 1024, backwardSteps: 30, burnIn: 4, replicas: R, inputGram: G, seed: 13 },
+    );
     const L1 = r.layers[1];
     const tol = T999[R - 1] * L1.rateSE + 3 * 0.001;
     expect(Math.abs(L1.rate - 1.678)).toBeLessThanOrEqual(tol);
@@ -253,7 +271,10 @@ describe('Linear → φ → BN (BN after φ)', () => {
   test('ReLU, B = 16 from Gaussian inputs: the Gram goes to Σ* (corr → −1/(B−1), q → 1: BN outputs are centred, ‖ẑ‖² = B)', () => {
     const B = 16;
     const R = 4;
-    const r = gramDynamics({ ...spec('relu', B, 0, 'linear-act-bn'), depth: 8 }, { samples: 2048, backwardSamples: 64, replicas: R, seed: 3 });
+    const r = gramDynamics(
+      { ...spec('relu', B, 0, 'linear-act-bn'), depth: 8 },
+      { samples: 2048, backwardSamples: 64, replicas: R, seed: 3 },
+    );
     const last = r.layers[8];
     expect(last.q).toBeCloseTo(1, 12);
     // corr's finite-M bias is O(1/M) (measured −4e-5 at M = 2048); bound 1e-3
@@ -302,7 +323,7 @@ describe('forward dynamics at a stable point converge to BSB1', () => {
     expect(tolR).toBeLessThan(Math.abs(bnGradientRate('tanh', 8) - y));
     // the MC floor of normSpread: ≈ ½·√(2/M)/√(1 − λ_L²) with λ_L(tanh, 16) = 0.479 (audit table) → 0.0125;
     // allow 3× the floor
-    expect(a.diagnostics.normSpread).toBeLessThan(3 * 0.5 * Math.sqrt(2 / M) / Math.sqrt(1 - 0.479 ** 2));
+    expect(a.diagnostics.normSpread).toBeLessThan((3 * 0.5 * Math.sqrt(2 / M)) / Math.sqrt(1 - 0.479 ** 2));
   });
 });
 
@@ -350,7 +371,8 @@ describe('linear BN (identity)', () => {
       );
       runs[sgn] = { L: pl, M: pm };
     }
-    for (const k of ['L', 'M'] as const) for (let rep = 0; rep < R; rep++) proj[k].push(runs[1][k][rep].map((v, l) => (v - runs[-1][k][rep][l]) / 2));
+    for (const k of ['L', 'M'] as const)
+      for (let rep = 0; rep < R; rep++) proj[k].push(runs[1][k][rep].map((v, l) => (v - runs[-1][k][rep][l]) / 2));
     const rho = (B - 1) / (B + 1);
     for (const k of ['L', 'M'] as const) {
       for (const l of [2, 4, 6]) {
@@ -397,7 +419,7 @@ describe('SiLU leaves BSB1', () => {
 
 // Opt-in (about 35 s of CPU): the audit's Claim 3 set-up itself. SIGNALPROP_SLOW=1 npx vitest run test/theory/gramDynamics.test.ts
 describe.runIf(process.env.SIGNALPROP_SLOW === '1')('SiLU at B = 256 (slow)', () => {
-  test('the attracting-state rate is the audit\'s ≈ 1.37, not λ(256) = 1.217', () => {
+  test("the attracting-state rate is the audit's ≈ 1.37, not λ(256) = 1.217", () => {
     const B = 256;
     const R = 4;
     const r = gramDynamics({ ...spec('silu', B, 1e-5), depth: 120 }, { samples: 512, replicas: R, seed: 1 });

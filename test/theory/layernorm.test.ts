@@ -26,7 +26,8 @@ function simpson(f: (z: number) => number): number {
 }
 
 const growth = (order: string, activation: string, extra: Record<string, unknown> = {}) =>
-  predict(makeSpec({ order: order as any, activation, depth: 12, width: 256, batch: 32, bn: { gamma: 1, beta: 0, eps: 0 }, ...extra })).predictedGrowth;
+  predict(makeSpec({ order: order as any, activation, depth: 12, width: 256, batch: 32, bn: { gamma: 1, beta: 0, eps: 0 }, ...extra }))
+    .predictedGrowth;
 
 const val = (recs: SPRecord[], q: string, layer: number | null) => {
   const r = recs.find((x) => x.quantity === q && x.layer === layer);
@@ -113,7 +114,17 @@ describe('pre-LN and post-LN residual blocks', () => {
       [0.5, 2],
       [1, 1.2],
     ]) {
-      const p = predict(makeSpec({ order: 'postln-residual', depth: 10, width: 64, batch: 16, residual: { scale: al }, init: { sigmaW2: sw }, bn: { eps: 0 } }));
+      const p = predict(
+        makeSpec({
+          order: 'postln-residual',
+          depth: 10,
+          width: 64,
+          batch: 16,
+          residual: { scale: al },
+          init: { sigmaW2: sw },
+          bn: { eps: 0 },
+        }),
+      );
       const a2 = al * al * sw;
       const want = (1 + a2 / 2) / (1 + a2 / 2 - a2 / (2 * Math.PI));
       for (let l = 2; l <= 9; l++) expect(val(p.records, 'grad_growth', l)).toBeCloseTo(want, 12);
@@ -135,58 +146,76 @@ describe('pre-LN and post-LN residual blocks', () => {
 });
 
 describe('properties', () => {
-  fcTest.prop([fc.double({ min: 0.05, max: 20, noNaN: true }), fc.constantFrom('tanh', 'gelu', 'silu', 'relu', 'leaky-relu:0.2')], { numRuns: 20 })(
-    'LN with ε = 0, σ_b² = 0: the growth does not depend on σ_w² (LN removes the scale)',
-    (sw, a) => {
-      const g1 = growth('linear-ln-act', a, { init: { sigmaW2: sw, sigmaB2: 0 } });
-      const g2 = growth('linear-ln-act', a, { init: { sigmaW2: 2, sigmaB2: 0 } });
-      expect(Math.abs(g1 - g2)).toBeLessThan(1e-11 * g2);
-    },
-  );
-  fcTest.prop([fc.double({ min: 0.1, max: 10, noNaN: true }), fc.double({ min: 0.2, max: 3, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })], { numRuns: 30 })(
-    'ReLU-family LN, β = σ_b² = 0: growth 1 for any σ_w², γ and ε < σ_w²γ²/2',
-    (sw, g, f) => {
-      const eps = 0.9 * f * ((sw * g * g) / 2);
-      expect(growth('linear-ln-act', 'relu', { init: { sigmaW2: sw, sigmaB2: 0 }, bn: { gamma: g, beta: 0, eps } })).toBeCloseTo(1, 10);
-    },
-  );
-  fcTest.prop([fc.constantFrom('tanh', 'gelu', 'silu', 'relu'), fc.double({ min: 0.5, max: 3, noNaN: true }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0, max: 0.5, noNaN: true })], { numRuns: 10 })(
-    'β = 0: LN and RMSNorm agree at infinite width before φ (the dense output is centred)',
-    (a, sw, sb, eps) => {
-      const x = { init: { sigmaW2: sw, sigmaB2: sb }, bn: { gamma: 1, beta: 0, eps } };
-      const g1 = growth('linear-ln-act', a, x);
-      expect(Math.abs(growth('linear-rms-act', a, x) - g1)).toBeLessThan(1e-12 * g1);
-    },
-  );
-  test.each(['tanh', 'gelu', 'silu'])('%s: LN with ε ≫ v and γ = √ε is the identity, so linear-ln-act reduces to the no-norm χ₁ (classic path)', (a) => {
-    // LN(h) = √ε·h/√(v + ε) = h(1 − v/(2ε) + …): relative change ~ v/ε = 1e-8 per block
-    const sw = 1.3;
-    const sb = 0.1;
-    const plain = predict(makeSpec({ order: 'linear-act', activation: a, depth: 40, batch: 32, init: { sigmaW2: sw, sigmaB2: sb } })).predictedGrowth;
-    const eps = 1e8;
-    const ln = growth('linear-ln-act', a, { depth: 40, init: { sigmaW2: sw, sigmaB2: sb }, bn: { gamma: Math.sqrt(eps), beta: 0, eps } });
-    expect(Math.abs(ln - plain)).toBeLessThan(1e-6 * plain);
+  fcTest.prop([fc.double({ min: 0.05, max: 20, noNaN: true }), fc.constantFrom('tanh', 'gelu', 'silu', 'relu', 'leaky-relu:0.2')], {
+    numRuns: 20,
+  })('LN with ε = 0, σ_b² = 0: the growth does not depend on σ_w² (LN removes the scale)', (sw, a) => {
+    const g1 = growth('linear-ln-act', a, { init: { sigmaW2: sw, sigmaB2: 0 } });
+    const g2 = growth('linear-ln-act', a, { init: { sigmaW2: 2, sigmaB2: 0 } });
+    expect(Math.abs(g1 - g2)).toBeLessThan(1e-11 * g2);
   });
+  fcTest.prop(
+    [
+      fc.double({ min: 0.1, max: 10, noNaN: true }),
+      fc.double({ min: 0.2, max: 3, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+    ],
+    { numRuns: 30 },
+  )('ReLU-family LN, β = σ_b² = 0: growth 1 for any σ_w², γ and ε < σ_w²γ²/2', (sw, g, f) => {
+    const eps = 0.9 * f * ((sw * g * g) / 2);
+    expect(growth('linear-ln-act', 'relu', { init: { sigmaW2: sw, sigmaB2: 0 }, bn: { gamma: g, beta: 0, eps } })).toBeCloseTo(1, 10);
+  });
+  fcTest.prop(
+    [
+      fc.constantFrom('tanh', 'gelu', 'silu', 'relu'),
+      fc.double({ min: 0.5, max: 3, noNaN: true }),
+      fc.double({ min: 0, max: 0.5, noNaN: true }),
+      fc.double({ min: 0, max: 0.5, noNaN: true }),
+    ],
+    { numRuns: 10 },
+  )('β = 0: LN and RMSNorm agree at infinite width before φ (the dense output is centred)', (a, sw, sb, eps) => {
+    const x = { init: { sigmaW2: sw, sigmaB2: sb }, bn: { gamma: 1, beta: 0, eps } };
+    const g1 = growth('linear-ln-act', a, x);
+    expect(Math.abs(growth('linear-rms-act', a, x) - g1)).toBeLessThan(1e-12 * g1);
+  });
+  test.each(['tanh', 'gelu', 'silu'])(
+    '%s: LN with ε ≫ v and γ = √ε is the identity, so linear-ln-act reduces to the no-norm χ₁ (classic path)',
+    (a) => {
+      // LN(h) = √ε·h/√(v + ε) = h(1 − v/(2ε) + …): relative change ~ v/ε = 1e-8 per block
+      const sw = 1.3;
+      const sb = 0.1;
+      const plain = predict(
+        makeSpec({ order: 'linear-act', activation: a, depth: 40, batch: 32, init: { sigmaW2: sw, sigmaB2: sb } }),
+      ).predictedGrowth;
+      const eps = 1e8;
+      const ln = growth('linear-ln-act', a, { depth: 40, init: { sigmaW2: sw, sigmaB2: sb }, bn: { gamma: Math.sqrt(eps), beta: 0, eps } });
+      expect(Math.abs(ln - plain)).toBeLessThan(1e-6 * plain);
+    },
+  );
   test.each([
     ['relu', 2, 0.05],
     ['tanh', 1.4, 0.05],
     ['gelu', 1.4, 0.05],
     ['tanh', 1, 0],
-  ] as const)('%s, σ_w² = %d, σ_b² = %d: a custom dense → act list through the table gives the records of the linear-act preset (classic path) to 1e-10', (a, sw, sb) => {
-    const classic = predict(makeSpec({ order: 'linear-act', activation: a, depth: 10, width: 64, batch: 16, init: { sigmaW2: sw, sigmaB2: sb } }));
-    const layers = Array.from({ length: 10 }, () => [
-      { kind: 'dense', width: 64, sigmaW2: sw, sigmaB2: sb },
-      { kind: 'act', activation: a },
-    ]).flat();
-    const table = predict(makeSpec({ layers, batch: 16 }));
-    expect(table.records.length).toBe(classic.records.length);
-    for (const r of classic.records) {
-      const t = table.records.find((x) => x.quantity === r.quantity && x.layer === r.layer);
-      expect(t, `${r.quantity} ${r.layer}`).toBeDefined();
-      expect(Math.abs(t!.value - r.value)).toBeLessThanOrEqual(1e-10 * Math.max(1, Math.abs(r.value)));
-    }
-    expect(table.predictedGrowth).toBeCloseTo(classic.predictedGrowth, 10);
-  });
+  ] as const)(
+    '%s, σ_w² = %d, σ_b² = %d: a custom dense → act list through the table gives the records of the linear-act preset (classic path) to 1e-10',
+    (a, sw, sb) => {
+      const classic = predict(
+        makeSpec({ order: 'linear-act', activation: a, depth: 10, width: 64, batch: 16, init: { sigmaW2: sw, sigmaB2: sb } }),
+      );
+      const layers = Array.from({ length: 10 }, () => [
+        { kind: 'dense', width: 64, sigmaW2: sw, sigmaB2: sb },
+        { kind: 'act', activation: a },
+      ]).flat();
+      const table = predict(makeSpec({ layers, batch: 16 }));
+      expect(table.records.length).toBe(classic.records.length);
+      for (const r of classic.records) {
+        const t = table.records.find((x) => x.quantity === r.quantity && x.layer === r.layer);
+        expect(t, `${r.quantity} ${r.layer}`).toBeDefined();
+        expect(Math.abs(t!.value - r.value)).toBeLessThanOrEqual(1e-10 * Math.max(1, Math.abs(r.value)));
+      }
+      expect(table.predictedGrowth).toBeCloseTo(classic.predictedGrowth, 10);
+    },
+  );
 });
 
 describe('finite width: the projection coefficient c of E‖∂L/∂x‖² ∝ 1 − c/n', () => {
@@ -204,11 +233,14 @@ describe('finite width: the projection coefficient c of E‖∂L/∂x‖² ∝ 1
 });
 
 describe('what the table refuses', () => {
-  test.each(['linear-ln-act', 'linear-rms-act', 'preln-residual'])('the free-probability spectrum refuses %s (data on the table entry)', (order) => {
-    const spec = makeSpec({ order: order as any, depth: 4, width: 32, batch: 32 });
-    expect(() => spectrumProblem(spec)).toThrow(SpecError);
-    expect(() => spectrumProblem(spec)).toThrow(/does not support (layernorm|rmsnorm|residual) layers/);
-  });
+  test.each(['linear-ln-act', 'linear-rms-act', 'preln-residual'])(
+    'the free-probability spectrum refuses %s (data on the table entry)',
+    (order) => {
+      const spec = makeSpec({ order: order as any, depth: 4, width: 32, batch: 32 });
+      expect(() => spectrumProblem(spec)).toThrow(SpecError);
+      expect(() => spectrumProblem(spec)).toThrow(/does not support (layernorm|rmsnorm|residual) layers/);
+    },
+  );
   test('a batchnorm in a custom list: SpecError naming the BN presets', () => {
     const spec = makeSpec({
       layers: [
@@ -223,7 +255,14 @@ describe('what the table refuses', () => {
     expect(() => predict(spec)).toThrow(/linear-bn-act and linear-act-bn/);
   });
   test('an activation on a residual stream: SpecError on layers', () => {
-    const spec = makeSpec({ layers: [{ kind: 'residual', layers: [{ kind: 'dense', width: 8 }] }, { kind: 'act', activation: 'tanh' }], inputDim: 8, batch: 8 });
+    const spec = makeSpec({
+      layers: [
+        { kind: 'residual', layers: [{ kind: 'dense', width: 8 }] },
+        { kind: 'act', activation: 'tanh' },
+      ],
+      inputDim: 8,
+      batch: 8,
+    });
     try {
       predict(spec);
       throw new Error('no error');

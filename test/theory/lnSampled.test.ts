@@ -154,9 +154,14 @@ function checkAgainstTheory(norm: NormKind, a: string, n: number, lnR: number[],
   // power: the BatchNorm value (ReLU: large batch, π/(π−1); tanh: B = 4, since E φ′²/Var φ = E φ′²/E φ² for odd φ)
   const gBN = a === 'relu' ? Math.PI / (Math.PI - 1) : bnGradientRate(a, B, { gamma: 1, beta: 0, eps: 0 });
   if (process.env.LN_SAMPLED_VERBOSE) {
-    console.log(`${who} ${norm} ${a} n=${n}: sampled ${Math.exp(m).toFixed(5)} ± ${se.toFixed(5)} (ln), predicted ${gInf.toFixed(5)}, |b|max ${biasCoefficient(norm, a).toFixed(2)}, V/2 ${(V / 2).toExponential(2)}, tol ${tol.toExponential(2)}, BN ${gBN.toFixed(5)}`);
+    console.log(
+      `${who} ${norm} ${a} n=${n}: sampled ${Math.exp(m).toFixed(5)} ± ${se.toFixed(5)} (ln), predicted ${gInf.toFixed(5)}, |b|max ${biasCoefficient(norm, a).toFixed(2)}, V/2 ${(V / 2).toExponential(2)}, tol ${tol.toExponential(2)}, BN ${gBN.toFixed(5)}`,
+    );
   }
-  expect(Math.abs(m - Math.log(gInf)), `sampled ${Math.exp(m).toFixed(5)} vs predicted ${gInf.toFixed(5)} (tol ${tol.toExponential(2)} in ln)`).toBeLessThanOrEqual(tol);
+  expect(
+    Math.abs(m - Math.log(gInf)),
+    `sampled ${Math.exp(m).toFixed(5)} vs predicted ${gInf.toFixed(5)} (tol ${tol.toExponential(2)} in ln)`,
+  ).toBeLessThanOrEqual(tol);
   expect(Math.abs(m - Math.log(gBN)), `the BN value ${gBN.toFixed(5)} would pass`).toBeGreaterThan(tol);
 }
 
@@ -164,26 +169,34 @@ const KINDS = (['layernorm', 'rmsnorm'] as const).flatMap((norm) => ['relu', 'ta
 
 describe('LN / RMSNorm nets: predicted against sampled growth (src/sample forwardBackward)', () => {
   const seeds: Record<number, number> = { 256: 12, 1024: 4, 2048: 3 };
-  test.each(KINDS.flatMap(([norm, a]) => [256, 1024, 2048].map((n) => [norm, a, n] as const)))('%s, %s, width %i', { timeout: 600_000 }, (norm, a, n) => {
-    const order = norm === 'layernorm' ? 'linear-ln-act' : 'linear-rms-act';
-    const spec = makeSpec({ order, activation: a, depth: L, width: n, batch: B, bn: { gamma: 1, beta: 0, eps: 0 } });
-    const lnR: number[] = [];
-    for (let s = 1; s <= seeds[n]; s++) {
-      const st = forwardBackward(spec, s);
-      for (let l = LAYERS[0]; l <= LAYERS[1]; l++) lnR.push(st.logGradHSq[l - 1] - st.logGradHSq[l]);
-    }
-    checkAgainstTheory(norm, a, n, lnR, 'sampler');
-  });
+  test.each(KINDS.flatMap(([norm, a]) => [256, 1024, 2048].map((n) => [norm, a, n] as const)))(
+    '%s, %s, width %i',
+    { timeout: 600_000 },
+    (norm, a, n) => {
+      const order = norm === 'layernorm' ? 'linear-ln-act' : 'linear-rms-act';
+      const spec = makeSpec({ order, activation: a, depth: L, width: n, batch: B, bn: { gamma: 1, beta: 0, eps: 0 } });
+      const lnR: number[] = [];
+      for (let s = 1; s <= seeds[n]; s++) {
+        const st = forwardBackward(spec, s);
+        for (let l = LAYERS[0]; l <= LAYERS[1]; l++) lnR.push(st.logGradHSq[l - 1] - st.logGradHSq[l]);
+      }
+      checkAgainstTheory(norm, a, n, lnR, 'sampler');
+    },
+  );
 });
 
 describe('LN / RMSNorm nets: predicted against sampled growth (second implementation)', () => {
   const seeds: Record<number, number> = { 256: 12, 1024: 3 };
-  test.each(KINDS.flatMap(([norm, a]) => [256, 1024].map((n) => [norm, a, n] as const)))('%s, %s, width %i', { timeout: 600_000 }, (norm, a, n) => {
-    const lnR: number[] = [];
-    for (let s = 1; s <= seeds[n]; s++) {
-      const ln = sampledLogGradNorms(n, L, B, norm, a, s);
-      for (let l = LAYERS[0]; l <= LAYERS[1]; l++) lnR.push(ln[l - 1] - ln[l]);
-    }
-    checkAgainstTheory(norm, a, n, lnR, 'second');
-  });
+  test.each(KINDS.flatMap(([norm, a]) => [256, 1024].map((n) => [norm, a, n] as const)))(
+    '%s, %s, width %i',
+    { timeout: 600_000 },
+    (norm, a, n) => {
+      const lnR: number[] = [];
+      for (let s = 1; s <= seeds[n]; s++) {
+        const ln = sampledLogGradNorms(n, L, B, norm, a, s);
+        for (let l = LAYERS[0]; l <= LAYERS[1]; l++) lnR.push(ln[l - 1] - ln[l]);
+      }
+      checkAgainstTheory(norm, a, n, lnR, 'second');
+    },
+  );
 });

@@ -30,7 +30,7 @@ describe.each(Object.entries(ACTS))('Monte Carlo, %s', (name, { phi, dphi }) => 
     const h = new Float64Array(B);
     for (let s = 0; s < N; s++) {
       let mean = 0;
-      for (let i = 0; i < B; i++) mean += (h[i] = rng());
+      for (let i = 0; i < B; i++) mean += h[i] = rng();
       mean /= B;
       let ss = 0;
       for (let i = 0; i < B; i++) ss += (h[i] - mean) ** 2;
@@ -64,7 +64,8 @@ describe.each(Object.entries(ACTS))('Monte Carlo, %s', (name, { phi, dphi }) => 
     let cov = 0;
     for (let s = 0; s < N; s++) cov += (num[s] - n.mean) * (den[s] - dd.mean);
     cov /= (N - 1) * N;
-    const se = Math.sqrt(n.se ** 2 / dd.mean ** 2 + (n.mean ** 2 * dd.se ** 2) / dd.mean ** 4 - (2 * n.mean * cov) / dd.mean ** 3) / (B - 3);
+    const se =
+      Math.sqrt(n.se ** 2 / dd.mean ** 2 + (n.mean ** 2 * dd.se ** 2) / dd.mean ** 4 - (2 * n.mean * cov) / dd.mean ** 3) / (B - 3);
     expect(Math.abs(rate - bnGradientRate(name, B))).toBeLessThan(5 * se);
   });
   test('large-batch λ∞ = E φ′(z)²/Var φ(z) and the no-BN q- and c-maps', () => {

@@ -62,7 +62,9 @@ describe('predict(spec)', () => {
     expect(p.predictedGrowth).toBeCloseTo(lam, 12);
     expect(val(p.records, 'grad_growth', 30)).toBeCloseTo(lam, 9);
     // with ε = 0 the rate does not depend on σ_w² and equals the Thm 7 integral
-    expect(predict(makeSpec({ depth: 4, batch: 16, activation: 'tanh', bn: { eps: 0 }, init: { sigmaW2: 0.7 } })).predictedGrowth).toBeCloseTo(bnGradientRate('tanh', 16), 12);
+    expect(
+      predict(makeSpec({ depth: 4, batch: 16, activation: 'tanh', bn: { eps: 0 }, init: { sigmaW2: 0.7 } })).predictedGrowth,
+    ).toBeCloseTo(bnGradientRate('tanh', 16), 12);
   });
   test('no BN: ReLU at σ_w² = 2 is flat (χ₁ = 1) and has no finite depth scale; σ_w² = 1 vanishes', () => {
     const p = predict(makeSpec({ depth: 6, batch: 32, order: 'linear-act' }));
@@ -120,7 +122,9 @@ describe('predict(spec)', () => {
     else expect(Number.isFinite(p.predictedGrowth)).toBe(true);
   });
   test('no-BN tanh at depth 10⁴ stays finite (ordered phase)', () => {
-    const p = predict(makeSpec({ order: 'linear-act', activation: 'tanh', depth: 10000, batch: 64, init: { sigmaW2: 1.5, sigmaB2: 0.05 } }));
+    const p = predict(
+      makeSpec({ order: 'linear-act', activation: 'tanh', depth: 10000, batch: 64, init: { sigmaW2: 1.5, sigmaB2: 0.05 } }),
+    );
     for (const r of p.records) expect(Number.isFinite(r.value)).toBe(true);
     expect(p.predictedGrowth).toBeLessThan(1);
   });

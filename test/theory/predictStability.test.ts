@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { makeSpec } from '../../src/network/index.js';
 import { bnGradientRate, bsb1Stability, interiorLayers, predict } from '../../src/theory/index.js';
 
-const value = (recs: { quantity: string; layer: number | null; value: number }[], q: string, layer: number | null = null) => recs.find((r) => r.quantity === q && r.layer === layer)?.value;
+const value = (recs: { quantity: string; layer: number | null; value: number }[], q: string, layer: number | null = null) =>
+  recs.find((r) => r.quantity === q && r.layer === layer)?.value;
 
 describe('predict and the stability of BSB1', () => {
   it('ReLU at B = 32 (attracting): λ(B) is the prediction, with its eigenvalues as records and no dynamics', () => {
@@ -47,7 +48,9 @@ describe('predict and the stability of BSB1', () => {
     }
     // the prediction is the replicas' mean geometric-mean rate over the sampler's interior window
     const [a, b] = interiorLayers(10);
-    const geo = d.perReplica.map((r) => Math.exp(Array.from({ length: b - a + 1 }, (_, i) => Math.log(r.rate[a + i])).reduce((x, y) => x + y, 0) / (b - a + 1)));
+    const geo = d.perReplica.map((r) =>
+      Math.exp(Array.from({ length: b - a + 1 }, (_, i) => Math.log(r.rate[a + i])).reduce((x, y) => x + y, 0) / (b - a + 1)),
+    );
     expect(auto.predictedGrowth).toBeCloseTo(geo.reduce((x, y) => x + y, 0) / geo.length, 12);
     const g = auto.records.find((r) => r.quantity === 'growth')!;
     expect(g.n).toBe(3);
@@ -56,13 +59,18 @@ describe('predict and the stability of BSB1', () => {
   });
 
   it("'always' runs the dynamics at a stable point too; a residual or no-BN net says why it has none", () => {
-    const p = predict(makeSpec({ depth: 6, width: 64, batch: 16, activation: 'tanh' }), { dynamics: 'always', dynamicsOptions: { samples: 64, replicas: 2 } });
+    const p = predict(makeSpec({ depth: 6, width: 64, batch: 16, activation: 'tanh' }), {
+      dynamics: 'always',
+      dynamicsOptions: { samples: 64, replicas: 2 },
+    });
     expect(p.dynamics).not.toBeNull();
     expect(p.stability!.attracting).toBe(true);
     const r = predict(makeSpec({ depth: 6, width: 64, batch: 16, residual: { scale: 1 } }), { dynamics: 'always' });
     expect(r.dynamics).toBeNull();
     expect(r.notes.some((n) => n.includes('no Gram dynamics') && n.includes('residual'))).toBe(true);
-    expect(() => predict(makeSpec({ depth: 4, batch: 16 }), { dynamics: 'sometimes' as never })).toThrow(/dynamics: "sometimes" is not allowed; expected auto \| always \| never/);
+    expect(() => predict(makeSpec({ depth: 4, batch: 16 }), { dynamics: 'sometimes' as never })).toThrow(
+      /dynamics: "sometimes" is not allowed; expected auto \| always \| never/,
+    );
   });
 
   it('ε so large that the variance has no positive fixed point: no BSB1 claim, the per-layer recursion only', () => {

@@ -31,7 +31,15 @@ interface Fd {
  * F is scale-free, so the Jacobian of Σ_c ↦ G F(Σ_c) G at its fixed point sG is 1/s times the one at G:
  * λ = ⟨Δ, dF/dt⟩ / (‖Δ‖² s), s = E‖Gφ̃‖²/(B−1), the same samples (ratio estimator, delta-method se).
  */
-function gramFiniteDifference(phi: (x: number) => number, B: number, dir: 'L' | 'M', M: number, delta: number, seed: number, epsOpt: { eps: number; scale2: number } = { eps: 0, scale2: 1 }): Fd {
+function gramFiniteDifference(
+  phi: (x: number) => number,
+  B: number,
+  dir: 'L' | 'M',
+  M: number,
+  delta: number,
+  seed: number,
+  epsOpt: { eps: number; scale2: number } = { eps: 0, scale2: 1 },
+): Fd {
   if (B % 4 !== 0) throw new Error('B must be a multiple of 4');
   const rng = normalStream(seed, 'stability-fd', dir, B);
   const ts = [-2 * delta, -delta, 0, delta, 2 * delta];
@@ -124,12 +132,19 @@ function gramFiniteDifference(phi: (x: number) => number, B: number, dir: 'L' | 
   return { lambda, se, bias: md / 3 / den, biasSe: Math.sqrt(vd / (M - 1)) / 3 / den, s: mS };
 }
 
-
 /**
  * Monte Carlo of the scale map at Σ = cG with ε > 0: returns σ_w² s(c) − c with s(c) = E‖Gφ̃‖²/(B−1) and its se;
  * its root is the BSB1 fixed point c* (the same sampling as gramFiniteDifference at t = 0).
  */
-function gramScaleGap(phi: (x: number) => number, B: number, c: number, eps: number, sw: number, M: number, seed: number): { gap: number; se: number } {
+function gramScaleGap(
+  phi: (x: number) => number,
+  B: number,
+  c: number,
+  eps: number,
+  sw: number,
+  M: number,
+  seed: number,
+): { gap: number; se: number } {
   const rng = normalStream(seed, 'stability-scale', B);
   const u = new Float64Array(B);
   const f = new Float64Array(B);
@@ -190,16 +205,16 @@ const tilde = (name: string, gamma = 1, beta = 0) => {
 describe('identity: λ_L = λ_M = (B−1)/(B+1) exactly', () => {
   // For φ̃ affine the BN output moments are polynomial: E x1⁴ = 3(B−1)/(B+1), E x1³x2 = −3/(B+1), … ; the
   // derivation (docs/drafts/stability.md) gives F′ = B/(B+1)·Δ on every traceless direction, i.e. (B−1)/(B+1).
-  fcTest.prop([fc.integer({ min: 4, max: 2048 }), fc.double({ min: 0.2, max: 3, noNaN: true }), fc.double({ min: -2, max: 2, noNaN: true })], { numRuns: 10 })(
-    'any B, γ, β',
-    (B, gamma, beta) => {
-      const s = bsb1Stability('identity', B, { gamma, beta });
-      const exact = (B - 1) / (B + 1);
-      expect(Math.abs(s.lambdaL - exact)).toBeLessThan(1e-9);
-      expect(Math.abs(s.lambdaM - exact)).toBeLessThan(1e-9);
-      expect(s.attracting).toBe(true);
-    },
-  );
+  fcTest.prop(
+    [fc.integer({ min: 4, max: 2048 }), fc.double({ min: 0.2, max: 3, noNaN: true }), fc.double({ min: -2, max: 2, noNaN: true })],
+    { numRuns: 10 },
+  )('any B, γ, β', (B, gamma, beta) => {
+    const s = bsb1Stability('identity', B, { gamma, beta });
+    const exact = (B - 1) / (B + 1);
+    expect(Math.abs(s.lambdaL - exact)).toBeLessThan(1e-9);
+    expect(Math.abs(s.lambdaM - exact)).toBeLessThan(1e-9);
+    expect(s.attracting).toBe(true);
+  });
   test('B = null: both 1 (marginal, not attracting)', () => {
     const s = bsb1Stability('identity', null);
     expect(s.lambdaL).toBe(1);
@@ -228,7 +243,7 @@ function thm6(B: number): { L: number; M: number } {
 }
 
 describe('ReLU against Yang et al. Thm 6', () => {
-  test('B = 32: the audit\'s 0.9311 and 0.6807', () => {
+  test("B = 32: the audit's 0.9311 and 0.6807", () => {
     // the audit printed 4 digits; Thm 6 itself gives 0.9310488 (so its last digit is rounded up by 5e-5)
     const s = bsb1Stability('relu', 32);
     expect(Math.abs(s.lambdaL - 0.9311)).toBeLessThan(1e-4);
@@ -283,20 +298,20 @@ describe('Monte Carlo finite difference of the Gram map (independent of the pair
 });
 
 describe('positively homogeneous φ at β = 0 (ReLU, leaky ReLU): never above 1', () => {
-  fcTest.prop([fc.integer({ min: 4, max: 4096 }), fc.double({ min: -0.9, max: 0.9, noNaN: true }), fc.double({ min: 0.1, max: 4, noNaN: true })], { numRuns: 20 })(
-    'max(λ_L, λ_M) < 1 for any B, slope and γ, and γ cancels',
-    (B, slope, gamma) => {
-      const name = `leaky-relu:${slope}`;
-      const s = bsb1Stability(name, B, { gamma });
-      expect(s.lambdaL).toBeLessThan(1);
-      expect(s.lambdaM).toBeLessThan(1);
-      expect(s.attracting).toBe(true);
-      // homogeneity: φ(γx) = γφ(x), and the eigenvalues are ratios of degree-2 moments
-      const one = bsb1Stability(name, B);
-      expect(Math.abs(s.lambdaL - one.lambdaL)).toBeLessThan(1e-9);
-      expect(Math.abs(s.lambdaM - one.lambdaM)).toBeLessThan(1e-9);
-    },
-  );
+  fcTest.prop(
+    [fc.integer({ min: 4, max: 4096 }), fc.double({ min: -0.9, max: 0.9, noNaN: true }), fc.double({ min: 0.1, max: 4, noNaN: true })],
+    { numRuns: 20 },
+  )('max(λ_L, λ_M) < 1 for any B, slope and γ, and γ cancels', (B, slope, gamma) => {
+    const name = `leaky-relu:${slope}`;
+    const s = bsb1Stability(name, B, { gamma });
+    expect(s.lambdaL).toBeLessThan(1);
+    expect(s.lambdaM).toBeLessThan(1);
+    expect(s.attracting).toBe(true);
+    // homogeneity: φ(γx) = γφ(x), and the eigenvalues are ratios of degree-2 moments
+    const one = bsb1Stability(name, B);
+    expect(Math.abs(s.lambdaL - one.lambdaL)).toBeLessThan(1e-9);
+    expect(Math.abs(s.lambdaM - one.lambdaM)).toBeLessThan(1e-9);
+  });
   test('λ_L → 1⁻ like 1 − O(1/B): marginal from B ≈ 1000 on, and exactly 1 at B = null', () => {
     const big = bsb1Stability('relu', 4096);
     expect(big.marginal).toBe(true);
@@ -331,9 +346,16 @@ describe('large batch: λ(B) → λ(∞) like 1/B, and the closed forms at B = n
       }
     },
   );
-  fcTest.prop([fc.constantFrom('tanh', 'gelu', 'silu', 'elu:1', 'elu:0.5', 'relu', 'leaky-relu:0.3'), fc.double({ min: 0.3, max: 2, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true })], {
-    numRuns: 25,
-  })('B = null: λ_L(∞) = E[(φ̃−Eφ̃)φ̃′(z)z]/Var φ̃ (derivative form) and λ_M(∞) = (E φ̃ z)²/Var φ̃ ≤ 1', (name, gamma, beta) => {
+  fcTest.prop(
+    [
+      fc.constantFrom('tanh', 'gelu', 'silu', 'elu:1', 'elu:0.5', 'relu', 'leaky-relu:0.3'),
+      fc.double({ min: 0.3, max: 2, noNaN: true }),
+      fc.double({ min: -1, max: 1, noNaN: true }),
+    ],
+    {
+      numRuns: 25,
+    },
+  )('B = null: λ_L(∞) = E[(φ̃−Eφ̃)φ̃′(z)z]/Var φ̃ (derivative form) and λ_M(∞) = (E φ̃ z)²/Var φ̃ ≤ 1', (name, gamma, beta) => {
     const a = act(name);
     const f = (z: number) => a.phi(gamma * z + beta);
     const df = (z: number) => gamma * a.dphi(gamma * z + beta);
@@ -350,9 +372,12 @@ describe('large batch: λ(B) → λ(∞) like 1/B, and the closed forms at B = n
 });
 
 describe('which fixed points attract', () => {
-  fcTest.prop([fc.constantFrom('tanh', 'elu:1'), fc.integer({ min: 4, max: 4096 })], { numRuns: 20 })('tanh and ELU attract at every B', (name, B) => {
-    expect(bsb1Stability(name, B).attracting).toBe(true);
-  });
+  fcTest.prop([fc.constantFrom('tanh', 'elu:1'), fc.integer({ min: 4, max: 4096 })], { numRuns: 20 })(
+    'tanh and ELU attract at every B',
+    (name, B) => {
+      expect(bsb1Stability(name, B).attracting).toBe(true);
+    },
+  );
   test('tanh and ELU at B = null', () => {
     expect(bsb1Stability('tanh', null).attracting).toBe(true);
     expect(bsb1Stability('elu:1', null).attracting).toBe(true);
@@ -440,7 +465,6 @@ describe('errors, speed', () => {
       expect(ts[2]).toBeLessThan(100);
     }
   }, 30_000);
-
 });
 
 /**

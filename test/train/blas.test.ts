@@ -10,7 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { fc, test } from '@fast-check/vitest';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { BLAS_KERNELS, binaryPlan, blasUnavailableReason, FUSED_KERNELS, loadF32Addon, operandMode, reducePlan } from '../../src/train/blas.js';
+import {
+  BLAS_KERNELS,
+  binaryPlan,
+  blasUnavailableReason,
+  FUSED_KERNELS,
+  loadF32Addon,
+  operandMode,
+  reducePlan,
+} from '../../src/train/blas.js';
 import { initBackend, type TrainConfig, trainRun } from '../../src/train/index.js';
 import { bnBackward, bnForward, sgdUpdate, sumSquares } from '../../src/train/ops.js';
 
@@ -40,7 +48,11 @@ function values(n: number, seed: number, special = false, positive = false): Flo
 type Host = { data: Float32Array; shape: number[] };
 
 /** Run f on a backend with fresh tensors of the host inputs; copies of the outputs' values. */
-async function on(backend: 'blas' | 'cpu', inputs: Host[], f: (...ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<{ data: Float32Array; shape: number[] }[]> {
+async function on(
+  backend: 'blas' | 'cpu',
+  inputs: Host[],
+  f: (...ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+): Promise<{ data: Float32Array; shape: number[] }[]> {
   await initBackend(backend, 1);
   return tf.tidy(() => {
     const ts = inputs.map((h) => tf.tensor(Float32Array.from(h.data), h.shape));
@@ -123,22 +135,30 @@ describe.skipIf(!HAVE)('blas kernels against the tfjs cpu kernels', () => {
         return out;
     }
   };
-  test.prop([fc.constantFrom(...BINARY.map((b) => b[0])), shapeArb, kindArb, kindArb, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 1e6 })], { numRuns: 150 })(
-    'binary ops give the same bits for every broadcast (with 0, −0, NaN, ±∞ and subnormals)',
-    async (name, out, ka, kb, ca, cb, seed) => {
-      const f = BINARY.find((b) => b[0] === name)![1];
-      const as = operand(out, ka, ca);
-      const bs = operand(out, kb, cb);
-      const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
-      await sameBits(
-        [
-          { data: values(size(as), seed, true), shape: as },
-          { data: values(size(bs), seed + 1, true), shape: bs },
-        ],
-        f,
-      );
-    },
-  );
+  test.prop(
+    [
+      fc.constantFrom(...BINARY.map((b) => b[0])),
+      shapeArb,
+      kindArb,
+      kindArb,
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 1e6 }),
+    ],
+    { numRuns: 150 },
+  )('binary ops give the same bits for every broadcast (with 0, −0, NaN, ±∞ and subnormals)', async (name, out, ka, kb, ca, cb, seed) => {
+    const f = BINARY.find((b) => b[0] === name)![1];
+    const as = operand(out, ka, ca);
+    const bs = operand(out, kb, cb);
+    const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+    await sameBits(
+      [
+        { data: values(size(as), seed, true), shape: as },
+        { data: values(size(bs), seed + 1, true), shape: bs },
+      ],
+      f,
+    );
+  });
 
   const UNARY: [string, (x: tf.Tensor) => tf.Tensor][] = [
     ['square', tf.square],
@@ -155,50 +175,92 @@ describe.skipIf(!HAVE)('blas kernels against the tfjs cpu kernels', () => {
     });
   }
 
-  test.prop([fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 1e6 })], { numRuns: 80 })(
-    'sum and mean over leading axes give the same bits; other axes equal the cpu kernel too',
-    async (shape, k, mean, keepDims, seed) => {
-      const n = Math.min(k, shape.length);
-      const axes = Array.from({ length: n }, (_, i) => i);
-      const op = (x: tf.Tensor) => (mean ? tf.mean(x, axes, keepDims) : tf.sum(x, axes, keepDims));
-      const data = values(shape.reduce((a, b) => a * b, 1), seed);
-      await sameBits([{ data, shape }], op);
-      if (shape.length === 3) await sameBits([{ data, shape }], (x) => (mean ? tf.mean(x, 1, keepDims) : tf.sum(x, 1, keepDims))); // a middle axis: fallback
-    },
-  );
+  test.prop(
+    [
+      fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 3 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 1e6 }),
+    ],
+    { numRuns: 80 },
+  )('sum and mean over leading axes give the same bits; other axes equal the cpu kernel too', async (shape, k, mean, keepDims, seed) => {
+    const n = Math.min(k, shape.length);
+    const axes = Array.from({ length: n }, (_, i) => i);
+    const op = (x: tf.Tensor) => (mean ? tf.mean(x, axes, keepDims) : tf.sum(x, axes, keepDims));
+    const data = values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    );
+    await sameBits([{ data, shape }], op);
+    if (shape.length === 3) await sameBits([{ data, shape }], (x) => (mean ? tf.mean(x, 1, keepDims) : tf.sum(x, 1, keepDims))); // a middle axis: fallback
+  });
 
-  test.prop([fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 3000 }), fc.boolean(), fc.integer({ min: 1, max: 1e6 })], { numRuns: 60 })(
-    'sum and mean over trailing axes are within float rounding of the exact value',
-    async (rows, cols, mean, seed) => {
-      const data = values(rows * cols, seed);
-      const [got] = await on('blas', [{ data, shape: [rows, cols] }], (x) => (mean ? tf.mean(x, 1) : tf.sum(x, 1)));
-      for (let r = 0; r < rows; r++) {
-        let exact = 0;
-        let abs = 0;
-        for (let c = 0; c < cols; c++) {
-          const v = mean ? Math.fround(data[r * cols + c] / Math.fround(cols)) : data[r * cols + c];
-          exact += v;
-          abs += Math.abs(v);
-        }
-        // double accumulation (cols·2⁻⁵³·Σ|v|), one rounding to float (u·|s|); the mean's per-term
-        // division is part of `exact` above, as in the kernel
-        expect(Math.abs(got.data[r] - exact)).toBeLessThanOrEqual(cols * 2 ** -53 * abs + U * Math.abs(exact) + 1e-300);
+  test.prop([fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 3000 }), fc.boolean(), fc.integer({ min: 1, max: 1e6 })], {
+    numRuns: 60,
+  })('sum and mean over trailing axes are within float rounding of the exact value', async (rows, cols, mean, seed) => {
+    const data = values(rows * cols, seed);
+    const [got] = await on('blas', [{ data, shape: [rows, cols] }], (x) => (mean ? tf.mean(x, 1) : tf.sum(x, 1)));
+    for (let r = 0; r < rows; r++) {
+      let exact = 0;
+      let abs = 0;
+      for (let c = 0; c < cols; c++) {
+        const v = mean ? Math.fround(data[r * cols + c] / Math.fround(cols)) : data[r * cols + c];
+        exact += v;
+        abs += Math.abs(v);
       }
-    },
-  );
-
-  it('transpose of the last two axes gives the same bits; other permutations fall back', async () => {
-    for (const [shape, perm] of [
-      [[37, 53], [1, 0]],
-      [[3, 17, 5], [0, 2, 1]],
-      [[3, 4, 5], [2, 0, 1]],
-      [[64, 64], [0, 1]],
-    ] as [number[], number[]][]) {
-      await sameBits([{ data: values(shape.reduce((a, b) => a * b, 1), shape[0]), shape }], (x) => tf.transpose(x, perm));
+      // double accumulation (cols·2⁻⁵³·Σ|v|), one rounding to float (u·|s|); the mean's per-term
+      // division is part of `exact` above, as in the kernel
+      expect(Math.abs(got.data[r] - exact)).toBeLessThanOrEqual(cols * 2 ** -53 * abs + U * Math.abs(exact) + 1e-300);
     }
   });
 
-  test.prop([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.boolean(), fc.boolean(), fc.constantFrom('none', 'both', 'a', 'b'), fc.integer({ min: 1, max: 1e6 })], { numRuns: 80 })(
+  it('transpose of the last two axes gives the same bits; other permutations fall back', async () => {
+    for (const [shape, perm] of [
+      [
+        [37, 53],
+        [1, 0],
+      ],
+      [
+        [3, 17, 5],
+        [0, 2, 1],
+      ],
+      [
+        [3, 4, 5],
+        [2, 0, 1],
+      ],
+      [
+        [64, 64],
+        [0, 1],
+      ],
+    ] as [number[], number[]][]) {
+      await sameBits(
+        [
+          {
+            data: values(
+              shape.reduce((a, b) => a * b, 1),
+              shape[0],
+            ),
+            shape,
+          },
+        ],
+        (x) => tf.transpose(x, perm),
+      );
+    }
+  });
+
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 70 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.constantFrom('none', 'both', 'a', 'b'),
+      fc.integer({ min: 1, max: 1e6 }),
+    ],
+    { numRuns: 80 },
+  )(
     'matMul (sgemm) is within the float32 dot-product bound of a float64 product, any transposes and batches',
     async (M, N, K, ta, tb, batching, seed) => {
       const nb = 3;
@@ -206,9 +268,22 @@ describe.skipIf(!HAVE)('blas kernels against the tfjs cpu kernels', () => {
       const bb = batching === 'both' || batching === 'b' ? [nb] : batching === 'a' ? [1] : [];
       const aShape = [...ab, ...(ta ? [K, M] : [M, K])];
       const bShape = [...bb, ...(tb ? [N, K] : [K, N])];
-      const A = values(aShape.reduce((x, y) => x * y, 1), seed);
-      const B = values(bShape.reduce((x, y) => x * y, 1), seed + 7);
-      const [got] = await on('blas', [{ data: A, shape: aShape }, { data: B, shape: bShape }], (a, b) => tf.matMul(a, b, ta, tb));
+      const A = values(
+        aShape.reduce((x, y) => x * y, 1),
+        seed,
+      );
+      const B = values(
+        bShape.reduce((x, y) => x * y, 1),
+        seed + 7,
+      );
+      const [got] = await on(
+        'blas',
+        [
+          { data: A, shape: aShape },
+          { data: B, shape: bShape },
+        ],
+        (a, b) => tf.matMul(a, b, ta, tb),
+      );
       const batch = Math.max(ab[0] ?? 1, bb[0] ?? 1);
       expect(got.shape).toEqual([...(ab.length || bb.length ? [batch] : []), M, N]);
       // Higham, Accuracy and Stability of Numerical Algorithms, eq. (3.5): |fl(x·y) − x·y| ≤ γ_K |x|·|y|
@@ -234,25 +309,30 @@ describe.skipIf(!HAVE)('blas kernels against the tfjs cpu kernels', () => {
 });
 
 describe.skipIf(!HAVE)('fused kernels give the bits of the op sequences they replace', () => {
-  test.prop([fc.integer({ min: 2, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.double({ min: 0, max: 0.1, noNaN: true }), fc.integer({ min: 1, max: 1e6 })], { numRuns: 40 })(
-    'BatchNorm forward and backward: fused on blas = tf ops on cpu',
-    async (B, N, eps, seed) => {
-      const h = { data: values(B * N, seed), shape: [B, N] };
-      const g = { data: values(N, seed + 1), shape: [N] };
-      const b = { data: values(N, seed + 2), shape: [N] };
-      const dy = { data: values(B * N, seed + 3), shape: [B, N] };
-      const fwd = (hh: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
-        const r = bnForward(hh as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, eps);
-        return [r.out, r.zhat, r.inv, r.mean, r.variance];
-      };
-      await sameBits([h, g, b], fwd);
-      const bwd = (hh: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, d: tf.Tensor) => {
-        const r = bnForward(hh as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, eps);
-        return bnBackward(d as tf.Tensor2D, r.zhat, r.inv, gg as tf.Tensor1D);
-      };
-      await sameBits([h, g, b, dy], bwd);
-    },
-  );
+  test.prop(
+    [
+      fc.integer({ min: 2, max: 40 }),
+      fc.integer({ min: 1, max: 30 }),
+      fc.double({ min: 0, max: 0.1, noNaN: true }),
+      fc.integer({ min: 1, max: 1e6 }),
+    ],
+    { numRuns: 40 },
+  )('BatchNorm forward and backward: fused on blas = tf ops on cpu', async (B, N, eps, seed) => {
+    const h = { data: values(B * N, seed), shape: [B, N] };
+    const g = { data: values(N, seed + 1), shape: [N] };
+    const b = { data: values(N, seed + 2), shape: [N] };
+    const dy = { data: values(B * N, seed + 3), shape: [B, N] };
+    const fwd = (hh: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+      const r = bnForward(hh as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, eps);
+      return [r.out, r.zhat, r.inv, r.mean, r.variance];
+    };
+    await sameBits([h, g, b], fwd);
+    const bwd = (hh: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, d: tf.Tensor) => {
+      const r = bnForward(hh as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, eps);
+      return bnBackward(d as tf.Tensor2D, r.zhat, r.inv, gg as tf.Tensor1D);
+    };
+    await sameBits([h, g, b, dy], bwd);
+  });
 
   it('SGD update: fused on blas = tf ops on cpu', async () => {
     for (const lr of [0.1, 1e-3, 0.7]) {
@@ -307,7 +387,11 @@ describe.skipIf(!HAVE)('sgemm under a sampling profiler', () => {
   it.each([1, 2])('exact products, guards intact, no abort (%i BLAS threads)', (threads) => {
     const dir = mkdtempSync(join(tmpdir(), 'signalprop-prof-'));
     try {
-      const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', '--import', 'tsx', fixture, String(threads), '2500'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(
+        process.execPath,
+        ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', '--import', 'tsx', fixture, String(threads), '2500'],
+        { cwd: root, encoding: 'utf8', timeout: 60_000 },
+      );
       expect(r.stderr + r.stdout).toMatch(/^ok \d+/m);
       expect(r.status).toBe(0);
     } finally {
@@ -359,7 +443,13 @@ describe.skipIf(!HAVE)('training on blas', () => {
   });
 
   it('a shallow run follows the cpu backend within float32 rounding', async () => {
-    const cfg: TrainConfig = { ...CFG, spec: { depth: 3, width: 32, batch: 16 }, optimizer: { kind: 'sgd', lr: 0.05 }, steps: 6, probe: false };
+    const cfg: TrainConfig = {
+      ...CFG,
+      spec: { depth: 3, width: 32, batch: 16 },
+      optimizer: { kind: 'sgd', lr: 0.05 },
+      steps: 6,
+      probe: false,
+    };
     const blas = (await trainRun(cfg, { threads: 1 })).records.filter((r) => r.quantity === 'loss');
     const cpu = (await trainRun({ ...cfg, backend: 'cpu' })).records.filter((r) => r.quantity === 'loss');
     expect(blas.length).toBe(6);

@@ -34,7 +34,10 @@ describe('signalprop train', () => {
 
   it('bad input exits 2 naming the field, the value and what is allowed', () => {
     const cfg = join(dir, 'bad.json');
-    writeFileSync(cfg, JSON.stringify({ spec: { depth: 2, width: 8, batch: 4 }, steps: 3, seed: 1, optimizer: { kind: 'lars', trustCoefficient: -1 } }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({ spec: { depth: 2, width: 8, batch: 4 }, steps: 3, seed: 1, optimizer: { kind: 'lars', trustCoefficient: -1 } }),
+    );
     const a = runCli(['train', '--config', cfg]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/optimizer.trustCoefficient: -1 is not allowed; expected a finite number > 0/);
@@ -48,11 +51,26 @@ describe('signalprop train', () => {
   it('flags and config files become a TrainConfig whose errors name the field (in-process)', () => {
     const cfg = join(dir, 'typo.json');
     writeFileSync(cfg, JSON.stringify({ spec: { depth: 2, width: 8, batch: 4 }, steps: 3, seed: 1, schedul: 'cosine' }));
-    expect(() => resolveTrainConfig(trainConfigFromFlags({ config: cfg }))).toThrow(/schedul: "cosine" is not allowed; expected a known field \(did you mean "schedule"\?\)/);
-    expect(() => resolveTrainConfig(trainConfigFromFlags({ depth: '2', width: '8', batch: '4', optimizer: 'rmsprop' }))).toThrow(/optimizer.kind: "rmsprop".*sgd \| momentum/);
+    expect(() => resolveTrainConfig(trainConfigFromFlags({ config: cfg }))).toThrow(
+      /schedul: "cosine" is not allowed; expected a known field \(did you mean "schedule"\?\)/,
+    );
+    expect(() => resolveTrainConfig(trainConfigFromFlags({ depth: '2', width: '8', batch: '4', optimizer: 'rmsprop' }))).toThrow(
+      /optimizer.kind: "rmsprop".*sgd \| momentum/,
+    );
     expect(() => trainConfigFromFlags({ depth: '2', seed: '0' })).toThrow(/--seed: "0"/);
     expect(() => trainConfigFromFlags({ depth: '2', data: 'mnist', rho: '0.5' })).toThrow(/--rho: only applies to --data synthetic/);
-    const c = trainConfigFromFlags({ depth: '2', width: '8', batch: '4', data: 'mnist', optimizer: 'lamb', lr: '0.01', clipLayer: '2', warmup: '5', schedule: 'cosine', probeEvery: '10' });
+    const c = trainConfigFromFlags({
+      depth: '2',
+      width: '8',
+      batch: '4',
+      data: 'mnist',
+      optimizer: 'lamb',
+      lr: '0.01',
+      clipLayer: '2',
+      warmup: '5',
+      schedule: 'cosine',
+      probeEvery: '10',
+    });
     expect(c.spec.inputDim).toBe(784);
     expect(c.optimizer).toEqual({ kind: 'lamb', lr: 0.01 });
     expect(c.clip).toEqual({ kind: 'layer', maxNorm: 2 });
@@ -65,5 +83,4 @@ describe('signalprop train', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/backend: "node".*@tensorflow\/tfjs-node is not installed.*npm i @tensorflow\/tfjs-node@4.22.0/);
   });
-
 });

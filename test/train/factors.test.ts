@@ -5,7 +5,21 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { normalStream } from '../../src/network/index.js';
 import { type SPRecord } from '../../src/records/index.js';
-import { batchNorm, batchTargets, combineFactors, degeneracyOf, emptyCapture, F32_UNIT_ROUNDOFF, gradientsOf, initBackend, loadData, Mlp, resolveTrainConfig, type TrainConfig, trainRun } from '../../src/train/index.js';
+import {
+  batchNorm,
+  batchTargets,
+  combineFactors,
+  degeneracyOf,
+  emptyCapture,
+  F32_UNIT_ROUNDOFF,
+  gradientsOf,
+  initBackend,
+  loadData,
+  Mlp,
+  resolveTrainConfig,
+  type TrainConfig,
+  trainRun,
+} from '../../src/train/index.js';
 
 const u = F32_UNIT_ROUNDOFF;
 
@@ -50,7 +64,11 @@ describe('gradient factors on a real training run (MNIST, SGD lr 0.5, learned γ
         worst = Math.max(worst, Math.abs((fW * fBN) / R - 1));
         // the splits: F_W = (‖W‖²/n)·α_W and F_BN = A·κ·(1 − ρ_P), exactly (float64 on the host)
         expect(val(run.records, 'weight_gain', l, t) * val(run.records, 'grad_align_w', l, t)).toBeCloseTo(fW, 12);
-        expect(val(run.records, 'bn_unit_gain', l, t) * val(run.records, 'gate_grad_corr', l, t) * (1 - val(run.records, 'bn_proj_removed', l, t))).toBeCloseTo(fBN, 12);
+        expect(
+          val(run.records, 'bn_unit_gain', l, t) *
+            val(run.records, 'gate_grad_corr', l, t) *
+            (1 - val(run.records, 'bn_proj_removed', l, t)),
+        ).toBeCloseTo(fBN, 12);
         count++;
       }
     expect(count).toBe(14 * 5);
@@ -203,7 +221,10 @@ describe('degenerate gradients: a loss gradient at float32 round-off is detected
     const B = 64;
     const n = 16;
     const rng = normalStream(7, 'degenerate-test');
-    const h = tf.tensor2d(Float32Array.from({ length: B * n }, () => 3 + 2 * rng()), [B, n]);
+    const h = tf.tensor2d(
+      Float32Array.from({ length: B * n }, () => 3 + 2 * rng()),
+      [B, n],
+    );
     const gamma = tf.tensor1d(Float32Array.from({ length: n }, () => 1 + 0.3 * rng()));
     const beta = tf.zeros([n]) as tf.Tensor1D;
     const eps = 1e-5;
@@ -215,12 +236,22 @@ describe('degenerate gradients: a loss gradient at float32 round-off is detected
     };
     // ∂L/∂x_L = the readout row r for every sample (L = Σ_i y_i): BN's backward removes the batch mean exactly
     const row = Float32Array.from({ length: n }, () => rng());
-    const same = nuOf(tf.tensor2d(Float32Array.from({ length: B * n }, (_, i) => row[i % n]), [B, n]));
+    const same = nuOf(
+      tf.tensor2d(
+        Float32Array.from({ length: B * n }, (_, i) => row[i % n]),
+        [B, n],
+      ),
+    );
     expect(same.kind).toBe('round-off');
     expect(same.nu).toBeLessThan(same.threshold);
     expect(same.nu).toBeLessThan(10 * Math.sqrt(B) * u); // what is left is of the order of √B·u
     // a per-sample gradient (e.g. cross-entropy) keeps most of its norm: ν = √(1 − ρ_P) ≈ 1
-    const varied = nuOf(tf.tensor2d(Float32Array.from({ length: B * n }, () => rng()), [B, n]));
+    const varied = nuOf(
+      tf.tensor2d(
+        Float32Array.from({ length: B * n }, () => rng()),
+        [B, n],
+      ),
+    );
     expect(varied.kind).toBe(null);
     expect(varied.nu).toBeGreaterThan(0.8);
     // an exactly zero gradient (a loss that does not depend on h_L) is 'zero'

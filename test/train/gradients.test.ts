@@ -3,7 +3,21 @@
 // lists, and against the sampler's float64 forwardBackward (train = sample at step 0).
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { activationOfLayer, blocksOf, flatLayers, gaussianInputs, type Layer, layersOf, type LossTargets, makeSpec, type NetworkSpec, PRESET_NAMES, randomTargets, type SpecInput, widths } from '../../src/network/index.js';
+import {
+  activationOfLayer,
+  blocksOf,
+  flatLayers,
+  gaussianInputs,
+  type Layer,
+  layersOf,
+  type LossTargets,
+  makeSpec,
+  type NetworkSpec,
+  PRESET_NAMES,
+  randomTargets,
+  type SpecInput,
+  widths,
+} from '../../src/network/index.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import { batchNorm, emptyCapture, gradientsOf, initBackend, linear, Mlp, tfActivation } from '../../src/train/index.js';
 import { reference64, relErr } from './reference.js';
@@ -28,8 +42,16 @@ for (const backend of [...FAST, 'cpu'] as const) {
       const K = tf.randomNormal([nIn, nOut], 0, 0.3, 'float32', 12) as tf.Tensor2D;
       const b = tf.randomNormal([nOut], 0, 0.1, 'float32', 13) as tf.Tensor1D;
       const r = tf.randomNormal([B, nOut], 0, 1, 'float32', 14);
-      const custom = tf.grads((a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(linear(a as any, k as any, c as any), r)))([x, K, b]);
-      const auto = tf.grads((a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.matMul(a as any, k as any), c), r)))([x, K, b]);
+      const custom = tf.grads((a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(linear(a as any, k as any, c as any), r)))([
+        x,
+        K,
+        b,
+      ]);
+      const auto = tf.grads((a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.matMul(a as any, k as any), c), r)))([
+        x,
+        K,
+        b,
+      ]);
       // each entry is a sum of at most max(B, nOut) = 20 float32 products: |error| <= 20·u·Σ|terms|,
       // and Σ|terms| is at most ~sqrt(20)x the result's scale here; 1e-5 covers 20·u·sqrt(20)·10.
       for (let i = 0; i < 3; i++) expect(relDiff(custom[i], auto[i])).toBeLessThan(1e-5);
@@ -44,7 +66,9 @@ for (const backend of [...FAST, 'cpu'] as const) {
       const bt = tf.randomNormal([n], 0, 0.2, 'float32', 23) as tf.Tensor1D;
       const r = tf.randomNormal([B, n], 0, 1, 'float32', 24);
       const eps = 1e-5;
-      const custom = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(tf.tanh(batchNorm(a as any, c as any, d as any, eps)), r)))([h, g, bt]);
+      const custom = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+        tf.sum(tf.mul(tf.tanh(batchNorm(a as any, c as any, d as any, eps)), r)),
+      )([h, g, bt]);
       const viaMoments = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
         const { mean, variance } = tf.moments(a, 0);
         const z = tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, eps))), c), d);
@@ -69,7 +93,20 @@ for (const backend of [...FAST, 'cpu'] as const) {
 }
 
 describe('activations on tfjs equal the spec φ', () => {
-  for (const a of ['relu', 'leaky-relu:0.2', 'leaky-relu:1.5', 'identity', 'tanh', 'gelu', 'silu', 'elu:0.7', 'expr:x*tanh(log(1 + exp(x)))', 'expr:x/(1 + exp(-1.702*x))', 'expr:sqrt(x^2 + 1) - 1 + asinh(x) - atan(x)*sin(x)', 'expr:abs(x)^3 - sqrt(abs(x) + 1) + pi*cosh(x)/e']) {
+  for (const a of [
+    'relu',
+    'leaky-relu:0.2',
+    'leaky-relu:1.5',
+    'identity',
+    'tanh',
+    'gelu',
+    'silu',
+    'elu:0.7',
+    'expr:x*tanh(log(1 + exp(x)))',
+    'expr:x/(1 + exp(-1.702*x))',
+    'expr:sqrt(x^2 + 1) - 1 + asinh(x) - atan(x)*sin(x)',
+    'expr:abs(x)^3 - sqrt(abs(x) + 1) + pi*cosh(x)/e',
+  ]) {
     it(a, async () => {
       await initBackend('wasm');
       const spec = makeSpec({ activation: a, depth: 1, width: 1 });
@@ -94,7 +131,10 @@ function trainedStep0(spec: NetworkSpec, seed: number, x64: Float64Array, t: Los
   const cap = emptyCapture(spec.depth);
   const oh = new Float32Array(B * t.nOut);
   if (t.labels) for (const [i, k] of t.labels.entries()) oh[i * t.nOut + k] = 1;
-  const targets = { t: tf.tensor2d(t.targets ? Float32Array.from(t.targets) : oh, [B, t.nOut]), labels: t.labels ? Int32Array.from(t.labels) : null };
+  const targets = {
+    t: tf.tensor2d(t.targets ? Float32Array.from(t.targets) : oh, [B, t.nOut]),
+    labels: t.labels ? Int32Array.from(t.labels) : null,
+  };
   const g = gradientsOf(model, lossKind, tf.tensor2d(Float32Array.from(x64), [B, spec.inputDim]), targets, cap);
   return {
     loss: g.loss.dataSync()[0],
@@ -121,7 +161,11 @@ function kinkMargin(spec: NetworkSpec, actIn: tf.Tensor[]): number {
 const rel = (a: number, b: number) => Math.abs(a / b - 1);
 
 /** The loss, and per layer ‖∂L/∂h_l‖² and ‖∂L/∂W_l‖², within tol relative; returns the worst ‖∂L/∂h_l‖² error. */
-function expectStep0(got: { loss: number; gradHSq: ArrayLike<number>; gradWSq: ArrayLike<number> }, ref: { loss: number; gradHSq: ArrayLike<number>; gradWSq: ArrayLike<number> }, tol: number): number {
+function expectStep0(
+  got: { loss: number; gradHSq: ArrayLike<number>; gradWSq: ArrayLike<number> },
+  ref: { loss: number; gradHSq: ArrayLike<number>; gradWSq: ArrayLike<number> },
+  tol: number,
+): number {
   expect(rel(got.loss, ref.loss)).toBeLessThan(tol);
   let worst = 0;
   for (let l = 0; l < ref.gradHSq.length; l++) {
@@ -141,12 +185,21 @@ const D = (width: number, more: object = {}) => ({ kind: 'dense', width, ...more
 const A = (activation: string) => ({ kind: 'act', activation });
 const CUSTOM_NAME = 'custom: rmsnorm, pre-LN residual, act→BN, two norms in a block, unequal widths, a bias';
 const customList = (n: number) => [
-  D(n), { kind: 'rmsnorm', gamma: 1.1 }, A('relu'),
+  D(n),
+  { kind: 'rmsnorm', gamma: 1.1 },
+  A('relu'),
   { kind: 'residual', scale: 0.7, layers: [{ kind: 'layernorm' }, D(n), A('gelu')] },
-  D(n - 4, { sigmaB2: 0.05 }), A('tanh'), { kind: 'batchnorm', beta: 0.1 },
-  D(n + 4), { kind: 'layernorm', gamma: 0.9 }, A('silu'), { kind: 'rmsnorm' },
-  D(n), A('relu'),
-  { kind: 'residual', scale: 1, layers: [D(n), A('tanh')] }, { kind: 'layernorm' },
+  D(n - 4, { sigmaB2: 0.05 }),
+  A('tanh'),
+  { kind: 'batchnorm', beta: 0.1 },
+  D(n + 4),
+  { kind: 'layernorm', gamma: 0.9 },
+  A('silu'),
+  { kind: 'rmsnorm' },
+  D(n),
+  A('relu'),
+  { kind: 'residual', scale: 1, layers: [D(n), A('tanh')] },
+  { kind: 'layernorm' },
 ];
 const REFERENCE_CASES: [string, SpecInput, 'mse' | 'xent'][] = [
   ['linear-bn-act relu, mse', { order: 'linear-bn-act', activation: 'relu' }, 'mse'],
@@ -158,19 +211,29 @@ const REFERENCE_CASES: [string, SpecInput, 'mse' | 'xent'][] = [
   ['residual linear-act relu, mse', { order: 'linear-act', activation: 'relu', residual: { scale: 1 } }, 'mse'],
   ['linear-ln-act relu, mse', { order: 'linear-ln-act', activation: 'relu' }, 'mse'],
   ['linear-ln-act tanh, xent, β=0.5 γ=1.3', { order: 'linear-ln-act', activation: 'tanh', bn: { gamma: 1.3, beta: 0.5 } }, 'xent'],
-  ['residual linear-ln-act gelu, orthogonal', { order: 'linear-ln-act', activation: 'gelu', residual: { scale: 0.5 }, init: { kind: 'orthogonal' } }, 'mse'],
+  [
+    'residual linear-ln-act gelu, orthogonal',
+    { order: 'linear-ln-act', activation: 'gelu', residual: { scale: 0.5 }, init: { kind: 'orthogonal' } },
+    'mse',
+  ],
   ['linear-act-ln gelu, xent, ε=0.01', { order: 'linear-act-ln', activation: 'gelu', bn: { eps: 0.01 } }, 'xent'],
   ['linear-rms-act relu with biases, mse', { order: 'linear-rms-act', activation: 'relu', init: { sigmaB2: 0.1 } }, 'mse'],
   ['linear-rms-act silu, xent, γ=0.7', { order: 'linear-rms-act', activation: 'silu', bn: { gamma: 0.7 } }, 'xent'],
   ['preln-residual relu, mse', { order: 'preln-residual', activation: 'relu' }, 'mse'],
-  ['preln-residual tanh, xent, scale 0.5, orthogonal', { order: 'preln-residual', activation: 'tanh', residual: { scale: 0.5 }, init: { kind: 'orthogonal' } }, 'xent'],
+  [
+    'preln-residual tanh, xent, scale 0.5, orthogonal',
+    { order: 'preln-residual', activation: 'tanh', residual: { scale: 0.5 }, init: { kind: 'orthogonal' } },
+    'xent',
+  ],
   ['postln-residual relu, xent', { order: 'postln-residual', activation: 'relu' }, 'xent'],
   ['postln-residual gelu, mse, β=0.1 γ=1.2', { order: 'postln-residual', activation: 'gelu', bn: { gamma: 1.2, beta: 0.1 } }, 'mse'],
   [CUSTOM_NAME, { inputDim: 24, layers: customList(24) }, 'xent'],
 ];
 
 describe('step-0 gradients of the trained net equal a float64 reference of the same seed', () => {
-  afterAll(() => console.log(`tfjs vs the float64 reference, max_l |‖∂L/∂h_l‖² ratio − 1|:\n${agreement.filter((a) => a.startsWith('ref')).join('\n')}`));
+  afterAll(() =>
+    console.log(`tfjs vs the float64 reference, max_l |‖∂L/∂h_l‖² ratio − 1|:\n${agreement.filter((a) => a.startsWith('ref')).join('\n')}`),
+  );
   for (const [name, over, lossKind] of REFERENCE_CASES) {
     it.each(FAST)(`${name} (%s)`, async (backend) => {
       await initBackend(backend);
@@ -200,13 +263,25 @@ describe('step-0 gradients of the trained net equal a float64 reference of the s
 // float64 walk of the layer list (src/sample/layers/).
 const SAMPLER_CASES: [string, SpecInput, 'mse' | 'xent'][] = [
   ...PRESET_NAMES.map((order, i): [string, SpecInput, 'mse' | 'xent'] => [order, { order }, i % 2 ? 'xent' : 'mse']),
-  ...(['linear-bn-act', 'linear-act-bn', 'linear-act', 'linear-ln-act', 'linear-rms-act'] as const).map((order, i): [string, SpecInput, 'mse' | 'xent'] => [`${order} residual ${i % 2 ? 1 : 0.5}`, { order, residual: { scale: i % 2 ? 1 : 0.5 } }, i % 2 ? 'mse' : 'xent']),
-  ['preln-residual scale 0.5, tanh, γ=1.3 β=0.2', { order: 'preln-residual', activation: 'tanh', residual: { scale: 0.5 }, bn: { gamma: 1.3, beta: 0.2 } }, 'xent'],
+  ...(['linear-bn-act', 'linear-act-bn', 'linear-act', 'linear-ln-act', 'linear-rms-act'] as const).map(
+    (order, i): [string, SpecInput, 'mse' | 'xent'] => [
+      `${order} residual ${i % 2 ? 1 : 0.5}`,
+      { order, residual: { scale: i % 2 ? 1 : 0.5 } },
+      i % 2 ? 'mse' : 'xent',
+    ],
+  ),
+  [
+    'preln-residual scale 0.5, tanh, γ=1.3 β=0.2',
+    { order: 'preln-residual', activation: 'tanh', residual: { scale: 0.5 }, bn: { gamma: 1.3, beta: 0.2 } },
+    'xent',
+  ],
   [CUSTOM_NAME, { inputDim: 32, layers: customList(32) }, 'mse'],
 ];
 
 describe("step-0 gradients equal the sampler's forwardBackward (src/sample) for the same seed", () => {
-  afterAll(() => console.log(`tfjs vs the sampler, max_l |‖∂L/∂h_l‖² ratio − 1|:\n${agreement.filter((a) => a.startsWith('sampler')).join('\n')}`));
+  afterAll(() =>
+    console.log(`tfjs vs the sampler, max_l |‖∂L/∂h_l‖² ratio − 1|:\n${agreement.filter((a) => a.startsWith('sampler')).join('\n')}`),
+  );
   for (const [label, over, lossKind] of SAMPLER_CASES) {
     const name = `${label}, ${lossKind}`;
     it.each(FAST)(`${name} (%s)`, async (backend) => {

@@ -18,11 +18,44 @@ const IN = 5;
 
 /** One small net per kind, with the kind in every position it can take; smooth φ (differences never cross a kink). */
 const NETS: Record<LayerKind, unknown[]> = {
-  dense: [{ kind: 'dense', width: 7 }, { kind: 'dense', width: 6, sigmaB2: 0.1 }, { kind: 'act', activation: 'tanh' }],
-  batchnorm: [{ kind: 'dense', width: 6 }, { kind: 'batchnorm', gamma: 1.3, beta: 0.2 }, { kind: 'act', activation: 'tanh' }, { kind: 'dense', width: 7 }, { kind: 'act', activation: 'tanh' }, { kind: 'batchnorm', eps: 0.01 }],
-  layernorm: [{ kind: 'dense', width: 6 }, { kind: 'layernorm', gamma: 0.8, beta: -0.3 }, { kind: 'act', activation: 'tanh' }, { kind: 'dense', width: 7 }, { kind: 'act', activation: 'tanh' }, { kind: 'layernorm', eps: 0.01 }],
-  rmsnorm: [{ kind: 'dense', width: 6 }, { kind: 'rmsnorm', gamma: 1.2 }, { kind: 'act', activation: 'tanh' }, { kind: 'dense', width: 7 }, { kind: 'act', activation: 'tanh' }, { kind: 'rmsnorm', eps: 0.01 }],
-  act: [{ kind: 'dense', width: 6 }, { kind: 'act', activation: 'gelu' }, { kind: 'dense', width: 6 }, { kind: 'act', activation: 'silu' }, { kind: 'act', activation: 'tanh' }, { kind: 'dense', width: 6 }, { kind: 'act', activation: 'identity' }],
+  dense: [
+    { kind: 'dense', width: 7 },
+    { kind: 'dense', width: 6, sigmaB2: 0.1 },
+    { kind: 'act', activation: 'tanh' },
+  ],
+  batchnorm: [
+    { kind: 'dense', width: 6 },
+    { kind: 'batchnorm', gamma: 1.3, beta: 0.2 },
+    { kind: 'act', activation: 'tanh' },
+    { kind: 'dense', width: 7 },
+    { kind: 'act', activation: 'tanh' },
+    { kind: 'batchnorm', eps: 0.01 },
+  ],
+  layernorm: [
+    { kind: 'dense', width: 6 },
+    { kind: 'layernorm', gamma: 0.8, beta: -0.3 },
+    { kind: 'act', activation: 'tanh' },
+    { kind: 'dense', width: 7 },
+    { kind: 'act', activation: 'tanh' },
+    { kind: 'layernorm', eps: 0.01 },
+  ],
+  rmsnorm: [
+    { kind: 'dense', width: 6 },
+    { kind: 'rmsnorm', gamma: 1.2 },
+    { kind: 'act', activation: 'tanh' },
+    { kind: 'dense', width: 7 },
+    { kind: 'act', activation: 'tanh' },
+    { kind: 'rmsnorm', eps: 0.01 },
+  ],
+  act: [
+    { kind: 'dense', width: 6 },
+    { kind: 'act', activation: 'gelu' },
+    { kind: 'dense', width: 6 },
+    { kind: 'act', activation: 'silu' },
+    { kind: 'act', activation: 'tanh' },
+    { kind: 'dense', width: 6 },
+    { kind: 'act', activation: 'identity' },
+  ],
   residual: [
     { kind: 'dense', width: 6 },
     { kind: 'residual', scale: 0.7, layers: [{ kind: 'layernorm' }, { kind: 'dense', width: 6 }, { kind: 'act', activation: 'tanh' }] },
@@ -32,7 +65,10 @@ const NETS: Record<LayerKind, unknown[]> = {
 };
 
 /** The net of a list with every 1-D parameter (b, γ, β) moved off its initial value, so each enters with per-unit values. */
-function netOf(layers: unknown[], seed: number): { model: Mlp; x: tf.Tensor2D; targets: { t: tf.Tensor2D; labels: null }; t: ReturnType<typeof randomTargets> } {
+function netOf(
+  layers: unknown[],
+  seed: number,
+): { model: Mlp; x: tf.Tensor2D; targets: { t: tf.Tensor2D; labels: null }; t: ReturnType<typeof randomTargets> } {
   const spec = makeSpec({ layers, inputDim: IN, batch: B } as SpecInput);
   const t = randomTargets('mse', B, seed);
   const model = Mlp.fromSeed(spec, t.nOut, seed);
@@ -43,7 +79,10 @@ function netOf(layers: unknown[], seed: number): { model: Mlp; x: tf.Tensor2D; t
     p.dispose();
     return tf.tensor1d(v);
   });
-  const x = tf.tensor2d(Float32Array.from({ length: B * IN }, () => rng()), [B, IN]);
+  const x = tf.tensor2d(
+    Float32Array.from({ length: B * IN }, () => rng()),
+    [B, IN],
+  );
   return { model, x, targets: { t: tf.tensor2d(Float32Array.from(t.targets!), [B, t.nOut]), labels: null }, t };
 }
 
@@ -115,7 +154,8 @@ for (const backend of BACKENDS) {
           const h0 = cap.h[l - 1].dataSync();
           const hd = new Float64Array(h0.length);
           for (let j = 0; j < h0.length; j++) {
-            const at = (s: number) => forward64(layers, theta, x64, B, t, { lossOnly: true, perturbH: (b, h) => b === l && (h[j] += s) }).loss;
+            const at = (s: number) =>
+              forward64(layers, theta, x64, B, t, { lossOnly: true, perturbH: (b, h) => b === l && (h[j] += s) }).loss;
             hd[j] = (at(H) - at(-H)) / (2 * H);
           }
           const e = relErr(cap.dh[l - 1].dataSync(), hd);
@@ -154,36 +194,81 @@ describe('the float64 reference (reference.ts) against central differences of it
 });
 
 describe('layernorm and rmsnorm', () => {
-  it.each(BACKENDS)('eval mode is training mode (no batch statistics), bit for bit; one sample alone gets its own output (%s)', async (backend) => {
-    await initBackend(backend);
-    const { model, x } = netOf([{ kind: 'dense', width: 6 }, { kind: 'layernorm' }, { kind: 'act', activation: 'tanh' }, { kind: 'dense', width: 7 }, { kind: 'rmsnorm' }, { kind: 'act', activation: 'tanh' }], 5);
-    const a = model.forward(model.params, x, 'train').dataSync();
-    const b = model.forward(model.params, x, 'eval').dataSync();
-    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
-    const one = model.forward(model.params, tf.slice(x, [2, 0], [1, IN]), 'eval').dataSync();
-    const n = one.length;
-    expect(relErr(one, a.subarray(2 * n, 3 * n))).toBeLessThan(1e-6);
-    model.dispose();
-  });
+  it.each(BACKENDS)(
+    'eval mode is training mode (no batch statistics), bit for bit; one sample alone gets its own output (%s)',
+    async (backend) => {
+      await initBackend(backend);
+      const { model, x } = netOf(
+        [
+          { kind: 'dense', width: 6 },
+          { kind: 'layernorm' },
+          { kind: 'act', activation: 'tanh' },
+          { kind: 'dense', width: 7 },
+          { kind: 'rmsnorm' },
+          { kind: 'act', activation: 'tanh' },
+        ],
+        5,
+      );
+      const a = model.forward(model.params, x, 'train').dataSync();
+      const b = model.forward(model.params, x, 'eval').dataSync();
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+      const one = model.forward(model.params, tf.slice(x, [2, 0], [1, IN]), 'eval').dataSync();
+      const n = one.length;
+      expect(relErr(one, a.subarray(2 * n, 3 * n))).toBeLessThan(1e-6);
+      model.dispose();
+    },
+  );
 
   it('their parameters start at the spec values and are named as BN’s, in list order', async () => {
     await initBackend('cpu');
     const names = (spec: SpecInput) => Mlp.fromSeed(makeSpec({ depth: 2, width: 4, batch: 4, ...spec }), 10, 1).info.map((p) => p.name);
-    expect(names({ order: 'linear-bn-act' })).toEqual(['block1.W', 'block1.b', 'block1.gamma', 'block1.beta', 'block2.W', 'block2.b', 'block2.gamma', 'block2.beta', 'readout.W', 'readout.b']);
-    expect(names({ order: 'linear-ln-act' })).toEqual(['block1.W', 'block1.b', 'block1.gamma', 'block1.beta', 'block2.W', 'block2.b', 'block2.gamma', 'block2.beta', 'readout.W', 'readout.b']);
-    expect(names({ order: 'linear-rms-act' })).toEqual(['block1.W', 'block1.b', 'block1.gamma', 'block2.W', 'block2.b', 'block2.gamma', 'readout.W', 'readout.b']);
-    expect(names({ order: 'preln-residual' }).slice(0, 4)).toEqual(['block1.gamma', 'block1.beta', 'block1.W', 'block1.b']);
-    expect(names({ order: 'postln-residual' }).slice(0, 4)).toEqual(['block1.W', 'block1.b', 'block1.gamma', 'block1.beta']);
-    // a second norm in a block: its parameters are numbered
-    expect(Mlp.fromSeed(makeSpec({ layers: [{ kind: 'dense', width: 3 }, { kind: 'layernorm' }, { kind: 'act', activation: 'relu' }, { kind: 'rmsnorm' }], batch: 4 }), 2, 1).info.map((p) => p.name)).toEqual([
+    expect(names({ order: 'linear-bn-act' })).toEqual([
       'block1.W',
       'block1.b',
       'block1.gamma',
       'block1.beta',
-      'block1.gamma2',
+      'block2.W',
+      'block2.b',
+      'block2.gamma',
+      'block2.beta',
       'readout.W',
       'readout.b',
     ]);
+    expect(names({ order: 'linear-ln-act' })).toEqual([
+      'block1.W',
+      'block1.b',
+      'block1.gamma',
+      'block1.beta',
+      'block2.W',
+      'block2.b',
+      'block2.gamma',
+      'block2.beta',
+      'readout.W',
+      'readout.b',
+    ]);
+    expect(names({ order: 'linear-rms-act' })).toEqual([
+      'block1.W',
+      'block1.b',
+      'block1.gamma',
+      'block2.W',
+      'block2.b',
+      'block2.gamma',
+      'readout.W',
+      'readout.b',
+    ]);
+    expect(names({ order: 'preln-residual' }).slice(0, 4)).toEqual(['block1.gamma', 'block1.beta', 'block1.W', 'block1.b']);
+    expect(names({ order: 'postln-residual' }).slice(0, 4)).toEqual(['block1.W', 'block1.b', 'block1.gamma', 'block1.beta']);
+    // a second norm in a block: its parameters are numbered
+    expect(
+      Mlp.fromSeed(
+        makeSpec({
+          layers: [{ kind: 'dense', width: 3 }, { kind: 'layernorm' }, { kind: 'act', activation: 'relu' }, { kind: 'rmsnorm' }],
+          batch: 4,
+        }),
+        2,
+        1,
+      ).info.map((p) => p.name),
+    ).toEqual(['block1.W', 'block1.b', 'block1.gamma', 'block1.beta', 'block1.gamma2', 'readout.W', 'readout.b']);
     const m = Mlp.fromSeed(makeSpec({ depth: 1, width: 4, batch: 4, order: 'linear-ln-act', bn: { gamma: 1.5, beta: -0.25 } }), 10, 1);
     expect(Array.from(m.params[2].dataSync())).toEqual([1.5, 1.5, 1.5, 1.5]);
     expect(Array.from(m.params[3].dataSync())).toEqual([-0.25, -0.25, -0.25, -0.25]);

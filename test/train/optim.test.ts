@@ -66,7 +66,10 @@ describe('single steps by hand', () => {
     close(r.b, [0.5 - 0.01 * (2 / (2 + 1e-8)), -1]);
   });
   it('LARS: trust = η‖w‖/(‖g‖ + wd‖w‖ + ε); 1-D excluded', () => {
-    const o = new Optimizer(makeOptimizerConfig({ kind: 'lars', lr: 2, trustCoefficient: 0.01, weightDecay: 0.1, momentum: 0.9, eps: 0 }), INFO);
+    const o = new Optimizer(
+      makeOptimizerConfig({ kind: 'lars', lr: 2, trustCoefficient: 0.01, weightDecay: 0.1, momentum: 0.9, eps: 0 }),
+      INFO,
+    );
     const r = run(o, 2, 1);
     const trust = (0.01 * 5) / (1 + 0.1 * 5); // 1/30
     expect(r.factors[0]).toBeCloseTo(trust, 12);
@@ -94,7 +97,10 @@ describe('single steps by hand', () => {
     const hi = new Optimizer(makeOptimizerConfig({ kind: 'lalc', lr: 1, trustCoefficient: 10, momentum: 0, eps: 0 }), INFO);
     expect(run(hi, 1, 1).factors[0]).toBe(1);
     // and the lower clip bound holds
-    const floor = new Optimizer(makeOptimizerConfig({ kind: 'lalc', lr: 1, trustCoefficient: 1e-4, clipLow: 0.2, momentum: 0, eps: 0 }), INFO);
+    const floor = new Optimizer(
+      makeOptimizerConfig({ kind: 'lalc', lr: 1, trustCoefficient: 1e-4, clipLow: 0.2, momentum: 0, eps: 0 }),
+      INFO,
+    );
     expect(run(floor, 1, 1).factors[0]).toBe(0.2);
   });
 });
@@ -111,17 +117,20 @@ describe('zero-norm guards', () => {
     expect(r.factors[0]).toBe(1);
     close(r.w, [-0.6, -0.8]);
   });
-  test.prop([fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double({ min: 1e-4, max: 10, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0.01, max: 1, noNaN: true })])(
-    'LALC factor lies in [clipLow, clipHigh] ⊂ [0, 1]',
-    (w, g, eta, a, b) => {
-      const low = Math.min(a, b);
-      const high = Math.max(a, b);
-      const f = lalcFactor(w, g, eta, 0, 1e-8, low, high);
-      expect(f).toBeGreaterThanOrEqual(low);
-      expect(f).toBeLessThanOrEqual(high);
-      expect(f).toBeLessThanOrEqual(1);
-    },
-  );
+  test.prop([
+    fc.double({ min: 0, max: 1e6, noNaN: true }),
+    fc.double({ min: 0, max: 1e6, noNaN: true }),
+    fc.double({ min: 1e-4, max: 10, noNaN: true }),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+    fc.double({ min: 0.01, max: 1, noNaN: true }),
+  ])('LALC factor lies in [clipLow, clipHigh] ⊂ [0, 1]', (w, g, eta, a, b) => {
+    const low = Math.min(a, b);
+    const high = Math.max(a, b);
+    const f = lalcFactor(w, g, eta, 0, 1e-8, low, high);
+    expect(f).toBeGreaterThanOrEqual(low);
+    expect(f).toBeLessThanOrEqual(high);
+    expect(f).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('clipping', () => {
@@ -177,13 +186,16 @@ describe('schedules', () => {
     expect(() => makeSchedule({ kind: 'warmup' })).toThrow(/schedule.warmupSteps: NaN|schedule.warmupSteps/);
     expect(() => makeSchedule({ kind: 'cosine', stepSize: 3 })).toThrow(/schedule.stepSize: 3 .*no such option for schedule "cosine"/);
   });
-  test.prop([fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 200 })])('warmup factor is in (0, 1] and non-decreasing', (W, t) => {
-    const s = makeSchedule({ kind: 'warmup', warmupSteps: W });
-    const a = scheduleFactor(s, t, 500);
-    expect(a).toBeGreaterThan(0);
-    expect(a).toBeLessThanOrEqual(1);
-    expect(scheduleFactor(s, t + 1, 500)).toBeGreaterThanOrEqual(a);
-  });
+  test.prop([fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 200 })])(
+    'warmup factor is in (0, 1] and non-decreasing',
+    (W, t) => {
+      const s = makeSchedule({ kind: 'warmup', warmupSteps: W });
+      const a = scheduleFactor(s, t, 500);
+      expect(a).toBeGreaterThan(0);
+      expect(a).toBeLessThanOrEqual(1);
+      expect(scheduleFactor(s, t + 1, 500)).toBeGreaterThanOrEqual(a);
+    },
+  );
 });
 
 describe('probe schedule', () => {

@@ -4,7 +4,18 @@
 // the Mlp's order (block by block, each layer's in list order: dense K = Wᵀ (fan_in × width) and b;
 // batchnorm and layernorm γ, β; rmsnorm γ; then the readout K and b), so a test can hand it the trained
 // net's own float32 parameters and compare gradients one for one.
-import { activationOfLayer, blocksOf, denseLayers, drawLinear, drawReadout, type Layer, layersOf, type LossTargets, lossAndGrad, type NetworkSpec } from '../../src/network/index.js';
+import {
+  activationOfLayer,
+  blocksOf,
+  denseLayers,
+  drawLinear,
+  drawReadout,
+  type Layer,
+  layersOf,
+  type LossTargets,
+  lossAndGrad,
+  type NetworkSpec,
+} from '../../src/network/index.js';
 
 export interface Forward64 {
   loss: number;
@@ -24,7 +35,14 @@ export interface Forward64Options {
 type Back = (d: Float64Array) => Float64Array;
 
 /** L(θ) of the list on inputs x (B × inputDim), and its gradients by the backward closures. */
-export function forward64(layers: readonly Layer[], params: readonly Float64Array[], x: Float64Array, B: number, t: LossTargets, opts: Forward64Options = {}): Forward64 {
+export function forward64(
+  layers: readonly Layer[],
+  params: readonly Float64Array[],
+  x: Float64Array,
+  B: number,
+  t: LossTargets,
+  opts: Forward64Options = {},
+): Forward64 {
   const grads = params.map((p) => new Float64Array(p.length));
   const blocks = blocksOf(layers);
   const dh: Float64Array[] = new Array(blocks.length);
@@ -41,11 +59,12 @@ export function forward64(layers: readonly Layer[], params: readonly Float64Arra
       const b = params[ib];
       const w = l.width;
       const h = new Float64Array(B * w);
-      for (let i = 0; i < B; i++) for (let o = 0; o < w; o++) {
-        let s = b[o];
-        for (let j = 0; j < m; j++) s += v[i * m + j] * K[j * w + o];
-        h[i * w + o] = s;
-      }
+      for (let i = 0; i < B; i++)
+        for (let o = 0; o < w; o++) {
+          let s = b[o];
+          for (let j = 0; j < m; j++) s += v[i * m + j] * K[j * w + o];
+          h[i * w + o] = s;
+        }
       opts.perturbH?.(block, h);
       n = w;
       return {
@@ -53,14 +72,15 @@ export function forward64(layers: readonly Layer[], params: readonly Float64Arra
         back: (d) => {
           dh[block - 1] = d;
           const dx = new Float64Array(B * m);
-          for (let i = 0; i < B; i++) for (let o = 0; o < w; o++) {
-            const g = d[i * w + o];
-            grads[ib][o] += g;
-            for (let j = 0; j < m; j++) {
-              grads[iK][j * w + o] += v[i * m + j] * g;
-              dx[i * m + j] += g * K[j * w + o];
+          for (let i = 0; i < B; i++)
+            for (let o = 0; o < w; o++) {
+              const g = d[i * w + o];
+              grads[ib][o] += g;
+              for (let j = 0; j < m; j++) {
+                grads[iK][j * w + o] += v[i * m + j] * g;
+                dx[i * m + j] += g * K[j * w + o];
+              }
             }
-          }
           return dx;
         },
       };
@@ -153,23 +173,25 @@ export function forward64(layers: readonly Layer[], params: readonly Float64Arra
   const ir = take();
   const nL = n;
   const y = new Float64Array(B * t.nOut);
-  for (let i = 0; i < B; i++) for (let k = 0; k < t.nOut; k++) {
-    let s = params[ir][k];
-    for (let j = 0; j < nL; j++) s += cur[i * nL + j] * params[iR][j * t.nOut + k];
-    y[i * t.nOut + k] = s;
-  }
+  for (let i = 0; i < B; i++)
+    for (let k = 0; k < t.nOut; k++) {
+      let s = params[ir][k];
+      for (let j = 0; j < nL; j++) s += cur[i * nL + j] * params[iR][j * t.nOut + k];
+      y[i * t.nOut + k] = s;
+    }
   const { loss, dy } = lossAndGrad(y, B, t);
   if (next !== params.length) throw new Error(`the list takes ${next} parameters, ${params.length} given`);
   if (opts.lossOnly) return { loss, grads, dh };
   let g: Float64Array = new Float64Array(B * nL);
-  for (let i = 0; i < B; i++) for (let k = 0; k < t.nOut; k++) {
-    const e = dy[i * t.nOut + k];
-    grads[ir][k] += e;
-    for (let j = 0; j < nL; j++) {
-      grads[iR][j * t.nOut + k] += cur[i * nL + j] * e;
-      g[i * nL + j] += e * params[iR][j * t.nOut + k];
+  for (let i = 0; i < B; i++)
+    for (let k = 0; k < t.nOut; k++) {
+      const e = dy[i * t.nOut + k];
+      grads[ir][k] += e;
+      for (let j = 0; j < nL; j++) {
+        grads[iR][j * t.nOut + k] += cur[i * nL + j] * e;
+        g[i * nL + j] += e * params[iR][j * t.nOut + k];
+      }
     }
-  }
   for (let i = backs.length - 1; i >= 0; i--) g = backs[i](g);
   return { loss, grads, dh };
 }
@@ -177,7 +199,9 @@ export function forward64(layers: readonly Layer[], params: readonly Float64Arra
 /** The parameters of a spec's net at init in the Mlp's order, in float64: the draws unrounded, the norms' γ, β. */
 export function initParams64(spec: NetworkSpec, seed: number, nOut: number): Float64Array[] {
   // each dense layer drawn with its own init (drawLinear's streams: for presets, drawNetwork's numbers)
-  const draws = denseLayers(layersOf(spec)).map((d, i) => drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1));
+  const draws = denseLayers(layersOf(spec)).map((d, i) =>
+    drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1),
+  );
   const out: Float64Array[] = [];
   let width = spec.inputDim;
   const add = (l: Layer, block: number): void => {
@@ -187,7 +211,8 @@ export function initParams64(spec: NetworkSpec, seed: number, nOut: number): Flo
       for (let o = 0; o < d.nOut; o++) for (let j = 0; j < d.nIn; j++) K[j * d.nOut + o] = d.W[o * d.nIn + j];
       out.push(K, Float64Array.from(d.b));
       width = l.width;
-    } else if (l.kind === 'batchnorm' || l.kind === 'layernorm') out.push(new Float64Array(width).fill(l.gamma), new Float64Array(width).fill(l.beta));
+    } else if (l.kind === 'batchnorm' || l.kind === 'layernorm')
+      out.push(new Float64Array(width).fill(l.gamma), new Float64Array(width).fill(l.beta));
     else if (l.kind === 'rmsnorm') out.push(new Float64Array(width).fill(l.gamma));
     else if (l.kind === 'residual') for (const x of l.layers) add(x, block);
   };

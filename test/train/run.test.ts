@@ -51,7 +51,10 @@ describe('training runs', () => {
   });
 
   it('probes do not change the training result (same weights with and without probes)', async () => {
-    for (const optimizer of [{ kind: 'lamb', lr: 0.01 }, { kind: 'momentum', lr: 0.05, nesterov: true }]) {
+    for (const optimizer of [
+      { kind: 'lamb', lr: 0.01 },
+      { kind: 'momentum', lr: 0.05, nesterov: true },
+    ]) {
       const on = await weightsAfter({ ...SMALL, optimizer, probe: { dense: 100 } }, 12);
       const off = await weightsAfter({ ...SMALL, optimizer, probe: false }, 12);
       expect(on.length).toBe(off.length);
@@ -96,7 +99,14 @@ describe('training runs', () => {
   it('a diverging configuration ends cleanly with status "diverged"', async () => {
     const dir = tmp();
     const r = await trainRun(
-      { spec: { depth: 4, width: 16, batch: 8, order: 'linear-act', init: { sigmaW2: 2 } }, loss: 'mse', optimizer: { kind: 'sgd', lr: 50 }, steps: 200, seed: 3, data: { kind: 'synthetic', nTest: 16 } },
+      {
+        spec: { depth: 4, width: 16, batch: 8, order: 'linear-act', init: { sigmaW2: 2 } },
+        loss: 'mse',
+        optimizer: { kind: 'sgd', lr: 50 },
+        steps: 200,
+        seed: 3,
+        data: { kind: 'synthetic', nTest: 16 },
+      },
       { runDir: dir },
     );
     expect(r.status).toBe('diverged');
@@ -120,7 +130,22 @@ describe('training runs', () => {
       expect(Object.keys(QUANTITIES)).toContain(x.quantity);
     }
     const qs = new Set(r.records.map((x) => x.quantity));
-    for (const q of ['loss', 'accuracy', 'grad_w_norm', 'grad_h_norm', 'grad_growth', 'weight_norm', 'update_ratio', 'preact_var', 'corr', 'lr', 'trust_ratio', 'test_loss', 'test_accuracy']) expect(qs).toContain(q);
+    for (const q of [
+      'loss',
+      'accuracy',
+      'grad_w_norm',
+      'grad_h_norm',
+      'grad_growth',
+      'weight_norm',
+      'update_ratio',
+      'preact_var',
+      'corr',
+      'lr',
+      'trust_ratio',
+      'test_loss',
+      'test_accuracy',
+    ])
+      expect(qs).toContain(q);
     // LARS trust ratios and layer-wise clip factors are both recorded, told apart by tags.method
     const methods = new Set(r.records.filter((x) => x.quantity === 'trust_ratio').map((x) => x.tags?.method));
     expect(methods).toEqual(new Set(['lars', 'clip-layer']));
@@ -164,19 +189,29 @@ describe('training runs', () => {
     }
     const csv = join(tmp(), 'data.csv');
     writeFileSync(csv, rows.join('\n'));
-    const cfg: TrainConfig = { spec: { depth: 2, width: 16, batch: 32 }, data: `csv:${csv}`, optimizer: { kind: 'momentum', lr: 0.1 }, steps: 60, seed: 1, probe: false };
+    const cfg: TrainConfig = {
+      spec: { depth: 2, width: 16, batch: 32 },
+      data: `csv:${csv}`,
+      optimizer: { kind: 'momentum', lr: 0.1 },
+      steps: 60,
+      seed: 1,
+      probe: false,
+    };
     const { config } = resolveTrainConfig(cfg);
     expect(config.spec.inputDim).toBe(3);
     const r = await trainRun(cfg);
     // a linearly separable rule in 3 features: chance is ~0.5; a trained net is far above it
     expect(r.final.testAccuracy).toBeGreaterThan(0.8);
     // bad label column names the field and lists the header
-    await expect(trainRun({ ...cfg, data: { kind: 'csv', path: csv, labelColumn: 'y' } })).rejects.toThrow(/data.labelColumn: "y" .*x1, x2, x3, label/);
+    await expect(trainRun({ ...cfg, data: { kind: 'csv', path: csv, labelColumn: 'y' } })).rejects.toThrow(
+      /data.labelColumn: "y" .*x1, x2, x3, label/,
+    );
   });
 
   it('gia_growth (the gradient-independence reconstruction) is close to the measured grad_growth at step 0, where its assumptions hold', async () => {
     const r = await trainRun({ spec: { depth: 12, width: 128, batch: 128 }, steps: 2, seed: 3, optimizer: { kind: 'momentum', lr: 0.05 } });
-    const at0 = (q: string) => r.records.filter((x) => x.step === 0 && x.quantity === q && x.layer! >= 3 && x.layer! <= 9).map((x) => x.value);
+    const at0 = (q: string) =>
+      r.records.filter((x) => x.step === 0 && x.quantity === q && x.layer! >= 3 && x.layer! <= 9).map((x) => x.value);
     const gm = (xs: number[]) => Math.exp(xs.reduce((a, b) => a + Math.log(b), 0) / xs.length);
     const pred = gm(at0('gia_growth'));
     const meas = gm(at0('grad_growth'));

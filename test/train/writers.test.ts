@@ -14,24 +14,54 @@ import { nonEmpty, spawnCli, waitFor } from '../helpers/spawnCli.js';
 const root = mkdtempSync(join(tmpdir(), 'signalprop-writers-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const TINY: TrainConfig = { spec: { depth: 3, width: 16, batch: 8 }, data: { kind: 'synthetic', nTest: 16 }, steps: 4, seed: 2, probe: false };
+const TINY: TrainConfig = {
+  spec: { depth: 3, width: 16, batch: 8 },
+  data: { kind: 'synthetic', nTest: 16 },
+  steps: 4,
+  seed: 2,
+  probe: false,
+};
 
 describe('train: one writer per run directory', () => {
   it('a second writer is refused while the first runs; SIGTERM then checkpoints the first, with no duplicated records', async () => {
     const dir = join(root, 'busy');
     // far more steps than the test lets it run: it is still writing when the second writer starts
-    const first = spawnCli(['train', '--depth', '3', '--width', '16', '--batch', '8', '--steps', '100000', '--checkpoint-every', '700', '--seed', '3', '--out', dir]);
+    const first = spawnCli([
+      'train',
+      '--depth',
+      '3',
+      '--width',
+      '16',
+      '--batch',
+      '8',
+      '--steps',
+      '100000',
+      '--checkpoint-every',
+      '700',
+      '--seed',
+      '3',
+      '--out',
+      dir,
+    ]);
     await waitFor(() => nonEmpty(join(dir, 'records.jsonl')) && existsSync(join(dir, '.lock')), 'the first records', first);
-    for (const args of [['--resume'], ['--depth', '3', '--width', '16', '--batch', '8', '--steps', '100000', '--checkpoint-every', '700', '--seed', '3']]) {
+    for (const args of [
+      ['--resume'],
+      ['--depth', '3', '--width', '16', '--batch', '8', '--steps', '100000', '--checkpoint-every', '700', '--seed', '3'],
+    ]) {
       const second = runCli(['train', ...args, '--out', dir]);
       expect(second.code, second.stderr).toBe(2);
       expect(second.stdout).toBe('');
-      expect(second.stderr.trim().split('\n')).toEqual([`signalprop: --out: run directory ${dir} is in use by process ${first.child.pid}; wait for that run to end, or stop it (SIGINT checkpoints it) and resume`]);
+      expect(second.stderr.trim().split('\n')).toEqual([
+        `signalprop: --out: run directory ${dir} is in use by process ${first.child.pid}; wait for that run to end, or stop it (SIGINT checkpoints it) and resume`,
+      ]);
     }
     first.child.kill('SIGTERM');
     const r = await first.done;
     expect(r.code, r.stderr).toBe(143);
-    const m = /signalprop: SIGTERM: interrupted after step (\d+) of 100000; checkpointed in \S+; signalprop train --resume --out (\S+) continues it\n$/.exec(r.stderr);
+    const m =
+      /signalprop: SIGTERM: interrupted after step (\d+) of 100000; checkpointed in \S+; signalprop train --resume --out (\S+) continues it\n$/.exec(
+        r.stderr,
+      );
     expect(m, r.stderr).not.toBeNull();
     const k = Number(m![1]);
     expect(m![2]).toBe(dir);
@@ -57,10 +87,14 @@ describe('train: one writer per run directory', () => {
     const r = runCli(['train', '--resume', '--out', empty]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toEqual([`signalprop: --resume: "${empty}" holds no run to continue (it has no manifest.json); expected the --out of an earlier train run, or drop --resume to start a new one`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `signalprop: --resume: "${empty}" holds no run to continue (it has no manifest.json); expected the --out of an earlier train run, or drop --resume to start a new one`,
+    ]);
     expect(readdirSync(empty)).toEqual([]);
     const missing = join(root, 'missing');
-    await expect(trainRun(TINY, { runDir: missing, resume: true })).rejects.toThrow(`resume: "${missing}" is not allowed; expected a run directory to continue (it does not exist)`);
+    await expect(trainRun(TINY, { runDir: missing, resume: true })).rejects.toThrow(
+      `resume: "${missing}" is not allowed; expected a run directory to continue (it does not exist)`,
+    );
     await expect(trainRun(TINY, { runDir: empty, resume: true })).rejects.toThrow(/it has no manifest\.json/);
     expect(existsSync(missing)).toBe(false);
     expect(readdirSync(empty)).toEqual([]);
@@ -73,7 +107,9 @@ describe('train: one writer per run directory', () => {
     await expect(trainRun(TINY, { runDir: dir })).rejects.toThrow(`run directory ${dir} is in use by process ${process.pid} (this one)`);
     mine.release();
     writeFileSync(join(dir, '.lock'), `elsewhere.example 1234`);
-    await expect(trainRun(TINY, { runDir: dir })).rejects.toThrow(`run directory ${dir} is locked by elsewhere.example (pid 1234); if nothing runs there, delete ${join(dir, '.lock')}`);
+    await expect(trainRun(TINY, { runDir: dir })).rejects.toThrow(
+      `run directory ${dir} is locked by elsewhere.example (pid 1234); if nothing runs there, delete ${join(dir, '.lock')}`,
+    );
     expect(readdirSync(dir)).toEqual(['.lock']);
     // a pid that cannot be alive (above the kernel's pid_max) on this host: stale, taken over
     writeFileSync(join(dir, '.lock'), `${hostname()} 2147483646`);

@@ -7,7 +7,10 @@ export function register(program: Command): void {
   program
     .command('figure')
     .description('Draw a figure from records alone: writes <name>.vl.json (data inline), <name>.svg and <name>.png')
-    .argument('<name>', 'gradient-vs-depth | lambda-vs-batch | depth-batch-heatmap | activation-rate | early-training | optimizer-comparison | jacobian-spectrum | phase-diagram | all')
+    .argument(
+      '<name>',
+      'gradient-vs-depth | lambda-vs-batch | depth-batch-heatmap | activation-rate | early-training | optimizer-comparison | jacobian-spectrum | phase-diagram | all',
+    )
     .requiredOption('--from <inputs...>', 'record files (.json, .jsonl) or run directories')
     .option('--out <dir>', 'output directory', 'figures')
     .option('--quantity <q>', 'plot this quantity instead of the figure default')

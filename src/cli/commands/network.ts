@@ -7,7 +7,10 @@ import { addSpecFlags, specFromFlags } from '../specFlags.js';
 export function register(program: Command): void {
   const cmd = program
     .command('network')
-    .description('The layer list of a spec: what a preset (--order, --residual) expands to, or a --layers file validated. Presets: ' + PRESET_NAMES.map((p) => `${p} = ${PRESETS[p].doc}`).join('; '));
+    .description(
+      'The layer list of a spec: what a preset (--order, --residual) expands to, or a --layers file validated. Presets: ' +
+        PRESET_NAMES.map((p) => `${p} = ${PRESETS[p].doc}`).join('; '),
+    );
   addSpecFlags(cmd)
     .option('--json', 'print { spec, layers } as JSON (layers: the list a --layers file takes)')
     .action((opts: Record<string, any>) => {
@@ -18,6 +21,8 @@ export function register(program: Command): void {
         return;
       }
       const blocks = blocksOf(layers).length;
-      process.stdout.write(`${spec.order}: input ${spec.inputDim}, ${blocks} block${blocks === 1 ? '' : 's'}, batch ${spec.batch ?? '∞'}\n${describeLayers(layers)}\n`);
+      process.stdout.write(
+        `${spec.order}: input ${spec.inputDim}, ${blocks} block${blocks === 1 ? '' : 's'}, batch ${spec.batch ?? '∞'}\n${describeLayers(layers)}\n`,
+      );
     });
 }

@@ -33,12 +33,23 @@ function autoRunsDynamics(spec: NetworkSpec): boolean {
 export function register(program: Command): void {
   const cmd = program
     .command('predict')
-    .description('Mean-field theory for a network spec: per-layer forward statistics and gradient growth (λ(B) of Yang et al. for Linear-BN-φ). Without --batch: the large-batch limit.');
+    .description(
+      'Mean-field theory for a network spec: per-layer forward statistics and gradient growth (λ(B) of Yang et al. for Linear-BN-φ). Without --batch: the large-batch limit.',
+    );
   addSpecFlags(cmd)
     .option('--input-corr <rho>', 'pairwise correlation of the input samples (default 0)')
-    .option('--top-grad-corr <c>', 'correlation between samples of ∂L/∂x_L: 1 for the readout loss (default), 0 for per-sample-independent gradients')
-    .option('--dynamics [mode]', `iterate the batch Gram dynamics: auto (where BSB1 is not attracting; the default), always (also bare --dynamics), never`)
-    .option('--dynamics-samples <m>', 'Monte Carlo samples per layer of the Gram dynamics (default 1024; M samples are in law a width-M net)')
+    .option(
+      '--top-grad-corr <c>',
+      'correlation between samples of ∂L/∂x_L: 1 for the readout loss (default), 0 for per-sample-independent gradients',
+    )
+    .option(
+      '--dynamics [mode]',
+      `iterate the batch Gram dynamics: auto (where BSB1 is not attracting; the default), always (also bare --dynamics), never`,
+    )
+    .option(
+      '--dynamics-samples <m>',
+      'Monte Carlo samples per layer of the Gram dynamics (default 1024; M samples are in law a width-M net)',
+    )
     .option('--dynamics-replicas <r>', 'independent replicas of the Gram dynamics, for the error bars (default 4)')
     .option('--seed <s>', 'seed of the Gram dynamics (default 1)')
     .option('--rows <n>', 'table: at most this many layers, evenly spaced (default 20)')
@@ -50,7 +61,8 @@ export function register(program: Command): void {
       const topGradientCorr = numberFlag('--top-grad-corr', opts.topGradCorr, { min: 0, max: 1 });
       const rows = numberFlag('--rows', opts.rows, { int: true, min: 1 }) ?? 20;
       const raw = opts.dynamics === true ? 'always' : (opts.dynamics ?? 'auto');
-      if (!(DYNAMICS_MODES as readonly string[]).includes(raw)) throw new UsageError(`--dynamics: "${raw}" is not allowed; expected ${DYNAMICS_MODES.join(' | ')}`);
+      if (!(DYNAMICS_MODES as readonly string[]).includes(raw))
+        throw new UsageError(`--dynamics: "${raw}" is not allowed; expected ${DYNAMICS_MODES.join(' | ')}`);
       checkOutPath('--out', opts.out, 'file');
       const samples = numberFlag('--dynamics-samples', opts.dynamicsSamples, { int: true, min: 16, max: 1 << 20 });
       const replicas = numberFlag('--dynamics-replicas', opts.dynamicsReplicas, { int: true, min: 1, max: 1000 });
@@ -58,7 +70,11 @@ export function register(program: Command): void {
       // auto runs the Gram dynamics only where BSB1 is not attracting; only when they would not fit is that
       // asked here, of the same stability function predict uses
       if (raw !== 'never') {
-        const mem = memoryProblem('predict', estimatePredict(spec, { samples: samples ?? 1024 }), '--batch, --dynamics-samples or --dynamics never');
+        const mem = memoryProblem(
+          'predict',
+          estimatePredict(spec, { samples: samples ?? 1024 }),
+          '--batch, --dynamics-samples or --dynamics never',
+        );
         if (mem && (raw === 'always' || autoRunsDynamics(spec))) throw new UsageError(mem);
       }
       let last = 0;
@@ -117,16 +133,24 @@ export function register(program: Command): void {
       }
       const widths = head.map((_, j) => maxOf(lines.map((row) => row[j].length)));
       const out: string[] = [];
-      out.push(`signalprop predict: ${spec.order}, ${typeof spec.activation === 'string' ? spec.activation : spec.activation.name}, depth ${L}, batch ${spec.batch ?? '∞ (large-batch limit)'}${spec.residual ? `, residual ×${spec.residual.scale}` : ''}`);
-      out.push(`predicted growth of ‖∂L/∂h‖² per layer: ${fmt(p.predictedGrowth)}${p.predictedGrowthSE > 0 ? ` ± ${fmt(p.predictedGrowthSE)} (Gram dynamics)` : ''}   depth scale 1/ln(growth): ${Number.isFinite(p.depthScale) ? fmt(p.depthScale) : 'infinite'} layers`);
+      out.push(
+        `signalprop predict: ${spec.order}, ${typeof spec.activation === 'string' ? spec.activation : spec.activation.name}, depth ${L}, batch ${spec.batch ?? '∞ (large-batch limit)'}${spec.residual ? `, residual ×${spec.residual.scale}` : ''}`,
+      );
+      out.push(
+        `predicted growth of ‖∂L/∂h‖² per layer: ${fmt(p.predictedGrowth)}${p.predictedGrowthSE > 0 ? ` ± ${fmt(p.predictedGrowthSE)} (Gram dynamics)` : ''}   depth scale 1/ln(growth): ${Number.isFinite(p.depthScale) ? fmt(p.depthScale) : 'infinite'} layers`,
+      );
       if (p.stability) {
         const st = p.stability;
         const word = st.attracting ? (st.marginal ? 'attracting (marginal)' : 'attracting') : 'NOT attracting';
-        out.push(`BSB1 fixed point: ${word}, λ_L = ${fmt(st.lambdaL)}, λ_M = ${fmt(st.lambdaM)}; λ(B) there = ${fmt(p.bsb1Growth ?? Number.NaN)}`);
+        out.push(
+          `BSB1 fixed point: ${word}, λ_L = ${fmt(st.lambdaL)}, λ_M = ${fmt(st.lambdaM)}; λ(B) there = ${fmt(p.bsb1Growth ?? Number.NaN)}`,
+        );
       }
       if (p.dynamics) {
         const a = p.dynamics.attractor;
-        out.push(`attracting state (Gram dynamics): ${a.state === 'broken' ? 'symmetry-broken' : 'BSB1'}, growth ${fmt(a.rate)} ± ${fmt(a.rateSE)} over layers ${a.from}..${a.to}${a.settled ? '' : ' (not settled)'}`);
+        out.push(
+          `attracting state (Gram dynamics): ${a.state === 'broken' ? 'symmetry-broken' : 'BSB1'}, growth ${fmt(a.rate)} ± ${fmt(a.rateSE)} over layers ${a.from}..${a.to}${a.settled ? '' : ' (not settled)'}`,
+        );
       }
       out.push(`ln(‖∂L/∂h_1‖²/‖∂L/∂h_L‖²) = ${fmt(p.logGrowthTotal)}`);
       for (const n of p.notes) out.push(`note: ${n}`);

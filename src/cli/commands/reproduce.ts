@@ -25,8 +25,13 @@ export function register(program: Command): void {
       }
       if (!SCALES.includes(opts.scale)) throw new UsageError(`--scale: "${opts.scale}" is not allowed; expected ${SCALES.join(' | ')}`);
       const ids = STUDIES.map((s) => s.id);
-      const only = opts.only ? String(opts.only).split(',').map((s: string) => s.trim()) : [];
-      for (const id of only) if (!ids.includes(id)) throw new UsageError(`--only: "${id}" is not a study; expected one of ${ids.join(', ')}`);
+      const only = opts.only
+        ? String(opts.only)
+            .split(',')
+            .map((s: string) => s.trim())
+        : [];
+      for (const id of only)
+        if (!ids.includes(id)) throw new UsageError(`--only: "${id}" is not a study; expected one of ${ids.join(', ')}`);
       const asked = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 256 });
       const capped = asked === undefined ? null : capThreads('--threads', asked);
       if (capped?.warning) progress(`signalprop: ${capped.warning}`);

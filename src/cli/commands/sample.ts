@@ -49,14 +49,22 @@ export function formatSampleTable(records: SPRecord[], depth: number): string {
 export function register(program: Command): void {
   const cmd = program
     .command('sample')
-    .description('Sample K random networks of the spec at initialization (float64, real BatchNorm batch statistics): per-layer statistics and the measured gradient growth vs the theory');
+    .description(
+      'Sample K random networks of the spec at initialization (float64, real BatchNorm batch statistics): per-layer statistics and the measured gradient growth vs the theory',
+    );
   addSpecFlags(cmd)
     .option('--seeds <K>', 'number of networks (default 8)')
     .option('--seed <s>', 'base seed; networks use seeds s, s+1, …, s+K−1 (default 1)')
-    .option('--loss <loss>', `${LOSSES.join(' | ')} (default readout; projection where a readout is constant: φ(γẑ + β) affine after BN; mse for linear-act-bn)`)
+    .option(
+      '--loss <loss>',
+      `${LOSSES.join(' | ')} (default readout; projection where a readout is constant: φ(γẑ + β) affine after BN; mse for linear-act-bn)`,
+    )
     .option('--input-correlation <rho>', 'within-batch correlation ρ of the Gaussian inputs, in [0, 1) (default 0)')
     .option('--threads <n>', 'worker threads (default: every core)')
-    .option('--backend <name>', 'float64 kernels: auto (native when the OpenBLAS addon is built, else typescript) | native | typescript (default auto)')
+    .option(
+      '--backend <name>',
+      'float64 kernels: auto (native when the OpenBLAS addon is built, else typescript) | native | typescript (default auto)',
+    )
     .option('--json', 'print { spec, measuredGrowth, measuredGrowthSE, predictedGrowth, records } as JSON')
     .option('--out <file>', 'also write that JSON to a file (atomically)')
     .action(async (opts: Record<string, any>) => {
@@ -66,13 +74,16 @@ export function register(program: Command): void {
       const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 }) ?? 1;
       const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
       const rho = numberFlag('--input-correlation', opts.inputCorrelation, { min: 0 });
-      if (rho !== undefined && !(rho < 1)) throw new UsageError(`--input-correlation: "${opts.inputCorrelation}" is not allowed; expected a number >= 0 and < 1`);
+      if (rho !== undefined && !(rho < 1))
+        throw new UsageError(`--input-correlation: "${opts.inputCorrelation}" is not allowed; expected a number >= 0 and < 1`);
       const KERNELS = ['auto', 'native', 'typescript'] as const;
-      if (opts.backend !== undefined && !(KERNELS as readonly string[]).includes(opts.backend)) throw new UsageError(`--backend: "${opts.backend}" is not allowed; expected ${KERNELS.join(' | ')}`);
+      if (opts.backend !== undefined && !(KERNELS as readonly string[]).includes(opts.backend))
+        throw new UsageError(`--backend: "${opts.backend}" is not allowed; expected ${KERNELS.join(' | ')}`);
       const backend = opts.backend as (typeof KERNELS)[number] | undefined;
       let loss: LossKind | undefined;
       if (opts.loss !== undefined) {
-        if (!(LOSSES as readonly string[]).includes(opts.loss)) throw new UsageError(`--loss: "${opts.loss}" is not allowed; expected ${LOSSES.join(' | ')}`);
+        if (!(LOSSES as readonly string[]).includes(opts.loss))
+          throw new UsageError(`--loss: "${opts.loss}" is not allowed; expected ${LOSSES.join(' | ')}`);
         loss = opts.loss as LossKind;
       }
       checkOutPath('--out', opts.out, 'file');
@@ -82,7 +93,11 @@ export function register(program: Command): void {
         if (c.warning) progress(`signalprop: ${c.warning}`);
         threadsUsed = c.threads;
       }
-      const mem = memoryProblem('sample', estimateSample(spec, seeds, threadsUsed ?? machineCores()), '--width, --depth, --batch or --threads');
+      const mem = memoryProblem(
+        'sample',
+        estimateSample(spec, seeds, threadsUsed ?? machineCores()),
+        '--width, --depth, --batch or --threads',
+      );
       if (mem) throw new UsageError(mem);
       const { kernels, sampleNetwork } = await import('../../sample/index.js');
       const { chooseLoss } = await import('../../sample/sampler.js');

@@ -25,7 +25,14 @@ export interface SvHistogram {
 }
 
 /** Fractions of singular values per bin on [0, σ_max], sampled and predicted (from the CDF). */
-export function svHistogram(values: number[], F: (s: number) => number, Fleft: (s: number) => number, smax: number, bins: number, zeroTol: number): SvHistogram {
+export function svHistogram(
+  values: number[],
+  F: (s: number) => number,
+  Fleft: (s: number) => number,
+  smax: number,
+  bins: number,
+  zeroTol: number,
+): SvHistogram {
   const lo: number[] = [];
   const hi: number[] = [];
   const empirical: number[] = [];
@@ -80,7 +87,9 @@ export function register(program: Command): void {
       const mem = memoryProblem('spectrum', estimateSpectrum(spec), '--width, --depth or --batch');
       if (mem) throw new UsageError(mem);
       const { jacobianSpectrum, spectrumRecords, ZERO_SV_REL } = await import('../../sample/spectrum.js');
-      progress(`spectrum: ${seeds} network(s), depth ${spec.depth}, width ${Array.isArray(spec.width) ? spec.width.join(',') : spec.width}`);
+      progress(
+        `spectrum: ${seeds} network(s), depth ${spec.depth}, width ${Array.isArray(spec.width) ? spec.width.join(',') : spec.width}`,
+      );
       const res = jacobianSpectrum(spec, {
         seeds,
         seed,
@@ -112,19 +121,28 @@ export function register(program: Command): void {
       const all = res.singularValues.slice().sort((a, b) => a - b);
       const q = (p: number) => all[Math.min(all.length - 1, Math.floor(p * all.length))];
       const lines: string[] = [];
-      lines.push(`${all.length} singular values from ${seeds} net(s): min ${fmt(all[0])}  median ${fmt(q(0.5))}  max ${fmt(all[all.length - 1])}`);
-      lines.push(`moments of JJᵀ: m1 ${fmt(m.m1Empirical)} ± ${fmt(m.m1StdErr)} (theory ${fmt(m.m1)}), m2 ${fmt(m.m2Empirical)} ± ${fmt(m.m2StdErr)} (theory ${fmt(m.m2)})`);
+      lines.push(
+        `${all.length} singular values from ${seeds} net(s): min ${fmt(all[0])}  median ${fmt(q(0.5))}  max ${fmt(all[all.length - 1])}`,
+      );
+      lines.push(
+        `moments of JJᵀ: m1 ${fmt(m.m1Empirical)} ± ${fmt(m.m1StdErr)} (theory ${fmt(m.m1)}), m2 ${fmt(m.m2Empirical)} ± ${fmt(m.m2StdErr)} (theory ${fmt(m.m2)})`,
+      );
       lines.push(`KS distance to the predicted CDF: per seed ${res.ks.perSeed.map(fmt).join(', ')}; pooled ${fmt(res.ks.pooled)}`);
-      lines.push(`predicted point masses: σ = 0 with ${fmt(res.theory.zeroMass)}${res.theory.atoms.map((a) => `, σ = ${fmt(Math.sqrt(a.lambda))} with ${fmt(a.mass)}`).join('')}; support up to σ = ${fmt(smax)}`);
+      lines.push(
+        `predicted point masses: σ = 0 with ${fmt(res.theory.zeroMass)}${res.theory.atoms.map((a) => `, σ = ${fmt(Math.sqrt(a.lambda))} with ${fmt(a.mass)}`).join('')}; support up to σ = ${fmt(smax)}`,
+      );
       lines.push('');
       lines.push('     σ from        σ to   sampled  predicted');
       for (let b = 0; b < bins; b++) {
-        lines.push(`${fmt(hist.lo[b]).padStart(11)} ${fmt(hist.hi[b]).padStart(11)}  ${hist.empirical[b].toFixed(4).padStart(8)}  ${hist.predicted[b].toFixed(4).padStart(9)}`);
+        lines.push(
+          `${fmt(hist.lo[b]).padStart(11)} ${fmt(hist.hi[b]).padStart(11)}  ${hist.empirical[b].toFixed(4).padStart(8)}  ${hist.predicted[b].toFixed(4).padStart(9)}`,
+        );
       }
       lines.push('');
       lines.push('predicted density of σ:');
       const step = Math.max(1, Math.floor(res.predicted.sv.length / 20));
-      for (let i = 0; i < res.predicted.sv.length; i += step) lines.push(`  σ ${fmt(res.predicted.sv[i]).padStart(10)}  ρ ${fmt(res.predicted.density[i])}`);
+      for (let i = 0; i < res.predicted.sv.length; i += step)
+        lines.push(`  σ ${fmt(res.predicted.sv[i]).padStart(10)}  ρ ${fmt(res.predicted.density[i])}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -35,9 +35,14 @@ export async function registerRunners(raws: string[] | undefined): Promise<void>
     const kind = i > 0 ? raw.slice(0, i) : '';
     const module = i > 0 ? raw.slice(i + 1) : '';
     if (!KIND_RE.test(kind) || module === '') {
-      throw new UsageError(`--runner: "${raw}" is not allowed; expected kind=path/to/module.ts, the kind of lowercase letters, digits and "-"`);
+      throw new UsageError(
+        `--runner: "${raw}" is not allowed; expected kind=path/to/module.ts, the kind of lowercase letters, digits and "-"`,
+      );
     }
-    if (!existsSync(resolve(module))) throw new UsageError(`--runner: "${raw}" is not allowed; expected kind=path/to/module.ts with a module that exists (no file "${module}")`);
+    if (!existsSync(resolve(module)))
+      throw new UsageError(
+        `--runner: "${raw}" is not allowed; expected kind=path/to/module.ts with a module that exists (no file "${module}")`,
+      );
     registerCellKind(kind, resolve(module));
   }
 }
@@ -53,7 +58,8 @@ export async function asUsage<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof Error && (e.name === 'UsageError' || e.name === 'StoreError') && !(e instanceof UsageError)) throw new UsageError(e.message);
+    if (e instanceof Error && (e.name === 'UsageError' || e.name === 'StoreError') && !(e instanceof UsageError))
+      throw new UsageError(e.message);
     throw e;
   }
 }
@@ -65,7 +71,10 @@ export function register(program: Command): void {
     .argument('<sweep.json>', 'sweep file: {name, kind: sample|train|predict, base, options, axes, seeds}; see docs/sweeps.md')
     .option('--out <dir>', 'records store of the sweep (default: sweep-<name>)')
     .option('--threads <N>', 'local worker threads (default: every core)')
-    .option('--redis <url>', 'enqueue the cells on BullMQ at redis://[:password@]host:port[/db] and collect results from `signalprop worker`s')
+    .option(
+      '--redis <url>',
+      'enqueue the cells on BullMQ at redis://[:password@]host:port[/db] and collect results from `signalprop worker`s',
+    )
     .option('--queue <name>', `BullMQ queue name (default ${DEFAULT_QUEUE})`)
     .option('--poll-ms <ms>', 'with --redis: reconcile with the queue this often (default 2000)')
     .option('--runner <kind=module>', 'register a custom cell kind from a module (repeatable)', runnerFlag)
@@ -85,15 +94,23 @@ export function register(program: Command): void {
         const cells = await expandSweep(sweep);
         for (let i = 0; i < cells.length; i += 10_000) {
           let chunk = '';
-          for (const c of cells.slice(i, i + 10_000)) chunk += `${JSON.stringify({ id: c.id, index: c.index, seed: c.seed, axes: c.axes })}\n`;
+          for (const c of cells.slice(i, i + 10_000))
+            chunk += `${JSON.stringify({ id: c.id, index: c.index, seed: c.seed, axes: c.axes })}\n`;
           process.stdout.write(chunk);
         }
         return;
       }
-      if (opts.redis !== undefined && threads !== undefined) throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
+      if (opts.redis !== undefined && threads !== undefined)
+        throw new UsageError('--threads: not used with --redis (each worker sets --concurrency)');
       const redis = opts.redis !== undefined ? { url: String(opts.redis), queue: queueFlag(opts.queue), pollMs } : undefined;
-      if (opts.cleanRuns && redis) throw new UsageError('--clean-runs: not allowed with --redis; expected a local sweep (with --redis the workers hold the run directories: start them with signalprop worker --clean-runs)');
-      if (opts.queue !== undefined && !redis) throw new UsageError(`--queue: "${opts.queue}" is not allowed without --redis; expected --redis <url> with it (a local sweep has no queue)`);
+      if (opts.cleanRuns && redis)
+        throw new UsageError(
+          '--clean-runs: not allowed with --redis; expected a local sweep (with --redis the workers hold the run directories: start them with signalprop worker --clean-runs)',
+        );
+      if (opts.queue !== undefined && !redis)
+        throw new UsageError(
+          `--queue: "${opts.queue}" is not allowed without --redis; expected --redis <url> with it (a local sweep has no queue)`,
+        );
       checkOutPath('--out', opts.out ?? `sweep-${sweep.name}`, 'dir');
       if (threads !== undefined) {
         const c = capThreads('--threads', threads);
@@ -103,7 +120,11 @@ export function register(program: Command): void {
       const big = !redis && (sweep.kind === 'sample' || sweep.kind === 'train') ? largestSpec(sweep) : null;
       if (big) {
         const cells = sweep.axes.reduce((n, a) => n * a.values.length, sweep.seeds.length);
-        const mem = memoryProblem('sweep', estimateSweep(cellBytes(sweep.kind, big), cells, threads ?? machineCores()), 'the largest width, depth or batch on the axes, or --threads');
+        const mem = memoryProblem(
+          'sweep',
+          estimateSweep(cellBytes(sweep.kind, big), cells, threads ?? machineCores()),
+          'the largest width, depth or batch on the axes, or --threads',
+        );
         if (mem) throw new UsageError(mem);
       }
       // With --redis, Ctrl-C stops following: the cells stay queued and the workers go on. Locally,
@@ -122,10 +143,21 @@ export function register(program: Command): void {
       }
       let s: Awaited<ReturnType<typeof runSweep>>;
       try {
-        s = await asUsage(() => runSweep(sweep, { out: opts.out ?? `sweep-${sweep.name}`, threads, redis: redis && { ...redis, signal: stop.signal }, signal: redis ? undefined : stop.signal, progress: opts.progress !== false, cleanRuns: Boolean(opts.cleanRuns) }));
+        s = await asUsage(() =>
+          runSweep(sweep, {
+            out: opts.out ?? `sweep-${sweep.name}`,
+            threads,
+            redis: redis && { ...redis, signal: stop.signal },
+            signal: redis ? undefined : stop.signal,
+            progress: opts.progress !== false,
+            cleanRuns: Boolean(opts.cleanRuns),
+          }),
+        );
       } catch (e) {
         if (redis && stop.signal.aborted) {
-          process.stderr.write('signalprop: stopped following; the remaining cells stay queued for the workers; run the same command again to collect them\n');
+          process.stderr.write(
+            'signalprop: stopped following; the remaining cells stay queued for the workers; run the same command again to collect them\n',
+          );
           process.exitCode = 130;
           return;
         }
@@ -151,7 +183,9 @@ export function register(program: Command): void {
       if (s.interrupted) {
         const again = process.argv.slice(2).map((a) => (/^[\w./:=+,@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
         if (opts.out === undefined) again.push('--out', s.out);
-        process.stderr.write(`signalprop: ${stopSignal ?? 'SIGINT'}: sweep interrupted with ${s.done} of ${s.cells} cells done, stored in ${s.out}; the cells that were running run again (train cells from the checkpoint they wrote) when you resume with: signalprop ${again.join(' ')}\n`);
+        process.stderr.write(
+          `signalprop: ${stopSignal ?? 'SIGINT'}: sweep interrupted with ${s.done} of ${s.cells} cells done, stored in ${s.out}; the cells that were running run again (train cells from the checkpoint they wrote) when you resume with: signalprop ${again.join(' ')}\n`,
+        );
         process.exitCode = stopSignal === 'SIGTERM' ? 143 : 130;
       }
     });

@@ -5,7 +5,17 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { LockError } from '../../io/lock.js';
 import { type NetworkSpec, specToJSON } from '../../network/index.js';
-import { BACKENDS, dataDim, initBackend, makeDataConfig, OPTIMIZERS, SCHEDULES, type TrainConfig, TrainConfigError, trainRun } from '../../train/index.js';
+import {
+  BACKENDS,
+  dataDim,
+  initBackend,
+  makeDataConfig,
+  OPTIMIZERS,
+  SCHEDULES,
+  type TrainConfig,
+  TrainConfigError,
+  trainRun,
+} from '../../train/index.js';
 import { capThreads, estimateTrain, memoryProblem } from '../../io/memory.js';
 import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
@@ -24,11 +34,17 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
   let file: Record<string, unknown> = {};
   if (opts.config) {
     const raw = readJsonFile(opts.config, '--config');
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`--config: "${opts.config}" is not allowed; expected a JSON object (a train config, a spec or a run's manifest.json)`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new UsageError(
+        `--config: "${opts.config}" is not allowed; expected a JSON object (a train config, a spec or a run's manifest.json)`,
+      );
     const r = raw as Record<string, any>;
     if (r.format === 'signalprop-train-run') {
       // a run's manifest.json: the config it ran
-      if (!r.config || typeof r.config !== 'object') throw new UsageError(`--config: "${opts.config}" is a train run manifest without a config; expected a manifest.json written by signalprop train`);
+      if (!r.config || typeof r.config !== 'object')
+        throw new UsageError(
+          `--config: "${opts.config}" is a train run manifest without a config; expected a manifest.json written by signalprop train`,
+        );
       file = { ...r.config };
     } else {
       const isTrain = Object.keys(raw).some((k) => TRAIN_FIELDS.includes(k) && k !== 'spec') || 'spec' in raw;
@@ -57,7 +73,14 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
     throw e;
   }
   const specDefaults = dim !== null ? { inputDim: dim } : {};
-  const spec = specFromFlags({ ...opts, config: undefined }, { ...(file.spec as object), ...specDefaults, ...(file.spec && (file.spec as any).inputDim !== undefined ? { inputDim: (file.spec as any).inputDim } : {}) });
+  const spec = specFromFlags(
+    { ...opts, config: undefined },
+    {
+      ...(file.spec as object),
+      ...specDefaults,
+      ...(file.spec && (file.spec as any).inputDim !== undefined ? { inputDim: (file.spec as any).inputDim } : {}),
+    },
+  );
   cfg.spec = specToJSON(spec);
   if (opts.loss !== undefined) cfg.loss = opts.loss;
   // optimizer: --optimizer picks the kind (options from the file are kept only for the same kind)
@@ -86,13 +109,17 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
   }
   // step: the decay's period and factor (without --step-size a step schedule could not be set from flags)
   if (opts.stepSize !== undefined || opts.stepGamma !== undefined) {
-    if ((sch.kind ?? 'constant') !== 'step') throw new UsageError(`--step-size / --step-gamma: "${opts.stepSize ?? opts.stepGamma}" is not allowed; expected --schedule step (the schedule is ${sch.kind ?? 'constant'})`);
+    if ((sch.kind ?? 'constant') !== 'step')
+      throw new UsageError(
+        `--step-size / --step-gamma: "${opts.stepSize ?? opts.stepGamma}" is not allowed; expected --schedule step (the schedule is ${sch.kind ?? 'constant'})`,
+      );
     if (opts.stepSize !== undefined) sch.stepSize = numberFlag('--step-size', opts.stepSize, { int: true, min: 1 });
     if (opts.stepGamma !== undefined) sch.gamma = numberFlag('--step-gamma', opts.stepGamma, { min: Number.MIN_VALUE, max: 1 });
   }
   if (Object.keys(sch).length) cfg.schedule = sch;
   // clipping
-  if (opts.clip !== undefined && opts.clipLayer !== undefined) throw new UsageError('--clip and --clip-layer: choose one (global or per-layer gradient-norm clipping)');
+  if (opts.clip !== undefined && opts.clipLayer !== undefined)
+    throw new UsageError('--clip and --clip-layer: choose one (global or per-layer gradient-norm clipping)');
   if (opts.clip !== undefined) cfg.clip = { kind: 'global', maxNorm: numberFlag('--clip', opts.clip) };
   if (opts.clipLayer !== undefined) cfg.clip = { kind: 'layer', maxNorm: numberFlag('--clip-layer', opts.clipLayer) };
   cfg.steps = numberFlag('--steps', opts.steps, { int: true, min: 1 }) ?? file.steps ?? 100;
@@ -111,7 +138,8 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
       ...(opts.probeDense !== undefined ? { dense: numberFlag('--probe-dense', opts.probeDense, { int: true, min: 0 }) } : {}),
     };
   }
-  if (opts.checkpointEvery !== undefined) cfg.checkpointEvery = numberFlag('--checkpoint-every', opts.checkpointEvery, { int: true, min: 1 });
+  if (opts.checkpointEvery !== undefined)
+    cfg.checkpointEvery = numberFlag('--checkpoint-every', opts.checkpointEvery, { int: true, min: 1 });
   return cfg as unknown as TrainConfig;
 }
 
@@ -150,7 +178,10 @@ export function register(program: Command): void {
     .option('--clip-layer <maxNorm>', 'per-layer (per-tensor) gradient-norm clipping')
     .option('--steps <n>', 'training steps (default 100)')
     .option('--seed <s>', 'seed, an integer >= 1 (default 1)')
-    .option('--backend <name>', `${BACKENDS.join(' | ')} (default auto: blas when the native addon is built, else wasm; node/node-gpu need @tensorflow/tfjs-node(-gpu) installed)`)
+    .option(
+      '--backend <name>',
+      `${BACKENDS.join(' | ')} (default auto: blas when the native addon is built, else wasm; node/node-gpu need @tensorflow/tfjs-node(-gpu) installed)`,
+    )
     .option('--threads <n>', 'blas backend: BLAS threads (default: every core); the records do not depend on it')
     .option('--probe-every <n>', 'after the dense phase, probe every n steps (default: log-spaced)')
     .option('--probe-dense <k>', 'probe every step for the first k steps (default 20)')
@@ -160,13 +191,18 @@ export function register(program: Command): void {
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--json', 'print the summary as JSON');
   addSpecFlags(cmd);
-  cmd.addHelpText('after', '\n--config <file> holds a train config {spec, data, loss, optimizer, schedule, clip, steps, seed, probe, backend} (see docs/training.md) or a bare spec; flags override it.');
+  cmd.addHelpText(
+    'after',
+    '\n--config <file> holds a train config {spec, data, loss, optimizer, schedule, clip, steps, seed, probe, backend} (see docs/training.md) or a bare spec; flags override it.',
+  );
   cmd.action(async (opts: Record<string, any>) => {
     if (opts.resume && !opts.out) throw new UsageError('--resume: needs --out <runDir> (the run to continue)');
     checkOutPath('--out', opts.out, 'dir');
     if (opts.resume && !existsSync(join(opts.out, 'manifest.json'))) {
       const why = existsSync(opts.out) ? 'it has no manifest.json' : 'it does not exist';
-      throw new UsageError(`--resume: "${opts.out}" holds no run to continue (${why}); expected the --out of an earlier train run, or drop --resume to start a new one`);
+      throw new UsageError(
+        `--resume: "${opts.out}" holds no run to continue (${why}); expected the --out of an earlier train run, or drop --resume to start a new one`,
+      );
     }
     const config = trainConfigFromFlags(opts);
     const asked = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
@@ -174,10 +210,20 @@ export function register(program: Command): void {
     if (capped?.warning) process.stderr.write(`signalprop: ${capped.warning}\n`);
     const threads = capped?.threads ?? null;
     const dataKind = typeof config.data === 'string' ? config.data : (config.data as { kind?: string } | undefined)?.kind;
-    const mem = memoryProblem('train', estimateTrain(config.spec as unknown as NetworkSpec, dataKind === 'mnist' ? 70_000 * 785 * 4 * 2 : 0), '--width, --depth or --batch');
+    const mem = memoryProblem(
+      'train',
+      estimateTrain(config.spec as unknown as NetworkSpec, dataKind === 'mnist' ? 70_000 * 785 * 4 * 2 : 0),
+      '--width, --depth or --batch',
+    );
     if (mem) throw new UsageError(mem);
     const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, format: 'train |{bar}| {value}/{total} steps | loss {loss}', hideCursor: false },
+      {
+        stream: process.stderr,
+        noTTYOutput: true,
+        notTTYSchedule: 5000,
+        format: 'train |{bar}| {value}/{total} steps | loss {loss}',
+        hideCursor: false,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
@@ -187,7 +233,9 @@ export function register(program: Command): void {
     let stopSignal: NodeJS.Signals | null = null;
     const onSignal = (sig: NodeJS.Signals) => {
       if (stopSignal) {
-        process.stderr.write(`\nsignalprop: ${sig} again: stopped without a checkpoint${opts.out ? `; ${resumeHint(opts.out)} continues from the last one` : ''}\n`);
+        process.stderr.write(
+          `\nsignalprop: ${sig} again: stopped without a checkpoint${opts.out ? `; ${resumeHint(opts.out)} continues from the last one` : ''}\n`,
+        );
         process.exit(signalExitCode(sig));
       }
       stopSignal = sig;
@@ -240,7 +288,12 @@ export function register(program: Command): void {
       // the records themselves, as `sample --json` prints them (their count: records.length)
       records: result.records,
       runDir: opts.out ?? null,
-      backend: { name: backend.name, tfjsVersion: backend.tfjsVersion, gpu: backend.gpu, ...(backend.threads !== undefined ? { threads: backend.threads } : {}) },
+      backend: {
+        name: backend.name,
+        tfjsVersion: backend.tfjsVersion,
+        gpu: backend.gpu,
+        ...(backend.threads !== undefined ? { threads: backend.threads } : {}),
+      },
     };
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -11,15 +11,27 @@ export function register(program: Command): void {
   program
     .command('worker')
     .description('Take sweep cells from a BullMQ queue on Redis and run them (start one per machine; stop with Ctrl-C)')
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db] of the queue (the same as the submitting `signalprop sweep --redis`)')
+    .requiredOption(
+      '--redis <url>',
+      'redis://[:password@]host:port[/db] of the queue (the same as the submitting `signalprop sweep --redis`)',
+    )
     .option('--concurrency <N>', 'cells run at once on this machine, each on its own thread (default 1)')
     .option('--queue <name>', 'BullMQ queue name (default signalprop-sweep)')
-    .option('--lock-duration <ms>', `a cell's lock lives this long without renewal; a killed worker's cell is retried after about this long (default ${STALL_DEFAULTS.lockDuration})`)
+    .option(
+      '--lock-duration <ms>',
+      `a cell's lock lives this long without renewal; a killed worker's cell is retried after about this long (default ${STALL_DEFAULTS.lockDuration})`,
+    )
     .option('--stalled-interval <ms>', `how often to look for cells of dead workers (default ${STALL_DEFAULTS.stalledInterval})`)
-    .option('--max-stalled <N>', `how often one cell may be recovered from a dead worker before it is recorded as failed (default ${STALL_DEFAULTS.maxStalledCount})`)
+    .option(
+      '--max-stalled <N>',
+      `how often one cell may be recovered from a dead worker before it is recorded as failed (default ${STALL_DEFAULTS.maxStalledCount})`,
+    )
     .option('--runner <kind=module>', 'register a custom cell kind from a module (repeatable; the submitter needs it too)', runnerFlag)
     .option('--run-dir <dir>', 'where cells may write run directories (default: <tmp>/signalprop-runs)')
-    .option('--clean-runs', "delete each cell's run directory (train checkpoints) once its result is sent, done or failed (default: keep them, so a cell recovered on this machine resumes)")
+    .option(
+      '--clean-runs',
+      "delete each cell's run directory (train checkpoints) once its result is sent, done or failed (default: keep them, so a cell recovered on this machine resumes)",
+    )
     .option('--exit-when-idle <s>', 'stop after this many seconds without a cell (default: run until stopped)')
     .action(async (opts: Record<string, any>) => {
       await registerRunners(opts.runner);
@@ -34,7 +46,9 @@ export function register(program: Command): void {
       const idle = numberFlag('--exit-when-idle', opts.exitWhenIdle, { min: 0 });
       checkOutPath('--run-dir', opts.runDir, 'dir');
       if (lockDuration !== undefined && stalledInterval !== undefined && stalledInterval > lockDuration) {
-        throw new UsageError(`--stalled-interval: ${stalledInterval} is not allowed; expected at most --lock-duration (${lockDuration}) so that dead workers are noticed promptly`);
+        throw new UsageError(
+          `--stalled-interval: ${stalledInterval} is not allowed; expected at most --lock-duration (${lockDuration}) so that dead workers are noticed promptly`,
+        );
       }
       const url = String(opts.redis);
       const w = await asUsage(() =>

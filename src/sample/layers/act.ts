@@ -23,7 +23,9 @@ export function actOf(layer: ActLayer): Act {
   if (!a) {
     const act: Activation = activationOfLayer(layer);
     const f = act.family;
-    a = f ? { name: act.name, pw: true, a: f.a, b: f.b, phi: act.phi, dphi: act.dphi } : { name: act.name, pw: false, a: 0, b: 0, phi: act.phi, dphi: act.dphi };
+    a = f
+      ? { name: act.name, pw: true, a: f.a, b: f.b, phi: act.phi, dphi: act.dphi }
+      : { name: act.name, pw: false, a: 0, b: 0, phi: act.phi, dphi: act.dphi };
     if (typeof key === 'string') byName.set(key, a);
     else byFns.set(key, a);
   }

@@ -79,7 +79,9 @@ export const batchnorm = normLayer<'batchnorm'>({
       fixed: true,
       inputs: false,
       bn: { gamma: layer.gamma, beta: layer.beta },
-      why: c.last ? 'the last block ends in BatchNorm, out = γẑ + β, and Σ_i ẑ_i = 0 per unit' : 'a BatchNorm layer gives out = γẑ + β with Σ_i ẑ_i = 0 per unit',
+      why: c.last
+        ? 'the last block ends in BatchNorm, out = γẑ + β, and Σ_i ẑ_i = 0 per unit'
+        : 'a BatchNorm layer gives out = γẑ + β with Σ_i ẑ_i = 0 per unit',
       tail: ', so the readout L = Σ_i r·x_L(i) is constant and its gradients are zero up to round-off',
       // mse, as linear-act-bn always had
       fallback: 'mse',

@@ -16,7 +16,15 @@ export interface BnActCache {
 
 /** A kernel over two consecutive layers. */
 export interface FusedStep<A, B, C = any> {
-  forward(net: SampleNet, first: A, second: B, x: Float64Array, n: number, owned: boolean, f: Forward): { out: Float64Array; n: number; cache: C };
+  forward(
+    net: SampleNet,
+    first: A,
+    second: B,
+    x: Float64Array,
+    n: number,
+    owned: boolean,
+    f: Forward,
+  ): { out: Float64Array; n: number; cache: C };
   backward(net: SampleNet, first: A, second: B, cache: C, g: Float64Array, b: Backward): Float64Array | null;
   release(net: SampleNet, cache: C): void;
   cacheBytes(net: SampleNet, n: number): number;

@@ -39,7 +39,13 @@ export interface SampleNet {
   /** Keep each dense layer's input for the explicit ∂L/∂W (keepGradients; small nets only). */
   readonly keepInputs: boolean;
   /** The walker, for kinds that hold a layer list (residual): the same table, the same fusion rules. */
-  forwardList(layers: readonly Layer[], x: Float64Array, n: number, owned: boolean, f: Forward): { out: Float64Array; n: number; caches: unknown[] };
+  forwardList(
+    layers: readonly Layer[],
+    x: Float64Array,
+    n: number,
+    owned: boolean,
+    f: Forward,
+  ): { out: Float64Array; n: number; caches: unknown[] };
   backwardList(layers: readonly Layer[], caches: unknown[], g: Float64Array, b: Backward): Float64Array | null;
   releaseList(layers: readonly Layer[], caches: unknown[]): void;
   cacheBytesList(layers: readonly Layer[], n: number): number;
@@ -105,7 +111,14 @@ export interface ReadoutContext {
 /** One kind's float64 kernel. C is its cache type. */
 export interface SampleLayer<K extends LayerKind, C = any> extends MaybeSupported {
   /** x (B × n) → out (B × n′); n′ = n except for dense. Writes the kind's share of the block's statistics. */
-  forward(net: SampleNet, layer: LayerOf<K>, x: Float64Array, n: number, owned: boolean, f: Forward): { out: Float64Array; n: number; cache: C };
+  forward(
+    net: SampleNet,
+    layer: LayerOf<K>,
+    x: Float64Array,
+    n: number,
+    owned: boolean,
+    f: Forward,
+  ): { out: Float64Array; n: number; cache: C };
   /** ∂L/∂out (owned) → ∂L/∂in, or null where nothing below needs it; hands the cache back. */
   backward(net: SampleNet, layer: LayerOf<K>, cache: C, g: Float64Array, b: Backward): Float64Array | null;
   /** Hand the cache back without a backward pass. */

@@ -11,5 +11,8 @@ export const optionFields: Record<string, string> = {};
 export async function run(cell: Cell): Promise<CellOutput> {
   const { predict } = await loadModule<TheoryApi>(new URL('../../theory/index.ts', import.meta.url).href);
   const out = predict(makeSpec(cell.spec as SpecInput));
-  return { records: out.records, info: { predictedGrowth: out.predictedGrowth, depthScale: out.depthScale, logGrowthTotal: out.logGrowthTotal } };
+  return {
+    records: out.records,
+    info: { predictedGrowth: out.predictedGrowth, depthScale: out.depthScale, logGrowthTotal: out.logGrowthTotal },
+  };
 }

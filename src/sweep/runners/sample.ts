@@ -35,11 +35,14 @@ const baseSeed = (seed: number, k: number) => (seed - 1) * k + 1;
 
 export function checkCell(_spec: NetworkSpec, options: Record<string, unknown>, seed: number): void {
   const k = options.seedsPerCell as number;
-  if (baseSeed(seed, k) + k - 1 > 2147483647) throw new SweepError('seeds', seed, `seeds with (seed − 1)·seedsPerCell + seedsPerCell <= 2147483647 (seedsPerCell = ${k})`);
+  if (baseSeed(seed, k) + k - 1 > 2147483647)
+    throw new SweepError('seeds', seed, `seeds with (seed − 1)·seedsPerCell + seedsPerCell <= 2147483647 (seedsPerCell = ${k})`);
 }
 
 export async function run(cell: Cell): Promise<CellOutput> {
-  const { kernels, sampleNetwork } = await loadModule<typeof import('../../sample/index.js')>(new URL('../../sample/index.ts', import.meta.url).href);
+  const { kernels, sampleNetwork } = await loadModule<typeof import('../../sample/index.js')>(
+    new URL('../../sample/index.ts', import.meta.url).href,
+  );
   // One BLAS thread per cell: the sweep fills the cores with cells, and OpenBLAS's own threads (a
   // process-wide setting, every core by default) would oversubscribe them.
   kernels('auto').setThreads(1);

@@ -7,7 +7,8 @@ import { actStats, IDENTITY, type TheoryLayer, unsupportedList } from './types.j
 export const act = {
   doc: 'u = φ(y): q ↦ E φ(y)², qc ↦ E φ(y^a)φ(y^b); backward ×E φ′(y)² at its input law',
   forward(layer, law) {
-    if (law.kind !== 'unit') unsupportedList('an activation on a residual stream or on the input (its law is not a function of one Gaussian)');
+    if (law.kind !== 'unit')
+      unsupportedList('an activation on a residual stream or on the input (its law is not a function of one Gaussian)');
     if (law.act !== null) unsupportedList('two activations in one block');
     const phi = activationOfLayer(layer);
     const s = actStats(phi, law.pre, law.qh, law.ch);

@@ -13,7 +13,10 @@ import type { TheoryLayer } from './types.js';
 export const THEORY_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual } satisfies { [K in LayerKind]: TheoryLayer<K> };
 
 /** What the free-probability Jacobian spectrum supports, per kind (for checkSupported). */
-export const SPECTRUM_SUPPORT = Object.fromEntries(LAYER_KINDS.map((k) => [k, THEORY_LAYERS[k].spectrum])) as Record<LayerKind, MaybeSupported>;
+export const SPECTRUM_SUPPORT = Object.fromEntries(LAYER_KINDS.map((k) => [k, THEORY_LAYERS[k].spectrum])) as Record<
+  LayerKind,
+  MaybeSupported
+>;
 
 export { BN_PREMISE } from './batchnorm.js';
 export * from './finiteWidth.js';

@@ -17,6 +17,7 @@ export const layernorm = {
     return { law: applyAffine(law, { a, b: layer.beta - a * m.mu }), back: { d: a * a, o: a * a } };
   },
   records: [],
-  exactness: 'layernorm: the forward map and the backward factor γ²/(v+ε) are the infinite-width limit; at width n the projection onto the mean and radial directions removes (1 + (2−κ)ρ)/n of the squared gradient (leading order, docs/theory.md §9)',
+  exactness:
+    'layernorm: the forward map and the backward factor γ²/(v+ε) are the infinite-width limit; at width n the projection onto the mean and radial directions removes (1 + (2−κ)ρ)/n of the squared gradient (leading order, docs/theory.md §9)',
   spectrum: { unsupported: "the free-probability law of LayerNorm's per-sample projection is not derived here" },
 } as const satisfies TheoryLayer<'layernorm'>;

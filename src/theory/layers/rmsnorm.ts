@@ -13,6 +13,7 @@ export const rmsnorm = {
     return { law: applyAffine(law, { a, b: 0 }), back: { d: a * a, o: a * a } };
   },
   records: [],
-  exactness: 'rmsnorm: the infinite-width limit; at width n the radial projection removes (2−κ)ρ/n of the squared gradient (leading order, docs/theory.md §9)',
+  exactness:
+    'rmsnorm: the infinite-width limit; at width n the radial projection removes (2−κ)ρ/n of the squared gradient (leading order, docs/theory.md §9)',
   spectrum: { unsupported: "the free-probability law of RMSNorm's per-sample projection is not derived here" },
 } as const satisfies TheoryLayer<'rmsnorm'>;

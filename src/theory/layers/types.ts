@@ -1,6 +1,14 @@
 // The state the theory table passes from layer to layer at infinite width, and the shape of one entry.
 // Derivations: docs/derivations.md §17 (LayerNorm and RMSNorm at infinite width); summary docs/theory.md §9.
-import { type Activation, type DenseLayer, type Layer, type LayerKind, type LayerOf, type MaybeSupported, SpecError } from '../../network/index.js';
+import {
+  type Activation,
+  type DenseLayer,
+  type Layer,
+  type LayerKind,
+  type LayerOf,
+  type MaybeSupported,
+  SpecError,
+} from '../../network/index.js';
 import type { Quantity } from '../../records/index.js';
 import { gaussMoments, kinksOf, pairMoments } from '../moments.js';
 import { gaussExpect2Split } from '../quadrature.js';
@@ -99,7 +107,11 @@ export function applyAffine(law: Law, t: Affine): Law {
 
 /** Refuse a list the table cannot follow (e.g. an activation on a residual stream). */
 export function unsupportedList(why: string): never {
-  throw new SpecError('layers', why, 'a layer list the infinite-width theory follows: every activation comes after a dense layer (and at most one per block), norms anywhere');
+  throw new SpecError(
+    'layers',
+    why,
+    'a layer list the infinite-width theory follows: every activation comes after a dense layer (and at most one per block), norms anywhere',
+  );
 }
 
 /** Context of one forward pass through a block. */

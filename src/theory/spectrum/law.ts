@@ -113,4 +113,3 @@ export function dphiLaw(act: Activation, shift: number, scale: number, K: number
   }
   return makeLaw(c.lo, c.hi, c.weights);
 }
-

@@ -1,6 +1,17 @@
 // The free-probability problem of a spec's Jacobian: the fixed point q*, the law of D² per layer (no BN;
 // BN with frozen batch statistics) and the closed-form moments m₁, m₂ (docs/spectrum.md §2–§4).
-import { activationOf, blocksOf, checkSupported, kindsOf, layersOf, type NetworkSpec, normCdf, SpecError, widths, type Activation } from '../../network/index.js';
+import {
+  activationOf,
+  blocksOf,
+  checkSupported,
+  kindsOf,
+  layersOf,
+  type NetworkSpec,
+  normCdf,
+  SpecError,
+  widths,
+  type Activation,
+} from '../../network/index.js';
 import { SPECTRUM_SUPPORT } from '../layers/index.js';
 import { gaussExpect, gaussExpectSplit, gaussHermite } from '../quadrature.js';
 import { dphiLaw, isPiecewiseLinear, makeLaw, normalCells, uniformCell } from './law.js';
@@ -15,7 +26,11 @@ export function jacobianFixedPointQ(spec: NetworkSpec, q0 = 1): number {
     const sq = Math.sqrt(q);
     const next = sigmaW2 * gaussExpectSplit((z) => act.phi(sq * z) ** 2, 0, 1, [0]) + sigmaB2;
     if (!Number.isFinite(next) || next > 1e12) {
-      throw new SpecError('init.sigmaW2', sigmaW2, `a value with a finite fixed point q* of the q-map for ${act.name} (q grows without bound); pass q explicitly`);
+      throw new SpecError(
+        'init.sigmaW2',
+        sigmaW2,
+        `a value with a finite fixed point q* of the q-map for ${act.name} (q grows without bound); pass q explicitly`,
+      );
     }
     // q → 0 (ordered phase of an odd φ): below 1e-12 the law of φ′(√q Z)² is the delta at φ′(0)² to 1e-12
     if (next < 1e-12) return 0;
@@ -25,7 +40,11 @@ export function jacobianFixedPointQ(spec: NetworkSpec, q0 = 1): number {
   // At the order–chaos boundary of an odd φ without bias (σ_w² φ′(0)² = 1) q decays only like 1/t, and just
   // inside the ordered phase almost as slowly: q* = 0 there (the map's slope at 0 is at most 1).
   if (sigmaB2 === 0 && act.phi(0) === 0 && sigmaW2 * act.dphi(0) ** 2 <= 1 + 1e-12 && q < 1e-3) return 0;
-  throw new SpecError('init.sigmaW2', sigmaW2, `a value for which the q-map of ${act.name} converges (no fixed point found in 100000 iterations); pass q explicitly`);
+  throw new SpecError(
+    'init.sigmaW2',
+    sigmaW2,
+    `a value for which the q-map of ${act.name} converges (no fixed point found in 100000 iterations); pass q explicitly`,
+  );
 }
 
 /** Options of the theory. */
@@ -43,7 +62,11 @@ export interface JacobianTheoryOptions {
 function checkTheorySpec(spec: NetworkSpec): number {
   const ws = widths(spec);
   if (ws.some((w) => w !== ws[0]) || spec.inputDim !== ws[0]) {
-    throw new SpecError('width', spec.width, `equal widths with inputDim = width for the free-probability spectrum (got inputDim ${spec.inputDim}, widths ${[...new Set(ws)].join(',')})`);
+    throw new SpecError(
+      'width',
+      spec.width,
+      `equal widths with inputDim = width for the free-probability spectrum (got inputDim ${spec.inputDim}, widths ${[...new Set(ws)].join(',')})`,
+    );
   }
   // which kinds the spectrum supports is data on the theory table (residual, layernorm, rmsnorm: not)
   checkSupported(spec, SPECTRUM_SUPPORT, 'the free-probability spectrum');
@@ -54,7 +77,11 @@ function checkTheorySpec(spec: NetworkSpec): number {
     return i >= 0 && j >= 0 && i > j;
   };
   if (blocksOf(layersOf(spec)).some(actBn)) {
-    throw new SpecError('order', spec.order, 'linear-act or linear-bn-act for the free-probability spectrum (BatchNorm before the activation)');
+    throw new SpecError(
+      'order',
+      spec.order,
+      'linear-act or linear-bn-act for the free-probability spectrum (BatchNorm before the activation)',
+    );
   }
   return ws[0];
 }
@@ -71,7 +98,11 @@ function dphiMoments(act: Activation, shift: number, scale: number): { mu1: numb
   if (isPiecewiseLinear(act)) {
     const { a, b } = act.family;
     const pPos = normCdf(shift / scale); // P(shift + scale Z > 0)
-    return { mu1: pPos * b * b + (1 - pPos) * a * a, mu2: pPos * b ** 4 + (1 - pPos) * a ** 4, zero: (a === 0 ? 1 - pPos : 0) + (b === 0 ? pPos : 0) };
+    return {
+      mu1: pPos * b * b + (1 - pPos) * a * a,
+      mu2: pPos * b ** 4 + (1 - pPos) * a ** 4,
+      zero: (a === 0 ? 1 - pPos : 0) + (b === 0 ? pPos : 0),
+    };
   }
   // split at the kink z = −shift/scale by integrating over u = scale·z + shift on both sides of 0
   const f1 = (z: number) => act.dphi(shift + scale * z) ** 2;
@@ -142,7 +173,12 @@ export function spectrumProblem(spec: NetworkSpec, opts: JacobianTheoryOptions =
     mu2 = dm.mu2 * c * c;
   } else {
     const k = B - 1;
-    if (k <= 4) throw new SpecError('batch', B, 'at least 6 for the frozen-statistics BN spectrum (E[1/v²] of the per-unit batch variance is finite only for B − 1 > 4)');
+    if (k <= 4)
+      throw new SpecError(
+        'batch',
+        B,
+        'at least 6 for the frozen-statistics BN spectrum (E[1/v²] of the per-unit batch variance is finite only for B − 1 > 4)',
+      );
     // γ²/(v + ε), v = v̄ χ²_k/k, χ²_k/k by the Wilson–Hilferty transform of a normal (quantile cells)
     const a = 2 / (9 * k);
     const inv = normalCells((z) => g2 / (vbar * Math.max(1 - a + z * Math.sqrt(a), 1e-3) ** 3 + eps), 12);
@@ -186,4 +222,3 @@ export function spectrumMoments(p: SpectrumProblem): SpectrumMoments {
 export function jacobianMoments(spec: NetworkSpec, opts: JacobianTheoryOptions = {}): SpectrumMoments {
   return spectrumMoments(spectrumProblem(spec, opts).problem);
 }
-

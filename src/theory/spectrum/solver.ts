@@ -267,7 +267,11 @@ function densityNormalised(n: Normalised, lams: number[], Y: number): number[] {
 export function eigenDensity(p: SpectrumProblem, lambdas: number[]): number[] {
   const n = normalise(p);
   const Y = 10 * (1 + Math.sqrt(n.variance) + n.variance);
-  return densityNormalised(n, lambdas.map((l) => l / n.scale0), Y).map((d) => d / n.scale0);
+  return densityNormalised(
+    n,
+    lambdas.map((l) => l / n.scale0),
+    Y,
+  ).map((d) => d / n.scale0);
 }
 
 /** Right edge of the normalised support: coarse scan outward, then bisection on "density > 0". */
@@ -364,4 +368,3 @@ export function jacobianSpectrumTheory(spec: NetworkSpec, opts: JacobianTheoryOp
   }
   return { problem, q, ...solved };
 }
-

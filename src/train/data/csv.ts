@@ -19,7 +19,8 @@ export const csv: DataSource<CsvData> = {
   parse({ raw, field }) {
     if (typeof raw.path !== 'string' || raw.path === '') throw new TrainConfigError(`${field}.path`, raw.path, 'the path of a CSV file');
     const lc = raw.labelColumn ?? -1;
-    if (!(typeof lc === 'string' || (typeof lc === 'number' && Number.isInteger(lc)))) throw new TrainConfigError(`${field}.labelColumn`, lc, 'a header name or a 0-based column index (negative from the end)');
+    if (!(typeof lc === 'string' || (typeof lc === 'number' && Number.isInteger(lc))))
+      throw new TrainConfigError(`${field}.labelColumn`, lc, 'a header name or a 0-based column index (negative from the end)');
     const tf = raw.testFraction ?? 0.2;
     if (typeof tf !== 'number' || !(tf >= 0 && tf < 1)) throw new TrainConfigError(`${field}.testFraction`, tf, 'a number in [0, 1)');
     const st = raw.standardize ?? true;
@@ -58,10 +59,16 @@ function loadCsv(cfg: CsvData, seed: number): Dataset {
   let li: number;
   if (typeof cfg.labelColumn === 'string') {
     li = header ? header.indexOf(cfg.labelColumn) : -1;
-    if (li < 0) throw new TrainConfigError('data.labelColumn', cfg.labelColumn, header ? `a column of the header (${header.join(', ')})` : 'a column index (the file has no header row)');
+    if (li < 0)
+      throw new TrainConfigError(
+        'data.labelColumn',
+        cfg.labelColumn,
+        header ? `a column of the header (${header.join(', ')})` : 'a column index (the file has no header row)',
+      );
   } else {
     li = cfg.labelColumn < 0 ? ncol + cfg.labelColumn : cfg.labelColumn;
-    if (li < 0 || li >= ncol) throw new TrainConfigError('data.labelColumn', cfg.labelColumn, `a column index from ${-ncol} to ${ncol - 1}`);
+    if (li < 0 || li >= ncol)
+      throw new TrainConfigError('data.labelColumn', cfg.labelColumn, `a column index from ${-ncol} to ${ncol - 1}`);
   }
   const body = header ? rows.slice(1) : rows;
   const n = body.length;
@@ -71,11 +78,13 @@ function loadCsv(cfg: CsvData, seed: number): Dataset {
   for (let r = 0; r < n; r++) {
     const row = body[r];
     const line = r + (header ? 2 : 1);
-    if (row.length !== ncol) throw new TrainConfigError('data.path', cfg.path, `${ncol} columns on every line; line ${line} has ${row.length}`);
+    if (row.length !== ncol)
+      throw new TrainConfigError('data.path', cfg.path, `${ncol} columns on every line; line ${line} has ${row.length}`);
     let j = 0;
     for (let c = 0; c < ncol; c++) {
       if (c === li) continue;
-      if (!isNum(row[c])) throw new TrainConfigError('data.path', cfg.path, `numeric features; line ${line}, column ${c + 1} is ${JSON.stringify(row[c])}`);
+      if (!isNum(row[c]))
+        throw new TrainConfigError('data.path', cfg.path, `numeric features; line ${line}, column ${c + 1} is ${JSON.stringify(row[c])}`);
       xs[r * dim + j++] = Number(row[c]);
     }
     rawLabels.push(row[li]);
@@ -119,16 +128,24 @@ function csvDim(cfg: CsvData): number | null {
   } catch {
     return null;
   }
-  const first = text.replace(/^\ufeff/, '').split(/\r?\n/).find((l) => l.trim() !== '');
+  const first = text
+    .replace(/^\ufeff/, '')
+    .split(/\r?\n/)
+    .find((l) => l.trim() !== '');
   checkCsvShape(cfg.path, first);
   return first!.split(',').length - 1;
 }
 
 /** An empty CSV, or one not delimited by commas, named with what is wrong (not "inputDim: 0" later). */
 function checkCsvShape(path: string, first: string | undefined): void {
-  if (first === undefined) throw new TrainConfigError('data.path', path, 'a CSV file with rows of comma-separated values (this file is empty)');
+  if (first === undefined)
+    throw new TrainConfigError('data.path', path, 'a CSV file with rows of comma-separated values (this file is empty)');
   if (!first.includes(',')) {
     const other = [';', '\t', '|'].find((d) => first.includes(d));
-    throw new TrainConfigError('data.path', path, `a CSV file delimited by commas (its first row has no comma${other ? `; it looks delimited by ${JSON.stringify(other)}` : ''})`);
+    throw new TrainConfigError(
+      'data.path',
+      path,
+      `a CSV file delimited by commas (its first row has no comma${other ? `; it looks delimited by ${JSON.stringify(other)}` : ''})`,
+    );
   }
 }

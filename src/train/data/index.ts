@@ -26,10 +26,17 @@ export function makeDataConfig(input: unknown, field = 'data'): DataConfig {
   const kind = (raw.kind ?? 'synthetic') as DataKind;
   if (!DATA_KINDS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, `${DATA_KINDS.join(' | ')} (or csv:<path>)`);
   const keys = source(kind).keys as string[];
-  for (const k of Object.keys(raw)) if (!keys.includes(k)) throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option for data "${kind}"${didYouMean(k, keys)}; its options are ${keys.join(', ')}`);
+  for (const k of Object.keys(raw))
+    if (!keys.includes(k))
+      throw new TrainConfigError(
+        `${field}.${k}`,
+        raw[k],
+        `no such option for data "${kind}"${didYouMean(k, keys)}; its options are ${keys.join(', ')}`,
+      );
   const int = (k: string, d: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = raw[k] ?? d;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new TrainConfigError(`${field}.${k}`, v, `an integer from ${min} to ${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new TrainConfigError(`${field}.${k}`, v, `an integer from ${min} to ${max}`);
     return v;
   };
   return source(kind).parse({ raw, field, int });

