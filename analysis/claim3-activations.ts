@@ -14,6 +14,7 @@ import {
   predict,
   type SPRecord,
   sampleNetwork,
+  type Scale,
   type Study,
   type VerdictRow,
 } from 'signalprop';
@@ -154,16 +155,33 @@ export function windowGrowth(records: SPRecord[], a: number, b: number): { growt
   return { growth, se: (growth * sd) / Math.sqrt(n) };
 }
 
+/** The sizes of claim 3 at a scale (its run and its memory estimate read the same). */
+function sizes3(scale: Scale) {
+  return {
+    B: byScale(scale, 32, 256, 512),
+    width: byScale(scale, 32, 512, 1024),
+    depth: byScale(scale, 8, 20, 40),
+    deepDepth: byScale(scale, 16, 80, 120),
+  };
+}
+
 export const claim3: Study = {
   id: 'claim3',
   title: 'Claim 3 — the activation sets the rate; near-linear units explode less',
   statement:
     'With BN, every non-constant activation explodes gradients (Yang et al. 2019, Thm 9); at large batch the rate is E[φ′(z)²]/Var φ(z), z ~ N(β, γ²) (our derivation, docs/theory.md), so units closer to linear (ELU, tanh, SiLU) explode less than ReLU (Paik & Choi 2023, "pseudo-linear").',
+  largest: (scale) => {
+    const { B, width, deepDepth } = sizes3(scale);
+    return [
+      {
+        kind: 'sample',
+        spec: { depth: deepDepth, width, batch: B },
+        what: `claim3's deep nets (depth ${deepDepth}, width ${width}, B ${B})`,
+      },
+    ];
+  },
   run: async (ctx) => {
-    const B = byScale(ctx.scale, 32, 256, 512);
-    const width = byScale(ctx.scale, 32, 512, 1024);
-    const depth = byScale(ctx.scale, 8, 20, 40);
-    const deepDepth = byScale(ctx.scale, 16, 80, 120);
+    const { B, width, depth, deepDepth } = sizes3(ctx.scale);
     const seeds = byScale(ctx.scale, 2, 3, 12);
     const acts = byScale(ctx.scale, ['relu', 'tanh'], ACTIVATIONS, ACTIVATIONS);
     const samples = byScale(ctx.scale, 64, width, width);

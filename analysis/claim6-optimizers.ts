@@ -1,5 +1,5 @@
 // Claim 6: large-batch early instability, and what tames it: warmup, LARS, LAMB, clipping and LALC.
-import { buildFigure, check, runInPool, type SPRecord, type Study, type VerdictRow } from 'signalprop';
+import { buildFigure, check, runInPool, type Scale, type SPRecord, type Study, type VerdictRow } from 'signalprop';
 import { byScale, median } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
 
@@ -104,15 +104,33 @@ export function claim6Verdicts(cells: Claim6Cell[], nSeeds: number): VerdictRow[
   return rows;
 }
 
+/** The sizes of claim 6 at a scale (its run and its memory estimate read the same). */
+function sizes6(scale: Scale) {
+  return {
+    depth: byScale(scale, 6, 16, 32),
+    width: byScale(scale, 32, 64, 512),
+    batches: byScale(scale, [16, 128], [32, 512], [64, 4096]),
+  };
+}
+
 export const claim6: Study = {
   id: 'claim6',
   title: 'Claim 6 — large-batch early instability and the methods that tame it',
   statement:
     "With the learning rate scaled to a large batch, plain SGD on a BN+ReLU net is unstable early in training (the exploded early gradient meets a large step); warmup, LARS, LAMB, gradient clipping and Paik & Choi's LALC tame it, and LALC can replace warmup (Paik & Choi 2023; LALC here is our reconstruction, docs/training.md).",
+  largest: (scale) => {
+    const { depth, width, batches } = sizes6(scale);
+    const B = Math.max(...batches);
+    return [
+      {
+        kind: 'train',
+        spec: { depth, width, batch: B, inputDim: 784 },
+        what: `claim6's training at B ${B} (depth ${depth}, width ${width})`,
+      },
+    ];
+  },
   run: async (ctx) => {
-    const depth = byScale(ctx.scale, 6, 16, 32);
-    const width = byScale(ctx.scale, 32, 64, 512);
-    const batches = byScale(ctx.scale, [16, 128], [32, 512], [64, 4096]);
+    const { depth, width, batches } = sizes6(ctx.scale);
     const steps = byScale(ctx.scale, 8, 60, 600);
     const seeds = byScale(ctx.scale, [1], [1, 2], [1, 2, 3, 4]);
     const tasks: TrainTask[] = [];

@@ -8,7 +8,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { NetworkSpec } from '../network/index.js';
 
 /** Bytes of one Node worker thread with the module graph loaded through tsx (measured: ~100 MB). */
-const THREAD_BYTES = 100 * 2 ** 20;
+export const THREAD_BYTES = 100 * 2 ** 20;
 /** Bytes of the main process before any work (Node, tsx, the command's modules). */
 const BASE_BYTES = 150 * 2 ** 20;
 /** The sampler keeps every layer's activations up to this (src/sample/network.ts), else checkpoints. */

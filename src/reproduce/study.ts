@@ -1,4 +1,5 @@
 // The shape of a reproduction study (one claim of the seed paper, theory against measurement).
+import type { SpecInput } from '../network/index.js';
 import type { SPRecord } from '../records/records.js';
 import type { Verdict, VerdictRow } from './verdict.js';
 
@@ -45,6 +46,11 @@ export interface Study {
   /** The claim under test, in one or two sentences, with its source. */
   statement: string;
   run: (ctx: StudyContext) => Promise<StudyResult>;
+  /**
+   * The largest piece of work one thread holds at a time at this scale (a sampled network, a training run),
+   * for the memory estimate before anything runs; absent when every piece is small.
+   */
+  largest?: (scale: Scale) => { kind: 'sample' | 'train'; spec: SpecInput; what: string }[];
 }
 
 export interface StudyOutcome extends StudyResult {

@@ -191,6 +191,20 @@ describe('item 12: sizes that cannot fit are refused before they start', () => {
     60_000,
   );
 
+  it('reproduce at a scale whose largest piece of work cannot fit on one thread is refused before any study runs', () => {
+    // claim 6 at paper scale trains at B = 4096 (depth 32, width 512): ≈ 2.3 GB per thread (estimateTrain)
+    const r = run(['reproduce', '--scale', 'paper', '--only', 'claim6', '--out', join(dir, 'rp-out'), '--cache', join(dir, 'rp-cache')], {
+      ...process.env,
+      SIGNALPROP_TOTALMEM: String(1e9),
+    });
+    expect(r.code, r.stderr).toBe(2);
+    oneLine(r.stderr, 'reproduce: needs ≈');
+    expect(r.stderr).toMatch(
+      /needs ≈ 2\.\d GB of memory for claim6's training at B 4096 .*this machine has 1\.0 GB; use a smaller --scale/,
+    );
+    expect(existsSync(join(dir, 'rp-out'))).toBe(false);
+  }, 60_000);
+
   it('a sweep whose largest cell cannot fit is refused before any cell runs', () => {
     const f = join(dir, 'bigsweep.json');
     writeFileSync(f, JSON.stringify({ name: 'bigsweep', kind: 'sample', base: { depth: 4, batch: 8 }, axes: { width: [8, 60000] } }));

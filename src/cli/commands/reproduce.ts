@@ -3,8 +3,42 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { reproduce, SCALES, type Scale, type Study } from '../../reproduce/index.js';
 import { defaultThreads } from '../../parallel/pool.js';
-import { capThreads } from '../../io/memory.js';
+import { capThreads, cellBytes, formatBytes, machineMemory, THREAD_BYTES } from '../../io/memory.js';
+import { makeSpec } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
+
+/**
+ * The threads the studies can run on in this machine's memory: each thread holds one of a study's pieces
+ * of work at a time (a sampled network, a training run), so the largest piece (Study.largest, estimated as
+ * a sweep cell) times the threads must fit. Fewer threads when they would not (a warning); exit 2 when not
+ * even one fits.
+ */
+function fitThreads(studies: Study[], scale: Scale, threads: number): number {
+  let big = 0;
+  let what = '';
+  for (const s of studies) {
+    for (const w of s.largest?.(scale) ?? []) {
+      const b = cellBytes(w.kind, makeSpec(w.spec)) + THREAD_BYTES;
+      if (b > big) {
+        big = b;
+        what = w.what;
+      }
+    }
+  }
+  if (big === 0) return threads;
+  const have = machineMemory();
+  const fit = Math.floor(have / big);
+  if (fit < 1) {
+    throw new UsageError(
+      `reproduce: needs ≈ ${formatBytes(big)} of memory for ${what} at --scale ${scale}; this machine has ${formatBytes(have)}; use a smaller --scale`,
+    );
+  }
+  if (fit >= threads) return threads;
+  progress(
+    `signalprop: reproduce: ${threads} threads would need ≈ ${formatBytes(big * threads)} of memory (${what}: ${formatBytes(big)} per thread); this machine has ${formatBytes(have)}; using ${fit}`,
+  );
+  return fit;
+}
 
 export function register(program: Command): void {
   program
@@ -35,7 +69,11 @@ export function register(program: Command): void {
       const asked = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 256 });
       const capped = asked === undefined ? null : capThreads('--threads', asked);
       if (capped?.warning) progress(`signalprop: ${capped.warning}`);
-      const threads = capped?.threads ?? defaultThreads();
+      const threads = fitThreads(
+        STUDIES.filter((s) => only.length === 0 || only.includes(s.id)),
+        opts.scale as Scale,
+        capped?.threads ?? defaultThreads(),
+      );
       checkOutPath('--out', opts.out, 'dir');
       checkOutPath('--cache', opts.cache, 'dir');
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
