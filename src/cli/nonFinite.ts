@@ -2,7 +2,7 @@
 // Exit code 3 (docs/architecture.md): the input was valid and the command ran, but its headline result is not
 // a finite number, so a script must not go on as if it had one. Values that overflowed only in some layers
 // give a warning and exit 0.
-import type { NetworkSpec } from '../network/index.js';
+import { kindsOf, layersOf, type NetworkSpec } from '../network/index.js';
 import type { SPRecord } from '../records/index.js';
 
 /** Exit code of a run whose headline result overflowed (not finite). */
@@ -14,10 +14,12 @@ const LN_MAX = Math.log(Number.MAX_VALUE);
 /** Why a net of this spec overflows, in words (the likely cause; the first non-finite layer is given separately). */
 export function overflowCause(spec: NetworkSpec): string {
   const w = spec.init.sigmaW2;
-  if (spec.order === 'linear-act') {
+  const kinds = kindsOf(layersOf(spec));
+  if (!kinds.has('batchnorm') && !kinds.has('layernorm') && !kinds.has('rmsnorm')) {
     return `without BatchNorm nothing rescales the activations: each layer multiplies their variance by about σ_w² = ${w} (times E[φ(z)²]/E[z²]), past float64's largest value 1.8e308 (e^${LN_MAX.toFixed(1)}) after ln(1.8e308)/ln(σ_w²) ≈ ${w > 1 ? (LN_MAX / Math.log(w)).toFixed(1) : '∞'} layers`;
   }
-  return `BatchNorm keeps the forward pass bounded, but ‖∂L/∂h‖² grows by λ per layer; over depth ${spec.depth} the product passes float64's largest value 1.8e308 once depth · ln λ > ${LN_MAX.toFixed(1)} (or ε = ${spec.bn.eps} and γ = ${spec.bn.gamma} are extreme)`;
+  const norm = kinds.has('batchnorm') ? 'BatchNorm' : kinds.has('layernorm') ? 'LayerNorm' : 'RMSNorm';
+  return `${norm} keeps the forward pass bounded, but ‖∂L/∂h‖² grows by λ per layer; over depth ${spec.depth} the product passes float64's largest value 1.8e308 once depth · ln λ > ${LN_MAX.toFixed(1)} (or the norm's ε = ${spec.bn.eps} and γ = ${spec.bn.gamma} are extreme)`;
 }
 
 export interface NonFiniteSummary {
