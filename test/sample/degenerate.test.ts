@@ -13,10 +13,15 @@ import { forwardBackward, readoutConstantReason, RoundOffGradientError, roundOff
 import { chooseLoss, sampleNetwork } from '../../src/sample/sampler.js';
 import { runCli } from '../helpers/cli.js';
 import { fillGaussian } from './fastDraws.js';
+import { expectAgrees, expectExcludes, expectResolves } from '../helpers/agreement.js';
 
 const WIDTH = 64;
 const B = 16;
 const REACH = Math.sqrt(B - 1); // max |ẑ| in a batch of B (biased variance)
+// Standard errors allowed by the two sampled checks below (expectAgrees, the rule of compare and reproduce), above
+// the default AGREEMENT_Z = 2: each SE is over 6 seeds, so the error is t with 5 degrees of freedom, whose
+// two-sided tail is 3.0% at 3 (6% for both checks) but 10% at 2 (19% for both).
+const Z_SEEDS = 3;
 
 /** The readout r of the seed copied into every row: the projection loss then equals the readout loss. */
 function readoutRows(spec: NetworkSpec, seed: number): Float64Array {
@@ -129,14 +134,16 @@ describe('a projection with independent rows: its top gradient is real', () => {
     // g = ∂L/∂x_L has i.i.d. N(0, 1/N) rows independent of ẑ, so per unit g_k is isotropic in batch
     // space and the projection onto the complement of {1, ẑ_k} keeps (B−2)/B of ‖g_k‖² in expectation
     // (a Beta((B−2)/2, 1) fraction); the inv²-weighted ratio over 256 units has a ratio-of-sums bias of
-    // O(1/256 · var) ≈ 10⁻⁵, far inside 3 se.
+    // O(1/256 · var) ≈ 10⁻⁵, far inside Z_SEEDS se.
     const spec = makeSpec({ depth: 4, width: 256, batch: B, activation: 'identity' });
     const top = [1, 2, 3, 4, 5, 6].map((s) => forwardBackward(spec, s).bnRetained[3]);
     const m = summarize(top);
     const se = m.sd / Math.sqrt(m.n);
     const want = (B - 2) / B;
-    expect(3 * se).toBeLessThan(0.02 * want); // the check can tell (B−2)/B from, e.g., (B−3)/B (−7%)
-    expect(Math.abs(m.mean - want)).toBeLessThan(3 * se);
+    const opts = { relTol: 0, se, z: Z_SEEDS };
+    expectResolves(opts, want, 0.02 * want); // the check can tell (B−2)/B from, e.g., (B−3)/B (−7%)
+    expectAgrees(want, m.mean, opts, 'retained fraction');
+    expectExcludes((B - 3) / B, m.mean, opts, '(B−3)/B');
   });
 });
 
@@ -191,9 +198,12 @@ describe('genuinely small gradients are kept', () => {
     const net = summarize(small);
     const se = Math.sqrt(net.sd ** 2 / net.n + mc.sd ** 2 / mc.n);
     expect(mc.mean).toBeLessThan(0.25 - 1 / (2 * Math.PI)); // below its large-B limit 0.0908 (0.079 at B = 16)
-    expect(3 * se).toBeLessThan(0.05 * mc.mean);
+    expectResolves({ relTol: 0, se, z: Z_SEEDS }, mc.mean, 0.05 * mc.mean);
     // ratio-of-sums over 2048 units: bias O(1/n) ≈ 5·10⁻⁴ relative, inside the 0.002·q allowance
-    expect(Math.abs(net.mean - mc.mean)).toBeLessThan(0.002 * mc.mean + 3 * se);
+    const opts = { relTol: 0, absTol: 0.002 * mc.mean, se, z: Z_SEEDS };
+    expectAgrees(mc.mean, net.mean, opts, 'retained/δ²');
+    // power: the network's q is that of B = 16, not the large-B limit (15% above)
+    expectExcludes(0.25 - 1 / (2 * Math.PI), net.mean, opts, 'the large-B limit of q');
   });
 
   it('a vanishing BN net (saturated tanh) and a deep plain net are not refused', () => {
