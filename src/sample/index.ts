@@ -1,5 +1,14 @@
 // sample: real random networks at finite width, at initialization, in float64.
-export { type BackendChoice, type Kernels, kernels, nativeKernels, nativeKernelsError, tsKernels } from './linalg.js';
+export {
+  type BackendChoice,
+  isBackendChoice,
+  type Kernels,
+  kernels,
+  nativeKernels,
+  nativeKernelsError,
+  SAMPLE_BACKENDS,
+  tsKernels,
+} from './linalg.js';
 export {
   checkLoss,
   defaultLoss,

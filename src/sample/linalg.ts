@@ -1,7 +1,16 @@
-// Float64 matrix kernels for the sampler: the optional OpenBLAS addon (native/blas, an
-// optionalDependency built at install) when it loads, else pure-TypeScript loops that are always
-// available. Both compute the same row-major BLAS operations, so results agree to rounding.
-import { createRequire } from 'node:module';
+// Float64 matrix kernels for the sampler: the optional native addon (native/blas, an
+// optionalDependency built at install, loaded by src/io/native.ts) when it loads, else pure-TypeScript
+// loops that are always available. Both compute the same row-major BLAS operations, so results agree
+// to rounding.
+import {
+  canonicalBackend,
+  isNativeName,
+  NATIVE_BUILD_HINT,
+  type Native,
+  type NativeAlias,
+  loadNative,
+  nativeUnavailableReason,
+} from '../io/native.js';
 
 /** Row-major dense kernels (BLAS semantics; op(X) = X or Xᵀ). */
 export interface Kernels {
@@ -26,27 +35,6 @@ export interface Kernels {
   /** Upper triangle of C = alpha·op(A)·op(A)ᵀ + beta·C; op(A) is N×K (A is K×N when trans). */
   syrk(trans: boolean, N: number, K: number, alpha: number, A: Float64Array, lda: number, beta: number, C: Float64Array, ldc: number): void;
   /** Threads the kernels may use (no-op for the TypeScript kernels, which run on the calling thread). */
-  setThreads(n: number): void;
-  getThreads(): number;
-}
-
-interface Addon {
-  dgemm(
-    ta: number,
-    tb: number,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float64Array,
-    lda: number,
-    B: Float64Array,
-    ldb: number,
-    beta: number,
-    C: Float64Array,
-    ldc: number,
-  ): void;
-  dsyrk(tr: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, beta: number, C: Float64Array, ldc: number): void;
   setThreads(n: number): void;
   getThreads(): number;
 }
@@ -237,8 +225,9 @@ export const tsKernels: Kernels = {
   },
 };
 
-function wrapAddon(a: Addon): Kernels {
+function wrapNative({ float64: a, threads }: Native): Kernels {
   return {
+    // the name the records carry (SampleResult.backend); "native" is the user-facing name of the addon
     name: 'openblas',
     gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
       if (M === 0 || N === 0) return;
@@ -256,45 +245,44 @@ function wrapAddon(a: Addon): Kernels {
       }
       a.dsyrk(trans ? 1 : 0, N, K, alpha, A, lda, beta, C, ldc);
     },
-    setThreads: (n) => a.setThreads(Math.max(1, Math.floor(n))),
-    getThreads: () => a.getThreads(),
+    setThreads: (n) => threads.set(n),
+    getThreads: () => threads.get(),
   };
 }
 
 let nativeCache: Kernels | null | undefined;
-let nativeError = '';
 
-/** The OpenBLAS kernels, or null when the optional addon is not built (see nativeKernelsError()). */
+/** The native (OpenBLAS) kernels, or null when the optional addon is not built (see nativeKernelsError()). */
 export function nativeKernels(): Kernels | null {
-  if (nativeCache !== undefined) return nativeCache;
-  try {
-    const req = createRequire(import.meta.url);
-    const addon = req('signalprop-blas') as Addon;
-    if (typeof addon.dgemm !== 'function') throw new Error('signalprop-blas has no dgemm');
-    nativeCache = wrapAddon(addon);
-  } catch (e) {
-    nativeError = (e as Error).message.split('\n')[0];
-    nativeCache = null;
+  if (nativeCache === undefined) {
+    const n = loadNative();
+    nativeCache = n ? wrapNative(n) : null;
   }
   return nativeCache;
 }
 
-/** Why the native kernels are unavailable ('' when they loaded or were not tried). */
+/** Why the native kernels are unavailable ('' when they loaded). */
 export function nativeKernelsError(): string {
-  return nativeError;
+  return nativeUnavailableReason() ?? '';
 }
 
-export type BackendChoice = 'auto' | 'native' | 'typescript';
+/** The sampler's kernel choices; "native" also answers to its older names (NATIVE_ALIASES: "blas", "openblas"). */
+export const SAMPLE_BACKENDS = ['auto', 'native', 'typescript'] as const;
+export type BackendChoice = (typeof SAMPLE_BACKENDS)[number] | NativeAlias;
 
-/** Pick kernels: 'auto' prefers OpenBLAS and falls back to TypeScript; 'native' throws if the addon is missing. */
+/** Whether `name` is a kernel choice of the sampler (SAMPLE_BACKENDS or an alias of native). */
+export function isBackendChoice(name: unknown): name is BackendChoice {
+  return (SAMPLE_BACKENDS as readonly unknown[]).includes(name) || isNativeName(name);
+}
+
+/** Pick kernels: 'auto' prefers the native addon and falls back to TypeScript; 'native' throws if the addon is missing. */
 export function kernels(choice: BackendChoice = 'auto'): Kernels {
-  if (choice === 'typescript') return tsKernels;
+  const c = canonicalBackend(choice);
+  if (c === 'typescript') return tsKernels;
   const n = nativeKernels();
   if (n) return n;
-  if (choice === 'native') {
-    throw new Error(
-      `backend: "native" is not available (${nativeError}); build it with \`npm rebuild signalprop-blas\` (needs cc and libopenblas-dev) or use "auto" / "typescript"`,
-    );
+  if (c === 'native') {
+    throw new Error(`backend: "native" is not available (${nativeKernelsError()}); ${NATIVE_BUILD_HINT} or use "auto" / "typescript"`);
   }
   return tsKernels;
 }

@@ -1,6 +1,6 @@
-// Backends for training: "auto" (the default: blas when signalprop's native addon is built, else
-// wasm), blas (tfjs's cpu backend with native float32 kernels: oneDNN or OpenBLAS sgemm and C loops,
-// src/train/blas.ts), tfjs +
+// Backends for training: "auto" (the default: native when signalprop's native addon is built, else
+// wasm), native (also accepted by its older name "blas": tfjs's cpu backend with the addon's float32
+// kernels, oneDNN or OpenBLAS sgemm and C loops, registered with tfjs as "blas", src/train/blas.ts), tfjs +
 // wasm (SIMD), the pure-JS cpu backend, and, only when the user installed them,
 // @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu (loaded at run time).
 import { createRequire } from 'node:module';
@@ -8,16 +8,27 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { canonicalBackend, isNativeName, NATIVE_ALIASES, NATIVE_BUILD_HINT } from '../io/native.js';
 import { blasLibraries, blasThreads, blasUnavailableReason, registerBlasBackend, setBlasThreads } from './blas.js';
 import { TrainConfigError } from './errors.js';
 
-export const BACKENDS = ['auto', 'blas', 'wasm', 'cpu', 'node', 'node-gpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+/** The training backends by their canonical names; "native" also answers to NATIVE_ALIASES ("blas", "openblas"). */
+export const BACKENDS = ['auto', 'native', 'wasm', 'cpu', 'node', 'node-gpu'] as const;
+/** A backend name as a flag or config may give it: canonical, or an alias of native (kept as given in configs and manifests). */
+export type BackendName = (typeof BACKENDS)[number] | (typeof NATIVE_ALIASES)[number];
+
+/** What a bad backend name is told: the canonical names, and the aliases. */
+export const BACKENDS_ALLOWED = `${BACKENDS.join(' | ')} (native is also accepted as ${NATIVE_ALIASES.join(' or ')})`;
+
+/** Whether `name` is a training backend (canonical or an alias). */
+export function isBackendName(name: unknown): name is BackendName {
+  return typeof name === 'string' && (BACKENDS as readonly string[]).includes(canonicalBackend(name));
+}
 
 export interface BackendInfo {
   /** The backend asked for. */
   requested: BackendName;
-  /** The tfjs backend in use (blas, wasm, cpu, tensorflow). */
+  /** The tfjs backend in use (blas: the native addon's, wasm, cpu, tensorflow). */
   name: string;
   /** tfjs version (tfjs-core). */
   tfjsVersion: string;
@@ -79,7 +90,7 @@ async function useNode(kind: 'node' | 'node-gpu'): Promise<BackendInfo> {
       `a backend whose package is installed: ${pkg} ${why}. Install it with \`npm i ${pkg}@${tf.version_core}\` ` +
         '(its install script downloads libtensorflow from storage.googleapis.com, so it needs that access' +
         (kind === 'node-gpu' ? ', and CUDA/cuDNN for the GPU' : '') +
-        '), or use --backend auto (default), blas, wasm or cpu',
+        '), or use --backend auto (default), native, wasm or cpu',
     );
   }
   const ok = await tf.setBackend('tensorflow');
@@ -105,7 +116,7 @@ async function useBlas(requested: BackendName, threads: number): Promise<Backend
     throw new TrainConfigError(
       'backend',
       requested,
-      `a backend that can start: signalprop's native addon is not available (${blasUnavailableReason()}); build it with \`npm rebuild signalprop-blas\` (needs cc and libopenblas-dev), or use --backend auto | wasm | cpu`,
+      `a backend that can start: signalprop's native addon is not available (${blasUnavailableReason()}); ${NATIVE_BUILD_HINT}, or use --backend auto | wasm | cpu`,
     );
   }
   setBlasThreads(threads);
@@ -139,15 +150,14 @@ export function allCores(): number {
 }
 
 /**
- * Select a backend for this process (tfjs has one engine per process). "auto" is blas when the
- * native addon is built and wasm otherwise; wasm falls back to cpu if its module cannot start; blas,
- * node and node-gpu throw TrainConfigError (field "backend") when they cannot start. `threads` (blas
- * only; default every core) is the OpenBLAS thread count, shared by the whole process.
+ * Select a backend for this process (tfjs has one engine per process). "auto" is native (the tfjs
+ * backend "blas") when the native addon is built and wasm otherwise; wasm falls back to cpu if its
+ * module cannot start; native (or its aliases "blas", "openblas"), node and node-gpu throw
+ * TrainConfigError (field "backend") when they cannot start. `threads` (native only; default every
+ * core) is the OpenBLAS thread count, shared by the whole process.
  */
 export async function initBackend(requested: BackendName = 'auto', threads: number | null = null): Promise<BackendInfo> {
-  if (!(BACKENDS as readonly string[]).includes(requested)) {
-    throw new TrainConfigError('backend', requested, BACKENDS.join(' | '));
-  }
+  if (!isBackendName(requested)) throw new TrainConfigError('backend', requested, BACKENDS_ALLOWED);
   if (threads !== null && (!Number.isInteger(threads) || threads < 1 || threads > 1024))
     throw new TrainConfigError('threads', threads, 'an integer from 1 to 1024, or null for every core');
   const want = threads ?? allCores();
@@ -165,8 +175,8 @@ export async function initBackend(requested: BackendName = 'auto', threads: numb
     info = registerBlasBackend()
       ? await useBlas('auto', want)
       : { ...(await initWasmOrCpu()), requested: 'auto', fallbackFrom: `blas (${blasUnavailableReason()})` };
-  } else if (requested === 'blas') {
-    info = await useBlas('blas', want);
+  } else if (isNativeName(requested)) {
+    info = await useBlas(requested, want);
   } else if (requested === 'wasm') {
     info = await initWasmOrCpu();
   } else if (requested === 'cpu') {

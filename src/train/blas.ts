@@ -9,83 +9,29 @@
 // leading or trailing axes) and Transpose (2-D, and batched 2-D). The elementwise kernels and the
 // leading-axis reductions give the same bits as the cpu kernels (checked in test/train/blas.test.ts);
 // trailing-axis sums use 8 partial sums in double (not bit-identical; within float rounding).
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import {
+  type BinaryOp,
+  type FusedKernel,
+  loadNative,
+  type NativeFloat32,
+  nativeUnavailableReason,
+  type OperandMode,
+  type UnaryOp,
+} from '../io/native.js';
 
-/** The float32 part of the signalprop-blas addon. */
-export interface F32Addon {
-  sgemm(
-    ta: number,
-    tb: number,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    lda: number,
-    B: Float32Array,
-    ldb: number,
-    beta: number,
-    C: Float32Array,
-    ldc: number,
-  ): void;
-  binary(op: number, a: Float32Array, am: number, b: Float32Array, bm: number, out: Float32Array, rows: number, cols: number): void;
-  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
-  reduce(mean: number, x: Float32Array, rows: number, cols: number, axis: number, out: Float32Array): void;
-  transpose(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
-  bnForward(
-    h: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    eps: number,
-    rows: number,
-    cols: number,
-    out: Float32Array,
-    zhat: Float32Array,
-    inv: Float32Array,
-    mean: Float32Array,
-    variance: Float32Array,
-  ): void;
-  bnBackward(
-    dy: Float32Array,
-    zhat: Float32Array,
-    inv: Float32Array,
-    gamma: Float32Array,
-    rows: number,
-    cols: number,
-    dh: Float32Array,
-    dgamma: Float32Array,
-    dbeta: Float32Array,
-  ): void;
-  sgdUpdate(p: Float32Array, g: Float32Array, lr: number, out: Float32Array): void;
-  sumSquares(x: Float32Array): number;
-  sgemmEngine(): string;
-  coreName(): string;
-  setThreads(n: number): void;
-  getThreads(): number;
-}
+let addon: NativeFloat32 | null = null;
 
-let addon: F32Addon | null = null;
-let loadError: string | null = null;
-
-/** The addon, or null (with `blasUnavailableReason()`) when it was not built. */
-export function loadF32Addon(): F32Addon | null {
-  if (addon || loadError) return addon;
-  try {
-    const a = createRequire(import.meta.url)('signalprop-blas') as F32Addon;
-    if (typeof a.sgemm !== 'function' || typeof a.binary !== 'function')
-      throw new Error('the built addon predates the float32 kernels; run `npm rebuild signalprop-blas`');
-    addon = a;
-  } catch (e) {
-    loadError = (e as Error).message.split('\n')[0];
-  }
+/** The float32 part of the native addon (src/io/native.ts), or null when it is not built. */
+export function loadF32Addon(): NativeFloat32 | null {
+  addon ??= loadNative()?.float32 ?? null;
   return addon;
 }
 
+/** Why the native addon is unavailable (one line), or null when it loaded. */
 export function blasUnavailableReason(): string | null {
-  loadF32Addon();
-  return loadError;
+  return nativeUnavailableReason();
 }
 
 // ---- the backend: the cpu backend plus a pool of output buffers ----------------------------------
@@ -197,8 +143,7 @@ const vals = (be: BlasBackend, t: tf.TensorInfo): Float32Array => {
 const native = (be: BlasBackend, ...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32' && raw(be, t) instanceof Float32Array);
 const f32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
 
-const MODE = { full: 0, scalar: 1, row: 2, col: 3 } as const;
-type Mode = keyof typeof MODE;
+type Mode = OperandMode;
 
 /**
  * How an operand of shape `shape` broadcasts to `out`: the whole output, a scalar, a row vector
@@ -224,7 +169,7 @@ export function operandMode(shape: readonly number[], out: readonly number[]): {
 export function binaryPlan(
   aShape: readonly number[],
   bShape: readonly number[],
-): { out: number[]; rows: number; cols: number; am: number; bm: number } | null {
+): { out: number[]; rows: number; cols: number; am: Mode; bm: Mode } | null {
   let out: number[];
   try {
     out = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
@@ -251,27 +196,30 @@ export function binaryPlan(
     cols = total;
   }
   if (!Number.isInteger(rows) || rowN.some((n) => n !== cols) || colN.some((n) => n !== rows)) return null;
-  return { out, rows, cols, am: MODE[a.mode], bm: MODE[b.mode] };
+  return { out, rows, cols, am: a.mode, bm: b.mode };
 }
 
-function binaryKernel(op: number, fallback: KFunc): KFunc {
+function binaryKernel(op: BinaryOp, fallback: KFunc): KFunc {
+  const { ops } = addon!;
+  const code = ops.binary[op];
   return (args) => {
     const { a, b } = args.inputs;
     if (!native(args.backend, a, b)) return fallback(args);
     const plan = binaryPlan(a.shape, b.shape);
     if (!plan) return fallback(args);
     const out = args.backend.alloc(plan.rows * plan.cols);
-    addon!.binary(op, vals(args.backend, a), plan.am, vals(args.backend, b), plan.bm, out, plan.rows, plan.cols);
+    addon!.binary(code, vals(args.backend, a), ops.mode[plan.am], vals(args.backend, b), ops.mode[plan.bm], out, plan.rows, plan.cols);
     return args.backend.makeTensorInfo(plan.out, 'float32', out);
   };
 }
 
-function unaryKernel(op: number, fallback: KFunc, alphaOf: (attrs?: Record<string, any>) => number = () => 0): KFunc {
+function unaryKernel(op: UnaryOp, fallback: KFunc, alphaOf: (attrs?: Record<string, any>) => number = () => 0): KFunc {
+  const code = addon!.ops.unary[op];
   return (args) => {
     const { x } = args.inputs;
     if (!native(args.backend, x) || size(x.shape) === 0) return fallback(args);
     const out = args.backend.alloc(size(x.shape));
-    addon!.unary(op, vals(args.backend, x), out, alphaOf(args.attrs));
+    addon!.unary(code, vals(args.backend, x), out, alphaOf(args.attrs));
     return args.backend.makeTensorInfo(x.shape, 'float32', out);
   };
 }
@@ -365,23 +313,26 @@ function batchMatMulKernel(fallback: KFunc): KFunc {
   };
 }
 
-/** The kernels this backend runs natively, by tfjs kernel name, given the cpu kernel to fall back to. */
+/**
+ * The kernels this backend runs natively, by tfjs kernel name, given the cpu kernel to fall back to.
+ * binary/unary ops are named as the addon exports them (OPS in native/blas/index.cjs); the addon gives the codes.
+ */
 const OVERRIDES: Record<string, (fallback: KFunc) => KFunc> = {
   BatchMatMul: batchMatMulKernel,
-  Add: (f) => binaryKernel(0, f),
-  Sub: (f) => binaryKernel(1, f),
-  Multiply: (f) => binaryKernel(2, f),
-  RealDiv: (f) => binaryKernel(3, f),
-  Maximum: (f) => binaryKernel(4, f),
-  Minimum: (f) => binaryKernel(5, f),
-  SquaredDifference: (f) => binaryKernel(6, f),
-  Square: (f) => unaryKernel(0, f),
-  Relu: (f) => unaryKernel(1, f),
-  Step: (f) => unaryKernel(2, f, (attrs) => Number(attrs?.alpha ?? 0)),
-  Neg: (f) => unaryKernel(3, f),
-  Sqrt: (f) => unaryKernel(4, f),
-  Rsqrt: (f) => unaryKernel(5, f),
-  Abs: (f) => unaryKernel(6, f),
+  Add: (f) => binaryKernel('add', f),
+  Sub: (f) => binaryKernel('sub', f),
+  Multiply: (f) => binaryKernel('mul', f),
+  RealDiv: (f) => binaryKernel('div', f),
+  Maximum: (f) => binaryKernel('max', f),
+  Minimum: (f) => binaryKernel('min', f),
+  SquaredDifference: (f) => binaryKernel('sqdiff', f),
+  Square: (f) => unaryKernel('square', f),
+  Relu: (f) => unaryKernel('relu', f),
+  Step: (f) => unaryKernel('step', f, (attrs) => Number(attrs?.alpha ?? 0)),
+  Neg: (f) => unaryKernel('neg', f),
+  Sqrt: (f) => unaryKernel('sqrt', f),
+  Rsqrt: (f) => unaryKernel('rsqrt', f),
+  Abs: (f) => unaryKernel('abs', f),
   Sum: (f) => reduceKernel(false, f),
   Mean: (f) => reduceKernel(true, f),
   Transpose: transposeKernel,
@@ -395,13 +346,17 @@ function needF32(name: string, ...ts: tf.TensorInfo[]): void {
   if (!f32(...ts)) throw new Error(`${name}: float32 inputs only (got ${ts.map((t) => t.dtype).join(', ')})`);
 }
 
-const FUSED: Record<string, KFunc> = {
+/** The tfjs kernel name of a fused kernel, as the addon exports it (FUSED in native/blas/index.cjs). */
+const kernelOf = (role: FusedKernel) => addon!.fused[role].kernel;
+
+/** The fused kernels by role (batchNorm, …); registered under the addon's kernel names. */
+const FUSED = {
   /** Training-mode BN of a B × N batch: [out, ẑ, inv, mean, variance]. */
-  SignalpropBatchNorm: ({ inputs: { h, gamma, beta }, backend, attrs }) => {
-    needF32('SignalpropBatchNorm', h, gamma, beta);
+  batchNorm: ({ inputs: { h, gamma, beta }, backend, attrs }) => {
+    needF32(kernelOf('batchNorm'), h, gamma, beta);
     const [R, C] = h.shape;
     if (h.shape.length !== 2 || size(gamma.shape) !== C || size(beta.shape) !== C)
-      throw new Error(`SignalpropBatchNorm: shapes ${h.shape}, ${gamma.shape}, ${beta.shape}`);
+      throw new Error(`${kernelOf('batchNorm')}: shapes ${h.shape}, ${gamma.shape}, ${beta.shape}`);
     const out = backend.alloc(R * C);
     const zhat = backend.alloc(R * C);
     const [inv, mean, variance] = [backend.alloc(C), backend.alloc(C), backend.alloc(C)];
@@ -413,8 +368,8 @@ const FUSED: Record<string, KFunc> = {
     ];
   },
   /** Its backward: [dh, dγ, dβ]. */
-  SignalpropBatchNormGrad: ({ inputs: { dy, zhat, inv, gamma }, backend }) => {
-    needF32('SignalpropBatchNormGrad', dy, zhat, inv, gamma);
+  batchNormGrad: ({ inputs: { dy, zhat, inv, gamma }, backend }) => {
+    needF32(kernelOf('batchNormGrad'), dy, zhat, inv, gamma);
     const [R, C] = dy.shape;
     const dh = backend.alloc(R * C);
     const [dg, db] = [backend.alloc(C), backend.alloc(C)];
@@ -426,25 +381,31 @@ const FUSED: Record<string, KFunc> = {
     ];
   },
   /** p − lr·g. */
-  SignalpropSgdUpdate: ({ inputs: { p, g }, backend, attrs }) => {
-    needF32('SignalpropSgdUpdate', p, g);
+  sgdUpdate: ({ inputs: { p, g }, backend, attrs }) => {
+    needF32(kernelOf('sgdUpdate'), p, g);
     const out = backend.alloc(size(p.shape));
     addon!.sgdUpdate(vals(backend, p), vals(backend, g), Number(attrs?.lr), out);
     return backend.makeTensorInfo(p.shape, 'float32', out);
   },
   /** [Σ x₀², Σ x₁², …] of the inputs x0, x1, …. */
-  SignalpropSumSquares: ({ inputs, backend }) => {
+  sumSquares: ({ inputs, backend }) => {
     const ts = Object.keys(inputs)
       .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
       .map((k) => inputs[k]);
-    needF32('SignalpropSumSquares', ...ts);
+    needF32(kernelOf('sumSquares'), ...ts);
     const out = backend.alloc(ts.length);
     for (let i = 0; i < ts.length; i++) out[i] = addon!.sumSquares(vals(backend, ts[i]));
     return backend.makeTensorInfo([ts.length], 'float32', out);
   },
-};
+} satisfies Record<FusedKernel, KFunc>;
 
-export const FUSED_KERNELS = Object.keys(FUSED);
+/** The fused kernels' roles. */
+export const FUSED_KERNELS = Object.keys(FUSED) as FusedKernel[];
+
+/** The tfjs kernel name of a fused kernel (src/train/ops.ts dispatches to it), or null without the addon. */
+export function fusedKernelName(role: FusedKernel): string | null {
+  return loadF32Addon()?.fused[role].kernel ?? null;
+}
 
 let registered = false;
 
@@ -462,23 +423,23 @@ export function registerBlasBackend(): boolean {
     const kernelFunc = make ? (make(k.kernelFunc as unknown as KFunc) as unknown as tf.KernelFunc) : k.kernelFunc;
     tf.registerKernel({ ...k, backendName: 'blas', kernelFunc });
   }
-  for (const [kernelName, f] of Object.entries(FUSED))
-    tf.registerKernel({ kernelName, backendName: 'blas', kernelFunc: f as unknown as tf.KernelFunc });
+  for (const role of FUSED_KERNELS)
+    tf.registerKernel({ kernelName: kernelOf(role), backendName: 'blas', kernelFunc: FUSED[role] as unknown as tf.KernelFunc });
   registered = true;
   return true;
 }
 
 /** Set the BLAS thread count (the whole process shares one OpenBLAS). */
 export function setBlasThreads(n: number): void {
-  loadF32Addon()?.setThreads(Math.max(1, Math.floor(n)));
+  loadNative()?.threads.set(n);
 }
 
 export function blasThreads(): number | null {
-  return loadF32Addon()?.getThreads() ?? null;
+  return loadNative()?.threads.get() ?? null;
 }
 
 /** What runs the float32 matMul (e.g. "oneDNN 2.6.3") and OpenBLAS's kernel set, for manifests. */
 export function blasLibraries(): { sgemm: string; openblasCore: string } | null {
-  const a = loadF32Addon();
-  return a ? { sgemm: a.sgemmEngine(), openblasCore: a.coreName() } : null;
+  const info = loadNative()?.info;
+  return info ? { sgemm: info.sgemm, openblasCore: info.openblasCore } : null;
 }

@@ -10,7 +10,7 @@ import {
   specToJSON,
   unknownField,
 } from '../network/index.js';
-import { BACKENDS, type BackendName } from './backend.js';
+import { BACKENDS_ALLOWED, type BackendName, isBackendName } from './backend.js';
 import { type DataConfig, dataDim, makeDataConfig } from './data/index.js';
 import { TrainConfigError } from './errors.js';
 import { TRAIN_LOSSES, type TrainLoss } from './loss.js';
@@ -36,7 +36,7 @@ export interface TrainConfig {
   seed: number;
   /** {dense, perDecade, every, enabled} or false. */
   probe?: unknown;
-  /** auto (default: blas when the native addon is built, else wasm) | blas | wasm | cpu | node | node-gpu. */
+  /** auto (default: native when the native addon is built, else wasm) | native | wasm | cpu | node | node-gpu; "blas" and "openblas" are aliases of native. */
   backend?: BackendName;
   /** Checkpoint every N steps (default: steps/10, at least 1); always at the end. */
   checkpointEvery?: number;
@@ -78,7 +78,8 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
   const loss = input.loss ?? 'xent';
   if (!TRAIN_LOSSES.includes(loss)) throw new TrainConfigError('loss', loss, TRAIN_LOSSES.join(' | '));
   const backend = input.backend ?? 'auto';
-  if (!BACKENDS.includes(backend)) throw new TrainConfigError('backend', backend, BACKENDS.join(' | '));
+  // kept as given (an alias such as "blas" stays "blas"), so a config's manifest is what it always was
+  if (!isBackendName(backend)) throw new TrainConfigError('backend', backend, BACKENDS_ALLOWED);
   const si = input.spec;
   if (si === null || typeof si !== 'object' || Array.isArray(si))
     throw new TrainConfigError('spec', si, 'an object (fields of NetworkSpec)');

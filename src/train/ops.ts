@@ -2,6 +2,8 @@
 // arithmetic as plain tfjs ops everywhere else. The fused kernels perform the same float operations in
 // the same order as the op sequences below, so on blas both give the same bits (test/train/blas.test.ts).
 import * as tf from '@tensorflow/tfjs';
+import type { FusedKernel } from '../io/native.js';
+import { fusedKernelName } from './blas.js';
 
 /**
  * Whether the active backend needs explicit transposes before a matMul (wasm and the JS cpu backend: a
@@ -17,6 +19,12 @@ export function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
+/** The active backend's kernel name for a fused kernel (the native addon names them), or null where it has none. */
+function fused(role: FusedKernel): string | null {
+  const name = fusedKernelName(role);
+  return name !== null && hasKernel(name) ? name : null;
+}
+
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}) =>
   tf.engine().runKernel(name, inputs as any, attrs as any) as unknown as tf.Tensor | tf.Tensor[];
 
@@ -27,8 +35,9 @@ export function bnForward(
   beta: tf.Tensor1D,
   eps: number,
 ): { out: tf.Tensor2D; zhat: tf.Tensor2D; inv: tf.Tensor1D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  if (hasKernel('SignalpropBatchNorm')) {
-    const [out, zhat, inv, mean, variance] = run('SignalpropBatchNorm', { h, gamma, beta }, { eps }) as tf.Tensor[];
+  const k = fused('batchNorm');
+  if (k) {
+    const [out, zhat, inv, mean, variance] = run(k, { h, gamma, beta }, { eps }) as tf.Tensor[];
     return {
       out: out as tf.Tensor2D,
       zhat: zhat as tf.Tensor2D,
@@ -56,8 +65,8 @@ export function bnBackward(
   inv: tf.Tensor1D,
   gamma: tf.Tensor1D,
 ): [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {
-  if (hasKernel('SignalpropBatchNormGrad'))
-    return run('SignalpropBatchNormGrad', { dy, zhat, inv, gamma }) as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+  const k = fused('batchNormGrad');
+  if (k) return run(k, { dy, zhat, inv, gamma }) as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
   const dbeta = tf.sum(dy, 0) as tf.Tensor1D;
   const dgamma = tf.sum(tf.mul(dy, zhat), 0) as tf.Tensor1D;
   const dz = tf.mul(dy, gamma);
@@ -67,13 +76,14 @@ export function bnBackward(
 
 /** p − lr·g (lr as a float32 scalar, as tfjs converts it). */
 export function sgdUpdate(p: tf.Tensor, g: tf.Tensor, lr: number): tf.Tensor {
-  if (hasKernel('SignalpropSgdUpdate')) return run('SignalpropSgdUpdate', { p, g }, { lr }) as tf.Tensor;
+  const k = fused('sgdUpdate');
+  if (k) return run(k, { p, g }, { lr }) as tf.Tensor;
   return tf.tidy(() => tf.sub(p, tf.mul(g, lr)));
 }
 
 /** [Σ t₀², Σ t₁², …] as one float32 tensor. */
 export function sumSquares(ts: tf.Tensor[]): tf.Tensor1D {
-  if (hasKernel('SignalpropSumSquares'))
-    return run('SignalpropSumSquares', Object.fromEntries(ts.map((t, i) => [`x${i}`, t]))) as tf.Tensor1D;
+  const k = fused('sumSquares');
+  if (k) return run(k, Object.fromEntries(ts.map((t, i) => [`x${i}`, t]))) as tf.Tensor1D;
   return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.square(t)))) as tf.Tensor1D);
 }

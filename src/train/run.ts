@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/files.js';
 import { acquireLock, type FileLock } from '../io/lock.js';
+import { canonicalBackend } from '../io/native.js';
 import { specId } from '../network/index.js';
 import { type SPRecord } from '../records/index.js';
 import { type BackendInfo, initBackend } from './backend.js';
@@ -397,7 +398,9 @@ async function trainRunLocked({ config: cfg, spec }: ReturnType<typeof resolveTr
           'a directory without a run (it has manifest.json); pass resume to continue it, or choose another directory',
         );
       manifest = readManifest(mp);
-      const diff = sameConfig(manifest.config, cfg);
+      // "native" and its aliases ("blas") name one backend: a run started with either resumes with either
+      const canon = (c: ResolvedTrainConfig) => ({ ...c, backend: canonicalBackend(c.backend) });
+      const diff = sameConfig(canon(manifest.config), canon(cfg));
       if (diff)
         throw new TrainConfigError(
           diff,

@@ -1,7 +1,7 @@
 // Golden records: the cases, how each is computed, and the compact file format. Shared by
 // scripts/golden.ts (writes test/fixtures/golden/*.json) and test/golden.test.ts (recomputes and compares).
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadNative } from '../../src/io/native.js';
 import { makeSpec, type SpecInput } from '../../src/network/index.js';
 import { type SPRecord } from '../../src/records/index.js';
 import { sampleNetwork } from '../../src/sample/index.js';
@@ -177,12 +177,7 @@ export type TrainBackend = (typeof TRAIN_BACKENDS)[number];
 
 /** The OpenBLAS core the addon runs on (its kernels, and so its rounding, depend on it), or null without the addon. */
 export function nativeCore(): string | null {
-  try {
-    const addon = createRequire(import.meta.url)('signalprop-blas') as { coreName?: () => string };
-    return addon.coreName ? addon.coreName() : 'unknown';
-  } catch {
-    return null;
-  }
+  return loadNative()?.info.openblasCore ?? null;
 }
 
 // ---------------------------------------------------------------- compact records

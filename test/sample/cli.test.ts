@@ -1,6 +1,7 @@
 // signalprop sample through the real bin: table, --json shape, bad input (exit 2), progress on stderr.
 // (Each run of the bin costs seconds of start-up; the flag parsing itself is covered in sampler.test.ts.)
 import { describe, expect, it } from 'vitest';
+import { nativeKernels } from '../../src/sample/index.js';
 import { runCli } from '../helpers/cli.js';
 
 describe('signalprop sample', () => {
@@ -75,6 +76,23 @@ describe('signalprop sample', () => {
     expect(ts.backend).toBe('typescript');
     // float64 sums of ≤ 32 terms in two orders, over 6 layers: relative differences ~1e-14; 1e-10 is far above
     expect(Math.abs(ts.measuredGrowth / auto.measuredGrowth - 1)).toBeLessThan(1e-10);
+  });
+
+  it('--backend native is canonical; its aliases blas and openblas pick the same kernels; --help says so', () => {
+    const args = ['sample', '--depth', '3', '--width', '16', '--batch', '4', '--seeds', '1', '--threads', '1', '--json'];
+    const runs = ['native', 'blas', 'openblas'].map((b) => runCli([...args, '--backend', b]));
+    if (nativeKernels() === null) for (const r of runs) expect(r.code).toBe(2);
+    else {
+      const [n, ...aliases] = runs.map((r) => {
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout);
+      });
+      expect(n.backend).toBe('openblas'); // the kernels' name in results, as before
+      for (const a of aliases) expect(a).toEqual(n);
+    }
+    const help = runCli(['sample', '--help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('auto (native when the native addon is built, else typescript) | native | typescript');
+    expect(help).toContain('native is the canonical name, blas and openblas are accepted for it');
   });
 
   it.each([

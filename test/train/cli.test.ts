@@ -78,6 +78,43 @@ describe('signalprop train', () => {
     expect(c.probe).toEqual({ every: 10 });
   });
 
+  it('--backend native is the canonical name; blas (its old name) gives the same records and keeps its name in the manifest', () => {
+    const run = (name: string, out: string) =>
+      runCli(['train', ...SMALL, '--steps', '3', '--seed', '5', '--backend', name, '--out', out, '--json']);
+    const [outN, outB] = [join(dir, 'native'), join(dir, 'blas')];
+    const n = run('native', outN);
+    const b = run('blas', outB);
+    if (blasUnavailableReason() !== null) {
+      for (const r of [n, b]) {
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/backend: "(native|blas)".*native addon is not available/);
+      }
+      return;
+    }
+    expect(n.code, n.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const [sn, sb] = [JSON.parse(n.stdout), JSON.parse(b.stdout)];
+    expect(sn.backend.name).toBe('blas'); // the tfjs backend's name, as manifests have always recorded it
+    expect(sb.records).toEqual(sn.records);
+    expect(sb.final).toEqual(sn.final);
+    const manifest = (d: string) => JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
+    expect(manifest(outN).config.backend).toBe('native');
+    expect(manifest(outB).config.backend).toBe('blas');
+    expect(manifest(outB).backend.requested).toBe('blas');
+    // a run started under one name resumes under the other
+    const again = runCli(['train', '--out', outB, '--resume', '--backend', 'native', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).final).toEqual(sb.final);
+  });
+
+  it('--help names the backends, native as the canonical name and its aliases', () => {
+    const r = runCli(['train', '--help']);
+    expect(r.code).toBe(0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('auto | native | wasm | cpu | node | node-gpu');
+    expect(help).toContain('native is the canonical name, blas and openblas are accepted for it');
+  });
+
   it('--backend node fails with exit 2 and says how to install it', () => {
     const r = runCli(['train', ...SMALL, '--steps', '2', '--backend', 'node']);
     expect(r.code).toBe(2);

@@ -5,6 +5,8 @@ import { LOSSES, type LossKind, specToJSON } from '../../network/index.js';
 import { type SPRecord } from '../../records/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { capThreads, estimateSample, machineCores, memoryProblem } from '../../io/memory.js';
+import { canonicalBackend, NATIVE_ALIASES } from '../../io/native.js';
+import { type BackendChoice, isBackendChoice, SAMPLE_BACKENDS } from '../../sample/linalg.js';
 import { nonFiniteCell, reportNonFinite } from '../nonFinite.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
@@ -63,7 +65,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'worker threads (default: every core)')
     .option(
       '--backend <name>',
-      'float64 kernels: auto (native when the OpenBLAS addon is built, else typescript) | native | typescript (default auto)',
+      `float64 kernels: auto (native when the native addon is built, else typescript) | native | typescript (default auto); native is the canonical name, ${NATIVE_ALIASES.join(' and ')} are accepted for it`,
     )
     .option('--json', 'print { spec, measuredGrowth, measuredGrowthSE, predictedGrowth, records } as JSON')
     .option('--out <file>', 'also write that JSON to a file (atomically)')
@@ -76,10 +78,11 @@ export function register(program: Command): void {
       const rho = numberFlag('--input-correlation', opts.inputCorrelation, { min: 0 });
       if (rho !== undefined && !(rho < 1))
         throw new UsageError(`--input-correlation: "${opts.inputCorrelation}" is not allowed; expected a number >= 0 and < 1`);
-      const KERNELS = ['auto', 'native', 'typescript'] as const;
-      if (opts.backend !== undefined && !(KERNELS as readonly string[]).includes(opts.backend))
-        throw new UsageError(`--backend: "${opts.backend}" is not allowed; expected ${KERNELS.join(' | ')}`);
-      const backend = opts.backend as (typeof KERNELS)[number] | undefined;
+      if (opts.backend !== undefined && !isBackendChoice(opts.backend))
+        throw new UsageError(
+          `--backend: "${opts.backend}" is not allowed; expected ${SAMPLE_BACKENDS.join(' | ')} (native is also accepted as ${NATIVE_ALIASES.join(' or ')})`,
+        );
+      const backend = opts.backend === undefined ? undefined : canonicalBackend(opts.backend as BackendChoice);
       let loss: LossKind | undefined;
       if (opts.loss !== undefined) {
         if (!(LOSSES as readonly string[]).includes(opts.loss))
@@ -105,7 +108,7 @@ export function register(program: Command): void {
         try {
           kernels('native');
         } catch (e) {
-          throw new UsageError(`--backend: "native" is not allowed here; ${(e as Error).message.replace(/^backend: /, '')}`);
+          throw new UsageError(`--backend: "${opts.backend}" is not allowed here; ${(e as Error).message.replace(/^backend: /, '')}`);
         }
       }
       let chosen: ReturnType<typeof chooseLoss>;

@@ -17,6 +17,7 @@ import {
   trainRun,
 } from '../../train/index.js';
 import { capThreads, estimateTrain, memoryProblem } from '../../io/memory.js';
+import { NATIVE_ALIASES } from '../../io/native.js';
 import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
@@ -180,9 +181,9 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed, an integer >= 1 (default 1)')
     .option(
       '--backend <name>',
-      `${BACKENDS.join(' | ')} (default auto: blas when the native addon is built, else wasm; node/node-gpu need @tensorflow/tfjs-node(-gpu) installed)`,
+      `${BACKENDS.join(' | ')} (default auto: native when the native addon is built, else wasm; node/node-gpu need @tensorflow/tfjs-node(-gpu) installed); native is the canonical name, ${NATIVE_ALIASES.join(' and ')} are accepted for it`,
     )
-    .option('--threads <n>', 'blas backend: BLAS threads (default: every core); the records do not depend on it')
+    .option('--threads <n>', 'native backend: BLAS threads (default: every core); the records do not depend on it')
     .option('--probe-every <n>', 'after the dense phase, probe every n steps (default: log-spaced)')
     .option('--probe-dense <k>', 'probe every step for the first k steps (default 20)')
     .option('--no-probes', 'record only the loss (and the final test metrics)')

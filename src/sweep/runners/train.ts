@@ -30,7 +30,7 @@ export const optionFields: Record<string, string> = {
   schedule: 'a schedule name or {kind, warmupSteps, ...}',
   clip: 'null, a max norm, or {kind: global | layer, maxNorm}',
   probe: 'a probe schedule {dense, perDecade, every, enabled} or false',
-  backend: 'auto | blas | wasm | cpu | node | node-gpu',
+  backend: 'auto | native | wasm | cpu | node | node-gpu (native is also accepted as blas or openblas)',
   checkpointEvery: 'an integer >= 1',
 };
 

@@ -1,0 +1,82 @@
+// The types of what index.cjs exports: the addon's functions (blas.c) and the names of its codes.
+// Only src/io/native.ts loads it (as `signalprop-blas`); test/io/native.test.ts checks these names
+// against the built addon's exports.
+
+/** Row-major C = alpha op(A) op(B) + beta C; trans flags are 0 or 1. */
+type Gemm<T> = (
+  transA: number,
+  transB: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: T,
+  lda: number,
+  B: T,
+  ldb: number,
+  beta: number,
+  C: T,
+  ldc: number,
+) => void;
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'sqdiff';
+export type UnaryOp = 'square' | 'relu' | 'step' | 'neg' | 'sqrt' | 'rsqrt' | 'abs';
+export type OperandMode = 'full' | 'scalar' | 'row' | 'col';
+export type FusedKernel = 'batchNorm' | 'batchNormGrad' | 'sgdUpdate' | 'sumSquares';
+
+export interface Ops {
+  readonly binary: Readonly<Record<BinaryOp, number>>;
+  readonly unary: Readonly<Record<UnaryOp, number>>;
+  readonly mode: Readonly<Record<OperandMode, number>>;
+}
+
+export interface Binding {
+  dgemm: Gemm<Float64Array>;
+  /** Upper triangle of C = alpha op(A) op(A)^T + beta C. */
+  dsyrk(trans: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, beta: number, C: Float64Array, ldc: number): void;
+  sgemm: Gemm<Float32Array>;
+  binary(op: number, a: Float32Array, am: number, b: Float32Array, bm: number, out: Float32Array, rows: number, cols: number): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  reduce(mean: number, x: Float32Array, rows: number, cols: number, axis: number, out: Float32Array): void;
+  transpose(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  bnForward(
+    h: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    rows: number,
+    cols: number,
+    out: Float32Array,
+    zhat: Float32Array,
+    inv: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  bnBackward(
+    dy: Float32Array,
+    zhat: Float32Array,
+    inv: Float32Array,
+    gamma: Float32Array,
+    rows: number,
+    cols: number,
+    dh: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
+  sgdUpdate(p: Float32Array, g: Float32Array, lr: number, out: Float32Array): void;
+  sumSquares(x: Float32Array): number;
+  setThreads(n: number): void;
+  getThreads(): number;
+  /** What runs sgemm: "oneDNN <version>" or "OpenBLAS". */
+  sgemmEngine(): string;
+  /** OpenBLAS's kernel set (e.g. "Haswell"). */
+  coreName(): string;
+}
+
+export type FusedFn = 'bnForward' | 'bnBackward' | 'sgdUpdate' | 'sumSquares';
+
+declare const addon: Binding & {
+  readonly OPS: Ops;
+  readonly FUSED: Readonly<Record<FusedKernel, { readonly kernel: string; readonly fn: FusedFn }>>;
+};
+export = addon;

@@ -1,0 +1,143 @@
+// The one loader of signalprop's optional native addon (native/blas, the `signalprop-blas` package: C over
+// N-API, OpenBLAS and, where installed, oneDNN). The sampler (src/sample/linalg.ts: float64 dgemm/dsyrk)
+// and the blas tfjs backend (src/train/blas.ts: float32 kernels, fused BN/SGD) both load it here, through
+// one typed interface. It is cached and never throws: without the addon, loadNative() is null,
+// nativeUnavailableReason() says why, and each room falls back (TypeScript kernels; tfjs-wasm).
+//
+// The op codes and fused-kernel names come from the addon's own export (native/blas/index.cjs, typed by
+// index.d.cts), not from a copy here.
+import { createRequire } from 'node:module';
+import type { Binding, FusedFn, FusedKernel, Ops } from 'signalprop-blas';
+
+export type { BinaryOp, FusedKernel, OperandMode, Ops, UnaryOp } from 'signalprop-blas';
+
+/** float64 kernels (the sampler): row-major dgemm, and dsyrk of the upper triangle. */
+export type NativeFloat64 = Pick<Binding, 'dgemm' | 'dsyrk'>;
+
+/** float32 kernels (the blas training backend), with the codes of binary/unary and the fused kernels. */
+export type NativeFloat32 = Pick<
+  Binding,
+  'sgemm' | 'binary' | 'unary' | 'reduce' | 'transpose' | 'bnForward' | 'bnBackward' | 'sgdUpdate' | 'sumSquares'
+> & {
+  /** The integer codes binary() and unary() take, by name. */
+  readonly ops: Ops;
+  /** Each fused kernel: the tfjs kernel name it is registered under and the addon function it runs. */
+  readonly fused: Readonly<Record<FusedKernel, { readonly kernel: string; readonly fn: FusedFn }>>;
+};
+
+/** The BLAS thread count (one per process: the sampler and the blas backend share one OpenBLAS). */
+export interface NativeThreads {
+  /** Set it (n rounded down, at least 1). */
+  set(n: number): void;
+  get(): number;
+}
+
+export interface NativeInfo {
+  /** What runs the float32 matMul: "oneDNN <version>" or "OpenBLAS". */
+  sgemm: string;
+  /** OpenBLAS's kernel set (e.g. "Haswell"); its rounding depends on it. */
+  openblasCore: string;
+}
+
+export interface Native {
+  float64: NativeFloat64;
+  float32: NativeFloat32;
+  threads: NativeThreads;
+  info: NativeInfo;
+}
+
+/** Every function the interface above needs from the addon (a build missing one is refused as stale). */
+const FUNCTIONS = [
+  'dgemm',
+  'dsyrk',
+  'sgemm',
+  'binary',
+  'unary',
+  'reduce',
+  'transpose',
+  'bnForward',
+  'bnBackward',
+  'sgdUpdate',
+  'sumSquares',
+  'setThreads',
+  'getThreads',
+  'sgemmEngine',
+  'coreName',
+] as const satisfies readonly (keyof Binding)[];
+// a function of Binding missing from FUNCTIONS is a compile error here
+const _every: Exclude<keyof Binding, (typeof FUNCTIONS)[number]> extends never ? true : never = true;
+void _every;
+
+type Addon = Binding & { OPS?: Ops; FUSED?: NativeFloat32['fused'] };
+
+let cache: Native | null | undefined;
+let reason: string | null = null;
+
+function wrap(a: Addon): Native {
+  const missing = FUNCTIONS.filter((f) => typeof a[f] !== 'function');
+  if (missing.length || !a.OPS || !a.FUSED)
+    throw new Error(
+      `the built addon predates this signalprop (it lacks ${[...missing, ...(a.OPS ? [] : ['OPS']), ...(a.FUSED ? [] : ['FUSED'])].join(', ')}); run \`npm rebuild signalprop-blas\``,
+    );
+  return {
+    float64: { dgemm: a.dgemm, dsyrk: a.dsyrk },
+    float32: {
+      sgemm: a.sgemm,
+      binary: a.binary,
+      unary: a.unary,
+      reduce: a.reduce,
+      transpose: a.transpose,
+      bnForward: a.bnForward,
+      bnBackward: a.bnBackward,
+      sgdUpdate: a.sgdUpdate,
+      sumSquares: a.sumSquares,
+      ops: a.OPS,
+      fused: a.FUSED,
+    },
+    threads: { set: (n) => a.setThreads(Math.max(1, Math.floor(n))), get: () => a.getThreads() },
+    info: { sgemm: a.sgemmEngine(), openblasCore: a.coreName() },
+  };
+}
+
+/** The native addon, or null (see nativeUnavailableReason()) when it is not built or not installed. Cached; never throws. */
+export function loadNative(): Native | null {
+  if (cache !== undefined) return cache;
+  try {
+    cache = wrap(createRequire(import.meta.url)('signalprop-blas') as Addon);
+  } catch (e) {
+    reason = (e as Error).message.split('\n')[0];
+    cache = null;
+  }
+  return cache;
+}
+
+/** Why loadNative() is null (one line), or null when the addon loaded. */
+export function nativeUnavailableReason(): string | null {
+  loadNative();
+  return reason;
+}
+
+/** How to get the addon, for messages: "build it with …". */
+export const NATIVE_BUILD_HINT = 'build it with `npm rebuild signalprop-blas` (needs cc and libopenblas-dev)';
+
+// ---- its user-facing name ------------------------------------------------------------------------
+
+/** The one name of the addon in every `--backend` flag and config (sample and train). */
+export const NATIVE = 'native';
+
+/**
+ * Older names of it, still accepted wherever NATIVE is: "blas" (train's --backend and train configs
+ * before "native") and "openblas" (what the sampler's records call its kernels).
+ */
+export const NATIVE_ALIASES = ['blas', 'openblas'] as const;
+export type NativeAlias = (typeof NATIVE_ALIASES)[number];
+
+/** Whether `name` names the native addon (NATIVE or one of its aliases). */
+export function isNativeName(name: unknown): name is typeof NATIVE | NativeAlias {
+  return name === NATIVE || (NATIVE_ALIASES as readonly unknown[]).includes(name);
+}
+
+/** `name` with an alias of the native addon replaced by NATIVE; any other name unchanged. */
+export function canonicalBackend<T extends string>(name: T): T | typeof NATIVE {
+  return isNativeName(name) ? NATIVE : name;
+}
