@@ -3,6 +3,12 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { makeSpec } from '../../src/network/index.js';
 import { forwardBackward, growthEstimate, interiorLayers, meanLogGrowth, sampleNetwork, seedList } from '../../src/sample/index.js';
+import { expectAgrees, expectResolves } from '../helpers/agreement.js';
+
+// Standard errors allowed between two sampled growths of 4 seeds each (expectAgrees, the rule of compare and
+// reproduce), above the default AGREEMENT_Z = 2: their difference over the combined SE is t-like with ≈ 6 degrees
+// of freedom (Welch), whose two-sided tail is 0.7% at 4, 2.4% at 3 and 9% at 2.
+const Z_PAIR = 4;
 
 describe('sampleNetwork', () => {
   it('gives the same records on 1 and 2 worker threads, and equals forwardBackward per seed', async () => {
@@ -23,8 +29,10 @@ describe('sampleNetwork', () => {
     const spec = makeSpec({ depth: 12, width: 128, batch: 16 });
     const iid = await sampleNetwork(spec, { seeds: 4, threads: 1, predictedGrowth: null });
     const cor = await sampleNetwork(spec, { seeds: 4, threads: 1, inputCorrelation: 0.9, predictedGrowth: null });
-    const se = Math.hypot(iid.measuredGrowthSE, cor.measuredGrowthSE);
-    expect(Math.abs(iid.measuredGrowth - cor.measuredGrowth)).toBeLessThan(4 * se);
+    const opts = { relTol: 0, se: Math.hypot(iid.measuredGrowthSE, cor.measuredGrowthSE), z: Z_PAIR };
+    expectAgrees(iid.measuredGrowth, cor.measuredGrowth, opts, 'growth at ρ = 0.9');
+    // power: z·se is below 5% of the rate (measured 2.5%), so a correlation that moved the rate by 5% would fail
+    expectResolves(opts, iid.measuredGrowth, 0.05 * iid.measuredGrowth);
     const tag = cor.records.find((r) => r.quantity === 'growth')!.tags!;
     expect(tag.inputCorrelation).toBe(0.9);
   });

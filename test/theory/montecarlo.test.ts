@@ -1,8 +1,18 @@
 // Monte Carlo cross-checks with plain sampled Gaussians (the spec's seeded normal stream), not theory code.
-// Tolerances are 5 standard errors of the Monte Carlo estimate, computed from the samples themselves.
-import { describe, expect, test } from 'vitest';
+// Tolerances are Z_MC standard errors of the Monte Carlo estimate, computed from the samples themselves
+// (expectAgrees, the rule of compare and reproduce, with no tolerance beyond the band).
+import { describe, test } from 'vitest';
 import { normalStream } from '../../src/network/index.js';
 import { bnGradientRate, cMap, qMap } from '../../src/theory/index.js';
+import { expectAgrees, expectExcludes, expectResolves } from '../helpers/agreement.js';
+
+// Standard errors allowed, above the default AGREEMENT_Z = 2: 8 checks (4 per activation), each a mean of 6e4–4e5
+// draws and so normal, but three of the SEs are first-order delta-method ones for a ratio (the λ∞ one leaves out
+// the numerator–variance covariance, the c-map one adds relative errors linearly). At 5σ a correct
+// implementation fails with probability 8 × 5.7e-7 ≈ 5e-6, and still 8 × 6.3e-5 ≈ 5e-4 were those SEs 25% too
+// small (5σ is then 4σ); z = 2 would give 1 − 0.954^8 ≈ 31%. The cost in power is small: expectResolves checks 5·se is below 2% of the
+// value (measured 0.4–1.8%), 4% for the c-map (1.5–3.1%).
+const Z_MC = 5;
 
 const ACTS = {
   relu: { phi: (x: number) => Math.max(x, 0), dphi: (x: number) => (x > 0 ? 1 : 0) },
@@ -66,7 +76,12 @@ describe.each(Object.entries(ACTS))('Monte Carlo, %s', (name, { phi, dphi }) => 
     cov /= (N - 1) * N;
     const se =
       Math.sqrt(n.se ** 2 / dd.mean ** 2 + (n.mean ** 2 * dd.se ** 2) / dd.mean ** 4 - (2 * n.mean * cov) / dd.mean ** 3) / (B - 3);
-    expect(Math.abs(rate - bnGradientRate(name, B))).toBeLessThan(5 * se);
+    const opts = { relTol: 0, se, z: Z_MC };
+    const want = bnGradientRate(name, B);
+    expectResolves(opts, want, 0.02 * want);
+    expectAgrees(want, rate, opts, 'Monte Carlo λ(8)');
+    // power: the batch size matters, the large-batch rate would fail
+    expectExcludes(bnGradientRate(name, null), rate, opts, 'the large-batch rate');
   });
   test('large-batch λ∞ = E φ′(z)²/Var φ(z) and the no-BN q- and c-maps', () => {
     const N = 400000;
@@ -98,14 +113,24 @@ describe.each(Object.entries(ACTS))('Monte Carlo, %s', (name, { phi, dphi }) => 
     m4 /= N;
     const seVar = Math.sqrt((m4 - v * v) / N);
     const seLam = lam * Math.sqrt((D.se / D.mean) ** 2 + (seVar / v) ** 2);
-    expect(Math.abs(lam - bnGradientRate(name, null))).toBeLessThan(5 * seLam);
+    const lamWant = bnGradientRate(name, null);
+    const optsLam = { relTol: 0, se: seLam, z: Z_MC };
+    expectResolves(optsLam, lamWant, 0.02 * lamWant);
+    expectAgrees(lamWant, lam, optsLam, 'Monte Carlo λ∞');
     const w = 1.3;
     const b = 0.2;
     const Q = meanSe(f2);
-    expect(Math.abs(w * Q.mean + b - qMap(name, w, b, q))).toBeLessThan(5 * w * Q.se);
+    const qWant = qMap(name, w, b, q);
+    const optsQ = { relTol: 0, se: w * Q.se, z: Z_MC };
+    expectResolves(optsQ, qWant, 0.02 * qWant);
+    expectAgrees(qWant, w * Q.mean + b, optsQ, 'Monte Carlo q-map');
+    // power: σ_b² is added once, not left out
+    expectExcludes(qWant - b, w * Q.mean + b, optsQ, 'the q-map without σ_b²');
     const P = meanSe(ff);
     const cTheory = cMap(name, w, b, q, c);
     const cMc = (w * P.mean + b) / (w * Q.mean + b);
-    expect(Math.abs(cMc - cTheory)).toBeLessThan(5 * ((w * P.se) / (w * Q.mean + b) + (cMc * w * Q.se) / (w * Q.mean + b)));
+    const optsC = { relTol: 0, se: (w * P.se) / (w * Q.mean + b) + (cMc * w * Q.se) / (w * Q.mean + b), z: Z_MC };
+    expectResolves(optsC, cTheory, 0.04 * cTheory);
+    expectAgrees(cTheory, cMc, optsC, 'Monte Carlo c-map');
   });
 });

@@ -10,6 +10,13 @@ import { sphereMoments } from '../../src/theory/sphere.js';
 import { toActivation } from '../../src/theory/moments.js';
 import { effectiveGamma } from '../../src/theory/batchnorm.js';
 import { bsb1Stability } from '../../src/theory/stability.js';
+import { expectAgrees, expectExcludes } from '../helpers/agreement.js';
+
+// Standard errors allowed by the Monte Carlo finite-difference checks (expectAgrees, the rule of compare and
+// reproduce), above the default AGREEMENT_Z = 2: 11 of them (8 at ε = 0, 3 at ε > 0), each over 30000 batches and
+// so normal; two-sided 3σ keeps the family-wise false alarm at 1 − (1 − 0.0027)^11 ≈ 3% (z = 2: 1 − 0.954^11 ≈ 40%).
+// The same z bounds the estimated bias (|bias| + z·se of it, part of the tolerance) and the one-sided sign checks.
+const Z_FAMILY = 3;
 
 interface Fd {
   /** central-difference estimate of the eigenvalue (step δ) */
@@ -264,8 +271,8 @@ describe('ReLU against Yang et al. Thm 6', () => {
   });
 });
 describe('Monte Carlo finite difference of the Gram map (independent of the pair-moment formulas)', () => {
-  // M = 30000 batches per case, δ = 0.05. Tolerance: 3 se of the central difference plus the estimated O(δ²)
-  // bias |(D(2δ) − D(δ))/3| and 3 of its se (the O(δ⁴) remainder is ~δ² smaller again). Power: the tolerance
+  // M = 30000 batches per case, δ = 0.05. Tolerance: Z_FAMILY se of the central difference plus the estimated
+  // O(δ²) bias |(D(2δ) − D(δ))/3| and Z_FAMILY of its se (the O(δ⁴) remainder is ~δ² smaller again). Power: the tolerance
   // must be below 1% of λ (measured: 0.2–0.7%), so a formula off by more than that fails, and each case names
   // a value the MC must exclude (the alternative a wrong theory would give).
   const cases: { name: string; B: number; dir: 'L' | 'M'; gamma?: number; beta?: number; exclude: number }[] = [
@@ -289,10 +296,10 @@ describe('Monte Carlo finite difference of the Gram map (independent of the pair
       const fd = gramFiniteDifference(tilde(c.name, c.gamma, c.beta), c.B, c.dir, 30000, 0.05, 20261201);
       const th = bsb1Stability(c.name, c.B, { gamma: c.gamma ?? 1, beta: c.beta ?? 0 });
       const want = c.dir === 'L' ? th.lambdaL : th.lambdaM;
-      const tol = 3 * fd.se + Math.abs(fd.bias) + 3 * fd.biasSe;
-      expect(tol).toBeLessThan(0.01 * want);
-      expect(Math.abs(fd.lambda - want)).toBeLessThan(tol);
-      expect(Math.abs(fd.lambda - c.exclude)).toBeGreaterThan(tol);
+      const opts = { relTol: 0, absTol: Math.abs(fd.bias) + Z_FAMILY * fd.biasSe, se: fd.se, z: Z_FAMILY };
+      const a = expectAgrees(want, fd.lambda, opts, `MC λ_${c.dir}`);
+      expect(a.tolerance + a.band).toBeLessThan(0.01 * want);
+      expectExcludes(c.exclude, fd.lambda, opts);
     }, 60_000);
   }
 });
@@ -552,10 +559,10 @@ describe('ε > 0: the χ²-average over the batch variance (exact under the mean
       const ap = bsb1Stability(c.name, c.B, { gamma: ge, beta: c.beta ?? 0 });
       const approx = c.dir === 'L' ? ap.lambdaL : ap.lambdaM;
       // c* from 10000 batches has relative se ~ 1e-3; dλ/d ln c is O(ε/v) ≲ 1, which adds ≲ 1e-3 to the tolerance
-      const tol = 3 * fd.se + Math.abs(fd.bias) + 3 * fd.biasSe + 1e-3;
-      expect(tol).toBeLessThan(0.01 * want);
-      expect(Math.abs(fd.lambda - want)).toBeLessThan(tol);
-      expect(Math.abs(fd.lambda - approx)).toBeGreaterThan(tol);
+      const opts = { relTol: 0, absTol: Math.abs(fd.bias) + Z_FAMILY * fd.biasSe + 1e-3, se: fd.se, z: Z_FAMILY };
+      const a = expectAgrees(want, fd.lambda, opts, `MC λ_${c.dir}`);
+      expect(a.tolerance + a.band).toBeLessThan(0.01 * want);
+      expectExcludes(approx, fd.lambda, opts, 'the γ_eff approximation');
     }, 60_000);
   }
   test('a second implementation (midpoint rule in ln w, no interpolation) to 1e-7', () => {
@@ -604,7 +611,7 @@ describe('ε > 0: the χ²-average over the batch variance (exact under the mean
     const phi = tilde('relu', 1, -0.5);
     for (const c of [0.07, 0.1]) {
       const r = gramScaleGap(phi, 8, c, 0.1, 2, 30000, 41);
-      expect(r.gap).toBeLessThan(-3 * r.se);
+      expect(r.gap).toBeLessThan(-Z_FAMILY * r.se);
     }
     const ge = effectiveGamma('relu', 8, { gamma: 1, beta: -0.5, eps: 0.1 }, { sigmaW2: 2 });
     expect(ge.kappa).toBeGreaterThan(0.3); // the approximation claims a live fixed point
