@@ -2,14 +2,20 @@
 // of the Monte Carlo: the construction of a matrix, Yang et al.'s λ(B) and BSB1 fixed point (bnGradientRate,
 // bsb1FixedPoint: quadrature / Thm 8), the linear-BN contraction (B−1)/(B+1) (theory-audit Claim 2,
 // re-derived in docs/drafts/gramDynamics.md §3) and (B−2)/(B−3). Tolerances: a Student-t quantile times the
-// replicas' standard error plus a stated bias bound; each is followed by a power check against a nearby
-// wrong value.
+// replicas' standard error plus a stated bias bound (expectAgrees, the rule of compare and reproduce, with
+// z = zT(R) = T999[R − 1]); each is followed by a power check against a nearby wrong value.
 import { describe, expect, test } from 'vitest';
 import { bnGradientRate, bsb1FixedPoint, largeBatchRate, linearBnRate } from '../../src/theory/batchnorm.js';
 import { gemmABt, pivotedCholesky } from '../../src/theory/denseLinalg.js';
 import { gramDiagnostics, gramDynamics, type GramDynamicsInput } from '../../src/theory/gramDynamics.js';
+import { expectAgrees } from '../helpers/agreement.js';
 
-/** Two-sided 99.9% quantiles of Student's t (tables), by degrees of freedom. */
+/**
+ * Two-sided 99.9% quantiles of Student's t (tables), by degrees of freedom: the z of each agreement check over R
+ * replicas is T999[R − 1], above the default AGREEMENT_Z = 2. The SE is over 4–16 replicas, so a normal z would
+ * understate the tail (t₃ at 2: 14%); the t quantile makes each check's false alarm 0.1% whatever R, ≈ 1.5% over
+ * the 15 checks here (16 with the slow one).
+ */
 const T999: Record<number, number> = {
   1: 636.6,
   2: 31.6,
@@ -23,6 +29,12 @@ const T999: Record<number, number> = {
   11: 4.44,
   15: 4.07,
 };
+/** The z of a check over R replicas: T999[R − 1]; a replica count without a table entry is an error, not z = 2. */
+function zT(R: number): number {
+  const z = T999[R - 1];
+  if (z === undefined) throw new Error(`no t quantile for ${R - 1} degrees of freedom`);
+  return z;
+}
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -241,10 +253,9 @@ describe('GIA rate at exact BSB1 (the backward estimator alone)', () => {
         { samples: 16, backwardSamples: 256, backwardSteps: 30, burnIn: 4, replicas: R, inputGram: bsb1(B, fp.q, fp.c), seed: 11 },
       );
       const L1 = r.layers[1];
-      const tol = T999[R - 1] * L1.rateSE;
-      expect(Math.abs(L1.rate - expected)).toBeLessThanOrEqual(tol);
+      const a = expectAgrees(expected, L1.rate, { relTol: 0, se: L1.rateSE, z: zT(R) }, 'GIA rate');
       // power: the tolerance excludes λ at half the batch
-      expect(tol).toBeLessThan(Math.abs(wrong - expected) / 2);
+      expect(a.tolerance + a.band).toBeLessThan(Math.abs(wrong - expected) / 2);
     });
   }
 });
@@ -263,9 +274,8 @@ describe('Linear → φ → BN (BN after φ)', () => {
       { samples: 16, backwardSamples: 1024, backwardSteps: 30, burnIn: 4, replicas: R, inputGram: G, seed: 13 },
     );
     const L1 = r.layers[1];
-    const tol = T999[R - 1] * L1.rateSE + 3 * 0.001;
-    expect(Math.abs(L1.rate - 1.678)).toBeLessThanOrEqual(tol);
-    expect(tol).toBeLessThan(Math.abs(1.6169 - 1.678) / 2);
+    const a = expectAgrees(1.678, L1.rate, { relTol: 0, absTol: 3 * 0.001, se: L1.rateSE, z: zT(R) }, 'GIA rate');
+    expect(a.tolerance + a.band).toBeLessThan(Math.abs(1.6169 - 1.678) / 2);
   });
 
   test('ReLU, B = 16 from Gaussian inputs: the Gram goes to Σ* (corr → −1/(B−1), q → 1: BN outputs are centred, ‖ẑ‖² = B)', () => {
@@ -278,7 +288,7 @@ describe('Linear → φ → BN (BN after φ)', () => {
     const last = r.layers[8];
     expect(last.q).toBeCloseTo(1, 12);
     // corr's finite-M bias is O(1/M) (measured −4e-5 at M = 2048); bound 1e-3
-    expect(Math.abs(last.corr + 1 / (B - 1))).toBeLessThanOrEqual(T999[R - 1] * last.se.corr + 1e-3);
+    expectAgrees(-1 / (B - 1), last.corr, { relTol: 0, absTol: 1e-3, se: last.se.corr, z: zT(R) }, 'corr');
     expect(r.attractor.state).toBe('bsb1');
   });
 });
@@ -296,14 +306,13 @@ describe('forward dynamics at a stable point converge to BSB1', () => {
     // corr and q at the last layer, per-replica spread; the finite-M bias of corr is O(1/M): bound 2e-3·(4096/M)
     // from runs at M = 4096 (corr − c* = +1.5e-4) and 16384 (+3e-5)
     const last = r.layers[10];
-    const tolC = T999[R - 1] * last.se.corr + 2e-3 * (4096 / M);
-    expect(Math.abs(last.corr - fp.c)).toBeLessThanOrEqual(tolC);
-    expect(tolC).toBeLessThan(Math.abs(bsb1FixedPoint('relu', 16).c - fp.c) / 2);
-    expect(Math.abs(last.q - fp.q)).toBeLessThanOrEqual(T999[R - 1] * last.se.q + 2e-3 * (4096 / M));
+    const c = expectAgrees(fp.c, last.corr, { relTol: 0, absTol: 2e-3 * (4096 / M), se: last.se.corr, z: zT(R) }, 'corr');
+    expect(c.tolerance + c.band).toBeLessThan(Math.abs(bsb1FixedPoint('relu', 16).c - fp.c) / 2);
+    expectAgrees(fp.q, last.q, { relTol: 0, absTol: 2e-3 * (4096 / M), se: last.se.q, z: zT(R) }, 'q');
     // the rate: finite-M bias bound 1%·(4096/M) from runs at M = 4096 (−0.29% ± 0.18%) and 16384 (−0.01% ± 0.06%)
     const y = bnGradientRate('relu', B);
-    const tolR = T999[R - 1] * a.rateSE + 0.01 * (4096 / M) * y;
-    expect(Math.abs(a.rate - y)).toBeLessThanOrEqual(tolR);
+    const rr = expectAgrees(y, a.rate, { relTol: 0.01 * (4096 / M), se: a.rateSE, z: zT(R) }, 'rate');
+    const tolR = rr.tolerance + rr.band;
     // power: excludes the large-batch λ∞ and λ at B = 16
     expect(tolR).toBeLessThan(Math.abs(largeBatchRate('relu') - y));
     expect(tolR).toBeLessThan(Math.abs(bnGradientRate('relu', 16) - y));
@@ -317,10 +326,9 @@ describe('forward dynamics at a stable point converge to BSB1', () => {
     const a = r.attractor;
     const y = bnGradientRate('tanh', B);
     // bias bound 0.5%·(4096/M) (measured at M = 4096: +0.16% ± 0.07%)
-    const tolR = T999[R - 1] * a.rateSE + 0.005 * (4096 / M) * y;
     expect(a.state).toBe('bsb1');
-    expect(Math.abs(a.rate - y)).toBeLessThanOrEqual(tolR);
-    expect(tolR).toBeLessThan(Math.abs(bnGradientRate('tanh', 8) - y));
+    const rr = expectAgrees(y, a.rate, { relTol: 0.005 * (4096 / M), se: a.rateSE, z: zT(R) }, 'rate');
+    expect(rr.tolerance + rr.band).toBeLessThan(Math.abs(bnGradientRate('tanh', 8) - y));
     // the MC floor of normSpread: ≈ ½·√(2/M)/√(1 − λ_L²) with λ_L(tanh, 16) = 0.479 (audit table) → 0.0125;
     // allow 3× the floor
     expect(a.diagnostics.normSpread).toBeLessThan((3 * 0.5 * Math.sqrt(2 / M)) / Math.sqrt(1 - 0.479 ** 2));
@@ -380,8 +388,8 @@ describe('linear BN (identity)', () => {
         const mean = vals.reduce((x, y) => x + y, 0) / R;
         const se = Math.sqrt(vals.reduce((x, y) => x + (y - mean) ** 2, 0) / (R - 1) / R);
         const expected = rho ** l;
-        const tol = T999[R - 1] * se + 0.01 * expected;
-        expect(Math.abs(mean - expected)).toBeLessThanOrEqual(tol);
+        const ag = expectAgrees(expected, mean, { relTol: 0.01, se, z: zT(R) }, `${k} coefficient at layer ${l}`);
+        const tol = ag.tolerance + ag.band;
         // power: excludes B/(B+1) per layer (the absolute F′ without the scale change) and 1 (no contraction)
         if (l === 6) expect(tol).toBeLessThan(Math.abs((B / (B + 1)) ** l - expected) / 2);
       }
@@ -430,8 +438,7 @@ describe.runIf(process.env.SIGNALPROP_SLOW === '1')('SiLU at B = 256 (slow)', ()
     // audit: 1.371 and 1.377 (two backward seeds), 1.361 (another attractor), nets 1.373 ± 0.002; we take
     // 1.37 ± 0.01. Our bias bound for M = 512: 0.03 (M = 512: 1.3841 ± 0.0040 over 4 replicas; M = 1024:
     // 1.3614 ± 0.0019 over 3 replicas; M = 2048: 1.383 with 1 replica)
-    const tol = T999[R - 1] * a.rateSE + 0.01 + 0.03;
-    expect(Math.abs(a.rate - 1.37)).toBeLessThanOrEqual(tol);
-    expect(tol).toBeLessThan(1.37 - bnGradientRate('silu', B, { gamma: 1, beta: 0, eps: 1e-5 }, { sigmaW2: 2 }));
+    const ag = expectAgrees(1.37, a.rate, { relTol: 0, absTol: 0.01 + 0.03, se: a.rateSE, z: zT(R) }, 'attractor rate');
+    expect(ag.tolerance + ag.band).toBeLessThan(1.37 - bnGradientRate('silu', B, { gamma: 1, beta: 0, eps: 1e-5 }, { sigmaW2: 2 }));
   });
 });
