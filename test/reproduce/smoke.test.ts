@@ -14,7 +14,7 @@ describe('signalprop reproduce', () => {
   test('runs every claim at a tiny scale: figures, REPORT.md with every claim, an offline report.html', () => {
     const r = runCli(['reproduce', '--scale', 'tiny', '--threads', '1', '--out', out, '--cache', cache], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(STUDIES.map((s) => s.id)).toEqual(['claim1', 'claim2', 'claim3', 'claim4', 'claim5', 'claim6', 'claim7']);
+    expect(STUDIES.map((s) => s.id)).toEqual(['claim1', 'claim2', 'claim3', 'claim4', 'claim5', 'claim6', 'claim7', 'claim8']);
     const md = readFileSync(join(out, 'REPORT.md'), 'utf8');
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     for (const s of STUDIES) {
@@ -32,8 +32,8 @@ describe('signalprop reproduce', () => {
     expect(html).not.toMatch(/(src|href)=["']https?:/);
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(figs.length);
     // progress went to stderr, results to stdout
-    expect(r.stderr).toContain('[1/7] claim1');
-    expect(r.stdout).not.toContain('[1/7]');
+    expect(r.stderr).toContain('[1/8] claim1');
+    expect(r.stdout).not.toContain('[1/8]');
   });
 
   test('a rerun reuses finished studies; --only names a study or exits 2', () => {

@@ -8,6 +8,7 @@ import { claim4Verdicts } from '../../analysis/claim4-order-residual.js';
 import { type Claim5Step, claim5Verdicts, giaReport } from '../../analysis/claim5-temporal.js';
 import { type Claim6Cell, claim6Verdicts } from '../../analysis/claim6-optimizers.js';
 import { type Claim7Cell, claim7Verdicts } from '../../analysis/claim7-depth.js';
+import { type Claim8Point, type Claim8Step, claim8Verdicts } from '../../analysis/claim8-norms.js';
 import { overall } from '../../src/reproduce/index.js';
 
 // Yang et al. (2019) Thm 8 values and closed forms used as the "known" predictions
@@ -285,6 +286,46 @@ describe('claim 7: trainable depth', () => {
       0.5,
     );
     expect(rows.some((r) => r.verdict !== 'agrees')).toBe(true);
+  });
+});
+
+describe('claim 8: BN against LN, RMSNorm and no norm', () => {
+  // ReLU at large width: BN ≈ π/(π−1) = 1.4669, LN = RMSNorm = no norm = 1 (docs/theory.md §9)
+  const pt = (norm: string, predicted: number, measured: number, notJudged: string | null = null): Claim8Point => ({
+    act: 'relu',
+    norm,
+    predicted,
+    predictedSE: 0,
+    measured,
+    se: 0.005,
+    tol: 0.02,
+    notJudged,
+  });
+  const steps = (bn: number): Claim8Step[] => [
+    { norm: 'BN', step: 0, growth: bn },
+    { norm: 'LN', step: 0, growth: 1.02 },
+    { norm: 'RMSNorm', step: 0, growth: 1.03 },
+    { norm: 'none', step: 0, growth: 1.05 },
+  ];
+  const good = [pt('BN', 1.4669, 1.47), pt('LN', 1, 0.996), pt('RMSNorm', 1, 1.002), pt('none', 1, 0.99)];
+  test('theory met in every judged cell, BN above LN and RMSNorm, BN highest at step 0: agrees', () => {
+    const rows = claim8Verdicts(good, steps(1.44));
+    expect(rows.length).toBe(4 + 2 + 1);
+    expect(overall(rows)).toBe('agrees');
+  });
+  test('a cell off its theory, or LN growing like BN, disagrees', () => {
+    expect(
+      overall(claim8Verdicts([pt('BN', 1.4669, 1.47), pt('LN', 1, 1.2), pt('RMSNorm', 1, 1.002), pt('none', 1, 0.99)], steps(1.44))),
+    ).toBe('disagrees');
+    const lnLikeBn = [pt('BN', 1.4669, 1.47), pt('LN', 1.4669, 1.47), pt('RMSNorm', 1, 1.002), pt('none', 1, 0.99)];
+    const rows = claim8Verdicts(lnLikeBn, steps(1.44));
+    expect(rows.find((r) => r.item.includes("exceeds LN's"))?.verdict).toBe('disagrees');
+    expect(overall(claim8Verdicts(good, steps(1.01)))).toBe('disagrees');
+  });
+  test('a cell marked not judged (BSB1 unstable) gives no row, whatever its numbers', () => {
+    const rows = claim8Verdicts([...good, { ...pt('BN', 1.245, 1.348, 'BSB1 is not attracting'), act: 'silu' }], steps(1.44));
+    expect(rows.some((r) => r.item.startsWith('BN, silu'))).toBe(false);
+    expect(overall(rows)).toBe('agrees');
   });
 });
 
