@@ -9,6 +9,7 @@ import { type Prediction, type PredictOptions, predictClassic } from './predictC
 import { predictTable } from './predictTable.js';
 
 export {
+  autoRunsGramDynamics,
   DYNAMICS_MODES,
   type DynamicsMode,
   GRAM_RECORDS,

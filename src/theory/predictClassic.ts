@@ -89,6 +89,39 @@ function representable(lnAbs: number): boolean {
 }
 
 /** Predict per-layer quantities for a BN-preset or linear-act spec (see docs/theory.md §7 for the definitions). */
+/** Whether BSB1's stability applies: a Linear → BN → φ net without residual blocks. */
+function hasBsb1Stability(spec: NetworkSpec): boolean {
+  return spec.order === 'linear-bn-act' && spec.residual === null;
+}
+
+/** Whether the batch Gram dynamics can follow this net: BatchNorm blocks, a finite batch, no residual. */
+function canRunDynamics(spec: NetworkSpec): boolean {
+  return spec.batch !== null && spec.residual === null && spec.order !== 'linear-act';
+}
+
+/**
+ * BSB1's stability for the spec, or the reason it has no fixed point (ε so large against the batch
+ * variance that the variance map has no positive fixed point).
+ */
+function stabilityOf(spec: NetworkSpec): Bsb1Stability | string {
+  try {
+    return bsb1Stability(activationOf(spec), spec.batch, spec.bn, { sigmaW2: spec.init.sigmaW2 });
+  } catch (e) {
+    if (!(e instanceof SpecError) || e.field !== 'bn.eps') throw e;
+    return e.message;
+  }
+}
+
+/**
+ * Whether predict's 'auto' mode runs the Gram dynamics for this spec (where BSB1 is not attracting): asked
+ * before predict runs, e.g. to estimate its memory. The same conditions predictClassic applies.
+ */
+export function autoRunsGramDynamics(spec: NetworkSpec): boolean {
+  if (!canRunDynamics(spec) || !hasBsb1Stability(spec)) return false;
+  const st = stabilityOf(spec);
+  return typeof st !== 'string' && !st.attracting;
+}
+
 export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Prediction {
   const act = activationOf(spec);
   const B = spec.batch;
@@ -403,15 +436,11 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   // ---------- is BSB1 attracting? where not, follow the batch Gram ----------
   let stability: Bsb1Stability | null = null;
   let bsb1Growth: number | null = null;
-  if (order === 'linear-bn-act' && res === null && !collapsed) {
+  if (hasBsb1Stability(spec) && !collapsed) {
     bsb1Growth = predictedGrowth;
-    try {
-      stability = bsb1Stability(act, B, bn, { sigmaW2: sw });
-    } catch (e) {
-      if (!(e instanceof SpecError) || e.field !== 'bn.eps') throw e;
-      // ε so large against the batch variance that the variance map has no positive fixed point
-      notes.push(`no BSB1 fixed point: ${e.message}`);
-    }
+    const st = stabilityOf(spec);
+    if (typeof st === 'string') notes.push(`no BSB1 fixed point: ${st}`);
+    else stability = st;
   }
   if (stability) {
     const ev = `λ_L = ${stability.lambdaL.toFixed(4)}, λ_M = ${stability.lambdaM.toFixed(4)}`;
@@ -424,7 +453,7 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
   }
   const mode = opts.dynamics ?? 'auto';
   if (!(DYNAMICS_MODES as readonly string[]).includes(mode)) throw new SpecError('dynamics', mode, DYNAMICS_MODES.join(' | '));
-  const canDynamics = B !== null && res === null && order !== 'linear-act';
+  const canDynamics = canRunDynamics(spec);
   if (mode === 'always' && !canDynamics) {
     notes.push(
       `no Gram dynamics for this spec (${B === null ? 'no finite batch' : res !== null ? 'residual blocks' : 'no BatchNorm'}): they follow the batch Gram of a BatchNorm block at a finite batch`,

@@ -1,8 +1,8 @@
 // signalprop predict: mean-field predictions for a spec (per-layer variances, correlations, gradient
 // growth; λ(B) for BatchNorm nets), as a readable table or JSON records.
 import type { Command } from 'commander';
-import { activationOf, type NetworkSpec, specToJSON } from '../../network/index.js';
-import { bsb1Stability, DYNAMICS_MODES, type DynamicsMode, predict } from '../../theory/index.js';
+import { specToJSON } from '../../network/index.js';
+import { autoRunsGramDynamics, DYNAMICS_MODES, type DynamicsMode, predict } from '../../theory/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { reportNonFinite } from '../nonFinite.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
@@ -19,16 +19,6 @@ function fmt(v: number | undefined): string {
 const COLUMNS = ['preact_var', 'postact_mean', 'postact_var', 'corr', 'q', 'grad_growth', 'log_grad_h_sq', 'log_grad_w_sq'] as const;
 /** Columns of the Gram dynamics, shown where they ran. */
 const DYN_COLUMNS = ['norm_spread', 'distinct'] as const;
-
-/** Whether predict's 'auto' mode would run the Gram dynamics: a Linear→BN→φ net at a finite batch whose BSB1 is not attracting. */
-function autoRunsDynamics(spec: NetworkSpec): boolean {
-  if (spec.order !== 'linear-bn-act' || spec.residual || spec.batch === null) return false;
-  try {
-    return !bsb1Stability(activationOf(spec), spec.batch, spec.bn, { sigmaW2: spec.init.sigmaW2 }).attracting;
-  } catch {
-    return false;
-  }
-}
 
 export function register(program: Command): void {
   const cmd = program
@@ -68,14 +58,14 @@ export function register(program: Command): void {
       const replicas = numberFlag('--dynamics-replicas', opts.dynamicsReplicas, { int: true, min: 1, max: 1000 });
       const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 });
       // auto runs the Gram dynamics only where BSB1 is not attracting; only when they would not fit is that
-      // asked here, of the same stability function predict uses
+      // asked here, of the theory (autoRunsGramDynamics: predict's own conditions)
       if (raw !== 'never') {
         const mem = memoryProblem(
           'predict',
           estimatePredict(spec, { samples: samples ?? 1024 }),
           '--batch, --dynamics-samples or --dynamics never',
         );
-        if (mem && (raw === 'always' || autoRunsDynamics(spec))) throw new UsageError(mem);
+        if (mem && (raw === 'always' || autoRunsGramDynamics(spec))) throw new UsageError(mem);
       }
       let last = 0;
       const p = predict(spec, {
