@@ -224,6 +224,8 @@ export interface JacobianSpectrumOptions {
   seed?: number;
   /** Theory options (grid points, cells, q). */
   theory?: JacobianTheoryOptions;
+  /** The theory already computed with these options (jacobianSpectrumTheory), so it is not computed twice. */
+  precomputed?: JacobianSpectrumTheory;
   /** Progress callback, one call per sampled net. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -259,7 +261,7 @@ export function jacobianSpectrum(spec: NetworkSpec, opts: JacobianSpectrumOption
   if (!Number.isInteger(seed0) || seed0 < 1 || seed0 + K - 1 > 2147483647)
     throw new SpecError('seed', seed0, 'an integer from 1 to 2147483647 (minus the number of seeds)');
   checkSpectrumSpec(spec);
-  const theory = jacobianSpectrumTheory(spec, opts.theory);
+  const theory = opts.precomputed ?? jacobianSpectrumTheory(spec, opts.theory);
   const samples: JacobianSample[] = [];
   for (let i = 0; i < K; i++) {
     samples.push(sampleJacobianSpectrum(spec, seed0 + i, { q: opts.theory?.q ?? theory.q ?? undefined }));

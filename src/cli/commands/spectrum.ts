@@ -74,10 +74,11 @@ export function register(program: Command): void {
       const bins = numberFlag('--bins', opts.bins, { int: true, min: 1, max: 10000 }) ?? 20;
       const points = numberFlag('--points', opts.points, { int: true, min: 10, max: 100000 }) ?? 200;
       // which nets the spectrum covers is the theory table's data (checkSupported), asked first (milliseconds):
-      // a spec it refuses (residual, LayerNorm, a spectrum past float64) costs no sampling
+      // a spec it refuses (residual, LayerNorm, a spectrum past float64) costs no sampling and prints no progress
       const { jacobianSpectrumTheory, singularValueCdf } = await import('../../theory/spectrum.js');
+      let theory: ReturnType<typeof jacobianSpectrumTheory>;
       try {
-        jacobianSpectrumTheory(spec, { points });
+        theory = jacobianSpectrumTheory(spec, { points });
       } catch (e) {
         if (e instanceof SpecError) throw new UsageError(e.message);
         throw e;
@@ -94,6 +95,7 @@ export function register(program: Command): void {
         seeds,
         seed,
         theory: { points },
+        precomputed: theory,
         onProgress: (done, total) => progress(`spectrum: ${done}/${total} networks`),
       });
       const cdf = singularValueCdf(res.theory);
