@@ -6,7 +6,6 @@ import {
   makeSpec,
   type NetworkSpec,
   PRESET_NAMES,
-  PRESETS,
   SpecError,
   type SpecInput,
   unknownField,
@@ -178,16 +177,11 @@ function build(input: SpecInput): NetworkSpec {
   }
 }
 
-/** Whether the spec being built has a BatchNorm layer (before it is validated: a bad list answers later). */
+/** Whether the spec being built has a BatchNorm layer (before it is validated: a bad spec answers later). */
 function usesBatchNorm(input: SpecInput): boolean {
-  if (input.layers !== undefined) {
-    try {
-      return hasBN(makeSpec({ ...input, batch: null }));
-    } catch {
-      return false;
-    }
+  try {
+    return hasBN(makeSpec({ ...input, batch: null }));
+  } catch {
+    return false;
   }
-  const order = input.order ?? 'linear-bn-act';
-  const preset = (PRESETS as Record<string, { block: readonly string[] }>)[order];
-  return preset ? preset.block.includes('bn') : order !== 'linear-act';
 }

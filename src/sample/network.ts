@@ -14,9 +14,7 @@
 // log-norms stay finite at any depth (the backward pass is linear in the upstream gradient).
 import {
   blocksOf,
-  denseLayers,
   describeLayers,
-  drawLinear,
   drawNetwork,
   drawProjection,
   drawReadout,
