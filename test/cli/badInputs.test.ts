@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/program.js';
+import { COMMAND_NAMES, main } from '../../src/cli/program.js';
 import { makeSpec, specFields } from '../../src/network/index.js';
 import { record } from '../../src/records/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -30,6 +30,11 @@ const FILES: Record<string, string> = {
   'bomTypo.json': `${BOM}${JSON.stringify({ widht: 8 })}`,
   'manifestBad.json': JSON.stringify({ format: 'signalprop-train-run', version: 1 }),
   'depthStr.json': JSON.stringify({ depth: 'ten' }),
+  'layersTypo.json': JSON.stringify([
+    { kind: 'dense', width: 8 },
+    { kind: 'layernorm', gama: 2 },
+  ]),
+  'layersFirstAct.json': JSON.stringify([{ kind: 'act', activation: 'relu' }]),
   'batch0.json': JSON.stringify({ batch: 0 }),
   'schedul.json': JSON.stringify({ spec: SPEC, steps: 2, seed: 1, schedul: 'cosine' }),
   'lrr.json': JSON.stringify({ spec: SPEC, steps: 2, seed: 1, optimizer: { kind: 'sgd', lrr: 0.1 } }),
@@ -463,6 +468,27 @@ const CASES: [string[], string[]][] = [
     ['spectrum', '--sigma-w2', '1e300', '--depth', '8', '--width', '32', '--seeds', '1'],
     ['init.sigmaW2', '1e+300', 'float64'],
   ],
+  // network: presets and layer lists (the same spec flags every command takes)
+  [
+    ['network', '--order', 'bogus'],
+    ['order', '"bogus"', 'linear-ln-act'],
+  ],
+  [
+    ['network', '--layers', 'layersTypo.json'],
+    ['layers[1].gama', 'did you mean "gamma"'],
+  ],
+  [
+    ['network', '--layers', 'layersFirstAct.json'],
+    ['layers[0].kind', 'dense or residual'],
+  ],
+  [
+    ['network', '--layers', 'layersTypo.json', '--depth', '3'],
+    ['--depth', '"3"', 'inside the list'],
+  ],
+  [
+    ['predict', '--order', 'linear-rms-act', '--beta', '0.5'],
+    ['bn.beta', 'no shift'],
+  ],
   // compare
   [['compare', 'missing.jsonl'], ['missing.jsonl']],
   [
@@ -708,8 +734,8 @@ describe('bad inputs across every command', () => {
   it('the table has at least 100 cases over every command', () => {
     expect(CASES.length).toBeGreaterThanOrEqual(100);
     const commands = new Set(CASES.map(([a]) => a[0]));
-    for (const c of ['predict', 'sample', 'spectrum', 'train', 'compare', 'figure', 'report', 'sweep', 'worker', 'reproduce'])
-      expect(commands).toContain(c);
+    // every command of the CLI (its own table), so a new command needs its bad inputs here
+    for (const c of COMMAND_NAMES) expect(commands).toContain(c);
     expect(new Set(CASES.map(([a]) => JSON.stringify(a))).size).toBe(CASES.length);
   });
 
