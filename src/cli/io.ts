@@ -2,13 +2,15 @@
 import { readFileSync } from 'node:fs';
 
 import { outPathProblem } from '../io/outPath.js';
+import { InputError, inputErrorFromMessage } from '../network/errors.js';
 
 export { writeFileAtomic } from '../io/files.js';
 
 /** Bad input: printed as one line, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends InputError {
   constructor(message: string) {
-    super(message);
+    const { field } = inputErrorFromMessage(message);
+    super(field, undefined, '', message);
     this.name = 'UsageError';
   }
 }

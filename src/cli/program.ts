@@ -3,7 +3,7 @@
 // so `signalprop --help` and `--version` start fast; the help lists every command from the table below.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { UsageError } from './io.js';
+import { InputError } from '../network/errors.js';
 
 type Loader = () => Promise<{ register: (p: Command) => void }>;
 
@@ -96,8 +96,7 @@ export async function main(argv = process.argv): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    const name = (e as Error).name;
-    if (e instanceof UsageError || name === 'SpecError' || name === 'SeedError' || name === 'TrainConfigError' || name === 'SweepError') {
+    if (e instanceof InputError) {
       process.stderr.write(`signalprop: ${(e as Error).message}\n`);
       return 2;
     }

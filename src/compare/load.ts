@@ -3,13 +3,14 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { unknownField } from '../network/index.js';
+import { InputError, inputErrorFromMessage } from '../network/errors.js';
 import { RECORD_FIELDS, SOURCES, type SPRecord } from '../records/index.js';
 import { pushAll } from '../io/arrays.js';
 
 /** Bad record input: names the file (and line), the field, the value and what is allowed. */
-export class RecordsError extends Error {
+export class RecordsError extends InputError {
   constructor(message: string) {
-    super(message);
+    super(inputErrorFromMessage(message).field, undefined, '', message);
     this.name = 'RecordsError';
   }
 }

@@ -3,6 +3,7 @@
 // help (activationHelp), φ and φ′ in float64, the points where φ is not smooth (kinks, as data) and
 // the closed-form family where the theory has exact Gaussian moments. The tfjs forms are a second
 // table keyed by the same names (src/train/activations.ts, `satisfies Record<ActivationName, …>`).
+import { InputError } from './errors.js';
 import { derivative, type MathNode, parse } from 'mathjs';
 import { erf, normCdf, normPdf } from './special.js';
 
@@ -157,12 +158,9 @@ export function activationHelp(opts: { long?: boolean } = {}): string {
   return [...lines, `${EXPR_FORM}: any expression in x that mathjs can differentiate`].join('\n');
 }
 
-export class ActivationError extends Error {
-  constructor(
-    public readonly value: string,
-    public readonly allowed: string,
-  ) {
-    super(`activation: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+export class ActivationError extends InputError {
+  constructor(value: string, allowed: string) {
+    super('activation', value, allowed);
     this.name = 'ActivationError';
   }
 }

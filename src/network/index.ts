@@ -8,3 +8,4 @@ export * from './stats.js';
 export * from './layers.js';
 export * from './presets.js';
 export * from './support.js';
+export { formatValue, InputError, inputMessage } from './errors.js';

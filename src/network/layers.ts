@@ -1,6 +1,7 @@
 // A network is data: a list of layers. Every room (theory, sample, train) reads this list through its own
 // table of implementations keyed by LayerKind (`satisfies Record<LayerKind, …>`), so a kind missing from a
 // room is a compile error. The presets (`order`, with `residual`) expand to such lists (presets.ts).
+import { InputError } from './errors.js';
 import { z } from 'zod';
 import { ACTIVATION_FORMS, type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
 import { unknownField } from './suggest.js';
@@ -81,13 +82,9 @@ export const LAYER_DEFAULTS = {
 } as const satisfies Record<LayerKind, object>;
 
 /** A bad layer list: the field (e.g. `layers[2].gamma`), the value and what is allowed. */
-export class LayerError extends Error {
-  constructor(
-    public readonly field: string,
-    public readonly value: unknown,
-    public readonly allowed: string,
-  ) {
-    super(`${field}: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+export class LayerError extends InputError {
+  constructor(field: string, value: unknown, allowed: string) {
+    super(field, value, allowed);
     this.name = 'LayerError';
   }
 }

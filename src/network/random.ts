@@ -1,18 +1,24 @@
 // Seeded random draws shared by the sampler and the trainer, so that step 0 of training is the
 // sampled network of the same seed. Every stream is derived from (seed, purpose, index), so a
 // layer's weights do not depend on the order in which layers are drawn.
+import { InputError } from './errors.js';
 import randnBase from '@stdlib/random/base/randn';
 import randuBase from '@stdlib/random/base/randu';
 import { QrDecomposition, Matrix } from 'ml-matrix';
 import { denseLayers } from './layers.js';
 import { fanIns, type NetworkSpec, stableHash, widths } from './spec.js';
 
-export class SeedError extends Error {}
+export class SeedError extends InputError {
+  constructor(field: string, value: unknown, allowed: string) {
+    super(field, value, allowed);
+    this.name = 'SeedError';
+  }
+}
 
 /** Check a user seed: an integer from 1 to 2^31-1 (0 would mean "unseeded" in tfjs, so it is refused). */
 export function checkSeed(seed: number, field = 'seed'): number {
   if (!Number.isInteger(seed) || seed < 1 || seed > 2147483647) {
-    throw new SeedError(`${field}: ${JSON.stringify(seed)} is not allowed; expected an integer from 1 to 2147483647`);
+    throw new SeedError(field, seed, 'an integer from 1 to 2147483647');
   }
   return seed;
 }
@@ -116,7 +122,7 @@ export function drawReadout(width: number, nOut: number, seed: number): Float64A
  * shared component s, so that samples have pairwise correlation ρ in expectation.
  */
 export function gaussianInputs(batch: number, dim: number, seed: number, rho = 0, label: string | number = 'x'): Float64Array {
-  if (!(rho >= 0 && rho < 1)) throw new SeedError(`input-correlation: ${rho} is not allowed; expected a number in [0, 1)`);
+  if (!(rho >= 0 && rho < 1)) throw new SeedError('input-correlation', rho, 'a number in [0, 1)');
   const rng = normalStream(seed, 'inputs', label);
   const x = fillNormal(new Float64Array(batch * dim), rng);
   if (rho > 0) {

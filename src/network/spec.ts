@@ -1,4 +1,5 @@
 // The network spec: one typed, validated description read by the theory and by the real networks.
+import { InputError } from './errors.js';
 import { z } from 'zod';
 import { type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
 import {
@@ -84,13 +85,9 @@ export const DEFAULT_SPEC: NetworkSpec = {
 };
 
 /** A bad spec: names the field, the value and what is allowed. */
-export class SpecError extends Error {
-  constructor(
-    public readonly field: string,
-    public readonly value: unknown,
-    public readonly allowed: string,
-  ) {
-    super(`${field}: ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+export class SpecError extends InputError {
+  constructor(field: string, value: unknown, allowed: string) {
+    super(field, value, allowed);
     this.name = 'SpecError';
   }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cellBytes, formatBytes, machineMemory } from '../io/memory.js';
-import { makeSpec, type SpecInput } from '../network/index.js';
+import { InputError, makeSpec, type SpecInput } from '../network/index.js';
 import { makePool } from '../parallel/pool.js';
 import { type CellResult, type CellTask, failedResult } from './cell.js';
 import { DEFAULT_QUEUE, STALL_DEFAULTS, type StallOptions } from './constants.js';
@@ -20,9 +20,9 @@ import { CELL_WORKER_URL, type ExecutorHooks } from './local.js';
 import type { Cell } from './sweepFile.js';
 
 /** A bad --redis URL or an unreachable server. */
-export class RedisUrlError extends Error {
+export class RedisUrlError extends InputError {
   constructor(message: string) {
-    super(message);
+    super('--redis', undefined, '', message);
     this.name = 'UsageError';
   }
 }

@@ -13,6 +13,7 @@
 // of the axes, the sweep's name or the cell's position.
 import {
   checkSeed,
+  InputError,
   makeSpec,
   type NetworkSpec,
   nearestName,
@@ -104,10 +105,7 @@ export function setPath(obj: Record<string, unknown>, path: string[], value: unk
 }
 
 function rewrap(prefix: string, e: unknown): never {
-  if (e instanceof SpecError) throw new SweepError(`${prefix}${e.field}`, e.value, e.allowed);
-  const x = e as { field?: unknown; allowed?: unknown; value?: unknown };
-  if (x && typeof x.field === 'string' && typeof x.allowed === 'string') throw new SweepError(`${prefix}${x.field}`, x.value, x.allowed);
-  if (e instanceof Error && e.name === 'SeedError') throw new SweepError(prefix.replace(/\.$/, ''), undefined, e.message);
+  if (e instanceof InputError) throw new SweepError(`${prefix}${e.field}`, e.value, e.allowed);
   throw e;
 }
 
