@@ -1,29 +1,34 @@
-// Worker-thread pools sized to the machine's cores. Workers are TypeScript modules run through
-// tsx's loader, the same way the bin runs, so every room can hand work to threads.
+// Worker-thread pools sized to the machine's cores. From the compiled package (dist/) workers are plain
+// JavaScript modules; from the sources (a checkout) they are TypeScript run through tsx's loader, the same
+// way the bin runs there, so every room can hand work to threads either way.
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { isTypeScriptUrl } from '../io/moduleUrl.js';
 
 /**
  * tsx's loader as a file URL, resolved from this package (not from the current directory, which is
- * where a bare `--import tsx` would look): threads start the same from any directory and from a global install.
+ * where a bare `--import tsx` would look): threads start the same from any directory. Only a checkout
+ * needs it (tsx is a development dependency); the compiled package's workers are JavaScript.
  */
-export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
 
 /** Number of worker threads to use by default: every core. */
 export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** A piscina pool over a TypeScript worker module (its default export is the task function). */
+/** A piscina pool over a worker module (its default export is the task function). */
 export function makePool(workerUrl: URL, threads = defaultThreads(), idleTimeoutMs = 200): Piscina {
   return new Piscina({
     filename: workerUrl.href,
     minThreads: 0,
     maxThreads: threads,
     idleTimeout: idleTimeoutMs,
-    execArgv: ['--import', TSX_LOADER],
+    execArgv: isTypeScriptUrl(workerUrl) ? ['--import', tsxLoader()] : [],
   });
 }
 

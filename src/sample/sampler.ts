@@ -1,4 +1,5 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
+import { moduleUrl } from '../io/moduleUrl.js';
 import { defaultThreads, runInPool } from '../parallel/pool.js';
 import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
 import {
@@ -178,9 +179,9 @@ export function sampleRecords(
   return out;
 }
 
-/** The worker module (TypeScript, run through tsx's loader by the pool). */
+/** The worker module (compiled JavaScript, or TypeScript run through tsx's loader by the pool). */
 function workerUrl(): URL {
-  return new URL('./worker.ts', import.meta.url);
+  return moduleUrl('./worker.js', import.meta.url);
 }
 
 /** Run K seeds of a spec (every core by default) and summarize them as tidy records. */

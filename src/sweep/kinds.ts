@@ -7,6 +7,7 @@ import type { SPRecord } from '../records/index.js';
 import { KIND_RE } from './constants.js';
 import { loadModule } from './load.js';
 import type { Cell } from './sweepFile.js';
+import { moduleUrl } from '../io/moduleUrl.js';
 
 export interface CellContext {
   /** A directory the cell may write into (e.g. a training run directory); created on demand. */
@@ -47,9 +48,9 @@ export interface CellKindModule {
 }
 
 const BUILTIN: Record<string, string> = {
-  predict: new URL('./runners/predict.ts', import.meta.url).href,
-  sample: new URL('./runners/sample.ts', import.meta.url).href,
-  train: new URL('./runners/train.ts', import.meta.url).href,
+  predict: moduleUrl('./runners/predict.js', import.meta.url).href,
+  sample: moduleUrl('./runners/sample.js', import.meta.url).href,
+  train: moduleUrl('./runners/train.js', import.meta.url).href,
 };
 
 const registered = new Map<string, string>();

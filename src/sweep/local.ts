@@ -2,8 +2,9 @@
 import { defaultThreads, makePool } from '../parallel/pool.js';
 import { type CellResult, type CellTask, failedResult } from './cell.js';
 import type { Cell } from './sweepFile.js';
+import { moduleUrl } from '../io/moduleUrl.js';
 
-export const CELL_WORKER_URL = new URL('./cellWorker.ts', import.meta.url);
+export const CELL_WORKER_URL = moduleUrl('./cellWorker.js', import.meta.url);
 
 export interface ExecutorHooks {
   /** Called once per cell with its result, in completion order. */

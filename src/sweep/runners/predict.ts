@@ -3,13 +3,14 @@ import { makeSpec, type SpecInput } from '../../network/index.js';
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import type { Cell } from '../sweepFile.js';
+import { moduleUrl } from '../../io/moduleUrl.js';
 
 type TheoryApi = typeof import('../../theory/index.js');
 
 export const optionFields: Record<string, string> = {};
 
 export async function run(cell: Cell): Promise<CellOutput> {
-  const { predict } = await loadModule<TheoryApi>(new URL('../../theory/index.ts', import.meta.url).href);
+  const { predict } = await loadModule<TheoryApi>(moduleUrl('../../theory/index.js', import.meta.url).href);
   const out = predict(makeSpec(cell.spec as SpecInput));
   return {
     records: out.records,

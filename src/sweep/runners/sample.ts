@@ -6,6 +6,7 @@ import { LOSSES, type LossKind, makeSpec, type NetworkSpec, type SpecInput } fro
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import { type Cell, SweepError } from '../sweepFile.js';
+import { moduleUrl } from '../../io/moduleUrl.js';
 
 export const optionFields: Record<string, string> = {
   seedsPerCell: 'an integer from 1 to 10000: networks sampled per cell (seeds derived from the cell seed)',
@@ -41,7 +42,7 @@ export function checkCell(_spec: NetworkSpec, options: Record<string, unknown>, 
 
 export async function run(cell: Cell): Promise<CellOutput> {
   const { kernels, sampleNetwork } = await loadModule<typeof import('../../sample/index.js')>(
-    new URL('../../sample/index.ts', import.meta.url).href,
+    moduleUrl('../../sample/index.js', import.meta.url).href,
   );
   // One BLAS thread per cell: the sweep fills the cores with cells, and OpenBLAS's own threads (a
   // process-wide setting, every core by default) would oversubscribe them.

@@ -10,6 +10,7 @@ import type { NetworkSpec, SpecInput } from '../../network/index.js';
 import type { CellContext, CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import { type Cell, SweepError } from '../sweepFile.js';
+import { moduleUrl } from '../../io/moduleUrl.js';
 
 type TrainApi = typeof import('../../train/index.js');
 type DataApi = typeof import('../../train/data/index.js');
@@ -18,8 +19,8 @@ let D: DataApi;
 
 /** Load the trainer (tfjs included) once per thread. */
 export async function init(): Promise<void> {
-  T ??= await loadModule<TrainApi>(new URL('../../train/index.ts', import.meta.url).href);
-  D ??= await loadModule<DataApi>(new URL('../../train/data/index.ts', import.meta.url).href);
+  T ??= await loadModule<TrainApi>(moduleUrl('../../train/index.js', import.meta.url).href);
+  D ??= await loadModule<DataApi>(moduleUrl('../../train/data/index.js', import.meta.url).href);
 }
 
 export const optionFields: Record<string, string> = {
