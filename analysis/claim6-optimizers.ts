@@ -2,6 +2,7 @@
 import { buildFigure, check, runInPool, type Scale, type SPRecord, type Study, type VerdictRow } from 'signalprop';
 import { byScale, median } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
+import { moduleUrl } from '../src/io/moduleUrl.js';
 
 interface Method {
   label: string;
@@ -154,7 +155,7 @@ export const claim6: Study = {
     ctx.progress(
       `${tasks.length} training runs (${batches.join(' and ')} × ${methods(32, steps).length} methods × ${seeds.length} seeds, ${steps} steps) on ${ctx.threads} threads`,
     );
-    const results = await runInPool<TrainTask, TrainTaskResult>(new URL('./trainTask.ts', import.meta.url), tasks, ctx.threads, (d, t) =>
+    const results = await runInPool<TrainTask, TrainTaskResult>(moduleUrl('./trainTask.js', import.meta.url), tasks, ctx.threads, (d, t) =>
       ctx.progress(`runs done ${d}/${t}`),
     );
     const records: SPRecord[] = results.flatMap((r) => r.records.filter((x) => x.layer === null));

@@ -2,6 +2,7 @@
 import { buildFigure, check, makeSpec, predict, runInPool, type SPRecord, type Study, type VerdictRow } from 'signalprop';
 import { byScale, tagAll } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
+import { moduleUrl } from '../src/io/moduleUrl.js';
 
 export interface Claim7Cell {
   B: number;
@@ -110,7 +111,7 @@ export const claim7: Study = {
           tags: { study: 'claim7' },
         });
     ctx.progress(`${tasks.length} runs (depth ${depths.join(',')} × B ${batches.join(',')}, ${steps} steps) on ${ctx.threads} threads`);
-    const results = await runInPool<TrainTask, TrainTaskResult>(new URL('./trainTask.ts', import.meta.url), tasks, ctx.threads, (d, t) =>
+    const results = await runInPool<TrainTask, TrainTaskResult>(moduleUrl('./trainTask.js', import.meta.url), tasks, ctx.threads, (d, t) =>
       ctx.progress(`runs done ${d}/${t}`),
     );
     const records: SPRecord[] = results.flatMap((r) =>

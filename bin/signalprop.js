@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The signalprop command: runs the TypeScript sources through tsx's loader (a runtime dependency).
-import { register } from 'tsx/esm/api';
+// The signalprop command. The installed package runs its compiled code (dist/); a checkout, which has the
+// TypeScript sources, runs them through tsx's loader (a development dependency), so an edit needs no rebuild.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(sources.href);
+} else {
+  await import('../dist/src/cli/main.js');
+}

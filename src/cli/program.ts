@@ -1,9 +1,9 @@
 // signalprop <command>: every command calls the same functions as the API.
 // Only the module of the command being run is loaded (the others would pull in tfjs, vega, BullMQ, …),
 // so `signalprop --help` and `--version` start fast; the help lists every command from the table below.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../network/errors.js';
+import { packageVersion } from '../io/package.js';
 
 type Loader = () => Promise<{ register: (p: Command) => void }>;
 
@@ -45,7 +45,7 @@ export const COMMAND_NAMES = Object.keys(COMMANDS);
 /** System error codes that mean a bad path given by the user (exit 2); others (ENOSPC, EIO, …) exit 1. */
 const PATH_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOENT', 'EROFS', 'EEXIST', 'ENAMETOOLONG', 'ELOOP', 'EXDEV']);
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+const pkg = { version: packageVersion() };
 
 /** The command named on the command line (`signalprop <cmd> …` or `signalprop help <cmd>`), if any. */
 function commandIn(argv: string[]): string | undefined {

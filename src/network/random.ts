@@ -2,8 +2,8 @@
 // sampled network of the same seed. Every stream is derived from (seed, purpose, index), so a
 // layer's weights do not depend on the order in which layers are drawn.
 import { InputError } from './errors.js';
-import randnBase from '@stdlib/random/base/randn';
-import randuBase from '@stdlib/random/base/randu';
+import randnBase from '@stdlib/random/base/randn/lib/index.js';
+import randuBase from '@stdlib/random/base/randu/lib/index.js';
 import { QrDecomposition, Matrix } from 'ml-matrix';
 import { denseLayers } from './layers.js';
 import { fanIns, type NetworkSpec, stableHash, widths } from './spec.js';

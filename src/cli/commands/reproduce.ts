@@ -1,11 +1,11 @@
 // signalprop reproduce: every claim of Paik & Choi (2023) and Yang et al. (2019), theory against practice.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { reproduce, SCALES, type Scale, type Study } from '../../reproduce/index.js';
 import { defaultThreads } from '../../parallel/pool.js';
 import { capThreads, cellBytes, formatBytes, machineMemory, THREAD_BYTES } from '../../io/memory.js';
 import { makeSpec } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
+import { packageVersion } from '../../io/package.js';
 
 /**
  * The threads the studies can run on in this machine's memory: each thread holds one of a study's pieces
@@ -76,7 +76,6 @@ export function register(program: Command): void {
       );
       checkOutPath('--out', opts.out, 'dir');
       checkOutPath('--cache', opts.cache, 'dir');
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
       const { studyRenderer } = await import('../../../analysis/render.js');
       const t0 = performance.now();
       const outcomes = await reproduce({
@@ -87,7 +86,7 @@ export function register(program: Command): void {
         outDir: opts.out,
         cacheDir: opts.cache,
         threads,
-        version: pkg.version,
+        version: packageVersion(),
         renderer: studyRenderer(),
         progress,
       });
