@@ -1,16 +1,11 @@
 // Claim 1: at initialization Linear-BN-ReLU nets explode gradients backward while the forward pass
 // stays normalized; the per-layer growth is λ(B) for several depths and widths.
-import {
-  buildFigure,
-  interiorLayers,
-  judge,
-  makeSpec,
-  predict,
-  type SPRecord,
-  sampleNetwork,
-  type Study,
-  type VerdictRow,
-} from 'signalprop';
+import { buildFigure } from '../src/figures/index.js';
+import { makeSpec } from '../src/network/index.js';
+import type { SPRecord } from '../src/records/index.js';
+import { judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { sampleNetwork } from '../src/sample/index.js';
+import { interiorLayers, predict } from '../src/theory/index.js';
 import { byScale, layerMean, layerMeanSE, tagAll } from './common.js';
 
 /** [predicted, measured, standard error] */

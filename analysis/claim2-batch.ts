@@ -1,16 +1,10 @@
 // Claim 2: the rate depends on the batch size as Yang et al.'s λ(B) and tends to π/(π−1).
-import {
-  bnGradientRate,
-  buildFigure,
-  check,
-  judge,
-  makeSpec,
-  predict,
-  type SPRecord,
-  sampleNetwork,
-  type Study,
-  type VerdictRow,
-} from 'signalprop';
+import { buildFigure } from '../src/figures/index.js';
+import { makeSpec } from '../src/network/index.js';
+import type { SPRecord } from '../src/records/index.js';
+import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { sampleNetwork } from '../src/sample/index.js';
+import { bnGradientRate, predict } from '../src/theory/index.js';
 import { byScale, tagAll } from './common.js';
 
 const LIMIT = Math.PI / (Math.PI - 1);

@@ -2,22 +2,12 @@
 // Each measured rate is judged against the theory that applies: λ(B) at the BSB1 fixed point where that point
 // attracts, and the gradient rate at the state the batch Gram dynamics flow to where it does not (SiLU and GELU at
 // large B), measured in deep nets over the layers where that state has settled. Both numbers are shown.
-import {
-  bnGradientRate,
-  bsb1Stability,
-  buildFigure,
-  check,
-  judge,
-  largeBatchRate,
-  makeSpec,
-  type NetworkSpec,
-  predict,
-  type SPRecord,
-  sampleNetwork,
-  type Scale,
-  type Study,
-  type VerdictRow,
-} from 'signalprop';
+import { buildFigure } from '../src/figures/index.js';
+import { makeSpec, type NetworkSpec } from '../src/network/index.js';
+import type { SPRecord } from '../src/records/index.js';
+import { check, judge, type Scale, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { sampleNetwork } from '../src/sample/index.js';
+import { bnGradientRate, bsb1Stability, largeBatchRate, predict } from '../src/theory/index.js';
 import { byScale, spearman, tagAll } from './common.js';
 
 const ACTIVATIONS = ['relu', 'leaky-relu:0.1', 'gelu', 'silu', 'tanh', 'elu:1', 'identity'];

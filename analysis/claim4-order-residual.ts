@@ -1,16 +1,10 @@
 // Claim 4: BN after the activation, and residual connections: how the rate changes, theory against samples.
-import {
-  buildFigure,
-  check,
-  judge,
-  makeSpec,
-  predict,
-  type SpecInput,
-  type SPRecord,
-  sampleNetwork,
-  type Study,
-  type VerdictRow,
-} from 'signalprop';
+import { buildFigure } from '../src/figures/index.js';
+import { makeSpec, type SpecInput } from '../src/network/index.js';
+import type { SPRecord } from '../src/records/index.js';
+import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { sampleNetwork } from '../src/sample/index.js';
+import { predict } from '../src/theory/index.js';
 import { byScale, tagAll } from './common.js';
 
 export interface Claim4Point {

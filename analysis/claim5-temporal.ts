@@ -3,18 +3,12 @@
 // backward factors (src/train/factors.ts, docs/training.md "Gradient factors"); the gradient-independence
 // reconstruction (GIA, theory-notes A.5) is reported beside them and judged only at the steps where its
 // assumptions are measured to hold.
-import {
-  buildFigure,
-  check,
-  interiorLayers,
-  judge,
-  makeSpec,
-  predict,
-  type SPRecord,
-  type Study,
-  trainRun,
-  type VerdictRow,
-} from 'signalprop';
+import { buildFigure } from '../src/figures/index.js';
+import { makeSpec } from '../src/network/index.js';
+import type { SPRecord } from '../src/records/index.js';
+import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { interiorLayers, predict } from '../src/theory/index.js';
+import { trainRun } from '../src/train/index.js';
 import { byScale, median, tagAll } from './common.js';
 
 /** ln(‖∂L/∂h_ℓ‖²/‖∂L/∂h_L‖²) per step, derived from the trained grad_h_sq records (for the depth figure). */

@@ -1,5 +1,8 @@
 // Claim 6: large-batch early instability, and what tames it: warmup, LARS, LAMB, clipping and LALC.
-import { buildFigure, check, runInPool, type Scale, type SPRecord, type Study, type VerdictRow } from 'signalprop';
+import { buildFigure } from '../src/figures/index.js';
+import { runInPool } from '../src/parallel/pool.js';
+import type { SPRecord } from '../src/records/index.js';
+import { check, type Scale, type Study, type VerdictRow } from '../src/reproduce/index.js';
 import { byScale, median } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
 import { moduleUrl } from '../src/io/moduleUrl.js';

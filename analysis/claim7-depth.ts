@@ -1,5 +1,10 @@
 // Claim 7: the depth at which BN+ReLU nets stop being trainable, against the predicted depth scale.
-import { buildFigure, check, makeSpec, predict, runInPool, type SPRecord, type Study, type VerdictRow } from 'signalprop';
+import { buildFigure } from '../src/figures/index.js';
+import { makeSpec } from '../src/network/index.js';
+import { runInPool } from '../src/parallel/pool.js';
+import type { SPRecord } from '../src/records/index.js';
+import { check, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { predict } from '../src/theory/index.js';
 import { byScale, tagAll } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
 import { moduleUrl } from '../src/io/moduleUrl.js';

@@ -1,18 +1,12 @@
 // Claim 8: BatchNorm against LayerNorm, RMSNorm and no norm: the same Linear → norm → φ net for ReLU, tanh,
 // GELU and SiLU, predicted against sampled growth per layer at initialization, and a short MNIST run of each
 // norm showing the early gradient ratio over steps.
-import {
-  check,
-  interiorLayers,
-  judge,
-  makeSpec,
-  predict,
-  type SPRecord,
-  sampleNetwork,
-  type Study,
-  trainRun,
-  type VerdictRow,
-} from 'signalprop';
+import { makeSpec } from '../src/network/index.js';
+import type { SPRecord } from '../src/records/index.js';
+import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { sampleNetwork } from '../src/sample/index.js';
+import { interiorLayers, predict } from '../src/theory/index.js';
+import { trainRun } from '../src/train/index.js';
 import { byScale, tagAll } from './common.js';
 
 export const NORMS = [

@@ -1,5 +1,6 @@
 // Helpers shared by the study scripts (public API only).
-import type { Scale, SPRecord } from 'signalprop';
+import type { SPRecord } from '../src/records/index.js';
+import type { Scale } from '../src/reproduce/index.js';
 
 /** Pick a setting by scale. */
 export function byScale<T>(scale: Scale, tiny: T, def: T, paper: T): T {

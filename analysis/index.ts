@@ -1,5 +1,5 @@
 // The reproduction studies, one per claim, in the order of the report.
-import type { Study } from 'signalprop';
+import type { Study } from '../src/reproduce/index.js';
 import { claim1 } from './claim1-explosion.js';
 import { claim2 } from './claim2-batch.js';
 import { claim3 } from './claim3-activations.js';

@@ -1,7 +1,8 @@
 // How reproduce writes its figures and HTML report: the figures room's renderer and report page.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FigureRenderer, fmt, renderFigure, type StudyOutcome, toolVersions, writeReport } from 'signalprop';
+import { renderFigure, toolVersions, writeReport } from '../src/figures/index.js';
+import { type FigureRenderer, fmt, type StudyOutcome } from '../src/reproduce/index.js';
 
 export function studyRenderer(): FigureRenderer {
   return {

@@ -1,8 +1,8 @@
 // One training run as a worker-thread task (the studies run several at once on every core).
 // Imports the train room's subpath: a worker that loads the whole package would also load vega, whose module
 // graph does not load inside a tsx worker thread (ERR_UNKNOWN_FILE_EXTENSION), and needs none of it.
-import type { SPRecord } from 'signalprop/records';
-import { type TrainConfig, trainRun } from 'signalprop/train';
+import type { SPRecord } from '../src/records/index.js';
+import { type TrainConfig, trainRun } from '../src/train/index.js';
 
 export interface TrainTask {
   config: TrainConfig;

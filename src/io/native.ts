@@ -1,4 +1,4 @@
-// The one loader of signalprop's optional native addon (native/blas, the `signalprop-blas` package: C over
+// The one loader of signalprop's optional native addon (native/blas inside this package: C over
 // N-API, OpenBLAS and, where installed, oneDNN). The sampler (src/sample/linalg.ts: float64 dgemm/dsyrk)
 // and the blas tfjs backend (src/train/blas.ts: float32 kernels, fused BN/SGD) both load it here, through
 // one typed interface. It is cached and never throws: without the addon, loadNative() is null,
@@ -7,9 +7,12 @@
 // The op codes and fused-kernel names come from the addon's own export (native/blas/index.cjs, typed by
 // index.d.cts), not from a copy here.
 import { createRequire } from 'node:module';
-import type { Binding, FusedFn, FusedKernel, Ops } from 'signalprop-blas';
+import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import type { Binding, FusedFn, FusedKernel, Ops } from '../../native/blas/index.cjs';
+import { packageRoot } from './package.js';
 
-export type { BinaryOp, FusedKernel, OperandMode, Ops, UnaryOp } from 'signalprop-blas';
+export type { BinaryOp, FusedKernel, OperandMode, Ops, UnaryOp } from '../../native/blas/index.cjs';
 
 /** float64 kernels (the sampler): row-major dgemm, and dsyrk of the upper triangle. */
 export type NativeFloat64 = Pick<Binding, 'dgemm' | 'dsyrk'>;
@@ -77,7 +80,7 @@ function wrap(a: Addon): Native {
   const missing = FUNCTIONS.filter((f) => typeof a[f] !== 'function');
   if (missing.length || !a.OPS || !a.FUSED)
     throw new Error(
-      `the built addon predates this signalprop (it lacks ${[...missing, ...(a.OPS ? [] : ['OPS']), ...(a.FUSED ? [] : ['FUSED'])].join(', ')}); run \`npm rebuild signalprop-blas\``,
+      `the built addon predates this signalprop (it lacks ${[...missing, ...(a.OPS ? [] : ['OPS']), ...(a.FUSED ? [] : ['FUSED'])].join(', ')}); ${buildCommand()}`,
     );
   return {
     float64: { dgemm: a.dgemm, dsyrk: a.dsyrk },
@@ -103,7 +106,7 @@ function wrap(a: Addon): Native {
 export function loadNative(): Native | null {
   if (cache !== undefined) return cache;
   try {
-    cache = wrap(createRequire(import.meta.url)('signalprop-blas') as Addon);
+    cache = wrap(createRequire(import.meta.url)(addonPath()) as Addon);
   } catch (e) {
     reason = (e as Error).message.split('\n')[0];
     cache = null;
@@ -117,8 +120,35 @@ export function nativeUnavailableReason(): string | null {
   return reason;
 }
 
+/** The addon's entry (native/blas/index.cjs, beside dist/ in the package, or in a checkout). */
+export function addonPath(): string {
+  return join(packageRoot(), 'native', 'blas', 'index.cjs');
+}
+
+/** The command that builds the addon (npm runs no install scripts of dependencies unless approved). */
+export function buildCommand(): string {
+  return `build it with \`node ${join(packageRoot(), 'native', 'blas', 'build.cjs')}\` (needs a C compiler and the OpenBLAS headers: \`sudo apt-get install gcc libopenblas-dev\`)`;
+}
+
 /** How to get the addon, for messages: "build it with …". */
-export const NATIVE_BUILD_HINT = 'build it with `npm rebuild signalprop-blas` (needs cc and libopenblas-dev)';
+export const NATIVE_BUILD_HINT = buildCommand();
+
+/** The paths that run slower without the addon, and by about how much (measured: docs/sampling.md, docs/training.md). */
+const SLOW_PATHS = {
+  sampler: 'the sampler runs its TypeScript float64 kernels, about 16× slower',
+  training: 'training runs on tfjs-wasm, about 5× slower',
+} as const;
+const warned = new Set<keyof typeof SLOW_PATHS>();
+
+/**
+ * Say once per process (from its main thread: workers would repeat it), on stderr, that a slow path is used because the addon is missing: which path, how
+ * much slower, and how to build the addon. Silent when the addon loaded.
+ */
+export function warnSlowPath(path: keyof typeof SLOW_PATHS, write: (line: string) => void = (l) => process.stderr.write(l)): void {
+  if (loadNative() || warned.has(path) || !isMainThread) return;
+  warned.add(path);
+  write(`signalprop: the native addon is not built (${reason}); ${SLOW_PATHS[path]}. To speed it up, ${NATIVE_BUILD_HINT}\n`);
+}
 
 // ---- its user-facing name ------------------------------------------------------------------------
 

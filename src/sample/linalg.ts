@@ -6,6 +6,7 @@ import {
   canonicalBackend,
   isNativeName,
   NATIVE_BUILD_HINT,
+  warnSlowPath,
   type Native,
   type NativeAlias,
   loadNative,
@@ -284,5 +285,6 @@ export function kernels(choice: BackendChoice = 'auto'): Kernels {
   if (c === 'native') {
     throw new Error(`backend: "native" is not available (${nativeKernelsError()}); ${NATIVE_BUILD_HINT} or use "auto" / "typescript"`);
   }
+  warnSlowPath('sampler');
   return tsKernels;
 }

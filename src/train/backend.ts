@@ -8,7 +8,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { canonicalBackend, isNativeName, NATIVE_ALIASES, NATIVE_BUILD_HINT } from '../io/native.js';
+import { canonicalBackend, isNativeName, NATIVE_ALIASES, NATIVE_BUILD_HINT, warnSlowPath } from '../io/native.js';
 import { blasLibraries, blasThreads, blasUnavailableReason, registerBlasBackend, setBlasThreads } from './blas.js';
 import { TrainConfigError } from './errors.js';
 
@@ -172,6 +172,7 @@ export async function initBackend(requested: BackendName = 'auto', threads: numb
   quiet();
   let info: BackendInfo;
   if (requested === 'auto') {
+    if (!registerBlasBackend()) warnSlowPath('training');
     info = registerBlasBackend()
       ? await useBlas('auto', want)
       : { ...(await initWasmOrCpu()), requested: 'auto', fallbackFrom: `blas (${blasUnavailableReason()})` };

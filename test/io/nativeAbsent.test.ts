@@ -11,9 +11,9 @@ vi.mock('node:module', async (importOriginal) => {
   const createRequire = (url: string | URL) => {
     const r = real.createRequire(url);
     const req = ((id: string) => {
-      if (id !== 'signalprop-blas') return r(id);
+      if (!id.endsWith('native/blas/index.cjs')) return r(id);
       if (fake.mode === 'stale') return { dgemm() {}, dsyrk() {} };
-      throw Object.assign(new Error("Cannot find module 'signalprop-blas'\nRequire stack:\n- somewhere"), { code: 'MODULE_NOT_FOUND' });
+      throw Object.assign(new Error("Cannot find module './build/blas.node'\nRequire stack:\n- somewhere"), { code: 'MODULE_NOT_FOUND' });
     }) as NodeJS.Require;
     return Object.assign(req, { resolve: r.resolve, cache: r.cache, main: r.main, extensions: r.extensions });
   };
@@ -28,13 +28,15 @@ describe('the native addon is absent', () => {
     const { loadNative, nativeUnavailableReason } = await import('../../src/io/native.js');
     expect(() => loadNative()).not.toThrow();
     expect(loadNative()).toBeNull();
-    expect(nativeUnavailableReason()).toBe("Cannot find module 'signalprop-blas'");
+    expect(nativeUnavailableReason()).toBe("Cannot find module './build/blas.node'");
     const { kernels, nativeKernels, nativeKernelsError } = await import('../../src/sample/linalg.js');
     expect(nativeKernels()).toBeNull();
-    expect(nativeKernelsError()).toBe("Cannot find module 'signalprop-blas'");
+    expect(nativeKernelsError()).toBe("Cannot find module './build/blas.node'");
     expect(kernels('auto').name).toBe('typescript');
     for (const name of ['native', 'blas', 'openblas'] as const)
-      expect(() => kernels(name)).toThrow(/^backend: "native" is not available \(Cannot find module 'signalprop-blas'\); build it with/);
+      expect(() => kernels(name)).toThrow(
+        /^backend: "native" is not available \(Cannot find module '\.\/build\/blas\.node'\); build it with/,
+      );
   });
 
   it('training: no blas tfjs backend, no fused kernels, and ops.ts runs the plain tf ops', async () => {
@@ -43,7 +45,7 @@ describe('the native addon is absent', () => {
       '../../src/train/blas.js'
     );
     expect(registerBlasBackend()).toBe(false);
-    expect(blasUnavailableReason()).toBe("Cannot find module 'signalprop-blas'");
+    expect(blasUnavailableReason()).toBe("Cannot find module './build/blas.node'");
     expect(fusedKernelName('batchNorm')).toBeNull();
     expect(() => setBlasThreads(2)).not.toThrow();
     expect(blasThreads()).toBeNull();
@@ -59,6 +61,36 @@ describe('the native addon is absent', () => {
   });
 });
 
+describe('the first use of a slow path says so, once', () => {
+  it('names the path, how much slower, and the command that builds the addon; then stays quiet', async () => {
+    fake.mode = 'absent';
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      lines.push(String(s));
+      return true;
+    });
+    try {
+      const { kernels } = await import('../../src/sample/linalg.js');
+      kernels('auto');
+      kernels('auto');
+      kernels('typescript'); // asked for by name: not a fallback, nothing to say
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^signalprop: the native addon is not built \(Cannot find module '\.\/build\/blas\.node'\); the sampler runs its TypeScript float64 kernels, about 16× slower\. To speed it up, build it with `node \/.*\/native\/blas\/build\.cjs` \(needs a C compiler and the OpenBLAS headers: `sudo apt-get install gcc libopenblas-dev`\)\n$/,
+    );
+  });
+
+  it('is silent where the addon loads', async () => {
+    const { warnSlowPath, loadNative } = await vi.importActual<typeof import('../../src/io/native.js')>('../../src/io/native.js');
+    const lines: string[] = [];
+    warnSlowPath('sampler', (l) => lines.push(l));
+    expect(lines).toEqual(loadNative() ? [] : [expect.stringMatching(/not built/)]);
+  });
+});
+
 describe('a stale build of the addon', () => {
   it('is refused with what it lacks and how to rebuild it', async () => {
     fake.mode = 'stale';
@@ -66,7 +98,7 @@ describe('a stale build of the addon', () => {
     expect(loadNative()).toBeNull();
     const why = nativeUnavailableReason()!;
     expect(why).toMatch(
-      /^the built addon predates this signalprop \(it lacks sgemm, .*coreName, OPS, FUSED\); run `npm rebuild signalprop-blas`$/,
+      /^the built addon predates this signalprop \(it lacks sgemm, .*coreName, OPS, FUSED\); build it with `node \/.*\/native\/blas\/build\.cjs` \(needs a C compiler and the OpenBLAS headers: `sudo apt-get install gcc libopenblas-dev`\)$/,
     );
     expect(why).not.toMatch(/dgemm|dsyrk/);
   });
