@@ -38,6 +38,10 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
     summary: "the seed paper's claims, theory against measurement, with figures and a report",
     load: () => import('./commands/reproduce.js'),
   },
+  explore: {
+    summary: 'an interactive page where the theory runs live in the browser, records overlaid',
+    load: () => import('./commands/explore.js'),
+  },
 };
 
 export const COMMAND_NAMES = Object.keys(COMMANDS);
