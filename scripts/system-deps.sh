@@ -5,6 +5,7 @@
 #   libdnnl-dev            → oneDNN's sgemm for the blas backend (AVX-512 where the CPU has it; ~1.7× OpenBLAS's
 #                            sgemm where OpenBLAS is pinned to its Haswell kernels); optional
 #   redis-server           → only for the distributed-sweep tests (pass --with-redis)
+#   chromium               → the explorer's browser tests (test/explore, driven by playwright-core); optional
 # Never fails: without them signalprop still works (TypeScript kernels; Redis tests skipped).
 set -u
 need=()
@@ -13,9 +14,11 @@ command -v cc >/dev/null 2>&1 || need+=(gcc)
 if [ "${1:-}" = "--with-redis" ]; then command -v redis-server >/dev/null 2>&1 || need+=(redis-server); fi
 optional=()
 [ -f /usr/include/oneapi/dnnl/dnnl.h ] || optional+=(libdnnl-dev)
-[ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && exit 0
+browser=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || browser+=(chromium)
+[ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "signalprop: apt-get not found; install ${need[*]} ${optional[*]} yourself for the fast kernels" >&2
+  echo "signalprop: apt-get not found; install ${need[*]} ${optional[*]} yourself for the fast kernels${browser[*]:+ (and chromium for the browser tests of the explorer)}" >&2
   exit 0
 fi
 sudo=""
@@ -32,5 +35,11 @@ if [ ${#optional[@]} -gt 0 ]; then
   echo "signalprop: installing ${optional[*]} (apt-get; optional)" >&2
   $sudo apt-get install -y -qq --no-install-recommends "${optional[@]}" >>/tmp/signalprop-apt.log 2>&1 ||
     echo "signalprop: ${optional[*]} not installed (see /tmp/signalprop-apt.log); the blas backend uses OpenBLAS's sgemm" >&2
+fi
+# the browser last and apart: it is large, and its absence only skips the explorer's browser tests
+if [ ${#browser[@]} -gt 0 ]; then
+  echo "signalprop: installing ${browser[*]} (apt-get; optional, for the explorer's browser tests)" >&2
+  $sudo apt-get install -y -qq --no-install-recommends "${browser[@]}" >>/tmp/signalprop-apt.log 2>&1 ||
+    echo "signalprop: ${browser[*]} not installed (see /tmp/signalprop-apt.log); the explorer's browser tests will skip" >&2
 fi
 exit 0
