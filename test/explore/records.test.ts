@@ -92,7 +92,7 @@ describe('overlays from sampled records', () => {
       .flatMap((r) => [0, 5].map((step) => ({ ...r, source: 'trained' as const, step, value: step === 0 ? r.value : r.value * 7 })));
     const t = overlaysOf(trained);
     expect(t.depth.map((p) => p.layer)).toEqual(want.map((w) => w[0]));
-    t.depth.forEach((p, i) => expect(p.value).toBeCloseTo(want[i][1] as number, 9));
+    for (const [i, p] of t.depth.entries()) expect(p.value).toBeCloseTo(want[i][1] as number, 9);
     expect(t.notes.join(' ')).toContain('the first (0) is drawn');
     // measured growth at its batch size, the across-seed summary
     const g = s.records.find((r) => r.quantity === 'growth' && r.seed === null)!;
