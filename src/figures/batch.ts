@@ -8,6 +8,7 @@ import {
   colorScale,
   facetBody,
   type FigureOptions,
+  INT_AXIS,
   finite,
   groupBy,
   missing,
@@ -20,6 +21,7 @@ import {
   topLevel,
 } from './common.js';
 import { maxOf, minOf, pushAll } from '../io/arrays.js';
+import { type SeriesStyle, seriesLegend } from './legend.js';
 
 /** Linear BatchNorm's per-layer growth of the squared gradient at batch B (Yang et al. 2019): (B−2)/(B−3), B > 3. */
 export function linearBnReference(B: number): number {
@@ -47,16 +49,37 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
   const panel = panelLabeler(rs, ['batch', 'depth', 'width', 'specId']);
   const rows: Record<string, unknown>[] = [];
   const used: SPRecord[] = [];
+  const notes: string[] = [];
+  const later = records.filter((r) => r.quantity === q && r.layer === null && r.source === 'trained' && r.step !== null && r.step > 0);
+  if (later.length)
+    notes.push(`${later.length} trained ${q} records after step 0 left out (λ is the rate at initialization; see early-training)`);
+  const unbatched: string[] = [];
   for (const [, g] of groupBy(rs, (r) => `${r.source}|${panel.label(r)}|${r.batch}`)) {
     const b = band(g);
-    pushAll(used, g);
     const r0 = g[0];
     const kind = r0.source === 'theory' ? (r0.batch === null ? 'limit' : 'theory') : r0.source;
     const series =
       kind === 'limit' ? LIMIT : kind === 'theory' ? SOURCE_LABEL.theory : kind === 'sampled' ? SOURCE_LABEL.sampled : 'trained (step 0)';
-    if (kind !== 'limit' && r0.batch === null) continue; // measurements need a finite batch
+    if (kind !== 'limit' && r0.batch === null) {
+      // a measurement needs a finite batch to sit on this axis
+      unbatched.push(`${g.length} ${r0.source}`);
+      continue;
+    }
+    pushAll(used, g);
     rows.push({ kind, series, panel: panel.label(r0), B: r0.batch, y: b.value, lo: b.lo, hi: b.hi, n: b.n });
   }
+  if (unbatched.length) notes.push(`${unbatched.join(' and ')} ${q} records at B = ∞ (no batch) left out: a measurement needs a finite B`);
+  // A theory "curve" of one batch size is one point: draw it as a point and say so (a line of one point is invisible).
+  const theoryPanels = groupBy(
+    rows.filter((r) => r.kind === 'theory'),
+    (r) => r.panel as string,
+  );
+  const single = [...theoryPanels].filter(([, g]) => g.length === 1);
+  for (const [, g] of single) g[0].kind = 'theory-point';
+  if (single.length)
+    notes.push(
+      `theory λ(B) given at one batch size only (${single.map(([p, g]) => `${p ? `${p}: ` : ''}B = ${g[0].B}`).join('; ')}): drawn as a point, no curve`,
+    );
   const Bs = finiteB.map((r) => r.batch!);
   const bMin = Math.max(4, minOf(Bs));
   const bMax = maxOf(Bs);
@@ -68,14 +91,17 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
     }
   }
   const present = new Set(rows.map((r) => r.series as string));
-  const series = [
-    { name: SOURCE_LABEL.theory, color: PALETTE.theory },
-    { name: LIMIT, color: PALETTE.theory },
-    { name: SOURCE_LABEL.sampled, color: PALETTE.sampled },
-    { name: 'trained (step 0)', color: PALETTE.trained },
-    { name: LINEAR_BN, color: PALETTE.reference },
-  ].filter((s) => present.has(s.name));
-  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series) };
+  const styles: SeriesStyle[] = [
+    rows.some((r) => r.kind === 'theory')
+      ? { name: SOURCE_LABEL.theory, color: PALETTE.theory, mark: 'line' }
+      : { name: SOURCE_LABEL.theory, color: PALETTE.theory, mark: 'point', shape: 'square' },
+    { name: LIMIT, color: PALETTE.theory, mark: 'line', dash: [2, 3] },
+    { name: SOURCE_LABEL.sampled, color: PALETTE.sampled, mark: 'point' },
+    { name: 'trained (step 0)', color: PALETTE.trained, mark: 'point', shape: 'diamond' },
+    { name: LINEAR_BN, color: PALETTE.reference, mark: 'line', dash: [6, 4] },
+  ];
+  const series = styles.filter((s) => present.has(s.name));
+  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series), legend: seriesLegend(series) };
   const x = {
     field: 'B',
     type: 'quantitative',
@@ -87,6 +113,7 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
       ),
       nice: false,
     },
+    axis: INT_AXIS,
   };
   const yScale = axisScale(rows.flatMap((r) => [r.y, r.lo, r.hi].filter(finite) as number[]));
   const y = { field: 'y', type: 'quantitative', title: `${quantityTitle(q)}`, scale: yScale };
@@ -96,8 +123,14 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
     layers.push({ transform: f('reference'), mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { x, y, color } });
   if (present.has(LIMIT))
     layers.push({ transform: f('limit'), mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 }, encoding: { y, color } });
-  if (present.has(SOURCE_LABEL.theory))
+  if (rows.some((r) => r.kind === 'theory'))
     layers.push({ transform: f('theory'), mark: { type: 'line', strokeWidth: 2.5, point: false }, encoding: { x, y, color } });
+  if (single.length)
+    layers.push({
+      transform: f('theory-point'),
+      mark: { type: 'point', shape: 'square', filled: true, size: 60 },
+      encoding: { x, y, color },
+    });
   for (const k of ['sampled', 'trained']) {
     if (!rows.some((r) => r.kind === k)) continue;
     layers.push(
@@ -111,7 +144,7 @@ export function lambdaVsBatchFigure(all: SPRecord[], opts: LambdaBatchOptions = 
   }
   const size = { width: opts.width ?? 480, height: opts.height ?? 320 };
   const body = panel.fields.length ? facetBody(rows, layers, size, panel.order(rs)) : { data: { values: rows }, ...size, layer: layers };
-  return topLevel('Per-layer gradient growth λ against batch size', used, body, opts, 'error bars: 95% CI over seeds');
+  return topLevel('Per-layer gradient growth λ against batch size', used, body, opts, 'error bars: 95% CI over seeds', notes);
 }
 
 export interface HeatmapOptions extends FigureOptions {
@@ -313,7 +346,7 @@ export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}):
       encoding: { x, xOffset, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
     },
     {
-      mark: { type: 'text', dy: -8, fontSize: 10 },
+      mark: { type: 'text', angle: -90, align: 'left', baseline: 'middle', dx: 4, fontSize: 10 },
       encoding: { x, xOffset, y: { ...y, field: 'hi' }, text: { field: 'y', type: 'quantitative', format: '.3f' } },
     },
     { mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } },

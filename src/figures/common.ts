@@ -1,22 +1,28 @@
 // What every figure shares: one palette, the caption naming the spec, the log-axis rule, seed aggregation, config.
 import type { TopLevelSpec } from 'vega-lite';
-import { type Order, studentT975 } from '../network/index.js';
+import { studentT975 } from '../network/index.js';
 import { clipInterval, quantityRange, type SPRecord, summarize } from '../records/index.js';
-import { FONT_FAMILY } from './render.js';
+import { themeConfig, wrapWords } from './theme.js';
 import { maxOf, minOf } from '../io/arrays.js';
 
-/** One palette for every figure: theory, sampled and trained keep their colours everywhere. */
+/**
+ * One palette for every figure: theory, sampled and trained keep their colours everywhere. Colours are from the
+ * Okabe–Ito set (distinguishable with the common colour-vision deficiencies); greyscale is served by the marks:
+ * theory a solid line, sampled points with a band, trained thinner lines, references dashed or dotted.
+ */
 export const PALETTE = {
   theory: '#1a1a1a',
-  sampled: '#1f77b4',
-  trained: '#d95f02',
+  sampled: '#0072B2',
+  trained: '#D55E00',
   /** Closed-form references drawn for orientation (linear BN, B → ∞ limit, growth 1). */
   reference: '#8c8c8c',
-  /** Trained steps, light to dark (shades of the trained colour). */
-  trainedSteps: ['#fdae6b', '#fd8d3c', '#f16913', '#d94801', '#a63603', '#7f2704', '#4d1802'],
-  /** Optimizers in the optimizer comparison (all trained). */
-  optimizers: ['#d95f02', '#1b9e77', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'],
-  /** Sequential scheme for heatmaps; diverging scheme for log-growth maps centred on 0. */
+  /** Trained steps, light to dark (shades of the trained colour: lightness orders them in greyscale too). */
+  trainedSteps: ['#f6b38a', '#f08a4b', '#e5661a', '#D55E00', '#a84a00', '#7a3600', '#4d2200'],
+  /** Optimizers in the optimizer comparison (all trained): Okabe–Ito, trained colour first. */
+  optimizers: ['#D55E00', '#0072B2', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'],
+  /** More series of one kind (factors, specs): Okabe–Ito without the trained and theory colours. */
+  qualitative: ['#0072B2', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#D55E00', '#000000'],
+  /** Sequential scheme for heatmaps; diverging scheme for log-growth maps centred on 0 (both colour-blind safe). */
   sequential: 'viridis',
   diverging: 'blueorange',
 } as const;
@@ -59,7 +65,8 @@ export function isLogScale(s: { type: string }): boolean {
   return s.type === 'log';
 }
 
-const ORDER_LABEL = {
+// a map over strings (not `satisfies Record<Order, …>`): an order added elsewhere falls back to its name
+const ORDER_LABEL: Record<string, string> = {
   'linear-bn-act': 'Linear→BN→φ',
   'linear-act-bn': 'Linear→φ→BN',
   'linear-act': 'Linear→φ (no BN)',
@@ -68,8 +75,11 @@ const ORDER_LABEL = {
   'linear-rms-act': 'Linear→RMSNorm→φ',
   'preln-residual': 'pre-LN residual',
   'postln-residual': 'post-LN residual',
+  'conv-bn-act': 'Conv→BN→φ',
+  vgg: 'VGG (conv)',
+  resnet: 'ResNet (conv)',
   custom: 'custom layers',
-} as const satisfies Record<Order, string>;
+};
 
 function distinct<T>(xs: T[]): T[] {
   return [...new Set(xs.map((x) => JSON.stringify(x)))].map((s) => JSON.parse(s) as T);
@@ -205,35 +215,41 @@ export function missing(figure: string, what: string, records: SPRecord[]): Figu
   );
 }
 
-/** The shared look: DejaVu Sans, readable sizes, generous label limits (vega estimates text widths without a canvas). */
+/** The shared look: the report theme (DejaVu Sans first in a fallback list, readable sizes, generous label limits). */
 export function baseConfig(): Record<string, unknown> {
-  return {
-    font: FONT_FAMILY,
-    background: 'white',
-    view: { stroke: '#cccccc' },
-    title: { fontSize: 15, subtitleFontSize: 11, subtitleColor: '#555555', anchor: 'start', offset: 10, subtitlePadding: 4 },
-    axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400, titleLimit: 1000, grid: true, gridColor: '#eeeeee' },
-    legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 600, titleLimit: 600, symbolStrokeWidth: 2 },
-    header: { labelFontSize: 12, titleFontSize: 12, labelLimit: 600 },
-  };
+  return themeConfig('report');
 }
 
-/** Wrap layers or a composition into a top-level spec with title, caption (as subtitle), data and config. */
+/**
+ * Wrap layers or a composition into a top-level spec with title, caption (as subtitle), data and config. `notes`
+ * say what the figure left out of the records it was given and why: they are added to the caption as "note: …"
+ * lines, kept in `usermeta.notes` (the CLI prints them on stderr; the paper theme keeps them as the only title).
+ */
 export function topLevel(
   title: string,
   captionRecords: SPRecord[],
   body: Record<string, unknown>,
   opts: FigureOptions,
   extraCaption?: string,
+  notes: string[] = [],
 ): TopLevelSpec {
   const caption = [specCaption(captionRecords), extraCaption].filter(Boolean).join(' · ');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: opts.title ?? title, subtitle: wrapCaption(caption) },
+    title: { text: opts.title ?? title, subtitle: [...wrapCaption(caption), ...notes.flatMap((n) => wrapWords(`note: ${n}`, 120))] },
     config: baseConfig(),
+    ...(notes.length ? { usermeta: { notes } } : {}),
     ...body,
   } as unknown as TopLevelSpec;
 }
+
+/** The notes a built figure carries (what it left out and why). */
+export function figureNotes(vl: TopLevelSpec): string[] {
+  return ((vl as { usermeta?: { notes?: string[] } }).usermeta?.notes ?? []).slice();
+}
+
+/** Integer axis (layers, depths, batch sizes, steps): no fractional ticks, no thousands separator. */
+export const INT_AXIS = { tickMinStep: 1, format: 'd' } as const;
 
 /** Colour scale for a set of series names, each from its palette entry. */
 export function colorScale(series: { name: string; color: string }[]): { domain: string[]; range: string[] } {

@@ -18,13 +18,17 @@ export {
   phaseDiagramFigure,
   type SpectrumOptions,
 } from './maps.js';
+export { FORMATS, type FigureSize, type Format, NAMED_SIZES, parseFormats, parseSize, renderPdf, THEMES, type ThemeName } from './paper.js';
 export { buildFigure, FIGURE_NAMES, FIGURES, type FigureDef, type FigureName, isFigureName } from './registry.js';
 export {
   type CompiledFigure,
   compileVegaLite,
   defaultFontFiles,
   FONT_FAMILY,
+  type FigureRenderOptions,
   type PngOptions,
+  type PreparedFigure,
+  prepareFigure,
   RenderError,
   type RenderedFiles,
   renderFigure,

@@ -9,8 +9,8 @@ import { pushAll } from '../io/arrays.js';
 
 export const SYMMETRY_QUANTITIES = ['norm_spread', 'corr'] as const;
 const ROW_TITLE: Record<(typeof SYMMETRY_QUANTITIES)[number], string> = {
-  norm_spread: 'centred-norm spread (sd/mean)',
-  corr: 'mean sample correlation',
+  norm_spread: 'norm spread',
+  corr: 'correlation',
 };
 
 export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}): TopLevelSpec {
@@ -84,6 +84,6 @@ export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}
     used,
     body,
     opts,
-    'theory: Gram dynamics, 95% band over Monte Carlo replicas',
+    'rows: centred-norm spread (sd/mean over samples), mean correlation between samples · theory: Gram dynamics, 95% band over Monte Carlo replicas',
   );
 }

@@ -7,8 +7,12 @@ import type { Scale, Study, StudyFigure, StudyOutcome } from './study.js';
 import { overall } from './verdict.js';
 
 export interface FigureRenderer {
-  /** Write <outDir>/<name>.vl.json, .svg and .png; return their paths. */
-  render: (fig: StudyFigure, outDir: string) => Promise<{ vl: string; svg: string; png: string }>;
+  /** Write <outDir>/<name>.vl.json and the asked formats (default .svg and .png); return their paths. */
+  render: (
+    fig: StudyFigure,
+    outDir: string,
+    opts?: { formats?: ('svg' | 'png' | 'pdf')[] },
+  ) => Promise<{ vl: string; svg?: string; png?: string; pdf?: string }>;
   /** Write a self-contained HTML report. */
   html?: (outcomes: StudyOutcome[], markdown: string, outPath: string, outDir: string) => Promise<void>;
 }
@@ -26,6 +30,8 @@ export interface ReproduceOptions {
   threads: number;
   version: string;
   renderer?: FigureRenderer;
+  /** Figure files to write (default svg and png; REPORT.md links the PNGs, report.html inlines the SVGs). */
+  formats?: ('svg' | 'png' | 'pdf')[];
   progress?: (message: string) => void;
 }
 
@@ -72,7 +78,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<StudyOutcome[]>
   }
   // figures, then the report over every outcome we have
   if (opts.renderer) {
-    for (const o of outcomes) for (const f of o.figures) await opts.renderer.render(f, opts.outDir);
+    for (const o of outcomes) for (const f of o.figures) await opts.renderer.render(f, opts.outDir, { formats: opts.formats });
   }
   const md = reportMarkdown(outcomes, {
     version: opts.version,

@@ -6,6 +6,7 @@ import { parseJoin, parseTolerance } from '../../src/cli/commands/compare.js';
 import { FIGURE_NAMES } from '../../src/figures/registry.js';
 import { runCli } from '../helpers/cli.js';
 import { batchRecords, gradientRecords } from './fixtures.js';
+import { pdfPageSizes } from './pdfReader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sp-cli-fig-'));
 const batchFile = join(dir, 'batch.json');
@@ -34,6 +35,45 @@ describe('signalprop figure / compare / report', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const ext of ['vl.json', 'svg', 'png']) expect(existsSync(join(out, `lambda-vs-batch.${ext}`))).toBe(true);
     expect(r.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('figure --format svg,png,pdf --size column: the PDF is one page 3.25 in wide', () => {
+    const out = join(dir, 'paper');
+    const r = runCli(['figure', 'lambda-vs-batch', '--from', batchFile, '--out', out, '--format', 'svg,png,pdf', '--size', 'column']);
+    expect(r.code, r.stderr).toBe(0);
+    const paths = r.stdout.trim().split('\n');
+    expect(paths.map((p) => p.slice(out.length + 1))).toEqual([
+      'lambda-vs-batch.vl.json',
+      'lambda-vs-batch.svg',
+      'lambda-vs-batch.png',
+      'lambda-vs-batch.pdf',
+    ]);
+    const pages = pdfPageSizes(readFileSync(join(out, 'lambda-vs-batch.pdf')));
+    expect(pages.map((p) => Math.round(p.width * 100) / 100)).toEqual([3.25 * 72]);
+    const only = runCli(['figure', 'lambda-vs-batch', '--from', batchFile, '--out', join(dir, 'pdfonly'), '--format', 'pdf']);
+    expect(only.code, only.stderr).toBe(0);
+    expect(
+      only.stdout
+        .trim()
+        .split('\n')
+        .map((p) => p.split('.').slice(1).join('.')),
+    ).toEqual(['vl.json', 'pdf']);
+  });
+
+  it.each([
+    [['--size', '3x'], '--size: "3x" is not allowed; expected column (3.25 in), full (6.75 in) or <width>x<height>'],
+    [['--format', 'jpg'], '--format: "jpg" is not allowed; expected a comma-separated list of svg, png, pdf'],
+    [['--font-size', '-1'], '--font-size: "-1" is not allowed; expected a decimal number >= 4 and <= 40'],
+    [['--theme', 'dark'], '--theme: "dark" is not allowed; expected report | paper'],
+    [['--layers', '3-1'], '--layers: "3-1" is not allowed; expected layer numbers or ranges'],
+    [['--corr', 'r2'], '--corr: "r2" is not allowed; expected corr | unit_corr'],
+  ])('figure %j: one line naming the flag, the value and what is allowed, exit 2', (flag, message) => {
+    const r = runCli(['figure', 'lambda-vs-batch', '--from', batchFile, '--out', join(dir, 'bad'), ...flag]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\bat \S+:\d+:\d+/);
+    expect(existsSync(join(dir, 'bad'))).toBe(false);
   });
 
   it('compare: prints the summary, writes JSON and CSV; a missing input exits 2 naming it', () => {

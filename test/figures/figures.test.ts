@@ -92,7 +92,7 @@ const EXPECT: Record<string, { marks: string[]; titles: string[] }> = {
   'phase-diagram': { marks: ['mark-rect', 'mark-line'], titles: ['weight variance σ_w²', 'bias variance σ_b²', 'critical line χ₁ = 1'] },
   'symmetry-breaking': {
     marks: ['mark-line', 'mark-area', 'mark-symbol'],
-    titles: ['layer ℓ', 'centred-norm spread (sd/mean)', 'mean sample correlation', 'relu, B = 32', 'silu, B = 32'],
+    titles: ['layer ℓ', 'norm spread', 'correlation', 'relu, B = 32', 'silu, B = 32'],
   },
 };
 
@@ -109,8 +109,9 @@ describe('every figure', () => {
       expect(Array.isArray(vl.data?.values)).toBe(true);
       const svg = await renderSvg(vl);
       for (const m of EXPECT[name].marks) expect(svg, `${name} mark ${m}`).toContain(`class="${m} role-mark`);
-      const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].replace(/&amp;/g, '&'));
-      for (const t of EXPECT[name].titles) expect(texts, `${name} title ${t}`).toContain(t);
+      // the text as drawn: subscripts are tspans (σ_w² is σ<tspan …>w</tspan>²), so tags are dropped and so is the `_`
+      const texts = [...svg.matchAll(/<text[^>]*>([\s\S]*?)<\/text>/g)].map((m) => m[1].replace(/<[^>]*>/g, '').replace(/&amp;/g, '&'));
+      for (const t of EXPECT[name].titles) expect(texts, `${name} title ${t}`).toContain(t.replace(/_/g, ''));
       // Caption: the spec behind the figure (a single spec names its id).
       const caption = vl.title.subtitle.join(' ');
       expect(caption).toMatch(/Linear→/);
@@ -218,7 +219,7 @@ describe('figures show the values they were given (read back from the compiled V
           x.source === r.source &&
           x.activation === `${r.activation}, B = ${r.batch}` &&
           x.layer === r.layer &&
-          x.quantity.startsWith(r.quantity === 'corr' ? 'mean sample' : 'centred-norm'),
+          x.quantity === (r.quantity === 'corr' ? 'correlation' : 'norm spread'),
       );
       expect(row.y).toBe(r.value);
       expect(row.lo).toBe(r.lo);

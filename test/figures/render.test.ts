@@ -171,8 +171,8 @@ describe('PNG through resvg with DejaVu Sans', () => {
     const vl = buildFigure('lambda-vs-batch', batchRecords());
     const files = await renderFigure(vl, dir, 'lambda');
     expect(JSON.parse(readFileSync(files.vl, 'utf8'))).toEqual(JSON.parse(JSON.stringify(vl)));
-    expect(readFileSync(files.svg, 'utf8')).toMatch(/^<svg /);
-    const png = decodePng(readFileSync(files.png));
+    expect(readFileSync(files.svg!, 'utf8')).toMatch(/^<svg /);
+    const png = decodePng(readFileSync(files.png!));
     expect(png.width).toBeGreaterThan(800);
   });
 });

@@ -5,6 +5,7 @@ import { defaultThreads } from '../../parallel/pool.js';
 import { capThreads, cellBytes, formatBytes, machineMemory, THREAD_BYTES } from '../../io/memory.js';
 import { makeSpec } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
+import { asUsage } from './compare.js';
 import { packageVersion } from '../../io/package.js';
 
 /**
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'where figures and the report go', 'figures')
     .option('--cache <dir>', 'where finished study results are kept for reuse', '.runs/reproduce')
     .option('--threads <n>', 'worker threads (default: every core)')
+    .option('--format <list>', 'figure files: comma-separated svg, png, pdf (svg and png are needed by the reports)', 'svg,png,pdf')
     .option('--list', 'list the studies and exit')
     .action(async (opts) => {
       const { STUDIES } = (await import('../../../analysis/index.js')) as { STUDIES: Study[] };
@@ -74,9 +76,22 @@ export function register(program: Command): void {
         opts.scale as Scale,
         capped?.threads ?? defaultThreads(),
       );
+      const { parseFormats } = await import('../../figures/paper.js');
+      const formats = await asUsage(() => parseFormats('--format', String(opts.format)));
+      for (const need of ['svg', 'png'] as const)
+        if (!formats.includes(need))
+          throw new UsageError(
+            `--format: "${opts.format}" is not allowed; expected a list with svg and png (report.html inlines the SVGs, REPORT.md links the PNGs), e.g. svg,png,pdf`,
+          );
       checkOutPath('--out', opts.out, 'dir');
       checkOutPath('--cache', opts.cache, 'dir');
       const { studyRenderer } = await import('../../../analysis/render.js');
+      const { renderFigure } = await import('../../figures/index.js');
+      // the study renderer writes each figure in the formats asked (svg, png and, by default, pdf)
+      const renderer = {
+        ...studyRenderer(),
+        render: (fig: { vl: unknown; name: string }, dir: string) => renderFigure(fig.vl as any, dir, fig.name, { formats }),
+      };
       const t0 = performance.now();
       const outcomes = await reproduce({
         studies: STUDIES,
@@ -87,7 +102,8 @@ export function register(program: Command): void {
         cacheDir: opts.cache,
         threads,
         version: packageVersion(),
-        renderer: studyRenderer(),
+        renderer,
+        formats,
         progress,
       });
       for (const o of outcomes) process.stdout.write(`${o.id}\t${o.verdict}\t${o.title}\n`);
