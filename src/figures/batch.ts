@@ -182,8 +182,12 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
   if (cellRecs.length === 0) throw missing(NAME, `${source} ${q} over depth and batch`, records);
   const depths = cellRecs.map((r) => r.depth);
   const batches = cellRecs.map((r) => r.batch!);
-  const xS = axisScale(batches, { base: 2 });
+  // batch sizes are a grid of (usually) powers of two: a log₂ axis with a tick at each grid value, never a linear
+  // axis running below zero; depths likewise get ticks at their grid values
+  const xS = { type: 'log', base: 2 } as const;
   const yS = axisScale(depths);
+  const batchGrid = [...new Set(batches)].sort((a, b) => a - b);
+  const depthGrid = [...new Set(depths)].sort((a, b) => a - b);
   const xE = cellEdges(batches, xS.type === 'log');
   const yE = cellEdges(depths, yS.type === 'log');
   const rows: Record<string, unknown>[] = [];
@@ -221,6 +225,8 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
     if (!xiByB.has(r.batch!)) xiByB.set(r.batch!, 1 / Math.log(r.value));
   pushAll(used, theory);
   const ks = opts.depthScaleMultiples ?? [1, 10];
+  const notes: string[] = [];
+  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
   const lineNames: string[] = [];
   const pts = [...xiByB].sort((a, b) => a[0] - b[0]);
   for (const k of ks) {
@@ -232,16 +238,43 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
       pts.every(([, xi]) => k * xi < yDom[0]) ||
       pts.every(([B]) => B > xDom[1]) ||
       pts.every(([B]) => B < xDom[0]);
-    if (outside || pts.length === 0) continue;
+    if (pts.length === 0) continue;
+    if (outside) {
+      notes.push(
+        `${name} not drawn: it lies outside the depth × batch grid (${pts.map(([B, xi]) => `B = ${B}: ${fmt(k * xi)}`).join(', ')}; depths ${depthGrid[0]}–${depthGrid[depthGrid.length - 1]})`,
+      );
+      continue;
+    }
     lineNames.push(name);
-    for (const [B, xi] of pts) rows.push({ kind: 'xi', series: name, k, B, L: k * xi });
+    for (const [B, xi] of pts) rows.push({ kind: pts.length === 1 ? 'xi-point' : 'xi', series: name, k, B, L: k * xi });
   }
+  if (pts.length === 1 && lineNames.length)
+    notes.push(`the depth scale is given at one batch size only (B = ${pts[0][0]}): drawn as a point, not a line`);
+  if (pts.length === 0 && records.some((r) => r.source === 'theory'))
+    notes.push('no theory depth_scale or growth > 1 at a finite batch: the depth-scale lines are not drawn');
+  const nCells = rows.filter((r) => r.kind === 'cell').length;
+  if (nCells === 1)
+    notes.push(
+      `one (depth, batch) cell only (L = ${depthGrid[0]}, B = ${batchGrid[0]}): a heatmap of one value; the grid needs several depths or batch sizes`,
+    );
   const hasLine = lineNames.length > 0;
   const vVals = rows.filter((r) => r.kind === 'cell').map((r) => r.v as number);
   const isAcc = q.includes('accuracy');
   const cScale = isAcc ? { scheme: PALETTE.sequential, domain: [0, 1] } : { scheme: PALETTE.sequential, ...axisScale(vVals) };
-  const x = { field: 'b0', type: 'quantitative', title: 'batch size B', scale: { ...xS, domain: xDom, nice: false } };
-  const y = { field: 'l0', type: 'quantitative', title: 'depth L (blocks)', scale: { ...yS, domain: yDom, nice: false } };
+  const x = {
+    field: 'b0',
+    type: 'quantitative',
+    title: 'batch size B',
+    scale: { ...xS, domain: xDom, nice: false },
+    axis: { values: batchGrid, format: 'd', grid: false },
+  };
+  const y = {
+    field: 'l0',
+    type: 'quantitative',
+    title: 'depth L (blocks)',
+    scale: { ...yS, domain: yDom, nice: false },
+    axis: { values: depthGrid, format: 'd', grid: false },
+  };
   const layers: Record<string, unknown>[] = [
     {
       transform: [{ filter: `datum.kind === 'cell'` }],
@@ -254,14 +287,30 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
         color: {
           field: 'v',
           type: 'quantitative',
-          title: `${source} ${quantityTitle(q)}`,
+          title: [source, quantityTitle(q)],
           scale: cScale,
           legend: { orient: 'right', gradientLength: 200 },
         },
       },
     },
   ];
-  if (hasLine) {
+  if (hasLine && pts.length === 1)
+    layers.push({
+      transform: [{ filter: `datum.kind === 'xi-point'` }],
+      mark: { type: 'point', filled: true, size: 60, color: PALETTE.theory },
+      encoding: {
+        x: { ...x, field: 'B' },
+        y: { ...y, field: 'L' },
+        shape: {
+          field: 'series',
+          type: 'nominal',
+          title: null,
+          scale: { domain: lineNames, range: lineNames.map((_, i) => ['circle', 'diamond', 'square', 'triangle-up'][i % 4]) },
+          legend: { orient: 'right', symbolFillColor: PALETTE.theory, symbolStrokeColor: PALETTE.theory },
+        },
+      },
+    });
+  if (hasLine && pts.length > 1) {
     layers.push({
       transform: [{ filter: `datum.kind === 'xi'` }],
       mark: { type: 'line', clip: true, strokeWidth: 2.5, color: PALETTE.theory },
@@ -286,6 +335,7 @@ export function depthBatchHeatmapFigure(all: SPRecord[], opts: HeatmapOptions = 
     body,
     opts,
     `cells: ${source} ${q}${source === 'trained' ? ' at the last step' : ''}, mean over seeds`,
+    notes,
   );
 }
 

@@ -9,8 +9,10 @@ import {
   type FigureOptions,
   finite,
   groupBy,
+  INT_AXIS,
   missing,
   PALETTE,
+  panelLabeler,
   quantityTitle,
   selectSpec,
   stepAxis,
@@ -18,6 +20,7 @@ import {
   topLevel,
 } from './common.js';
 import { maxOf, minOf, pushAll } from '../io/arrays.js';
+import { type SeriesStyle, seriesLegend } from './legend.js';
 
 const OPT_NAMES: Record<string, string> = {
   sgd: 'SGD',
@@ -55,7 +58,7 @@ function mostCommon(xs: string[]): string {
 export interface EarlyTrainingOptions extends FigureOptions {
   /** Optimizer label to show (default: the most common in the records). */
   optimizer?: string;
-  /** Layers to average over (default: every layer present). */
+  /** Layers to average over (default: every layer present but the input layer ℓ = 1). */
   layers?: number[];
   /** The correlation quantity of the right panel: 'corr' (between samples, default) or 'unit_corr' (between units). */
   corrQuantity?: string;
@@ -95,112 +98,159 @@ const INIT = 'theory λ(B) at init';
 /**
  * Figure 5: per-layer gradient ratio against step with the gradient-independence reconstruction beside it
  * (labelled as such: it is not a prediction once training aligns gradients and weights; see
- * `gradient-factors` for the exact factors), and the within-batch correlation.
+ * `gradient-factors` for the exact factors), and the within-batch correlation. Records of several specs or
+ * optimizers give one row of panels each (small multiples), none is dropped. By default the input layer ℓ = 1
+ * (whose ratio also carries the input's own statistics) is left out of the average over layers.
  */
 export function earlyTrainingFigure(all: SPRecord[], opts: EarlyTrainingOptions = {}): TopLevelSpec {
   const NAME = 'early-training';
-  let records = selectSpec(all, opts);
+  const records = selectSpec(all, opts);
   const q = opts.quantity ?? 'grad_growth';
   // a step whose loss gradient is at round-off (tags.degenerate, src/train/factors.ts) has no meaningful ratio
-  const measured = records.filter(
-    (r) => r.source === 'trained' && r.quantity === q && r.layer !== null && r.tags?.degenerate === undefined,
-  );
+  const measuredAll = records.filter((r) => r.source === 'trained' && r.quantity === q && r.layer !== null);
+  const measured = measuredAll.filter((r) => r.tags?.degenerate === undefined);
   if (measured.length === 0) throw missing(NAME, `trained per-layer ${q} over steps`, records);
-  const specId = opts.specId ?? mostCommon(measured.map((r) => String(r.specId)));
-  records = records.filter((r) => String(r.specId) === specId || (r.source === 'theory' && r.step === null));
-  const optimizer = opts.optimizer ?? mostCommon(measured.filter((r) => String(r.specId) === specId).map(optimizerLabel));
-  const mine = (r: SPRecord) => String(r.specId) === specId && (r.source !== 'trained' || optimizerLabel(r) === optimizer);
-  const meas = measured.filter(mine);
-  const spec0 = meas[0];
-  const pred = records.filter((r) => isGia(r.quantity) && r.step !== null && mine(r) && (r.source === 'trained' || r.source === 'theory'));
-  const corrQ = opts.corrQuantity ?? 'corr';
-  const corr = records.filter((r) => r.source === 'trained' && r.quantity === corrQ && r.layer !== null && mine(r));
-  const init = records.filter(
-    (r) =>
-      r.source === 'theory' &&
-      r.quantity === 'growth' &&
-      r.layer === null &&
-      r.step === null &&
-      finite(r.value) &&
-      r.batch === spec0.batch &&
-      r.activation === spec0.activation &&
-      r.order === spec0.order,
+  const notes: string[] = [];
+  const nDeg = measuredAll.length - measured.length;
+  if (nDeg) notes.push(`${nDeg} ${q} records at steps marked degenerate (loss gradient at round-off) left out`);
+  const optFilter = opts.optimizer;
+  const groupOf = (r: SPRecord) => `${r.specId}|${optimizerLabel(r)}`;
+  const groups = [...groupBy(measured, groupOf)].filter(([, g]) => !optFilter || optimizerLabel(g[0]) === optFilter);
+  if (groups.length === 0) throw missing(NAME, `trained per-layer ${q} with optimizer ${optFilter}`, records);
+  const labeler = panelLabeler(
+    groups.map(([, g]) => g[0]),
+    ['specId'],
   );
+  const order = labeler.order(groups.map(([, g]) => g[0]));
+  groups.sort(
+    ([, a], [, b]) =>
+      order.indexOf(labeler.label(a[0])) - order.indexOf(labeler.label(b[0])) || optimizerLabel(a[0]).localeCompare(optimizerLabel(b[0])),
+  );
+  const optimizers = new Set(groups.map(([, g]) => optimizerLabel(g[0])));
+  const rowLabel = (r: SPRecord) =>
+    [labeler.label(r), optimizers.size > 1 ? `optimizer ${optimizerLabel(r)}` : ''].filter(Boolean).join(', ') || String(r.specId);
+  const corrQ = opts.corrQuantity ?? 'corr';
   const rows: Record<string, unknown>[] = [];
-  const mS = perStep(meas, opts.layers, true);
-  for (const s of mS) rows.push({ panel: 'ratio', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
-  for (const s of perStep(pred, opts.layers, true)) rows.push({ panel: 'ratio', series: PREDICTED, step: s.step, y: s.b.value });
-  if (init.length) rows.push({ panel: 'ratio', series: INIT, step: null, y: band(init).value });
-  for (const s of perStep(corr, opts.layers, false))
-    rows.push({ panel: 'corr', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
+  const used: SPRecord[] = [];
+  const windows: string[] = [];
+  for (const [key, meas] of groups) {
+    const spec0 = meas[0];
+    const group = rowLabel(spec0);
+    const mine = (r: SPRecord) => groupOf(r) === key && r.step !== null;
+    const present = [...new Set(meas.map((r) => r.layer!))].sort((x, y) => x - y);
+    // default window: every layer but the input layer ℓ = 1 (when there are others)
+    const layers = opts.layers ?? (present.length > 1 && present[0] === 1 ? present.slice(1) : present);
+    const pred = records.filter((r) => isGia(r.quantity) && mine(r) && (r.source === 'trained' || r.source === 'theory'));
+    const corr = records.filter((r) => r.source === 'trained' && r.quantity === corrQ && r.layer !== null && mine(r));
+    const init = records.filter(
+      (r) =>
+        r.source === 'theory' &&
+        r.quantity === 'growth' &&
+        r.layer === null &&
+        r.step === null &&
+        finite(r.value) &&
+        r.batch === spec0.batch &&
+        r.activation === spec0.activation &&
+        r.order === spec0.order,
+    );
+    const mS = perStep(meas, layers, true);
+    if (mS.length === 0) {
+      notes.push(`${group}: no ${q} records in layers ${layers.join(', ')}`);
+      continue;
+    }
+    for (const s of mS)
+      rows.push({ group, panel: 'ratio', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
+    for (const s of perStep(pred, layers, true)) rows.push({ group, panel: 'ratio', series: PREDICTED, step: s.step, y: s.b.value });
+    if (init.length) rows.push({ group, panel: 'ratio', series: INIT, step: null, y: band(init).value });
+    for (const s of perStep(corr, layers, false))
+      rows.push({ group, panel: 'corr', series: MEASURED, step: s.step, y: s.b.value, lo: s.b.lo, hi: s.b.hi, n: s.b.n });
+    const ls = mS.flatMap((s) => s.layers);
+    windows.push(`${groups.length > 1 ? `${group}: ` : ''}ℓ = ${minOf(ls)}–${maxOf(ls)}`);
+    for (const part of [meas, pred, corr, init]) pushAll(used, part);
+  }
+  if (rows.length === 0) throw missing(NAME, `trained per-layer ${q} in layers ${opts.layers?.join(', ')}`, records);
   const present = new Set(rows.map((r) => r.series as string));
-  const series = [
-    { name: MEASURED, color: PALETTE.trained },
-    { name: PREDICTED, color: PALETTE.theory },
-    { name: INIT, color: PALETTE.reference },
+  const styles: SeriesStyle[] = [
+    { name: MEASURED, color: PALETTE.trained, mark: 'line' as const },
+    { name: PREDICTED, color: PALETTE.theory, mark: 'line' as const, dash: [6, 3] },
+    { name: INIT, color: PALETTE.reference, mark: 'line' as const, dash: [2, 3] },
   ].filter((s) => present.has(s.name));
-  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series) };
+  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(styles), legend: seriesLegend(styles) };
   const steps = rows.map((r) => r.step).filter(finite);
   const x = {
     field: 'step',
     type: 'quantitative',
     title: 'training step t',
     scale: { ...stepScale(steps), nice: false },
-    axis: stepAxis(steps),
+    axis: { ...INT_AXIS, ...stepAxis(steps) },
   };
-  const f = (panel: string, series: string) => [{ filter: `datum.panel === '${panel}' && datum.series === '${series}'` }];
   const yR = { field: 'y', type: 'quantitative', title: 'geometric mean over ℓ of ‖∂L/∂h_ℓ‖² / ‖∂L/∂h_ℓ₊₁‖²', scale: { zero: false } };
-  const ratioLayers: Record<string, unknown>[] = [
-    { mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } },
-    {
-      transform: f('ratio', MEASURED),
-      mark: { type: 'area', opacity: 0.2, color: PALETTE.trained },
-      encoding: { x, y: { ...yR, field: 'lo' }, y2: { field: 'hi' } },
-    },
-    { transform: f('ratio', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yR, color } },
-  ];
-  if (present.has(PREDICTED))
-    ratioLayers.push({
-      transform: f('ratio', PREDICTED),
-      mark: { type: 'line', strokeWidth: 2, strokeDash: [6, 3] },
-      encoding: { x, y: yR, color },
-    });
-  if (present.has(INIT))
-    ratioLayers.push({
-      transform: f('ratio', INIT),
-      mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 },
-      encoding: { y: yR, color },
-    });
   const yC = { field: 'y', type: 'quantitative', title: quantityTitle(corrQ), scale: { zero: false } };
-  const corrLayers: Record<string, unknown>[] = [
-    {
-      transform: f('corr', MEASURED),
-      mark: { type: 'area', opacity: 0.2, color: PALETTE.trained },
-      encoding: { x, y: { ...yC, field: 'lo' }, y2: { field: 'hi' } },
-    },
-    { transform: f('corr', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yC, color } },
-  ];
   const w = opts.width ?? 380;
   const h = opts.height ?? 280;
-  const panels: Record<string, unknown>[] = [
-    { width: w, height: h, title: { text: 'per-layer gradient ratio', fontSize: 12 }, layer: ratioLayers },
-  ];
-  if (rows.some((r) => r.panel === 'corr'))
-    panels.push({
-      width: w,
-      height: h,
-      title: { text: corrQ === 'unit_corr' ? 'correlation between units' : 'within-batch correlation between samples', fontSize: 12 },
-      layer: corrLayers,
-    });
-  const ls = mS.flatMap((s) => s.layers);
-  const lsTxt = ls.length ? `layers ℓ = ${minOf(ls)}–${maxOf(ls)}` : '';
-  const used = [...meas, ...pred, ...corr, ...init];
+  const groupNames = [...new Set(rows.map((r) => r.group as string))];
+  const panelsOf = (group: string): Record<string, unknown>[] => {
+    const f = (panel: string, series: string) => [
+      { filter: `datum.group === ${JSON.stringify(group)} && datum.panel === '${panel}' && datum.series === '${series}'` },
+    ];
+    const has = (panel: string, series: string) => rows.some((r) => r.group === group && r.panel === panel && r.series === series);
+    const ratioLayers: Record<string, unknown>[] = [
+      { mark: { type: 'rule', strokeDash: [4, 4], color: PALETTE.reference }, encoding: { y: { datum: 1 } } },
+      {
+        transform: f('ratio', MEASURED),
+        mark: { type: 'area', opacity: 0.2, color: PALETTE.trained },
+        encoding: { x, y: { ...yR, field: 'lo' }, y2: { field: 'hi' } },
+      },
+      { transform: f('ratio', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yR, color } },
+    ];
+    if (has('ratio', PREDICTED))
+      ratioLayers.push({
+        transform: f('ratio', PREDICTED),
+        mark: { type: 'line', strokeWidth: 2, strokeDash: [6, 3] },
+        encoding: { x, y: yR, color },
+      });
+    if (has('ratio', INIT))
+      ratioLayers.push({
+        transform: f('ratio', INIT),
+        mark: { type: 'rule', strokeDash: [2, 3], strokeWidth: 1.5 },
+        encoding: { y: yR, color },
+      });
+    const panels: Record<string, unknown>[] = [
+      { width: w, height: h, title: { text: 'per-layer gradient ratio', fontSize: 12 }, layer: ratioLayers },
+    ];
+    if (rows.some((r) => r.group === group && r.panel === 'corr'))
+      panels.push({
+        width: w,
+        height: h,
+        title: { text: corrQ === 'unit_corr' ? 'correlation between units' : 'correlation between samples', fontSize: 12 },
+        layer: [
+          {
+            transform: f('corr', MEASURED),
+            mark: { type: 'area', opacity: 0.2, color: PALETTE.trained },
+            encoding: { x, y: { ...yC, field: 'lo' }, y2: { field: 'hi' } },
+          },
+          { transform: f('corr', MEASURED), mark: { type: 'line', strokeWidth: 2, point: { size: 14 } }, encoding: { x, y: yC, color } },
+        ],
+      });
+    return panels;
+  };
+  const body =
+    groupNames.length === 1
+      ? { data: { values: rows }, hconcat: panelsOf(groupNames[0]) }
+      : {
+          data: { values: rows },
+          vconcat: groupNames.map((g) => ({ title: { text: g, fontSize: 12, anchor: 'start' }, hconcat: panelsOf(g) })),
+        };
+  const same = new Set(windows.map((w) => w.replace(/^.*: /, ''))).size === 1;
+  const win = same ? `layers ${windows[0].replace(/^.*: /, '')}` : `layers ${windows.join('; ')}`;
+  const layerText = opts.layers ? win : `${win} (input layer ℓ = 1 left out)`;
   return topLevel(
-    'Early training: the explosion fades as correlation builds',
+    'Early training: per-layer gradient ratio and correlation against step',
     used,
-    { data: { values: rows }, hconcat: panels },
+    body,
     opts,
-    `optimizer ${optimizer} · ${lsTxt}`,
+    `${optimizers.size === 1 ? `optimizer ${[...optimizers][0]} · ` : ''}${layerText}`,
+    notes,
   );
 }
 
