@@ -22,7 +22,11 @@ export function addSpecFlags(cmd: Command): Command {
     .option('--width <N>', 'width of every block, or comma-separated widths, one per block')
     .option('--input-dim <d>', 'input dimension (default: first width)')
     .option('--batch <B>', 'batch size B (theory: omit for the large-batch limit)')
-    .option('--init <kind>', 'gaussian | orthogonal')
+    .option('--init <kind>', 'gaussian | orthogonal (conv presets also delta-orthogonal)')
+    .option('--channels <C>', 'conv presets: channels of every conv (vgg, resnet: of the first stage, doubling per stage); as --width')
+    .option('--image <H>', 'conv presets and image layer lists: the input image H (H×H×C, C = --in-channels) or H,W,C')
+    .option('--in-channels <c>', 'conv presets: channels of the input image (default: --channels)')
+    .option('--kernel <k>', 'conv presets: the kernel size k (odd; same padding; default 3)')
     .option('--sigma-w2 <v>', 'weight variance gain σ_w² (Var W = σ_w²/fan_in)')
     .option('--sigma-b2 <v>', 'bias variance σ_b²')
     .option('--gamma <v>', "the norm's γ (BatchNorm, LayerNorm, RMSNorm)")
@@ -97,16 +101,17 @@ function layersFile(path: string): SpecInput {
   const v = readJsonFile(path, '--layers');
   if (Array.isArray(v)) return { layers: v };
   if (v && typeof v === 'object' && Array.isArray((v as { layers?: unknown }).layers)) {
-    const { layers, inputDim, batch, ...rest } = v as Record<string, unknown>;
+    const { layers, inputDim, batch, image, ...rest } = v as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
     if (extra !== undefined)
       throw new UsageError(
-        `--layers: ${extra}: ${JSON.stringify(rest[extra])} is not allowed; expected a file with layers, inputDim and batch only`,
+        `--layers: ${extra}: ${JSON.stringify(rest[extra])} is not allowed; expected a file with layers, inputDim, batch and image only`,
       );
     return {
       layers: layers as unknown[],
       ...(inputDim !== undefined ? { inputDim: inputDim as number } : {}),
       ...(batch !== undefined ? { batch: batch as number | null } : {}),
+      ...(image !== undefined ? { image: image as [number, number, number] } : {}),
     };
   }
   throw new UsageError(
@@ -126,7 +131,12 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
     }
     const list = opts.layers !== undefined ? layersFile(opts.layers) : { layers: input.layers };
     // a layer list describes itself; only inputDim and batch come from elsewhere (defaults, --config, flags)
-    input = { layers: list.layers, inputDim: list.inputDim ?? input.inputDim, batch: 'batch' in list ? list.batch : input.batch };
+    input = {
+      layers: list.layers,
+      inputDim: list.inputDim ?? input.inputDim,
+      batch: 'batch' in list ? list.batch : input.batch,
+      image: list.image ?? input.image,
+    };
     for (const k of Object.keys(input) as (keyof SpecInput)[]) if (input[k] === undefined) delete input[k];
   }
   const set = <K extends keyof SpecInput>(k: K, v: SpecInput[K] | undefined) => {
@@ -141,6 +151,7 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
     input.width = ws.length === 1 ? ws[0] : ws;
   }
   set('inputDim', numberFlag('--input-dim', opts.inputDim, { int: true, min: 1 }));
+  convFlags(opts, input);
   if (opts.batch !== undefined) {
     // the theory of a BatchNorm net needs B >= 4 (its gradient rate involves E[1/χ²_(B−1)] = 1/(B−3)); a net runs from B = 2
     const bnTheory = flagOpts.theoryBatch && usesBatchNorm(input);
@@ -155,7 +166,7 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
   }
   if (input.layers !== undefined) return build(input);
   const init = { ...(input.init ?? {}) };
-  if (opts.init !== undefined) init.kind = opts.init;
+  if (opts.init !== undefined && !(input.conv && opts.init === 'delta-orthogonal')) init.kind = opts.init;
   if (opts.sigmaW2 !== undefined) init.sigmaW2 = numberFlag('--sigma-w2', opts.sigmaW2);
   if (opts.sigmaB2 !== undefined) init.sigmaB2 = numberFlag('--sigma-b2', opts.sigmaB2);
   input.init = init;
@@ -166,6 +177,44 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
   input.bn = bn;
   if (opts.residual !== undefined) input.residual = { scale: numberFlag('--residual', opts.residual)! };
   return build(input);
+}
+
+/** --channels, --image, --in-channels, --kernel (and --init for a conv preset's convolutions) into the spec input. */
+function convFlags(opts: Record<string, any>, input: SpecInput): void {
+  const conv = ['conv-bn-act', 'vgg', 'resnet'].includes(String(input.order ?? ''));
+  for (const [k, flag] of [
+    ['channels', '--channels'],
+    ['inChannels', '--in-channels'],
+    ['kernel', '--kernel'],
+  ] as const) {
+    if (opts[k] !== undefined && !conv)
+      throw new UsageError(`${flag}: "${opts[k]}" is not allowed; expected it with a conv preset (--order conv-bn-act | vgg | resnet)`);
+  }
+  if (opts.channels !== undefined) {
+    if (opts.width !== undefined)
+      throw new UsageError(`--channels: "${opts.channels}" is not allowed with --width; expected one of the two`);
+    input.width = numberFlag('--channels', opts.channels, { int: true, min: 1 })!;
+  }
+  const c0 = Array.isArray(input.width) ? input.width[0] : input.width;
+  if (opts.image !== undefined) {
+    const parts = String(opts.image).split(',');
+    if (parts.length !== 1 && parts.length !== 3) throw new UsageError(`--image: "${opts.image}" is not allowed; expected H or H,W,C`);
+    const v = parts.map((p) => numberFlag('--image', p, { int: true, min: 1 })!);
+    const cIn = numberFlag('--in-channels', opts.inChannels, { int: true, min: 1 }) ?? c0 ?? 512;
+    input.image = v.length === 3 ? [v[0], v[1], v[2]] : [v[0], v[0], cIn];
+  } else if (opts.inChannels !== undefined) {
+    const cIn = numberFlag('--in-channels', opts.inChannels, { int: true, min: 1 })!;
+    const [h, w] = input.image ?? [28, 28];
+    input.image = [h, w, cIn];
+  } else if (conv && input.image === undefined && c0 !== undefined) {
+    input.image = [28, 28, c0];
+  }
+  if (conv) {
+    const c = { ...(input.conv ?? {}) };
+    if (opts.kernel !== undefined) c.kernel = numberFlag('--kernel', opts.kernel, { int: true, min: 1 })!;
+    if (opts.init !== undefined) c.init = opts.init;
+    input.conv = c;
+  }
 }
 
 function build(input: SpecInput): NetworkSpec {

@@ -6,11 +6,25 @@ import { z } from 'zod';
 import { ACTIVATION_FORMS, type Activation, ActivationError, type ActivationFns, parseActivation } from './activation.js';
 import { unknownField } from './suggest.js';
 
-export const LAYER_KINDS = ['dense', 'batchnorm', 'layernorm', 'rmsnorm', 'act', 'residual'] as const;
+export const LAYER_KINDS = [
+  'dense',
+  'batchnorm',
+  'layernorm',
+  'rmsnorm',
+  'act',
+  'residual',
+  'conv2d',
+  'gap',
+  'flatten',
+  'resblock',
+] as const;
 export type LayerKind = (typeof LAYER_KINDS)[number];
 
 export const INITS = ['gaussian', 'orthogonal'] as const;
 export type InitKind = (typeof INITS)[number];
+/** A convolution's inits: a dense layer's, and delta-orthogonal (Xiao et al. 2018). */
+export const CONV_INITS = ['gaussian', 'orthogonal', 'delta-orthogonal'] as const;
+export type ConvInitKind = (typeof CONV_INITS)[number];
 
 /** h = x Wᵀ + b, Var W_ij = sigmaW2 / fan_in (Gaussian or scaled Haar-orthogonal), b_i ~ N(0, sigmaB2). */
 export interface DenseLayer {
@@ -57,7 +71,65 @@ export interface ResidualLayer {
   layers: Layer[];
 }
 
-export type Layer = DenseLayer | BatchNormLayer | LayerNormLayer | RmsNormLayer | ActLayer | ResidualLayer;
+/**
+ * A 2-D convolution on an image activation [B, H, W, C_in] (NHWC, cross-correlation as PyTorch's Conv2d):
+ * h[b, y, x, o] = Σ_{dy,dx,c} W[o, dy, dx, c]·x[b, s·y + dy − p, s·x + dx − p, c] + b_o, zero padding p
+ * ('same': (k − 1)/2, k odd), output size ⌊(H + 2p − k)/s⌋ + 1. Var W = sigmaW2/(k²·C_in) (gaussian, or a
+ * scaled Haar-orthogonal C_out × k²C_in matrix); delta-orthogonal (Xiao et al. 2018): zero but at the
+ * kernel centre, a scaled Haar-orthogonal C_out × C_in matrix with entry variance sigmaW2/C_in.
+ */
+export interface Conv2dLayer {
+  kind: 'conv2d';
+  channels: number;
+  kernel: number;
+  stride: number;
+  padding: number | 'same';
+  init: ConvInitKind;
+  sigmaW2: number;
+  sigmaB2: number;
+}
+
+/** Global average pooling: [B, H, W, C] → [B, C], the mean over positions. */
+export interface GapLayer {
+  kind: 'gap';
+}
+
+/** [B, H, W, C] → [B, H·W·C] (row-major NHWC: a relabelling, no arithmetic). */
+export interface FlattenLayer {
+  kind: 'flatten';
+}
+
+/**
+ * A ResNet basic block (He et al. 2016) on [B, H, W, C_in]: u = BN(conv_k,s(x)), v = BN(conv_k,1(φ(u))),
+ * out = φ(v + shortcut(x)), shortcut = x when stride 1 and channels = C_in, else BN(conv_1×1,s(x)) (the
+ * projection, as torchvision's downsample). Both BN take gamma, beta, eps; convs are bias-free (sigmaB2 0 by
+ * default) and take init and sigmaW2.
+ */
+export interface ResBlockLayer {
+  kind: 'resblock';
+  channels: number;
+  kernel: number;
+  stride: number;
+  init: ConvInitKind;
+  sigmaW2: number;
+  sigmaB2: number;
+  gamma: number;
+  beta: number;
+  eps: number;
+  activation: string | ActivationFns;
+}
+
+export type Layer =
+  | DenseLayer
+  | BatchNormLayer
+  | LayerNormLayer
+  | RmsNormLayer
+  | ActLayer
+  | ResidualLayer
+  | Conv2dLayer
+  | GapLayer
+  | FlattenLayer
+  | ResBlockLayer;
 export type LayerOf<K extends LayerKind> = Extract<Layer, { kind: K }>;
 export type NormLayer = BatchNormLayer | LayerNormLayer | RmsNormLayer;
 
@@ -69,6 +141,12 @@ export const LAYER_DOCS = {
   rmsnorm: 'rmsnorm {gamma?, eps?}: per sample over the units, γ v/√(mean v² + ε)',
   act: `act {activation}: φ elementwise (${ACTIVATION_FORMS.join(', ')})`,
   residual: 'residual {scale?, layers}: x + scale·inner(x), inner holds exactly one dense layer, equal widths',
+  conv2d:
+    "conv2d {channels, kernel?, stride?, padding?: 'same'|p, init?: gaussian|orthogonal|delta-orthogonal, sigmaW2?, sigmaB2?}: on [B,H,W,C], Var W = sigmaW2/(k²·C_in)",
+  gap: 'gap {}: global average pooling, [B,H,W,C] → [B,C]',
+  flatten: 'flatten {}: [B,H,W,C] → [B,H·W·C]',
+  resblock:
+    'resblock {channels, kernel?, stride?, init?, sigmaW2?, sigmaB2?, gamma?, beta?, eps?, activation?}: φ(BN(conv(φ(BN(conv x)))) + shortcut x), a ResNet basic block',
 } as const satisfies Record<LayerKind, string>;
 
 /** The defaults of each kind's optional fields. */
@@ -79,6 +157,10 @@ export const LAYER_DEFAULTS = {
   rmsnorm: { gamma: 1, eps: 1e-5 },
   act: {},
   residual: { scale: 1 },
+  conv2d: { kernel: 3, stride: 1, padding: 'same', init: 'gaussian', sigmaW2: 2, sigmaB2: 0 },
+  gap: {},
+  flatten: {},
+  resblock: { kernel: 3, stride: 1, init: 'gaussian', sigmaW2: 2, sigmaB2: 0, gamma: 1, beta: 0, eps: 1e-5, activation: 'relu' },
 } as const satisfies Record<LayerKind, object>;
 
 /** A bad layer list: the field (e.g. `layers[2].gamma`), the value and what is allowed. */
@@ -109,10 +191,43 @@ const FIELD_SCHEMAS = {
   rmsnorm: z.object({ kind: z.literal('rmsnorm'), gamma: finite.refine((v) => v !== 0), eps: finite.refine((v) => v >= 0) }).strict(),
   act: z.object({ kind: z.literal('act'), activation: z.any() }).strict(),
   residual: z.object({ kind: z.literal('residual'), scale: finite.refine((v) => v > 0), layers: z.array(z.any()).min(1) }).strict(),
+  conv2d: z
+    .object({
+      kind: z.literal('conv2d'),
+      channels: z.number().int().min(1).max(65536),
+      kernel: z.number().int().min(1).max(31),
+      stride: z.number().int().min(1).max(31),
+      padding: z.union([z.literal('same'), z.number().int().min(0).max(31)]),
+      init: z.enum(CONV_INITS),
+      sigmaW2: finite.refine((v) => v > 0),
+      sigmaB2: finite.refine((v) => v >= 0),
+    })
+    .strict(),
+  gap: z.object({ kind: z.literal('gap') }).strict(),
+  flatten: z.object({ kind: z.literal('flatten') }).strict(),
+  resblock: z
+    .object({
+      kind: z.literal('resblock'),
+      channels: z.number().int().min(1).max(65536),
+      kernel: z.number().int().min(1).max(31),
+      stride: z.number().int().min(1).max(31),
+      init: z.enum(CONV_INITS),
+      sigmaW2: finite.refine((v) => v > 0),
+      sigmaB2: finite.refine((v) => v >= 0),
+      gamma: finite.refine((v) => v !== 0),
+      beta: finite,
+      eps: finite.refine((v) => v >= 0),
+      activation: z.any(),
+    })
+    .strict(),
 } satisfies Record<LayerKind, z.ZodTypeAny>;
 
 const ALLOWED_FIELD: Record<string, string> = {
   width: 'an integer from 1 to 65536',
+  channels: 'an integer from 1 to 65536',
+  kernel: 'an integer from 1 to 31',
+  stride: 'an integer from 1 to 31',
+  padding: "'same' or an integer from 0 to 31",
   init: INITS.join(' | '),
   sigmaW2: 'a finite number > 0',
   sigmaB2: 'a finite number >= 0',
@@ -164,7 +279,16 @@ function parseLayer(input: unknown, where: string): Layer {
     const f = String(issue.path[0] ?? '');
     if (f === 'activation' || (k === 'act' && merged.activation === undefined))
       throw new LayerError(`${where}.activation`, merged.activation, 'an activation string');
-    throw new LayerError(f ? `${where}.${f}` : where, f ? merged[f] : merged, ALLOWED_FIELD[f] ?? issue.message);
+    const allowed = k !== 'dense' && f === 'init' ? CONV_INITS.join(' | ') : ALLOWED_FIELD[f];
+    throw new LayerError(f ? `${where}.${f}` : where, f ? merged[f] : merged, allowed ?? issue.message);
+  }
+  if (k === 'conv2d' && merged.padding === 'same' && (merged.kernel as number) % 2 === 0) {
+    throw new LayerError(`${where}.padding`, 'same', `an integer with an even kernel (${merged.kernel}): 'same' needs an odd kernel`);
+  }
+  if (k === 'resblock') {
+    if ((merged.kernel as number) % 2 === 0) throw new LayerError(`${where}.kernel`, merged.kernel, 'an odd integer (same padding)');
+    checkActivation(where, merged.activation);
+    return { ...(parsed.data as ResBlockLayer), activation: merged.activation as string | ActivationFns };
   }
   if (k === 'act') {
     if (merged.activation === undefined) throw new LayerError(`${where}.activation`, undefined, 'an activation string');
@@ -186,25 +310,106 @@ function parseLayer(input: unknown, where: string): Layer {
   return parsed.data as Layer;
 }
 
+/** The shape of an activation: an image [H, W, C] per sample (NHWC), or null for a flat vector of units. */
+export interface ImageShape {
+  h: number;
+  w: number;
+  c: number;
+}
+
+/** Output size of a convolution along one axis. */
+export function convOut(size: number, kernel: number, stride: number, pad: number): number {
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+/** The zero padding of a conv2d ('same': (k − 1)/2). */
+export function padOf(l: Conv2dLayer): number {
+  return l.padding === 'same' ? (l.kernel - 1) / 2 : l.padding;
+}
+
+/** The kinds that need an image input. */
+const IMAGE_KINDS: readonly LayerKind[] = ['conv2d', 'gap', 'flatten', 'resblock'];
+
+/**
+ * The shape after a layer, from the shape before it (an image, or null: flat, n units). Throws a
+ * LayerError naming `where` when the layer cannot take that input.
+ */
+export function shapeAfter(l: Layer, s: ImageShape | null, n: number, where: string): { shape: ImageShape | null; n: number } {
+  if (IMAGE_KINDS.includes(l.kind) && s === null) {
+    throw new LayerError(
+      `${where}.kind`,
+      l.kind,
+      `a layer for flat inputs here: a ${l.kind} layer needs an image input [H, W, C] (the spec's image, and no gap or flatten before it)`,
+    );
+  }
+  if (l.kind === 'conv2d') {
+    const p = padOf(l);
+    const h = convOut(s!.h, l.kernel, l.stride, p);
+    const w = convOut(s!.w, l.kernel, l.stride, p);
+    if (h < 1 || w < 1)
+      throw new LayerError(
+        `${where}.kernel`,
+        l.kernel,
+        `at most the padded input size (${s!.h + 2 * p} × ${s!.w + 2 * p}) with stride ${l.stride}`,
+      );
+    return { shape: { h, w, c: l.channels }, n: h * w * l.channels };
+  }
+  if (l.kind === 'resblock') {
+    const p = (l.kernel - 1) / 2;
+    const h = convOut(s!.h, l.kernel, l.stride, p);
+    const w = convOut(s!.w, l.kernel, l.stride, p);
+    if (h < 1 || w < 1) throw new LayerError(`${where}.kernel`, l.kernel, `at most the padded input size ${s!.h + 2 * p}`);
+    return { shape: { h, w, c: l.channels }, n: h * w * l.channels };
+  }
+  if (l.kind === 'gap') return { shape: null, n: s!.c };
+  if (l.kind === 'flatten') return { shape: null, n };
+  if ((l.kind === 'dense' || l.kind === 'residual') && s !== null) {
+    throw new LayerError(
+      `${where}.kind`,
+      l.kind,
+      `a layer for image inputs here (the input is [${s.h}, ${s.w}, ${s.c}]): put gap or flatten before a ${l.kind} layer`,
+    );
+  }
+  if (l.kind === 'dense') return { shape: null, n: l.width };
+  return { shape: s, n };
+}
+
+/** The input shape of every top-level layer of a list, and the output's. */
+export function shapesOf(
+  layers: readonly Layer[],
+  inputDim: number,
+  image: ImageShape | null,
+  field = 'layers',
+): { shape: ImageShape | null; n: number }[] {
+  let cur = { shape: image, n: image ? image.h * image.w * image.c : inputDim };
+  const out = [cur];
+  layers.forEach((l, i) => {
+    cur = shapeAfter(l, cur.shape, cur.n, `${field}[${i}]`);
+    out.push(cur);
+  });
+  return out;
+}
+
 /**
  * Validate a layer list: every layer, and the shape of the whole. A list is a sequence of blocks: each
- * starts with a dense layer or a residual (which holds one), and the layers up to the next such start
- * belong to it; the first layer must start a block. A residual keeps the width (its input width = its
- * dense width).
+ * starts with a dense layer, a residual (which holds one), a conv2d or a resblock, and the layers up to the
+ * next such start belong to it; the first layer must start a block. A residual keeps the width (its input
+ * width = its dense width). With an image input ([H, W, C]) the shapes are followed through the list.
  */
-export function parseLayers(input: unknown, inputDim: number, field = 'layers'): Layer[] {
+export function parseLayers(input: unknown, inputDim: number, field = 'layers', image: ImageShape | null = null): Layer[] {
   if (!Array.isArray(input) || input.length === 0) throw new LayerError(field, input, 'a non-empty array of layers');
   const layers = input.map((l, i) => parseLayer(l, `${field}[${i}]`));
   if (!startsBlock(layers[0])) {
     throw new LayerError(
       `${field}[0].kind`,
       layers[0].kind,
-      'dense or residual: the first layer starts the first block (a norm or act goes after a dense)',
+      'dense or residual (or conv2d, resblock for an image): the first layer starts the first block (a norm or act goes after one)',
     );
   }
   let width = inputDim;
   layers.forEach((l, i) => {
     if (l.kind === 'dense') width = l.width;
+    if (l.kind === 'gap' || l.kind === 'flatten') width = Number.NaN;
     if (l.kind === 'residual') {
       const d = denseOf(l);
       if (d.width !== width) {
@@ -216,11 +421,12 @@ export function parseLayers(input: unknown, inputDim: number, field = 'layers'):
       }
     }
   });
+  shapesOf(layers, inputDim, image, field);
   return layers;
 }
 
 export function startsBlock(l: Layer): boolean {
-  return l.kind === 'dense' || l.kind === 'residual';
+  return l.kind === 'dense' || l.kind === 'residual' || l.kind === 'conv2d' || l.kind === 'resblock';
 }
 
 /** The dense layer inside a residual (or the layer itself). */
@@ -228,6 +434,23 @@ export function denseOf(l: Layer): DenseLayer {
   if (l.kind === 'dense') return l;
   if (l.kind === 'residual') return l.layers.find((x) => x.kind === 'dense') as DenseLayer;
   throw new Error(`a ${l.kind} layer holds no dense layer`);
+}
+
+/** What leads a block: its weight layer's width (channels for a convolution) and init. */
+export interface BlockLead {
+  kind: 'dense' | 'conv2d' | 'resblock';
+  width: number;
+  init: ConvInitKind;
+  sigmaW2: number;
+  sigmaB2: number;
+}
+
+/** The weight layer that leads a block (a dense, a residual's dense, a conv2d, a resblock's first conv). */
+export function leadOf(l: Layer): BlockLead {
+  if (l.kind === 'conv2d' || l.kind === 'resblock')
+    return { kind: l.kind, width: l.channels, init: l.init, sigmaW2: l.sigmaW2, sigmaB2: l.sigmaB2 };
+  const d = denseOf(l);
+  return { kind: 'dense', width: d.width, init: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 };
 }
 
 /**
@@ -248,6 +471,11 @@ export function denseLayers(layers: readonly Layer[]): DenseLayer[] {
   return blocksOf(layers).map((b) => denseOf(b[0]));
 }
 
+/** Whether a list has convolutional kinds (an image network). */
+export function isImageList(layers: readonly Layer[]): boolean {
+  return flatLayers(layers).some((l) => IMAGE_KINDS.includes(l.kind));
+}
+
 /** Every layer of the list, residuals' inner layers included, depth first. */
 export function flatLayers(layers: readonly Layer[]): Layer[] {
   return layers.flatMap((l) => (l.kind === 'residual' ? [l, ...l.layers] : [l]));
@@ -266,6 +494,7 @@ export function activationOfLayer(l: ActLayer): Activation {
 export function layersToJSON(layers: readonly Layer[]): unknown[] {
   return layers.map((l) => {
     if (l.kind === 'act') return { kind: 'act', activation: activationOfLayer(l).name };
+    if (l.kind === 'resblock') return { ...l, activation: activationOfLayer({ kind: 'act', activation: l.activation }).name };
     if (l.kind === 'residual') return { ...l, layers: layersToJSON(l.layers) };
     return { ...l };
   });
@@ -277,6 +506,9 @@ export function describeLayers(layers: readonly Layer[]): string {
     if (l.kind === 'dense') return `dense(${l.width})`;
     if (l.kind === 'act') return `act(${activationOfLayer(l).name})`;
     if (l.kind === 'residual') return `residual(${l.scale}: ${l.layers.map(one).join('→')})`;
+    if (l.kind === 'conv2d') return `conv2d(${l.channels}, ${l.kernel}×${l.kernel}${l.stride > 1 ? `/${l.stride}` : ''})`;
+    if (l.kind === 'resblock')
+      return `resblock(${l.channels}, ${l.kernel}×${l.kernel}${l.stride > 1 ? `/${l.stride}` : ''}, ${activationOfLayer({ kind: 'act', activation: l.activation }).name})`;
     return l.kind;
   };
   const blocks = blocksOf(layers).map((b) => b.map(one).join('→'));

@@ -2,7 +2,7 @@
 // layers with the spec's init, norm parameters (spec.bn: γ, β, ε, read by whichever norm the preset uses)
 // and activation; `residual` wraps each block as x + scale·block(x).
 import type { ActivationFns } from './activation.js';
-import type { Layer, NormLayer } from './layers.js';
+import type { ConvInitKind, Layer, NormLayer } from './layers.js';
 
 /** What a preset needs from a spec to expand (a structural subset of NetworkSpec). */
 export interface PresetSource {
@@ -12,9 +12,11 @@ export interface PresetSource {
   init: { kind: 'gaussian' | 'orthogonal'; sigmaW2: number; sigmaB2: number };
   bn: { gamma: number; beta: number; eps: number };
   residual: { scale: number } | null;
+  /** The conv presets' convolution (kernel, init); absent for the others. */
+  conv?: { kernel: number; init: ConvInitKind };
 }
 
-type Part = 'dense' | 'bn' | 'ln' | 'rms' | 'act';
+type Part = 'dense' | 'bn' | 'ln' | 'rms' | 'act' | 'conv';
 
 export interface Preset {
   /** One line: what a block is. */
@@ -22,8 +24,11 @@ export interface Preset {
   /** The layers of one block, in order. */
   block: readonly Part[];
   /** 'wrap': the block sits inside x + scale·block(x) when spec.residual is set (the historical --residual);
-   * 'pre': always residual, the leading parts inside; 'post': always residual, the trailing norm after it. */
-  residual: 'wrap' | 'pre' | 'post';
+   * 'pre': always residual, the leading parts inside; 'post': always residual, the trailing norm after it;
+   * 'none': never wrapped (the conv presets: --residual is refused). */
+  residual: 'wrap' | 'pre' | 'post' | 'none';
+  /** An image net (conv presets): expanded by expandConv, with global average pooling before the readout. */
+  image?: true;
 }
 
 export const PRESETS = {
@@ -43,6 +48,24 @@ export const PRESETS = {
     block: ['dense', 'act', 'ln'],
     residual: 'post',
   },
+  'conv-bn-act': {
+    doc: 'conv2d(C, k×k, same) → batchnorm (per channel over B·H·W) → act; global average pooling after the last block',
+    block: ['conv', 'bn', 'act'],
+    residual: 'none',
+    image: true,
+  },
+  vgg: {
+    doc: 'VGG-style: stages of conv2d → batchnorm → act, the first conv of stage s ≥ 2 with stride 2 and twice the channels (depth = stages·per-stage, 3 stages); global average pooling',
+    block: ['conv', 'bn', 'act'],
+    residual: 'none',
+    image: true,
+  },
+  resnet: {
+    doc: 'ResNet: 3 stages of basic blocks (resblock), the first of stage s ≥ 2 with stride 2, twice the channels and a 1×1 projection; global average pooling',
+    block: ['conv', 'bn', 'act'],
+    residual: 'none',
+    image: true,
+  },
 } as const satisfies Record<string, Preset>;
 
 export type PresetName = keyof typeof PRESETS;
@@ -55,13 +78,45 @@ function norm(part: 'bn' | 'ln' | 'rms', bn: PresetSource['bn']): NormLayer {
   return { kind: 'rmsnorm', gamma: bn.gamma, eps: bn.eps };
 }
 
+/** The MLP presets (flat inputs, dense blocks). */
+export const MLP_PRESET_NAMES = PRESET_NAMES.filter((n) => !(PRESETS[n] as Preset).image);
+
+/** The stage of each block of a vgg or resnet preset of `depth` blocks (3 stages, as equal as can be). */
+export function stageOf(depth: number, block: number): number {
+  const per = Math.ceil(depth / 3);
+  return Math.floor(block / per);
+}
+
+/** The conv presets' lists: block l's channels = width·2^stage (vgg, resnet) or width (conv-bn-act). */
+function expandConv(name: PresetName, s: PresetSource): Layer[] {
+  const conv = s.conv ?? { kernel: 3, init: 'gaussian' as ConvInitKind };
+  const base = Array.isArray(s.width) ? s.width[0] : s.width;
+  const out: Layer[] = [];
+  for (let l = 0; l < s.depth; l++) {
+    const stage = name === 'conv-bn-act' ? 0 : stageOf(s.depth, l);
+    const first = l > 0 && stage > stageOf(s.depth, l - 1) && name !== 'conv-bn-act';
+    const channels = Array.isArray(s.width) ? s.width[l] : base * 2 ** stage;
+    // a new stage: stride 2 (vgg, resnet; the channels are the spec's widths per block)
+    const stride = first ? 2 : 1;
+    const common = { channels, kernel: conv.kernel, stride, init: conv.init, sigmaW2: s.init.sigmaW2, sigmaB2: s.init.sigmaB2 };
+    if (name === 'resnet') {
+      out.push({ kind: 'resblock', ...common, gamma: s.bn.gamma, beta: s.bn.beta, eps: s.bn.eps, activation: s.activation });
+    } else {
+      out.push({ kind: 'conv2d', ...common, padding: 'same' }, norm('bn', s.bn), { kind: 'act', activation: s.activation });
+    }
+  }
+  out.push({ kind: 'gap' });
+  return out;
+}
+
 /** The layer list of a preset. */
 export function expandPreset(name: PresetName, s: PresetSource): Layer[] {
   const p: Preset = PRESETS[name];
+  if (p.image) return expandConv(name, s);
   const ws = Array.isArray(s.width) ? s.width : new Array<number>(s.depth).fill(s.width);
   const out: Layer[] = [];
   for (let l = 0; l < s.depth; l++) {
-    const parts: Layer[] = p.block.map((part) =>
+    const parts: Layer[] = (p.block as Exclude<Part, 'conv'>[]).map((part) =>
       part === 'dense'
         ? { kind: 'dense', width: ws[l], init: s.init.kind, sigmaW2: s.init.sigmaW2, sigmaB2: s.init.sigmaB2 }
         : part === 'act'

@@ -5,8 +5,8 @@ import { InputError } from './errors.js';
 import randnBase from '@stdlib/random/base/randn/lib/index.js';
 import randuBase from '@stdlib/random/base/randu/lib/index.js';
 import { QrDecomposition, Matrix } from 'ml-matrix';
-import { denseLayers } from './layers.js';
-import { fanIns, type NetworkSpec, stableHash, widths } from './spec.js';
+import { blocksOf, type ConvInitKind, denseLayers, type Layer, shapesOf } from './layers.js';
+import { fanIns, imageOf, layersOf, type NetworkSpec, stableHash, widths } from './spec.js';
 
 export class SeedError extends InputError {
   constructor(field: string, value: unknown, allowed: string) {
@@ -46,12 +46,67 @@ export function uniformStream(seed: number, ...labels: (string | number)[]): () 
   return randuBase.factory({ seed: deriveSeed(seed, ...labels) }) as () => number;
 }
 
-/** Weights of one Linear layer, row-major n_out × n_in, and its bias. */
+/**
+ * Weights of one Linear layer, row-major n_out × n_in, and its bias. A convolution's are the same matrix
+ * with n_in = k²·C_in, row o = W[o, dy, dx, c] at (dy·k + dx)·C_in + c (an im2col patch's order). A resblock's
+ * block holds its first conv here and its second conv, then its 1×1 projection (when it has one), in `more`.
+ */
 export interface LinearParams {
   nOut: number;
   nIn: number;
   W: Float64Array;
   b: Float64Array;
+  more?: LinearParams[];
+}
+
+/**
+ * A k×k convolution's weights, C_out × k²C_in: gaussian (Var σ_w²/(k²C_in)), orthogonal (a scaled Haar C_out ×
+ * k²C_in matrix with that entry variance), or delta-orthogonal (Xiao et al. 2018: zero but the centre tap, a
+ * scaled Haar C_out × C_in matrix with entry variance σ_w²/C_in, so that E h² = σ_w² q as for the others).
+ */
+export function drawConv(init: ConvInitKind, cOut: number, cIn: number, k: number, sigmaW2: number, rng: Normal): Float64Array {
+  const nIn = k * k * cIn;
+  if (init === 'gaussian') return fillNormal(new Float64Array(cOut * nIn), rng, Math.sqrt(sigmaW2 / nIn));
+  if (init === 'orthogonal') {
+    const W = orthogonal(cOut, nIn, rng);
+    const scale = Math.sqrt((sigmaW2 * Math.max(cOut, nIn)) / nIn);
+    for (let i = 0; i < W.length; i++) W[i] *= scale;
+    return W;
+  }
+  const c = orthogonal(cOut, cIn, rng);
+  const scale = Math.sqrt((sigmaW2 * Math.max(cOut, cIn)) / cIn);
+  const W = new Float64Array(cOut * nIn);
+  const centre = ((k - 1) / 2) * k + (k - 1) / 2;
+  for (let o = 0; o < cOut; o++) for (let j = 0; j < cIn; j++) W[o * nIn + centre * cIn + j] = scale * c[o * cIn + j];
+  return W;
+}
+
+function convParams(
+  init: ConvInitKind,
+  cOut: number,
+  cIn: number,
+  k: number,
+  sigmaW2: number,
+  sigmaB2: number,
+  seed: number,
+  ...label: (string | number)[]
+): LinearParams {
+  const W = drawConv(init, cOut, cIn, k, sigmaW2, normalStream(seed, 'W', ...label));
+  const b = new Float64Array(cOut);
+  if (sigmaB2 > 0) fillNormal(b, normalStream(seed, 'b', ...label), Math.sqrt(sigmaB2));
+  return { nOut: cOut, nIn: k * k * cIn, W, b };
+}
+
+/** The leading layer of block `layer` (1-based) and its input channels, for an image network; null otherwise. */
+function convLead(spec: NetworkSpec, layer: number): { lead: Layer; cIn: number } | null {
+  const image = imageOf(spec);
+  if (!image) return null;
+  const layers = layersOf(spec);
+  const lead = blocksOf(layers)[layer - 1][0];
+  if (lead.kind !== 'conv2d' && lead.kind !== 'resblock') return null;
+  const shapes = shapesOf(layers, spec.inputDim, image);
+  const s = shapes[layers.indexOf(lead)].shape!;
+  return { lead, cIn: s.c };
 }
 
 /** Haar-orthogonal n_out × n_in matrix (orthonormal rows or columns), row-major. */
@@ -80,6 +135,18 @@ export function orthogonal(nOut: number, nIn: number, rng: Normal): Float64Array
  * inits; orthogonal weights are scaled Haar matrices with that entry variance.
  */
 export function drawLinear(spec: NetworkSpec, seed: number, layer: number): LinearParams {
+  const cl = convLead(spec, layer);
+  if (cl) {
+    const { lead, cIn } = cl;
+    if (lead.kind === 'conv2d') return convParams(lead.init, lead.channels, cIn, lead.kernel, lead.sigmaW2, lead.sigmaB2, seed, layer);
+    if (lead.kind === 'resblock') {
+      const { init, channels: c, kernel: k, sigmaW2: w, sigmaB2: b } = lead;
+      const first = convParams(init, c, cIn, k, w, b, seed, layer);
+      first.more = [convParams(init, c, c, k, w, b, seed, layer, 2)];
+      if (lead.stride !== 1 || cIn !== c) first.more.push(convParams(init, c, cIn, 1, w, b, seed, layer, 'proj'));
+      return first;
+    }
+  }
   const nOut = widths(spec)[layer - 1];
   const nIn = fanIns(spec)[layer - 1];
   // the layer's own init (a custom list may give each dense layer its own); presets: spec.init for all

@@ -5,7 +5,11 @@ import { type Activation, ActivationError, type ActivationFns, parseActivation }
 import {
   activationOfLayer,
   blocksOf,
-  denseLayers,
+  CONV_INITS,
+  type ConvInitKind,
+  type ImageShape,
+  isImageList,
+  leadOf,
   type InitKind,
   INITS,
   kindsOf,
@@ -14,7 +18,7 @@ import {
   layersToJSON,
   parseLayers,
 } from './layers.js';
-import { expandPreset, PRESET_NAMES, type PresetName } from './presets.js';
+import { expandPreset, PRESET_NAMES, type PresetName, stageOf } from './presets.js';
 import { unknownField } from './suggest.js';
 
 /** The presets (presets.ts), then 'custom': a spec given by its own layer list. */
@@ -62,9 +66,22 @@ export interface NetworkSpec {
    * Presets have none: layersOf(spec) expands them.
    */
   layers?: Layer[];
+  /**
+   * The input image [H, W, C] of a convolutional network (inputDim = H·W·C, samples stored NHWC); absent
+   * for flat inputs (every spec without convolutions, whose JSON and id stay what they were).
+   */
+  image?: [number, number, number];
+  /** The convolution of the conv presets (conv-bn-act): kernel size k (odd, same padding) and init. */
+  conv?: ConvSpec;
 }
 
-export type SpecInput = Partial<Omit<NetworkSpec, 'init' | 'bn' | 'residual' | 'layers'>> & {
+export interface ConvSpec {
+  kernel: number;
+  init: ConvInitKind;
+}
+
+export type SpecInput = Partial<Omit<NetworkSpec, 'init' | 'bn' | 'residual' | 'layers' | 'conv'>> & {
+  conv?: Partial<ConvSpec>;
   init?: Partial<InitSpec>;
   bn?: Partial<BnSpec>;
   residual?: Partial<ResidualSpec> | null;
@@ -108,6 +125,9 @@ const ALLOWED: Record<string, string> = {
   'bn.beta': 'a finite number',
   'bn.eps': 'a finite number >= 0',
   'residual.scale': 'a finite number > 0 (and equal widths)',
+  image: 'an array [H, W, C] of integers from 1 to 4096 (the input image)',
+  'conv.kernel': 'an odd integer from 1 to 31',
+  'conv.init': CONV_INITS.join(' | '),
 };
 
 const schema = z
@@ -121,6 +141,11 @@ const schema = z
     init: z.object({ kind: z.enum(INITS), sigmaW2: finite.refine((v) => v > 0), sigmaB2: finite.refine((v) => v >= 0) }).strict(),
     bn: z.object({ gamma: finite.refine((v) => v !== 0), beta: finite, eps: finite.refine((v) => v >= 0) }).strict(),
     residual: z.union([z.object({ scale: finite.refine((v) => v > 0) }).strict(), z.null()]),
+    image: z.array(posInt(4096)).length(3).optional(),
+    conv: z
+      .object({ kernel: posInt(31).refine((k) => k % 2 === 1), init: z.enum(CONV_INITS) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -134,8 +159,22 @@ function getPath(obj: unknown, path: (string | number)[]): unknown {
 }
 
 /** The fields of a spec, and of its nested objects (for naming the nearest one of an unknown field). */
-export const SPEC_FIELDS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual', 'layers'] as const;
+export const SPEC_FIELDS = [
+  'depth',
+  'width',
+  'inputDim',
+  'batch',
+  'order',
+  'activation',
+  'init',
+  'bn',
+  'residual',
+  'layers',
+  'image',
+  'conv',
+] as const;
 const NESTED_FIELDS: Record<string, readonly string[]> = {
+  conv: ['kernel', 'init'],
   init: ['kind', 'sigmaW2', 'sigmaB2'],
   bn: ['gamma', 'beta', 'eps'],
   residual: ['scale'],
@@ -151,7 +190,8 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
       throw new SpecError(k, (input as Record<string, unknown>)[k], unknownField(k, SPEC_FIELDS, 'the spec'));
   }
   if (input.layers !== undefined) return customSpec(input);
-  const width = input.width ?? DEFAULT_SPEC.width;
+  // the conv presets default to 32 channels (512 channels on a 28 × 28 image would be 400k units per sample)
+  const width = input.width ?? (isConvPreset(input.order ?? DEFAULT_SPEC.order) ? 32 : DEFAULT_SPEC.width);
   const firstWidth = Array.isArray(width) ? width[0] : width;
   const merged = {
     depth: input.depth ?? DEFAULT_SPEC.depth,
@@ -163,7 +203,16 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
     init: { ...DEFAULT_SPEC.init, ...(input.init ?? {}) },
     bn: { ...DEFAULT_SPEC.bn, ...(input.bn ?? {}) },
     residual: input.residual == null ? null : { scale: 1, ...input.residual },
+    ...convFields(input, width),
   };
+  // vgg, resnet: a base width doubles at each stage (stageOf); the spec carries the widths per block
+  if (
+    (merged.order === 'vgg' || merged.order === 'resnet') &&
+    typeof width === 'number' &&
+    Number.isInteger(merged.depth) &&
+    merged.depth >= 1
+  )
+    merged.width = Array.from({ length: merged.depth }, (_, l) => width * 2 ** stageOf(merged.depth, l));
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -179,6 +228,7 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
     }
     const path = issue.path.filter((p) => typeof p === 'string').join('.');
     const field = path || 'spec';
+    if (field === 'image') throw new SpecError(field, merged.image, ALLOWED.image);
     throw new SpecError(field, getPath(merged, issue.path as (string | number)[]), ALLOWED[field] ?? issue.message);
   }
   const spec = merged as NetworkSpec;
@@ -220,11 +270,47 @@ export function makeSpec(input: SpecInput = {}): NetworkSpec {
       );
     }
   }
+  const conv = isConvPreset(spec.order);
+  if (conv && spec.residual) {
+    throw new SpecError('residual', spec.residual, `null for ${spec.order} (resnet is the residual conv preset)`);
+  }
+  if (conv !== (spec.image !== undefined)) {
+    throw new SpecError(
+      'image',
+      spec.image,
+      conv
+        ? `an input image [H, W, C] for ${spec.order}`
+        : `no image for ${spec.order} (a flat-input preset; give layers for your own conv net)`,
+    );
+  }
+  if (conv && spec.inputDim !== spec.image![0] * spec.image![1] * spec.image![2]) {
+    throw new SpecError('inputDim', spec.inputDim, `H·W·C = ${spec.image!.join('·')} of the image for ${spec.order}`);
+  }
   if (spec.order === 'linear-rms-act' && spec.bn.beta !== 0) {
     throw new SpecError('bn.beta', spec.bn.beta, '0 for linear-rms-act: RMSNorm has a gain γ and no shift β');
   }
   checkBatch(spec);
   return spec;
+}
+
+/** The conv presets (an image input, the conv field). */
+export const CONV_PRESETS = ['conv-bn-act', 'vgg', 'resnet'] as const;
+export function isConvPreset(order: Order): boolean {
+  return (CONV_PRESETS as readonly string[]).includes(order);
+}
+
+/** The image and conv fields of a preset spec: present (with defaults) for the conv presets only. */
+function convFields(input: SpecInput, width: number | number[]): { image?: [number, number, number]; conv?: ConvSpec; inputDim?: number } {
+  const order = input.order ?? DEFAULT_SPEC.order;
+  if (!isConvPreset(order)) {
+    if (input.conv !== undefined) throw new SpecError('conv', input.conv, `no conv field for ${order} (a preset without convolutions)`);
+    return input.image !== undefined ? { image: input.image } : {};
+  }
+  const c = Array.isArray(width) ? width[0] : width;
+  const image = input.image ?? ([28, 28, c] as [number, number, number]);
+  const conv = { kernel: 3, init: 'gaussian' as ConvInitKind, ...(input.conv ?? {}) };
+  const dim = Array.isArray(image) && image.length === 3 ? image[0] * image[1] * image[2] : undefined;
+  return { image, conv, ...(input.inputDim === undefined && dim !== undefined ? { inputDim: dim } : {}) };
 }
 
 function checkBatch(spec: NetworkSpec): void {
@@ -246,15 +332,24 @@ function customSpec(input: SpecInput): NetworkSpec {
   const inputDim =
     input.inputDim ??
     (firstWidth !== undefined && schema.shape.inputDim.safeParse(firstWidth).success ? firstWidth : DEFAULT_SPEC.inputDim);
+  if (input.conv !== undefined)
+    throw new SpecError('conv', input.conv, 'no conv field beside layers: each conv2d layer gives its kernel and init');
+  const imageIn = input.image;
+  if (imageIn !== undefined && !schema.shape.image.safeParse(imageIn).success) throw new SpecError('image', imageIn, ALLOWED.image);
+  const image: ImageShape | null = imageIn ? { h: imageIn[0], w: imageIn[1], c: imageIn[2] } : null;
   let layers: Layer[];
   try {
-    layers = parseLayers(raw, inputDim);
+    layers = parseLayers(raw, image ? image.h * image.w * image.c : inputDim, 'layers', image);
   } catch (e) {
     if (e instanceof LayerError) throw new SpecError(e.field, e.value, e.allowed);
     throw e;
   }
-  const dense = denseLayers(layers);
+  const dense = blocksOf(layers).map((b) => leadOf(b[0]));
   const ws = dense.map((d) => d.width);
+  if (image && input.inputDim !== undefined && input.inputDim !== image.h * image.w * image.c)
+    throw new SpecError('inputDim', input.inputDim, `H·W·C = ${imageIn!.join('·')} of the image, or leave inputDim out`);
+  if (!image && isImageList(layers))
+    throw new SpecError('image', undefined, ALLOWED.image + ' for a list with conv2d, resblock, gap or flatten');
   const flat = layers.flatMap((l) => (l.kind === 'residual' ? l.layers : [l]));
   const act = flat.find((l) => l.kind === 'act');
   const nrm = flat.find((l) => l.kind === 'batchnorm' || l.kind === 'layernorm' || l.kind === 'rmsnorm');
@@ -262,14 +357,19 @@ function customSpec(input: SpecInput): NetworkSpec {
   const derived: NetworkSpec = {
     depth: dense.length,
     width: ws.every((w) => w === ws[0]) ? ws[0] : ws,
-    inputDim,
+    inputDim: image ? image.h * image.w * image.c : inputDim,
     batch: input.batch === undefined ? DEFAULT_SPEC.batch : input.batch,
     order: 'custom',
     activation: act && act.kind === 'act' ? act.activation : 'identity',
-    init: { kind: dense[0].init, sigmaW2: dense[0].sigmaW2, sigmaB2: dense[0].sigmaB2 },
+    init: {
+      kind: dense[0].init === 'delta-orthogonal' ? 'orthogonal' : dense[0].init,
+      sigmaW2: dense[0].sigmaW2,
+      sigmaB2: dense[0].sigmaB2,
+    },
     bn: nrm ? { gamma: nrm.gamma, beta: 'beta' in nrm ? nrm.beta : 0, eps: nrm.eps } : { ...DEFAULT_SPEC.bn },
     residual: res && res.kind === 'residual' ? { scale: res.scale } : null,
     layers,
+    ...(imageIn ? { image: [...imageIn] as [number, number, number] } : {}),
   };
   const bz = schema.shape.batch.safeParse(derived.batch);
   if (!bz.success) throw new SpecError('batch', derived.batch, ALLOWED.batch);
@@ -310,6 +410,11 @@ export function layersOf(spec: NetworkSpec): Layer[] {
 /** The blocks of a spec (blocksOf(layersOf(spec))): block l is the l-th dense layer and what follows it. */
 export function blocksOfSpec(spec: NetworkSpec): Layer[][] {
   return blocksOf(layersOf(spec));
+}
+
+/** The input image of a spec, or null (flat inputs). */
+export function imageOf(spec: NetworkSpec): ImageShape | null {
+  return spec.image ? { h: spec.image[0], w: spec.image[1], c: spec.image[2] } : null;
 }
 
 /** Width of each block, length = depth. */

@@ -20,6 +20,8 @@ import {
   drawReadout,
   fanIns,
   gaussianInputs,
+  type ImageShape,
+  imageOf,
   type Layer,
   type LayerKind,
   layersOf,
@@ -29,6 +31,7 @@ import {
   lossOutputs,
   type NetworkSpec,
   randomTargets,
+  shapesOf,
   SpecError,
   widths,
 } from '../network/index.js';
@@ -291,6 +294,10 @@ class Net implements SampleNet {
   readonly B: number;
   readonly fin: number[];
   readonly blocks: Layer[][];
+  /** The image shape entering each block (null: flat). */
+  readonly blockShape: (ImageShape | null)[];
+  /** Units of the network's output (the last block's width; for an image net, what its list ends with). */
+  readonly outN: number;
   readonly k: Kernels;
   readonly buf: Buffers;
   readonly mean: Float64Array;
@@ -312,10 +319,24 @@ class Net implements SampleNet {
   ) {
     this.L = spec.depth;
     this.B = batch;
-    this.fin = fanIns(spec);
-    this.blocks = blocksOf(layersOf(spec));
+    const layers = layersOf(spec);
+    this.blocks = blocksOf(layers);
+    const image = imageOf(spec);
+    let nMax = Math.max(maxOf(widths(spec)), spec.inputDim);
+    if (image) {
+      // an image net: each block's input size and shape follow the list (shapesOf)
+      const shapes = shapesOf(layers, spec.inputDim, image);
+      const at = this.blocks.map((b) => layers.indexOf(b[0]));
+      this.fin = at.map((i) => shapes[i].n);
+      this.blockShape = at.map((i) => shapes[i].shape);
+      nMax = Math.max(nMax, ...shapes.map((s) => s.n));
+      this.outN = shapes[shapes.length - 1].n;
+    } else {
+      this.fin = fanIns(spec);
+      this.blockShape = this.blocks.map(() => null);
+      this.outN = widths(spec)[this.L - 1];
+    }
     this.k = kernels(backend);
-    const nMax = Math.max(maxOf(widths(spec)), spec.inputDim);
     this.mean = new Float64Array(nMax);
     this.variance = new Float64Array(nMax);
     this.s1 = new Float64Array(nMax);
@@ -395,7 +416,7 @@ class Net implements SampleNet {
     stats: LayerStats | null,
   ): { out: Float64Array; gram: Float64Array; caches: unknown[] } {
     const B = this.B;
-    const f: Forward = { l, stats, inGram: { x, gram: gx } };
+    const f: Forward = { l, stats, inGram: { x, gram: gx }, shape: this.blockShape[l] };
     const { out, n, caches } = this.forwardList(this.blocks[l], x, this.fin[l], false, f);
     if (f.inGram) this.buf.give(f.inGram.gram); // no dense layer read the block input
     const gram = gramOf(this, out, n);
@@ -453,7 +474,6 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   checkLoss(spec, loss);
   const bound = roundOffBound(B);
   const L = spec.depth;
-  const ws = widths(spec);
   const params = opts.params ?? drawNetwork(spec, seed);
   const net = new Net(spec, params, B, opts.backend ?? 'auto', opts.perturb, opts.keepGradients ?? false);
   const buf = net.buf;
@@ -462,7 +482,7 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
     throw new SpecError('inputs', `Float64Array(${x0.length})`, `batch × inputDim = ${B} × ${spec.inputDim} = ${B * spec.inputDim} values`);
   }
   net.kept.add(x0);
-  const nL = ws[L - 1];
+  const nL = net.outN;
   const nOut = lossOutputs(loss);
   const projection = loss === 'projection';
   const R = opts.readout ?? (projection ? drawProjection(B, nL, seed) : drawReadout(nL, nOut, seed));
@@ -585,13 +605,13 @@ export function layerListCheck(
   layers: Layer[],
   x: Float64Array,
   G: Float64Array,
-  opts: { params?: LinearParams[]; block?: number; backend?: BackendChoice } = {},
+  opts: { params?: LinearParams[]; block?: number; backend?: BackendChoice; shape?: ImageShape } = {},
 ): { out: Float64Array; dx: Float64Array | null; dW: Float64Array | null } {
   const B = spec.batch as number;
   const block = opts.block ?? 1;
   const net = new Net(spec, opts.params ?? [], B, opts.backend ?? 'typescript', undefined, true);
   const stats = emptyStats(Math.max(spec.depth, block + 1), B, 'readout', net.k.name);
-  const r = net.forwardList(layers, x, x.length / B, false, { l: block, stats, inGram: null });
+  const r = net.forwardList(layers, x, x.length / B, false, { l: block, stats, inGram: null, shape: opts.shape ?? null });
   const out = Float64Array.from(r.out);
   const keep = { dh: [] as Float64Array[], dW: [] as Float64Array[] };
   const b: Backward = { l: block, stats, needInput: true, logScale: 0, r: Number.NaN, dead: false, acc: null, projections: [], keep };

@@ -105,6 +105,10 @@ export const JACOBIAN_LAYERS = {
       'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here',
   },
   residual: { unsupported: 'the Jacobian spectrum covers plain (non-residual) nets' },
+  conv2d: { unsupported: 'the Jacobian spectrum covers dense nets (no convolution law is derived here)' },
+  gap: { unsupported: 'the Jacobian spectrum covers dense nets' },
+  flatten: { unsupported: 'the Jacobian spectrum covers dense nets' },
+  resblock: { unsupported: 'the Jacobian spectrum covers plain (non-residual) dense nets' },
 } satisfies { [K in LayerKind]: JacobianLayer<K> };
 
 function checkSpectrumSpec(spec: NetworkSpec): void {
@@ -153,7 +157,7 @@ export function sampleJacobian(
   for (const layer of layersOf(spec)) {
     if (layer.kind === 'dense') block++;
     const kernel = SAMPLE_LAYERS[layer.kind] as SampleLayer<any>;
-    const r = kernel.forward(net, layer, cur, n, cur !== x, { l: block, stats: null, inGram: null });
+    const r = kernel.forward(net, layer, cur, n, cur !== x, { l: block, stats: null, inGram: null, shape: null });
     ({ J, rows } = (JACOBIAN_LAYERS[layer.kind] as JacobianLayer<any>).apply!(net, layer, r.cache, block, J, rows, n0));
     kernel.release(net, layer, r.cache);
     cur = r.out;

@@ -8,7 +8,7 @@ import {
   layersOf,
   layersToJSON,
   makeSpec,
-  PRESET_NAMES,
+  MLP_PRESET_NAMES,
   PRESETS,
   SpecError,
   specId,
@@ -17,7 +17,7 @@ import {
 
 describe('presets', () => {
   fcTest.prop([
-    fc.constantFrom(...PRESET_NAMES),
+    fc.constantFrom(...MLP_PRESET_NAMES),
     fc.integer({ min: 1, max: 6 }),
     fc.integer({ min: 1, max: 64 }),
     fc.option(fc.double({ min: 0.05, max: 2, noNaN: true }), { nil: null }),

@@ -7,7 +7,7 @@ import {
   type LossKind,
   makeSpec,
   type NetworkSpec,
-  PRESET_NAMES,
+  MLP_PRESET_NAMES,
   type PresetName,
   drawNetwork,
   gaussianInputs,
@@ -78,7 +78,7 @@ const unequalWidths = (order: PresetName) => order !== 'preln-residual' && order
 const lossFor = (input: SpecInput): LossKind => (readoutConstantReason(makeSpec(input)) ? 'mse' : 'readout');
 
 describe('backward pass vs finite differences (float64)', () => {
-  for (const order of PRESET_NAMES) {
+  for (const order of MLP_PRESET_NAMES) {
     const widthsCase: SpecInput = unequalWidths(order)
       ? { depth: 3, width: [4, 5, 3], inputDim: 3, batch: 5, order, activation: 'tanh', bn: normOf(order), init: { sigmaB2: 0.1 } }
       : { depth: 3, width: 4, inputDim: 4, batch: 5, order, activation: 'tanh', bn: normOf(order), init: { sigmaB2: 0.1 } };
@@ -112,7 +112,7 @@ describe('kernels', () => {
   it('OpenBLAS (when built) and TypeScript give the same statistics', () => {
     const native = nativeKernels();
     if (!native) return; // the TypeScript kernels are the ones checked above
-    for (const order of PRESET_NAMES) {
+    for (const order of MLP_PRESET_NAMES) {
       const spec = makeSpec({ depth: 6, width: 48, batch: 16, order, residual: order === 'linear-act' ? { scale: 0.5 } : null });
       const loss: LossKind = readoutConstantReason(spec) ? 'mse' : 'readout';
       const a = forwardBackward(spec, 5, { loss, backend: 'native' });

@@ -16,6 +16,7 @@ import {
   makeSpec,
   type NetworkSpec,
   parseActivation,
+  MLP_PRESET_NAMES,
   PRESET_NAMES,
   SpecError,
   type SpecInput,
@@ -227,7 +228,7 @@ function checkNet(input: SpecInput, loss: LossKind, seed = 3): void {
 
 describe('whole nets against central differences (float64)', () => {
   const tanh = { depth: 3, width: 4, inputDim: 4, batch: 5, activation: 'tanh', init: { sigmaB2: 0.1 } } as const;
-  for (const order of PRESET_NAMES) {
+  for (const order of MLP_PRESET_NAMES) {
     it(`preset ${order}, tanh, γ = 1.3, β = ${order === 'linear-rms-act' ? 0 : 0.2}, ε = 10⁻³`, () => {
       const input = { ...tanh, order, bn: order === 'linear-rms-act' ? { ...NORM, beta: 0 } : NORM };
       checkNet(input, readoutConstantReason(makeSpec(input)) ? 'mse' : 'readout');
@@ -444,7 +445,7 @@ describe('readout degeneracy per kind', () => {
 });
 
 describe('checkpointed and kept caches agree bit for bit', () => {
-  for (const order of PRESET_NAMES) {
+  for (const order of MLP_PRESET_NAMES) {
     it(order, () => {
       const spec = makeSpec({
         depth: 9,

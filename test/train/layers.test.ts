@@ -17,7 +17,9 @@ const B = 8;
 const IN = 5;
 
 /** One small net per kind, with the kind in every position it can take; smooth φ (differences never cross a kink). */
-const NETS: Record<LayerKind, unknown[]> = {
+/** The image kinds (conv2d, gap, flatten, resblock) are not in the trainer yet (src/train/layers/conv.ts says so). */
+type FlatKind = Exclude<LayerKind, 'conv2d' | 'gap' | 'flatten' | 'resblock'>;
+const NETS: Record<FlatKind, unknown[]> = {
   dense: [
     { kind: 'dense', width: 7 },
     { kind: 'dense', width: 6, sigmaB2: 0.1 },
@@ -124,7 +126,7 @@ const measured: Record<string, number> = {};
 
 for (const backend of BACKENDS) {
   describe(`each kind's tfjs gradient against central differences in float64 (${backend})`, () => {
-    for (const kind of Object.keys(NETS) as LayerKind[]) {
+    for (const kind of Object.keys(NETS) as FlatKind[]) {
       it(kind, async () => {
         await initBackend(backend);
         const { model, x, targets, t } = netOf(NETS[kind], 3);
@@ -173,7 +175,7 @@ for (const backend of BACKENDS) {
 }
 
 describe('the float64 reference (reference.ts) against central differences of its own forward', () => {
-  for (const kind of Object.keys(NETS) as LayerKind[]) {
+  for (const kind of Object.keys(NETS) as FlatKind[]) {
     it(kind, async () => {
       await initBackend('cpu');
       const { model, x, t } = netOf(NETS[kind], 4);

@@ -95,6 +95,8 @@ export function forward64(
       n = m;
       return { out: v.map((xv, k) => xv + s * inner.out[k]), back: (d) => inner.back(d.map((g) => s * g)).map((g, k) => g + d[k]) };
     }
+    if (l.kind === 'conv2d' || l.kind === 'gap' || l.kind === 'flatten' || l.kind === 'resblock')
+      throw new Error(`reference: no ${l.kind} (the trainer has no image layers)`);
     // the norms: statistics over the batch (per unit) for batchnorm, over the units (per sample) otherwise
     const iG = take();
     const iB = l.kind === 'rmsnorm' ? -1 : take();

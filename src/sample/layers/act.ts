@@ -69,8 +69,10 @@ export const act: SampleLayer<'act', ActCache> = {
     const out = net.buf.take(v.length);
     applyPhi(a, v, out, v.length);
     if (f.stats) {
-      f.stats.postactVar[f.l] = batchStats(out, net.B, n, net.mean, net.variance);
-      f.stats.postactMean[f.l] = meanOf(net.mean, n);
+      // an image: per channel over batch and positions
+      const c = f.shape ? f.shape.c : n;
+      f.stats.postactVar[f.l] = batchStats(out, out.length / c, c, net.mean, net.variance);
+      f.stats.postactMean[f.l] = meanOf(net.mean, c);
     }
     return { out, n, cache: { v } };
   },

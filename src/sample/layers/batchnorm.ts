@@ -15,10 +15,13 @@ export type BnCache = NormCache;
 
 /**
  * Batch statistics of v (B × n), then z = (v − mean_B v)·inv per unit (z may be v: in place) and
- * inv = 1/√(var_B v + ε) into a fresh buffer. Returns inv.
+ * inv = 1/√(var_B v + ε) into a fresh buffer. Returns inv. An image [B, H, W, C] (NHWC) is the same memory
+ * as a (B·H·W) × C matrix: BatchNorm2d is this with rows = B·H·W and n = C (statistics per channel over
+ * batch and positions, as PyTorch's).
  */
-export function bnNormalize(net: SampleNet, v: Float64Array, z: Float64Array, n: number, eps: number): Float64Array {
-  const { B, mean, variance } = net;
+export function bnNormalize(net: SampleNet, v: Float64Array, z: Float64Array, n: number, eps: number, rows = net.B): Float64Array {
+  const { mean, variance } = net;
+  const B = rows;
   batchStats(v, B, n, mean, variance);
   const inv = net.buf.take(n);
   for (let k = 0; k < n; k++) inv[k] = 1 / Math.sqrt(variance[k] + eps);
@@ -34,8 +37,10 @@ export function bnNormalize(net: SampleNet, v: Float64Array, z: Float64Array, n:
  * on entry. Returns [‖g after‖², ‖inv ⊙ g before‖²].
  */
 export function bnProject(net: SampleNet, g: Float64Array, z: Float64Array, inv: Float64Array): [number, number] {
-  const { B, s1, s2 } = net;
+  const { s1, s2 } = net;
   const n = inv.length;
+  // rows: B, or B·H·W for an image (one inv per channel)
+  const B = g.length / n;
   s1.fill(0, 0, n);
   s2.fill(0, 0, n);
   for (let i = 0; i < B; i++) {
@@ -67,7 +72,8 @@ export function bnProject(net: SampleNet, g: Float64Array, z: Float64Array, inv:
 }
 
 export const batchnorm = normLayer<'batchnorm'>({
-  normalize: bnNormalize,
+  normalize: (net, v, z, n, eps, shape) =>
+    shape ? bnNormalize(net, v, z, shape.c, eps, v.length / shape.c) : bnNormalize(net, v, z, n, eps),
   project(net, g, z, inv, b) {
     const [projected, entered] = bnProject(net, g, z, inv);
     b.projections.push({ projected, entered });

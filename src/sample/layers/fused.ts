@@ -31,10 +31,13 @@ export interface FusedStep<A, B, C = any> {
 }
 
 export const bnAct: FusedStep<BatchNormLayer, ActLayer, BnActCache> = {
-  forward(net, bn, actLayer, x, n, owned, f) {
-    const { B, s1, s2 } = net;
+  forward(net, bn, actLayer, x, nIn, owned, f) {
+    const { s1, s2 } = net;
+    // an image: BatchNorm2d, (B·H·W) × C (bnNormalize)
+    const n = f.shape ? f.shape.c : nIn;
+    const B = x.length / n;
     const z = owned ? x : net.buf.take(x.length);
-    const inv = bnNormalize(net, x, z, n, bn.eps);
+    const inv = bnNormalize(net, x, z, n, bn.eps, B);
     const out = net.buf.take(x.length);
     const act = actOf(actLayer);
     const { gamma, beta } = bn;
@@ -62,7 +65,7 @@ export const bnAct: FusedStep<BatchNormLayer, ActLayer, BnActCache> = {
       f.stats.postactMean[f.l] = pm / n;
       f.stats.postactVar[f.l] = pv / n;
     }
-    return { out, n, cache: { z, inv } };
+    return { out, n: nIn, cache: { z, inv } };
   },
 
   backward(net, bn, actLayer, cache, g, bk) {

@@ -3,13 +3,29 @@
 // through it, with the fusion rules of fused.ts.
 import { act } from './act.js';
 import { batchnorm } from './batchnorm.js';
+import { conv2d } from './conv.js';
 import { dense } from './dense.js';
 import { layernorm } from './layernorm.js';
+import { flatten, gap } from './pool.js';
+import { resblock } from './resblock.js';
 import { residual } from './residual.js';
 import { rmsnorm } from './rmsnorm.js';
 import type { SampleLayerTable } from './types.js';
 
-export const SAMPLE_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual } satisfies SampleLayerTable;
+export const SAMPLE_LAYERS = {
+  dense,
+  batchnorm,
+  layernorm,
+  rmsnorm,
+  act,
+  residual,
+  conv2d,
+  gap,
+  flatten,
+  resblock,
+} satisfies SampleLayerTable;
+
+export { col2im, convForward, convGeom, convGradW, convGradX, im2col, type ConvGeom } from './conv.js';
 
 export { actOf, applyPhi, mulDphi, type Act } from './act.js';
 export { bnNormalize, bnProject } from './batchnorm.js';

@@ -2,7 +2,7 @@
 // the kernel owns its input), out = γz + β; backward g ← γ·g, then the kind's projection, then the
 // cache goes back. Each kind (batchnorm.ts, layernorm.ts, rmsnorm.ts) gives its statistics, its
 // projection and its readout rule.
-import type { LayerOf, NormLayer } from '../../network/index.js';
+import type { ImageShape, LayerOf, NormLayer } from '../../network/index.js';
 import type { Backward, ReadoutContext, ReadoutState, SampleLayer, SampleNet } from './types.js';
 
 export interface NormCache {
@@ -15,8 +15,8 @@ export interface NormCache {
 type NormKind = NormLayer['kind'];
 
 export interface NormRule<K extends NormKind> {
-  /** z = normalized v (z may be v); returns inv (a fresh buffer). */
-  normalize(net: SampleNet, v: Float64Array, z: Float64Array, n: number, eps: number): Float64Array;
+  /** z = normalized v (z may be v); returns inv (a fresh buffer). `shape`: v is an image (else null). */
+  normalize(net: SampleNet, v: Float64Array, z: Float64Array, n: number, eps: number, shape: ImageShape | null): Float64Array;
   /** g ← ∂L/∂v from g = ∂L/∂z, in place. */
   project(net: SampleNet, g: Float64Array, z: Float64Array, inv: Float64Array, b: Backward): void;
   /** Length of inv for a width n. */
@@ -30,11 +30,11 @@ export function normLayer<K extends NormKind>(rule: NormRule<K>): SampleLayer<K,
     net.buf.give(cache.inv);
   };
   return {
-    forward(net, layer, x, n, owned) {
+    forward(net, layer, x, n, owned, f) {
       const { gamma, eps } = layer as NormLayer;
       const beta = 'beta' in layer ? layer.beta : 0;
       const z = owned ? x : net.buf.take(x.length);
-      const inv = rule.normalize(net, x, z, n, eps);
+      const inv = rule.normalize(net, x, z, n, eps, f.shape);
       const out = net.buf.take(x.length);
       for (let t = 0; t < out.length; t++) out[t] = gamma * z[t] + beta;
       return { out, n, cache: { z, inv } };

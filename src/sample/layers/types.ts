@@ -11,7 +11,7 @@
 // Scale. The backward signal is carried as e^{−logScale}·∂L/∂(·). The dense layer renormalizes it to
 // unit norm at its output h and folds the factor r = 1/‖∂L/∂h‖ into its product with W; whatever else is
 // in flight in the block (a residual's identity path) is multiplied by the same r (Backward.r).
-import type { Layer, LayerKind, LayerOf, LinearParams, LossKind, MaybeSupported } from '../../network/index.js';
+import type { ImageShape, Layer, LayerKind, LayerOf, LinearParams, LossKind, MaybeSupported } from '../../network/index.js';
 import type { Kernels } from '../linalg.js';
 import type { LayerStats } from '../network.js';
 
@@ -62,6 +62,11 @@ export interface Forward {
    * statistics. A dense layer whose input is x takes it (sets this to null and owns the Gram).
    */
   inGram: { x: Float64Array; gram: Float64Array } | null;
+  /**
+   * The image shape of the current activation ([B, H, W, C] row-major NHWC: B × H·W·C in memory), or null
+   * when it is flat; a kernel that changes it (conv2d, gap, flatten, resblock) sets it for the next.
+   */
+  shape: ImageShape | null;
 }
 
 /** The backward pass through one block. */

@@ -4,13 +4,16 @@
 import { LAYER_KINDS, type LayerKind, type MaybeSupported } from '../../network/index.js';
 import { act } from './act.js';
 import { batchnorm } from './batchnorm.js';
+import { conv2d, flatten, gap, resblock } from './conv.js';
 import { dense } from './dense.js';
 import { layernorm } from './layernorm.js';
 import { residual } from './residual.js';
 import { rmsnorm } from './rmsnorm.js';
 import type { TheoryLayer } from './types.js';
 
-export const THEORY_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual } satisfies { [K in LayerKind]: TheoryLayer<K> };
+export const THEORY_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual, conv2d, gap, flatten, resblock } satisfies {
+  [K in LayerKind]: TheoryLayer<K>;
+};
 
 /** What the free-probability Jacobian spectrum supports, per kind (for checkSupported). */
 export const SPECTRUM_SUPPORT = Object.fromEntries(LAYER_KINDS.map((k) => [k, THEORY_LAYERS[k].spectrum])) as Record<

@@ -3,13 +3,17 @@
 import { blocksOf, type Layer, type LayerKind } from '../../network/index.js';
 import { act } from './act.js';
 import { batchnorm } from './batchnorm.js';
+import { conv2d, flatten, gap, resblock } from './conv.js';
 import { dense } from './dense.js';
 import { layernorm } from './layernorm.js';
 import { residual } from './residual.js';
 import { rmsnorm } from './rmsnorm.js';
 import type { TrainLayer } from './types.js';
 
-export const TRAIN_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual } satisfies Record<LayerKind, TrainLayer<any, any>>;
+export const TRAIN_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual, conv2d, gap, flatten, resblock } satisfies Record<
+  LayerKind,
+  TrainLayer<any, any>
+>;
 
 /** The block the exact gradient factors (factors.ts) and their gradient-independence reconstruction are derived for. */
 export const FACTOR_BLOCK: readonly LayerKind[] = ['dense', 'batchnorm', 'act'];
