@@ -6,12 +6,13 @@ import { check, type Scale, type Study, type VerdictRow } from '../src/reproduce
 import { byScale, median } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
 import { moduleUrl } from '../src/io/moduleUrl.js';
+import type { ClipInput, OptimizerInput, ScheduleInput } from '../src/train/index.js';
 
 interface Method {
   label: string;
-  optimizer: Record<string, unknown>;
-  schedule?: Record<string, unknown>;
-  clip?: Record<string, unknown>;
+  optimizer: OptimizerInput;
+  schedule?: ScheduleInput;
+  clip?: ClipInput;
 }
 
 /** Learning rates: SGD-family scaled linearly with B from 0.2 at B = 32 (the linear scaling rule, Goyal et al. 2017); Adam-family by √B. */

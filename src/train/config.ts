@@ -1,46 +1,59 @@
 // TrainConfig: everything a training run needs, validated with errors that name the field, the value
-// and what is allowed. The resolved form is plain JSON and goes into the run's manifest.
-import {
-  checkSeed,
-  type Layer,
-  makeSpec,
-  type NetworkSpec,
-  SpecError,
-  type SpecInput,
-  specToJSON,
-  unknownField,
-} from '../network/index.js';
+// and what is allowed (one zod schema, TRAIN_CONFIG_SCHEMA, whose keys are the one field list). The resolved
+// form is plain JSON and goes into the run's manifest.
+import { z } from 'zod';
+import { fieldsOf, int, oneOf, parseObject } from '../network/input.js';
+import { type Layer, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../network/index.js';
 import { BACKENDS_ALLOWED, type BackendName, isBackendName } from './backend.js';
 import { type DataConfig, dataDim, makeDataConfig } from './data/index.js';
 import { TrainConfigError } from './errors.js';
 import { TRAIN_LOSSES, type TrainLoss } from './loss.js';
-import { type ClipConfig, makeClipConfig, makeOptimizerConfig, type OptimizerConfig } from './optim.js';
-import { makeProbeConfig, type ProbeConfig } from './probes.js';
-import { makeSchedule, type ScheduleConfig } from './schedule.js';
+import {
+  type ClipConfig,
+  type ClipInput,
+  makeClipConfig,
+  makeOptimizerConfig,
+  type OptimizerConfig,
+  type OptimizerInput,
+} from './optim.js';
+import { makeProbeConfig, type ProbeConfig, type ProbeInput } from './probes.js';
+import { makeSchedule, type ScheduleConfig, type ScheduleInput } from './schedule.js';
 
-/** A training run as the user writes it (JSON or API); every field but spec, steps and seed has a default. */
-export interface TrainConfig {
-  spec: SpecInput;
+const SEED_ALLOWED = 'an integer from 1 to 2147483647 (0 would mean "unseeded" in tfjs)';
+
+/**
+ * A training run as the user writes it (JSON or API): the one list of its fields. spec, steps and seed are
+ * required; every other field has a default. The nested parts are validated by their own schemas (data
+ * sources, optimizer kinds, schedules, clipping, probes), which name the field inside them.
+ */
+export const TRAIN_CONFIG_SCHEMA = z.object({
+  /** The network (fields of NetworkSpec); validated by parseSpec, inputDim defaulting to the data's. */
+  spec: z.custom<SpecInput>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), {
+    error: 'an object (fields of NetworkSpec)',
+  }),
   /** 'synthetic' | 'mnist' | 'csv:<path>' or an object (see DataConfig). Default synthetic. */
-  data?: unknown;
+  data: z.unknown().optional(),
   /** 'xent' (default) or 'mse'. */
-  loss?: TrainLoss;
-  /** A kind name or {kind, lr, …} (see OptimizerConfig). Default sgd, lr 0.1. */
-  optimizer?: unknown;
-  /** A kind name or {kind, warmupSteps, …}. Default constant. */
-  schedule?: unknown;
+  loss: oneOf(TRAIN_LOSSES).default('xent'),
+  /** A kind name or {kind, lr, …} (OPTIMIZER_SCHEMAS). Default sgd, lr 0.1. */
+  optimizer: z.custom<OptimizerInput>().optional(),
+  /** A kind name or {kind, warmupSteps, …} (SCHEDULE_SCHEMAS). Default constant. */
+  schedule: z.custom<ScheduleInput>().optional(),
   /** null, a max norm (global), or {kind: global | layer, maxNorm}. Default none. */
-  clip?: unknown;
-  steps: number;
+  clip: z.custom<ClipInput>().optional(),
+  steps: int('an integer from 1 to 100000000', (v) => v >= 1 && v <= 100_000_000),
   /** An integer >= 1 (seed 0 means "unseeded" in tfjs, so it is refused). */
-  seed: number;
+  seed: int(SEED_ALLOWED, (v) => v >= 1 && v <= 2147483647),
   /** {dense, perDecade, every, enabled} or false. */
-  probe?: unknown;
+  probe: z.custom<ProbeInput>().optional(),
   /** auto (default: native when the native addon is built, else wasm) | native | wasm | cpu | node | node-gpu; "blas" and "openblas" are aliases of native. */
-  backend?: BackendName;
+  backend: z.custom<BackendName>((v) => isBackendName(v), { error: BACKENDS_ALLOWED }).default('auto'),
   /** Checkpoint every N steps (default: steps/10, at least 1); always at the end. */
-  checkpointEvery?: number;
-}
+  checkpointEvery: int('an integer >= 1', (v) => v >= 1).optional(),
+});
+
+/** A training run as the user writes it. */
+export type TrainConfig = z.input<typeof TRAIN_CONFIG_SCHEMA>;
 
 /** The validated, fully defaulted config (JSON-able; written to manifest.json). */
 export interface ResolvedTrainConfig {
@@ -57,32 +70,18 @@ export interface ResolvedTrainConfig {
   checkpointEvery: number;
 }
 
-const FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps', 'seed', 'probe', 'backend', 'checkpointEvery'];
+const FIELDS = fieldsOf(TRAIN_CONFIG_SCHEMA);
 
 /** Validate a TrainConfig; returns the resolved config and the spec. Throws TrainConfigError. */
 export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainConfig; spec: NetworkSpec } {
-  if (input === null || typeof input !== 'object' || Array.isArray(input))
-    throw new TrainConfigError('config', input, `an object with fields ${FIELDS.join(', ')}`);
-  for (const k of Object.keys(input))
-    if (!FIELDS.includes(k)) throw new TrainConfigError(k, (input as any)[k], unknownField(k, FIELDS, 'a training config'));
-  const data = makeDataConfig(input.data);
-  const steps = input.steps;
-  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 1 || steps > 100_000_000)
-    throw new TrainConfigError('steps', steps, 'an integer from 1 to 100000000');
-  if (typeof input.seed !== 'number') throw new TrainConfigError('seed', input.seed, 'an integer from 1 to 2147483647');
-  try {
-    checkSeed(input.seed, 'seed');
-  } catch {
-    throw new TrainConfigError('seed', input.seed, 'an integer from 1 to 2147483647 (0 would mean "unseeded" in tfjs)');
-  }
-  const loss = input.loss ?? 'xent';
-  if (!TRAIN_LOSSES.includes(loss)) throw new TrainConfigError('loss', loss, TRAIN_LOSSES.join(' | '));
-  const backend = input.backend ?? 'auto';
-  // kept as given (an alias such as "blas" stays "blas"), so a config's manifest is what it always was
-  if (!isBackendName(backend)) throw new TrainConfigError('backend', backend, BACKENDS_ALLOWED);
-  const si = input.spec;
-  if (si === null || typeof si !== 'object' || Array.isArray(si))
-    throw new TrainConfigError('spec', si, 'an object (fields of NetworkSpec)');
+  const top = parseObject(TRAIN_CONFIG_SCHEMA, input, '', (f, v, a) => new TrainConfigError(f, v, a), {
+    notObject: `an object with fields ${FIELDS.join(', ')}`,
+    self: 'config',
+    unknown: (k, known) => unknownField(k, known, 'a training config'),
+  });
+  const data = makeDataConfig(top.data);
+  const { steps, loss, backend } = top;
+  const si = top.spec;
   const dd = dataDim(data);
   let spec: NetworkSpec;
   try {
@@ -100,7 +99,7 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
   if (spec.batch === null) throw new TrainConfigError('spec.batch', null, 'an integer >= 2 (training needs a finite batch)');
   if (dd !== null && spec.inputDim !== dd)
     throw new TrainConfigError('spec.inputDim', spec.inputDim, `the data's input dimension (${dd} for ${data.kind})`);
-  const schedule = makeSchedule(input.schedule);
+  const schedule = makeSchedule(top.schedule);
   if (schedule.warmupSteps > steps)
     throw new TrainConfigError(
       'schedule.warmupSteps',
@@ -109,19 +108,18 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
     );
   if (schedule.kind === 'step' && schedule.stepSize! >= steps)
     throw new TrainConfigError('schedule.stepSize', schedule.stepSize, `fewer than steps (${steps}): the rate would never decay`);
-  const clip = makeClipConfig(input.clip);
-  const ck = input.checkpointEvery ?? Math.max(1, Math.floor(steps / 10));
-  if (typeof ck !== 'number' || !Number.isInteger(ck) || ck < 1) throw new TrainConfigError('checkpointEvery', ck, 'an integer >= 1');
+  const clip = makeClipConfig(top.clip);
+  const ck = top.checkpointEvery ?? Math.max(1, Math.floor(steps / 10));
   const config: ResolvedTrainConfig = {
     spec: specToJSON(spec),
     data,
     loss,
-    optimizer: makeOptimizerConfig(input.optimizer),
+    optimizer: makeOptimizerConfig(top.optimizer),
     schedule,
     clip: { kind: clip.kind, maxNorm: clip.kind === 'none' ? null : clip.maxNorm },
     steps,
-    seed: input.seed,
-    probe: makeProbeConfig(input.probe),
+    seed: top.seed,
+    probe: makeProbeConfig(top.probe),
     backend,
     checkpointEvery: ck,
   };

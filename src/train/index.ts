@@ -1,6 +1,6 @@
 // signalprop's training room: real training on TensorFlow.js with per-layer probes.
 export { BACKENDS, type BackendInfo, type BackendName, initBackend } from './backend.js';
-export { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
+export { type ResolvedTrainConfig, resolveTrainConfig, TRAIN_CONFIG_SCHEMA, type TrainConfig } from './config.js';
 export {
   type CsvData,
   DATA_KINDS,
@@ -33,19 +33,22 @@ export { type Capture, emptyCapture, kernelFromRowMajor, Mlp, type ParamInfo } f
 export {
   CLIP_KINDS,
   type ClipConfig,
+  type ClipInput,
   clipFactors,
   lalcFactor,
   lambTrust,
   larsTrust,
   makeClipConfig,
   makeOptimizerConfig,
+  OPTIMIZER_SCHEMAS,
   OPTIMIZERS,
   Optimizer,
   type OptimizerConfig,
+  type OptimizerInput,
   type OptimizerKind,
   optimizerOptions,
 } from './optim.js';
-export { DEFAULT_PROBES, makeProbeConfig, type ProbeConfig, ProbeSchedule } from './probes.js';
+export { DEFAULT_PROBES, makeProbeConfig, PROBE_SCHEMA, type ProbeConfig, type ProbeInput, ProbeSchedule } from './probes.js';
 export { type Manifest, type TrainOptions, type TrainResult, trainRun } from './run.js';
-export { makeSchedule, SCHEDULES, type ScheduleConfig, scheduleFactor } from './schedule.js';
+export { makeSchedule, SCHEDULE_SCHEMAS, SCHEDULES, type ScheduleConfig, type ScheduleInput, scheduleFactor } from './schedule.js';
 export { batchTargets, gradientsOf, Trainer, unitCorrelation } from './trainer.js';

@@ -1,7 +1,10 @@
-// Optimizers and gradient clipping: small and explicit, each with validated options.
+// Optimizers and gradient clipping: small and explicit, each with validated options (one zod schema per
+// optimizer kind: its options, their defaults and what they allow; the config types derive from them).
 // Formulas and sources are in docs/training.md. Every adaptive method reports its per-tensor trust
 // ratio or clip factor, which the trainer records as `trust_ratio` probes.
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { bool, fieldsOf, num, oneOf, parseObject } from '../network/input.js';
 import { didYouMean } from '../network/suggest.js';
 import { TrainConfigError } from './errors.js';
 import type { ParamInfo } from './model.js';
@@ -10,138 +13,142 @@ import { sgdUpdate, sumSquares } from './ops.js';
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'lars', 'lamb', 'lalc'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
 
-export interface OptimizerConfig {
-  kind: OptimizerKind;
+/** Every optimizer option, with what it allows; each kind below takes some of them, with its defaults. */
+const OPTION = {
   /** Base learning rate (multiplied by the schedule's factor). */
-  lr: number;
+  lr: num('a finite number > 0', (v) => v > 0),
   /** L2 weight decay added to the gradient (g + wd·w); LARS/LAMB/LALC skip it on 1-D params when excludeOneD. */
-  weightDecay: number;
-  /** momentum, lars, lalc: momentum coefficient μ. */
-  momentum: number;
-  /** momentum, lars, lalc: Nesterov momentum. */
-  nesterov: boolean;
-  /** adam, lamb: β₁, β₂. */
-  beta1: number;
-  beta2: number;
+  weightDecay: num('a finite number >= 0', (v) => v >= 0),
+  /** momentum coefficient μ. */
+  momentum: num('a number in [0, 1)', (v) => v >= 0 && v < 1),
+  /** Nesterov momentum. */
+  nesterov: bool(),
+  /** β₁, β₂. */
+  beta1: num('a number in [0, 1)', (v) => v >= 0 && v < 1),
+  beta2: num('a number in [0, 1)', (v) => v >= 0 && v < 1),
   /** adam, lamb: ε added to √v̂; lars, lalc: ε added to the trust-ratio denominator. */
-  eps: number;
+  eps: num('a finite number >= 0', (v) => v >= 0),
   /** lars, lalc: trust coefficient η in η‖w‖/‖g‖. */
-  trustCoefficient: number;
-  /** lars, lamb, lalc: leave 1-D parameters (biases, BN γ/β) unadapted and without weight decay. */
-  excludeOneD: boolean;
+  trustCoefficient: num('a finite number > 0', (v) => v > 0),
+  /** leave 1-D parameters (biases, BN γ/β) unadapted and without weight decay. */
+  excludeOneD: bool(),
   /** lalc: the layer factor is clipped to [clipLow, clipHigh], clipHigh ≤ 1 (a layer's rate is never raised). */
-  clipLow: number;
-  clipHigh: number;
+  clipLow: num('a number in [0, 1] (and <= clipHigh)', (v) => v >= 0 && v <= 1),
+  clipHigh: num('a number in (0, 1]: LALC may only lower a layer rate, never raise it above the base rate', (v) => v > 0 && v <= 1),
   /** lamb: bounds of the trust ratio (null = unbounded). */
-  trustMin: number;
-  trustMax: number | null;
-}
-
-const DEFAULTS: Record<OptimizerKind, Partial<OptimizerConfig>> = {
-  sgd: { lr: 0.1, weightDecay: 0 },
-  momentum: { lr: 0.1, weightDecay: 0, momentum: 0.9, nesterov: false },
-  adam: { lr: 1e-3, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-  lars: { lr: 0.1, weightDecay: 0, momentum: 0.9, nesterov: false, trustCoefficient: 0.001, eps: 1e-8, excludeOneD: true },
-  lamb: { lr: 1e-3, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-6, excludeOneD: true, trustMin: 0, trustMax: null },
-  lalc: {
-    lr: 0.1,
-    weightDecay: 0,
-    momentum: 0.9,
-    nesterov: false,
-    trustCoefficient: 0.1,
-    eps: 1e-8,
-    excludeOneD: true,
-    clipLow: 0,
-    clipHigh: 1,
-  },
+  trustMin: num('a finite number >= 0', (v) => v >= 0),
+  trustMax: z.union([z.null(), num('a number > 0, or null for unbounded', (v) => v > 0)], { error: 'a number > 0, or null for unbounded' }),
 };
 
-type Check = { ok: (v: unknown) => boolean; allowed: string };
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const CHECKS: Record<string, Check> = {
-  lr: { ok: (v) => isNum(v) && v > 0, allowed: 'a finite number > 0' },
-  weightDecay: { ok: (v) => isNum(v) && v >= 0, allowed: 'a finite number >= 0' },
-  momentum: { ok: (v) => isNum(v) && v >= 0 && v < 1, allowed: 'a number in [0, 1)' },
-  nesterov: { ok: (v) => typeof v === 'boolean', allowed: 'true or false' },
-  beta1: { ok: (v) => isNum(v) && v >= 0 && v < 1, allowed: 'a number in [0, 1)' },
-  beta2: { ok: (v) => isNum(v) && v >= 0 && v < 1, allowed: 'a number in [0, 1)' },
-  eps: { ok: (v) => isNum(v) && v >= 0, allowed: 'a finite number >= 0' },
-  trustCoefficient: { ok: (v) => isNum(v) && v > 0, allowed: 'a finite number > 0' },
-  excludeOneD: { ok: (v) => typeof v === 'boolean', allowed: 'true or false' },
-  clipLow: { ok: (v) => isNum(v) && v >= 0 && v <= 1, allowed: 'a number in [0, 1] (and <= clipHigh)' },
-  clipHigh: {
-    ok: (v) => isNum(v) && v > 0 && v <= 1,
-    allowed: 'a number in (0, 1]: LALC may only lower a layer rate, never raise it above the base rate',
-  },
-  trustMin: { ok: (v) => isNum(v) && v >= 0, allowed: 'a finite number >= 0' },
-  trustMax: { ok: (v) => v === null || (isNum(v) && v > 0), allowed: 'a number > 0, or null for unbounded' },
-};
+const kindOf = <K extends OptimizerKind>(k: K) => z.literal(k);
+
+/** Each optimizer: its options and their defaults (the resolved config has exactly these keys, in this order). */
+export const OPTIMIZER_SCHEMAS = {
+  sgd: z.object({ kind: kindOf('sgd'), lr: OPTION.lr.default(0.1), weightDecay: OPTION.weightDecay.default(0) }),
+  momentum: z.object({
+    kind: kindOf('momentum'),
+    lr: OPTION.lr.default(0.1),
+    weightDecay: OPTION.weightDecay.default(0),
+    momentum: OPTION.momentum.default(0.9),
+    nesterov: OPTION.nesterov.default(false),
+  }),
+  adam: z.object({
+    kind: kindOf('adam'),
+    lr: OPTION.lr.default(1e-3),
+    weightDecay: OPTION.weightDecay.default(0),
+    beta1: OPTION.beta1.default(0.9),
+    beta2: OPTION.beta2.default(0.999),
+    eps: OPTION.eps.default(1e-8),
+  }),
+  lars: z.object({
+    kind: kindOf('lars'),
+    lr: OPTION.lr.default(0.1),
+    weightDecay: OPTION.weightDecay.default(0),
+    momentum: OPTION.momentum.default(0.9),
+    nesterov: OPTION.nesterov.default(false),
+    trustCoefficient: OPTION.trustCoefficient.default(0.001),
+    eps: OPTION.eps.default(1e-8),
+    excludeOneD: OPTION.excludeOneD.default(true),
+  }),
+  lamb: z.object({
+    kind: kindOf('lamb'),
+    lr: OPTION.lr.default(1e-3),
+    weightDecay: OPTION.weightDecay.default(0),
+    beta1: OPTION.beta1.default(0.9),
+    beta2: OPTION.beta2.default(0.999),
+    eps: OPTION.eps.default(1e-6),
+    excludeOneD: OPTION.excludeOneD.default(true),
+    trustMin: OPTION.trustMin.default(0),
+    trustMax: OPTION.trustMax.default(null),
+  }),
+  lalc: z.object({
+    kind: kindOf('lalc'),
+    lr: OPTION.lr.default(0.1),
+    weightDecay: OPTION.weightDecay.default(0),
+    momentum: OPTION.momentum.default(0.9),
+    nesterov: OPTION.nesterov.default(false),
+    trustCoefficient: OPTION.trustCoefficient.default(0.1),
+    eps: OPTION.eps.default(1e-8),
+    excludeOneD: OPTION.excludeOneD.default(true),
+    clipLow: OPTION.clipLow.default(0),
+    clipHigh: OPTION.clipHigh.default(1),
+  }),
+} as const satisfies Record<OptimizerKind, z.ZodObject>;
+
+/** A validated optimizer config: a union discriminated on kind, each kind with its own options. */
+export type OptimizerConfig = { [K in OptimizerKind]: z.output<(typeof OPTIMIZER_SCHEMAS)[K]> }[OptimizerKind];
+/** What a user may write: a kind name, or {kind, …options} with any option left to its default. */
+export type OptimizerInput = OptimizerKind | { [K in OptimizerKind]: z.input<(typeof OPTIMIZER_SCHEMAS)[K]> }[OptimizerKind];
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Validate optimizer options (an object with `kind`, or a kind name); unknown options are errors. */
 export function makeOptimizerConfig(input: unknown, field = 'optimizer'): OptimizerConfig {
-  const raw: Record<string, unknown> = typeof input === 'string' ? { kind: input } : input == null ? { kind: 'sgd' } : (input as any);
-  if (typeof raw !== 'object' || Array.isArray(raw))
-    throw new TrainConfigError(field, input, `an object {kind: ${OPTIMIZERS.join(' | ')}, lr, …} or a kind name`);
+  const raw: unknown = typeof input === 'string' ? { kind: input } : input == null ? { kind: 'sgd' } : input;
+  if (!isObject(raw)) throw new TrainConfigError(field, input, `an object {kind: ${OPTIMIZERS.join(' | ')}, lr, …} or a kind name`);
   const kind = (raw.kind ?? 'sgd') as OptimizerKind;
   if (!OPTIMIZERS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, OPTIMIZERS.join(' | '));
-  const defaults = DEFAULTS[kind];
-  // Only the options of this kind (so the resolved config reads back through this function unchanged).
-  const out: any = { kind, ...defaults };
-  for (const [k, v] of Object.entries(raw)) {
-    if (k === 'kind') continue;
-    if (!(k in defaults)) {
-      throw new TrainConfigError(
-        `${field}.${k}`,
-        v,
-        `no such option for optimizer "${kind}"${didYouMean(k, ['kind', ...Object.keys(defaults)])}; its options are ${Object.keys(defaults).join(', ')}`,
-      );
-    }
-    if (v === undefined) continue;
-    const c = CHECKS[k];
-    if (!c.ok(v)) throw new TrainConfigError(`${field}.${k}`, v, c.allowed);
-    out[k] = v;
-  }
-  if (kind === 'lalc' && out.clipLow > out.clipHigh)
+  const out = parseObject(OPTIMIZER_SCHEMAS[kind], { ...raw, kind }, field, (f, v, a) => new TrainConfigError(f, v, a), {
+    notObject: 'an object',
+    unknown: (k, known) =>
+      `no such option for optimizer "${kind}"${didYouMean(k, known)}; its options are ${known.filter((o) => o !== 'kind').join(', ')}`,
+  }) as OptimizerConfig;
+  if (out.kind === 'lalc' && out.clipLow > out.clipHigh)
     throw new TrainConfigError(`${field}.clipLow`, out.clipLow, `a number <= clipHigh (${out.clipHigh})`);
-  if (kind === 'lamb' && out.trustMax !== null && out.trustMin > out.trustMax)
+  if (out.kind === 'lamb' && out.trustMax !== null && out.trustMin > out.trustMax)
     throw new TrainConfigError(`${field}.trustMin`, out.trustMin, `a number <= trustMax (${out.trustMax})`);
-  return out as OptimizerConfig;
+  return out;
 }
 
 /** The options of one optimizer kind, for docs and --help. */
 export function optimizerOptions(kind: OptimizerKind): string[] {
-  return Object.keys(DEFAULTS[kind]);
+  return fieldsOf(OPTIMIZER_SCHEMAS[kind]).filter((k) => k !== 'kind');
 }
 
 // ---- gradient clipping --------------------------------------------------------------------------
 
 export const CLIP_KINDS = ['none', 'global', 'layer'] as const;
 export type ClipKind = (typeof CLIP_KINDS)[number];
-export interface ClipConfig {
-  kind: ClipKind;
-  /** Clip so that the (global, or per-tensor) gradient norm is at most maxNorm. */
-  maxNorm: number;
-}
+
+/** Clipping as written: kind (default global) and maxNorm, so that the (global, or per-tensor) gradient norm is at most maxNorm. */
+const CLIP_SCHEMA = z.object({
+  kind: oneOf(CLIP_KINDS).default('global'),
+  // null: the resolved form of kind none (no norm), as written in manifests
+  maxNorm: z.union([z.null(), num('a finite number > 0', (v) => v > 0)], { error: 'a finite number > 0' }).optional(),
+});
+export type ClipInput = null | number | 'none' | z.input<typeof CLIP_SCHEMA>;
+export type ClipConfig = { kind: 'none'; maxNorm: number } | { kind: 'global' | 'layer'; maxNorm: number };
 
 export function makeClipConfig(input: unknown, field = 'clip'): ClipConfig {
   if (input == null || input === 'none') return { kind: 'none', maxNorm: Number.POSITIVE_INFINITY };
-  if (typeof input === 'number') input = { kind: 'global', maxNorm: input };
-  if (typeof input !== 'object' || Array.isArray(input))
-    throw new TrainConfigError(field, input, 'null, a max norm (global clipping), or {kind: global | layer, maxNorm}');
-  const raw = input as Record<string, unknown>;
-  for (const k of Object.keys(raw))
-    if (k !== 'kind' && k !== 'maxNorm')
-      throw new TrainConfigError(
-        `${field}.${k}`,
-        raw[k],
-        `no such option${didYouMean(k, ['kind', 'maxNorm'])}; clipping has kind and maxNorm`,
-      );
-  const kind = (raw.kind ?? 'global') as ClipKind;
-  if (!CLIP_KINDS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, CLIP_KINDS.join(' | '));
-  if (kind === 'none') return { kind, maxNorm: Number.POSITIVE_INFINITY };
-  const m = raw.maxNorm;
-  if (!isNum(m) || m <= 0) throw new TrainConfigError(`${field}.maxNorm`, m, 'a finite number > 0');
-  return { kind, maxNorm: m };
+  const raw = typeof input === 'number' ? { kind: 'global', maxNorm: input } : input;
+  const c = parseObject(CLIP_SCHEMA, raw, field, (f, v, a) => new TrainConfigError(f, v, a), {
+    notObject: 'null, a max norm (global clipping), or {kind: global | layer, maxNorm}',
+    unknown: (k, known) => `no such option${didYouMean(k, known)}; clipping has kind and maxNorm`,
+  });
+  if (c.kind === 'none') return { kind: 'none', maxNorm: Number.POSITIVE_INFINITY };
+  if (c.maxNorm == null) throw new TrainConfigError(`${field}.maxNorm`, c.maxNorm, 'a finite number > 0');
+  return { kind: c.kind, maxNorm: c.maxNorm };
 }
 
 /**
@@ -248,7 +255,7 @@ export class Optimizer {
     if (c.kind === 'momentum' || c.kind === 'lars' || c.kind === 'lalc') {
       for (let i = 0; i < params.length; i++) {
         let f = 1;
-        if (this.adapted(i)) {
+        if (c.kind !== 'momentum' && this.adapted(i)) {
           const wn = Math.sqrt(wSq[i]);
           const gn = Math.sqrt(gradSq[i]);
           f =

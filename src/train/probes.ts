@@ -1,47 +1,40 @@
 // When to probe: every step for the first `dense` steps, then log-spaced (`perDecade` points per decade
 // of steps) or every `every` steps, and always at the last step — the shape of cockpit's schedules.
+import { z } from 'zod';
+import { bool, int, parseObject } from '../network/input.js';
 import { didYouMean } from '../network/suggest.js';
 import { TrainConfigError } from './errors.js';
 
-export interface ProbeConfig {
-  /** Probe every step for steps 0..dense−1. */
-  dense: number;
-  /** After the dense phase: this many log-spaced probe steps per decade (0: none). Ignored when `every` is set. */
-  perDecade: number;
-  /** After the dense phase: probe every `every` steps instead of log-spacing (null: log-spaced). */
-  every: number | null;
-  /** false: no probes at all (loss is still recorded at every step). */
-  enabled: boolean;
-}
+/**
+ * When to probe. dense: every step for steps 0..dense−1. perDecade: after the dense phase, this many
+ * log-spaced probe steps per decade (0: none; ignored when `every` is set). every: after the dense phase,
+ * every `every` steps instead of log-spacing (null: log-spaced). enabled: false for no probes at all (loss
+ * is still recorded at every step).
+ */
+export const PROBE_SCHEMA = z.object({
+  dense: int('an integer >= 0', (v) => v >= 0).default(20),
+  perDecade: int('an integer >= 0', (v) => v >= 0).default(10),
+  every: z
+    .union([z.null(), int('an integer >= 1, or null for log-spaced probes', (v) => v >= 1)], {
+      error: 'an integer >= 1, or null for log-spaced probes',
+    })
+    .default(null),
+  enabled: bool().default(true),
+});
 
-export const DEFAULT_PROBES: ProbeConfig = { dense: 20, perDecade: 10, every: null, enabled: true };
+export type ProbeConfig = z.output<typeof PROBE_SCHEMA>;
+/** What a user may write: the options (each defaulted), or false for no probes. */
+export type ProbeInput = false | z.input<typeof PROBE_SCHEMA>;
+
+export const DEFAULT_PROBES: ProbeConfig = PROBE_SCHEMA.parse({});
 
 export function makeProbeConfig(input: unknown, field = 'probe'): ProbeConfig {
   if (input == null) return { ...DEFAULT_PROBES };
   if (input === false) return { ...DEFAULT_PROBES, enabled: false };
-  if (typeof input !== 'object' || Array.isArray(input))
-    throw new TrainConfigError(field, input, 'an object {dense, perDecade, every, enabled}, or false for no probes');
-  const raw = input as Record<string, unknown>;
-  const keys = Object.keys(DEFAULT_PROBES);
-  for (const k of Object.keys(raw))
-    if (!keys.includes(k))
-      throw new TrainConfigError(`${field}.${k}`, raw[k], `no such option${didYouMean(k, keys)}; probe options are ${keys.join(', ')}`);
-  const int = (k: string, d: number, min: number) => {
-    const v = raw[k] ?? d;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TrainConfigError(`${field}.${k}`, v, `an integer >= ${min}`);
-    return v;
-  };
-  const every = raw.every ?? null;
-  if (every !== null && (typeof every !== 'number' || !Number.isInteger(every) || every < 1))
-    throw new TrainConfigError(`${field}.every`, every, 'an integer >= 1, or null for log-spaced probes');
-  const enabled = raw.enabled ?? true;
-  if (typeof enabled !== 'boolean') throw new TrainConfigError(`${field}.enabled`, enabled, 'true or false');
-  return {
-    dense: int('dense', DEFAULT_PROBES.dense, 0),
-    perDecade: int('perDecade', DEFAULT_PROBES.perDecade, 0),
-    every: every as number | null,
-    enabled,
-  };
+  return parseObject(PROBE_SCHEMA, input, field, (f, v, a) => new TrainConfigError(f, v, a), {
+    notObject: 'an object {dense, perDecade, every, enabled}, or false for no probes',
+    unknown: (k, known) => `no such option${didYouMean(k, known)}; probe options are ${known.join(', ')}`,
+  });
 }
 
 /** A probe schedule over a run of `steps` steps (0-based step indices). */

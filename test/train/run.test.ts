@@ -54,7 +54,7 @@ describe('training runs', () => {
     for (const optimizer of [
       { kind: 'lamb', lr: 0.01 },
       { kind: 'momentum', lr: 0.05, nesterov: true },
-    ]) {
+    ] as const) {
       const on = await weightsAfter({ ...SMALL, optimizer, probe: { dense: 100 } }, 12);
       const off = await weightsAfter({ ...SMALL, optimizer, probe: false }, 12);
       expect(on.length).toBe(off.length);
