@@ -352,10 +352,11 @@ export function stepScale(steps: number[]): { type: 'symlog'; constant: number }
 /** Axis for a step scale: on symlog, ticks at 0 and 1, 2, 5, 10, 20, 50, … up to the last step (no crowding). */
 export function stepAxis(steps: number[]): Record<string, unknown> {
   const max = Math.max(0, ...steps.filter(finite));
-  if (max < 50) return {};
+  // steps are integers: no 0.5 ticks, no thousands separator
+  if (max < 50) return { tickMinStep: 1, format: 'd' };
   const values = [0];
   for (let d = 1; d <= max; d *= 10) for (const m of [1, 2, 5]) if (m * d <= max) values.push(m * d);
-  return { values };
+  return { values, format: 'd' };
 }
 
 /** Cell edges for a heatmap axis: midpoints between grid values (geometric on a log axis), half a step beyond the ends. */

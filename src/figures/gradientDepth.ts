@@ -50,7 +50,9 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
     records.some((r) => r.source === src && r.quantity === qq && r.layer !== null && finite(r.value));
   const family = familyOf(q0);
   const sources = ['theory', 'sampled', 'trained'].filter((s) => records.some((r) => r.source === s && r.layer !== null));
-  const gradSources = sources.filter((s) => GRADIENT_QUANTITIES.some((qq) => perLayer(s, qq)));
+  // a source counts when it has any quantity of the family (trained runs may have only the per-layer ratio)
+  const familyQs = family ? family.from.map((x) => x.q) : GRADIENT_QUANTITIES;
+  const gradSources = sources.filter((s) => [...GRADIENT_QUANTITIES, ...familyQs].some((qq) => perLayer(s, qq)));
   let q = q0;
   let rs: SPRecord[] | undefined;
   if (!opts.quantity && family && !gradSources.every((s) => perLayer(s, q0))) {
@@ -75,7 +77,7 @@ export function gradientVsDepthFigure(all: SPRecord[], opts: GradientDepthOption
   if (rs.length === 0) throw missing(NAME, `per-layer values of ${q}`, records);
   for (const s of gradSources)
     if (!rs.some((r) => r.source === s)) {
-      const has = GRADIENT_QUANTITIES.filter((qq) => perLayer(s, qq));
+      const has = [...new Set([...GRADIENT_QUANTITIES, ...familyQs])].filter((qq) => perLayer(s, qq));
       notes.push(
         `${s} records left out: they have no ${q} (they have ${has.join(', ')}; without --quantity they are normalised to one quantity)`,
       );

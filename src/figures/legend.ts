@@ -1,4 +1,4 @@
-// Legends that show how each series is drawn: a line's dash, a point's shape, filled or not. Vega-Lite draws one
+// Legends that show how each series is drawn: a line's dash, a point's shape (fills follow the colour scale). Vega-Lite draws one
 // symbol shape for a whole legend; per-entry symbols come from encode signals keyed on the entry's label.
 export interface SeriesStyle {
   name: string;
@@ -8,7 +8,6 @@ export interface SeriesStyle {
   dash?: number[];
   /** Point shape (default circle). */
   shape?: 'circle' | 'square' | 'diamond' | 'triangle-up' | 'cross';
-  filled?: boolean;
 }
 
 /** The legend of a `series` colour encoding whose entries are drawn as the series are (stroke dash, point shape). */
@@ -25,10 +24,8 @@ export function seriesLegend(styles: SeriesStyle[], extra: Record<string, unknow
         update: {
           shape: pick((s) => lit(s.mark === 'point' ? (s.shape ?? 'circle') : s.mark === 'area' ? 'square' : 'stroke'), "'stroke'"),
           stroke: pick((s) => lit(s.color), "'#000000'"),
-          fill: pick((s) => lit(s.mark === 'line' || s.filled === false ? 'transparent' : s.color), "'transparent'"),
           strokeDash: pick((s) => lit(s.mark === 'line' ? (s.dash ?? [1, 0]) : [1, 0]), '[1, 0]'),
           opacity: { value: 1 },
-          fillOpacity: pick((s) => (s.mark === 'area' ? '0.5' : '1'), '1'),
         },
       },
     },

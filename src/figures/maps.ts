@@ -70,26 +70,51 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
     (r) => r.quantity === 'jac_density' && r.source === 'theory' && finite(r.value) && finite(Number(r.tags?.sv)),
   );
   const panel = panelLabeler(sv, ['specId', 'batch']);
-  // Log-spaced bins when the bulk of the spectrum (5th to 95th percentile) spans two decades or more.
-  const sorted = sv.map((r) => r.value).sort((a, b) => a - b);
+  // The atom at zero: a rank-deficient Jacobian (ReLU zeroes units) has exact zero singular values that the SVD
+  // returns as float noise (1e-95 … 1e-17). Those at or below the numerical-rank tolerance σ_max·N·ε (N the
+  // width, ε = 2⁻⁵²; as numpy's matrix_rank) are counted, not binned.
+  const notes: string[] = [];
+  const atoms: { panel: string; zero: number; n: number; tol: number }[] = [];
+  const continuous: SPRecord[] = [];
+  for (const [p, g] of groupBy(sv, (r) => panel.label(r))) {
+    const max = maxOf(g.map((r) => Math.abs(r.value)));
+    const n = Math.max(1, ...g.map((r) => r.width ?? 1));
+    const tol = max * n * 2 ** -52;
+    const nz = g.filter((r) => r.value > tol);
+    atoms.push({ panel: p, zero: g.length - nz.length, n: g.length, tol });
+    pushAll(continuous, nz);
+  }
+  for (const a of atoms.filter((x) => x.zero > 0))
+    notes.push(
+      `${a.panel ? `${a.panel}: ` : ''}atom at σ = 0: ${a.zero} of ${a.n} singular values (${((100 * a.zero) / a.n).toFixed(1)}%) are zero to float precision (≤ σ_max·N·ε = ${a.tol.toExponential(1)}); not binned, so the histogram's area is ${(1 - a.zero / a.n).toFixed(3)}`,
+    );
+  // Log-spaced bins when the bulk of the continuous part (5th to 95th percentile) spans two decades or more.
+  const sorted = continuous.map((r) => r.value).sort((a, b) => a - b);
   const p5 = sorted[Math.floor(0.05 * (sorted.length - 1))];
   const p95 = sorted[Math.ceil(0.95 * (sorted.length - 1))];
-  const log = p5 > 0 && p95 / p5 >= 100;
+  const log = sorted.length > 0 && p5 > 0 && p95 / p5 >= 100;
   const rows: Record<string, unknown>[] = [];
-  for (const [, g] of groupBy(sv, (r) => panel.label(r))) {
+  for (const [, g0] of groupBy(sv, (r) => panel.label(r))) {
+    const label = panel.label(g0[0]);
+    const g = continuous.filter((r) => panel.label(r) === label);
+    if (g.length === 0) continue;
+    const nAll = g0.length;
     const bins = opts.bins ?? Math.max(10, Math.min(60, Math.round(Math.sqrt(g.length))));
     const h = densityHistogram(
       g.map((r) => r.value),
       bins,
       log,
     );
+    // Normalised by all n (zeros included): the bins carry the continuous mass 1 − p₀, as the theory density does.
     // On log-spaced bins the density is per unit ln σ (count / (n·Δln σ) = σ·p(σ)), so equal areas mean equal mass.
     for (let i = 0; i < h.counts.length; i++) {
-      const density = log ? h.counts[i] / (g.length * Math.log(h.edges[i + 1] / h.edges[i])) : h.density[i];
+      const density = log
+        ? h.counts[i] / (nAll * Math.log(h.edges[i + 1] / h.edges[i]))
+        : h.counts[i] / (nAll * (h.edges[i + 1] - h.edges[i]));
       rows.push({
         kind: 'bin',
         series: 'sampled singular values',
-        panel: panel.label(g[0]),
+        panel: label,
         x0: h.edges[i],
         x1: h.edges[i + 1],
         density,
@@ -152,6 +177,7 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
     body,
     opts,
     `${nSv} singular values${log ? ', log-spaced bins' : ''}`,
+    notes,
   );
 }
 

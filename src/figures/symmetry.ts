@@ -47,7 +47,13 @@ export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}
     { name: SOURCE_LABEL.sampled, color: PALETTE.sampled },
   ].filter((s) => present.has(s.name));
   const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series), legend: { orient: 'bottom' } };
-  const x = { field: 'layer', type: 'quantitative', title: 'layer ℓ', scale: { zero: false, nice: false }, axis: { tickMinStep: 1 } };
+  const x = {
+    field: 'layer',
+    type: 'quantitative',
+    title: 'layer ℓ',
+    scale: { zero: false, nice: false },
+    axis: { tickMinStep: 1, format: 'd' },
+  };
   const y = { field: 'y', type: 'quantitative', title: null, scale: { zero: true } };
   const layers: Record<string, unknown>[] = [];
   for (const [source, mark] of [

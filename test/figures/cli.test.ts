@@ -76,6 +76,18 @@ describe('signalprop figure / compare / report', () => {
     expect(existsSync(join(dir, 'bad'))).toBe(false);
   });
 
+  it('figure: what a figure left out is a note on stderr, and in the figure', () => {
+    const one = join(dir, 'one-theory.json');
+    writeFileSync(one, JSON.stringify(batchRecords().filter((r) => r.source !== 'theory' || r.batch === 32)));
+    const out = join(dir, 'notes');
+    const r = runCli(['figure', 'lambda-vs-batch', '--from', one, '--out', out, '--format', 'svg']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      'figure lambda-vs-batch: note: theory λ(B) given at one batch size only (B = 32): drawn as a point, no curve',
+    );
+    expect(readFileSync(join(out, 'lambda-vs-batch.svg'), 'utf8')).toContain('note: theory λ(B) given at one batch size only');
+  });
+
   it('compare: prints the summary, writes JSON and CSV; a missing input exits 2 naming it', () => {
     const out = join(dir, 'cmp');
     const r = runCli(['compare', batchFile, gradFile, '--out', out, '--tolerance', '0.02']);
