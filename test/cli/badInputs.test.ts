@@ -672,6 +672,39 @@ const CASES: [string[], string[]][] = [
     ['reproduce', '--threads', '0'],
     ['--threads', '"0"'],
   ],
+  // explore (each refused before the page is bundled or a port is opened)
+  [
+    ['explore', '--port', '70000'],
+    ['--port', '"70000"', '<= 65535'],
+  ],
+  [
+    ['explore', '--port', 'http'],
+    ['--port', '"http"', 'decimal integer'],
+  ],
+  [
+    ['explore', '--out', 'good.jsonl'],
+    ['--out', 'good.jsonl', 'expected a directory'],
+  ],
+  [
+    ['explore', '--out', '/proc/signalprop-site'],
+    ['--out', '/proc/signalprop-site', 'outside /proc'],
+  ],
+  [
+    ['explore', '--out', 'site', '--port', '8080'],
+    ['--port', '8080', 'only applies to the served page'],
+  ],
+  [
+    ['explore', '--root', 'good.jsonl'],
+    ['--root', 'good.jsonl', 'existing directory'],
+  ],
+  [
+    ['explore', '--records', '../elsewhere.jsonl'],
+    ['--records', '../elsewhere.jsonl', 'under --root'],
+  ],
+  [
+    ['explore', '--records', 'missing.jsonl'],
+    ['--records', 'missing.jsonl', 'existing records file'],
+  ],
   // the program
   [['predcit'], ["'predcit'", 'predict']],
   [['--bogus'], ["'--bogus'"]],
