@@ -5,14 +5,20 @@
 import { deriveSeed, didYouMean } from '../../network/index.js';
 import { TrainConfigError } from '../errors.js';
 import { type CsvData, csv } from './csv.js';
+import { type FashionData, fashionMnist } from './fashion.js';
 import { type MnistData, mnist } from './mnist.js';
 import { type SyntheticData, synthetic } from './synthetic.js';
 import type { Dataset, DataSource } from './types.js';
 
-export type DataConfig = SyntheticData | MnistData | CsvData;
+export type DataConfig = SyntheticData | MnistData | CsvData | FashionData;
 export type DataKind = DataConfig['kind'];
 
-const DATA_SOURCES: { [K in DataKind]: DataSource<Extract<DataConfig, { kind: K }>> } = { synthetic, mnist, csv };
+const DATA_SOURCES: { [K in DataKind]: DataSource<Extract<DataConfig, { kind: K }>> } = {
+  synthetic,
+  mnist,
+  csv,
+  'fashion-mnist': fashionMnist,
+};
 export const DATA_KINDS = Object.keys(DATA_SOURCES) as DataKind[];
 
 const source = (kind: DataKind) => DATA_SOURCES[kind] as unknown as DataSource<DataConfig>;
@@ -22,7 +28,7 @@ export function makeDataConfig(input: unknown, field = 'data'): DataConfig {
   if (input == null) raw = { kind: 'synthetic' };
   else if (typeof input === 'string') raw = input.startsWith('csv:') ? { kind: 'csv', path: input.slice(4) } : { kind: input };
   else if (typeof input === 'object' && !Array.isArray(input)) raw = input as any;
-  else throw new TrainConfigError(field, input, 'synthetic | mnist | csv:<path>, or an object {kind, …}');
+  else throw new TrainConfigError(field, input, 'synthetic | mnist | fashion-mnist | csv:<path>, or an object {kind, …}');
   const kind = (raw.kind ?? 'synthetic') as DataKind;
   if (!DATA_KINDS.includes(kind)) throw new TrainConfigError(`${field}.kind`, raw.kind, `${DATA_KINDS.join(' | ')} (or csv:<path>)`);
   const keys = source(kind).keys as string[];
@@ -54,6 +60,7 @@ export function loadData(cfg: DataConfig, seed: number, inputDim: number, classi
   return ds;
 }
 
-export type { CsvData, MnistData, SyntheticData };
+export type { CsvData, FashionData, MnistData, SyntheticData };
+export { FASHION_DIR, FASHION_FILES, FASHION_INSTALL, readIdx } from './fashion.js';
 export { permutation } from './memory.js';
 export type { Dataset, DataSource, HostBatch } from './types.js';
