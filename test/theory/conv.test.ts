@@ -44,10 +44,11 @@ function sampled(spec: NetworkSpec, seeds: number) {
 
 describe('the Monte Carlo mean field', () => {
   it('k = 1 (positions independent): the interior growth is Yang’s λ(N) at N = B·H·W = 16', () => {
-    const runs = theory({ block: 'conv-bn-act', batch: 4, height: 2, width: 2, kernel: 1, depth: 8, activation: 'relu', draws: 512 }, 4);
+    // 4096 particles: the Monte Carlo has an O(1/M) bias (measured +1.2% at M = 512 here, 0.04% at 4096)
+    const runs = theory({ block: 'conv-bn-act', batch: 4, height: 2, width: 2, kernel: 1, depth: 8, activation: 'relu', draws: 4096 }, 4);
     const { growth, se } = geo(runs, 3, 6);
     const lambda = bnGradientRate('relu', 16, { eps: 1e-5 }, { sigmaW2: 2 });
-    expectResolves({ relTol: 0, se, z: Z }, lambda, 0.02 * lambda);
+    expectResolves({ relTol: 0, se, z: Z }, lambda, 0.01 * lambda);
     expectAgrees(lambda, growth, { relTol: 0, se, z: Z }, 'Monte Carlo growth');
     // power: the large-batch λ∞ = π/(π − 1) is excluded
     expectExcludes(Math.PI / (Math.PI - 1), growth, { relTol: 0, se, z: Z }, 'λ∞');
