@@ -5,7 +5,7 @@ import { version as vegaVersion } from 'vega';
 import { version as vegaLiteVersion } from 'vega-lite';
 import { type CompareOptions, compareRecords, fmtNum, SUMMARY_COLUMNS } from '../compare/index.js';
 import type { SPRecord } from '../records/index.js';
-import { FigureError, type FigureOptions, groupBy } from './common.js';
+import { FigureError, type FigureOptions, figureNotes, groupBy } from './common.js';
 import { buildFigure, FIGURE_NAMES, FIGURES, type FigureName } from './registry.js';
 import { renderSvg, writeAtomic } from './render.js';
 
@@ -14,6 +14,8 @@ export interface ReportFigure {
   title: string;
   svg: string;
   caption?: string;
+  /** What the figure left out of the records and why (also in its caption). */
+  notes?: string[];
 }
 
 export interface ReportTable {
@@ -181,7 +183,13 @@ export async function buildReport(records: SPRecord[], opts: BuildReportOptions 
       throw e;
     }
     const sub = (vl as any).title?.subtitle;
-    figures.push({ name, title: FIGURES[name].title, svg: await renderSvg(vl), caption: Array.isArray(sub) ? sub.join(' ') : sub });
+    figures.push({
+      name,
+      title: FIGURES[name].title,
+      svg: await renderSvg(vl),
+      caption: Array.isArray(sub) ? sub.join(' ') : sub,
+      notes: figureNotes(vl),
+    });
   }
   const cmp = compareRecords(records, opts.compare);
   const tables: ReportTable[] = [];

@@ -416,24 +416,26 @@ const GIA_STYLE = 'under gradient independence';
 const FACTOR_SERIES: FactorSeries[] = [
   { panel: 'ratio', name: 'measured R = F_W·F_BN', color: PALETTE.trained, quantity: 'grad_growth' },
   { panel: 'ratio', name: 'gradient-independence reconstruction (GIA)', color: PALETTE.theory, dash: [6, 3], quantity: 'gia_growth' },
-  { panel: 'scale', name: 'F_W = ‖g W‖²/‖g‖²', color: '#7570b3', quantity: 'grad_factor_w' },
-  { panel: 'scale', name: '‖W‖²_F/n (F_W under GIA)', color: '#a9a5d6', dash: [6, 3], quantity: 'weight_gain' },
-  { panel: 'scale', name: 'F_BN = ‖g_h‖²/‖g_x‖²', color: '#1b9e77', quantity: 'grad_factor_bn' },
-  { panel: 'scale', name: 'A = Σ u_j γ_j² E φ′_j²/s_j²', color: '#66a61e', quantity: 'bn_unit_gain' },
-  { panel: 'scale', name: 'A_GIA (F_BN under GIA)', color: '#7fcdbb', dash: [6, 3], quantity: 'gia_unit_gain' },
-  { panel: 'align', name: 'α_W (alignment of g with W)', color: '#3b2f8f', quantity: 'grad_align_w' },
-  { panel: 'align', name: 'κ (gate–gradient correlation)', color: '#e7298a', quantity: 'gate_grad_corr' },
+  { panel: 'scale', name: 'F_W = ‖g W‖²/‖g‖²', color: '#0072B2', quantity: 'grad_factor_w' },
+  { panel: 'scale', name: '‖W‖²_F/n (F_W under GIA)', color: '#0072B2', dash: [6, 3], quantity: 'weight_gain' },
+  { panel: 'scale', name: 'F_BN = ‖g_h‖²/‖g_x‖²', color: '#009E73', quantity: 'grad_factor_bn' },
+  { panel: 'scale', name: 'A = Σ u_j γ_j² E φ′_j²/s_j²', color: '#E69F00', quantity: 'bn_unit_gain' },
+  { panel: 'scale', name: 'A_GIA (F_BN under GIA)', color: '#E69F00', dash: [6, 3], quantity: 'gia_unit_gain' },
+  { panel: 'align', name: 'α_W (alignment of g with W)', color: '#56B4E9', quantity: 'grad_align_w' },
+  { panel: 'align', name: 'κ (gate–gradient correlation)', color: '#CC79A7', quantity: 'gate_grad_corr' },
   {
     panel: 'align',
     name: '1 − ρ_P (BN projection)',
-    color: '#a6761d',
+    color: '#009E73',
+    dash: [2, 2],
     quantity: 'bn_proj_removed',
     value: (g) => (g('bn_proj_removed') === undefined ? undefined : 1 - g('bn_proj_removed')!),
   },
   {
     panel: 'align',
     name: 'A / A_GIA (unit weights, γ_j, per-unit φ′)',
-    color: '#e6ab02',
+    color: '#E69F00',
+    dash: [2, 2],
     quantity: 'bn_unit_gain',
     value: (g) =>
       g('bn_unit_gain') === undefined || g('gia_unit_gain') === undefined ? undefined : g('bn_unit_gain')! / g('gia_unit_gain')!,
@@ -515,21 +517,19 @@ export function gradientFactorsFigure(all: SPRecord[], opts: GradientFactorsOpti
     type: 'nominal',
     title: null,
     scale: colorScale(present.map((s) => ({ name: s.name, color: s.color }))),
-    legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5 },
+    // the legend draws each factor as its line is drawn: GIA counterparts dashed
+    legend: seriesLegend(
+      present.map((s) => ({ name: s.name, color: s.color, mark: 'line' as const, dash: s.dash })),
+      { symbolStrokeWidth: 2.5 },
+    ),
   };
+  // each series its own dash (GIA counterparts dashed, the ratios GIA sets to 1 dotted), the same in the legend
   const strokeDash = {
-    field: 'style',
+    field: 'series',
     type: 'nominal',
     title: null,
-    scale: {
-      domain: [MEASURED_STYLE, GIA_STYLE],
-      range: [
-        [1, 0],
-        [6, 3],
-      ],
-    },
-    legend: null,
-  }; // the series names say which are GIA values
+    scale: { domain: present.map((s) => s.name), range: present.map((s) => s.dash ?? [1, 0]) },
+  };
   const steps = rows.map((r) => r.step).filter(finite);
   const x = {
     field: 'step',

@@ -34,6 +34,7 @@ export function register(program: Command): void {
       progress(`report: ${records.length} records`);
       const input = await asUsage(() => buildReport(records, { title: opts.title, figures, compare }));
       for (const s of input.skipped ?? []) progress(`report: ${s.name} not drawn (${s.reason})`);
+      for (const f of input.figures) for (const n of f.notes ?? []) progress(`report: ${f.name}: note: ${n}`);
       if (input.figures.length === 0 && (input.tables ?? []).length === 0)
         throw new UsageError('report: these records support no figure and no comparison (see the reasons above)');
       writeReport(opts.out, input);
