@@ -279,6 +279,7 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
     maxOf(rows.filter((r) => r.kind === 'cell').map((r) => r.b1 as number)),
   ];
   // Critical points outside the grid are not drawn (and resvg 2.6 aborts on a clipped path wholly outside its clip).
+  const before = rows.length;
   for (let i = rows.length - 1; i >= 0; i--) {
     const r = rows[i];
     if (
@@ -290,6 +291,10 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
     )
       rows.splice(i, 1);
   }
+  const outside = before - rows.length;
+  const phaseNotes = outside
+    ? [`${outside} point${outside === 1 ? '' : 's'} of the critical line outside the (σ_w², σ_b²) grid not drawn`]
+    : [];
   const x = { field: 'w0', type: 'quantitative', title: 'weight variance σ_w²', scale: { domain: xDom, nice: false, zero: false } };
   const y = { field: 'b0', type: 'quantitative', title: 'bias variance σ_b²', scale: { domain: yDom, nice: false, zero: false } };
   const layers: Record<string, unknown>[] = [
@@ -337,5 +342,6 @@ export function phaseDiagramFigure(all: SPRecord[], opts: PhaseOptions = {}): To
     body,
     opts,
     `cells: ln of the ${source} per-layer growth χ₁ of ‖∂L/∂h‖² (${q}); blue: ordered (gradients vanish), orange: chaotic (gradients explode)`,
+    phaseNotes,
   );
 }

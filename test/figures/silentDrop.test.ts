@@ -6,7 +6,7 @@ import { compileVegaLite, renderSvg } from '../../src/figures/index.js';
 import { buildFigure } from '../../src/figures/registry.js';
 import { svgSubscripts } from '../../src/figures/svgText.js';
 import { record, type SPRecord } from '../../src/records/index.js';
-import { batchRecords, earlyRecords, fields, gradientRecords, heatmapRecords, quarterCircleQuantiles } from './fixtures.js';
+import { batchRecords, earlyRecords, fields, gradientRecords, heatmapRecords, phaseRecords, quarterCircleQuantiles } from './fixtures.js';
 
 function vegaRows(vl: any): any[] {
   const { vega } = compileVegaLite(vl);
@@ -162,6 +162,26 @@ describe('one-point theory lines and one-cell heatmaps', () => {
     ].sort((a, b) => a! - b!);
     expect(x.axis.values).toEqual(grid);
     expect(x.axis.format).toBe('d');
+  });
+});
+
+describe('phase diagram', () => {
+  it('critical-line points outside the grid are named, those inside drawn', () => {
+    const crit = (b: number, w: number) =>
+      record(
+        fields({ order: 'linear-act', batch: null, depth: 20, width: 256, init: { sigmaW2: 2, sigmaB2: b } }),
+        'theory',
+        'critical_sigma_w2',
+        null,
+        w,
+      );
+    const vl = buildFigure('phase-diagram', [...phaseRecords(), crit(0, 2), crit(0.2, 2), crit(0.4, 9)]);
+    const line = vegaRows(vl).filter((r) => r.kind === 'critical');
+    expect(line.map((r) => [r.sigmaB2, r.sigmaW2])).toEqual([
+      [0, 2],
+      [0.2, 2],
+    ]);
+    expect(notesOf(vl)).toEqual(['1 point of the critical line outside the (σ_w², σ_b²) grid not drawn']);
   });
 });
 
