@@ -11,6 +11,8 @@
 // data.kind, loss, steps, ...). Cells are the cartesian product of the axes and the seeds; a cell's id is
 // stableHash of its full configuration {v, kind, spec, options, seed}, so it does not depend on the order
 // of the axes, the sweep's name or the cell's position.
+import { z } from 'zod';
+import { fieldsOf, parseObject } from '../network/input.js';
 import {
   checkSeed,
   InputError,
@@ -39,20 +41,41 @@ export const CELL_VERSION = 1;
 /** The fields of a network spec that an axis path may start with. */
 export const SPEC_ROOTS = ['depth', 'width', 'inputDim', 'batch', 'order', 'activation', 'init', 'bn', 'residual', 'layers'] as const;
 
-const SWEEP_FIELDS = ['name', 'kind', 'base', 'options', 'axes', 'seeds'] as const;
 const MAX_CELLS = 1_000_000;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const isPlainObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * A sweep file as written by the user: the one list of its fields. The kind's options, the spec and the
+ * axes' values are checked against the kind's module after this shape (parseSweep).
+ */
+export const SWEEP_SCHEMA = z.object({
+  name: z
+    .string({ error: 'letters, digits, ".", "_" or "-" (1 to 100 characters, starting with a letter or digit)' })
+    .regex(NAME_RE, { error: 'letters, digits, ".", "_" or "-" (1 to 100 characters, starting with a letter or digit)' })
+    .optional(),
+  /** A cell kind: predict | sample | train, or one registered with registerCellKind. */
+  kind: z.custom<string>((v) => typeof v === 'string' && v in cellKindModules(), {
+    error: () => Object.keys(cellKindModules()).join(' | '),
+  }),
+  base: z
+    .custom<SpecInput>(isPlainObject, {
+      error: 'a network spec object (depth, width, batch, order, activation, init, bn, residual; or layers, a layer list)',
+    })
+    .default({}),
+  options: z.custom<Record<string, unknown>>(isPlainObject, { error: "an object of the kind's options" }).default({}),
+  axes: z
+    .custom<Record<string, unknown[]>>(isPlainObject, {
+      error: 'an object mapping a dotted path (e.g. "depth", "bn.eps", "optimizer.name") to a list of values',
+    })
+    .default({}),
+  /** A count K (seeds 1..K) or a list of seeds; default [1]. */
+  seeds: z.unknown().optional(),
+});
+const SWEEP_FIELDS = fieldsOf(SWEEP_SCHEMA);
 
 /** A sweep file as written by the user. */
-export interface SweepInput {
-  name?: string;
-  kind: string;
-  base?: SpecInput;
-  options?: Record<string, unknown>;
-  axes?: Record<string, unknown[]>;
-  /** A count K (seeds 1..K) or a list of seeds; default [1]. */
-  seeds?: number | number[];
-}
+export type SweepInput = Omit<z.input<typeof SWEEP_SCHEMA>, 'seeds'> & { seeds?: number | number[] };
 
 export interface Axis {
   /** Dotted path, e.g. "depth", "bn.eps", "optimizer.name". */
@@ -180,33 +203,28 @@ function checkSpec(mod: CellKindModule, input: SpecInput, where: string, options
  * and what is allowed. Loads the kind's module (not the heavy library behind it) to check its options.
  */
 export async function parseSweep(raw: unknown, defaults: { name?: string } = {}): Promise<Sweep> {
-  if (!isObject(raw)) throw new SweepError('sweep', raw, `an object with fields ${SWEEP_FIELDS.join(', ')}`);
-  for (const k of Object.keys(raw)) {
-    if (!(SWEEP_FIELDS as readonly string[]).includes(k)) throw new SweepError(k, raw[k], unknownField(k, SWEEP_FIELDS, 'a sweep'));
-  }
-  const name = raw.name ?? defaults.name ?? 'sweep';
-  if (typeof name !== 'string' || !NAME_RE.test(name))
-    throw new SweepError('name', name, 'letters, digits, ".", "_" or "-" (1 to 100 characters, starting with a letter or digit)');
   const kinds = cellKindModules();
-  const kind = raw.kind;
-  if (typeof kind !== 'string' || !(kind in kinds)) throw new SweepError('kind', kind, Object.keys(kinds).join(' | '));
+  const top = parseObject(
+    SWEEP_SCHEMA,
+    isObject(raw) && raw.name === undefined && defaults.name !== undefined ? { ...raw, name: defaults.name } : raw,
+    '',
+    (f, v, a) => new SweepError(f, v, a),
+    {
+      notObject: `an object with fields ${SWEEP_FIELDS.join(', ')}`,
+      self: 'sweep',
+      unknown: (k, known) => unknownField(k, known, 'a sweep'),
+    },
+  );
+  const name = top.name ?? 'sweep';
+  const kind = top.kind;
   const mod = await loadCellKind(kind, kinds);
-
-  const base = raw.base ?? {};
-  if (!isObject(base))
-    throw new SweepError(
-      'base',
-      base,
-      'a network spec object (depth, width, batch, order, activation, init, bn, residual; or layers, a layer list)',
-    );
-  const options = raw.options ?? {};
-  if (!isObject(options)) throw new SweepError('options', options, `an object: ${describeOptions(kind, mod)}`);
+  const { base, options } = top;
+  if (isObject(raw) && raw.options !== undefined && !isObject(raw.options))
+    throw new SweepError('options', raw.options, `an object: ${describeOptions(kind, mod)}`);
   resolveOptions(kind, mod, options, 'options.');
   checkSpec(mod, base as SpecInput, 'base.', options);
 
-  const axesRaw = raw.axes ?? {};
-  if (!isObject(axesRaw))
-    throw new SweepError('axes', axesRaw, 'an object mapping a dotted path (e.g. "depth", "bn.eps", "optimizer.name") to a list of values');
+  const axesRaw = top.axes;
   const axes: Axis[] = [];
   for (const [path, values] of Object.entries(axesRaw)) {
     const segs = path.split('.');
@@ -242,7 +260,7 @@ export async function parseSweep(raw: unknown, defaults: { name?: string } = {})
     });
     axes.push({ path, target, values });
   }
-  const seeds = parseSeeds(raw.seeds);
+  const seeds = parseSeeds(top.seeds);
   const count = axes.reduce((n, a) => n * a.values.length, seeds.length);
   if (count > MAX_CELLS) throw new SweepError('axes', `${count} cells`, `at most ${MAX_CELLS} cells per sweep`);
   return { name, kind, base: base as SpecInput, options, axes, seeds };
