@@ -88,6 +88,28 @@ describe('signalprop figure / compare / report', () => {
     expect(readFileSync(join(out, 'lambda-vs-batch.svg'), 'utf8')).toContain('note: theory λ(B) given at one batch size only');
   });
 
+  it('reproduce --format without svg and png exits 2 before any study runs', () => {
+    const r = runCli([
+      'reproduce',
+      '--format',
+      'pdf',
+      '--only',
+      'claim7',
+      '--scale',
+      'tiny',
+      '--out',
+      join(dir, 'rep'),
+      '--cache',
+      join(dir, 'rep-cache'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--format: "pdf" is not allowed; expected a list with svg and png');
+    expect(existsSync(join(dir, 'rep'))).toBe(false);
+    const bad = runCli(['reproduce', '--format', 'svg,png,eps', '--only', 'claim7', '--scale', 'tiny', '--out', join(dir, 'rep')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--format: "eps" is not allowed; expected a comma-separated list of svg, png, pdf');
+  });
+
   it('compare: prints the summary, writes JSON and CSV; a missing input exits 2 naming it', () => {
     const out = join(dir, 'cmp');
     const r = runCli(['compare', batchFile, gradFile, '--out', out, '--tolerance', '0.02']);

@@ -73,7 +73,19 @@ export function register(program: Command): void {
             throw e;
           });
         }
-        const files = await asUsage(() => renderFigure(vl, opts.out, n, { scale, formats, size, theme: opts.theme, fontSize }));
+        let files: Awaited<ReturnType<typeof renderFigure>>;
+        try {
+          files = await renderFigure(vl, opts.out, n, { scale, formats, size, theme: opts.theme, fontSize });
+        } catch (e) {
+          // `all`: a figure that cannot be drawn at this size is skipped with the reason, the others still drawn
+          if (name === 'all' && (e as Error).name === 'RenderError') {
+            progress(`figure ${n}: skipped (${(e as Error).message})`);
+            continue;
+          }
+          return asUsage(() => {
+            throw e;
+          });
+        }
         progress(`figure ${n}: ${FIGURES[n].title}`);
         // what the figure left out of the records, and why (the same notes are in the figure)
         for (const note of files.notes) progress(`figure ${n}: note: ${note}`);
