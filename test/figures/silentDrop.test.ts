@@ -253,5 +253,19 @@ describe('text: subscripts, integer ticks, font fallback', () => {
     const sampled = entries.get('sampled (mean, 95% CI)')!;
     expect(sampled).toMatch(/ d="M[\d.]+,0A/);
     expect(sampled).toMatch(/fill="#0072B2"/);
+    // in greyscale (Rec. 709 luma) every two entries still differ: by dash, by symbol shape, or by grey level
+    const luma = (p: string) => {
+      const hex = /stroke="#([0-9a-fA-F]{6})"/.exec(p)![1];
+      const [r, g, b] = [0, 2, 4].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255);
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const look = [...entries].map(([name, p]) => ({ name, dash: dash(p), d: / d="([^"]*)"/.exec(p)![1], grey: luma(p) }));
+    expect(look).toHaveLength(4);
+    for (let i = 0; i < look.length; i++)
+      for (let j = i + 1; j < look.length; j++) {
+        const [a, b] = [look[i], look[j]];
+        const apart = a.dash !== b.dash || a.d !== b.d || Math.abs(a.grey - b.grey) > 0.25;
+        expect(apart, `${a.name} vs ${b.name}`).toBe(true);
+      }
   });
 });
