@@ -5,7 +5,7 @@ import { InputError } from './errors.js';
 import randnBase from '@stdlib/random/base/randn/lib/index.js';
 import randuBase from '@stdlib/random/base/randu/lib/index.js';
 import { QrDecomposition, Matrix } from 'ml-matrix';
-import { blocksOf, type ConvInitKind, denseLayers, type Layer, shapesOf } from './layers.js';
+import { blocksOf, type ConvInitKind, denseOf, type Layer, shapesOf } from './layers.js';
 import { fanIns, imageOf, layersOf, type NetworkSpec, stableHash, widths } from './spec.js';
 
 export class SeedError extends InputError {
@@ -97,16 +97,17 @@ function convParams(
   return { nOut: cOut, nIn: k * k * cIn, W, b };
 }
 
-/** The leading layer of block `layer` (1-based) and its input channels, for an image network; null otherwise. */
-function convLead(spec: NetworkSpec, layer: number): { lead: Layer; cIn: number } | null {
+/**
+ * The leading layer of block `layer` (1-based) of an image network, its input channels (a conv) or units (a
+ * dense after gap or flatten); null for a flat network.
+ */
+function convLead(spec: NetworkSpec, layer: number): { lead: Layer; cIn: number; nIn: number } | null {
   const image = imageOf(spec);
   if (!image) return null;
   const layers = layersOf(spec);
   const lead = blocksOf(layers)[layer - 1][0];
-  if (lead.kind !== 'conv2d' && lead.kind !== 'resblock') return null;
-  const shapes = shapesOf(layers, spec.inputDim, image);
-  const s = shapes[layers.indexOf(lead)].shape!;
-  return { lead, cIn: s.c };
+  const s = shapesOf(layers, spec.inputDim, image)[layers.indexOf(lead)];
+  return { lead, cIn: s.shape ? s.shape.c : s.n, nIn: s.n };
 }
 
 /** Haar-orthogonal n_out × n_in matrix (orthonormal rows or columns), row-major. */
@@ -148,7 +149,8 @@ export function drawLinear(spec: NetworkSpec, seed: number, layer: number): Line
     }
   }
   const nOut = widths(spec)[layer - 1];
-  const nIn = fanIns(spec)[layer - 1];
+  // a dense layer of an image net reads what gap or flatten left (H·W·C, or C)
+  const nIn = cl ? cl.nIn : fanIns(spec)[layer - 1];
   // the layer's own init (a custom list may give each dense layer its own); presets: spec.init for all
   const init = denseInit(spec, layer);
   const rng = normalStream(seed, 'W', layer);
@@ -168,7 +170,7 @@ export function drawLinear(spec: NetworkSpec, seed: number, layer: number): Line
 /** The init of block `layer`'s dense layer (1-based): its own fields in a custom list, spec.init for a preset. */
 function denseInit(spec: NetworkSpec, layer: number): { kind: 'gaussian' | 'orthogonal'; sigmaW2: number; sigmaB2: number } {
   if (!spec.layers) return spec.init;
-  const d = denseLayers(spec.layers)[layer - 1];
+  const d = denseOf(blocksOf(spec.layers)[layer - 1][0]);
   return { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 };
 }
 

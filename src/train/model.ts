@@ -2,7 +2,17 @@
 // (TRAIN_LAYERS, src/train/layers/) and walked block by block. Weights come from the same seeded draws as
 // the sampler (src/network/random.ts), so that step 0 of training is the sampled network of the same seed.
 import * as tf from '@tensorflow/tfjs';
-import { blocksOf, drawNetwork, drawReadout, type Layer, layersOf, type LinearParams, type NetworkSpec } from '../network/index.js';
+import {
+  blocksOf,
+  checkSupported,
+  drawNetwork,
+  drawReadout,
+  imageOf,
+  type Layer,
+  layersOf,
+  type LinearParams,
+  type NetworkSpec,
+} from '../network/index.js';
 import type { TfActivation } from './activations.js';
 import {
   type BnBatchStats,
@@ -92,6 +102,9 @@ export class Mlp {
   readonly blocks: Node[][];
   private readonly readoutIndex: { W: number; b: number };
 
+  /** Values per sample behind each running-statistics slot (1; H·W for BatchNorm2d). */
+  private statRows: number[] = [];
+
   private constructor(spec: NetworkSpec, nOut: number, blocks: Node[][], params: tf.Tensor[], info: ParamInfo[], statWidths: number[]) {
     this.spec = spec;
     this.nOut = nOut;
@@ -111,18 +124,30 @@ export class Mlp {
    * layers, readout weights from drawReadout(width_L, nOut, seed), readout bias 0.
    */
   static fromSeed(spec: NetworkSpec, nOut: number, seed: number): Mlp {
+    // what the trainer's table marks unsupported (resblock today) is refused here, one SpecError (exit 2)
+    checkSupported(spec, TRAIN_LAYERS as Record<Layer['kind'], { unsupported?: string }>, 'the trainer');
     const draws = drawNetwork(spec, seed);
     const params: tf.Tensor[] = [];
     const info: ParamInfo[] = [];
     const statWidths: number[] = [];
     let width = spec.inputDim;
+    let shape = imageOf(spec);
+    const statRows: number[] = [];
     const blocks = blocksOf(layersOf(spec)).map((layers, i) => {
       const block = i + 1;
       const seen = new Map<ParamKind, number>();
       const build = (list: readonly Layer[]): Node[] =>
         list.map((layer) => {
-          const b = entry(layer).build(layer, { block, width, dense: draws[i] });
-          const node: Node = { layer, block, params: [], stat: b.runningStats ? statWidths.push(width) - 1 : -1, inner: [], data: b.data };
+          const b = entry(layer).build(layer, { block, width, shape, dense: draws[i] });
+          if (b.runningStats) statRows.push(b.statRows ?? 1);
+          const node: Node = {
+            layer,
+            block,
+            params: [],
+            stat: b.runningStats ? statWidths.push(b.statWidth ?? width) - 1 : -1,
+            inner: [],
+            data: b.data,
+          };
           for (const p of b.params) {
             const k = (seen.get(p.kind) ?? 0) + 1;
             seen.set(p.kind, k);
@@ -138,6 +163,7 @@ export class Mlp {
           }
           if (b.inner) node.inner = build(b.inner);
           width = b.width;
+          if (b.shape !== undefined) shape = b.shape;
           return node;
         });
       return build(layers);
@@ -146,7 +172,9 @@ export class Mlp {
     info.push({ name: 'readout.W', layer: null, kind: 'W', shape: [width, nOut], oneD: false });
     params.push(tf.zeros([nOut]));
     info.push({ name: 'readout.b', layer: null, kind: 'b', shape: [nOut], oneD: true });
-    return new Mlp(spec, nOut, blocks, params, info, statWidths);
+    const model = new Mlp(spec, nOut, blocks, params, info, statWidths);
+    model.statRows = statRows;
+    return model;
   }
 
   /** The nodes of block l (1..depth), inner nodes included, in list order. */
@@ -202,13 +230,14 @@ export class Mlp {
     return linear(cur, p[this.readoutIndex.W] as T2, p[this.readoutIndex.b] as T1, onReadoutGrad);
   }
 
-  /** running ← (1 − m)·running + m·batch (variance made unbiased by B/(B − 1)); disposes the stats. */
+  /** running ← (1 − m)·running + m·batch (variance made unbiased by n/(n − 1), n = B, or B·H·W for BatchNorm2d); disposes the stats. */
   updateRunningStats(stats: BnBatchStats[], batch: number): void {
     const m = this.bnMomentum;
-    const unbias = batch > 1 ? batch / (batch - 1) : 1;
     for (let i = 0; i < stats.length; i++) {
       const s = stats[i];
       if (!s) continue;
+      const n = batch * (this.statRows[i] ?? 1);
+      const unbias = n > 1 ? n / (n - 1) : 1;
       const nm = tf.tidy(() => tf.add(tf.mul(this.runMean[i], 1 - m), tf.mul(s.mean, m)) as T1);
       const nv = tf.tidy(() => tf.add(tf.mul(this.runVar[i], 1 - m), tf.mul(s.variance, m * unbias)) as T1);
       this.runMean[i].dispose();

@@ -17,7 +17,6 @@ import {
   type NetworkSpec,
   parseActivation,
   MLP_PRESET_NAMES,
-  PRESET_NAMES,
   SpecError,
   type SpecInput,
 } from '../../src/network/index.js';

@@ -13,7 +13,7 @@ import {
   type LossTargets,
   makeSpec,
   type NetworkSpec,
-  PRESET_NAMES,
+  MLP_PRESET_NAMES,
   randomTargets,
   type SpecInput,
   widths,
@@ -262,7 +262,7 @@ describe('step-0 gradients of the trained net equal a float64 reference of the s
 // Train = sample at step 0: every preset, plain and residual, and a custom list, against the sampler's own
 // float64 walk of the layer list (src/sample/layers/).
 const SAMPLER_CASES: [string, SpecInput, 'mse' | 'xent'][] = [
-  ...PRESET_NAMES.map((order, i): [string, SpecInput, 'mse' | 'xent'] => [order, { order }, i % 2 ? 'xent' : 'mse']),
+  ...MLP_PRESET_NAMES.map((order, i): [string, SpecInput, 'mse' | 'xent'] => [order, { order }, i % 2 ? 'xent' : 'mse']),
   ...(['linear-bn-act', 'linear-act-bn', 'linear-act', 'linear-ln-act', 'linear-rms-act'] as const).map(
     (order, i): [string, SpecInput, 'mse' | 'xent'] => [
       `${order} residual ${i % 2 ? 1 : 0.5}`,

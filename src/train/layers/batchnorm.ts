@@ -38,18 +38,32 @@ export function normParams(width: number, gamma: number, beta?: number): ParamIn
   return beta === undefined ? [g] : [g, { kind: 'beta', shape: [width], init: () => tf.fill([width], beta) }];
 }
 
-/** Parameters γ, β per unit (the layer's values); one running-statistics slot. */
-export const batchnorm: TrainLayer<'batchnorm'> = {
-  build(layer, { width }) {
-    return { params: normParams(width, layer.gamma, layer.beta), width, runningStats: true, data: undefined };
+/** Parameters γ, β per unit (per channel on an image: BatchNorm2d over B·H·W); one running-statistics slot. */
+export const batchnorm: TrainLayer<'batchnorm', { c: number } | null> = {
+  build(layer, { width, shape }) {
+    const n = shape ? shape.c : width;
+    return {
+      params: normParams(n, layer.gamma, layer.beta),
+      width,
+      runningStats: true,
+      statWidth: n,
+      statRows: shape ? shape.h * shape.w : 1,
+      data: shape ? { c: shape.c } : null,
+    };
   },
   forward(node, x, ctx) {
     const g = ctx.p[node.params[0]] as T1;
     const bt = ctx.p[node.params[1]] as T1;
     const { eps } = node.layer;
-    if (ctx.mode === 'eval') return batchNormEval(x, g, bt, eps, ctx.runMean[node.stat], ctx.runVar[node.stat]);
-    return batchNorm(x, g, bt, eps, (s) => {
-      if (ctx.bnStats) ctx.bnStats[node.stat] = { mean: tf.keep(s.mean), variance: tf.keep(s.variance) };
-    });
+    // an image [B, H·W·C] is the (B·H·W) × C matrix of its positions (NHWC)
+    const c = node.data?.c;
+    const v = c ? (tf.reshape(x, [-1, c]) as T2) : x;
+    const out =
+      ctx.mode === 'eval'
+        ? batchNormEval(v, g, bt, eps, ctx.runMean[node.stat], ctx.runVar[node.stat])
+        : batchNorm(v, g, bt, eps, (s) => {
+            if (ctx.bnStats) ctx.bnStats[node.stat] = { mean: tf.keep(s.mean), variance: tf.keep(s.variance) };
+          });
+    return c ? (tf.reshape(out, x.shape) as T2) : out;
   },
 };

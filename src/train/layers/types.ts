@@ -2,7 +2,7 @@
 // becomes tfjs parameters, and its forward pass in training and eval mode. The Mlp (model.ts) compiles
 // the list into nodes once, then walks them; an entry sees only its own node.
 import type * as tf from '@tensorflow/tfjs';
-import type { Layer, LayerKind, LayerOf, LinearParams, MaybeSupported } from '../../network/index.js';
+import type { ImageShape, Layer, LayerKind, LayerOf, LinearParams, MaybeSupported } from '../../network/index.js';
 import type { Capture } from '../model.js';
 
 export type T2 = tf.Tensor2D;
@@ -22,8 +22,10 @@ export interface ParamInit {
 export interface BuildContext {
   /** Block index 1..depth. */
   block: number;
-  /** Width of this layer's input. */
+  /** Width of this layer's input (H·W·C for an image). */
   width: number;
+  /** The image shape of this layer's input (NHWC, flattened to B × H·W·C between layers), or null when flat. */
+  shape: ImageShape | null;
   /** The block's Linear layer from drawNetwork(spec, seed) (the sampler's draws). */
   dense: LinearParams;
 }
@@ -36,6 +38,11 @@ export interface Built<D> {
   width: number;
   /** Whether it keeps running statistics (mean and variance per unit) for eval mode. */
   runningStats?: boolean;
+  /** Length of its running statistics (default: width; C for BatchNorm2d) and the values per sample behind each (H·W). */
+  statWidth?: number;
+  statRows?: number;
+  /** Its output's image shape, when it changes it (conv2d, gap, flatten). */
+  shape?: ImageShape | null;
   /** Layers it wraps (built and walked by the Mlp, with this layer's block). */
   inner?: readonly Layer[];
   /** Anything the forward needs that is fixed at build (e.g. the tf form of φ). */

@@ -1,0 +1,80 @@
+// Train = sample at step 0 for image nets: the tfjs conv2d, BatchNorm2d, gap and flatten of the trainer's table
+// (src/train/layers/conv.ts, batchnorm.ts) against the float64 sampler (src/sample/layers/conv.ts) for the same
+// seed: ‖∂L/∂h_l‖² per block and the conv kernels' gradients, within a float32 round-off bound; and the trainer
+// refusing a resblock with one SpecError.
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { gaussianInputs, makeSpec, randomTargets, SpecError, type SpecInput } from '../../src/network/index.js';
+import { forwardBackward } from '../../src/sample/index.js';
+import { filterFromRowMajor } from '../../src/train/layers/conv.js';
+import { blasUnavailableReason } from '../../src/train/blas.js';
+import { emptyCapture, gradientsOf, initBackend, Mlp } from '../../src/train/index.js';
+import { relErr } from './reference.js';
+
+const HAVE_BLAS = blasUnavailableReason() === null;
+// tfjs-wasm has no Conv2DBackpropFilter kernel: image nets train on blas (im2col by tfjs's cpu kernels) and cpu
+const BACKENDS = HAVE_BLAS ? (['blas', 'cpu'] as const) : (['cpu'] as const);
+const U32 = 2 ** -24;
+
+const CASES: [string, SpecInput][] = [
+  ['conv-bn-act, tanh, k = 3', { order: 'conv-bn-act', depth: 3, width: 4, batch: 4, image: [6, 6, 4], activation: 'tanh' }],
+  [
+    'a list: conv /2 → BN2d → tanh → conv k = 1 → tanh → flatten → dense → tanh',
+    {
+      batch: 4,
+      image: [5, 5, 2],
+      activation: undefined,
+      layers: [
+        { kind: 'conv2d', channels: 3, kernel: 3, stride: 2, padding: 1, sigmaB2: 0.1 },
+        { kind: 'batchnorm', gamma: 1.2, beta: 0.1 },
+        { kind: 'act', activation: 'tanh' },
+        { kind: 'conv2d', channels: 4, kernel: 1, padding: 0 },
+        { kind: 'act', activation: 'tanh' },
+        { kind: 'flatten' },
+        { kind: 'dense', width: 6 },
+        { kind: 'act', activation: 'tanh' },
+      ],
+    },
+  ],
+];
+
+describe("image nets: step-0 gradients equal the sampler's for the same seed", () => {
+  for (const [name, input] of CASES) {
+    it.each(BACKENDS)(`${name} (%s)`, async (backend) => {
+      await initBackend(backend);
+      const { activation: _a, ...rest } = input;
+      const spec = makeSpec(input.layers ? rest : input);
+      const seed = 5;
+      const B = spec.batch as number;
+      const ref = forwardBackward(spec, seed, { loss: 'mse', backend: 'typescript', keepGradients: true });
+      const t = randomTargets('mse', B, seed);
+      const model = Mlp.fromSeed(spec, t.nOut, seed);
+      const x = tf.tensor2d(Float32Array.from(gaussianInputs(B, spec.inputDim, seed)), [B, spec.inputDim]);
+      const targets = { t: tf.tensor2d(Float32Array.from(t.targets!), [B, t.nOut]), labels: null };
+      const capture = emptyCapture(spec.depth);
+      const { grads, loss } = gradientsOf(model, 'mse', x, targets, capture);
+      // float32 against float64: each value passes ~40 operations (convs of ≤ 36 terms, BN over ≤ 144 values, the
+      // loss), each a sum of at most n = 144 terms: relative error ≤ 40·n·u₃₂ ≈ 3.4·10⁻⁴ (a worst-case bound)
+      const tol = 40 * 144 * U32;
+      expect(Math.abs(loss.dataSync()[0] - ref.loss)).toBeLessThan(tol * Math.abs(ref.loss));
+      for (let l = 0; l < spec.depth; l++) {
+        const got = capture.dhSq[l].dataSync()[0];
+        expect(Math.abs(got / ref.gradHSq[l] - 1), `‖∂L/∂h_${l + 1}‖²`).toBeLessThan(tol);
+        // the block's kernel gradient, in the tf layout
+        const i = model.weightIndex(l + 1);
+        const g = grads[i];
+        const dW = ref.gradients!.dW[l];
+        const shape = g.shape;
+        const want = shape.length === 4 ? filterFromRowMajor(dW, shape[3], shape[2], shape[0]) : null;
+        if (want) expect(relErr(g.dataSync(), want), `∂L/∂W_${l + 1}`).toBeLessThan(tol);
+      }
+      expect(ref.gradHSq[0]).toBeGreaterThan(0);
+    });
+  }
+
+  it('a resblock is refused by the trainer with one SpecError naming why', () => {
+    const spec = makeSpec({ layers: [{ kind: 'resblock', channels: 2 }, { kind: 'gap' }], image: [4, 4, 2], batch: 2 });
+    expect(() => Mlp.fromSeed(spec, 1, 1)).toThrow(SpecError);
+    expect(() => Mlp.fromSeed(spec, 1, 1)).toThrow(/resblock/);
+  });
+});
