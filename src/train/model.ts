@@ -139,15 +139,12 @@ export class Mlp {
       const build = (list: readonly Layer[]): Node[] =>
         list.map((layer) => {
           const b = entry(layer).build(layer, { block, width, shape, dense: draws[i] });
-          if (b.runningStats) statRows.push(b.statRows ?? 1);
-          const node: Node = {
-            layer,
-            block,
-            params: [],
-            stat: b.runningStats ? statWidths.push(b.statWidth ?? width) - 1 : -1,
-            inner: [],
-            data: b.data,
-          };
+          const slots = b.statSlots ?? (b.runningStats ? [{ width: b.statWidth ?? width, rows: b.statRows ?? 1 }] : []);
+          const node: Node = { layer, block, params: [], stat: slots.length ? statWidths.length : -1, inner: [], data: b.data };
+          for (const sl of slots) {
+            statWidths.push(sl.width);
+            statRows.push(sl.rows);
+          }
           for (const p of b.params) {
             const k = (seen.get(p.kind) ?? 0) + 1;
             seen.set(p.kind, k);

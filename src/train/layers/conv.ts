@@ -3,11 +3,12 @@
 // (PyTorch's, not TF's 'same', which pads asymmetrically at stride 2), weights from the sampler's draws
 // (drawNetwork: W[o, dy, dx, c] row-major → the tf filter [k, k, C_in, C_out]). gap averages positions; flatten
 // is the identity on this layout. Probes: h_l is the conv output (flattened) and ∂L/∂h_l is taken by an
-// identity with a custom gradient. resblock is not in the trainer yet (its two or three BatchNorm2d need one
-// running-statistics slot each, and a node has one): `unsupported` says so and the sampler runs it.
+// identity with a custom gradient. resblock: the basic block, one running-statistics slot per BatchNorm2d.
 import * as tf from '@tensorflow/tfjs';
 import { convOut, type ImageShape, padOf } from '../../network/index.js';
-import type { T1, T2, TrainLayer } from './types.js';
+import { type TfActivation, tfActivation } from '../activations.js';
+import { batchNorm, batchNormEval, normParams } from './batchnorm.js';
+import type { ForwardContext, ParamInit, T1, T2, TrainLayer } from './types.js';
 
 /** Float64 row-major C_out × k²C_in (patch order dy, dx, c) → the tf filter [k, k, C_in, C_out]. */
 export function filterFromRowMajor(W: Float64Array, cOut: number, cIn: number, k: number): Float32Array {
@@ -99,15 +100,94 @@ export const flatten: TrainLayer<'flatten'> = {
   forward: (_node, x) => x,
 };
 
-const WHY =
-  'the trainer has no resblock yet (a node holds one running-statistics slot, a basic block has two or three BatchNorm2d); sample and predict run it';
+interface ResData {
+  inS: ImageShape;
+  outS: ImageShape;
+  proj: boolean;
+  phi: TfActivation;
+}
 
-export const resblock: TrainLayer<'resblock'> = {
-  unsupported: WHY,
-  build() {
-    throw new Error(`train: ${WHY}`);
+/** BatchNorm2d of a conv output y [B, H, W, C] on running-statistics slot `slot`, returned as [B, H, W, C]. */
+function bn2d(y: tf.Tensor4D, g: T1, bt: T1, eps: number, slot: number, ctx: ForwardContext): tf.Tensor4D {
+  const c = y.shape[3];
+  const v = tf.reshape(y, [-1, c]) as T2;
+  const out =
+    ctx.mode === 'eval'
+      ? batchNormEval(v, g, bt, eps, ctx.runMean[slot], ctx.runVar[slot])
+      : batchNorm(v, g, bt, eps, (s) => {
+          if (ctx.bnStats) ctx.bnStats[slot] = { mean: tf.keep(s.mean), variance: tf.keep(s.variance) };
+        });
+  return tf.reshape(out, y.shape) as tf.Tensor4D;
+}
+
+const padsOf = (p: number): [[0, 0], [number, number], [number, number], [0, 0]] => [
+  [0, 0],
+  [p, p],
+  [p, p],
+  [0, 0],
+];
+
+/**
+ * resblock: φ(BN(conv(φ(BN(conv_s x)))) + shortcut x), shortcut = x or BN(conv_1×1,s x), as the sampler's
+ * (src/sample/layers/resblock.ts), on its draws (params.more: the second conv, then the projection); one
+ * running-statistics slot per BatchNorm2d. Autodiff through tf.conv2d; the probes' h_l is the first conv's output.
+ */
+export const resblock: TrainLayer<'resblock', ResData> = {
+  build(layer, { shape, dense: d }) {
+    if (!shape) throw new Error('resblock: the trainer passes the input image shape');
+    const { kernel: k, channels: C, stride, gamma, beta } = layer;
+    const pad = (k - 1) / 2;
+    const outS = { h: convOut(shape.h, k, stride, pad), w: convOut(shape.w, k, stride, pad), c: C };
+    const [d2, dp] = d.more ?? [];
+    const conv = (lp: typeof d, cIn: number, kk: number): ParamInit[] => [
+      { kind: 'W', shape: [kk, kk, cIn, C], init: () => tf.tensor4d(filterFromRowMajor(lp.W, C, cIn, kk), [kk, kk, cIn, C]) },
+      { kind: 'b', shape: [C], init: () => tf.tensor1d(Float32Array.from(lp.b)) },
+      ...normParams(C, gamma, beta),
+    ];
+    const params = [...conv(d, shape.c, k), ...conv(d2, C, k), ...(dp ? conv(dp, shape.c, 1) : [])];
+    const rows = outS.h * outS.w;
+    return {
+      params,
+      width: rows * C,
+      shape: outS,
+      statSlots: Array.from({ length: dp ? 3 : 2 }, () => ({ width: C, rows })),
+      data: { inS: shape, outS, proj: dp !== undefined, phi: tfActivation(layer.activation as Parameters<typeof tfActivation>[0]) },
+    };
   },
-  forward() {
-    throw new Error(`train: ${WHY}`);
+  forward(node, x, ctx) {
+    const { inS, outS, proj, phi } = node.data;
+    const { stride, kernel: k, eps } = node.layer;
+    const pad = (k - 1) / 2;
+    const l = node.block - 1;
+    const B = x.shape[0];
+    const P = (i: number) => ctx.p[node.params[i]];
+    const x4 = tf.reshape(x, [B, inS.h, inS.w, inS.c]) as tf.Tensor4D;
+    let c1 = tf.add(tf.conv2d(x4, P(0) as tf.Tensor4D, stride, padsOf(pad)), P(1)) as tf.Tensor4D;
+    const { capture } = ctx;
+    if (capture) {
+      let h = tf.reshape(c1, [B, outS.h * outS.w * outS.c]) as T2;
+      h = tap(h, (dh) => {
+        capture.dhSq[l] = tf.keep(tf.sum(tf.square(dh)) as tf.Scalar);
+        capture.dh[l] = tf.keep(tf.clone(dh));
+      });
+      capture.h[l] = tf.keep(h);
+      c1 = tf.reshape(h, c1.shape) as tf.Tensor4D;
+    }
+    const u = bn2d(c1, P(2) as T1, P(3) as T1, eps, node.stat, ctx);
+    if (capture && capture.actIn[l] === undefined) capture.actIn[l] = tf.keep(tf.reshape(u, [B, -1]) as T2);
+    const a = phi(u) as tf.Tensor4D;
+    const c2 = tf.add(tf.conv2d(a, P(4) as tf.Tensor4D, 1, padsOf(pad)), P(5)) as tf.Tensor4D;
+    const v = bn2d(c2, P(6) as T1, P(7) as T1, eps, node.stat + 1, ctx);
+    const sc = proj
+      ? bn2d(
+          tf.add(tf.conv2d(x4, P(8) as tf.Tensor4D, stride, padsOf(0)), P(9)) as tf.Tensor4D,
+          P(10) as T1,
+          P(11) as T1,
+          eps,
+          node.stat + 2,
+          ctx,
+        )
+      : x4;
+    return tf.reshape(phi(tf.add(v, sc)), [B, outS.h * outS.w * outS.c]) as T2;
   },
 };

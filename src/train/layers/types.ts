@@ -41,6 +41,8 @@ export interface Built<D> {
   /** Length of its running statistics (default: width; C for BatchNorm2d) and the values per sample behind each (H·W). */
   statWidth?: number;
   statRows?: number;
+  /** Several running-statistics slots (a resblock's BatchNorm2d layers), consecutive from Node.stat; overrides the three above. */
+  statSlots?: { width: number; rows: number }[];
   /** Its output's image shape, when it changes it (conv2d, gap, flatten). */
   shape?: ImageShape | null;
   /** Layers it wraps (built and walked by the Mlp, with this layer's block). */
