@@ -145,6 +145,15 @@ describe("the image kinds' backward against central differences (float64)", () =
       [4, 4, 2],
     );
   });
+  it('layernorm and rmsnorm on an image: per sample over channels and positions', () => {
+    const conv = { kind: 'conv2d', channels: 3, kernel: 3 };
+    checkImageList(
+      'conv→LN→tanh',
+      [conv, { kind: 'layernorm', gamma: 1.3, beta: 0.2, eps: 1e-3 }, { kind: 'act', activation: 'tanh' }],
+      [3, 3, 2],
+    );
+    checkImageList('conv→RMSNorm', [conv, { kind: 'rmsnorm', gamma: 0.9, eps: 1e-3 }], [3, 3, 2]);
+  });
   it('gap and flatten', () => {
     const conv = { kind: 'conv2d', channels: 3, kernel: 3 };
     checkImageList('conv→tanh→gap', [conv, { kind: 'act', activation: 'tanh' }, { kind: 'gap' }], [3, 4, 2]);
