@@ -1,11 +1,10 @@
 // Claim 6: large-batch early instability, and what tames it: warmup, LARS, LAMB, clipping and LALC.
 import { buildFigure } from '../src/figures/index.js';
-import { runInPool } from '../src/parallel/pool.js';
+import { moduleUrl, runInPool } from '../src/parallel/index.js';
 import type { SPRecord } from '../src/records/index.js';
 import { check, type Scale, type Study, type VerdictRow } from '../src/reproduce/index.js';
 import { byScale, median } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
-import { moduleUrl } from '../src/io/moduleUrl.js';
 import type { ClipInput, OptimizerInput, ScheduleInput } from '../src/train/index.js';
 
 interface Method {

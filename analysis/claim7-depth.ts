@@ -1,13 +1,12 @@
 // Claim 7: the depth at which BN+ReLU nets stop being trainable, against the predicted depth scale.
 import { buildFigure } from '../src/figures/index.js';
 import { makeSpec } from '../src/network/index.js';
-import { runInPool } from '../src/parallel/pool.js';
+import { moduleUrl, runInPool } from '../src/parallel/index.js';
 import type { SPRecord } from '../src/records/index.js';
 import { check, type Study, type VerdictRow } from '../src/reproduce/index.js';
 import { predict } from '../src/theory/index.js';
 import { byScale, tagAll } from './common.js';
 import type { TrainTask, TrainTaskResult } from './trainTask.js';
-import { moduleUrl } from '../src/io/moduleUrl.js';
 
 export interface Claim7Cell {
   B: number;

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { isTypeScriptUrl } from '../io/moduleUrl.js';
+import { isTypeScriptUrl } from './moduleUrl.js';
 
 /**
  * tsx's loader as a file URL, resolved from this package (not from the current directory, which is

@@ -1,5 +1,5 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
-import { moduleUrl } from '../io/moduleUrl.js';
+import { moduleUrl } from '../parallel/moduleUrl.js';
 import { defaultThreads, runInPool } from '../parallel/pool.js';
 import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
 import {

@@ -7,7 +7,7 @@ import type { SPRecord } from '../records/index.js';
 import { KIND_RE } from './constants.js';
 import { loadModule } from './load.js';
 import type { Cell } from './sweepFile.js';
-import { moduleUrl } from '../io/moduleUrl.js';
+import { moduleUrl } from '../parallel/moduleUrl.js';
 
 export interface CellContext {
   /** A directory the cell may write into (e.g. a training run directory); created on demand. */

@@ -2,7 +2,7 @@
 import { defaultThreads, makePool } from '../parallel/pool.js';
 import { type CellResult, type CellTask, failedResult } from './cell.js';
 import type { Cell } from './sweepFile.js';
-import { moduleUrl } from '../io/moduleUrl.js';
+import { moduleUrl } from '../parallel/moduleUrl.js';
 
 export const CELL_WORKER_URL = moduleUrl('./cellWorker.js', import.meta.url);
 

@@ -2,7 +2,8 @@
 // (subfolders included): each room imports only the rooms its "may import" cell names (`everything`,
 // `nothing of ours`), a cell that lists packages (or says "only") limits the packages too, and a room the
 // table calls browser-safe ("browser", "no Node APIs") imports no node: module. analysis/ uses only the
-// package ('signalprop' and its subpaths). Every folder under src/ must have a row, and every row a folder.
+// rooms' public surfaces: a room's index.ts (what its subpath `signalprop/<room>` exports), by relative path so
+// the same files run from the sources and compiled. Every folder under src/ must have a row, and every row a folder.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -90,6 +91,8 @@ function specifiers(file: string): string[] {
 /** The room a relative import lands in (null: outside src/, or src/index.ts). */
 function targetRoom(file: string, spec: string): string | null {
   const rel = relative(SRC, resolve(dirname(file), spec));
+  // the native addon's JavaScript and declarations (native/blas), named `native` in the table
+  if (rel.startsWith('../native/')) return 'native';
   if (rel.startsWith('..')) return `outside src (${rel})`;
   const parts = rel.split('/');
   return parts.length > 1 ? parts[0] : null;
@@ -137,14 +140,17 @@ describe('rooms import only what docs/architecture.md allows', () => {
     expect(safe).toContain('theory');
   });
 
-  test('analysis/ uses only the package (signalprop and its subpaths), never src/', () => {
-    expect(analysis, 'a row for analysis/ in the table').toMatch(/package root/);
+  test("analysis/ uses only the rooms' public surfaces (src/<room>/index.ts), never their internals", () => {
+    expect(analysis, 'a row for analysis/ in the table').toMatch(/index\.ts/);
+    const allowed = [...(analysis ?? '').matchAll(/`([a-z]+)`/g)].map((x) => x[1]);
     const bad: string[] = [];
     for (const file of walk(join(ROOT, 'analysis'))) {
       for (const spec of specifiers(file)) {
         if (spec.startsWith('.')) {
-          if (relative(join(ROOT, 'analysis'), resolve(dirname(file), spec)).startsWith('..'))
-            bad.push(`${relative(ROOT, file)} imports ${spec}`);
+          const rel = relative(join(ROOT, 'analysis'), resolve(dirname(file), spec));
+          if (!rel.startsWith('..')) continue;
+          const m = relative(SRC, resolve(dirname(file), spec)).match(/^([a-z]+)\/index\.js$/);
+          if (!m || !allowed.includes(m[1])) bad.push(`${relative(ROOT, file)} imports ${spec}`);
         } else if (!spec.startsWith('node:') && spec !== 'signalprop' && !spec.startsWith('signalprop/'))
           bad.push(`${relative(ROOT, file)} imports ${spec}`);
       }

@@ -228,7 +228,8 @@ export { rs, lam, cfg, bad, sampleNetwork, trainRun };
         return;
       }
     }
-    const withAddon = run('npx', sample);
+    // two seeds on two threads: the pool's workers load the compiled worker module (no tsx in the package)
+    const withAddon = run('npx', [...sample.slice(0, -1), '2']);
     expect(withAddon.status).toBe(0);
     expect(withAddon.stderr).not.toMatch(/native addon/);
     expect(withAddon.stdout).toMatch(/kernels: openblas/);

@@ -3,7 +3,7 @@ import { makeSpec, type SpecInput } from '../../network/index.js';
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import type { Cell } from '../sweepFile.js';
-import { moduleUrl } from '../../io/moduleUrl.js';
+import { moduleUrl } from '../../parallel/moduleUrl.js';
 
 type TheoryApi = typeof import('../../theory/index.js');
 

@@ -6,7 +6,7 @@ import { LOSSES, type LossKind, makeSpec, type NetworkSpec, type SpecInput } fro
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import { type Cell, SweepError } from '../sweepFile.js';
-import { moduleUrl } from '../../io/moduleUrl.js';
+import { moduleUrl } from '../../parallel/moduleUrl.js';
 
 export const optionFields: Record<string, string> = {
   seedsPerCell: 'an integer from 1 to 10000: networks sampled per cell (seeds derived from the cell seed)',

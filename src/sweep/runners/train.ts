@@ -10,7 +10,7 @@ import type { NetworkSpec, SpecInput } from '../../network/index.js';
 import type { CellContext, CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import { type Cell, SweepError } from '../sweepFile.js';
-import { moduleUrl } from '../../io/moduleUrl.js';
+import { moduleUrl } from '../../parallel/moduleUrl.js';
 
 type TrainApi = typeof import('../../train/index.js');
 type DataApi = typeof import('../../train/data/index.js');
