@@ -6,6 +6,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { SPRecord } from '../records/index.js';
 import { band, colorScale, type FigureOptions, finite, groupBy, missing, PALETTE, SOURCE_LABEL, selectSpec, topLevel } from './common.js';
 import { pushAll } from '../io/arrays.js';
+import { seriesLegend } from './legend.js';
 
 export const SYMMETRY_QUANTITIES = ['norm_spread', 'corr'] as const;
 const ROW_TITLE: Record<(typeof SYMMETRY_QUANTITIES)[number], string> = {
@@ -46,7 +47,15 @@ export function symmetryBreakingFigure(all: SPRecord[], opts: FigureOptions = {}
     { name: SOURCE_LABEL.theory, color: PALETTE.theory },
     { name: SOURCE_LABEL.sampled, color: PALETTE.sampled },
   ].filter((s) => present.has(s.name));
-  const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series), legend: { orient: 'bottom' } };
+  // the legend shows theory as a solid line and sampled as the dashed line it is drawn with
+  const styles = series.map((s) => ({ ...s, mark: 'line' as const, dash: s.name === SOURCE_LABEL.sampled ? [4, 2] : undefined }));
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: colorScale(series),
+    legend: seriesLegend(styles, { orient: 'bottom' }),
+  };
   const x = {
     field: 'layer',
     type: 'quantitative',

@@ -34,6 +34,18 @@ const OPT_NAMES: Record<string, string> = {
 const truthy = (v: unknown) =>
   v === true || (typeof v === 'number' && v > 0) || (typeof v === 'string' && v !== '' && v !== 'none' && v !== 'false' && v !== '0');
 
+/** Dash patterns for optimizers (with their colours): solid, dashed, dotted, dash-dot, long dash, … */
+const OPT_DASHES: number[][] = [
+  [1, 0],
+  [6, 3],
+  [2, 2],
+  [8, 3, 2, 3],
+  [12, 4],
+  [1, 3],
+  [4, 2, 1, 2, 1, 2],
+  [10, 2],
+];
+
 /** The optimizer a trained record belongs to, as a legend label: tags.label, else tags.optimizer (+ warmup, + clip). */
 export function optimizerLabel(r: SPRecord): string {
   const t = r.tags ?? {};
@@ -349,7 +361,22 @@ export function optimizerComparisonFigure(all: SPRecord[], opts: OptimizerOption
     type: 'nominal',
     title: 'optimizer',
     scale: { domain: labels, range: labels.map((_, i) => PALETTE.optimizers[i % PALETTE.optimizers.length]) },
-    legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 },
+    // each optimizer its own dash as well as colour: the curves stay apart in greyscale, and so do the legend's
+    legend: seriesLegend(
+      labels.map((l, i) => ({
+        name: l,
+        color: PALETTE.optimizers[i % PALETTE.optimizers.length],
+        mark: 'line' as const,
+        dash: OPT_DASHES[i % OPT_DASHES.length],
+      })),
+      { symbolStrokeWidth: 2.5, symbolOpacity: 1 },
+    ),
+  };
+  const strokeDash = {
+    field: 'optimizer',
+    type: 'nominal',
+    title: 'optimizer',
+    scale: { domain: labels, range: labels.map((_, i) => OPT_DASHES[i % OPT_DASHES.length]) },
   };
   const lossVals = rows.filter((r) => r.metric === 'loss').flatMap((r) => [r.y, r.lo, r.hi].filter(finite) as number[]);
   const yL = { field: 'y', type: 'quantitative', title: quantityTitle(lossQ), scale: axisScale(lossVals) };
@@ -362,7 +389,7 @@ export function optimizerComparisonFigure(all: SPRecord[], opts: OptimizerOption
         mark: { type: 'area', opacity: 0.15 },
         encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
       },
-      { transform: [{ filter: base }], mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color } },
+      { transform: [{ filter: base }], mark: { type: 'line', strokeWidth: 1.8 }, encoding: { x, y, color, strokeDash } },
     ];
     if (metric === 'loss' && rows.some((r) => r.kind === 'diverged'))
       ls.push({
