@@ -6,7 +6,17 @@ import { compileVegaLite, renderSvg } from '../../src/figures/index.js';
 import { buildFigure } from '../../src/figures/registry.js';
 import { svgSubscripts } from '../../src/figures/svgText.js';
 import { record, type SPRecord } from '../../src/records/index.js';
-import { batchRecords, earlyRecords, fields, gradientRecords, heatmapRecords, phaseRecords, quarterCircleQuantiles } from './fixtures.js';
+import {
+  batchRecords,
+  earlyRecords,
+  fields,
+  gradientRecords,
+  heatmapRecords,
+  optimizerRecords,
+  phaseRecords,
+  quarterCircleQuantiles,
+} from './fixtures.js';
+import { optimizerLabel } from '../../src/figures/training.js';
 
 function vegaRows(vl: any): any[] {
   const { vega } = compileVegaLite(vl);
@@ -162,6 +172,22 @@ describe('one-point theory lines and one-cell heatmaps', () => {
     ].sort((a, b) => a! - b!);
     expect(x.axis.values).toEqual(grid);
     expect(x.axis.format).toBe('d');
+  });
+});
+
+describe('greyscale: optimizers', () => {
+  it('each optimizer has its own dash, in the curves and in the legend', async () => {
+    const svg = await renderSvg(buildFigure('optimizer-comparison', optimizerRecords()));
+    const legend = new Map<string, string>();
+    for (const m of svg.matchAll(/role-legend-symbol"[^>]*>(<path[^>]*>)[\s\S]*?role-legend-label"[^>]*><text[^>]*>([^<]*)<\/text>/g))
+      legend.set(m[2], /stroke-dasharray="([^"]*)"/.exec(m[1])?.[1] ?? 'none');
+    const names = [...new Set(optimizerRecords().map((r) => optimizerLabel(r)))];
+    expect(names.length).toBeGreaterThan(3);
+    for (const n of names) expect(legend.has(n), n).toBe(true);
+    expect(new Set(names.map((n) => legend.get(n))).size).toBe(names.length);
+    // the drawn curves carry the same patterns
+    const lineDashes = new Set([...svg.matchAll(/role-mark[^"]*"[^>]*>(?:<path[^>]*stroke-dasharray="([^"]*)")/g)].map((m) => m[1]));
+    for (const n of names) if (legend.get(n) !== '1,0') expect(lineDashes, n).toContain(legend.get(n));
   });
 });
 
