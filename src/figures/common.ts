@@ -345,13 +345,13 @@ export function pickSteps(available: number[], max = 7): number[] {
 
 /** Step axis: symlog when steps span decades (step 0 stays on the axis), else linear. */
 export function stepScale(steps: number[]): { type: 'symlog'; constant: number } | { type: 'linear'; zero: boolean } {
-  const max = Math.max(0, ...steps.filter(finite));
+  const max = Math.max(0, maxOf(steps.filter(finite)));
   return max >= 50 ? { type: 'symlog', constant: 1 } : { type: 'linear', zero: false };
 }
 
 /** Axis for a step scale: on symlog, ticks at 0 and 1, 2, 5, 10, 20, 50, … up to the last step (no crowding). */
 export function stepAxis(steps: number[]): Record<string, unknown> {
-  const max = Math.max(0, ...steps.filter(finite));
+  const max = Math.max(0, maxOf(steps.filter(finite)));
   // steps are integers: no 0.5 ticks, no thousands separator
   if (max < 50) return { tickMinStep: 1, format: 'd' };
   const values = [0];

@@ -78,7 +78,7 @@ export function jacobianSpectrumFigure(all: SPRecord[], opts: SpectrumOptions = 
   const continuous: SPRecord[] = [];
   for (const [p, g] of groupBy(sv, (r) => panel.label(r))) {
     const max = maxOf(g.map((r) => Math.abs(r.value)));
-    const n = Math.max(1, ...g.map((r) => r.width ?? 1));
+    const n = Math.max(1, maxOf(g.map((r) => r.width ?? 1)));
     const tol = max * n * 2 ** -52;
     const nz = g.filter((r) => r.value > tol);
     atoms.push({ panel: p, zero: g.length - nz.length, n: g.length, tol });
