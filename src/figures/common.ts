@@ -324,7 +324,8 @@ export function facetBody(
 ): Record<string, unknown> {
   return {
     data: { values: rows },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: order },
+    // a long panel label (several spec fields) goes on one line per field
+    facet: { field: 'panel', type: 'nominal', title: null, sort: order, header: { labelExpr: "split(datum.label, ', ')" } },
     columns: Math.min(2, order.length),
     spec: { width: Math.min(size.width, 420), height: Math.min(size.height, 280), layer: layers },
     ...extra,
