@@ -30,13 +30,15 @@ export class BundleError extends Error {
   }
 }
 
-/** page/main.ts next to this module (sources), or page/main.js (a compiled dist/). */
-export function pageEntry(): string {
+/** page/<name>.ts next to this module (sources), or page/<name>.js (a compiled dist/). */
+export function pageEntry(name: 'main' | 'phaseWorker' = 'main'): string {
   for (const ext of ['.ts', '.js']) {
-    const p = fileURLToPath(new URL(`./page/main${ext}`, import.meta.url));
+    const p = fileURLToPath(new URL(`./page/${name}${ext}`, import.meta.url));
     if (existsSync(p)) return p;
   }
-  throw new BundleError(`the explorer page's entry is missing: no page/main.ts or page/main.js beside ${fileURLToPath(import.meta.url)}`);
+  throw new BundleError(
+    `the explorer page's entry is missing: no page/${name}.ts or page/${name}.js beside ${fileURLToPath(import.meta.url)}`,
+  );
 }
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -84,20 +86,29 @@ function fresh(inputs: CacheMeta['inputs']): boolean {
 export interface BundleOptions {
   /** Another entry (tests); default pageEntry(). */
   entry?: string;
+  /**
+   * The phase diagram's worker, bundled first and given to the entry as the string __SIGNALPROP_PHASE_WORKER__;
+   * default pageEntry('phaseWorker') for the page's own entry, none for another.
+   */
+  worker?: string | null;
   /** Where the disk cache lives (default <tmpdir>/signalprop-explore); null: no disk cache. */
   cacheDir?: string | null;
   minify?: boolean;
+  /** false: skip the in-memory cache (the disk cache is still read and written). */
+  memory?: boolean;
 }
 
 /** Bundle the page (or take it from a cache whose every input is unchanged). */
 export async function bundlePage(opts: BundleOptions = {}): Promise<PageBundle> {
   const t0 = performance.now();
   const entry = opts.entry ?? pageEntry();
+  const worker = opts.worker !== undefined ? opts.worker : opts.entry === undefined ? pageEntry('phaseWorker') : null;
   const minify = opts.minify ?? true;
-  const key = createHash('sha256').update(`${entry}\n${esbuildVersion}\n${minify}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(`${entry}\n${worker}\n${esbuildVersion}\n${minify}`).digest('hex').slice(0, 16);
   const relInputs = (inputs: CacheMeta['inputs']) => inputs.map((i) => i.path);
   const mem = memory.get(key);
-  if (mem && fresh(mem.inputs)) return { js: mem.js, from: 'memory', ms: performance.now() - t0, inputs: relInputs(mem.inputs) };
+  if (mem && opts.memory !== false && fresh(mem.inputs))
+    return { js: mem.js, from: 'memory', ms: performance.now() - t0, inputs: relInputs(mem.inputs) };
   const dir = opts.cacheDir === undefined ? join(tmpdir(), 'signalprop-explore') : opts.cacheDir;
   if (dir !== null) {
     try {
@@ -112,32 +123,38 @@ export async function bundlePage(opts: BundleOptions = {}): Promise<PageBundle> 
     }
   }
   const cwd = dirname(entry);
-  let result: Awaited<ReturnType<typeof build>>;
-  try {
-    result = await build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      target: ['es2022'],
-      minify,
-      legalComments: 'eof',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-      absWorkingDir: cwd,
-      define: { 'process.env.NODE_ENV': '"production"' },
-    });
-  } catch (e) {
-    const errors = (e as { errors?: Message[] }).errors;
-    throw new BundleError(`the explorer page does not bundle: ${errors?.length ? describe(errors) : (e as Error).message}`);
-  }
-  const meta = result.metafile as Metafile;
-  const builtins = builtinInputs(meta);
-  if (builtins.length)
-    throw new BundleError(`the explorer page imports Node built-ins (${builtins.join(', ')}); it runs in a browser and may import none`);
-  const js = (result.outputFiles ?? [])[0]?.text ?? '';
-  const inputs = Object.keys(meta.inputs)
+  const once = async (file: string, define: Record<string, string>): Promise<{ js: string; meta: Metafile }> => {
+    let result: Awaited<ReturnType<typeof build>>;
+    try {
+      result = await build({
+        entryPoints: [file],
+        bundle: true,
+        platform: 'browser',
+        format: 'iife',
+        target: ['es2022'],
+        minify,
+        legalComments: 'eof',
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
+        absWorkingDir: cwd,
+        define: { 'process.env.NODE_ENV': '"production"', ...define },
+      });
+    } catch (e) {
+      const errors = (e as { errors?: Message[] }).errors;
+      throw new BundleError(`the explorer page does not bundle: ${errors?.length ? describe(errors) : (e as Error).message}`);
+    }
+    const meta = result.metafile as Metafile;
+    const builtins = builtinInputs(meta);
+    if (builtins.length)
+      throw new BundleError(`the explorer page imports Node built-ins (${builtins.join(', ')}); it runs in a browser and may import none`);
+    return { js: (result.outputFiles ?? [])[0]?.text ?? '', meta };
+  };
+  const w = worker === null ? null : await once(worker, {});
+  const main = await once(entry, w ? { __SIGNALPROP_PHASE_WORKER__: JSON.stringify(w.js) } : {});
+  const js = main.js;
+  const names = new Set([...Object.keys(main.meta.inputs), ...(w ? Object.keys(w.meta.inputs) : [])]);
+  const inputs = [...names]
     .filter((p) => !p.includes(':'))
     .map((p) => {
       const path = join(cwd, p);

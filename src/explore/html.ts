@@ -26,6 +26,7 @@ export function pageHtml(script = 'explore.js'): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>signalprop explore</title>
+<link rel="icon" href="data:,">
 <style>${CSS}</style>
 </head>
 <body>

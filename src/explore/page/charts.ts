@@ -6,7 +6,13 @@ import type { BatchPoint, DepthPoint, SvBin } from './overlay.js';
 
 const W = 380;
 const H = 230;
-const base = { width: W, height: H, background: 'white', config: { font: 'sans-serif', view: { stroke: '#ccc' } } } as const;
+const base = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  width: W,
+  height: H,
+  background: 'white',
+  config: { font: 'sans-serif', view: { stroke: '#ccc' } },
+} as const;
 const MEASURED_SCALE = { scheme: 'dark2' };
 
 export function depthChart(theory: { layer: number; value: number }[], measured: DepthPoint[], subtitle: string): TopLevelSpec {

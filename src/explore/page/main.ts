@@ -6,20 +6,9 @@ import { SpecError } from '../../network/index.js';
 import type { SPRecord } from '../../records/index.js';
 import { batchChart, depthChart, messageChart, phaseChart, spectrumChart } from './charts.js';
 import { buildControls, type Patch } from './controls.js';
-import {
-  batchGrid,
-  batchMethod,
-  criticalPoint,
-  type DepthView,
-  depthView,
-  lambdaAt,
-  PHASE_SB2,
-  PHASE_SW2,
-  phaseCell,
-  specOf,
-  spectrumView,
-} from './model.js';
+import { batchGrid, batchMethod, type DepthView, depthView, lambdaAt, PHASE_SB2, PHASE_SW2, specOf, spectrumView } from './model.js';
 import { type Overlays, overlaysOf } from './overlay.js';
+import { cellJob, criticalJob, type PhaseResults, runPhaseJobs } from './phaseJobs.js';
 import { parseRecordsText, RecordsParseError } from './records.js';
 import { draw, makePanel, type Panel } from './render.js';
 import { decodeState, encodeState, type ExploreState } from './state.js';
@@ -49,6 +38,12 @@ declare global {
     __explore?: ExplorerHook;
   }
 }
+
+/** Above this many ms for one predict, the λ(B) curve (one predict per B) is computed only on request. */
+const SLOW_MS = 150;
+/** The phase diagram: ms one chi1 or criticalLine may take (in its worker), and ms for all of one update. */
+const PHASE_BUDGET_MS = 1500;
+const PHASE_TOTAL_MS = 8000;
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 
@@ -104,7 +99,7 @@ function boot(): void {
     spectrum: makePanel(plots, 'spectrum'),
   };
   const loaded: { name: string; records: SPRecord[] }[] = [];
-  const phaseCache = new Map<string, { cells: ReturnType<typeof phaseCell>[]; critical: { sigmaB2: number; sigmaW2: number }[] }>();
+  const phaseCache = new Map<string, PhaseResults>();
 
   const showProblems = (extra: string[]) => {
     hook.problems = [...decoded.problems, ...extra];
@@ -145,6 +140,13 @@ function boot(): void {
 
   const controls = buildControls(document.getElementById('controls') as HTMLElement, (p: Patch) => setState(p));
   controls.show(state);
+
+  // the λ(B) curve of a slow net (predict per B takes seconds), computed for this state on request
+  let fullCurve: string | null = null;
+  const curveButton = document.createElement('button');
+  curveButton.id = 'batch-curve';
+  curveButton.hidden = true;
+  panels.batch.root.querySelector('.downloads')?.prepend(curveButton);
 
   let scheduled = false;
   let changedAt = performance.now();
@@ -204,8 +206,11 @@ function boot(): void {
     }
     // 1. the depth plot: predict
     let dv: DepthView | null = null;
+    const t0 = performance.now();
+    let depthMs = 0;
     try {
       dv = depthView(spec, state.dynamics);
+      depthMs = performance.now() - t0;
       const p = dv.prediction;
       hook.stats.growth = p.predictedGrowth;
       if (p.predictedGrowthSE > 0) hook.stats.growthSE = p.predictedGrowthSE;
@@ -243,14 +248,25 @@ function boot(): void {
         notes.push('λ(B): no BatchNorm in this net, so the growth does not depend on B (flat line: predict)');
         await draw(panels.batch, batchChart(curve, g, null, overlays.batch, 'no BatchNorm: λ does not depend on B'));
       } else {
-        const lam = B === null ? null : lambdaAt(spec, B);
+        // 'predict' nets: predict at this B is the depth plot's own prediction (the dynamics never run there)
+        const lam = B === null ? null : method === 'predict' && dv ? dv.prediction.predictedGrowth : lambdaAt(spec, B);
         const limit = lambdaAt(spec, null);
         hook.stats.lambda = lam ?? limit;
         hook.stats.lambdaInf = limit;
         showStats();
+        const grid = batchGrid(method, B);
+        // predict at a finite B can take seconds (Linear → φ → BN: a Monte Carlo per B); then the curve waits for a click
+        const key = JSON.stringify(state);
+        const slow = method === 'predict' && depthMs > SLOW_MS && fullCurve !== key;
+        curveButton.hidden = !slow;
+        curveButton.textContent = `compute λ at ${grid.length} batch sizes (about ${Math.ceil((depthMs * grid.length) / 1000)} s)`;
+        curveButton.onclick = () => {
+          fullCurve = key;
+          schedule();
+        };
         const curve: { batch: number; lambda: number }[] = [];
         let t = performance.now();
-        for (const b of batchGrid(method, B)) {
+        for (const b of slow ? (B === null ? [] : [B]) : grid) {
           curve.push({ batch: b, lambda: b === B && lam !== null ? lam : lambdaAt(spec, b) });
           if (performance.now() - t > 40) {
             await tick();
@@ -258,6 +274,10 @@ function boot(): void {
             t = performance.now();
           }
         }
+        if (slow)
+          notes.push(
+            `λ(B): predict takes ${depthMs.toFixed(0)} ms per batch size for this net; the curve is drawn on request (the button under the plot)`,
+          );
         hook.data.batch = curve;
         const how = method === 'bnGradientRate' ? 'bnGradientRate(φ, B, bn, { sigmaW2 })' : "predict at each B (dynamics 'never')";
         notes.push(`λ(B) by ${how}; the dashed line is B → ∞`);
@@ -271,46 +291,54 @@ function boot(): void {
     if (stale()) return;
     await tick();
     if (stale()) return;
-    // 3. the phase diagram of the plain net's q/c-maps (kept per activation)
+    // 3. the phase diagram of the plain net's q/c-maps: in a worker, kept per activation
     try {
       const act = String(spec.activation);
-      let ph = phaseCache.get(act);
-      if (!ph) {
-        const cells: ReturnType<typeof phaseCell>[] = [];
-        const critical: { sigmaB2: number; sigmaW2: number }[] = [];
-        let t = performance.now();
-        const pause = async () => {
-          if (performance.now() - t > 40) {
-            await tick();
-            t = performance.now();
-            return stale();
-          }
-          return false;
-        };
-        for (const sb of PHASE_SB2) {
-          const c = criticalPoint(act, sb);
-          if (c) critical.push(c);
-          if (await pause()) return;
-          for (const sw of PHASE_SW2) {
-            cells.push(phaseCell(act, sw, sb));
-            if (await pause()) return;
-          }
-        }
-        ph = { cells, critical };
-        phaseCache.set(act, ph);
+      let known = phaseCache.get(act);
+      if (!known) {
+        known = new Map();
+        phaseCache.set(act, known);
       }
-      const here = phaseCell(act, state.sigmaW2, state.sigmaB2);
-      hook.stats.chi1 = here.chi1;
-      hook.stats.critical = criticalPoint(act, state.sigmaB2)?.sigmaW2 ?? null;
-      hook.data.phaseCritical = ph.critical;
+      const here = cellJob(state.sigmaW2, state.sigmaB2);
+      const hereCritical = criticalJob(state.sigmaB2);
+      const grid = [...PHASE_SB2.map(criticalJob), ...PHASE_SB2.flatMap((sb) => PHASE_SW2.map((sw) => cellJob(sw, sb)))];
+      await runPhaseJobs(act, [here, hereCritical, ...grid], known, { budgetMs: PHASE_BUDGET_MS, totalMs: PHASE_TOTAL_MS, stale });
+      if (stale()) return;
+      const cells: { sigmaW2: number; sigmaB2: number; chi1: number }[] = [];
+      const critical: { sigmaB2: number; sigmaW2: number }[] = [];
+      let late = 0;
+      let missing = 0;
+      for (const j of grid) {
+        const r = known.get(j.key);
+        if (r === undefined) missing++;
+        else if (r === 'timeout') late++;
+        else if ('cell' in r) cells.push(r.cell);
+        else if ('critical' in r) {
+          if (r.critical) critical.push(r.critical);
+        } else errors.push(`phase diagram: ${r.error}`);
+      }
+      const h = known.get(here.key);
+      const hc = known.get(hereCritical.key);
+      hook.stats.chi1 = h && h !== 'timeout' && 'cell' in h ? h.cell.chi1 : null;
+      hook.stats.critical = hc && hc !== 'timeout' && 'critical' in hc ? (hc.critical?.sigmaW2 ?? null) : null;
+      if (h === 'timeout' || hc === 'timeout')
+        notes.push(
+          `χ₁ or the critical σ_w² at this point: the theory took over ${PHASE_BUDGET_MS / 1000} s (its q* iteration, for ${act}); not shown`,
+        );
+      const gap = late + missing;
+      if (gap)
+        notes.push(
+          `phase diagram: ${gap} of ${grid.length} points not drawn (${late} took over ${PHASE_BUDGET_MS / 1000} s each in chi1/criticalLine for ${act}${missing ? `, ${missing} left for the next update` : ''})`,
+        );
+      hook.data.phaseCritical = critical;
       await draw(
         panels.phase,
         phaseChart(
-          ph.cells,
-          ph.critical,
+          cells,
+          critical,
           { sigmaW2: state.sigmaW2, sigmaB2: state.sigmaB2 },
           { sw2: PHASE_SW2[1] - PHASE_SW2[0], sb2: PHASE_SB2[1] - PHASE_SB2[0] },
-          `χ₁ = σ_w² E φ′(h)² at q* (chi1; no normalisation); line: criticalLine; + this σ_w², σ_b²`,
+          `χ₁ = σ_w² E φ′(h)² at q* (chi1; no normalisation); line: criticalLine; + this σ_w², σ_b²${gap ? `; ${gap} points not computed` : ''}`,
         ),
       );
     } catch (e) {
