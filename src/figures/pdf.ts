@@ -61,11 +61,15 @@ export function renderPdf(svg: string, opts: PdfOptions = {}): Promise<Uint8Arra
   const doc = new PDFDocument({
     size: [widthPt, heightPt],
     margin: 0,
-    info: { Title: opts.title ?? 'signalprop figure', Producer: 'signalprop (pdfkit, svg-to-pdfkit)', Creator: 'signalprop' },
-    // fixed dates: the same figure gives the same bytes
+    // a fixed date (the file ID is a hash of the info): the same figure gives the same bytes
+    info: {
+      Title: opts.title ?? 'signalprop figure',
+      Producer: 'signalprop (pdfkit, svg-to-pdfkit)',
+      Creator: 'signalprop',
+      CreationDate: new Date(0),
+    },
     pdfVersion: '1.7',
   });
-  (doc as any).info.CreationDate = new Date(0);
   const faces = new Map<string, string>();
   for (const [file, face] of FACES) {
     const path = files.find((f) => f.endsWith(`/${file}`) || f === file);

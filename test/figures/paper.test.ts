@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultFontFiles, FIGURE_NAMES, renderFigure } from '../../src/figures/index.js';
+import { defaultFontFiles, FIGURE_NAMES, renderFigure, renderPdf, renderSvg } from '../../src/figures/index.js';
 import { loadFontMetrics } from '../../src/figures/fontMetrics.js';
 import { buildFigure } from '../../src/figures/registry.js';
 import { NAMED_SIZES, parseFormats, parseSize } from '../../src/figures/size.js';
@@ -131,6 +131,14 @@ describe('sizes, font size and themes', () => {
     const base = fontSize ?? 8;
     const sizes = new Set([...svg.matchAll(/<text[^>]*font-size="([\d.]+)px"/g)].map((m) => Number(m[1])));
     expect([...sizes].sort()).toEqual([base, base + 1]);
+  });
+
+  it('the same figure gives the same PDF bytes (fixed creation date, so a fixed file ID)', async () => {
+    const svg = await renderSvg(buildFigure('lambda-vs-batch', FIXTURES['lambda-vs-batch']()));
+    const a = Buffer.from(await renderPdf(svg));
+    const b = Buffer.from(await renderPdf(svg));
+    expect(a.length).toBeGreaterThan(1000);
+    expect(a.equals(b)).toBe(true);
   });
 
   it('bad sizes and formats are refused naming the flag, the value and what is allowed', () => {
