@@ -30,7 +30,7 @@ function tap(x: T2, onGrad: (dx: T2) => void): T2 {
   return f(x) as T2;
 }
 
-interface ConvData {
+export interface ConvData {
   inS: ImageShape;
   outS: ImageShape;
   pad: number;
@@ -100,7 +100,7 @@ export const flatten: TrainLayer<'flatten'> = {
   forward: (_node, x) => x,
 };
 
-interface ResData {
+export interface ResData {
   inS: ImageShape;
   outS: ImageShape;
   proj: boolean;
