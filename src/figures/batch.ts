@@ -385,7 +385,8 @@ export function activationRateFigure(all: SPRecord[], opts: FigureOptions = {}):
     { name: SOURCE_LABEL.sampled, color: PALETTE.sampled },
   ].filter((s) => rows.some((r) => r.series === s.name));
   const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(series) };
-  const x = { field: 'activation', type: 'nominal', title: 'activation φ', sort: order, axis: { labelAngle: 0 } };
+  // category labels: the theme's band axis sets their angle (level in the report, upright on paper)
+  const x = { field: 'activation', type: 'nominal', title: 'activation φ', sort: order };
   const xOffset = { field: 'series', type: 'nominal', scale: { domain: series.map((s) => s.name) } };
   const y = { field: 'y', type: 'quantitative', title: `large-batch ${quantityTitle(q)}`, scale: { zero: true } };
   const layers: Record<string, unknown>[] = [

@@ -85,6 +85,8 @@ export function themeConfig(theme: ThemeName, fontSize?: number, legendColumns =
       labelPadding: 1,
       titlePadding: 3,
     },
+    // category labels upright: narrow bars at column width keep their labels apart
+    axisBand: { labelAngle: -90 },
     legend: {
       orient: 'bottom',
       direction: 'vertical',
@@ -155,11 +157,13 @@ export function applyTheme(vl: TopLevelSpec, opts: ThemeOptions = {}): TopLevelS
       if (typeof o.symbolSize === 'number') o.symbolSize = Math.min(o.symbolSize, 150);
     }
     if (key === 'header' && typeof o.labelPadding === 'number') o.labelPadding = Math.min(o.labelPadding, 10);
+    // category labels follow the theme's band axis (upright), even where a spec pinned them level
+    if (key === 'x' && o.type === 'nominal' && o.axis?.labelAngle === 0) delete o.axis.labelAngle;
   });
   return out as TopLevelSpec;
 }
 
-/** Side-by-side panels (hconcat) stacked instead (vconcat), at every level: for a page too narrow for them. */
+/** Side-by-side panels (hconcat, wrapped facets) stacked instead, at every level: for a page too narrow for them. */
 export function stackPanels(vl: TopLevelSpec): TopLevelSpec {
   const out = structuredClone(vl) as Record<string, any>;
   walk(out, (o) => {
@@ -167,6 +171,8 @@ export function stackPanels(vl: TopLevelSpec): TopLevelSpec {
       o.vconcat = o.hconcat;
       delete o.hconcat;
     }
+    // wrapped small multiples: one panel to a row
+    if (typeof o.columns === 'number' && o.columns > 1 && o.facet) o.columns = 1;
   });
   return out as TopLevelSpec;
 }

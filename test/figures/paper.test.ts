@@ -9,6 +9,7 @@ import { loadFontMetrics } from '../../src/figures/fontMetrics.js';
 import { buildFigure } from '../../src/figures/registry.js';
 import { NAMED_SIZES, parseFormats, parseSize } from '../../src/figures/size.js';
 import { svgTextBoxes, textOverlaps } from '../../src/figures/svgText.js';
+import { applyTheme, stackPanels } from '../../src/figures/theme.js';
 import { FIXTURES } from './fixtures.js';
 import { pdfFonts, pdfPageSizes, pdfText } from './pdfReader.js';
 
@@ -139,6 +140,25 @@ describe('sizes, font size and themes', () => {
     const b = Buffer.from(await renderPdf(svg));
     expect(a.length).toBeGreaterThan(1000);
     expect(a.equals(b)).toBe(true);
+  });
+
+  it('at column width, side-by-side panels and wrapped facets are stacked; the paper theme sets band labels upright', () => {
+    const spec: any = {
+      hconcat: [
+        { width: 100, mark: 'point' },
+        { facet: { field: 'p' }, columns: 2, spec: { width: 50, mark: 'point' } },
+      ],
+      encoding: { x: { field: 'a', type: 'nominal', axis: { labelAngle: 0 } } },
+    };
+    const st: any = stackPanels(spec);
+    expect(st.hconcat).toBeUndefined();
+    expect(st.vconcat).toHaveLength(2);
+    expect(st.vconcat[1].columns).toBe(1);
+    expect(spec.hconcat).toHaveLength(2); // the input is not changed
+    const paper: any = applyTheme(spec, { theme: 'paper' });
+    expect(paper.encoding.x.axis.labelAngle).toBeUndefined();
+    expect(paper.config.axisBand.labelAngle).toBe(-90);
+    expect(applyTheme(spec, { theme: 'report' }) as any).toMatchObject({ encoding: { x: { axis: { labelAngle: 0 } } } });
   });
 
   it('bad sizes and formats are refused naming the flag, the value and what is allowed', () => {
