@@ -58,14 +58,27 @@ export function register(program: Command): void {
       }
       const root = opts.out === undefined ? checkRoot(opts.root) : '';
       const records: string[] = opts.out === undefined ? (opts.records ?? []).map((r: string) => checkRecordsPath(root, r)) : [];
-      const { startExplorer, writeExplorerSite } = await import('../../explore/index.js');
+      const { BundleError, startExplorer, writeExplorerSite } = await import('../../explore/index.js');
+      // a page that does not bundle is our fault, not the user's: one line, exit 1
+      const bundled = async <T>(f: () => Promise<T>): Promise<T | undefined> => {
+        try {
+          return await f();
+        } catch (e) {
+          if (!(e instanceof BundleError)) throw e;
+          process.stderr.write(`signalprop: explore: ${e.message}\n`);
+          process.exitCode = 1;
+          return undefined;
+        }
+      };
       if (opts.out !== undefined) {
-        const page = await writeExplorerSite(String(opts.out));
+        const page = await bundled(() => writeExplorerSite(String(opts.out)));
+        if (page === undefined) return;
         progress(`explore: wrote ${page} and explore.js; open it in a browser (no server needed)`);
         process.stdout.write(`${pathToFileURL(resolve(page)).href}\n`);
         return;
       }
-      const server = await startExplorer({ port, root });
+      const server = await bundled(() => startExplorer({ port, root }));
+      if (server === undefined) return;
       progress(
         `explore: page script ${server.bundleFrom === 'build' ? 'bundled' : `from the ${server.bundleFrom} cache`} in ${server.bundleMs.toFixed(0)} ms`,
       );

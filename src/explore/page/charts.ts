@@ -128,6 +128,7 @@ export function phaseChart(
   current: { sigmaW2: number; sigmaB2: number },
   step: { sw2: number; sb2: number },
   subtitle: string,
+  domain: { sw2: [number, number]; sb2: [number, number] },
 ): TopLevelSpec {
   const values = cells.filter((c) => c.chi1 > 0 && Number.isFinite(c.chi1)).map((c) => ({ ...c, lnChi1: Math.log(c.chi1) }));
   const lim = Math.max(0.1, ...values.map((v) => Math.abs(v.lnChi1)));
@@ -145,9 +146,9 @@ export function phaseChart(
         ],
         mark: { type: 'rect' },
         encoding: {
-          x: { field: 'x0', type: 'quantitative', title: 'σ_w²', scale: { zero: false, nice: false } },
+          x: { field: 'x0', type: 'quantitative', title: 'σ_w²', scale: { domain: domain.sw2, nice: false } },
           x2: { field: 'x1' },
-          y: { field: 'y0', type: 'quantitative', title: 'σ_b²', scale: { zero: false, nice: false } },
+          y: { field: 'y0', type: 'quantitative', title: 'σ_b²', scale: { domain: domain.sb2, nice: false } },
           y2: { field: 'y1' },
           color: { field: 'lnChi1', type: 'quantitative', title: 'ln χ₁', scale: { scheme: 'blueorange', domain: [-lim, lim] } },
           tooltip: [

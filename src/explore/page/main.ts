@@ -43,7 +43,7 @@ declare global {
 const SLOW_MS = 150;
 /** The phase diagram: ms one chi1 or criticalLine may take (in its worker), and ms for all of one update. */
 const PHASE_BUDGET_MS = 1500;
-const PHASE_TOTAL_MS = 8000;
+const PHASE_TOTAL_MS = 30_000;
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 
@@ -301,17 +301,20 @@ function boot(): void {
       }
       const here = cellJob(state.sigmaW2, state.sigmaB2);
       const hereCritical = criticalJob(state.sigmaB2);
-      const grid = [...PHASE_SB2.map(criticalJob), ...PHASE_SB2.flatMap((sb) => PHASE_SW2.map((sw) => cellJob(sw, sb)))];
+      // the cells first: most are quick, and a slow critical point (a bisection through the slow region) comes last
+      const grid = [...PHASE_SB2.flatMap((sb) => PHASE_SW2.map((sw) => cellJob(sw, sb))), ...PHASE_SB2.map(criticalJob)];
       await runPhaseJobs(act, [here, hereCritical, ...grid], known, { budgetMs: PHASE_BUDGET_MS, totalMs: PHASE_TOTAL_MS, stale });
       if (stale()) return;
       const cells: { sigmaW2: number; sigmaB2: number; chi1: number }[] = [];
       const critical: { sigmaB2: number; sigmaW2: number }[] = [];
       let late = 0;
+      let skipped = 0;
       let missing = 0;
       for (const j of grid) {
         const r = known.get(j.key);
         if (r === undefined) missing++;
         else if (r === 'timeout') late++;
+        else if (r === 'skipped') skipped++;
         else if ('cell' in r) cells.push(r.cell);
         else if ('critical' in r) {
           if (r.critical) critical.push(r.critical);
@@ -319,16 +322,16 @@ function boot(): void {
       }
       const h = known.get(here.key);
       const hc = known.get(hereCritical.key);
-      hook.stats.chi1 = h && h !== 'timeout' && 'cell' in h ? h.cell.chi1 : null;
-      hook.stats.critical = hc && hc !== 'timeout' && 'critical' in hc ? (hc.critical?.sigmaW2 ?? null) : null;
-      if (h === 'timeout' || hc === 'timeout')
+      hook.stats.chi1 = h && typeof h !== 'string' && 'cell' in h ? h.cell.chi1 : null;
+      hook.stats.critical = hc && typeof hc !== 'string' && 'critical' in hc ? (hc.critical?.sigmaW2 ?? null) : null;
+      if (typeof h === 'string' || typeof hc === 'string')
         notes.push(
           `χ₁ or the critical σ_w² at this point: the theory took over ${PHASE_BUDGET_MS / 1000} s (its q* iteration, for ${act}); not shown`,
         );
-      const gap = late + missing;
+      const gap = late + skipped + missing;
       if (gap)
         notes.push(
-          `phase diagram: ${gap} of ${grid.length} points not drawn (${late} took over ${PHASE_BUDGET_MS / 1000} s each in chi1/criticalLine for ${act}${missing ? `, ${missing} left for the next update` : ''})`,
+          `phase diagram: ${gap} of ${grid.length} points not drawn: ${late} took over ${PHASE_BUDGET_MS / 1000} s each in chi1 or criticalLine for ${act}, ${skipped} skipped after them (larger σ_w² on their row, the other critical points)${missing ? `, ${missing} past this update's ${PHASE_TOTAL_MS / 1000} s` : ''}`,
         );
       hook.data.phaseCritical = critical;
       await draw(
@@ -339,6 +342,10 @@ function boot(): void {
           { sigmaW2: state.sigmaW2, sigmaB2: state.sigmaB2 },
           { sw2: PHASE_SW2[1] - PHASE_SW2[0], sb2: PHASE_SB2[1] - PHASE_SB2[0] },
           `χ₁ = σ_w² E φ′(h)² at q* (chi1; no normalisation); line: criticalLine; + this σ_w², σ_b²${gap ? `; ${gap} points not computed` : ''}`,
+          {
+            sw2: [PHASE_SW2[0] - (PHASE_SW2[1] - PHASE_SW2[0]) / 2, PHASE_SW2[PHASE_SW2.length - 1] + (PHASE_SW2[1] - PHASE_SW2[0]) / 2],
+            sb2: [PHASE_SB2[0] - (PHASE_SB2[1] - PHASE_SB2[0]) / 2, PHASE_SB2[PHASE_SB2.length - 1] + (PHASE_SB2[1] - PHASE_SB2[0]) / 2],
+          },
         ),
       );
     } catch (e) {

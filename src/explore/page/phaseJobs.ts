@@ -18,10 +18,13 @@ export const cellJob = (sigmaW2: number, sigmaB2: number): PhaseJob => ({
 });
 export const criticalJob = (sigmaB2: number): PhaseJob => ({ kind: 'critical', key: `critical|${sigmaB2}`, sigmaB2 });
 
-/** What is known of one activation: each job's reply, or 'timeout'. */
-export type PhaseResults = Map<string, PhaseReply | 'timeout'>;
+/** What is known of one activation: each job's reply, 'timeout' (it ran past its budget) or 'skipped' (like one that did). */
+export type PhaseResults = Map<string, PhaseReply | 'timeout' | 'skipped'>;
 
 declare const __SIGNALPROP_PHASE_WORKER__: string | undefined;
+
+/** How long a worker may take to start (parse the bundle) before its run is given up. */
+const STARTUP_MS = 30_000;
 
 function workerSource(): string | null {
   return typeof __SIGNALPROP_PHASE_WORKER__ === 'string' ? __SIGNALPROP_PHASE_WORKER__ : null;
@@ -61,7 +64,17 @@ function runOnce(
       clearTimeout(timer);
       timer = setTimeout(() => finish(todo[next] ?? null), budgetMs);
     };
-    worker.onmessage = (e: MessageEvent<PhaseReply>) => {
+    let started = false;
+    // the worker's start (parsing the bundle) is not a job's time: each clock starts at its ready message
+    timer = setTimeout(() => finish(null), STARTUP_MS);
+    worker.onmessage = (e: MessageEvent<PhaseReply | { ready: true }>) => {
+      if ('ready' in e.data) {
+        started = true;
+        arm();
+        worker.postMessage({ activation, jobs: todo });
+        return;
+      }
+      if (!started) return;
       known.set(e.data.key, e.data);
       next++;
       if (next >= todo.length || stale()) finish(null);
@@ -72,15 +85,12 @@ function runOnce(
       for (const j of todo.slice(next)) known.set(j.key, { key: j.key, error: e.message || 'the phase worker failed' });
       finish(null);
     };
-    arm();
-    worker.postMessage({ activation, jobs: todo });
   });
 }
 
 /**
  * Run the jobs not yet known for this activation, `budgetMs` per job and `totalMs` in all. A job past its
- * budget is marked 'timeout', and so are the cells of its row at larger σ_w² (the slow q* iterations come
- * together there); the others go on in a fresh worker. Resolves early when `stale()` says a newer state arrived.
+ * budget is marked 'timeout', and so are the jobs like it (below); the others go on in a fresh worker. Resolves early when `stale()` says a newer state arrived.
  */
 export async function runPhaseJobs(
   activation: string,
@@ -89,11 +99,9 @@ export async function runPhaseJobs(
   opts: { budgetMs: number; totalMs: number; stale: () => boolean },
 ): Promise<void> {
   let todo = jobs.filter((j) => !known.has(j.key));
-  if (todo.length === 0) return;
-  const probe = startWorker();
-  probe?.terminate();
-  if (probe === null) {
-    for (const j of todo)
+  // where no worker can start (no bundled source, no Worker), the jobs run here, without a budget
+  const here = (rest: PhaseJob[]) => {
+    for (const j of rest)
       try {
         known.set(
           j.key,
@@ -104,16 +112,24 @@ export async function runPhaseJobs(
       } catch (e) {
         known.set(j.key, { key: j.key, error: (e as Error).message });
       }
-    return;
-  }
+  };
   const t0 = performance.now();
   while (todo.length && performance.now() - t0 < opts.totalMs && !opts.stale()) {
-    const late = await runOnce(startWorker() as Worker, activation, todo, known, opts.budgetMs, opts.stale);
+    const worker = startWorker();
+    if (worker === null) {
+      here(todo);
+      return;
+    }
+    const late = await runOnce(worker, activation, todo, known, opts.budgetMs, opts.stale);
     if (late) {
       known.set(late.key, 'timeout');
-      if (late.kind === 'cell')
-        for (const j of todo) if (j.kind === 'cell' && j.sigmaB2 === late.sigmaB2 && j.sigmaW2 > late.sigmaW2) known.set(j.key, 'timeout');
-    }
+      todo = todo.filter((j) => j.key !== late.key);
+      // the same slow q* iterations come back there: the cells of its row at larger σ_w², and every other
+      // critical point (each bisects σ_w² over [1e-3, 1e3], through the slow region)
+      for (const j of todo)
+        if (late.kind === 'cell' ? j.kind === 'cell' && j.sigmaB2 === late.sigmaB2 && j.sigmaW2 > late.sigmaW2 : j.kind === 'critical')
+          known.set(j.key, 'skipped');
+    } else if (todo.every((j) => !known.has(j.key))) break; // the worker never started: leave the rest unknown
     todo = todo.filter((j) => !known.has(j.key));
   }
 }

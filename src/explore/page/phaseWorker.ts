@@ -21,3 +21,5 @@ scope.onmessage = (e: MessageEvent<{ activation: string; jobs: PhaseJob[] }>) =>
     scope.postMessage(reply);
   }
 };
+// ready: the page starts each job's clock from here, not from the worker's start (parsing the bundle takes a while)
+scope.postMessage({ ready: true });
