@@ -227,7 +227,7 @@ describe.skipIf(!HAVE)('the explorer in chromium', () => {
     else if (hasBN(spec)) same(await stat(page, 'lambda'), predict(spec, { dynamics: 'never' }).predictedGrowth);
     else same(await stat(page, 'lambda'), p.predictedGrowth);
     const act = String(spec.activation);
-    const notes = await page.locator('#notes').innerText();
+    const notes = (await page.locator('#notes').textContent()) ?? '';
     for (const [key, node] of [
       ['chi1', () => chi1(act, spec.init.sigmaW2, spec.init.sigmaB2)],
       ['critical', () => criticalLine(act, spec.init.sigmaB2)],
