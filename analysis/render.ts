@@ -6,7 +6,7 @@ import { type FigureRenderer, fmt, type StudyOutcome } from '../src/reproduce/in
 
 export function studyRenderer(): FigureRenderer {
   return {
-    render: (fig, outDir) => renderFigure(fig.vl as any, outDir, fig.name),
+    render: (fig, outDir, opts) => renderFigure(fig.vl as any, outDir, fig.name, opts?.formats ? { formats: opts.formats } : {}),
     html: async (outcomes: StudyOutcome[], _markdown: string, outPath: string, outDir: string) => {
       const figures = outcomes.flatMap((o) =>
         o.figures.map((f) => ({

@@ -86,12 +86,8 @@ export function register(program: Command): void {
       checkOutPath('--out', opts.out, 'dir');
       checkOutPath('--cache', opts.cache, 'dir');
       const { studyRenderer } = await import('../../../analysis/render.js');
-      const { renderFigure } = await import('../../figures/index.js');
       // the study renderer writes each figure in the formats asked (svg, png and, by default, pdf)
-      const renderer = {
-        ...studyRenderer(),
-        render: (fig: { vl: unknown; name: string }, dir: string) => renderFigure(fig.vl as any, dir, fig.name, { formats }),
-      };
+      const renderer = studyRenderer();
       const t0 = performance.now();
       const outcomes = await reproduce({
         studies: STUDIES,
