@@ -1,6 +1,7 @@
 // The image kinds in the trainer's table. Activations travel between layers as B × H·W·C (NHWC flattened, the
-// sampler's layout); conv2d reshapes to [B, H, W, C] and runs tf.conv2d with explicit symmetric zero padding
-// (PyTorch's, not TF's 'same', which pads asymmetrically at stride 2), weights from the sampler's draws
+// sampler's layout); conv2d reshapes to [B, H, W, C] and runs as im2col + matMul (convIm2col: sgemm on the blas
+// backend), with symmetric zero padding (PyTorch's, not TF's 'same', which pads asymmetrically at stride 2),
+// weights from the sampler's draws
 // (drawNetwork: W[o, dy, dx, c] row-major → the tf filter [k, k, C_in, C_out]). gap averages positions; flatten
 // is the identity on this layout. Probes: h_l is the conv output (flattened) and ∂L/∂h_l is taken by an
 // identity with a custom gradient. resblock: the basic block, one running-statistics slot per BatchNorm2d.
@@ -16,6 +17,98 @@ export function filterFromRowMajor(W: Float64Array, cOut: number, cIn: number, k
   const K = k * k * cIn;
   for (let o = 0; o < cOut; o++) for (let t = 0; t < K; t++) f[t * cOut + o] = W[o * K + t];
   return f;
+}
+
+/** A convolution's geometry on [B, H, W, C] → [B, Ho, Wo, C_out]. */
+interface Geom {
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  k: number;
+  stride: number;
+  pad: number;
+  ho: number;
+  wo: number;
+}
+
+/** The patches of x (B·H·W·C, NHWC) into cols (B·Ho·Wo × k²C, order dy, dx, c; zero outside), on the host. */
+function im2colHost(x: Float32Array, g: Geom): Float32Array {
+  const { B, H, W, C, k, stride, pad, ho, wo } = g;
+  const K = k * k * C;
+  const cols = new Float32Array(B * ho * wo * K);
+  let r = 0;
+  for (let b = 0; b < B; b++)
+    for (let oy = 0; oy < ho; oy++)
+      for (let ox = 0; ox < wo; ox++, r++)
+        for (let dy = 0; dy < k; dy++) {
+          const y = oy * stride + dy - pad;
+          if (y < 0 || y >= H) continue;
+          for (let dx = 0; dx < k; dx++) {
+            const xx = ox * stride + dx - pad;
+            if (xx < 0 || xx >= W) continue;
+            const at = r * K + (dy * k + dx) * C;
+            const src = ((b * H + y) * W + xx) * C;
+            for (let c = 0; c < C; c++) cols[at + c] = x[src + c];
+          }
+        }
+  return cols;
+}
+
+/** gx = col2im(gcols): every patch entry added back where im2col read it, on the host. */
+function col2imHost(gcols: Float32Array, g: Geom): Float32Array {
+  const { B, H, W, C, k, stride, pad, ho, wo } = g;
+  const K = k * k * C;
+  const gx = new Float32Array(B * H * W * C);
+  let r = 0;
+  for (let b = 0; b < B; b++)
+    for (let oy = 0; oy < ho; oy++)
+      for (let ox = 0; ox < wo; ox++, r++)
+        for (let dy = 0; dy < k; dy++) {
+          const y = oy * stride + dy - pad;
+          if (y < 0 || y >= H) continue;
+          for (let dx = 0; dx < k; dx++) {
+            const xx = ox * stride + dx - pad;
+            if (xx < 0 || xx >= W) continue;
+            const at = r * K + (dy * k + dx) * C;
+            const dst = ((b * H + y) * W + xx) * C;
+            for (let c = 0; c < C; c++) gx[dst + c] += gcols[at + c];
+          }
+        }
+  return gx;
+}
+
+/**
+ * A convolution as im2col and matrix products (the sampler's float64 algorithm, in float32): cols = patches of x
+ * (host loops), y = cols·F with the filter [k, k, C, C_out] read as the k²C × C_out matrix it is in memory;
+ * backward ∂F = colsᵀ·∂y and ∂x = col2im(∂y·Fᵀ). The products run on the backend's matMul (sgemm on blas);
+ * tfjs's cpu Conv2D kernels (which the blas backend would otherwise inherit) are far slower. x [B, H, W, C] →
+ * [B, Ho, Wo, C_out]; symmetric zero padding.
+ */
+export function convIm2col(x4: tf.Tensor4D, f4: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
+  const [B, H, W, C] = x4.shape;
+  const [k, , , cOut] = f4.shape;
+  const g: Geom = { B, H, W, C, k, stride, pad, ho: convOut(H, k, stride, pad), wo: convOut(W, k, stride, pad) };
+  const rows = B * g.ho * g.wo;
+  const K = k * k * C;
+  const f = tf.customGrad(((xx: tf.Tensor, ff: tf.Tensor, save: tf.GradSaveFunc) => {
+    const cols = tf.tensor2d(im2colHost(xx.dataSync() as Float32Array, g), [rows, K]);
+    const F2 = tf.reshape(ff, [K, cOut]) as T2;
+    save([cols, F2]);
+    return {
+      value: tf.reshape(tf.matMul(cols, F2), [B, g.ho, g.wo, cOut]),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [cs, F] = saved as [T2, T2];
+        const d2 = tf.reshape(dy as tf.Tensor, [rows, cOut]) as T2;
+        const dF = tf.reshape(tf.matMul(cs, d2, true, false), [k, k, C, cOut]);
+        const dcols = tf.matMul(d2, F, false, true);
+        const dx = tf.tensor4d(col2imHost(dcols.dataSync() as Float32Array, g), [B, H, W, C]);
+        dcols.dispose();
+        return [dx, dF];
+      },
+    };
+  }) as any);
+  return f(x4, f4) as tf.Tensor4D;
 }
 
 /** x, with `onGrad` receiving ∂L/∂x in the backward pass (an identity; the probes' ∂L/∂h). */
@@ -63,13 +156,7 @@ export const conv2d: TrainLayer<'conv2d', ConvData> = {
     const x4 = tf.reshape(x, [B, inS.h, inS.w, inS.c]) as tf.Tensor4D;
     const W = p[node.params[0]] as tf.Tensor4D;
     const b = p[node.params[1]] as T1;
-    const pads: [[0, 0], [number, number], [number, number], [0, 0]] = [
-      [0, 0],
-      [pad, pad],
-      [pad, pad],
-      [0, 0],
-    ];
-    const y = tf.add(tf.conv2d(x4, W, node.layer.stride, pads), b);
+    const y = tf.add(convIm2col(x4, W, node.layer.stride, pad), b);
     let h = tf.reshape(y, [B, outS.h * outS.w * outS.c]) as T2;
     if (capture) {
       h = tap(h, (dh) => {
@@ -120,17 +207,10 @@ function bn2d(y: tf.Tensor4D, g: T1, bt: T1, eps: number, slot: number, ctx: For
   return tf.reshape(out, y.shape) as tf.Tensor4D;
 }
 
-const padsOf = (p: number): [[0, 0], [number, number], [number, number], [0, 0]] => [
-  [0, 0],
-  [p, p],
-  [p, p],
-  [0, 0],
-];
-
 /**
  * resblock: φ(BN(conv(φ(BN(conv_s x)))) + shortcut x), shortcut = x or BN(conv_1×1,s x), as the sampler's
  * (src/sample/layers/resblock.ts), on its draws (params.more: the second conv, then the projection); one
- * running-statistics slot per BatchNorm2d. Autodiff through tf.conv2d; the probes' h_l is the first conv's output.
+ * running-statistics slot per BatchNorm2d. Autodiff through convIm2col; the probes' h_l is the first conv's output.
  */
 export const resblock: TrainLayer<'resblock', ResData> = {
   build(layer, { shape, dense: d }) {
@@ -162,7 +242,7 @@ export const resblock: TrainLayer<'resblock', ResData> = {
     const B = x.shape[0];
     const P = (i: number) => ctx.p[node.params[i]];
     const x4 = tf.reshape(x, [B, inS.h, inS.w, inS.c]) as tf.Tensor4D;
-    let c1 = tf.add(tf.conv2d(x4, P(0) as tf.Tensor4D, stride, padsOf(pad)), P(1)) as tf.Tensor4D;
+    let c1 = tf.add(convIm2col(x4, P(0) as tf.Tensor4D, stride, pad), P(1)) as tf.Tensor4D;
     const { capture } = ctx;
     if (capture) {
       let h = tf.reshape(c1, [B, outS.h * outS.w * outS.c]) as T2;
@@ -176,17 +256,10 @@ export const resblock: TrainLayer<'resblock', ResData> = {
     const u = bn2d(c1, P(2) as T1, P(3) as T1, eps, node.stat, ctx);
     if (capture && capture.actIn[l] === undefined) capture.actIn[l] = tf.keep(tf.reshape(u, [B, -1]) as T2);
     const a = phi(u) as tf.Tensor4D;
-    const c2 = tf.add(tf.conv2d(a, P(4) as tf.Tensor4D, 1, padsOf(pad)), P(5)) as tf.Tensor4D;
+    const c2 = tf.add(convIm2col(a, P(4) as tf.Tensor4D, 1, pad), P(5)) as tf.Tensor4D;
     const v = bn2d(c2, P(6) as T1, P(7) as T1, eps, node.stat + 1, ctx);
     const sc = proj
-      ? bn2d(
-          tf.add(tf.conv2d(x4, P(8) as tf.Tensor4D, stride, padsOf(0)), P(9)) as tf.Tensor4D,
-          P(10) as T1,
-          P(11) as T1,
-          eps,
-          node.stat + 2,
-          ctx,
-        )
+      ? bn2d(tf.add(convIm2col(x4, P(8) as tf.Tensor4D, stride, 0), P(9)) as tf.Tensor4D, P(10) as T1, P(11) as T1, eps, node.stat + 2, ctx)
       : x4;
     return tf.reshape(phi(tf.add(v, sc)), [B, outS.h * outS.w * outS.c]) as T2;
   },
