@@ -54,9 +54,17 @@ export function qStar(activation: ActivationLike, sigmaW2: number, sigmaB2: numb
     if (Math.abs(q1 - q) <= 1e-14 * Math.max(q1, 1e-300)) return q1;
     if (it % 3 === 2) {
       const q2 = qMap(act, sigmaW2, sigmaB2, q1);
+      if (!Number.isFinite(q2) || q2 > 1e200) return Number.POSITIVE_INFINITY;
       const den = q2 - 2 * q1 + q;
       const acc = den !== 0 ? q - ((q1 - q) * (q1 - q)) / den : q2;
-      const accRes = acc > 0 && Number.isFinite(acc) ? Math.abs(qMap(act, sigmaW2, sigmaB2, acc) - acc) : Number.POSITIVE_INFINITY;
+      // Aitken's step is taken only where it lands where the iterates are heading: beyond q2 when they move
+      // monotonically, between q1 and q2 when they alternate. A small residual alone is not enough: near a
+      // marginal fixed point (q = 0 with σ_w² φ′(0)² = 1, e.g. GELU at σ_w² = 4) the residual is small
+      // although the iterates move away from it, and the step would jump back to it.
+      const monotone = (q1 - q) * (q2 - q1) > 0;
+      const heading = monotone ? (acc - q2) * (q2 - q1) >= 0 : (acc - q1) * (acc - q2) <= 0;
+      const accRes =
+        heading && acc > 0 && Number.isFinite(acc) ? Math.abs(qMap(act, sigmaW2, sigmaB2, acc) - acc) : Number.POSITIVE_INFINITY;
       q = accRes < Math.abs(q2 - q1) ? acc : q2;
     } else q = q1;
     if (q < 1e-300) return 0;

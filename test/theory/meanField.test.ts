@@ -33,6 +33,41 @@ describe('no-BN mean field (Poole et al. 2016; Schoenholz et al. 2017)', () => {
     expect(qStar('relu', 1.5, 0.1)).toBeCloseTo(0.1 / 0.25, 14);
     expect(qStar('relu', 2.5, 0.1)).toBe(Number.POSITIVE_INFINITY);
   });
+  test('a q-map above the diagonal everywhere diverges: q* = ∞, not the marginal q = 0 (GELU, σ_w² = 4, σ_b² = 0)', () => {
+    // σ_w² φ′(0)² = 4·(1/2)² = 1: q = 0 is a fixed point, marginal, and repels from above (qMap(q) = q + O(q²)).
+    // The independent check: the q-map itself lies above the diagonal over 24 decades, and plain iteration
+    // (no acceleration) from q = 1 passes 1e200.
+    for (let e = -12; e <= 12; e++) expect(qMap('gelu', 4, 0, 10 ** e)).toBeGreaterThan(10 ** e);
+    let q = 1;
+    let steps = 0;
+    while (q < 1e200 && steps < 5000) {
+      q = qMap('gelu', 4, 0, q);
+      steps++;
+    }
+    expect(q).toBeGreaterThan(1e200);
+    expect(qStar('gelu', 4, 0)).toBe(Number.POSITIVE_INFINITY);
+    expect(() => chi1('gelu', 4, 0)).toThrow(/diverges/);
+  });
+  fcTest.prop(
+    [
+      fc.constantFrom('tanh', 'gelu', 'silu', 'elu:1', 'softplus'),
+      fc.double({ min: 0.5, max: 4, noNaN: true }),
+      fc.double({ min: 0.01, max: 0.5, noNaN: true }),
+    ],
+    {
+      numRuns: 25,
+    },
+  )('accelerated q* equals plain iteration of the q-map (or both diverge)', (a, w, b) => {
+    let q = 1;
+    let prev = Number.NaN;
+    for (let i = 0; i < 4000 && q < 1e200 && !(Math.abs(q - prev) <= 1e-15 * q); i++) {
+      prev = q;
+      q = qMap(a, w, b, q);
+    }
+    const star = qStar(a, w, b);
+    if (q >= 1e200) expect(star).toBe(Number.POSITIVE_INFINITY);
+    else if (Math.abs(q - prev) <= 1e-15 * q) expect(Math.abs(star - q) / q).toBeLessThan(1e-10);
+  });
   test('critical line: tanh at σ_b² = 0 is σ_w² = 1 (q* = 0, χ₁ = σ_w² φ′(0)²); ReLU is 2 for every σ_b²', () => {
     expect(criticalLine('tanh', 0)).toBeCloseTo(1, 9);
     expect(criticalLine('relu', 0.3)).toBe(2);
