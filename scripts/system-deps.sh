@@ -6,6 +6,8 @@
 #                            sgemm where OpenBLAS is pinned to its Haswell kernels); optional
 #   redis-server           → only for the distributed-sweep tests (pass --with-redis)
 #   chromium               → the explorer's browser tests (test/explore, driven by playwright-core); optional
+#   dataset-fashion-mnist  → `--data fashion-mnist` (the full 70,000 images, IDX under /usr/share/datasets); optional
+#   python3-pandas         → the pandas recipes of docs/records.md, run by test/records/pandas.test.ts; optional
 # Never fails: without them signalprop still works (TypeScript kernels; Redis tests skipped).
 set -u
 need=()
@@ -16,7 +18,10 @@ optional=()
 [ -f /usr/include/oneapi/dnnl/dnnl.h ] || optional+=(libdnnl-dev)
 browser=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || browser+=(chromium)
-[ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ] && exit 0
+data=()
+[ -d /usr/share/datasets/fashion-mnist ] || data+=(dataset-fashion-mnist)
+/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || data+=(python3-pandas)
+[ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ] && [ ${#data[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "signalprop: apt-get not found; install ${need[*]} ${optional[*]} yourself for the fast kernels${browser[*]:+ (and chromium for the browser tests of the explorer)}" >&2
   exit 0
@@ -35,6 +40,12 @@ if [ ${#optional[@]} -gt 0 ]; then
   echo "signalprop: installing ${optional[*]} (apt-get; optional)" >&2
   $sudo apt-get install -y -qq --no-install-recommends "${optional[@]}" >>/tmp/signalprop-apt.log 2>&1 ||
     echo "signalprop: ${optional[*]} not installed (see /tmp/signalprop-apt.log); the blas backend uses OpenBLAS's sgemm" >&2
+fi
+# data and Python for the tests: Fashion-MNIST and pandas; without them those tests skip (or exit 2 naming the install line)
+if [ ${#data[@]} -gt 0 ]; then
+  echo "signalprop: installing ${data[*]} (apt-get; optional)" >&2
+  $sudo apt-get install -y -qq --no-install-recommends "${data[@]}" >>/tmp/signalprop-apt.log 2>&1 ||
+    echo "signalprop: ${data[*]} not installed (see /tmp/signalprop-apt.log); --data fashion-mnist and the pandas recipes are unavailable" >&2
 fi
 # the browser last and apart: it is large, and its absence only skips the explorer's browser tests
 if [ ${#browser[@]} -gt 0 ]; then

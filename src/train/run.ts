@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { acquireLock, type FileLock } from '../io/lock.js';
 import { canonicalBackend } from '../io/native.js';
 import { specId } from '../network/index.js';
-import { type SPRecord } from '../records/index.js';
+import type { SPRecord } from '../records/index.js';
 import { type BackendInfo, initBackend } from './backend.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
 import { loadData } from './data/index.js';

@@ -148,7 +148,9 @@ describe.skipIf(!HAVE)('the explorer in chromium', () => {
     const want = predict(lnSpec)
       .records.filter((r) => r.quantity === 'log_grad_h_sq')
       .map((r) => r.value);
-    hook.data.depth.forEach((p, i) => same(p.value, want[i]));
+    hook.data.depth.forEach((p, i) => {
+      same(p.value, want[i]);
+    });
     // BN explodes toward the input (λ > 1, slope −ln λ < 0); tanh with LN at σ_w² = 2 does less so
     expect(bnSlope as number).toBeLessThan(lnSlope as number);
   });
@@ -221,7 +223,9 @@ describe.skipIf(!HAVE)('the explorer in chromium', () => {
     if (Number.isFinite(p.depthScale)) same(await stat(page, 'depthScale'), p.depthScale);
     const depth = p.records.filter((r) => r.quantity === 'log_grad_h_sq').map((r) => r.value);
     expect(hook.data.depth.length).toBe(depth.length);
-    hook.data.depth.forEach((q, i) => same(q.value, depth[i]));
+    hook.data.depth.forEach((q, i) => {
+      same(q.value, depth[i]);
+    });
     if (spec.order === 'linear-bn-act' && spec.residual === null)
       same(await stat(page, 'lambda'), bnGradientRate(spec.activation, spec.batch, spec.bn, { sigmaW2: spec.init.sigmaW2 }));
     else if (hasBN(spec)) same(await stat(page, 'lambda'), predict(spec, { dynamics: 'never' }).predictedGrowth);
@@ -250,7 +254,9 @@ describe.skipIf(!HAVE)('the explorer in chromium', () => {
       same(await stat(page, 'm1'), th.m1);
       expect(await stat(page, 'zeroMass')).toBe(th.zeroMass);
       expect(hook.data.spectrum.length).toBe(th.densitySv.length);
-      hook.data.spectrum.forEach((q, i) => same(q.density, th.densitySv[i]));
+      hook.data.spectrum.forEach((q, i) => {
+        same(q.density, th.densitySv[i]);
+      });
     }
     expect(errors).toEqual([]);
   });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { loadNative } from '../../src/io/native.js';
 import { makeSpec, type SpecInput } from '../../src/network/index.js';
-import { type SPRecord } from '../../src/records/index.js';
+import type { SPRecord } from '../../src/records/index.js';
 import { sampleNetwork } from '../../src/sample/index.js';
 import { type DynamicsMode, type GramDynamicsOptions, type PredictOptions, predict } from '../../src/theory/index.js';
 import { type TrainConfig, trainRun } from '../../src/train/index.js';

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { normalStream } from '../../src/network/index.js';
 import { expectAgrees } from '../helpers/agreement.js';
-import { type SPRecord } from '../../src/records/index.js';
+import type { SPRecord } from '../../src/records/index.js';
 import {
   batchNorm,
   batchTargets,

@@ -2,7 +2,7 @@
 // measured gradient growth next to the theory's prediction.
 import type { Command } from 'commander';
 import { LOSSES, type LossKind, specToJSON } from '../../network/index.js';
-import { type SPRecord } from '../../records/index.js';
+import type { SPRecord } from '../../records/index.js';
 import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { capThreads, estimateSample, machineCores, memoryProblem } from '../../io/memory.js';
 import { canonicalBackend, NATIVE_ALIASES } from '../../io/native.js';

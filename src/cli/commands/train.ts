@@ -160,7 +160,10 @@ export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description('Train the network of a spec on TensorFlow.js and record per-layer probes (records with source "trained").')
-    .option('--data <data>', 'synthetic | mnist | csv:<path> (synthetic: correlated Gaussian inputs, teacher labels)')
+    .option(
+      '--data <data>',
+      "synthetic | mnist | fashion-mnist | csv:<path> (synthetic: correlated Gaussian inputs, teacher labels; fashion-mnist: Debian's dataset-fashion-mnist)",
+    )
     .option('--rho <ρ>', 'synthetic data: within-batch input correlation in [0, 1)')
     .option('--loss <loss>', 'xent | mse', undefined)
     .option('--optimizer <kind>', OPTIMIZERS.join(' | '))
