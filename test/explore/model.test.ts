@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { batchMethod, criticalPoint, depthView, lambdaAt, phaseCell, specOf, spectrumView } from '../../src/explore/page/model.js';
 import { DEFAULT_STATE, type ExploreState } from '../../src/explore/page/state.js';
 import { makeSpec, specId } from '../../src/network/index.js';
-import { jacobianSpectrumTheory, predict } from '../../src/theory/index.js';
+import { chi1, jacobianSpectrumTheory, predict, qMap } from '../../src/theory/index.js';
 
 const st = (p: Partial<ExploreState>): ExploreState => ({ ...DEFAULT_STATE, ...p });
 
@@ -83,6 +83,14 @@ describe('explorer model against the Node API', () => {
       expect(c).not.toBeNull();
       expect(phaseCell('tanh', c!.sigmaW2, sb).chi1).toBeCloseTo(1, 9);
     }
+  });
+
+  test('a cell whose q-map diverges is χ₁ = ∞ (not drawn, named), not an error: GELU at σ_w² = 4, σ_b² = 0', () => {
+    // independent: the q-map lies above the diagonal there (so no q* > 0), as qStar says
+    for (const q of [1e-6, 1e-2, 1, 1e2, 1e6]) expect(qMap('gelu', 4, 0, q)).toBeGreaterThan(q);
+    expect(phaseCell('gelu', 4, 0).chi1).toBe(Number.POSITIVE_INFINITY);
+    // a converging cell is chi1's value
+    expect(phaseCell('gelu', 1.2, 0.1).chi1).toBe(chi1('gelu', 1.2, 0.1));
   });
 
   test('the spectrum is jacobianSpectrumTheory’s; LayerNorm nets get the theory’s reason instead', () => {

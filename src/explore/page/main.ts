@@ -328,6 +328,11 @@ function boot(): void {
         notes.push(
           `χ₁ or the critical σ_w² at this point: the theory took over ${PHASE_BUDGET_MS / 1000} s (its q* iteration, for ${act}); not shown`,
         );
+      const diverging = cells.filter((c) => c.chi1 === Number.POSITIVE_INFINITY).length;
+      if (diverging)
+        notes.push(
+          `phase diagram: ${diverging} of ${grid.length - PHASE_SB2.length} points have no q* (the q-map diverges for ${act}: the forward pass explodes, so χ₁ is not defined there); not drawn`,
+        );
       const gap = late + skipped + missing;
       if (gap)
         notes.push(

@@ -6,6 +6,7 @@ import { hasBN, makeSpec, type NetworkSpec, SpecError } from '../../network/inde
 import {
   bnGradientRate,
   chi1,
+  qStar,
   criticalLine,
   interiorLayers,
   type JacobianSpectrumTheory,
@@ -86,9 +87,13 @@ export function batchGrid(method: BatchMethod, current: number | null): number[]
 export const PHASE_SW2 = Array.from({ length: 25 }, (_, i) => 0.25 + i * 0.25);
 export const PHASE_SB2 = Array.from({ length: 11 }, (_, i) => i * 0.1);
 
-/** One cell of the phase diagram: χ₁ = σ_w² E φ′(h)² at q* (chi1), the slope of the plain net's q/c-maps. */
+/**
+ * One cell of the phase diagram: χ₁ = σ_w² E φ′(h)² at q* (chi1), the slope of the plain net's q/c-maps;
+ * Infinity where the q-map has no fixed point (qStar = ∞: the forward pass explodes, χ₁ is not defined).
+ */
 export function phaseCell(activation: string, sigmaW2: number, sigmaB2: number): { sigmaW2: number; sigmaB2: number; chi1: number } {
-  return { sigmaW2, sigmaB2, chi1: chi1(activation, sigmaW2, sigmaB2) };
+  const q = qStar(activation, sigmaW2, sigmaB2);
+  return { sigmaW2, sigmaB2, chi1: Number.isFinite(q) ? chi1(activation, sigmaW2, sigmaB2, q) : Number.POSITIVE_INFINITY };
 }
 
 /** The critical line χ₁ = 1 at one σ_b² (criticalLine), or null where it has no σ_w² in [1e-3, 1e3]. */
