@@ -6,7 +6,7 @@
 // it writes preactVar (per channel over B·Ho·Wo, mean over channels), gradHSq and gradWSq, and renormalizes the
 // backward signal at its output (types.ts, "Scale").
 import { type Conv2dLayer, convOut, type ImageShape, type LinearParams, padOf } from '../../network/index.js';
-import { batchStats, type SampleLayer, type SampleNet } from './types.js';
+import { type Backward, batchStats, type SampleLayer, type SampleNet } from './types.js';
 
 /** A convolution's geometry. */
 export interface ConvGeom {
@@ -117,6 +117,33 @@ export interface ConvCache {
   geom: ConvGeom;
 }
 
+/**
+ * A conv's weight gradient from its output gradient gh (in the backward's running scale), with the layer's
+ * records: ln ‖∂L/∂h‖², ln ‖∂L/∂W‖² and, when kept, both unscaled. Returns dW and ‖gh‖² (the next rescale).
+ */
+export function convGradRecord(
+  net: SampleNet,
+  p: LinearParams,
+  gh: Float64Array,
+  cols: Float64Array,
+  rows: number,
+  b: Backward,
+): { dW: Float64Array; sq: number } {
+  let sq = 0;
+  for (let t = 0; t < gh.length; t++) sq += gh[t] * gh[t];
+  const dW = convGradW(net, p, gh, cols, rows);
+  let wsq = 0;
+  for (let t = 0; t < dW.length; t++) wsq += dW[t] * dW[t];
+  b.stats.logGradHSq[b.l] = Math.log(sq) + 2 * b.logScale;
+  b.stats.logGradWSq[b.l] = Math.log(wsq) + 2 * b.logScale;
+  if (b.keep) {
+    const e = Math.exp(b.logScale);
+    b.keep.dh[b.l] = gh.map((v) => v * e);
+    b.keep.dW[b.l] = dW.map((v) => v * e);
+  }
+  return { dW, sq };
+}
+
 function geomOf(net: SampleNet, layer: Conv2dLayer, s: ImageShape | null): ConvGeom {
   if (!s) throw new Error('conv2d: the walker passes the input image shape (Forward.shape)');
   return convGeom(net.B, s, layer.kernel, layer.stride, padOf(layer));
@@ -142,19 +169,7 @@ export const conv2d: SampleLayer<'conv2d', ConvCache> = {
   backward(net, _layer, cache, gh, b) {
     const p = net.params[b.l];
     const { cols, geom } = cache;
-    const rows = net.B * geom.ho * geom.wo;
-    let sq = 0;
-    for (let t = 0; t < gh.length; t++) sq += gh[t] * gh[t];
-    const dW = convGradW(net, p, gh, cols, rows);
-    let wsq = 0;
-    for (let t = 0; t < dW.length; t++) wsq += dW[t] * dW[t];
-    b.stats.logGradHSq[b.l] = Math.log(sq) + 2 * b.logScale;
-    b.stats.logGradWSq[b.l] = Math.log(wsq) + 2 * b.logScale;
-    if (b.keep) {
-      const e = Math.exp(b.logScale);
-      b.keep.dh[b.l] = gh.map((v) => v * e);
-      b.keep.dW[b.l] = dW.map((v) => v * e);
-    }
+    const { sq } = convGradRecord(net, p, gh, cols, net.B * geom.ho * geom.wo, b);
     net.buf.give(cols);
     if (!(sq > 0) || !Number.isFinite(sq)) {
       b.dead = true;

@@ -9,7 +9,7 @@
 import type { ResBlockLayer } from '../../network/index.js';
 import { actOf, applyPhi, mulDphi } from './act.js';
 import { bnNormalize, bnProject } from './batchnorm.js';
-import { type ConvGeom, convForward, convGeom, convGradW, convGradX } from './conv.js';
+import { type ConvGeom, convForward, convGeom, convGradRecord, convGradX } from './conv.js';
 import { batchStats, meanOf, type SampleLayer, type SampleNet } from './types.js';
 
 interface BnPart {
@@ -127,19 +127,7 @@ export const resblock: SampleLayer<'resblock', ResBlockCache> = {
     net.buf.give(u);
     bnBack(net, ga, bn1, gamma, b);
     const gc1 = ga;
-    const rows = g1.B * g1.ho * g1.wo;
-    let sq = 0;
-    for (let t = 0; t < len; t++) sq += gc1[t] * gc1[t];
-    const dW = convGradW(net, p, gc1, cols1, rows);
-    let wsq = 0;
-    for (let t = 0; t < dW.length; t++) wsq += dW[t] * dW[t];
-    b.stats.logGradHSq[b.l] = Math.log(sq) + 2 * b.logScale;
-    b.stats.logGradWSq[b.l] = Math.log(wsq) + 2 * b.logScale;
-    if (b.keep) {
-      const e = Math.exp(b.logScale);
-      b.keep.dh[b.l] = gc1.map((v) => v * e);
-      b.keep.dW[b.l] = dW.map((v) => v * e);
-    }
+    const { dW, sq } = convGradRecord(net, p, gc1, cols1, g1.B * g1.ho * g1.wo, b);
     const done = () => {
       for (const a of [cols1, bn1.z, bn1.inv, bn2.z, bn2.inv, pre, gc1, g]) net.buf.give(a);
       if (proj) for (const a of [proj.cols, proj.bn.z, proj.bn.inv]) net.buf.give(a);
