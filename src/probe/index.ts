@@ -1,0 +1,5 @@
+// signalprop's probe room: per-layer probes on a user's own TensorFlow.js model or training step.
+export { probeVariables, type VariableProber, type WeightGroup } from './loop.js';
+export { type ProbeContext, type ProbeLoss, type ProbeOptions, type ProbeTags, probeContext } from './options.js';
+export { type ProbedLayer, type Prober, probe } from './probe.js';
+export { asRows, outputStats, sumSq } from './stats.js';

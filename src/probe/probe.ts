@@ -1,0 +1,395 @@
+// probe(model, options): signalprop's per-layer probes on a user's own tf.LayersModel, trained with
+// model.fit (the callback) or with the user's own loop (step). The probe's forward and backward are its
+// own, on a probe batch at θ_t, applied layer by layer (`layer.apply(x, {training: true})`) with an
+// identity hook on each recorded output that reads ∂L/∂y_l in the backward; they never touch the step's
+// tensors. The one side effect of a training-mode forward in tfjs, the BatchNormalization moving
+// mean/variance update (every non-trainable weight, in general), is undone: the values are restored
+// (same data, same bits) before the step runs. So the weights after N steps are the same bits with and
+// without probes (test/probe/probe.test.ts).
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../network/index.js';
+import type { SPRecord } from '../records/index.js';
+import { lossTensor } from '../train/index.js';
+import { minimizeStep, snapshot, updateStats, type WeightGroup, weightRecords } from './loop.js';
+import { type ProbeContext, type ProbeOptions, probeContext } from './options.js';
+import { outputStats } from './stats.js';
+
+export interface Prober {
+  /**
+   * A model.fit callback. On a probed step t, at onBatchBegin (θ_t, the weights before step t's update) the
+   * probe runs its own forward/backward on `probeBatch` (gradient and output statistics); at onBatchEnd it
+   * records the update θ_{t+1} − θ_t of the real step and fit's loss of the real batch (every step).
+   */
+  callback(probeBatch: { x: tf.Tensor; y: tf.Tensor }): tf.CustomCallback;
+  /**
+   * A custom loop's step: loss and gradients of `lossFn` over the model's trainable weights, applied with
+   * `optimizer` (the arithmetic of optimizer.minimize(lossFn, false, those weights)). On a probed step:
+   * grad_w_* from these gradients, the update from this step, and, when `batch` is given, the output and
+   * ∂L/∂y_l statistics of the probe's own forward/backward on it at θ_t. Returns the loss.
+   */
+  step(lossFn: () => tf.Scalar, optimizer: tf.Optimizer, batch?: { x: tf.Tensor; y: tf.Tensor }): number;
+  /** Every record so far (source 'trained'). */
+  records(): SPRecord[];
+  /** Why a layer lacks a statistic, and what the probe cannot see. */
+  notes(): string[];
+  /** The recorded layers: record `layer` (1-based), the model's layer name and class, its weight matrix. */
+  layers(): ProbedLayer[];
+  /** Releases what the probe holds (a snapshot of an interrupted fit step). */
+  dispose(): void;
+}
+
+/** One recorded layer. */
+export interface ProbedLayer {
+  /** The records' `layer`: 1-based over the recorded layers, in model.layers order. */
+  layer: number;
+  /** Index into model.layers (0-based). */
+  index: number;
+  /** tags.name: the model's layer name. */
+  name: string;
+  /** tags.kind: the layer's class name (Dense, BatchNormalization, ReLU, …). */
+  kind: string;
+  /** The weight matrix whose statistics are recorded (its first trainable weight with ≥ 2 axes), or null. */
+  weight: string | null;
+}
+
+interface Site extends ProbedLayer {
+  tfLayer: tf.layers.Layer;
+  group: WeightGroup | null;
+}
+
+/** One probe forward/backward's numbers, per site. */
+interface Measurement {
+  gradOutSq: (number | null)[];
+  outMean: number[];
+  outVar: number[];
+  unitCorr: number[];
+  /** ‖∂L/∂W‖² on the probe batch (null where not computed). */
+  gradWSq: (number | null)[];
+  /** Whether the output was a single tensor (statistics defined). */
+  single: boolean[];
+}
+
+const RANDOM_LAYERS = new Set(['Dropout', 'AlphaDropout', 'GaussianDropout', 'GaussianNoise', 'SpatialDropout1D']);
+
+const toList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+type SymbolicTensor = tf.SymbolicTensor;
+
+class ModelProber implements Prober {
+  private readonly model: tf.LayersModel;
+  private readonly options: ProbeOptions;
+  private readonly ctx: ProbeContext;
+  private readonly sites: Site[];
+  private readonly siteAt = new Map<number, Site>();
+  private readonly groups: WeightGroup[];
+  private readonly varList: tf.Variable[];
+  private readonly out: SPRecord[] = [];
+  private t = 0;
+  private pending: { prev: tf.Tensor[][]; meas: Measurement } | null = null;
+
+  constructor(model: tf.LayersModel, options: ProbeOptions) {
+    if (!(model instanceof tf.LayersModel)) throw new InputError('model', typeof model, 'a tf.LayersModel (tf.sequential or tf.model)');
+    this.model = model;
+    this.options = options;
+    if (model.inputs.length !== 1 || model.outputs.length !== 1)
+      throw new InputError(
+        'model',
+        `${model.inputs.length} inputs, ${model.outputs.length} outputs`,
+        'a model with one input and one output (the probe feeds probeBatch.x and compares probeBatch.y)',
+      );
+    const include = options?.include;
+    this.sites = [];
+    for (const [index, layer] of model.layers.entries()) {
+      if (layer.getClassName() === 'InputLayer') continue;
+      if (layer.inboundNodes.length !== 1)
+        throw new InputError(
+          `model.layers[${index}]`,
+          `${layer.name} (${layer.getClassName()}), called ${layer.inboundNodes.length} times`,
+          'layers called once each (shared layers and nested models are not supported yet)',
+        );
+      if (include && !include(layer, index)) continue;
+      const w = layer.trainable ? layer.trainableWeights.find((v) => v.shape.length >= 2) : undefined;
+      const site: Site = {
+        layer: this.sites.length + 1,
+        index,
+        name: layer.name,
+        kind: layer.getClassName(),
+        weight: w ? w.name : null,
+        tfLayer: layer,
+        group: null,
+      };
+      if (w) site.group = { name: layer.name, kind: site.kind, variables: [w.read() as tf.Variable], layer: site.layer };
+      this.sites.push(site);
+      this.siteAt.set(index, site);
+    }
+    this.groups = this.sites.flatMap((s) => (s.group ? [s.group] : []));
+    this.varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const widths = this.groups.map((g) => {
+      const sh = g.variables[0].shape;
+      return sh[sh.length - 1];
+    });
+    this.ctx = probeContext(options, { depth: this.groups.length, width: Math.max(1, ...widths), name: model.name });
+    for (const s of this.sites) {
+      const l = s.tfLayer as unknown as Record<string, unknown>;
+      if (RANDOM_LAYERS.has(s.kind))
+        this.ctx.note(
+          `layer ${s.layer} (${s.name}, ${s.kind}) draws random numbers in training mode: the probe's forward draws its own, so its statistics are of other draws than the step's, and (tfjs seeds unseeded draws from Math.random) later unseeded draws differ from an unprobed run's`,
+        );
+      if (l.kernelRegularizer || l.biasRegularizer || l.activityRegularizer)
+        this.ctx.note(`layer ${s.layer} (${s.name}) has a regularizer: the probe's own gradients are of the data loss only`);
+    }
+  }
+
+  layers(): ProbedLayer[] {
+    return this.sites.map(({ layer, index, name, kind, weight }) => ({ layer, index, name, kind, weight }));
+  }
+
+  /** The loss of the probe's own forward (options.loss, or the model's compiled loss). */
+  private lossFn(): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar {
+    const l = this.options.loss;
+    if (l === 'cross-entropy' || l === 'mse') {
+      const kind = l === 'mse' ? 'mse' : 'xent';
+      return (yt, yp) =>
+        lossTensor(kind, tf.reshape(yp, [yp.shape[0], -1]) as tf.Tensor2D, {
+          t: tf.reshape(yt, [yt.shape[0], -1]) as tf.Tensor2D,
+          labels: null,
+        });
+    }
+    if (typeof l === 'function')
+      return (yt, yp) => {
+        const r = l(yt, yp);
+        return (r.rank === 0 ? r : tf.mean(r)) as tf.Scalar;
+      };
+    // the compiled loss, mean over the batch, as model.fit's training function computes it (tfjs-layers training.ts);
+    // a Sequential keeps it on its inner functional model
+    const m = this.model as unknown as { lossFunctions?: unknown[]; model?: { lossFunctions?: unknown[] } };
+    const fns = (m.lossFunctions ?? m.model?.lossFunctions) as ((a: tf.Tensor, b: tf.Tensor) => tf.Tensor)[] | undefined;
+    if (fns?.length !== 1 || !fns)
+      throw new InputError(
+        'loss',
+        l,
+        "'cross-entropy', 'mse' or a function (yTrue, yPred) => tf.Scalar: the model is not compiled with a loss",
+      );
+    const f = fns[0];
+    return (yt, yp) => tf.mean(f(yt, yp)) as tf.Scalar;
+  }
+
+  /** The model's forward in training mode, layer by layer, `hook` applied to each recorded layer's output. */
+  private forward(x: tf.Tensor, hook: (s: Site, y: tf.Tensor) => tf.Tensor): tf.Tensor {
+    const val = new Map<number, tf.Tensor>();
+    val.set(this.model.inputs[0].id, x);
+    for (const [index, layer] of this.model.layers.entries()) {
+      if (layer.getClassName() === 'InputLayer') continue;
+      const ins = toList(layer.input as SymbolicTensor | SymbolicTensor[]);
+      const args = ins.map((s) => {
+        const v = val.get(s.id);
+        if (!v) throw new Error(`probe: layer ${layer.name}'s input ${s.name} was not computed (is the model a DAG of its layers?)`);
+        return v;
+      });
+      const res = layer.apply(args.length === 1 ? args[0] : args, { training: true }) as tf.Tensor | tf.Tensor[];
+      const outs = toList(res);
+      const site = this.siteAt.get(index);
+      if (site && outs.length === 1) outs[0] = hook(site, outs[0]);
+      const syms = toList(layer.output as SymbolicTensor | SymbolicTensor[]);
+      syms.forEach((s, k) => {
+        val.set(s.id, outs[k]);
+      });
+    }
+    const y = val.get(this.model.outputs[0].id);
+    if (!y) throw new Error('probe: the model output was not computed');
+    return y;
+  }
+
+  /**
+   * One probe forward/backward on (x, y) at the current weights: each recorded layer's output statistics
+   * and ‖∂L/∂y_l‖², and ‖∂L/∂W‖² when `withWeights`. Non-trainable weights (BN moving statistics) are
+   * restored to their values before the call.
+   */
+  private measure(x: tf.Tensor, y: tf.Tensor, withWeights: boolean): Measurement {
+    const n = this.sites.length;
+    const lossOf = this.lossFn();
+    const nonTrainable = this.model.nonTrainableWeights;
+    const saved = nonTrainable.map((w) => tf.keep(tf.clone(w.read())));
+    const outs: (tf.Tensor | undefined)[] = new Array(n);
+    const gsq: (tf.Scalar | undefined)[] = new Array(n);
+    const sitePos = new Map(this.sites.map((s, i) => [s, i]));
+    let value: tf.Scalar | null = null;
+    let grads: (tf.Tensor | null)[] = [];
+    const wSites = withWeights ? this.sites.filter((s) => s.group) : [];
+    const xIn = x.dtype === 'float32' ? [x] : [];
+    try {
+      const hook = (s: Site, out: tf.Tensor): tf.Tensor => {
+        const i = sitePos.get(s)!;
+        outs[i] = tf.keep(out);
+        const f = tf.customGrad(((v: tf.Tensor) => ({
+          value: tf.clone(v),
+          gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+            const d = dy as tf.Tensor;
+            gsq[i] = tf.keep(tf.sum(tf.square(d)) as tf.Scalar);
+            return tf.clone(d);
+          },
+        })) as any);
+        return f(out) as tf.Tensor;
+      };
+      const res = tf
+        .engine()
+        .gradients(() => lossOf(y, this.forward(x, hook)), [...xIn, ...wSites.map((s) => s.group!.variables[0])], undefined, true);
+      value = res.value;
+      grads = res.grads;
+    } finally {
+      nonTrainable.forEach((w, i) => {
+        w.write(saved[i]);
+      });
+      tf.dispose(saved);
+    }
+    const gw: (tf.Tensor | null)[] = new Array(n).fill(null);
+    wSites.forEach((s, k) => {
+      gw[sitePos.get(s)!] = grads[xIn.length + k];
+    });
+    const NaN1 = Number.NaN;
+    const flat = tf.tidy(() => {
+      const parts: tf.Tensor[] = [];
+      for (let i = 0; i < n; i++) {
+        const o = outs[i];
+        parts.push(o ? outputStats(o) : tf.tensor1d([NaN1, NaN1, NaN1]));
+        parts.push(tf.reshape(gsq[i] ?? tf.scalar(NaN1), [1]));
+        const g = gw[i];
+        parts.push(tf.reshape(g ? tf.sum(tf.square(g)) : tf.scalar(NaN1), [1]));
+      }
+      return parts.length ? tf.concat(parts) : tf.zeros([0]);
+    });
+    const v = flat.dataSync();
+    flat.dispose();
+    const single = outs.map((o) => o !== undefined);
+    const had = gsq.map((g) => g !== undefined);
+    const hadW = gw.map((g) => g !== null);
+    tf.dispose([
+      value!,
+      ...grads.filter((g): g is tf.Tensor => g !== null),
+      ...outs.filter((o): o is tf.Tensor => !!o),
+      ...gsq.filter((g): g is tf.Scalar => !!g),
+    ]);
+    const m: Measurement = { gradOutSq: [], outMean: [], outVar: [], unitCorr: [], gradWSq: [], single };
+    for (let i = 0; i < n; i++) {
+      m.outMean.push(v[5 * i]);
+      m.outVar.push(v[5 * i + 1]);
+      m.unitCorr.push(v[5 * i + 2]);
+      m.gradOutSq.push(had[i] ? v[5 * i + 3] : null);
+      m.gradWSq.push(hadW[i] ? v[5 * i + 4] : null);
+      const s = this.sites[i];
+      if (!single[i]) this.ctx.note(`layer ${s.layer} (${s.name}, ${s.kind}) has several outputs: no output statistics`);
+      else if (!had[i])
+        this.ctx.note(`layer ${s.layer} (${s.name}, ${s.kind}): no gradient reaches its output from the probe's input: no grad_out_sq`);
+    }
+    return m;
+  }
+
+  /** The records of probed step t. */
+  private emit(t: number, meas: Measurement | null, gradWSq: (number | null)[], upd: { weightSq: number; updateSq: number }[]): void {
+    const ctx = this.ctx;
+    const out = this.out;
+    let gi = 0;
+    for (const [i, s] of this.sites.entries()) {
+      const tags = { name: s.name, kind: s.kind };
+      if (meas?.single[i]) {
+        const g = meas.gradOutSq[i];
+        if (g !== null) out.push(ctx.rec('grad_out_sq', s.layer, g, t, tags));
+        out.push(ctx.rec('out_mean', s.layer, meas.outMean[i], t, tags));
+        out.push(ctx.rec('out_var', s.layer, meas.outVar[i], t, tags));
+        const lastDim = s.tfLayer.outputShape as number[];
+        if (Number.isNaN(meas.unitCorr[i]) && Array.isArray(lastDim) && lastDim[lastDim.length - 1] === 1)
+          ctx.note(`layer ${s.layer} (${s.name}, ${s.kind}) has one unit: no unit_corr`);
+        else out.push(ctx.rec('unit_corr', s.layer, meas.unitCorr[i], t, tags));
+      }
+      if (s.group) {
+        out.push(...weightRecords(ctx, s.group, t, gradWSq[gi], upd[gi]));
+        gi++;
+      }
+    }
+    // the per-layer ratio over the recorded chain: grad_out_sq_l / grad_out_sq_{l+1}
+    if (meas)
+      for (let i = 0; i + 1 < this.sites.length; i++) {
+        const a = meas.gradOutSq[i];
+        const b = meas.gradOutSq[i + 1];
+        if (a === null || b === null) continue;
+        const s = this.sites[i];
+        out.push(ctx.rec('grad_growth', s.layer, a / b, t, { name: s.name, kind: s.kind, next: this.sites[i + 1].name }));
+      }
+  }
+
+  callback(probeBatch: { x: tf.Tensor; y: tf.Tensor }): tf.CustomCallback {
+    if (!probeBatch || !(probeBatch.x instanceof tf.Tensor) || !(probeBatch.y instanceof tf.Tensor))
+      throw new InputError('probeBatch', probeBatch, 'an object {x: tf.Tensor, y: tf.Tensor} (a batch of inputs and targets)');
+    this.lossFn(); // a model without a loss fails here, before fit starts
+    const { x, y } = probeBatch;
+    return new tf.CustomCallback({
+      onBatchBegin: async () => {
+        if (!this.ctx.schedule.active(this.t)) return;
+        this.ctx.setBatch(x.shape[0]);
+        const prev = snapshot(this.groups);
+        try {
+          this.pending = { prev, meas: this.measure(x, y, true) };
+        } catch (e) {
+          for (const p of prev) tf.dispose(p);
+          throw e;
+        }
+      },
+      onBatchEnd: async (_batch, logs) => {
+        const t = this.t;
+        const loss = logs?.loss;
+        if (typeof loss === 'number') this.out.push(this.ctx.rec('loss', null, loss, t));
+        else this.ctx.note("fit's logs have no loss: no loss records");
+        const p = this.pending;
+        this.pending = null;
+        if (p)
+          this.emit(
+            t,
+            p.meas,
+            p.meas.gradWSq.filter((_, i) => this.sites[i].group),
+            updateStats(this.groups, p.prev),
+          );
+        this.t++;
+      },
+    });
+  }
+
+  step(lossFn: () => tf.Scalar, optimizer: tf.Optimizer, batch?: { x: tf.Tensor; y: tf.Tensor }): number {
+    if (typeof lossFn !== 'function') throw new InputError('lossFn', lossFn, 'a function () => tf.Scalar');
+    if (!optimizer || typeof (optimizer as tf.Optimizer).applyGradients !== 'function')
+      throw new InputError('optimizer', optimizer, 'a tf.Optimizer (tf.train.sgd(lr), tf.train.adam(), …)');
+    const t = this.t;
+    const active = this.ctx.schedule.active(t);
+    let meas: Measurement | null = null;
+    let prev: tf.Tensor[][] | null = null;
+    if (active) {
+      prev = snapshot(this.groups);
+      if (batch) {
+        this.ctx.setBatch(batch.x.shape[0]);
+        meas = this.measure(batch.x, batch.y, false);
+      } else this.ctx.note('step() without a batch: no output statistics, grad_out_sq or grad_growth (pass {x, y} to get them)');
+    }
+    const { loss, gradSq } = minimizeStep(lossFn, optimizer, this.varList, active ? this.groups : null);
+    this.out.push(this.ctx.rec('loss', null, loss, t));
+    if (prev) this.emit(t, meas, gradSq!, updateStats(this.groups, prev));
+    this.t++;
+    return loss;
+  }
+
+  records(): SPRecord[] {
+    return this.out.slice();
+  }
+
+  notes(): string[] {
+    return this.ctx.notes();
+  }
+
+  dispose(): void {
+    if (this.pending) for (const p of this.pending.prev) tf.dispose(p);
+    this.pending = null;
+  }
+}
+
+/** Probes for a user's tf.LayersModel (Sequential or functional, each layer called once). */
+export function probe(model: tf.LayersModel, options: ProbeOptions): Prober {
+  return new ModelProber(model, options);
+}
