@@ -1,0 +1,159 @@
+// theoryOverlay(description): the theory of a described model (describe.ts), as records that `compare` joins
+// with the probe's (source 'trained'). Alignment (docs/probe.md, "Theory on the model"): a record of block l
+// carries the `layer` index of the model layer it is about (the probe's index, layerIndex below) and that
+// layer's name in tags.name; compare joins on (spec, quantity, layer, step), theory's null step as step 0.
+//   out_var   at block l's Dense        = the theory's preact_var (batch variance of h_l)
+//   out_var, out_mean at block l's act  = postact_var, postact_mean (a block that ends with its activation)
+//   grad_growth at block l's Dense      = ‖∂L/∂h_l‖² / ‖∂L/∂h_{l+1}‖², l < L (the probe's grad_out_sq of the
+//                                         two Dense layers: gradRatios below computes it from them)
+//   growth (layer null)                 = the interior rate (λ(B) for the BatchNorm presets)
+import { type NetworkSpec, type SpecFields, specFields } from '../network/index.js';
+import { type Quantity, record, type SPRecord } from '../records/index.js';
+import { type Prediction, predict } from '../theory/index.js';
+import type { Description, ModelLayerMap } from './describe.js';
+
+export interface OverlayOptions {
+  /** The input's per-coordinate second moment E[x²] (the theory's q of the input); default 1. */
+  inputVar?: number;
+  /** Its cross-sample correlation E[x_a·x_b]/E[x²], a ≠ b, in [0, 1); default 0. */
+  inputCorr?: number;
+  /** The `layer` index of a model layer (the probe's); default: its 1-based position among the non-input layers. */
+  layerIndex?: (modelLayer: string) => number | null;
+  /** Spec fields for the records (default: the description's spec), so that they share the probe's specId. */
+  fields?: SpecFields;
+  tags?: Record<string, string | number | boolean | null>;
+}
+
+/** One block of the described net: its model layers and the indices the overlay gives them. */
+export interface OverlayBlock {
+  block: number;
+  dense: string;
+  denseIndex: number | null;
+  act: string | null;
+  actIndex: number | null;
+}
+
+export interface Overlay {
+  records: SPRecord[];
+  notes: string[];
+  /** The interior growth per block (the prediction's predictedGrowth), or null without theory. */
+  growth: number | null;
+  blocks: OverlayBlock[];
+  prediction: Prediction | null;
+}
+
+/** Default layer index: 1-based position among the model's layers that are not an InputLayer. */
+export function defaultLayerIndex(map: readonly ModelLayerMap[]): (name: string) => number | null {
+  const names = map.filter((m) => m.className !== 'InputLayer').map((m) => m.modelLayer);
+  return (n) => {
+    const i = names.indexOf(n);
+    return i < 0 ? null : i + 1;
+  };
+}
+
+/** The blocks of a description: block l's Dense and, where the block ends with an activation, that layer. */
+export function blocksOfDescription(d: Description, layerIndex = defaultLayerIndex(d.map)): OverlayBlock[] {
+  const out: OverlayBlock[] = [];
+  for (const m of d.map) {
+    if (m.block === null) continue;
+    if (m.kind === 'dense' || m.kind === 'conv2d') {
+      // a fused activation ends the block at the Dense's own output (after φ): no separate act layer
+      out.push({ block: m.block, dense: m.modelLayer, denseIndex: layerIndex(m.modelLayer), act: null, actIndex: null });
+    }
+  }
+  for (const b of out) {
+    const inBlock = d.map.filter((m) => m.block === b.block && m.kind !== 'identity');
+    const last = inBlock[inBlock.length - 1];
+    if (last && last.kind === 'act') {
+      b.act = last.modelLayer;
+      b.actIndex = layerIndex(last.modelLayer);
+    }
+  }
+  return out;
+}
+
+/** The input moments of a batch x (n rows of dim): q = E[x²] per coordinate and ρ = mean_{a≠b} ⟨x_a, x_b⟩/(dim·q). */
+export function inputMoments(x: ArrayLike<number>, n: number, dim: number): { inputVar: number; inputCorr: number } {
+  let q = 0;
+  const s = new Float64Array(dim);
+  for (let a = 0; a < n; a++) {
+    for (let j = 0; j < dim; j++) {
+      const v = x[a * dim + j];
+      q += v * v;
+      s[j] += v;
+    }
+  }
+  // Σ_{a≠b} ⟨x_a, x_b⟩ = ‖Σ_a x_a‖² − Σ_a ‖x_a‖²
+  let ss = 0;
+  for (let j = 0; j < dim; j++) ss += s[j] * s[j];
+  const cross = n > 1 ? (ss - q) / (n * (n - 1) * dim) : 0;
+  const qm = q / (n * dim);
+  return { inputVar: qm, inputCorr: qm > 0 ? Math.min(Math.max(cross / qm, 0), 0.999999) : 0 };
+}
+
+/** The theory records of a described model, aligned with the probe's (see the file's head). */
+export function theoryOverlay(d: Description, options: OverlayOptions = {}): Overlay {
+  const notes: string[] = [];
+  const blocks = blocksOfDescription(d, options.layerIndex ?? defaultLayerIndex(d.map));
+  if (!d.spec) {
+    notes.push('no theory overlay: the model has a layer without theory (the description notes say which)');
+    return { records: [], notes, growth: null, blocks, prediction: null };
+  }
+  const spec: NetworkSpec = d.spec;
+  const inputVar = (options.inputVar ?? 1) * d.inputScale;
+  let p: Prediction;
+  try {
+    p = predict(spec, { inputVar, inputCorr: options.inputCorr ?? 0 });
+  } catch (e) {
+    notes.push(`no theory overlay: predict refused the described net: ${(e as Error).message}`);
+    return { records: [], notes, growth: null, blocks, prediction: null };
+  }
+  notes.push(...p.notes);
+  const fields = options.fields ?? specFields(spec);
+  const extra = options.tags ?? {};
+  const out: SPRecord[] = [];
+  const at = (q: string, l: number) => p.records.find((r) => r.quantity === q && r.layer === l);
+  const L = blocks.length;
+  const put = (quantity: Quantity, index: number | null, name: string, block: number, value: number | undefined) => {
+    if (index === null || value === undefined || !Number.isFinite(value)) return;
+    out.push(record(fields, 'theory', quantity, index, value, { tags: { ...extra, name, block } }));
+  };
+  for (const b of blocks) {
+    const l = b.block;
+    put('out_var', b.denseIndex, b.dense, l, at('preact_var', l)?.value);
+    if (l < L) put('grad_growth', b.denseIndex, b.dense, l, at('grad_growth', l)?.value);
+    if (b.act) {
+      put('out_var', b.actIndex, b.act, l, at('postact_var', l)?.value);
+      put('out_mean', b.actIndex, b.act, l, at('postact_mean', l)?.value);
+    }
+  }
+  if (Number.isFinite(p.predictedGrowth)) out.push(record(fields, 'theory', 'growth', null, p.predictedGrowth, { tags: { ...extra } }));
+  return { records: out, notes, growth: Number.isFinite(p.predictedGrowth) ? p.predictedGrowth : null, blocks, prediction: p };
+}
+
+/**
+ * The measured counterpart of the overlay's grad_growth: per step, for block l < L,
+ * grad_out_sq(block l's Dense) / grad_out_sq(block l+1's Dense), read from probe records (tags.name).
+ * Returns Map<step, (number | null)[]> indexed by block − 1.
+ */
+export function gradRatios(records: readonly SPRecord[], blocks: readonly OverlayBlock[]): Map<number, (number | null)[]> {
+  const byStep = new Map<number, Map<string, number>>();
+  for (const r of records) {
+    if (r.quantity !== 'grad_out_sq' || r.step === null || typeof r.tags?.name !== 'string') continue;
+    let m = byStep.get(r.step);
+    if (!m) byStep.set(r.step, (m = new Map()));
+    m.set(r.tags.name, r.value);
+  }
+  const out = new Map<number, (number | null)[]>();
+  for (const [step, m] of [...byStep].sort((a, b) => a[0] - b[0])) {
+    out.set(
+      step,
+      blocks.slice(0, -1).map((b, i) => {
+        const a = m.get(b.dense);
+        const c = m.get(blocks[i + 1].dense);
+        return a !== undefined && c !== undefined && c > 0 ? a / c : null;
+      }),
+    );
+  }
+  return out;
+}
