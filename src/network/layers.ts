@@ -17,6 +17,7 @@ export const LAYER_KINDS = [
   'gap',
   'flatten',
   'resblock',
+  'groupnorm',
 ] as const;
 export type LayerKind = (typeof LAYER_KINDS)[number];
 
@@ -55,6 +56,20 @@ export interface LayerNormLayer {
 export interface RmsNormLayer {
   kind: 'rmsnorm';
   gamma: number;
+  eps: number;
+}
+
+/**
+ * Per sample over the units of a group (Wu & He 2018; PyTorch's GroupNorm(G, C)): the C channels of an image
+ * (the n units of a flat activation) split into `groups` consecutive groups of C/G, and each sample's group is
+ * normalized over its C/G channels × H·W positions (its n/G units): γ (v − mean)/√(var + ε) + β, biased
+ * variance. G = 1 is layernorm over channels × space; G = C is instance norm. G must divide C (or n).
+ */
+export interface GroupNormLayer {
+  kind: 'groupnorm';
+  groups: number;
+  gamma: number;
+  beta: number;
   eps: number;
 }
 
@@ -124,6 +139,7 @@ export type Layer =
   | BatchNormLayer
   | LayerNormLayer
   | RmsNormLayer
+  | GroupNormLayer
   | ActLayer
   | ResidualLayer
   | Conv2dLayer
@@ -131,7 +147,7 @@ export type Layer =
   | FlattenLayer
   | ResBlockLayer;
 export type LayerOf<K extends LayerKind> = Extract<Layer, { kind: K }>;
-export type NormLayer = BatchNormLayer | LayerNormLayer | RmsNormLayer;
+export type NormLayer = BatchNormLayer | LayerNormLayer | RmsNormLayer | GroupNormLayer;
 
 /** One line of doc per kind, for help texts and errors. */
 export const LAYER_DOCS = {
@@ -139,6 +155,8 @@ export const LAYER_DOCS = {
   batchnorm: 'batchnorm {gamma?, beta?, eps?}: per unit over the batch, γ(v − mean)/√(var + ε) + β',
   layernorm: 'layernorm {gamma?, beta?, eps?}: per sample over the units, γ(v − mean)/√(var + ε) + β',
   rmsnorm: 'rmsnorm {gamma?, eps?}: per sample over the units, γ v/√(mean v² + ε)',
+  groupnorm:
+    'groupnorm {groups, gamma?, beta?, eps?}: per sample over each of G groups of channels × positions (units), γ(v − mean)/√(var + ε) + β; G divides C',
   act: `act {activation}: φ elementwise (${ACTIVATION_FORMS.join(', ')})`,
   residual: 'residual {scale?, layers}: x + scale·inner(x), inner holds exactly one dense layer, equal widths',
   conv2d:
@@ -155,6 +173,7 @@ export const LAYER_DEFAULTS = {
   batchnorm: { gamma: 1, beta: 0, eps: 1e-5 },
   layernorm: { gamma: 1, beta: 0, eps: 1e-5 },
   rmsnorm: { gamma: 1, eps: 1e-5 },
+  groupnorm: { gamma: 1, beta: 0, eps: 1e-5 },
   act: {},
   residual: { scale: 1 },
   conv2d: { kernel: 3, stride: 1, padding: 'same', init: 'gaussian', sigmaW2: 2, sigmaB2: 0 },
@@ -189,6 +208,15 @@ const FIELD_SCHEMAS = {
     .object({ kind: z.literal('layernorm'), gamma: finite.refine((v) => v !== 0), beta: finite, eps: finite.refine((v) => v >= 0) })
     .strict(),
   rmsnorm: z.object({ kind: z.literal('rmsnorm'), gamma: finite.refine((v) => v !== 0), eps: finite.refine((v) => v >= 0) }).strict(),
+  groupnorm: z
+    .object({
+      kind: z.literal('groupnorm'),
+      groups: z.number().int().min(1).max(65536),
+      gamma: finite.refine((v) => v !== 0),
+      beta: finite,
+      eps: finite.refine((v) => v >= 0),
+    })
+    .strict(),
   act: z.object({ kind: z.literal('act'), activation: z.any() }).strict(),
   residual: z.object({ kind: z.literal('residual'), scale: finite.refine((v) => v > 0), layers: z.array(z.any()).min(1) }).strict(),
   conv2d: z
@@ -224,6 +252,7 @@ const FIELD_SCHEMAS = {
 
 const ALLOWED_FIELD: Record<string, string> = {
   width: 'an integer from 1 to 65536',
+  groups: 'an integer from 1 to 65536 that divides the channel count (the width of a flat activation)',
   channels: 'an integer from 1 to 65536',
   kernel: 'an integer from 1 to 31',
   stride: 'an integer from 1 to 31',
@@ -327,6 +356,17 @@ export function padOf(l: Conv2dLayer): number {
   return l.padding === 'same' ? (l.kernel - 1) / 2 : l.padding;
 }
 
+/** A groupnorm's G divides the channels C of an image (the width n of a flat activation). */
+function checkGroups(l: GroupNormLayer, s: ImageShape | null, n: number, where: string): void {
+  const c = s ? s.c : n;
+  if (c % l.groups !== 0)
+    throw new LayerError(
+      `${where}.groups`,
+      l.groups,
+      `a divisor of the ${s ? `channel count ${c} of its input [${s.h}, ${s.w}, ${c}]` : `width ${c} of its input`} (each group holds C/G channels)`,
+    );
+}
+
 /** The kinds that need an image input. */
 const IMAGE_KINDS: readonly LayerKind[] = ['conv2d', 'gap', 'flatten', 'resblock'];
 
@@ -335,6 +375,9 @@ const IMAGE_KINDS: readonly LayerKind[] = ['conv2d', 'gap', 'flatten', 'resblock
  * LayerError naming `where` when the layer cannot take that input.
  */
 export function shapeAfter(l: Layer, s: ImageShape | null, n: number, where: string): { shape: ImageShape | null; n: number } {
+  if (l.kind === 'groupnorm') checkGroups(l, s, n, where);
+  if (l.kind === 'residual')
+    for (const [i, x] of l.layers.entries()) if (x.kind === 'groupnorm') checkGroups(x, null, n, `${where}.layers[${i}]`);
   if (IMAGE_KINDS.includes(l.kind) && s === null) {
     throw new LayerError(
       `${where}.kind`,
@@ -505,6 +548,7 @@ export function describeLayers(layers: readonly Layer[]): string {
   const one = (l: Layer): string => {
     if (l.kind === 'dense') return `dense(${l.width})`;
     if (l.kind === 'act') return `act(${activationOfLayer(l).name})`;
+    if (l.kind === 'groupnorm') return `groupnorm(${l.groups})`;
     if (l.kind === 'residual') return `residual(${l.scale}: ${l.layers.map(one).join('→')})`;
     if (l.kind === 'conv2d') return `conv2d(${l.channels}, ${l.kernel}×${l.kernel}${l.stride > 1 ? `/${l.stride}` : ''})`;
     if (l.kind === 'resblock')

@@ -104,6 +104,9 @@ export const JACOBIAN_LAYERS = {
     unsupported:
       'its statistics are per sample: its Jacobian couples the units of the sample (not a diagonal factor), and no free-probability law for it is derived here',
   },
+  groupnorm: {
+    unsupported: 'its statistics are per sample and group: its Jacobian couples the units of a group, and no law is derived here',
+  },
   residual: { unsupported: 'the Jacobian spectrum covers plain (non-residual) nets' },
   conv2d: { unsupported: 'the Jacobian spectrum covers dense nets (no convolution law is derived here)' },
   gap: { unsupported: 'the Jacobian spectrum covers dense nets' },

@@ -18,7 +18,8 @@ const IN = 5;
 
 /** One small net per kind, with the kind in every position it can take; smooth φ (differences never cross a kink). */
 /** The image kinds (conv2d, gap, flatten, resblock) are not in the trainer yet (src/train/layers/conv.ts says so). */
-type FlatKind = Exclude<LayerKind, 'conv2d' | 'gap' | 'flatten' | 'resblock'>;
+// groupnorm: its own tests (test/train/groupnorm.test.ts)
+type FlatKind = Exclude<LayerKind, 'conv2d' | 'gap' | 'flatten' | 'resblock' | 'groupnorm'>;
 const NETS: Record<FlatKind, unknown[]> = {
   dense: [
     { kind: 'dense', width: 7 },

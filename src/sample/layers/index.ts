@@ -5,6 +5,7 @@ import { act } from './act.js';
 import { batchnorm } from './batchnorm.js';
 import { conv2d } from './conv.js';
 import { dense } from './dense.js';
+import { groupnorm } from './groupnorm.js';
 import { layernorm } from './layernorm.js';
 import { flatten, gap } from './pool.js';
 import { resblock } from './resblock.js';
@@ -17,6 +18,7 @@ export const SAMPLE_LAYERS = {
   batchnorm,
   layernorm,
   rmsnorm,
+  groupnorm,
   act,
   residual,
   conv2d,
@@ -31,6 +33,7 @@ export { actOf, applyPhi, mulDphi, type Act } from './act.js';
 export { bnNormalize, bnProject } from './batchnorm.js';
 export { gramOf, symDot } from './dense.js';
 export { bnAct, FUSIONS, type FusedStep } from './fused.js';
+export { gnNormalize, gnProject, type GroupNormCache } from './groupnorm.js';
 export { lnNormalize, lnProject } from './layernorm.js';
 export { rmsNormalize, rmsProject } from './rmsnorm.js';
 export * from './types.js';

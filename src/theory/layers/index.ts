@@ -6,12 +6,13 @@ import { act } from './act.js';
 import { batchnorm } from './batchnorm.js';
 import { conv2d, flatten, gap, resblock } from './conv.js';
 import { dense } from './dense.js';
+import { groupnorm } from './groupnorm.js';
 import { layernorm } from './layernorm.js';
 import { residual } from './residual.js';
 import { rmsnorm } from './rmsnorm.js';
 import type { TheoryLayer } from './types.js';
 
-export const THEORY_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual, conv2d, gap, flatten, resblock } satisfies {
+export const THEORY_LAYERS = { dense, batchnorm, layernorm, rmsnorm, groupnorm, act, residual, conv2d, gap, flatten, resblock } satisfies {
   [K in LayerKind]: TheoryLayer<K>;
 };
 

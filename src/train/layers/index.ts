@@ -5,15 +5,25 @@ import { act } from './act.js';
 import { batchnorm } from './batchnorm.js';
 import { conv2d, flatten, gap, resblock } from './conv.js';
 import { dense } from './dense.js';
+import { groupnorm } from './groupnorm.js';
 import { layernorm } from './layernorm.js';
 import { residual } from './residual.js';
 import { rmsnorm } from './rmsnorm.js';
 import type { TrainLayer } from './types.js';
 
-export const TRAIN_LAYERS = { dense, batchnorm, layernorm, rmsnorm, act, residual, conv2d, gap, flatten, resblock } satisfies Record<
-  LayerKind,
-  TrainLayer<any, any>
->;
+export const TRAIN_LAYERS = {
+  dense,
+  batchnorm,
+  layernorm,
+  rmsnorm,
+  groupnorm,
+  act,
+  residual,
+  conv2d,
+  gap,
+  flatten,
+  resblock,
+} satisfies Record<LayerKind, TrainLayer<any, any>>;
 
 /** The block the exact gradient factors (factors.ts) and their gradient-independence reconstruction are derived for. */
 export const FACTOR_BLOCK: readonly LayerKind[] = ['dense', 'batchnorm', 'act'];
@@ -28,6 +38,7 @@ export function exactFactorsApply(layers: readonly Layer[]): boolean {
 
 export { batchNorm, batchNormEval } from './batchnorm.js';
 export { kernelFromRowMajor, linear } from './dense.js';
+export { type GroupLayout, groupNorm } from './groupnorm.js';
 export { layerNorm } from './layernorm.js';
 export { rmsNorm } from './rmsnorm.js';
 export type { BnBatchStats, BuildContext, Built, ForwardContext, Node, ParamInit, ParamKind, TrainLayer } from './types.js';
