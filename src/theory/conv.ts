@@ -14,46 +14,72 @@
 // cross term averages to zero over the first conv's weights). The squared-gradient growth per layer is
 // tr Π_l / tr Π_{l+1}: what the sampler measures as ‖∂L/∂h_l‖²/‖∂L/∂h_{l+1}‖² (channels are iid, so the
 // ratio per channel is the ratio of the totals).
+// Stage transitions (vgg, multi-stage resnet): a stride-s same-padded conv is the stride-1 one read at the
+// positions (s·y, s·x), so Σ = σ_w²·𝒮_s(𝒜(K)) forward and Π_a = σ_w²·𝒜ᵀ(𝒮_sᵀ(Π_h)) backward (𝒮_sᵀ: place Π at
+// the sampled positions, zeros elsewhere: the transpose of a strided conv is upsample-with-zeros then
+// shift-average). Carrying Π summed over channels (C·Π per channel) makes every map free of the widths: a
+// conv from C_in to C_out channels multiplies the per-channel Π by C_out/C_in, which the totals absorb. The 1×1
+// projection shortcut BN(conv_1×1,s(x)) is a channel of its own weights: Gaussian with σ_w²·𝒮_s(K), independent
+// of the branch, backward σ_w²·𝒮_sᵀ of its BN's J D Π D J; no identity path survives it.
 import {
   type Activation,
   blocksOf,
   describeLayers,
   imageOf,
-  type Layer,
   layersOf,
-  layersToJSON,
   type NetworkSpec,
   normalStream,
   parseActivation,
   SpecError,
   specFields,
 } from '../network/index.js';
-import { record, type SPRecord } from '../records/index.js';
+import { record, type SPRecord, summarize } from '../records/index.js';
 import { bnGradientRate } from './batchnorm.js';
 import { pivotedCholesky } from './denseLinalg.js';
 import { interiorLayers, noInteriorReason } from './interior.js';
 import type { Prediction } from './predictClassic.js';
 
+/**
+ * One block of the general stack: conv-bn-act is conv2d(k, stride s, same padding) → BatchNorm2d → φ; resblock
+ * is a ResNet basic block whose first conv has stride s and whose shortcut is the identity or, when
+ * `projection`, BN(conv_1×1,s(x)) (a stage transition: stride 2 and/or a change of channels). At infinite
+ * channels the widths do not enter the map (docs/derivations.md): only σ_w², k, s and the shortcut's kind.
+ */
+export interface ConvBlock {
+  kind: 'conv-bn-act' | 'resblock';
+  kernel: number;
+  stride: number;
+  /** resblock only: the 1×1 projection shortcut (false: identity). */
+  projection?: boolean;
+  sigmaW2: number;
+  gamma: number;
+  beta: number;
+  eps: number;
+  activation: string | Activation;
+}
+
 export interface ConvMeanFieldOptions {
-  /** conv-bn-act: L blocks conv → BN → φ; resblock: L ResNet basic blocks with identity shortcuts. */
-  block: 'conv-bn-act' | 'resblock';
+  /** conv-bn-act: L blocks conv → BN → φ; resblock: L ResNet basic blocks with identity shortcuts (ignored with `blocks`). */
+  block?: 'conv-bn-act' | 'resblock';
   batch: number;
   height: number;
   width: number;
-  kernel: number;
-  depth: number;
-  activation: string | Activation;
+  kernel?: number;
+  depth?: number;
+  activation?: string | Activation;
   sigmaW2?: number;
   gamma?: number;
   beta?: number;
   eps?: number;
+  /** The general stack (vgg, multi-stage resnet, lists of these kinds); overrides block/depth/kernel/…. */
+  blocks?: ConvBlock[];
   /** Particles (Monte Carlo samples of one channel) per layer (default 256). */
   draws?: number;
   seed?: number;
 }
 
 export interface ConvMeanField {
-  /** ln tr Π_l of ∂L/∂h_l per block (h_l: the block's first conv output), up to a common constant. */
+  /** ln tr Π_l of ∂L/∂h_l per block (h_l: the block's first conv output; summed over its channels and positions), up to a common constant. */
   logGradHSq: Float64Array;
   /** tr Π_l / tr Π_{l+1} (NaN at the last block). */
   growth: Float64Array;
@@ -61,6 +87,9 @@ export interface ConvMeanField {
   preactVar: Float64Array;
   /** The effective batch N_eff = N²/Σ_ij ρ_ij² of h_l's correlation ρ over the N positions (docs/derivations.md). */
   effectiveBatch: Float64Array;
+  /** The image size of h_l (its N = batch·height·width positions). */
+  heights: Int32Array;
+  widths: Int32Array;
 }
 
 const actOf = (a: string | Activation): Activation => (typeof a === 'string' ? parseActivation(a) : a);
@@ -101,6 +130,53 @@ export function shiftAverage(K: Float64Array, B: number, H: number, W: number, k
     }
   const s = 1 / (k * k);
   for (let t = 0; t < out.length; t++) out[t] *= s;
+  return out;
+}
+
+/** The output size of a same-padded conv of stride s along an axis of `size`: ⌊(size − 1)/s⌋ + 1. */
+export function strideOut(size: number, stride: number): number {
+  return Math.floor((size - 1) / stride) + 1;
+}
+
+/** The input position index of each output position of a stride-s same-padded conv (output (y, x) sits at (s·y, s·x)). */
+function subsampledPositions(B: number, H: number, W: number, s: number): Int32Array {
+  const Ho = strideOut(H, s);
+  const Wo = strideOut(W, s);
+  const idx = new Int32Array(B * Ho * Wo);
+  for (let b = 0; b < B; b++)
+    for (let y = 0; y < Ho; y++) for (let x = 0; x < Wo; x++) idx[(b * Ho + y) * Wo + x] = b * H * W + s * y * W + s * x;
+  return idx;
+}
+
+/**
+ * 𝒮_s(K): the rows and columns of K (B·H·W positions) at the output positions of a stride-s same-padded
+ * conv, (B·Ho·Wo)². A stride-s same-padded conv is the stride-1 one read at (s·y, s·x), so its forward map
+ * is 𝒮_s∘𝒜 (s = 1: the identity).
+ */
+export function subsample(K: Float64Array, B: number, H: number, W: number, s: number): Float64Array {
+  if (s === 1) return K;
+  const idx = subsampledPositions(B, H, W, s);
+  const N = B * H * W;
+  const n = idx.length;
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const row = idx[i] * N;
+    for (let j = 0; j < n; j++) out[i * n + j] = K[row + idx[j]];
+  }
+  return out;
+}
+
+/** 𝒮_sᵀ(Π): the adjoint of subsample, Π (B·Ho·Wo)² placed at the sampled positions of a (B·H·W)² zero matrix. */
+export function upsample(P: Float64Array, B: number, H: number, W: number, s: number): Float64Array {
+  if (s === 1) return P;
+  const idx = subsampledPositions(B, H, W, s);
+  const N = B * H * W;
+  const n = idx.length;
+  const out = new Float64Array(N * N);
+  for (let i = 0; i < n; i++) {
+    const row = idx[i] * N;
+    for (let j = 0; j < n; j++) out[row + idx[j]] = P[i * n + j];
+  }
   return out;
 }
 
@@ -249,38 +325,87 @@ export function effectiveBatch(S: Float64Array, N: number): number {
   return (N * N) / s;
 }
 
+/** The blocks of a ConvMeanFieldOptions: `blocks`, or L identical blocks from the legacy fields. */
+function blocksOfOptions(o: ConvMeanFieldOptions): ConvBlock[] {
+  if (o.blocks) return o.blocks;
+  if (o.block === undefined || o.kernel === undefined || o.depth === undefined || o.activation === undefined)
+    throw new SpecError('blocks', undefined, 'a block list, or block, kernel, depth and activation');
+  const one: ConvBlock = {
+    kind: o.block,
+    kernel: o.kernel,
+    stride: 1,
+    projection: false,
+    sigmaW2: o.sigmaW2 ?? 2,
+    gamma: o.gamma ?? 1,
+    beta: o.beta ?? 0,
+    eps: o.eps ?? 1e-5,
+    activation: o.activation,
+  };
+  return Array.from({ length: o.depth }, () => one);
+}
+
+/** s·x in place. */
+function scale(A: Float64Array, s: number): Float64Array {
+  if (s !== 1) for (let t = 0; t < A.length; t++) A[t] *= s;
+  return A;
+}
+
 /**
- * The Monte Carlo mean field of a conv-bn-act stack or a stack of ResNet basic blocks (identity shortcuts) on
- * iid N(0, 1) images of B × H × W positions, read out as the sampler's readout loss after global average
- * pooling (the same r for every sample: Π at the top is constant). Error: the particles' Monte Carlo error,
- * O(1/√draws) relative; run it with several seeds for a standard error.
+ * The Monte Carlo mean field of a stack of conv-bn-act blocks and ResNet basic blocks (any strides, identity
+ * or 1×1 projection shortcuts: vgg, multi-stage resnet) on iid N(0, 1) images of B × H × W positions, read
+ * out as the sampler's readout loss after global average pooling (the same r for every sample: Π at the top
+ * is constant). A stride-s conv maps K ↦ σ_w²·𝒮_s(𝒜(K)) forward and Π ↦ σ_w²·𝒜ᵀ(𝒮_sᵀ(Π)) backward; the
+ * projection K ↦ σ_w²·𝒮_s(K), Π ↦ σ_w²·𝒮_sᵀ(Π). Π is carried summed over channels, which makes every map
+ * independent of the widths (docs/derivations.md). Error: the particles' Monte Carlo error, O(1/√draws)
+ * relative, and an O(1/draws) bias; run it with several seeds for a standard error.
  */
 export function convMeanField(o: ConvMeanFieldOptions): ConvMeanField {
-  const { batch: B, height: H, width: W, kernel: k, depth: L } = o;
-  if (k % 2 !== 1) throw new SpecError('kernel', k, 'an odd kernel (same padding)');
-  const N = B * H * W;
+  const { batch: B } = o;
+  const blocks = blocksOfOptions(o);
+  const L = blocks.length;
+  for (const b of blocks) {
+    if (b.kernel % 2 !== 1) throw new SpecError('kernel', b.kernel, 'an odd kernel (same padding)');
+    if (!(Number.isInteger(b.stride) && b.stride >= 1)) throw new SpecError('stride', b.stride, 'an integer ≥ 1');
+  }
   const M = o.draws ?? 256;
-  const sw = o.sigmaW2 ?? 2;
-  const gamma = o.gamma ?? 1;
-  const beta = o.beta ?? 0;
-  const eps = o.eps ?? 1e-5;
-  const act = actOf(o.activation);
-  const rng = normalStream(o.seed ?? 1, 'conv-mean-field', o.block, B, H, W, k, L, M);
-  const res = o.block === 'resblock';
-  // forward: the particles of every BN layer (two per resblock) and of each block's last pre-activation
+  const rng = normalStream(
+    o.seed ?? 1,
+    'conv-mean-field',
+    o.blocks ? JSON.stringify(blocks.map((b) => [b.kind, b.kernel, b.stride, b.projection ?? false])) : (o.block as string),
+    B,
+    o.height,
+    o.width,
+    o.blocks ? 0 : (o.kernel as number),
+    L,
+    M,
+  );
+  // geometry: gh[l], gw[l] the image of block l's input (l = 0: the input image), gh[l + 1] its output
+  const gh = [o.height];
+  const gw = [o.width];
+  for (const b of blocks) {
+    gh.push(strideOut(gh[gh.length - 1], b.stride));
+    gw.push(strideOut(gw[gw.length - 1], b.stride));
+  }
+  const nAt = (l: number) => B * gh[l] * gw[l];
+  // forward: the particles of every BN layer (two per resblock, three with a projection) and of each
+  // resblock's last pre-activation
   const bn1: BnLayer[] = [];
-  const bn2: BnLayer[] = [];
-  const pre: Float64Array[] = [];
+  const bn2: (BnLayer | null)[] = [];
+  const bnp: (BnLayer | null)[] = [];
+  const pre: (Float64Array | null)[] = [];
   const preactVar = new Float64Array(L);
   const effective = new Float64Array(L);
   // the input: iid N(0, 1), K = I
-  let K: Float64Array = new Float64Array(N * N);
-  for (let i = 0; i < N; i++) K[i * N + i] = 1;
-  let x: Float64Array | null = null; // a resblock's input particles (M × N)
-  const phiOf = (u: number) => act.phi(u);
+  const N0 = nAt(0);
+  let K: Float64Array = new Float64Array(N0 * N0);
+  for (let i = 0; i < N0; i++) K[i * N0 + i] = 1;
+  let x: Float64Array | null = null; // the block input's particles (M × N): the previous block's output
   for (let l = 0; l < L; l++) {
-    const S = shiftAverage(K, B, H, W, k, 1);
-    for (let t = 0; t < S.length; t++) S[t] *= sw;
+    const bk = blocks[l];
+    const act = actOf(bk.activation);
+    const { gamma, beta, eps, sigmaW2: sw, kernel: k, stride } = bk;
+    const [H, W, N] = [gh[l], gw[l], nAt(l + 1)];
+    const S = scale(subsample(shiftAverage(K, B, H, W, k, 1), B, H, W, stride), sw);
     effective[l] = effectiveBatch(S, N);
     const h = gaussianDraws(S, N, M, rng);
     let pv = 0;
@@ -297,81 +422,116 @@ export function convMeanField(o: ConvMeanFieldOptions): ConvMeanField {
     const b1 = bnLayer(h, N, M, eps);
     bn1.push(b1);
     const a = new Float64Array(M * N);
-    for (let t = 0; t < a.length; t++) a[t] = phiOf(gamma * b1.z[t] + beta);
-    if (!res) {
+    for (let t = 0; t < a.length; t++) a[t] = act.phi(gamma * b1.z[t] + beta);
+    if (bk.kind === 'conv-bn-act') {
+      bn2.push(null);
+      bnp.push(null);
+      pre.push(null);
       K = secondMoment(a, N, M);
+      x = a;
       continue;
     }
-    const S2 = shiftAverage(secondMoment(a, N, M), B, H, W, k, 1);
-    for (let t = 0; t < S2.length; t++) S2[t] *= sw;
+    const S2 = scale(shiftAverage(secondMoment(a, N, M), B, gh[l + 1], gw[l + 1], k, 1), sw);
     const h2 = gaussianDraws(S2, N, M, rng);
     const b2 = bnLayer(h2, N, M, eps);
     bn2.push(b2);
-    // the block input: the first block's is the iid input; later, the previous block's output particles
-    const xin = x ?? gaussianDraws(K, N, M, rng);
     const u = new Float64Array(M * N);
-    for (let t = 0; t < u.length; t++) u[t] = gamma * b2.z[t] + beta + xin[t];
+    if (bk.projection) {
+      // the shortcut BN(conv_1×1,s(x)): its own weights, so a channel independent of the branch's
+      const hp = gaussianDraws(scale(Float64Array.from(subsample(K, B, H, W, stride)), sw), N, M, rng);
+      const bp = bnLayer(hp, N, M, eps);
+      bnp.push(bp);
+      for (let t = 0; t < u.length; t++) u[t] = gamma * (b2.z[t] + bp.z[t]) + 2 * beta;
+    } else {
+      if (stride !== 1) throw new SpecError('projection', false, 'a projection shortcut on a resblock of stride > 1');
+      bnp.push(null);
+      // the identity: the same channel's values as the block input (the first block's: iid N(0, K))
+      const xin = x ?? gaussianDraws(K, N, M, rng);
+      for (let t = 0; t < u.length; t++) u[t] = gamma * b2.z[t] + beta + xin[t];
+    }
     pre.push(u);
-    x = u.map(phiOf);
+    x = u.map((v) => act.phi(v));
     K = secondMoment(x, N, M);
   }
   // backward: Π at the top is constant (readout after gap: ∂L/∂out the same at every position and sample).
-  // A resblock's identity path carries the gradient along the same particle (the same channel's values in
+  // An identity shortcut carries the gradient along the same particle (the same channel's values in
   // consecutive blocks: no weights between them to decorrelate them), so the block-output gradient is
   // common (after a convolution: the same for every particle) plus a per-particle shortcut part.
-  let common: Float64Array = new Float64Array(N * N).fill(1);
+  const NL = nAt(L);
+  let common: Float64Array = new Float64Array(NL * NL).fill(1);
   let own: Float64Array[] | null = null;
+  let scratch = new Float64Array(NL * NL);
   const Pa = (m: number) => {
     if (!own) return common;
-    const t = scratch;
     const p = own[m];
-    for (let i = 0; i < t.length; i++) t[i] = common[i] + p[i];
-    return t;
+    for (let i = 0; i < scratch.length; i++) scratch[i] = common[i] + p[i];
+    return scratch;
   };
-  const scratch = new Float64Array(N * N);
   const logG = new Float64Array(L);
   let logScale = 0;
-  const dphi = (u: number) => act.dphi(u);
   for (let l = L - 1; l >= 0; l--) {
+    const bk = blocks[l];
+    const act = actOf(bk.activation);
+    const { gamma, beta, sigmaW2: sw, kernel: k, stride } = bk;
+    const N = nAt(l + 1);
     let Ph: Float64Array;
     let nextOwn: Float64Array[] | null = null;
+    let shortcut: Float64Array | null = null; // the projection's Π at its conv output (before 𝒮ᵀ)
     const b1 = bn1[l];
-    const d1 = (m: number, i: number) => gamma * dphi(gamma * b1.z[m * N + i] + beta);
-    if (!res) {
+    const d1 = (m: number, i: number) => gamma * act.dphi(gamma * b1.z[m * N + i] + beta);
+    if (bk.kind === 'conv-bn-act') {
       Ph = bnBackward(Pa, N, M, b1, d1);
     } else {
-      const u = pre[l];
+      const u = pre[l] as Float64Array;
+      const bp = bnp[l];
       // the last φ′ then BN2 (slope γ): X_m = D_m Π_m D_m is the shortcut's share given particle m
-      const kept: Float64Array[] = new Array(M);
+      const kept: Float64Array[] | null = bp ? null : new Array(M);
+      const sc = bp ? new Float64Array(N * N) : null;
+      const c1 = new Float64Array(N);
+      const cz = new Float64Array(N);
       const Ph2 = bnBackward(
         Pa,
         N,
         M,
-        bn2[l],
-        (m, i) => dphi(u[m * N + i]),
+        bn2[l] as BnLayer,
+        (m, i) => act.dphi(u[m * N + i]),
         (m, X) => {
-          kept[m] = Float64Array.from(X);
+          if (kept) kept[m] = Float64Array.from(X);
+          // the projection's BN (slope γ) on the same X_m, with the projection channel's ẑ of particle m
+          else if (bp && sc) addProjected(sc, X, bp.z.subarray(m * N, (m + 1) * N), N, (gamma * gamma) / (bp.s[m] * bp.s[m] * M), c1, cz);
         },
       );
-      if (gamma !== 1) for (let t = 0; t < Ph2.length; t++) Ph2[t] *= gamma * gamma;
+      scale(Ph2, gamma * gamma);
       nextOwn = kept;
-      const Pa1 = shiftAverage(Ph2, B, H, W, k, -1);
-      for (let t = 0; t < Pa1.length; t++) Pa1[t] *= sw;
+      shortcut = sc;
+      const Pa1 = scale(shiftAverage(Ph2, B, gh[l + 1], gw[l + 1], k, -1), sw);
       Ph = bnBackward(() => Pa1, N, M, b1, d1);
     }
     const tr = trace(Ph, N);
     logG[l] = Math.log(tr) + logScale;
     // renormalize (the map is linear) and carry the scale in logs
-    for (let t = 0; t < Ph.length; t++) Ph[t] /= tr;
+    scale(Ph, 1 / tr);
     logScale += Math.log(tr);
-    common = shiftAverage(Ph, B, H, W, k, -1);
-    for (let t = 0; t < common.length; t++) common[t] *= sw;
-    if (nextOwn) for (const X of nextOwn) for (let t = 0; t < X.length; t++) X[t] /= tr;
+    const [H, W] = [gh[l], gw[l]];
+    common = scale(shiftAverage(upsample(Ph, B, H, W, stride), B, H, W, k, -1), sw);
+    if (shortcut) {
+      const up = upsample(shortcut, B, H, W, stride);
+      for (let t = 0; t < common.length; t++) common[t] += (sw * up[t]) / tr;
+    }
+    if (nextOwn) for (const X of nextOwn) scale(X, 1 / tr);
     own = nextOwn;
+    if (scratch.length !== common.length) scratch = new Float64Array(common.length);
   }
   const growth = new Float64Array(L).fill(Number.NaN);
   for (let l = 0; l < L - 1; l++) growth[l] = Math.exp(logG[l] - logG[l + 1]);
-  return { logGradHSq: logG, growth, preactVar, effectiveBatch: effective };
+  return {
+    logGradHSq: logG,
+    growth,
+    preactVar,
+    effectiveBatch: effective,
+    heights: Int32Array.from(gh.slice(1)),
+    widths: Int32Array.from(gw.slice(1)),
+  };
 }
 
 /**
@@ -391,8 +551,8 @@ export function convLeadingRate(
   return inf * (1 + c / effectiveN);
 }
 
-/** What predictConv needs from an image spec's list: identical blocks on one image shape, ending in gap. */
-function convStack(spec: NetworkSpec): Omit<ConvMeanFieldOptions, 'draws' | 'seed'> {
+/** What predictConv needs from an image spec's list: conv-bn-act blocks and resblocks (any stride), ending in gap. */
+function convStack(spec: NetworkSpec): Omit<ConvMeanFieldOptions, 'draws' | 'seed'> & { blocks: ConvBlock[] } {
   const layers = layersOf(spec);
   const image = imageOf(spec);
   const refuse = (why: string): never => {
@@ -402,34 +562,51 @@ function convStack(spec: NetworkSpec): Omit<ConvMeanFieldOptions, 'draws' | 'see
   const blocks = blocksOf(layers);
   const last = blocks[blocks.length - 1];
   if (last[last.length - 1].kind !== 'gap') refuse('a list that ends in gap (the readout after global average pooling)');
-  const first = blocks[0][0];
-  const oneStage =
-    'for the conv theory: identical blocks at one image shape (conv2d(C, k, stride 1, same) → batchnorm → act, or resblock(C, k, stride 1) with identity shortcuts) on an image with C channels, then gap; the stride-2 and projection maps of vgg and later resnet stages are not derived';
-  const key = (b: Layer[]) => JSON.stringify(layersToJSON(b.filter((l) => l.kind !== 'gap')));
-  if (!blocks.every((b) => key(b) === key(blocks[0]))) refuse(oneStage);
-  let block: ConvMeanFieldOptions['block'];
-  let o: { kernel: number; sigmaW2: number; gamma: number; beta: number; eps: number; activation: string | Activation };
-  if (first.kind === 'resblock') {
-    if (first.stride !== 1 || first.channels !== image.c || first.init !== 'gaussian' || first.sigmaB2 !== 0) refuse(oneStage);
-    block = 'resblock';
-    o = { ...first, activation: first.activation };
-  } else {
-    const b = blocks[0].filter((l) => l.kind !== 'gap');
-    const [c, n, a] = b;
+  const derived =
+    "for the conv theory: blocks of conv2d(C, k odd, stride s, padding 'same', gaussian init) → batchnorm → act, or resblock(C, k, stride s, gaussian init) with the identity or the 1×1 projection shortcut, on an image, then gap (vgg, resnet, conv-bn-act presets)";
+  const out: ConvBlock[] = [];
+  let c = image.c;
+  for (const [i, blk] of blocks.entries()) {
+    const b = i === blocks.length - 1 ? blk.slice(0, -1) : blk;
+    const first = b[0];
+    if (first.kind === 'resblock') {
+      if (b.length !== 1 || first.init !== 'gaussian') refuse(derived);
+      out.push({
+        kind: 'resblock',
+        kernel: first.kernel,
+        stride: first.stride,
+        projection: first.stride !== 1 || first.channels !== c,
+        sigmaW2: first.sigmaW2,
+        gamma: first.gamma,
+        beta: first.beta,
+        eps: first.eps,
+        activation: first.activation,
+      });
+      c = first.channels;
+      continue;
+    }
+    const [cv, n, a] = b;
     if (
       b.length !== 3 ||
-      c.kind !== 'conv2d' ||
+      cv.kind !== 'conv2d' ||
       n?.kind !== 'batchnorm' ||
       a?.kind !== 'act' ||
-      c.stride !== 1 ||
-      c.padding !== 'same' ||
-      c.channels !== image.c ||
-      c.init !== 'gaussian' ||
-      c.sigmaB2 !== 0
+      cv.kernel % 2 !== 1 ||
+      !(cv.padding === 'same' || cv.padding === (cv.kernel - 1) / 2) ||
+      cv.init !== 'gaussian'
     )
-      return refuse(oneStage);
-    block = 'conv-bn-act';
-    o = { kernel: c.kernel, sigmaW2: c.sigmaW2, gamma: n.gamma, beta: n.beta, eps: n.eps, activation: a.activation };
+      return refuse(derived);
+    out.push({
+      kind: 'conv-bn-act',
+      kernel: cv.kernel,
+      stride: cv.stride,
+      sigmaW2: cv.sigmaW2,
+      gamma: n.gamma,
+      beta: n.beta,
+      eps: n.eps,
+      activation: a.activation,
+    });
+    c = cv.channels;
   }
   if (spec.batch === null) refuse('a batch size: the conv theory is at a finite batch (BN pools B·H·W values per channel)');
   const N = (spec.batch as number) * image.h * image.w;
@@ -437,7 +614,7 @@ function convStack(spec: NetworkSpec): Omit<ConvMeanFieldOptions, 'draws' | 'see
     refuse(
       `B·H·W ≤ ${MAX_POSITIONS} for the Monte Carlo mean field (it holds N × N covariances; here N = ${N}); convLeadingRate gives the large-effective-batch order`,
     );
-  return { block, batch: spec.batch as number, height: image.h, width: image.w, depth: spec.depth, ...o };
+  return { batch: spec.batch as number, height: image.h, width: image.w, blocks: out };
 }
 
 /** The largest B·H·W the Monte Carlo takes (N × N matrices of float64: 8 MB at 1024). */
@@ -478,7 +655,12 @@ export function predictConv(spec: NetworkSpec, opts: { draws?: number; seed?: nu
         mean((m) => m.preactVar[l - 1]),
       ),
     );
-    if (l < L) out.push(record(fields, 'theory', 'grad_growth', l, Math.exp(mean((m) => Math.log(m.growth[l - 1])))));
+    if (l < L) {
+      // the geometric mean over the runs, with sd (delta method) and the 95% interval over the runs in logs
+      const s = summarize(runs.map((m) => Math.log(m.growth[l - 1])));
+      const g = Math.exp(s.mean);
+      out.push(record(fields, 'theory', 'grad_growth', l, g, { sd: g * s.sd, lo: Math.exp(s.lo), hi: Math.exp(s.hi), n: s.n }));
+    }
     out.push(
       record(
         fields,
@@ -490,10 +672,15 @@ export function predictConv(spec: NetworkSpec, opts: { draws?: number; seed?: nu
     );
   }
   const nEff = mean((m) => m.effectiveBatch[Math.min(L - 1, lo - 1)]);
+  const allConv = o.blocks.every((b) => b.kind === 'conv-bn-act');
+  const uniform = o.blocks.every((b) => b.stride === 1 && !b.projection);
+  const b0 = o.blocks[0];
+  const kinds = [...new Set(o.blocks.map((b) => (b.kind === 'resblock' && b.projection ? 'resblock+projection' : b.kind)))].join(', ');
+  const strided = o.blocks.filter((b) => b.stride > 1).length;
   const notes = [
-    `conv theory (${o.block}, B·H·W = ${o.batch}·${o.height}·${o.width}): Monte Carlo of the infinite-channel mean field under gradient independence, ${REPLICAS} runs of ${opts.draws ?? 256} particles; predictedGrowth ± ${((predictedGrowth * sd) / Math.sqrt(REPLICAS)).toPrecision(3)} (SE over the runs)`,
-    `exact at infinite channels (conv h is Gaussian per channel with the window-averaged covariance; BatchNorm2d is the MLP's BN over the N = B·H·W positions); approximate: gradient independence, the Monte Carlo error`,
-    `large-effective-batch order: N_eff = ${nEff.toFixed(1)} of N = ${o.batch * o.height * o.width} (N²/Σρ², h's position correlation), λ∞(1 + c/N_eff) = ${o.block === 'conv-bn-act' ? convLeadingRate(o.activation, nEff, o).toFixed(4) : 'n/a for resblock'}; zero padding lowers the growth near the border, which this order leaves out (docs/theory.md)`,
+    `conv theory (${kinds}${strided ? `; ${strided} stride-2 transitions` : ''}, B·H·W = ${o.batch}·${o.height}·${o.width}): Monte Carlo of the infinite-channel mean field under gradient independence, ${REPLICAS} runs of ${opts.draws ?? 256} particles; predictedGrowth ± ${((predictedGrowth * sd) / Math.sqrt(REPLICAS)).toPrecision(3)} (SE over the runs; per layer: sd and n on each grad_growth record)`,
+    `exact at infinite channels (conv h is Gaussian per channel with the window-averaged covariance, subsampled at stride s; BatchNorm2d is the MLP's BN over the N = B·H·W positions; the widths do not enter); approximate: gradient independence, the Monte Carlo error`,
+    `large-effective-batch order: N_eff = ${nEff.toFixed(1)} of N = ${o.batch * o.height * o.width} (N²/Σρ², h's position correlation), λ∞(1 + c/N_eff) = ${allConv && uniform ? convLeadingRate(b0.activation, nEff, b0).toFixed(4) : 'n/a (resblocks or stage transitions)'}; zero padding lowers the growth near the border, which this order leaves out (docs/theory.md)`,
   ];
   if (noInteriorReason(L)) notes.push(noInteriorReason(L)!);
   return {

@@ -128,13 +128,21 @@ describe('theory against sampled nets', () => {
 });
 
 describe('predict() on image nets', () => {
-  it('conv-bn-act goes to the conv theory (records per layer, a growth with its SE); vgg is refused naming why', () => {
+  it('conv-bn-act and vgg go to the conv theory (records per layer, a growth with its SE); an underived list is refused naming why', () => {
     const spec = makeSpec({ order: 'conv-bn-act', depth: 6, width: 8, batch: 2, image: [4, 4, 8] });
     const p = predict(spec);
     expect(p.records.filter((r) => r.quantity === 'grad_growth').length).toBe(5);
     expect(p.predictedGrowthSE).toBeGreaterThan(0);
     const direct = predictConv(spec);
     expect(direct.predictedGrowth).toBe(p.predictedGrowth);
-    expect(() => predict(makeSpec({ order: 'vgg', depth: 6, width: 4, batch: 2, image: [8, 8, 4] }))).toThrow(/stride-2 and projection/);
+    const vgg = predict(makeSpec({ order: 'vgg', depth: 6, width: 4, batch: 2, image: [8, 8, 4] }));
+    expect(vgg.records.filter((r) => r.quantity === 'grad_growth').length).toBe(5);
+    // valid padding (the image shrinks by k − 1 per layer) is not derived: one line naming the field and what is allowed
+    const valid = makeSpec({
+      layers: [{ kind: 'conv2d', channels: 4, padding: 0 }, { kind: 'batchnorm' }, { kind: 'act', activation: 'relu' }, { kind: 'gap' }],
+      image: [8, 8, 4],
+      batch: 2,
+    });
+    expect(() => predict(valid)).toThrow(/^layers: .*padding 'same'/);
   });
 });
