@@ -1,7 +1,7 @@
 // groupnorm on a flat activation: per sample, the n units split into G groups of n/G, each normalized over its
 // own units, y = γ (x − m_g)/√(v_g + ε) + β. At infinite width with G fixed each group holds n/G → ∞ units of
 // the same unit law, so m_g → μ and v_g → q − μ² exactly as layernorm's m and v do (the group statistics
-// self-average, docs/derivations.md §"GroupNorm at infinite width"): the map is layernorm's affine map
+// self-average, docs/derivations.md §17.6): the map is layernorm's affine map
 // x ↦ a x + b, a = γ/√(q − μ² + ε), b = β − aμ, whatever G. Backward ×γ²/(v+ε) at leading order; each group's
 // projection removes (1 + (2−κ)ρ)/(n/G) of its share of ‖g‖², so G·(1 + (2−κ)ρ)/n in all (leading order in G/n).
 // Image nets do not run through this table (theory/layers/conv.ts).
