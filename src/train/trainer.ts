@@ -170,7 +170,8 @@ export class Trainer {
     const L = this.spec.depth;
     const model = this.model;
     const wIdx = Array.from({ length: L }, (_, i) => model.weightIndex(i + 1));
-    // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, (unused), unit correlation
+    // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, (unused), unit
+    // correlation; a last row L + 1 for the readout (‖W‖², ‖ΔW‖² only)
     const perLayer = tf.tidy(() => {
       const rows: tf.Tensor[] = [];
       for (let l = 1; l <= L; l++) {
@@ -191,6 +192,12 @@ export class Trainer {
           tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps, unitCorr]),
         );
       }
+      // the readout: ‖W‖², ‖ΔW‖² (its row beside the layers; the other columns unused)
+      const ro = model.weightIndex(null);
+      const R0 = old[ro];
+      const R1 = now[ro];
+      const nan = tf.scalar(Number.NaN);
+      rows.push(tf.stack([nan, tf.sum(tf.square(R0)), tf.sum(tf.square(tf.sub(R1, R0))), nan, nan, nan, nan]));
       return tf.stack(rows);
     });
     const v = perLayer.dataSync();
@@ -213,6 +220,7 @@ export class Trainer {
       out.push(this.rec('grad_h_norm', l, Math.sqrt(gh), t, dTag));
       if (l < L) out.push(this.rec('grad_growth', l, gh / get(l + 1, 0), t, dTag));
       out.push(this.rec('weight_norm', l, Math.sqrt(wsq), t));
+      out.push(this.rec('update_norm', l, Math.sqrt(get(l, 2)), t));
       out.push(this.rec('update_ratio', l, Math.sqrt(get(l, 2)) / Math.sqrt(wsq), t));
       out.push(this.rec('preact_var', l, get(l, 3), t));
       out.push(this.rec('corr', l, get(l, 4), t));
@@ -226,6 +234,9 @@ export class Trainer {
         out.push(this.rec('trust_ratio', l, clip[wIdx[l - 1]], t, { method: `clip-${this.cfg.clip.kind}` }));
     }
     const ro = model.weightIndex(null);
+    const roTag = { param: 'readout' };
+    out.push(this.rec('update_norm', null, Math.sqrt(get(L + 1, 2)), t, roTag));
+    out.push(this.rec('update_ratio', null, Math.sqrt(get(L + 1, 2)) / Math.sqrt(get(L + 1, 1)), t, roTag));
     if (factors[ro] !== null)
       out.push(this.rec('trust_ratio', null, factors[ro]!, t, { method: this.cfg.optimizer.kind, param: 'readout' }));
     // a degenerate gradient: the per-layer ratios measure rounding noise; no factors, no GIA records
