@@ -7,6 +7,7 @@ import { gradientVsDepthFigure } from './gradientDepth.js';
 import { jacobianSpectrumFigure, phaseDiagramFigure } from './maps.js';
 import { symmetryBreakingFigure } from './symmetry.js';
 import { earlyTrainingFigure, gradientFactorsFigure, optimizerComparisonFigure } from './training.js';
+import { updatesFigure } from './updates.js';
 
 export interface FigureDef {
   /** Figure number in docs/figures.md. */
@@ -78,6 +79,12 @@ export const FIGURES = {
     needs:
       'trained per-layer grad_growth, grad_factor_w, weight_gain, grad_align_w, grad_factor_bn, bn_unit_gain, gate_grad_corr, bn_proj_removed over steps; gia_growth, gia_unit_gain',
     build: gradientFactorsFigure,
+  },
+  updates: {
+    index: 11,
+    title: 'Per-layer update ratio and trust ratio against depth, by step',
+    needs: 'trained per-layer update_ratio over steps (tags.optimizer); trust_ratio per layer where an adaptive optimizer ran',
+    build: updatesFigure,
   },
 } as const satisfies Record<string, FigureDef>;
 

@@ -94,6 +94,10 @@ const EXPECT: Record<string, { marks: string[]; titles: string[] }> = {
     marks: ['mark-line', 'mark-area', 'mark-symbol'],
     titles: ['layer ℓ', 'norm spread', 'correlation', 'relu, B = 32', 'silu, B = 32'],
   },
+  updates: {
+    marks: ['mark-line', 'mark-area', 'mark-symbol'],
+    titles: ['layer ℓ (1 = input side)', 'update ratio ‖ΔW_ℓ‖ / ‖W_ℓ‖', 'trust ratio (per layer)', 'step 0', 'step 200', 'LARS', 'SGD'],
+  },
 };
 
 describe('every figure', () => {

@@ -257,6 +257,30 @@ export function allRecords(): SPRecord[] {
   ];
 }
 
+/**
+ * updates: per-layer update_ratio and LARS trust ratios over probed steps, two optimizers, two seeds (labelled
+ * fixture values: SGD's ratio falls with depth and step, LARS's is lr·η = 0.001 at every layer).
+ */
+export function updateRecords(depth = 8): SPRecord[] {
+  const f = fields({ depth, width: 64, batch: 32 });
+  const out: SPRecord[] = [];
+  for (const step of [0, 1, 2, 5, 10, 20, 50, 100, 200])
+    for (let s = 1; s <= 2; s++)
+      for (let l = 1; l <= depth; l++) {
+        const sgd = { seed: s, step, tags: { optimizer: 'sgd' } };
+        const lars = { seed: s, step, tags: { optimizer: 'lars' } };
+        out.push(record(f, 'trained', 'update_ratio', l, (0.05 / (1 + step / 50)) * 0.8 ** l * (1 + 0.05 * s), sgd));
+        out.push(record(f, 'trained', 'update_ratio', l, 0.001 * (1 + 0.001 * s), lars));
+        out.push(
+          record(f, 'trained', 'trust_ratio', l, 0.002 * 1.3 ** l * (1 + step / 100) * (1 + 0.05 * s), {
+            ...lars,
+            tags: { optimizer: 'lars', method: 'lars' },
+          }),
+        );
+      }
+  return out;
+}
+
 export const FIXTURES: Record<string, () => SPRecord[]> = {
   'gradient-vs-depth': gradientRecords,
   'lambda-vs-batch': batchRecords,
@@ -268,6 +292,7 @@ export const FIXTURES: Record<string, () => SPRecord[]> = {
   'jacobian-spectrum': spectrumRecords,
   'phase-diagram': phaseRecords,
   'symmetry-breaking': symmetryRecords,
+  updates: updateRecords,
 };
 
 export { summarize };
