@@ -26,6 +26,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
     load: () => import('./commands/spectrum.js'),
   },
   train: { summary: 'real training on TensorFlow.js with per-layer probes', load: () => import('./commands/train.js') },
+  probe: { summary: 'train a saved tfjs model with per-layer probes, its theory overlaid', load: () => import('./commands/probe.js') },
   compare: {
     summary: 'join theory, sampled and trained records: ratios, log errors, spread distances',
     load: () => import('./commands/compare.js'),

@@ -4,8 +4,11 @@
 // layer's name in tags.name; compare joins on (spec, quantity, layer, step), theory's null step as step 0.
 //   out_var   at block l's Dense        = the theory's preact_var (batch variance of h_l)
 //   out_var, out_mean at block l's act  = postact_var, postact_mean (a block that ends with its activation)
-//   grad_growth at block l's Dense      = ‖∂L/∂h_l‖² / ‖∂L/∂h_{l+1}‖², l < L (the probe's grad_out_sq of the
-//                                         two Dense layers: gradRatios below computes it from them)
+//   grad_growth at block l's Dense      = ‖∂L/∂h_l‖² / ‖∂L/∂h_{l+1}‖², l < L, only where the probe's next
+//                                         recorded layer is block l+1's Dense (its grad_growth is the ratio
+//                                         over consecutive recorded layers: record only the weight layers,
+//                                         probe's `include`, to get it); gradRatios below computes the block
+//                                         ratio from the Dense layers' grad_out_sq whatever is recorded
 //   growth (layer null)                 = the interior rate (λ(B) for the BatchNorm presets)
 import { type NetworkSpec, type SpecFields, specFields } from '../network/index.js';
 import { type Quantity, record, type SPRecord } from '../records/index.js';
@@ -17,8 +20,11 @@ export interface OverlayOptions {
   inputVar?: number;
   /** Its cross-sample correlation E[x_a·x_b]/E[x²], a ≠ b, in [0, 1); default 0. */
   inputCorr?: number;
-  /** The `layer` index of a model layer (the probe's); default: its 1-based position among the non-input layers. */
-  layerIndex?: (modelLayer: string) => number | null;
+  /**
+   * The probe's recorded layers (prober.layers(): record `layer` and the model's name), which give each
+   * model layer its `layer` index; default: every non-input layer, 1-based (the probe's default).
+   */
+  probed?: readonly { layer: number; name: string }[];
   /** Spec fields for the records (default: the description's spec), so that they share the probe's specId. */
   fields?: SpecFields;
   tags?: Record<string, string | number | boolean | null>;
@@ -94,7 +100,8 @@ export function inputMoments(x: ArrayLike<number>, n: number, dim: number): { in
 /** The theory records of a described model, aligned with the probe's (see the file's head). */
 export function theoryOverlay(d: Description, options: OverlayOptions = {}): Overlay {
   const notes: string[] = [];
-  const blocks = blocksOfDescription(d, options.layerIndex ?? defaultLayerIndex(d.map));
+  const index = options.probed ? (n: string) => options.probed!.find((p) => p.name === n)?.layer ?? null : defaultLayerIndex(d.map);
+  const blocks = blocksOfDescription(d, index);
   if (!d.spec) {
     notes.push('no theory overlay: the model has a layer without theory (the description notes say which)');
     return { records: [], notes, growth: null, blocks, prediction: null };
@@ -109,11 +116,15 @@ export function theoryOverlay(d: Description, options: OverlayOptions = {}): Ove
     return { records: [], notes, growth: null, blocks, prediction: null };
   }
   notes.push(...p.notes);
+  const L = blocks.length;
+  if (L > 1 && blocks.some((b, i) => i + 1 < L && (b.denseIndex === null || blocks[i + 1].denseIndex !== b.denseIndex + 1)))
+    notes.push(
+      "grad_growth theory is written only where the probe's next recorded layer is the next block's Dense (record the weight layers only to compare it; gradRatios computes the block ratio from grad_out_sq)",
+    );
   const fields = options.fields ?? specFields(spec);
   const extra = options.tags ?? {};
   const out: SPRecord[] = [];
   const at = (q: string, l: number) => p.records.find((r) => r.quantity === q && r.layer === l);
-  const L = blocks.length;
   const put = (quantity: Quantity, index: number | null, name: string, block: number, value: number | undefined) => {
     if (index === null || value === undefined || !Number.isFinite(value)) return;
     out.push(record(fields, 'theory', quantity, index, value, { tags: { ...extra, name, block } }));
@@ -121,7 +132,9 @@ export function theoryOverlay(d: Description, options: OverlayOptions = {}): Ove
   for (const b of blocks) {
     const l = b.block;
     put('out_var', b.denseIndex, b.dense, l, at('preact_var', l)?.value);
-    if (l < L) put('grad_growth', b.denseIndex, b.dense, l, at('grad_growth', l)?.value);
+    const next = blocks[l];
+    if (l < L && b.denseIndex !== null && next.denseIndex === b.denseIndex + 1)
+      put('grad_growth', b.denseIndex, b.dense, l, at('grad_growth', l)?.value);
     if (b.act) {
       put('out_var', b.actIndex, b.act, l, at('postact_var', l)?.value);
       put('out_mean', b.actIndex, b.act, l, at('postact_mean', l)?.value);
