@@ -18,6 +18,7 @@ export {
   RoundOffGradientError,
   readoutConstantReason,
   roundOffBound,
+  sampleNet,
 } from './network.js';
 export { SAMPLE_LAYERS, type SampleLayer, type SampleLayerTable } from './layers/index.js';
 export {

@@ -1,6 +1,21 @@
 // Synthetic data: fresh Gaussian inputs every step with a controlled within-batch correlation, labels
-// (or regression targets) from a random teacher network drawn from its own seed stream.
-import { activationOf, deriveSeed, drawNetwork, drawReadout, gaussianInputs, makeSpec, SpecError } from '../../network/index.js';
+// (or regression targets) from a random teacher network drawn from its own seed stream. The teacher runs
+// on the sampler's float64 engine (src/sample: the walker over the layer list and its kernels, the
+// TypeScript ones, so that the data do not depend on whether the native addon is built).
+import {
+  blocksOf,
+  deriveSeed,
+  drawNetwork,
+  drawReadout,
+  gaussianInputs,
+  type Layer,
+  layersOf,
+  type LinearParams,
+  makeSpec,
+  type NetworkSpec,
+  SpecError,
+} from '../../network/index.js';
+import { sampleNet } from '../../sample/index.js';
 import { TrainConfigError } from '../errors.js';
 import type { Dataset, DataSource, HostBatch } from './types.js';
 
@@ -51,13 +66,64 @@ export const synthetic: DataSource<SyntheticData> = {
   load: (cfg, seed, inputDim, classify) => new Synthetic(cfg.dim ?? inputDim, cfg, seed, classify),
 };
 
+/** The teacher: a linear-act MLP of the configured depth, width and activation, σ_w² = 1, no biases, no batch. */
+export function teacherSpec(cfg: SyntheticData, dim: number): NetworkSpec {
+  return makeSpec({
+    depth: cfg.teacherDepth,
+    width: cfg.teacherWidth,
+    inputDim: dim,
+    order: 'linear-act',
+    activation: cfg.teacherActivation,
+    batch: null,
+    init: { sigmaW2: 1 },
+  });
+}
+
+/** Rows the teacher runs at once: its dense kernel also forms the rows × rows input Gram (for a backward it does not run), so few rows keep that cheap (64: about the cost of the product itself at the default width). */
+const TEACHER_ROWS = 64;
+
+/**
+ * The teacher's outputs y = x_L Rᵀ (B × nOut, float64) for inputs x (B × inputDim): the spec's blocks
+ * through the sampler's walker (sampleNet) on its TypeScript kernels, and the readout through the same
+ * gemm. Every output is a sum over its inputs in index order, whatever the batch (gemm's loops), so the
+ * rows are run TEACHER_ROWS at a time with the same result.
+ */
+export function teacherForward(
+  spec: NetworkSpec,
+  params: LinearParams[],
+  readout: Float64Array,
+  nOut: number,
+  x: Float64Array,
+  B: number,
+): Float64Array {
+  const blocks: Layer[][] = blocksOf(layersOf(spec));
+  const y = new Float64Array(B * nOut);
+  const nets = new Map<number, ReturnType<typeof sampleNet>>();
+  for (let r0 = 0; r0 < B; r0 += TEACHER_ROWS) {
+    const b = Math.min(TEACHER_ROWS, B - r0);
+    let net = nets.get(b);
+    if (!net) nets.set(b, (net = sampleNet(spec, params, b, 'typescript')));
+    let a = x.subarray(r0 * spec.inputDim, (r0 + b) * spec.inputDim);
+    let n = spec.inputDim;
+    for (let l = 0; l < blocks.length; l++) {
+      const r = net.forwardList(blocks[l], a, n, l > 0, { l, stats: null, inGram: null, shape: null });
+      net.releaseList(blocks[l], r.caches);
+      a = r.out;
+      n = r.n;
+    }
+    net.k.gemm(false, true, b, nOut, n, 1, a, n, readout, n, 0, y.subarray(r0 * nOut, (r0 + b) * nOut), nOut);
+    net.buf.give(a);
+  }
+  return y;
+}
+
 /** Synthetic data: fresh correlated Gaussian inputs every step, labels from a random teacher network. */
 class Synthetic implements Dataset {
   readonly name = 'synthetic';
   readonly nTrain = null;
-  private readonly teacher: { W: Float64Array; nOut: number; nIn: number; b: Float64Array }[];
+  private readonly tspec: NetworkSpec;
+  private readonly teacher: LinearParams[];
   private readonly readout: Float64Array;
-  private readonly phi: (x: number) => number;
   private testCache: HostBatch | null = null;
   constructor(
     readonly dim: number,
@@ -65,19 +131,10 @@ class Synthetic implements Dataset {
     private readonly seed: number,
     private readonly classify: boolean,
   ) {
-    const tspec = makeSpec({
-      depth: cfg.teacherDepth,
-      width: cfg.teacherWidth,
-      inputDim: dim,
-      order: 'linear-act',
-      activation: cfg.teacherActivation,
-      batch: null,
-      init: { sigmaW2: 1 },
-    });
+    this.tspec = teacherSpec(cfg, dim);
     const tseed = deriveSeed(seed, 'teacher');
-    this.teacher = drawNetwork(tspec, tseed);
+    this.teacher = drawNetwork(this.tspec, tseed);
     this.readout = drawReadout(cfg.teacherWidth, cfg.classes, tseed);
-    this.phi = activationOf(tspec).phi;
   }
   get nOut(): number {
     return this.cfg.classes;
@@ -87,29 +144,8 @@ class Synthetic implements Dataset {
   }
   private make(B: number, label: string): HostBatch {
     const x64 = gaussianInputs(B, this.dim, this.seed, this.cfg.rho, label);
-    // teacher forward in float64: a ← φ(W a + b) per layer, outputs y = a R^T
-    let a = x64;
-    let nIn = this.dim;
-    for (const L of this.teacher) {
-      const next = new Float64Array(B * L.nOut);
-      for (let i = 0; i < B; i++) {
-        for (let o = 0; o < L.nOut; o++) {
-          let s = L.b[o];
-          for (let j = 0; j < nIn; j++) s += L.W[o * nIn + j] * a[i * nIn + j];
-          next[i * L.nOut + o] = this.phi(s);
-        }
-      }
-      a = next;
-      nIn = L.nOut;
-    }
     const K = this.cfg.classes;
-    const y = new Float32Array(B * K);
-    for (let i = 0; i < B; i++)
-      for (let k = 0; k < K; k++) {
-        let s = 0;
-        for (let j = 0; j < nIn; j++) s += this.readout[k * nIn + j] * a[i * nIn + j];
-        y[i * K + k] = s;
-      }
+    const y = Float32Array.from(teacherForward(this.tspec, this.teacher, this.readout, K, x64, B));
     const x = Float32Array.from(x64);
     if (!this.classify) return { x, n: B, labels: null, targets: y };
     const labels = new Int32Array(B);
