@@ -463,6 +463,19 @@ const CASES: [string[], string[]][] = [
     ['train', '--config', 'arr.json'],
     ['--config', 'arr.json', 'JSON object'],
   ],
+  // probe: a model.json that is not JSON, or not an object; a bad flag
+  [
+    ['probe', 'notjson.json'],
+    ['notjson.json', 'not valid JSON'],
+  ],
+  [
+    ['probe', 'arr.json'],
+    ['arr.json', 'not a JSON object'],
+  ],
+  [
+    ['probe', 'good.jsonl', '--optimizer', 'nope'],
+    ['--optimizer', 'nope', 'sgd'],
+  ],
   // a spectrum past float64: refused before any sampling (it hung in the CDF's bracketing)
   [
     ['spectrum', '--sigma-w2', '1e300', '--depth', '8', '--width', '32', '--seeds', '1'],
