@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .description('Draw a figure from records alone: writes <name>.vl.json (data inline, as drawn) and <name>.svg/.png/.pdf')
     .argument(
       '<name>',
-      'gradient-vs-depth | lambda-vs-batch | depth-batch-heatmap | activation-rate | early-training | optimizer-comparison | jacobian-spectrum | phase-diagram | symmetry-breaking | gradient-factors | all',
+      'gradient-vs-depth | lambda-vs-batch | depth-batch-heatmap | activation-rate | early-training | optimizer-comparison | jacobian-spectrum | phase-diagram | symmetry-breaking | gradient-factors | updates | all',
     )
     .requiredOption('--from <inputs...>', 'record files (.json, .jsonl) or run directories')
     .option('--out <dir>', 'output directory', 'figures')
