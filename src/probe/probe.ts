@@ -215,8 +215,10 @@ class ModelProber implements Prober {
     const sitePos = new Map(this.sites.map((s, i) => [s, i]));
     let value: tf.Scalar | null = null;
     let grads: (tf.Tensor | null)[] = [];
-    const wSites = withWeights ? this.sites.filter((s) => s.group) : [];
+    // gradients reach every layer downstream of a float input; an integer input (token ids) has none, so
+    // the weights stand in as the sources of the gradient paths there
     const xIn = x.dtype === 'float32' ? [x] : [];
+    const wSites = withWeights || xIn.length === 0 ? this.sites.filter((s) => s.group) : [];
     try {
       const hook = (s: Site, out: tf.Tensor): tf.Tensor => {
         const i = sitePos.get(s)!;
