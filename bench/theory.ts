@@ -2,11 +2,11 @@
 // B from 4 to 4,096 for tanh (target < 1 s), (3) side by side with a numpy peer that evaluates Thm 7 as
 // printed on a 2-D grid (bench/theory_numpy.py), on every 16th B, as a ratio of per-B times.
 // Medians over repetitions; the first (cold) run is reported separately.
-// Usage: npx tsx bench/theory.ts [reps=7]
+// Usage: npx tsx bench/theory.ts [reps=7] [--only-1]  (--only-1: parts (1) and (1b) only)
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { makeSpec, type SpecInput } from '../src/network/index.js';
-import { bnRateIntegral, predict } from '../src/theory/index.js';
+import { bnRateIntegral, chi1, criticalLine, cStar, predict } from '../src/theory/index.js';
 
 const reps = Number(process.argv[2] ?? 7);
 const median = (xs: number[]) => {
@@ -39,6 +39,21 @@ const specs: [string, SpecInput][] = [
     'linear-act tanh σ_w²=1.5 σ_b²=0.05 (no BN)',
     { depth: 1000, batch: 128, order: 'linear-act', activation: 'tanh', init: { sigmaW2: 1.5, sigmaB2: 0.05 } },
   ],
+  ['linear-act tanh σ_w²=2 (no BN)', { depth: 1000, batch: 128, order: 'linear-act', activation: 'tanh' }],
+  ['linear-act gelu σ_w²=2 (no BN)', { depth: 1000, batch: 128, order: 'linear-act', activation: 'gelu' }],
+  [
+    'linear-act gelu σ_w²=1.5 σ_b²=0.05 (no BN)',
+    { depth: 1000, batch: 128, order: 'linear-act', activation: 'gelu', init: { sigmaW2: 1.5, sigmaB2: 0.05 } },
+  ],
+  [
+    'linear-act silu σ_w²=1.5 σ_b²=0.05 (no BN)',
+    { depth: 1000, batch: 128, order: 'linear-act', activation: 'silu', init: { sigmaW2: 1.5, sigmaB2: 0.05 } },
+  ],
+  [
+    'residual linear-act tanh σ_b²=0.05 (no BN)',
+    { depth: 1000, batch: 128, order: 'linear-act', activation: 'tanh', residual: { scale: 0.5 }, init: { sigmaW2: 1, sigmaB2: 0.05 } },
+  ],
+  ['linear-ln-act gelu (table)', { depth: 1000, batch: 128, order: 'linear-ln-act', activation: 'gelu' }],
 ];
 console.log('\n(1) predict(spec), 1,000 layers (target < 50 ms)');
 for (const [name, s] of specs) {
@@ -47,6 +62,19 @@ for (const [name, s] of specs) {
   console.log(`  ${name.padEnd(46)} median ${r.median.toFixed(1).padStart(7)} ms   cold ${r.cold.toFixed(1).padStart(7)} ms`);
 }
 
+console.log('\n(1b) mean-field scalars for smooth activations');
+const scalars: [string, () => void][] = [
+  ['criticalLine(tanh, σ_b² = 0.05)', () => criticalLine('tanh', 0.05)],
+  ['criticalLine(gelu, σ_b² = 0.05)', () => criticalLine('gelu', 0.05)],
+  ['chi1(gelu, 1.5, 0.05) (q* included)', () => chi1('gelu', 1.5, 0.05)],
+  ['cStar(tanh, 2, 0.05)', () => cStar('tanh', 2, 0.05)],
+];
+for (const [name, f] of scalars) {
+  const r = time(f, reps);
+  console.log(`  ${name.padEnd(46)} median ${r.median.toFixed(1).padStart(7)} ms   cold ${r.cold.toFixed(1).padStart(7)} ms`);
+}
+
+if (process.argv.includes('--only-1')) process.exit(0);
 console.log('\n(2) λ(B) for tanh, every B from 4 to 4,096 (target < 1 s)');
 const all = Array.from({ length: 4093 }, (_, i) => i + 4);
 // the BN-output rules are cached per B; clear them by running a different activation in between is not

@@ -13,7 +13,7 @@ import { actBnGradientRate } from './actBnFinite.js';
 import { type ActBnBlock, actBnBlock, bnEpsLayer, bnGradientRate } from './batchnorm.js';
 import { type GramDynamicsOptions, type GramDynamicsResult, gramDynamics } from './gramDynamics.js';
 import { interiorLayers, noInteriorReason, studentT975 } from './interior.js';
-import { gaussMoments, pairMoments, slopesOf } from './moments.js';
+import { gaussMoments, layerMomentsFn, pairMoments, slopesOf } from './moments.js';
 import { chi1, qStar } from './meanField.js';
 import { type Bsb1Stability, bsb1Stability } from './stability.js';
 import { type SphereMoments, sphereMoments } from './sphere.js';
@@ -209,6 +209,7 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
     }
     return m;
   };
+  const plainMoments = layerMomentsFn(act, L); // the Mehler series past 16 blocks (moments.ts)
   const actBnMemo = new Map<string, { blk: ActBnBlock; pm: ReturnType<typeof pairMoments>; gm: ReturnType<typeof gaussMoments> }>();
   let mu = 0;
   let q = inputVar;
@@ -257,8 +258,7 @@ export function predictClassic(spec: NetworkSpec, opts: PredictOptions = {}): Pr
       // the state has converged to a fixed point: reuse the block's moments
       ({ f, muO, qO, qcO } = prevPlain);
     } else {
-      const gm = gaussMoments(act, 0, qh);
-      const pm = pairMoments(act, qh, ch);
+      const { gm, pm } = plainMoments(qh, ch);
       muO = gm.mean;
       qO = gm.second;
       qcO = pm.phiphi;
