@@ -189,7 +189,7 @@ const ACTIVATIONS: Record<string, string | null> = {
 };
 
 /** The signalprop activation of a tfjs activation name, or the reason there is none. */
-export function activationOf(name: string): { activation: string } | { activation: null; why: string } {
+export function tfjsActivation(name: string): { activation: string } | { activation: null; why: string } {
   const a = ACTIVATIONS[name];
   if (a === undefined || a === null)
     return {
@@ -381,7 +381,7 @@ export function describe(model: tf.LayersModel, options: DescribeOptions = {}): 
       const act = String(c.activation ?? 'linear');
       if (act !== 'linear') {
         m.activation = act;
-        const a = activationOf(act);
+        const a = tfjsActivation(act);
         if (a.activation === null) noTheory(m, a.why);
         else {
           list.push({ kind: 'act', activation: a.activation });
@@ -418,8 +418,8 @@ export function describe(model: tf.LayersModel, options: DescribeOptions = {}): 
       continue;
     }
     if (cls === 'Activation' || cls === 'ReLU' || cls === 'LeakyReLU' || cls === 'ELU') {
-      let a: ReturnType<typeof activationOf>;
-      if (cls === 'Activation') a = activationOf(String(c.activation));
+      let a: ReturnType<typeof tfjsActivation>;
+      if (cls === 'Activation') a = tfjsActivation(String(c.activation));
       else if (cls === 'ReLU')
         a = c.maxValue == null ? { activation: 'relu' } : { activation: null, why: `ReLU with maxValue ${c.maxValue} (a clipped ReLU)` };
       else if (cls === 'LeakyReLU') a = { activation: `leaky-relu:${Number(c.alpha ?? 0.3)}` };
@@ -542,3 +542,16 @@ function specOf(
     inputScale: 1,
   };
 }
+
+// the room's index re-exports the model-theory names through this file (one line there)
+export {
+  blocksOfDescription,
+  defaultLayerIndex,
+  gradRatios,
+  inputMoments,
+  type Overlay,
+  type OverlayBlock,
+  type OverlayOptions,
+  theoryOverlay,
+} from './theory.js';
+export { loadModel, ModelFileError, readModelArtifacts, saveModel } from './load.js';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe as group, expect, it } from 'vitest';
 import { layersOf, makeSpec, parseActivation } from '../../src/network/index.js';
-import { activationOf, describe, truncatedNormalVariance } from '../../src/probe/describe.js';
+import { tfjsActivation, describe, truncatedNormalVariance } from '../../src/probe/describe.js';
 import { defaultLayerIndex, inputMoments, theoryOverlay } from '../../src/probe/theory.js';
 import { predict } from '../../src/theory/index.js';
 
@@ -180,7 +180,7 @@ group('describe: kinds, ε, γ/β, activations', () => {
   const names = ['relu', 'tanh', 'linear', 'gelu', 'gelu_new', 'swish', 'elu', 'softplus', 'sigmoid', 'selu', 'mish', 'softsign'];
   for (const name of names) {
     it(`activation ${name} maps to a φ equal to tfjs's`, () => {
-      const a = activationOf(name);
+      const a = tfjsActivation(name);
       expect(a.activation).not.toBeNull();
       const phi = parseActivation(a.activation!).phi;
       const xs = Array.from({ length: 161 }, (_, i) => -4 + i * 0.05);
@@ -192,7 +192,7 @@ group('describe: kinds, ε, γ/β, activations', () => {
   }
 
   it('an unknown activation (softmax inside the net, relu6) is a note', () => {
-    expect(activationOf('softmax').activation).toBeNull();
+    expect(tfjsActivation('softmax').activation).toBeNull();
     const m = tf.sequential({
       layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: 'relu6' }), tf.layers.dense({ units: 2 })],
     });
