@@ -13,8 +13,6 @@ import { describe, expect, it } from 'vitest';
 import { estimateTrain, imageSizes, sampleNetworkBytes } from '../../src/io/memory.js';
 import { makeSpec } from '../../src/network/index.js';
 
-const sum = (parts: [string, number][]) => parts.reduce((s, [, v]) => s + v, 0);
-
 describe('image nets: the estimate of a known case, by hand', () => {
   it('conv-bn-act, depth 2, 4 channels, 5×5×2 images, k = 3, B = 3', () => {
     const spec = makeSpec({ order: 'conv-bn-act', depth: 2, width: 4, batch: 3, image: [5, 5, 2] });
