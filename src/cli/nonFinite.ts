@@ -15,10 +15,16 @@ const LN_MAX = Math.log(Number.MAX_VALUE);
 export function overflowCause(spec: NetworkSpec): string {
   const w = spec.init.sigmaW2;
   const kinds = kindsOf(layersOf(spec));
-  if (!kinds.has('batchnorm') && !kinds.has('layernorm') && !kinds.has('rmsnorm')) {
+  if (!kinds.has('batchnorm') && !kinds.has('layernorm') && !kinds.has('rmsnorm') && !kinds.has('groupnorm')) {
     return `without BatchNorm nothing rescales the activations: each layer multiplies their variance by about σ_w² = ${w} (times E[φ(z)²]/E[z²]), past float64's largest value 1.8e308 (e^${LN_MAX.toFixed(1)}) after ln(1.8e308)/ln(σ_w²) ≈ ${w > 1 ? (LN_MAX / Math.log(w)).toFixed(1) : '∞'} layers`;
   }
-  const norm = kinds.has('batchnorm') ? 'BatchNorm' : kinds.has('layernorm') ? 'LayerNorm' : 'RMSNorm';
+  const norm = kinds.has('batchnorm')
+    ? 'BatchNorm'
+    : kinds.has('layernorm')
+      ? 'LayerNorm'
+      : kinds.has('groupnorm')
+        ? 'GroupNorm'
+        : 'RMSNorm';
   return `${norm} keeps the forward pass bounded, but ‖∂L/∂h‖² grows by λ per layer; over depth ${spec.depth} the product passes float64's largest value 1.8e308 once depth · ln λ > ${LN_MAX.toFixed(1)} (or the norm's ε = ${spec.bn.eps} and γ = ${spec.bn.gamma} are extreme)`;
 }
 

@@ -352,7 +352,7 @@ function customSpec(input: SpecInput): NetworkSpec {
     throw new SpecError('image', undefined, ALLOWED.image + ' for a list with conv2d, resblock, gap or flatten');
   const flat = layers.flatMap((l) => (l.kind === 'residual' ? l.layers : [l]));
   const act = flat.find((l) => l.kind === 'act');
-  const nrm = flat.find((l) => l.kind === 'batchnorm' || l.kind === 'layernorm' || l.kind === 'rmsnorm');
+  const nrm = flat.find((l) => l.kind === 'batchnorm' || l.kind === 'layernorm' || l.kind === 'rmsnorm' || l.kind === 'groupnorm');
   const res = layers.find((l) => l.kind === 'residual');
   const derived: NetworkSpec = {
     depth: dense.length,
