@@ -222,7 +222,8 @@ class ModelProber implements Prober {
     try {
       const hook = (s: Site, out: tf.Tensor): tf.Tensor => {
         const i = sitePos.get(s)!;
-        outs[i] = tf.keep(out);
+        // a clone (the same data, no copy): a layer may hand back its input itself (the user's x), which must not be disposed here
+        outs[i] = tf.keep(tf.clone(out));
         const f = tf.customGrad(((v: tf.Tensor) => ({
           value: tf.clone(v),
           gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
@@ -238,6 +239,9 @@ class ModelProber implements Prober {
         .gradients(() => lossOf(y, this.forward(x, hook)), [...xIn, ...wSites.map((s) => s.group!.variables[0])], undefined, true);
       value = res.value;
       grads = res.grads;
+    } catch (e) {
+      tf.dispose([...outs.filter((o): o is tf.Tensor => !!o), ...gsq.filter((g): g is tf.Scalar => !!g)]);
+      throw e;
     } finally {
       nonTrainable.forEach((w, i) => {
         w.write(saved[i]);

@@ -395,6 +395,29 @@ describe('probe: records and input', () => {
     m.dispose();
   });
 
+  it("a layer that hands back its input (Dropout at rate 0) leaves the user's probe batch alone, and is noted", async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.dropout({ rate: 0, inputShape: [4] }));
+    m.add(tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }));
+    m.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+    const { x, y } = data(8, 4, 2, 71);
+    const p = probe(m, { steps: 2 });
+    await m.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0, yieldEvery: 'never', callbacks: [p.callback({ x, y })] });
+    expect(x.isDisposed).toBe(false);
+    // the Dropout output is x itself: its out_var is x's (float32 sums of 8 terms: 1e-5 covers them)
+    const host = to2(x);
+    let v = 0;
+    for (let j = 0; j < 4; j++) {
+      const c = host.map((r) => r[j]);
+      const mu = c.reduce((a, b) => a + b, 0) / 8;
+      v += c.reduce((a, b) => a + (b - mu) ** 2, 0) / 8 / 4;
+    }
+    expect(relErr(find(p.records(), 'out_var', 1, 0), v)).toBeLessThan(1e-5);
+    expect(p.notes().join('\n')).toMatch(/draws random numbers in training mode/);
+    tf.dispose([x, y]);
+    m.dispose();
+  });
+
   it('bad input: an InputError naming the field', () => {
     const m = build(1, 'bn');
     const field = (f: () => unknown) => {
