@@ -547,6 +547,7 @@ function specOf(
 export {
   blocksOfDescription,
   defaultLayerIndex,
+  giaRecords,
   gradRatios,
   inputMoments,
   type Overlay,

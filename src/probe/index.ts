@@ -22,6 +22,7 @@ export {
   truncatedNormalVariance,
   blocksOfDescription,
   defaultLayerIndex,
+  giaRecords,
   gradRatios,
   inputMoments,
 } from './describe.js';

@@ -10,9 +10,10 @@
 //                                         probe's `include`, to get it); gradRatios below computes the block
 //                                         ratio from the Dense layers' grad_out_sq whatever is recorded
 //   growth (layer null)                 = the interior rate (λ(B) for the BatchNorm presets)
-import { type NetworkSpec, type SpecFields, specFields } from '../network/index.js';
+import * as tf from '@tensorflow/tfjs';
+import { activationOf, type NetworkSpec, type SpecFields, specFields } from '../network/index.js';
 import { type Quantity, record, type SPRecord } from '../records/index.js';
-import { type Prediction, predict } from '../theory/index.js';
+import { correlationAwareRate, type Prediction, predict } from '../theory/index.js';
 import type { Description, ModelLayerMap } from './describe.js';
 
 export interface OverlayOptions {
@@ -169,4 +170,112 @@ export function gradRatios(records: readonly SPRecord[], blocks: readonly Overla
     );
   }
   return out;
+}
+
+/**
+ * The gradient-independence reconstruction of each block's ratio during training (`gia_growth`, as the
+ * trainer records it for its own nets: src/train/trainer.ts, src/theory/correlation.ts), for a model
+ * described as dense → BN → φ blocks (the preset linear-bn-act). At the current weights, on the batch x:
+ * a forward of the blocks in training mode computed here (h_l = x_l K_l + b_l, the BN with the batch's
+ * biased moments and the layer's current γ, β, then the act layer), never through the BN layers (their
+ * moving statistics stay untouched); per block l < L: preVar_j = Var_b h_l,j + ε, colNormSq_j = ‖K_{l+1}[j, :]‖²
+ * (column j of W_{l+1} = K_{l+1}ᵀ), prevRowNormSq_j = ‖K_l[:, j]‖², E φ′(z_l)² and n_{l+1}; γ, β of the
+ * described spec, as the trainer passes its spec's. A labelled approximation, not a prediction
+ * (tags.assumption 'gradient-independence'; docs/training.md). Source 'trained': it is made of measurements.
+ * Returns [] (and a note) where the description is not that preset.
+ */
+export function giaRecords(
+  model: tf.LayersModel,
+  d: Description,
+  x: tf.Tensor,
+  step: number,
+  options: {
+    probed?: readonly { layer: number; name: string }[];
+    fields?: SpecFields;
+    tags?: OverlayOptions['tags'];
+    seed?: number | null;
+  } = {},
+): { records: SPRecord[]; notes: string[]; preVarMean: number[] } {
+  if (d.spec?.order !== 'linear-bn-act')
+    return { records: [], notes: ['no gia_growth: the model is not described as dense → BN → φ blocks (linear-bn-act)'], preVarMean: [] };
+  const index = options.probed ? (n: string) => options.probed!.find((p) => p.name === n)?.layer ?? null : defaultLayerIndex(d.map);
+  const blocks = d.map.filter((m) => m.block !== null && m.kind !== 'identity');
+  const L = d.spec.depth;
+  const byBlock = Array.from({ length: L }, (_, l) => blocks.filter((m) => m.block === l + 1));
+  const eps = d.spec.bn.eps;
+  const phi = activationOf(d.spec);
+  const fields = options.fields ?? specFields(d.spec);
+  const stats: { preVar: tf.Tensor1D; dphi2: tf.Scalar; col: tf.Tensor1D; row: tf.Tensor1D }[] = tf.tidy(() => {
+    let cur = x as tf.Tensor2D;
+    const out: { preVar: tf.Tensor1D; dphi2: tf.Scalar; col: tf.Tensor1D; row: tf.Tensor1D }[] = [];
+    const kernels = byBlock.map((b) => model.getLayer(b[0].modelLayer).getWeights());
+    for (let l = 0; l < L; l++) {
+      const [, bnM, actM] = byBlock[l];
+      const [K, bias] = kernels[l];
+      let h = tf.matMul(cur, K as tf.Tensor2D);
+      if (bias && bias.rank === 1) h = tf.add(h, bias);
+      const { mean, variance } = tf.moments(h, 0);
+      const bnLayer = model.getLayer(bnM.modelLayer);
+      const cfg = bnLayer.getConfig() as { scale?: boolean; center?: boolean };
+      const w = bnLayer.getWeights();
+      let k = 0;
+      const gamma = cfg.scale === false ? null : w[k++];
+      const beta = cfg.center === false ? null : w[k++];
+      let z = tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, eps)));
+      if (gamma) z = tf.mul(z, gamma);
+      if (beta) z = tf.add(z, beta);
+      const act = model.getLayer(actM.modelLayer);
+      const f = (t: tf.Tensor) => act.apply(t) as tf.Tensor;
+      const dz = tf.grad((t: tf.Tensor) => tf.sum(f(t)))(z);
+      const next = l + 1 < L ? (kernels[l + 1][0] as tf.Tensor2D) : null;
+      out.push({
+        preVar: tf.add(variance, eps) as tf.Tensor1D,
+        dphi2: tf.mean(tf.square(dz)) as tf.Scalar,
+        col: next ? (tf.sum(tf.square(next), 1) as tf.Tensor1D) : tf.zeros([0]),
+        row: tf.sum(tf.square(K), 0) as tf.Tensor1D,
+      });
+      cur = f(z) as tf.Tensor2D;
+    }
+    return out as unknown as tf.TensorContainer;
+  }) as never;
+  const records: SPRecord[] = [];
+  const notes: string[] = [];
+  const preVarMean: number[] = [];
+  const extra = options.tags ?? {};
+  for (let l = 0; l < L; l++) {
+    const s = stats[l];
+    const pv = s.preVar.dataSync() as Float32Array;
+    preVarMean.push(pv.reduce((a, b) => a + b, 0) / pv.length - eps);
+    if (l + 1 >= L) continue;
+    const name = byBlock[l][0].modelLayer;
+    const li = index(name);
+    if (li === null) continue;
+    try {
+      const r = correlationAwareRate(
+        {
+          preVar: pv,
+          colNormSq: s.col.dataSync() as Float32Array,
+          dphiSqMean: s.dphi2.dataSync()[0],
+          nCur: model.getLayer(byBlock[l + 1][0].modelLayer).getWeights()[0].shape[1] as number,
+          prevRowNormSq: s.row.dataSync() as Float32Array,
+        },
+        phi,
+        d.spec.bn,
+      );
+      const tags = {
+        ...extra,
+        name,
+        block: l + 1,
+        assumption: 'gradient-independence',
+        lambdaInf: r.lambdaInf,
+        omegaW: r.omegaW,
+        aCorr: r.aCorr,
+      };
+      records.push(record(fields, 'trained', 'gia_growth', li, r.rate, { step, seed: options.seed ?? null, tags }));
+    } catch (e) {
+      notes.push(`no gia_growth at block ${l + 1}, step ${step}: ${(e as Error).message}`);
+    }
+  }
+  for (const s of stats) tf.dispose([s.preVar, s.dphi2, s.row, s.col]);
+  return { records, notes, preVarMean };
 }

@@ -194,6 +194,17 @@ group('signalprop probe: a run directory', () => {
     // all layers recorded: the probe's grad_growth is Dense→BN, not a block ratio, so no theory grad_growth
     expect(theory.filter((x) => x.quantity === 'grad_growth')).toEqual([]);
     expect(man.notes.join('\n')).toMatch(/grad_growth theory is written only where/);
+    // the gradient-independence reconstruction at every probed step (0, 1, 2), blocks 1 and 2 (Dense 1, 4)
+    const gia = trained.filter((x) => x.quantity === 'gia_growth');
+    expect(gia.map((x) => [x.step, x.layer])).toEqual([
+      [0, 1],
+      [0, 4],
+      [1, 1],
+      [1, 4],
+      [2, 1],
+      [2, 4],
+    ]);
+    expect(gia.every((x) => x.tags!.assumption === 'gradient-independence')).toBe(true);
   });
 
   it('--record weights: the probe’s grad_growth is the block ratio, and the theory’s joins it', async () => {

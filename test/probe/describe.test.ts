@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe as group, expect, it } from 'vitest';
 import { layersOf, makeSpec, parseActivation } from '../../src/network/index.js';
 import { tfjsActivation, describe, truncatedNormalVariance } from '../../src/probe/describe.js';
-import { defaultLayerIndex, inputMoments, theoryOverlay } from '../../src/probe/theory.js';
+import { defaultLayerIndex, giaRecords, inputMoments, theoryOverlay } from '../../src/probe/theory.js';
 import { predict } from '../../src/theory/index.js';
 
 tf.setBackend('cpu');
@@ -311,5 +311,56 @@ group('theoryOverlay', () => {
     const mm = inputMoments(x, n, dim);
     expect(mm.inputVar).toBeCloseTo(q / (n * dim), 12);
     expect(mm.inputCorr).toBeCloseTo(c / (n * (n - 1) * dim) / (q / (n * dim)), 12);
+  });
+});
+
+group('giaRecords: the gradient-independence reconstruction on a model', () => {
+  it('its forward is the probe’s (pre-BN batch variance per block, float32), no tensors leak, BN moving stats untouched', async () => {
+    const m = bnNet({ width: 32, depth: 4, inputDim: 24, init: () => tf.initializers.heNormal({ seed: 31 }) });
+    m.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+    const d = describe(m, { batch: 32 });
+    const x = tf.randomNormal([32, 24], 0, 1, 'float32', 8);
+    const y = tf
+      .oneHot(
+        tf.tensor1d(
+          Array.from({ length: 32 }, (_, i) => i % 10),
+          'int32',
+        ),
+        10,
+      )
+      .toFloat();
+    const { probe } = await import('../../src/probe/index.js');
+    const p = probe(m, { steps: 1 });
+    const moving = m.layers[1].getWeights()[2].dataSync().slice();
+    const before = tf.memory().numTensors;
+    const g = giaRecords(m, d, x, 0, { probed: p.layers() });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(m.layers[1].getWeights()[2].dataSync())).toEqual(Array.from(moving));
+    // blocks 1..3 (l < L), at the Dense layers' probe indices 1, 4, 7
+    expect(g.records.map((r) => [r.quantity, r.layer, r.tags!.block])).toEqual([
+      ['gia_growth', 1, 1],
+      ['gia_growth', 4, 2],
+      ['gia_growth', 7, 3],
+    ]);
+    await m.fit(x, y, { batchSize: 32, epochs: 1, callbacks: [p.callback({ x, y })], verbose: 0 });
+    for (let l = 0; l < 4; l++) {
+      const ov = p.records().find((r) => r.quantity === 'out_var' && r.step === 0 && r.tags!.name === m.layers[3 * l].name)!;
+      // two float32 forwards of the same arithmetic (matMul + bias, biased moments): relative 1e-4
+      expect(Math.abs(g.preVarMean[l] / ov.value - 1)).toBeLessThan(1e-4);
+    }
+    for (const r of g.records) expect(r.value).toBeGreaterThan(0);
+    p.dispose();
+    tf.dispose([x, y]);
+    m.dispose();
+  });
+
+  it('a model that is not dense → BN → φ blocks: none, and a note', () => {
+    const m = tf.sequential({
+      layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: 'tanh' }), tf.layers.dense({ units: 2 })],
+    });
+    const g = giaRecords(m, describe(m), tf.zeros([2, 4]), 0);
+    expect(g.records).toEqual([]);
+    expect(g.notes[0]).toMatch(/^no gia_growth: /);
+    m.dispose();
   });
 });

@@ -10,8 +10,8 @@ import type { SPRecord } from '../../records/index.js';
 import { describe } from '../../probe/describe.js';
 import { probe } from '../../probe/index.js';
 import { loadModel } from '../../probe/load.js';
-import { inputMoments, theoryOverlay } from '../../probe/theory.js';
-import { DATA_KINDS, loadData, makeDataConfig, TrainConfigError } from '../../train/index.js';
+import { giaRecords, inputMoments, theoryOverlay } from '../../probe/theory.js';
+import { DATA_KINDS, loadData, makeDataConfig, makeProbeConfig, ProbeSchedule, TrainConfigError } from '../../train/index.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 
 export const PROBE_OPTIMIZERS = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
@@ -98,12 +98,21 @@ export async function probeRun(o: ProbeRunOptions): Promise<ProbeRunResult> {
     let firstX: Float32Array | null = null;
     const every = Math.max(1, Math.floor(o.steps / 10));
     let lastLoss = Number.NaN;
+    // the probe's default schedule: at its probed steps, the gradient-independence reconstruction at θ_t
+    const schedule = new ProbeSchedule(makeProbeConfig(undefined, 'probe'), o.steps);
+    const gia: SPRecord[] = [];
+    const giaNotes = new Set<string>();
     try {
       for (let t = 0; t < o.steps; t++) {
         const b = ds.batch(t, o.batch);
         if (t === 0) firstX = b.x.slice();
         const x = tf.tensor2d(b.x, [b.n, ds.dim]);
         const y = tf.oneHot(tf.tensor1d(b.labels!, 'int32'), ds.nOut).toFloat();
+        if (desc.spec?.order === 'linear-bn-act' && schedule.active(t)) {
+          const g = giaRecords(model, desc, x, t, { probed: prober.layers(), fields: specFields(desc.spec), tags, seed: o.seed });
+          gia.push(...g.records);
+          for (const n of g.notes) giaNotes.add(n);
+        }
         lastLoss = prober.step(() => lossOf(y, model.apply(x, { training: true }) as tf.Tensor), opt, { x, y });
         tf.dispose([x, y]);
         if (!o.quiet && ((t + 1) % every === 0 || t + 1 === o.steps))
@@ -115,8 +124,12 @@ export async function probeRun(o: ProbeRunOptions): Promise<ProbeRunResult> {
     }
     const mom = firstX ? inputMoments(firstX, o.batch, ds.dim) : { inputVar: 1, inputCorr: 0 };
     const overlay = theoryOverlay(desc, { ...mom, probed: prober.layers(), ...(desc.spec ? { fields: specFields(desc.spec) } : {}), tags });
-    const records = [...prober.records(), ...overlay.records];
-    const notes = [...desc.notes, ...prober.notes(), ...overlay.notes];
+    const records = [...prober.records(), ...gia, ...overlay.records];
+    const notes = [...desc.notes, ...prober.notes(), ...overlay.notes, ...giaNotes];
+    if (gia.length)
+      notes.push(
+        'gia_growth: the gradient-independence reconstruction of each block ratio at the probed steps (a labelled approximation, not a prediction: docs/probe.md)',
+      );
     prober.dispose();
     const manifest = {
       format: 'signalprop-probe-run',
