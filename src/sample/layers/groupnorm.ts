@@ -5,9 +5,10 @@
 // Backward: layernorm's (layernorm.ts) on each (sample, group) set of m entries, g = g_ẑ = γ·∂L/∂out,
 //   g_v = s · (g − mean_m g − ẑ · mean_m(g ⊙ ẑ)),
 // exact with ε. G = 1 is layernorm over the whole sample; G = C instance norm (each channel over its positions).
-// Readout: per-sample statistics, like layernorm: not blind in general (no refusal). Instance norm (C/G = 1)
-// followed by gap would give mean_p ẑ = 0 per (sample, channel), a readout blind to the weights: the
-// run-time round-off test (network.ts) catches it, as it does any other degenerate readout.
+// Readout: per-sample statistics, like layernorm: not blind in general (no refusal). Not detected: instance
+// norm (C/G = 1) followed by gap gives mean_p ẑ = 0 per (sample, channel), an output constant in the weights
+// (as G = n on a flat activation, ẑ = 0): the readout rule sees no shapes, and the run-time round-off test
+// (network.ts) covers BatchNorm's projection only, so such a net gets round-off gradients without an error.
 import type { ImageShape } from '../../network/index.js';
 import type { SampleLayer, SampleNet } from './types.js';
 
