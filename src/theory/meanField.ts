@@ -2,12 +2,12 @@
 // correlation map c, their fixed points, χ₁, χ_c, the depth scales ξ_q, ξ_c and the critical line χ₁ = 1.
 // h_l = W_l φ(h_{l−1}) + b_l, W_ij ~ N(0, σ_w²/fan_in), b_i ~ N(0, σ_b²). Formulas: docs/theory.md §3.
 import type { Activation } from '../network/index.js';
-import { type ActivationLike, gaussMoments, pairMoments, slopesOf, toActivation } from './moments.js';
+import { type ActivationLike, gaussD2, gaussMoments, gaussSecond, pairMoments, slopesOf, toActivation } from './moments.js';
 
 /** q-map: q′ = σ_w² E φ(√q z)² + σ_b² (Poole et al. 2016, Eq. 3). */
 export function qMap(activation: ActivationLike, sigmaW2: number, sigmaB2: number, q: number): number {
   const act = toActivation(activation);
-  return sigmaW2 * gaussMoments(act, 0, q).second + sigmaB2;
+  return sigmaW2 * gaussSecond(act, q) + sigmaB2;
 }
 
 /**
@@ -18,7 +18,7 @@ export function qMap(activation: ActivationLike, sigmaW2: number, sigmaB2: numbe
 export function cMap(activation: ActivationLike, sigmaW2: number, sigmaB2: number, q: number, c: number): number {
   const act = toActivation(activation);
   const num = sigmaW2 * pairMoments(act, q, c).phiphi + sigmaB2;
-  const den = sigmaW2 * gaussMoments(act, 0, q).second + sigmaB2;
+  const den = sigmaW2 * gaussSecond(act, q) + sigmaB2;
   return den > 0 ? num / den : 1;
 }
 
@@ -80,7 +80,7 @@ export function chi1(activation: ActivationLike, sigmaW2: number, sigmaB2: numbe
   const qq = q ?? qStar(act, sigmaW2, sigmaB2);
   if (!Number.isFinite(qq))
     throw new RangeError(`chi1: the q-map diverges for ${act.name} at σ_w² = ${sigmaW2}, σ_b² = ${sigmaB2}; pass q explicitly`);
-  return sigmaW2 * gaussMoments(act, 0, qq).d2;
+  return sigmaW2 * gaussD2(act, qq);
 }
 
 /** χ_c = σ_w² E φ′(u1)φ′(u2) at length q and correlation c: the slope of the c-map. */
@@ -100,7 +100,7 @@ export function cStar(activation: ActivationLike, sigmaW2: number, sigmaB2: numb
   const qUse = Number.isFinite(qq) ? qq : k !== null ? 1 : Number.NaN;
   if (!Number.isFinite(qUse)) throw new RangeError(`cStar: the q-map diverges for ${act.name}; pass q explicitly`);
   const sb = Number.isFinite(qq) ? sigmaB2 : 0; // at q → ∞ the bias is negligible (homogeneous φ)
-  const x1 = k !== null ? sigmaW2 * k : sigmaW2 * gaussMoments(act, 0, qUse).d2;
+  const x1 = k !== null ? sigmaW2 * k : sigmaW2 * gaussD2(act, qUse);
   if (x1 <= 1) return 1;
   const g = (c: number) => cMap(act, sigmaW2, sb, qUse, c) - c;
   let lo = 0;
@@ -135,7 +135,7 @@ export function depthScales(activation: ActivationLike, sigmaW2: number, sigmaB2
   const act = toActivation(activation);
   const qs = qStar(act, sigmaW2, sigmaB2);
   const k = homogeneousGain(act);
-  const c1 = k !== null ? sigmaW2 * k : Number.isFinite(qs) ? sigmaW2 * gaussMoments(act, 0, qs).d2 : Number.NaN;
+  const c1 = k !== null ? sigmaW2 * k : Number.isFinite(qs) ? sigmaW2 * gaussD2(act, qs) : Number.NaN;
   const cs = cStar(act, sigmaW2, sigmaB2, Number.isFinite(qs) ? qs : undefined);
   const qUse = Number.isFinite(qs) ? qs : 1;
   const xc = cs >= 1 ? c1 : chiC(act, sigmaW2, sigmaB2, qUse, cs);
@@ -169,7 +169,7 @@ export function criticalLine(activation: ActivationLike, sigmaB2: number): numbe
     const w = Math.exp(lw);
     const qs = qStar(act, w, sigmaB2);
     if (!Number.isFinite(qs)) return 1;
-    return w * gaussMoments(act, 0, qs).d2 - 1;
+    return w * gaussD2(act, qs) - 1;
   };
   let lo = Math.log(1e-3);
   let hi = Math.log(1e3);
