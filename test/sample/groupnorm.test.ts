@@ -3,12 +3,16 @@
 // against the layernorm kernel at G = 1; the per-(sample, group) output statistics as a fast-check property
 // (mean β, variance γ²v/(v + ε)), instance norm at G = C; the backward against central differences, alone on flat
 // and image activations and in a whole net (∂L/∂W and ∂L/∂h through the perturb hook); and the G checks.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { drawLinear, drawNetwork, type Layer, layersOf, makeSpec, type NetworkSpec } from '../../src/network/index.js';
 import { gnNormalize, lnNormalize, SAMPLE_LAYERS } from '../../src/sample/layers/index.js';
 import { forwardBackward, layerListCheck, sampleNet } from '../../src/sample/network.js';
 import { fillGaussian } from './fastDraws.js';
+import { runCli } from '../helpers/cli.js';
 import { type Eval, fdCheck } from './fdCheck.js';
 
 const U = 2 ** -53;
@@ -298,5 +302,25 @@ describe('groupnorm in the table and its G', () => {
           image: [4, 4, 2],
         }),
       ).not.toThrow();
+  });
+  it('on the command line: a G that does not divide the width exits 2 with one line naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sp-gn-'));
+    const file = join(dir, 'layers.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        inputDim: 4,
+        layers: [
+          { kind: 'dense', width: 10 },
+          { kind: 'groupnorm', groups: 4 },
+          { kind: 'act', activation: 'relu' },
+        ],
+      }),
+    );
+    const r = runCli(['sample', '--layers', file, '--seeds', '1']);
+    expect(r.code, r.stderr).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/layers\[1\]\.groups: 4 .*divisor of the width 10/);
   });
 });
