@@ -8,5 +8,6 @@ import { claim5 } from './claim5-temporal.js';
 import { claim6 } from './claim6-optimizers.js';
 import { claim7 } from './claim7-depth.js';
 import { claim8 } from './claim8-norms.js';
+import { claim9 } from './claim9-conv.js';
 
-export const STUDIES: Study[] = [claim1, claim2, claim3, claim4, claim5, claim6, claim7, claim8];
+export const STUDIES: Study[] = [claim1, claim2, claim3, claim4, claim5, claim6, claim7, claim8, claim9];

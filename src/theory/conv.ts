@@ -614,8 +614,15 @@ function convStack(spec: NetworkSpec): Omit<ConvMeanFieldOptions, 'draws' | 'see
     refuse(
       `B·H·W ≤ ${MAX_POSITIONS} for the Monte Carlo mean field (it holds N × N covariances; here N = ${N}); convLeadingRate gives the large-effective-batch order`,
     );
+  if (N > MAX_RESBLOCK_POSITIONS && out.some((b) => b.kind === 'resblock' && !b.projection))
+    refuse(
+      `B·H·W ≤ ${MAX_RESBLOCK_POSITIONS} for a resblock with an identity shortcut (the Monte Carlo keeps each particle's N × N shortcut gradient: draws·N²·8 bytes, 2 GiB at N = 1024; here N = ${N})`,
+    );
   return { batch: spec.batch as number, height: image.h, width: image.w, blocks: out };
 }
+
+/** The largest B·H·W of the input image for a list with identity resblocks (their per-particle N × N matrices). */
+export const MAX_RESBLOCK_POSITIONS = 512;
 
 /** The largest B·H·W the Monte Carlo takes (N × N matrices of float64: 8 MB at 1024). */
 export const MAX_POSITIONS = 1024;

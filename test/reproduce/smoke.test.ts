@@ -14,7 +14,7 @@ describe('signalprop reproduce', () => {
   test('runs every claim at a tiny scale: figures, REPORT.md with every claim, an offline report.html', () => {
     const r = runCli(['reproduce', '--scale', 'tiny', '--threads', '1', '--out', out, '--cache', cache], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(STUDIES.map((s) => s.id)).toEqual(['claim1', 'claim2', 'claim3', 'claim4', 'claim5', 'claim6', 'claim7', 'claim8']);
+    expect(STUDIES.map((s) => s.id)).toEqual(['claim1', 'claim2', 'claim3', 'claim4', 'claim5', 'claim6', 'claim7', 'claim8', 'claim9']);
     const md = readFileSync(join(out, 'REPORT.md'), 'utf8');
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     for (const s of STUDIES) {
@@ -32,17 +32,17 @@ describe('signalprop reproduce', () => {
     expect(html).not.toMatch(/(src|href)=["']https?:/);
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(figs.length);
     // progress went to stderr, results to stdout
-    expect(r.stderr).toContain('[1/8] claim1');
-    expect(r.stdout).not.toContain('[1/8]');
+    expect(r.stderr).toContain('[1/9] claim1');
+    expect(r.stdout).not.toContain('[1/9]');
   });
 
   test('a rerun reuses finished studies; --only names a study or exits 2', () => {
     const again = runCli(['reproduce', '--scale', 'tiny', '--threads', '1', '--only', 'claim3', '--out', out, '--cache', cache]);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('reusing results');
-    const bad = runCli(['reproduce', '--only', 'claim9', '--out', out, '--cache', cache]);
+    const bad = runCli(['reproduce', '--only', 'claim99', '--out', out, '--cache', cache]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--only: "claim9" is not a study; expected one of claim1');
+    expect(bad.stderr).toContain('--only: "claim99" is not a study; expected one of claim1');
     const scale = runCli(['reproduce', '--scale', 'huge']);
     expect(scale.code).toBe(2);
     expect(scale.stderr).toContain('tiny | default | paper');
