@@ -203,6 +203,45 @@ group('describe: kinds, ε, γ/β, activations', () => {
   });
 });
 
+group('describe: a conv net', () => {
+  it('Conv2D → BN → relu × 2 → GAP: conv2d kinds, σ_w² with fan_in k²·C_in against the drawn kernels (3%)', () => {
+    // block 2: 3·3·64·64 = 36864 entries, relative sd of the second moment ≤ √(2/N) = 0.74%, 4 sd = 3%
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          filters: 64,
+          kernelSize: 3,
+          padding: 'same',
+          inputShape: [6, 6, 3],
+          kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+        }),
+        tf.layers.batchNormalization(),
+        tf.layers.reLU(),
+        tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'valid', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        tf.layers.batchNormalization(),
+        tf.layers.reLU(),
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 10 }),
+      ],
+    });
+    const d = describe(m, { batch: 8 });
+    expect(d.notes.filter((n) => n.startsWith('no theory'))).toEqual([]);
+    expect(d.image).toEqual([6, 6, 3]);
+    expect(d.layers!.map((l) => l.kind)).toEqual(['conv2d', 'batchnorm', 'act', 'conv2d', 'batchnorm', 'act', 'gap']);
+    expect(d.layers![3]).toMatchObject({ kind: 'conv2d', channels: 64, kernel: 3, stride: 1, padding: 0 });
+    const k = m.layers[3].getWeights()[0];
+    const v = k.dataSync();
+    let sq = 0;
+    for (const x of v) sq += x * x;
+    const drawn = (sq / v.length) * 3 * 3 * 64;
+    expect(Math.abs((d.layers![3].sigmaW2 as number) / drawn - 1)).toBeLessThan(0.03);
+    // glorot uniform: Var = 2/(fan_in + fan_out) with fans 9·64 each: σ_w² = Var·fan_in = 1 exactly
+    expect(d.layers![3].sigmaW2).toBeCloseTo(1, 12);
+    expect(d.spec!.image).toEqual([6, 6, 3]);
+    m.dispose();
+  });
+});
+
 group('describe: functional models', () => {
   it('Add(x, relu(dense(ln(x)))) is a pre-LN residual block', () => {
     const x = tf.input({ shape: [16] });
