@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #ifdef SP_DNNL
 // Built with oneDNN when its headers are installed (Debian libdnnl-dev): its sgemm JIT-compiles
 // kernels for the instruction set the CPU reports (AVX-512 where there is one), while OpenBLAS may be
@@ -594,6 +595,263 @@ static napi_value CoreName(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// ---- float32 convolution (oneDNN) ----------------------------------------------------------------------
+#ifdef SP_DNNL
+// conv2d(op, B, H, W, C, Cout, k, stride, pad, a, b, out): oneDNN's direct convolution on the trainer's
+// layouts, activations NHWC and filters HWIO ([k, k, C_in, C_out], tf's), symmetric zero padding, no bias.
+//   op 0 forward           a = x [B,H,W,C],        b = filter,            out = y [B,Ho,Wo,Cout]
+//   op 1 backward data     a = dy [B,Ho,Wo,Cout],  b = filter,            out = dx [B,H,W,C]
+//   op 2 backward weights  a = x [B,H,W,C],        b = dy [B,Ho,Wo,Cout], out = dfilter [k,k,C,Cout]
+// The filter goes through the layout oneDNN picks (format_any; a reorder each call, k²·C·C_out values);
+// the activations stay NHWC. Primitives are cached by geometry (creating one JIT-compiles its kernel).
+// Every call runs on one thread (an OpenMP team of 1 inside the call): the sums over the batch in the
+// backward-weights pass would otherwise be split by the thread count and round differently at 1 and 2
+// threads, and every signalprop result is the same bits at any thread count.
+typedef struct {
+  int key[10];
+  dnnl_primitive_t prim, wreorder;
+  // the forward descriptor a backward one was made with: oneDNN's backward descriptors keep a pointer to
+  // their hint, so it lives as long as the entry (destroying it early corrupted the heap)
+  dnnl_primitive_desc_t hint;
+  dnnl_memory_desc_t a_md, b_md, out_md, w_md;  // the primitive's own (w_md: its filter layout)
+  int needs_reorder;
+} ConvEntry;
+#define CONV_CACHE 48
+static ConvEntry conv_cache[CONV_CACHE];
+static int conv_cached = 0;
+static dnnl_engine_t conv_engine = NULL;
+static dnnl_stream_t conv_stream = NULL;
+static char conv_impl[128] = "";
+
+static int conv_make(ConvEntry *e, const int *key) {
+  const int op = key[0], B = key[1], H = key[2], W = key[3], C = key[4], Co = key[5], k = key[6], s = key[7], p = key[8];
+  const int Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+  if (!conv_engine) {
+    if (dnnl_engine_create(&conv_engine, dnnl_cpu, 0) != dnnl_success) return 0;
+    if (dnnl_stream_create(&conv_stream, conv_engine, dnnl_stream_default_flags) != dnnl_success) return 0;
+  }
+  dnnl_dims_t xd = {B, C, H, W}, yd = {B, Co, Ho, Wo}, wd = {Co, C, k, k};
+  dnnl_dims_t st = {s, s}, pl = {p, p}, pr = {p, p};
+  // padding_r: the padding the last output window reaches, at most p (the rows a strided window never
+  // reaches are not padding); never negative (oneDNN's 1×1 stride-2 kernel corrupts memory with pr < 0)
+  pr[0] = (Ho - 1) * s + k - H - p;
+  pr[1] = (Wo - 1) * s + k - W - p;
+  if (pr[0] < 0) pr[0] = 0;
+  if (pr[1] < 0) pr[1] = 0;
+  dnnl_memory_desc_t x_md, y_md, w_any, w_user;
+  dnnl_memory_desc_init_by_tag(&x_md, 4, xd, dnnl_f32, dnnl_nhwc);
+  dnnl_memory_desc_init_by_tag(&y_md, 4, yd, dnnl_f32, dnnl_nhwc);
+  dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any);
+  dnnl_memory_desc_init_by_tag(&w_user, 4, wd, dnnl_f32, dnnl_hwio);
+  dnnl_convolution_desc_t fd, od;
+  if (dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x_md, &w_any, NULL, &y_md, st, pl, pr) != dnnl_success)
+    return 0;
+  dnnl_primitive_desc_t fpd = NULL, pd = NULL;
+  if (dnnl_primitive_desc_create(&fpd, &fd, NULL, conv_engine, NULL) != dnnl_success) return 0;
+  e->hint = NULL;
+  if (op == 0) {
+    pd = fpd;
+    fpd = NULL;
+  } else {
+    dnnl_status_t r = op == 1
+        ? dnnl_convolution_backward_data_desc_init(&od, dnnl_convolution_direct, &x_md, &w_any, &y_md, st, pl, pr)
+        : dnnl_convolution_backward_weights_desc_init(&od, dnnl_convolution_direct, &x_md, &w_any, NULL, &y_md, st, pl, pr);
+    if (r != dnnl_success || dnnl_primitive_desc_create(&pd, &od, NULL, conv_engine, fpd) != dnnl_success) {
+      dnnl_primitive_desc_destroy(fpd);
+      return 0;
+    }
+    e->hint = fpd;
+  }
+  const char *impl = NULL;
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+  if (impl) snprintf(conv_impl, sizeof conv_impl, "%s", impl);
+  const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, op == 2 ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
+  e->w_md = *wmd;
+  e->needs_reorder = !dnnl_memory_desc_equal(wmd, &w_user);
+  e->wreorder = NULL;
+  if (e->needs_reorder) {
+    dnnl_primitive_desc_t rpd;
+    const dnnl_memory_desc_t *from = op == 2 ? wmd : &w_user, *to = op == 2 ? &w_user : wmd;
+    if (dnnl_reorder_primitive_desc_create(&rpd, from, conv_engine, to, conv_engine, NULL) != dnnl_success) {
+      dnnl_primitive_desc_destroy(pd);
+      if (e->hint) dnnl_primitive_desc_destroy(e->hint);
+      return 0;
+    }
+    dnnl_primitive_create(&e->wreorder, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+  }
+  if (dnnl_primitive_create(&e->prim, pd) != dnnl_success) {
+    dnnl_primitive_desc_destroy(pd);
+    if (e->wreorder) dnnl_primitive_destroy(e->wreorder);
+    if (e->hint) dnnl_primitive_desc_destroy(e->hint);
+    return 0;
+  }
+  dnnl_primitive_desc_destroy(pd);
+  e->a_md = op == 1 ? y_md : x_md;
+  e->b_md = op == 2 ? y_md : w_user;
+  e->out_md = op == 1 ? x_md : op == 0 ? y_md : w_user;
+  for (int i = 0; i < 10; i++) e->key[i] = key[i];
+  return 1;
+}
+
+static ConvEntry *conv_entry(const int *key) {
+  for (int i = 0; i < conv_cached; i++) {
+    int same = 1;
+    for (int j = 0; j < 10 && same; j++) same = conv_cache[i].key[j] == key[j];
+    if (same) return &conv_cache[i];
+  }
+  if (conv_cached == CONV_CACHE) {  // full: start over (a training run uses a handful of geometries)
+    for (int i = 0; i < conv_cached; i++) {
+      dnnl_primitive_destroy(conv_cache[i].prim);
+      if (conv_cache[i].wreorder) dnnl_primitive_destroy(conv_cache[i].wreorder);
+      if (conv_cache[i].hint) dnnl_primitive_desc_destroy(conv_cache[i].hint);
+    }
+    conv_cached = 0;
+  }
+  ConvEntry *e = &conv_cache[conv_cached];
+  if (!conv_make(e, key)) return NULL;
+  conv_cached++;
+  return e;
+}
+
+static dnnl_memory_t conv_mem(const dnnl_memory_desc_t *md, void *data) {
+  dnnl_memory_t m = NULL;
+  dnnl_memory_create(&m, md, conv_engine, data);
+  return m;
+}
+
+// One convolution on the cached primitive of its geometry (key: op, B, H, W, C, Cout, k, s, p); 1 on success.
+static int conv_exec(const int *key, float *a, float *b, float *out) {
+  const int op = key[0];
+  int ok = 0;
+  ConvEntry *e = conv_entry(key);
+  if (e) {
+    float *wtmp = NULL;
+    dnnl_memory_t wprim = NULL, wuser = NULL;
+    ok = 1;
+    if (e->needs_reorder) {
+      // oneDNN's blocked filter layouts pad the channels: its own size, 64-byte aligned
+      size_t need = (dnnl_memory_desc_get_size(&e->w_md) + 63) / 64 * 64;
+      wtmp = aligned_alloc(64, need);
+      wprim = conv_mem(&e->w_md, wtmp);
+      wuser = conv_mem(op == 2 ? &e->out_md : &e->b_md, op == 2 ? out : b);
+      if (op != 2) {
+        dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, wuser}, {DNNL_ARG_TO, wprim}};
+        ok &= dnnl_primitive_execute(e->wreorder, conv_stream, 2, ra) == dnnl_success;
+      }
+    }
+    dnnl_memory_t ma = conv_mem(&e->a_md, a);
+    dnnl_memory_t mb = op == 2 ? conv_mem(&e->b_md, b) : (wprim ? wprim : conv_mem(&e->b_md, b));
+    dnnl_memory_t mo = op == 2 ? (wprim ? wprim : conv_mem(&e->out_md, out)) : conv_mem(&e->out_md, out);
+    dnnl_exec_arg_t args[3];
+    if (op == 0) {
+      args[0] = (dnnl_exec_arg_t){DNNL_ARG_SRC, ma};
+      args[1] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, mb};
+      args[2] = (dnnl_exec_arg_t){DNNL_ARG_DST, mo};
+    } else if (op == 1) {
+      args[0] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST, ma};
+      args[1] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, mb};
+      args[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SRC, mo};
+    } else {
+      args[0] = (dnnl_exec_arg_t){DNNL_ARG_SRC, ma};
+      args[1] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST, mb};
+      args[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_WEIGHTS, mo};
+    }
+    ok &= ok && dnnl_primitive_execute(e->prim, conv_stream, 3, args) == dnnl_success;
+    if (ok && op == 2 && e->needs_reorder) {
+      dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, wprim}, {DNNL_ARG_TO, wuser}};
+      ok &= dnnl_primitive_execute(e->wreorder, conv_stream, 2, ra) == dnnl_success;
+    }
+    dnnl_stream_wait(conv_stream);
+    dnnl_memory_destroy(ma);
+    if (mb != wprim) dnnl_memory_destroy(mb);
+    if (mo != wprim) dnnl_memory_destroy(mo);
+    if (wprim) dnnl_memory_destroy(wprim);
+    if (wuser) dnnl_memory_destroy(wuser);
+    free(wtmp);
+  }
+  return ok;
+}
+
+// A 1×1 convolution with stride s and padding p reads x only at (oy·s − p, ox·s − p): it is the stride-1,
+// unpadded 1×1 convolution of that subsampled input (zeros where a read falls in the padding), and its
+// backward data scatters back to those positions. oneDNN 2.6's strided 1×1 backward-weights kernel writes
+// outside its buffers (heap corruption, found by fuzzing blas.c against a direct loop), so strided 1×1
+// convolutions never reach it.
+static int conv_exec_1x1(const int *key, float *a, float *b, float *out) {
+  const int op = key[0], B = key[1], H = key[2], W = key[3], C = key[4], s = key[7], p = key[8];
+  const int Ho = (H + 2 * p - 1) / s + 1, Wo = (W + 2 * p - 1) / s + 1;
+  const int k1[10] = {op, B, Ho, Wo, C, key[5], 1, 1, 0, 0};
+  float *xs = calloc((size_t)B * Ho * Wo * C, sizeof(float));
+  if (!xs) return 0;
+  if (op != 1)  // gather x at the strided positions
+    for (int n = 0; n < B; n++)
+      for (int oy = 0; oy < Ho; oy++)
+        for (int ox = 0; ox < Wo; ox++) {
+          const int y = oy * s - p, x = ox * s - p;
+          if (y < 0 || y >= H || x < 0 || x >= W) continue;
+          memcpy(xs + (((size_t)n * Ho + oy) * Wo + ox) * C, a + (((size_t)n * H + y) * W + x) * C, C * sizeof(float));
+        }
+  int ok = op == 1 ? conv_exec(k1, a, b, xs) : conv_exec(k1, xs, b, out);
+  if (ok && op == 1) {  // ∂x: zero except at the strided positions
+    memset(out, 0, (size_t)B * H * W * C * sizeof(float));
+    for (int n = 0; n < B; n++)
+      for (int oy = 0; oy < Ho; oy++)
+        for (int ox = 0; ox < Wo; ox++) {
+          const int y = oy * s - p, x = ox * s - p;
+          if (y < 0 || y >= H || x < 0 || x >= W) continue;
+          memcpy(out + (((size_t)n * H + y) * W + x) * C, xs + (((size_t)n * Ho + oy) * Wo + ox) * C, C * sizeof(float));
+        }
+  }
+  free(xs);
+  return ok;
+}
+
+static napi_value Conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value v[12];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  if (argc != 12) {
+    napi_throw_error(env, NULL, "signalprop-blas: conv2d takes 12 arguments");
+    return NULL;
+  }
+  int key[10] = {0};
+  for (int i = 0; i < 9; i++)
+    if (!get_i(env, v[i], &key[i])) return NULL;
+  const int op = key[0], B = key[1], H = key[2], W = key[3], C = key[4], Co = key[5], k = key[6], s = key[7], p = key[8];
+  if (op < 0 || op > 2 || B < 1 || H < 1 || W < 1 || C < 1 || Co < 1 || k < 1 || s < 1 || p < 0 || H + 2 * p < k || W + 2 * p < k) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: conv2d: bad geometry");
+    return NULL;
+  }
+  const size_t Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+  const size_t nx = (size_t)B * H * W * C, ny = (size_t)B * Ho * Wo * Co, nw = (size_t)k * k * C * Co;
+  const size_t na = op == 1 ? ny : nx, nb = op == 2 ? ny : nw, no = op == 0 ? ny : op == 1 ? nx : nw;
+  float *a, *b, *out;
+  if (!get_f32n(env, v[9], &a, na) || !get_f32n(env, v[10], &b, nb) || !get_f32n(env, v[11], &out, no)) return NULL;
+  sigset_t hold, old;  // as in Sgemm: no asynchronous signal while oneDNN runs
+  sigfillset(&hold);
+  sigdelset(&hold, SIGSEGV);
+  sigdelset(&hold, SIGBUS);
+  sigdelset(&hold, SIGFPE);
+  sigdelset(&hold, SIGILL);
+  pthread_sigmask(SIG_BLOCK, &hold, &old);
+  const int team = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const int ok = k == 1 && (s > 1 || p > 0) ? conv_exec_1x1(key, a, b, out) : conv_exec(key, a, b, out);
+  omp_set_num_threads(team);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (!ok) napi_throw_error(env, NULL, "signalprop-blas: oneDNN conv2d failed");
+  return NULL;
+}
+
+// The implementation oneDNN chose for the last convolution primitive it made ("" before the first).
+static napi_value ConvImpl(napi_env env, napi_callback_info info) {
+  napi_value out;
+  napi_create_string_utf8(env, conv_impl, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+#endif
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_default, NULL},
@@ -613,5 +871,12 @@ NAPI_MODULE_INIT() {
       {"coreName", NULL, CoreName, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+#ifdef SP_DNNL
+  napi_property_descriptor conv[] = {
+      {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default, NULL},
+      {"convImpl", NULL, ConvImpl, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(conv) / sizeof(conv[0]), conv);
+#endif
   return exports;
 }

@@ -75,7 +75,33 @@ export interface Binding {
 
 export type FusedFn = 'bnForward' | 'bnBackward' | 'sgdUpdate' | 'sumSquares';
 
-declare const addon: Binding & {
+/** Only in a build with oneDNN: its direct convolution (blas.c Conv2d). */
+export interface ConvBinding {
+  /**
+   * op 0: out = conv(a = x, b = filter); op 1: out = ∂x from (a = ∂y, b = filter); op 2: out = ∂filter from
+   * (a = x, b = ∂y). x [B, H, W, C] and y [B, Ho, Wo, C_out] NHWC, filter [k, k, C, C_out] (HWIO), symmetric
+   * zero padding, no bias; one thread per call (the same bits at any thread count).
+   */
+  conv2d(
+    op: number,
+    B: number,
+    H: number,
+    W: number,
+    C: number,
+    cOut: number,
+    k: number,
+    stride: number,
+    pad: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+  ): void;
+  /** The implementation oneDNN picked for the last convolution it set up (e.g. "jit:avx2"). */
+  convImpl(): string;
+}
+
+declare const addon: Binding &
+  Partial<ConvBinding> & {
   readonly OPS: Ops;
   readonly FUSED: Readonly<Record<FusedKernel, { readonly kernel: string; readonly fn: FusedFn }>>;
 };

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import type { Binding, FusedFn, FusedKernel, Ops } from '../../native/blas/index.cjs';
+import type { Binding, ConvBinding, FusedFn, FusedKernel, Ops } from '../../native/blas/index.cjs';
 import { packageRoot } from './package.js';
 
 export type { BinaryOp, FusedKernel, OperandMode, Ops, UnaryOp } from '../../native/blas/index.cjs';
@@ -26,6 +26,8 @@ export type NativeFloat32 = Pick<
   readonly ops: Ops;
   /** Each fused kernel: the tfjs kernel name it is registered under and the addon function it runs. */
   readonly fused: Readonly<Record<FusedKernel, { readonly kernel: string; readonly fn: FusedFn }>>;
+  /** oneDNN's direct convolution (NHWC, HWIO filters), or null in a build without oneDNN (then im2col + sgemm). */
+  readonly conv2d: ConvBinding['conv2d'] | null;
 };
 
 /** The BLAS thread count (one per process: the sampler and the blas backend share one OpenBLAS). */
@@ -40,6 +42,8 @@ export interface NativeInfo {
   sgemm: string;
   /** OpenBLAS's kernel set (e.g. "Haswell"); its rounding depends on it. */
   openblasCore: string;
+  /** What runs the trainer's convolutions: "oneDNN" (its direct convolution) or "im2col + sgemm". */
+  conv: string;
 }
 
 export interface Native {
@@ -71,7 +75,7 @@ const FUNCTIONS = [
 const _every: Exclude<keyof Binding, (typeof FUNCTIONS)[number]> extends never ? true : never = true;
 void _every;
 
-type Addon = Binding & { OPS?: Ops; FUSED?: NativeFloat32['fused'] };
+type Addon = Binding & Partial<ConvBinding> & { OPS?: Ops; FUSED?: NativeFloat32['fused'] };
 
 let cache: Native | null | undefined;
 let reason: string | null = null;
@@ -96,9 +100,10 @@ function wrap(a: Addon): Native {
       sumSquares: a.sumSquares,
       ops: a.OPS,
       fused: a.FUSED,
+      conv2d: typeof a.conv2d === 'function' ? a.conv2d : null,
     },
     threads: { set: (n) => a.setThreads(Math.max(1, Math.floor(n))), get: () => a.getThreads() },
-    info: { sgemm: a.sgemmEngine(), openblasCore: a.coreName() },
+    info: { sgemm: a.sgemmEngine(), openblasCore: a.coreName(), conv: typeof a.conv2d === 'function' ? 'oneDNN' : 'im2col + sgemm' },
   };
 }
 

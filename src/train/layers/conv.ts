@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { convOut, type ImageShape, padOf } from '../../network/index.js';
 import { type TfActivation, tfActivation } from '../activations.js';
+import { loadF32Addon } from '../blas.js';
 import { batchNorm, batchNormEval, normParams } from './batchnorm.js';
 import type { ForwardContext, ParamInit, T1, T2, TrainLayer } from './types.js';
 
@@ -89,6 +90,8 @@ export function convIm2col(x4: tf.Tensor4D, f4: tf.Tensor4D, stride: number, pad
   const [B, H, W, C] = x4.shape;
   const [k, , , cOut] = f4.shape;
   const g: Geom = { B, H, W, C, k, stride, pad, ho: convOut(H, k, stride, pad), wo: convOut(W, k, stride, pad) };
+  const direct = directConv();
+  if (direct) return convDirect(direct, x4, f4, g, cOut);
   const rows = B * g.ho * g.wo;
   const K = k * k * C;
   const f = tf.customGrad(((xx: tf.Tensor, ff: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -109,6 +112,47 @@ export function convIm2col(x4: tf.Tensor4D, f4: tf.Tensor4D, stride: number, pad
     };
   }) as any);
   return f(x4, f4) as tf.Tensor4D;
+}
+
+type DirectConv = NonNullable<NonNullable<ReturnType<typeof loadF32Addon>>['conv2d']>;
+
+/** oneDNN's direct convolution, on the blas backend of an addon built with oneDNN; otherwise null (im2col). */
+function directConv(): DirectConv | null {
+  return tf.getBackend() === 'blas' ? (loadF32Addon()?.conv2d ?? null) : null;
+}
+
+/**
+ * The same convolution by oneDNN's direct kernels on the host arrays (src/train/blas.ts's backend keeps
+ * them there): forward, backward data and backward weights, one thread per call. It never forms the
+ * B·Ho·Wo × k²C patch matrix, whose memory traffic is most of the im2col path's time (docs/training.md).
+ */
+function convDirect(conv: DirectConv, x4: tf.Tensor4D, f4: tf.Tensor4D, g: Geom, cOut: number): tf.Tensor4D {
+  const { B, H, W, C, k, stride, pad, ho, wo } = g;
+  const run = (op: number, a: tf.Tensor, b: tf.Tensor, n: number) => {
+    const out = new Float32Array(n);
+    conv(op, B, H, W, C, cOut, k, stride, pad, a.dataSync() as Float32Array, b.dataSync() as Float32Array, out);
+    return out;
+  };
+  const f = tf.customGrad(((xx: tf.Tensor, ff: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xx, ff]);
+    return {
+      value: tf.tensor4d(run(0, xx, ff, B * ho * wo * cOut), [B, ho, wo, cOut]),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, fs] = saved;
+        const d = dy as tf.Tensor;
+        return [tf.tensor4d(run(1, d, fs, B * H * W * C), [B, H, W, C]), tf.tensor4d(run(2, xs, d, k * k * C * cOut), [k, k, C, cOut])];
+      },
+    };
+  }) as any);
+  return f(x4, f4) as tf.Tensor4D;
+}
+
+/**
+ * y + b per channel, on the (B·H·W) × C view: the backends' row-broadcast add (the native kernel on blas)
+ * and a bias gradient summed over one axis, where a rank-4 broadcast runs tfjs's generic index loop.
+ */
+function addBias(y: tf.Tensor4D, b: T1): tf.Tensor4D {
+  return tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[3]]), b), y.shape) as tf.Tensor4D;
 }
 
 /** x, with `onGrad` receiving ∂L/∂x in the backward pass (an identity; the probes' ∂L/∂h). */
@@ -156,7 +200,7 @@ export const conv2d: TrainLayer<'conv2d', ConvData> = {
     const x4 = tf.reshape(x, [B, inS.h, inS.w, inS.c]) as tf.Tensor4D;
     const W = p[node.params[0]] as tf.Tensor4D;
     const b = p[node.params[1]] as T1;
-    const y = tf.add(convIm2col(x4, W, node.layer.stride, pad), b);
+    const y = addBias(convIm2col(x4, W, node.layer.stride, pad), b);
     let h = tf.reshape(y, [B, outS.h * outS.w * outS.c]) as T2;
     if (capture) {
       h = tap(h, (dh) => {
@@ -176,7 +220,13 @@ export const gap: TrainLayer<'gap', ImageShape> = {
   },
   forward(node, x) {
     const s = node.data;
-    return tf.mean(tf.reshape(x, [x.shape[0], s.h * s.w, s.c]), 1) as T2;
+    const B = x.shape[0];
+    const n = s.h * s.w;
+    // the sum over positions as a batched product with a row of ones (sgemm on blas; its gradient too),
+    // then / n: tf.mean over the middle axis of a rank-3 tensor and its broadcast gradient run tfjs's
+    // generic index loops, which took 60% of a conv-bn-act step (bench/conv.ts)
+    const sum = tf.matMul(tf.ones([B, 1, n]), tf.reshape(x, [B, n, s.c]));
+    return tf.div(tf.reshape(sum, [B, s.c]), n) as T2;
   },
 };
 
@@ -242,7 +292,7 @@ export const resblock: TrainLayer<'resblock', ResData> = {
     const B = x.shape[0];
     const P = (i: number) => ctx.p[node.params[i]];
     const x4 = tf.reshape(x, [B, inS.h, inS.w, inS.c]) as tf.Tensor4D;
-    let c1 = tf.add(convIm2col(x4, P(0) as tf.Tensor4D, stride, pad), P(1)) as tf.Tensor4D;
+    let c1 = addBias(convIm2col(x4, P(0) as tf.Tensor4D, stride, pad), P(1) as T1);
     const { capture } = ctx;
     if (capture) {
       let h = tf.reshape(c1, [B, outS.h * outS.w * outS.c]) as T2;
@@ -256,10 +306,10 @@ export const resblock: TrainLayer<'resblock', ResData> = {
     const u = bn2d(c1, P(2) as T1, P(3) as T1, eps, node.stat, ctx);
     if (capture && capture.actIn[l] === undefined) capture.actIn[l] = tf.keep(tf.reshape(u, [B, -1]) as T2);
     const a = phi(u) as tf.Tensor4D;
-    const c2 = tf.add(convIm2col(a, P(4) as tf.Tensor4D, 1, pad), P(5)) as tf.Tensor4D;
+    const c2 = addBias(convIm2col(a, P(4) as tf.Tensor4D, 1, pad), P(5) as T1);
     const v = bn2d(c2, P(6) as T1, P(7) as T1, eps, node.stat + 1, ctx);
     const sc = proj
-      ? bn2d(tf.add(convIm2col(x4, P(8) as tf.Tensor4D, stride, 0), P(9)) as tf.Tensor4D, P(10) as T1, P(11) as T1, eps, node.stat + 2, ctx)
+      ? bn2d(addBias(convIm2col(x4, P(8) as tf.Tensor4D, stride, 0), P(9) as T1), P(10) as T1, P(11) as T1, eps, node.stat + 2, ctx)
       : x4;
     return tf.reshape(phi(tf.add(v, sc)), [B, outS.h * outS.w * outS.c]) as T2;
   },
