@@ -170,6 +170,14 @@ export class Trainer {
     const L = this.spec.depth;
     const model = this.model;
     const wIdx = Array.from({ length: L }, (_, i) => model.weightIndex(i + 1));
+    // an image block (a conv kernel [k, k, C_in, C]): its h and output are B × H·W·C (NHWC); its batch variance
+    // and unit correlation are per channel, over the B·H·W values of the (B·H·W) × C view, as BatchNorm2d and
+    // the sampler take them
+    const channels = wIdx.map((i) => (model.info[i].shape.length === 4 ? model.info[i].shape[3] : null));
+    const perChannel = (t: tf.Tensor, l: number): tf.Tensor2D => {
+      const c = channels[l - 1];
+      return (c === null || t.shape[1]! % c !== 0 ? t : tf.reshape(t, [-1, c])) as tf.Tensor2D;
+    };
     // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, (unused), unit
     // correlation; a last row L + 1 for the readout (‖W‖², ‖ΔW‖² only)
     const perLayer = tf.tidy(() => {
@@ -177,7 +185,7 @@ export class Trainer {
       for (let l = 1; l <= L; l++) {
         const W0 = old[wIdx[l - 1]];
         const W1 = now[wIdx[l - 1]];
-        const h = cap.h[l - 1];
+        const h = perChannel(cap.h[l - 1], l);
         const { variance } = tf.moments(h, 0);
         const X = cap.out[l - 1];
         const r = tf.sqrt(tf.sum(tf.square(X), 1));
@@ -187,7 +195,7 @@ export class Trainer {
         const B = X.shape[0];
         const corr = tf.div(tf.sub(tf.sum(C), tf.sum(tf.square(tf.div(r, rc)))), B * (B - 1));
         const dps = tf.scalar(Number.NaN); // E φ′² comes from unitSums (per unit), where the factors need it
-        const unitCorr = unitCorrelation(X as tf.Tensor2D);
+        const unitCorr = unitCorrelation(perChannel(X, l));
         rows.push(
           tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps, unitCorr]),
         );

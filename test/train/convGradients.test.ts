@@ -7,7 +7,16 @@ import { gaussianInputs, makeSpec, randomTargets, type SpecInput } from '../../s
 import { forwardBackward } from '../../src/sample/index.js';
 import { filterFromRowMajor } from '../../src/train/layers/conv.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
-import { emptyCapture, gradientsOf, initBackend, Mlp } from '../../src/train/index.js';
+import {
+  type Dataset,
+  emptyCapture,
+  gradientsOf,
+  type HostBatch,
+  initBackend,
+  Mlp,
+  resolveTrainConfig,
+  Trainer,
+} from '../../src/train/index.js';
 import { relErr } from './reference.js';
 
 const HAVE_BLAS = blasUnavailableReason() === null;
@@ -82,4 +91,63 @@ describe("image nets: step-0 gradients equal the sampler's for the same seed", (
       expect(ref.gradHSq[0]).toBeGreaterThan(0);
     });
   }
+});
+
+describe('image nets: the probes take batch statistics per channel, over B·H·W', () => {
+  it('step-0 preact_var equals the sampler’s per-channel variance; unit_corr is between channels', async () => {
+    await initBackend(HAVE_BLAS ? 'blas' : 'cpu');
+    const seed = 3;
+    const input: SpecInput = { order: 'conv-bn-act', depth: 3, width: 4, batch: 4, image: [6, 6, 2], activation: 'tanh' };
+    const { config, spec } = resolveTrainConfig({ spec: input, loss: 'mse', optimizer: { kind: 'sgd', lr: 0.01 }, steps: 1, seed });
+    const B = spec.batch as number;
+    const dim = spec.inputDim;
+    const t = randomTargets('mse', B, seed);
+    const hb: HostBatch = {
+      x: Float32Array.from(gaussianInputs(B, dim, seed)),
+      n: B,
+      labels: null,
+      targets: Float32Array.from(t.targets!),
+    };
+    const data: Dataset = {
+      name: 'fixed',
+      dim,
+      nOut: t.nOut,
+      nTrain: null,
+      nTest: B,
+      batch: () => hb,
+      test: () => hb,
+      describe: () => ({}),
+    };
+    const tr = new Trainer(config, spec, data, null, 'test');
+    const ref = forwardBackward(spec, seed, { loss: 'mse', backend: 'typescript' });
+    // the block outputs at θ₀, to compute the channel correlation on the host in float64
+    const capture = emptyCapture(spec.depth);
+    const x = tf.tensor2d(hb.x, [B, dim]);
+    const targets = { t: tf.tensor2d(hb.targets!, [B, t.nOut]), labels: null };
+    gradientsOf(tr.model, 'mse', x, targets, capture);
+    const recs = tr.step(0).records; // after the capture: the step moves the weights to θ₁
+    const C = 4;
+    // float32 against float64 through ≤ 3 blocks of convs of ≤ 36 terms and BN over 144 values: ≤ 40·144·u₃₂
+    const tol = 40 * 144 * U32;
+    for (let l = 1; l <= spec.depth; l++) {
+      const pv = recs.find((r) => r.quantity === 'preact_var' && r.layer === l)!.value;
+      expect(Math.abs(pv / ref.preactVar[l - 1] - 1), `preact_var ${l}`).toBeLessThan(tol);
+      // mean |correlation| between the C channels of the block output over its B·H·W rows
+      const X = Float64Array.from(capture.out[l - 1].dataSync());
+      const rows = X.length / C;
+      const mean = new Float64Array(C);
+      for (let i = 0; i < rows; i++) for (let c = 0; c < C; c++) mean[c] += X[i * C + c] / rows;
+      const cov = (a: number, b: number) => {
+        let s = 0;
+        for (let i = 0; i < rows; i++) s += (X[i * C + a] - mean[a]) * (X[i * C + b] - mean[b]);
+        return s;
+      };
+      let sum = 0;
+      for (let a = 0; a < C; a++) for (let b = 0; b < C; b++) if (a !== b) sum += Math.abs(cov(a, b) / Math.sqrt(cov(a, a) * cov(b, b)));
+      const want = sum / (C * (C - 1));
+      const got = recs.find((r) => r.quantity === 'unit_corr' && r.layer === l)!.value;
+      expect(Math.abs(got - want), `unit_corr ${l}`).toBeLessThan(1e-4);
+    }
+    tr.dispose();
+  });
 });
