@@ -4,7 +4,8 @@
 // every overridden kernel falls back to the cpu one for the cases it does not cover (other dtypes,
 // broadcasts that are not scalar/row/column, other transposes), so any tfjs program runs on it.
 //
-// Overridden: BatchMatMul (sgemm, transposed operands for free), Add, Sub, Multiply, RealDiv,
+// Overridden: BatchMatMul and _FusedMatMul (sgemm, transposed operands for free; the fused bias and
+// linear/relu activation by the native add and relu), Add, Sub, Multiply, RealDiv,
 // Maximum, Minimum, SquaredDifference, Square, Relu, Step, Neg, Sqrt, Rsqrt, Abs, Sum, Mean (over
 // leading or trailing axes) and Transpose (2-D, and batched 2-D). The elementwise kernels and the
 // leading-axis reductions give the same bits as the cpu kernels (checked in test/train/blas.test.ts);
@@ -277,39 +278,73 @@ function transposeKernel(fallback: KFunc): KFunc {
   };
 }
 
+/** a·b (batched, broadcast batch dims, transposes for free) by sgemm; null where the native path does not apply. */
+function nativeMatMul(
+  be: BlasBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  ta: boolean,
+  tb: boolean,
+): { shape: number[]; values: Float32Array } | null {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (!native(be, a, b) || ra < 2 || rb < 2) return null;
+  const [aR, aC] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const [bR, bC] = [b.shape[rb - 2], b.shape[rb - 1]];
+  const M = ta ? aC : aR;
+  const K = ta ? aR : aC;
+  const N = tb ? bR : bC;
+  if ((tb ? bC : bR) !== K || M * N * K === 0) return null;
+  let batchShape: number[];
+  try {
+    batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    return null;
+  }
+  const batch = size(batchShape);
+  const batchA = size(a.shape.slice(0, -2));
+  const batchB = size(b.shape.slice(0, -2));
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+  const A = vals(be, a);
+  const B = vals(be, b);
+  const C = be.alloc(batch * M * N);
+  for (let i = 0; i < batch; i++) {
+    const Ai = batchA === 1 ? A : A.subarray(i * aR * aC, (i + 1) * aR * aC);
+    const Bi = batchB === 1 ? B : B.subarray(i * bR * bC, (i + 1) * bR * bC);
+    addon!.sgemm(ta ? 1 : 0, tb ? 1 : 0, M, N, K, 1, Ai, aC, Bi, bC, 0, batch === 1 ? C : C.subarray(i * M * N), N);
+  }
+  return { shape: [...batchShape, M, N], values: C };
+}
+
 function batchMatMulKernel(fallback: KFunc): KFunc {
   return (args) => {
     const { a, b } = args.inputs;
-    const ta = !!args.attrs?.transposeA;
-    const tb = !!args.attrs?.transposeB;
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    if (!native(args.backend, a, b) || ra < 2 || rb < 2) return fallback(args);
-    const [aR, aC] = [a.shape[ra - 2], a.shape[ra - 1]];
-    const [bR, bC] = [b.shape[rb - 2], b.shape[rb - 1]];
-    const M = ta ? aC : aR;
-    const K = ta ? aR : aC;
-    const N = tb ? bR : bC;
-    if ((tb ? bC : bR) !== K || M * N * K === 0) return fallback(args);
-    let batchShape: number[];
-    try {
-      batchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    } catch {
-      return fallback(args);
+    const r = nativeMatMul(args.backend, a, b, !!args.attrs?.transposeA, !!args.attrs?.transposeB);
+    return r ? args.backend.makeTensorInfo(r.shape, 'float32', r.values) : fallback(args);
+  };
+}
+
+/**
+ * _FusedMatMul (tf.fused.matMul: what tf.layers.dense calls): the product by sgemm, then the bias (a row,
+ * column or scalar operand of the native add) and a linear or relu activation, in place; its gradient is
+ * tfjs's, in terms of the ops above. Other activations and PReLU weights fall back to the cpu kernel.
+ */
+function fusedMatMulKernel(fallback: KFunc): KFunc {
+  const { ops } = addon!;
+  return (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs;
+    const act = args.attrs?.activation ?? 'linear';
+    if (preluActivationWeights || (act !== 'linear' && act !== 'relu') || (bias && !native(args.backend, bias))) return fallback(args);
+    const r = nativeMatMul(args.backend, a, b, !!args.attrs?.transposeA, !!args.attrs?.transposeB);
+    if (!r) return fallback(args);
+    if (bias) {
+      const bp = binaryPlan(r.shape, bias.shape);
+      if (!bp || bp.out.length !== r.shape.length || size(bp.out) !== r.values.length) return fallback(args);
+      // in place: each output reads its own input element before writing it
+      addon!.binary(ops.binary.add, r.values, ops.mode[bp.am], vals(args.backend, bias), ops.mode[bp.bm], r.values, bp.rows, bp.cols);
     }
-    const batch = size(batchShape);
-    const batchA = size(a.shape.slice(0, -2));
-    const batchB = size(b.shape.slice(0, -2));
-    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return fallback(args);
-    const A = vals(args.backend, a);
-    const B = vals(args.backend, b);
-    const C = args.backend.alloc(batch * M * N);
-    for (let i = 0; i < batch; i++) {
-      const Ai = batchA === 1 ? A : A.subarray(i * aR * aC, (i + 1) * aR * aC);
-      const Bi = batchB === 1 ? B : B.subarray(i * bR * bC, (i + 1) * bR * bC);
-      addon!.sgemm(ta ? 1 : 0, tb ? 1 : 0, M, N, K, 1, Ai, aC, Bi, bC, 0, batch === 1 ? C : C.subarray(i * M * N), N);
-    }
-    return args.backend.makeTensorInfo([...batchShape, M, N], 'float32', C);
+    if (act === 'relu') addon!.unary(ops.unary.relu, r.values, r.values, 0);
+    return args.backend.makeTensorInfo(r.shape, 'float32', r.values);
   };
 }
 
@@ -319,6 +354,7 @@ function batchMatMulKernel(fallback: KFunc): KFunc {
  */
 const OVERRIDES: Record<string, (fallback: KFunc) => KFunc> = {
   BatchMatMul: batchMatMulKernel,
+  _FusedMatMul: fusedMatMulKernel,
   Add: (f) => binaryKernel('add', f),
   Sub: (f) => binaryKernel('sub', f),
   Multiply: (f) => binaryKernel('mul', f),

@@ -466,3 +466,69 @@ describe.skipIf(!HAVE)('training on blas', () => {
     await expect(initBackend('blas', 0)).rejects.toThrow(/threads.*0.*1 to 1024/);
   });
 });
+
+describe.skipIf(!HAVE)('_FusedMatMul (tf.fused.matMul, what tf.layers.dense calls) on the native kernels', () => {
+  // the fused kernel is sgemm, then the native add and relu in place: the same kernels, in the same order, as
+  // the unfused ops on this backend, so the same bits; its gradient is tfjs's, in terms of those ops
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 24 }),
+      fc.integer({ min: 1, max: 24 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.constantFrom('linear', 'relu'),
+      fc.constantFrom('none', 'row', 'scalar'),
+      fc.integer({ min: 1, max: 1e6 }),
+    ],
+    { numRuns: 40 },
+  )('forward and gradients: the bits of matMul → add → relu', async (M, N, K, ta, tb, act, biasKind, seed) => {
+    const aShape = ta ? [K, M] : [M, K];
+    const bShape = tb ? [N, K] : [K, N];
+    const biasShape = biasKind === 'row' ? [N] : [1];
+    const inputs = [
+      { data: values(M * K, seed), shape: aShape },
+      { data: values(K * N, seed + 1), shape: bShape },
+      { data: values(biasShape[0], seed + 2), shape: biasShape },
+    ];
+    const withBias = biasKind !== 'none';
+    const unfused = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+      const p = tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb);
+      const z = withBias ? tf.add(p, c) : p;
+      return act === 'relu' ? tf.relu(z) : z;
+    };
+    const fused = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.fused.matMul({
+        a: a as tf.Tensor2D,
+        b: b as tf.Tensor2D,
+        transposeA: ta,
+        transposeB: tb,
+        bias: withBias ? c : undefined,
+        activation: act,
+      });
+    const both = (f: typeof unfused) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+      const y = f(a, b, c);
+      const w = tf.sin(tf.reshape(tf.range(0, M * N), [M, N]));
+      const g = tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, z, c), w)))([a, b]);
+      return [y, ...g];
+    };
+    const got = await on('blas', inputs, both(fused));
+    const want = await on('blas', inputs, both(unfused));
+    for (let i = 0; i < got.length; i++) expect(Array.from(got[i].data), `output ${i}`).toEqual(Array.from(want[i].data));
+  });
+
+  it('a tf.layers.dense model gives the bits of the same product on the blas backend', async () => {
+    await initBackend('blas', 1);
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [12], units: 9, activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }),
+      ],
+    });
+    const x = tf.tensor2d(values(5 * 12, 11), [5, 12]);
+    const y = (model.predict(x) as tf.Tensor).dataSync();
+    const [k, b] = model.getWeights();
+    const ref = tf.relu(tf.add(tf.matMul(x, k as tf.Tensor2D), b)).dataSync();
+    expect(Array.from(y)).toEqual(Array.from(ref));
+    model.dispose();
+  });
+});
