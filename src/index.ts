@@ -31,6 +31,10 @@ export type { ProbeConfig } from './train/probes.js';
 export type { TrainOptions, TrainResult } from './train/run.js';
 export { trainRun } from './train/run.js';
 
+// probes and theory on a researcher's own tfjs model
+export type { Prober, ProbeOptions } from './probe/index.js';
+export { describe as describeModel, loadModel, probe, theoryOverlay } from './probe/index.js';
+
 // records and their comparison
 export type { Quantity, SPRecord } from './records/records.js';
 export { QUANTITIES } from './records/records.js';
