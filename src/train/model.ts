@@ -10,7 +10,6 @@ import {
   imageOf,
   type Layer,
   layersOf,
-  type LinearParams,
   type NetworkSpec,
 } from '../network/index.js';
 import type { TfActivation } from './activations.js';

@@ -2,7 +2,7 @@
 // imports one fails, naming it), the bundle is cached and rebuilt when an input changes, the server answers
 // only GET/HEAD on 127.0.0.1 with the page, its script and records under its root (as loadRecords reads them),
 // and `explore --out` writes a static site.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -127,7 +127,7 @@ export const resblock: SampleLayer<'resblock', ResBlockCache> = {
     net.buf.give(u);
     bnBack(net, ga, bn1, gamma, b);
     const gc1 = ga;
-    const { dW, sq } = convGradRecord(net, p, gc1, cols1, g1.B * g1.ho * g1.wo, b);
+    const { sq } = convGradRecord(net, p, gc1, cols1, g1.B * g1.ho * g1.wo, b);
     const done = () => {
       for (const a of [cols1, bn1.z, bn1.inv, bn2.z, bn2.inv, pre, gc1, g]) net.buf.give(a);
       if (proj) for (const a of [proj.cols, proj.bn.z, proj.bn.inv]) net.buf.give(a);
