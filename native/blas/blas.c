@@ -137,6 +137,20 @@ static napi_value Dsyrk(napi_env env, napi_callback_info info) {
 
 
 // sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C (float32)
+#ifdef SP_DNNL
+// Block every asynchronous signal for the calling thread (old: the mask to restore with pthread_sigmask);
+// the synchronous ones (faults) stay deliverable. See Sgemm for why oneDNN calls need it.
+static void hold_signals(sigset_t *old) {
+  sigset_t hold;
+  sigfillset(&hold);
+  sigdelset(&hold, SIGSEGV);
+  sigdelset(&hold, SIGBUS);
+  sigdelset(&hold, SIGFPE);
+  sigdelset(&hold, SIGILL);
+  pthread_sigmask(SIG_BLOCK, &hold, old);
+}
+#endif
+
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
   GemmArgs g;
   if (!gemm_args(env, info, napi_float32_array, "sgemm", &g)) return NULL;
@@ -146,13 +160,8 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   // thread-directed signal every 0.2 ms, or V8's sampling profiler under `node --cpu-prof`, breaks the
   // heap within seconds; OpenBLAS survives the same storm). So asynchronous signals are held back for
   // the length of the call and delivered right after it; the synchronous ones (faults) are left alone.
-  sigset_t hold, old;
-  sigfillset(&hold);
-  sigdelset(&hold, SIGSEGV);
-  sigdelset(&hold, SIGBUS);
-  sigdelset(&hold, SIGFPE);
-  sigdelset(&hold, SIGILL);
-  pthread_sigmask(SIG_BLOCK, &hold, &old);
+  sigset_t old;
+  hold_signals(&old);
   // oneDNN's sgemm is row-major (since oneDNN 1.0), like cblas with CblasRowMajor.
   // Its own threading splits the work by the thread count (on AVX2 machines the K dimension too, so the
   // sums are taken in another order at 2 threads than at 1: measured, a depth-6 training run's records
@@ -828,13 +837,8 @@ static napi_value Conv2d(napi_env env, napi_callback_info info) {
   const size_t na = op == 1 ? ny : nx, nb = op == 2 ? ny : nw, no = op == 0 ? ny : op == 1 ? nx : nw;
   float *a, *b, *out;
   if (!get_f32n(env, v[9], &a, na) || !get_f32n(env, v[10], &b, nb) || !get_f32n(env, v[11], &out, no)) return NULL;
-  sigset_t hold, old;  // as in Sgemm: no asynchronous signal while oneDNN runs
-  sigfillset(&hold);
-  sigdelset(&hold, SIGSEGV);
-  sigdelset(&hold, SIGBUS);
-  sigdelset(&hold, SIGFPE);
-  sigdelset(&hold, SIGILL);
-  pthread_sigmask(SIG_BLOCK, &hold, &old);
+  sigset_t old;  // as in Sgemm: no asynchronous signal while oneDNN runs
+  hold_signals(&old);
   const int team = omp_get_max_threads();
   omp_set_num_threads(1);
   const int ok = k == 1 && (s > 1 || p > 0) ? conv_exec_1x1(key, a, b, out) : conv_exec(key, a, b, out);
