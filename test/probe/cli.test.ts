@@ -256,4 +256,34 @@ group('signalprop probe: a run directory', () => {
     expect(recs.filter((x) => x.source === 'theory')).toEqual([]);
     expect(new Set(recs.filter((x) => x.quantity === 'out_var').map((x) => x.tags!.name)).size).toBe(3);
   });
+
+  it('an image model ([batch, H, W, C]): the data rows reshaped NHWC, every layer measured', async () => {
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [4, 4, 1],
+          filters: 3,
+          kernelSize: 3,
+          padding: 'same',
+          kernelInitializer: tf.initializers.heNormal({ seed: 2 }),
+        }),
+        tf.layers.batchNormalization(),
+        tf.layers.reLU(),
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 10 }),
+      ],
+    });
+    const p = await saveModel(m, join(root, 'conv'));
+    const names = m.layers.map((l) => l.name);
+    m.dispose();
+    const out = join(root, 'runConv');
+    const r = await run(['probe', p, '--data', 'synthetic', '--steps', '2', '--batch', '8', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const recs = loadRecords([out]);
+    // the conv layer's output statistics are per channel over B·H·W rows: a variance of BN-normalized values is 1
+    const bnVar = recs.find((x) => x.quantity === 'out_var' && x.tags!.name === names[1] && x.step === 0)!.value;
+    expect(Math.abs(bnVar - 1)).toBeLessThan(1e-2);
+    expect(new Set(recs.filter((x) => x.quantity === 'out_var').map((x) => x.tags!.name))).toEqual(new Set(names));
+    expect(recs.filter((x) => x.quantity === 'loss').length).toBe(2);
+  });
 });

@@ -11,7 +11,8 @@ import { describe } from '../../probe/describe.js';
 import { probe } from '../../probe/index.js';
 import { loadModel } from '../../probe/load.js';
 import { giaRecords, inputMoments, theoryOverlay } from '../../probe/theory.js';
-import { DATA_KINDS, loadData, makeDataConfig, makeProbeConfig, ProbeSchedule, TrainConfigError } from '../../train/index.js';
+import { blasUnavailableReason } from '../../train/blas.js';
+import { DATA_KINDS, initBackend, loadData, makeDataConfig, makeProbeConfig, ProbeSchedule, TrainConfigError } from '../../train/index.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 
 export const PROBE_OPTIMIZERS = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
@@ -47,22 +48,26 @@ function optimizerOf(kind: ProbeOptimizer, lr: number): tf.Optimizer {
 
 /** Load, describe, train with probes, overlay the theory; writes the run directory when `out` is given. */
 export async function probeRun(o: ProbeRunOptions): Promise<ProbeRunResult> {
-  // tfjs's own cpu backend: every op a user's model may use (the train room's wasm/native back ends are tuned
-  // for signalprop's nets); set before the model is built
+  // the blas backend where the addon is built: tfjs's cpu backend with its matrix products (tf.layers.dense's
+  // fused matMul too), elementwise ops and convolutions native, every other op the cpu kernel, so any model
+  // runs on it; else the cpu backend itself (the wasm backend lacks ops a user's model may use). Set before
+  // the model is built.
   tf.enableProdMode(); // no console hints on stdout, no per-op NaN checks (the loss is checked here)
-  await tf.setBackend('cpu');
-  await tf.ready();
+  await initBackend(blasUnavailableReason() === null ? 'blas' : 'cpu', 1);
   const model = await loadModel(o.model);
   try {
     const shape = model.inputs[0].shape;
     const outShape = model.outputs[0].shape;
-    if (shape.length !== 2 || typeof shape[1] !== 'number')
+    const dims = shape.slice(1);
+    // flat inputs [batch, n], or images [batch, H, W, C] (NHWC: the data's rows, reshaped)
+    if ((dims.length !== 1 && dims.length !== 3) || !dims.every((d) => typeof d === 'number' && d > 0))
       throw new UsageError(
-        `${o.model}: the model's input shape ${JSON.stringify(shape)} is not allowed; expected [batch, n] (flat inputs: the data is flat)`,
+        `${o.model}: the model's input shape ${JSON.stringify(shape)} is not allowed; expected [batch, n] or [batch, H, W, C]`,
       );
+    const inShape = dims as number[];
     if (outShape.length !== 2 || typeof outShape[1] !== 'number')
       throw new UsageError(`${o.model}: the model's output shape ${JSON.stringify(outShape)} is not allowed; expected [batch, classes]`);
-    const inputDim = shape[1];
+    const inputDim = inShape.reduce((a, b) => a * b, 1);
     let ds: ReturnType<typeof loadData>;
     try {
       ds = loadData(makeDataConfig(o.data, '--data'), o.seed, inputDim, true);
@@ -106,7 +111,7 @@ export async function probeRun(o: ProbeRunOptions): Promise<ProbeRunResult> {
       for (let t = 0; t < o.steps; t++) {
         const b = ds.batch(t, o.batch);
         if (t === 0) firstX = b.x.slice();
-        const x = tf.tensor2d(b.x, [b.n, ds.dim]);
+        const x = tf.tensor(b.x, [b.n, ...inShape]);
         const y = tf.oneHot(tf.tensor1d(b.labels!, 'int32'), ds.nOut).toFloat();
         if (desc.spec?.order === 'linear-bn-act' && schedule.active(t)) {
           const g = giaRecords(model, desc, x, t, { probed: prober.layers(), fields: specFields(desc.spec), tags, seed: o.seed });
