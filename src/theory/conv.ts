@@ -51,6 +51,8 @@ export interface ConvBlock {
   stride: number;
   /** resblock only: the 1×1 projection shortcut (false: identity). */
   projection?: boolean;
+  /** conv-bn-act only: groupnorm in BatchNorm2d's place (at infinite channels a per-sample scale, no projection). */
+  norm?: 'batchnorm' | 'groupnorm';
   sigmaW2: number;
   gamma: number;
   beta: number;
@@ -230,6 +232,25 @@ function secondMoment(a: Float64Array, N: number, M: number): Float64Array {
 interface BnLayer {
   z: Float64Array;
   s: Float64Array;
+  /** groupnorm: √(v_b + ε) at each position (its sample's), the same for every particle; no projection. */
+  perPosition?: Float64Array;
+}
+
+/**
+ * GroupNorm at infinite channels (G fixed): a group's C/G → ∞ channels at P positions have mean 0 and variance
+ * v_b = mean_p S_pp over sample b's positions, so ẑ = h/√(v_b + ε), and its backward projection vanishes
+ * (docs/derivations.md §17.6).
+ */
+function gnLayer(h: Float64Array, S: Float64Array, B: number, N: number, M: number, eps: number): BnLayer {
+  const P = N / B;
+  const r = new Float64Array(N);
+  for (let b = 0; b < B; b++) {
+    let v = 0;
+    for (let p = 0; p < P; p++) v += S[(b * P + p) * N + b * P + p];
+    r.fill(Math.sqrt(v / P + eps), b * P, (b + 1) * P);
+  }
+  for (let m = 0; m < M; m++) for (let i = 0; i < N; i++) h[m * N + i] /= r[i];
+  return { z: h, s: new Float64Array(M).fill(1), perPosition: r };
 }
 
 function bnLayer(h: Float64Array, N: number, M: number, eps: number): BnLayer {
@@ -303,7 +324,9 @@ function bnBackward(
       for (let j = 0; j < N; j++) X[row + j] = di * P[row + j] * d[j];
     }
     keep?.(m, X);
-    addProjected(out, X, bn.z.subarray(o, o + N), N, 1 / (bn.s[m] * bn.s[m] * M), c1, cz);
+    const r = bn.perPosition;
+    if (r) for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) out[i * N + j] += X[i * N + j] / (r[i] * r[j] * M);
+    else addProjected(out, X, bn.z.subarray(o, o + N), N, 1 / (bn.s[m] * bn.s[m] * M), c1, cz);
   }
   return out;
 }
@@ -419,7 +442,7 @@ export function convMeanField(o: ConvMeanFieldOptions): ConvMeanField {
       pv += b / N - (a / N) ** 2;
     }
     preactVar[l] = pv / M;
-    const b1 = bnLayer(h, N, M, eps);
+    const b1 = bk.norm === 'groupnorm' ? gnLayer(h, S, B, N, M, eps) : bnLayer(h, N, M, eps);
     bn1.push(b1);
     const a = new Float64Array(M * N);
     for (let t = 0; t < a.length; t++) a[t] = act.phi(gamma * b1.z[t] + beta);
@@ -589,15 +612,24 @@ function convStack(spec: NetworkSpec): Omit<ConvMeanFieldOptions, 'draws' | 'see
     if (
       b.length !== 3 ||
       cv.kind !== 'conv2d' ||
-      n?.kind !== 'batchnorm' ||
+      (n?.kind !== 'batchnorm' && n?.kind !== 'groupnorm') ||
       a?.kind !== 'act' ||
       cv.kernel % 2 !== 1 ||
       !(cv.padding === 'same' || cv.padding === (cv.kernel - 1) / 2) ||
       cv.init !== 'gaussian'
     )
       return refuse(derived);
+    if (n.kind === 'groupnorm' && n.groups === cv.channels)
+      refuse(
+        'groupnorm with fewer groups than channels for the conv theory: instance norm (G = C) normalizes each channel over its positions alone, statistics that do not concentrate as C → ∞',
+      );
+    if (n.kind === 'groupnorm' && cv.sigmaB2 !== 0)
+      refuse(
+        'a bias-free conv (sigmaB2 0) before a groupnorm for the conv theory: its map carries no bias, which GroupNorm, unlike BatchNorm2d, does not remove',
+      );
     out.push({
       kind: 'conv-bn-act',
+      norm: n.kind,
       kernel: cv.kernel,
       stride: cv.stride,
       sigmaW2: cv.sigmaW2,
@@ -679,15 +711,15 @@ export function predictConv(spec: NetworkSpec, opts: { draws?: number; seed?: nu
     );
   }
   const nEff = mean((m) => m.effectiveBatch[Math.min(L - 1, lo - 1)]);
-  const allConv = o.blocks.every((b) => b.kind === 'conv-bn-act');
+  const allConv = o.blocks.every((b) => b.kind === 'conv-bn-act' && b.norm !== 'groupnorm');
   const uniform = o.blocks.every((b) => b.stride === 1 && !b.projection);
   const b0 = o.blocks[0];
   const kinds = [...new Set(o.blocks.map((b) => (b.kind === 'resblock' && b.projection ? 'resblock+projection' : b.kind)))].join(', ');
   const strided = o.blocks.filter((b) => b.stride > 1).length;
   const notes = [
     `conv theory (${kinds}${strided ? `; ${strided} stride-2 transitions` : ''}, B·H·W = ${o.batch}·${o.height}·${o.width}): Monte Carlo of the infinite-channel mean field under gradient independence, ${REPLICAS} runs of ${opts.draws ?? 256} particles; predictedGrowth ± ${((predictedGrowth * sd) / Math.sqrt(REPLICAS)).toPrecision(3)} (SE over the runs; per layer: sd and n on each grad_growth record)`,
-    `exact at infinite channels (conv h is Gaussian per channel with the window-averaged covariance, subsampled at stride s; BatchNorm2d is the MLP's BN over the N = B·H·W positions; the widths do not enter); approximate: gradient independence, the Monte Carlo error`,
-    `large-effective-batch order: N_eff = ${nEff.toFixed(1)} of N = ${o.batch * o.height * o.width} (N²/Σρ², h's position correlation), λ∞(1 + c/N_eff) = ${allConv && uniform ? convLeadingRate(b0.activation, nEff, b0).toFixed(4) : 'n/a (resblocks or stage transitions)'}; zero padding lowers the growth near the border, which this order leaves out (docs/theory.md)`,
+    `exact at infinite channels (conv h is Gaussian per channel with the window-averaged covariance, subsampled at stride s; BatchNorm2d is the MLP's BN over the N = B·H·W positions; GroupNorm (C/G → ∞) a per-sample scale; the widths do not enter); approximate: gradient independence, the Monte Carlo error`,
+    `large-effective-batch order: N_eff = ${nEff.toFixed(1)} of N = ${o.batch * o.height * o.width} (N²/Σρ², h's position correlation), λ∞(1 + c/N_eff) = ${allConv && uniform ? convLeadingRate(b0.activation, nEff, b0).toFixed(4) : 'n/a (resblocks, stage transitions or groupnorm)'}; zero padding lowers the growth near the border, which this order leaves out (docs/theory.md)`,
   ];
   if (noInteriorReason(L)) notes.push(noInteriorReason(L)!);
   return {

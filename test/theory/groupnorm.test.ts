@@ -3,8 +3,7 @@
 // of predict() for Linear → GN(G) → φ equal those of Linear → LN → φ for any G, γ, β, ε, φ (a fast-check property:
 // the claim itself, as the table computes it); (2) sampled nets (the float64 sampler, src/sample, its groupnorm
 // kernel) at widths 256 (G = 4) and 1024 (G = 16), agree with the layernorm theory within the finite-width bias bound
-// derived below, and the same band excludes the BatchNorm value (the test has power); (3) image nets with
-// groupnorm are refused by the conv theory with an InputError naming the list.
+// derived below, and the same band excludes the BatchNorm value (the test has power). Image nets: groupnormConv.test.ts.
 //
 // Tolerance, lnSampled.test.ts's with each group's share. It compares m = mean over (seed, interior layer) of
 // ln R_l, R_l = ‖∂L/∂h_l‖²/‖∂L/∂h_{l+1}‖², with ln g∞ (ε = σ_b² = 0): E ln R = ln g∞ + b/n − V/2 + O(n⁻²). Of the
@@ -16,7 +15,7 @@
 // and the test allows |m − ln g∞| ≤ |b|/n + V/2 + Z_FAMILY·SE.
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { InputError, makeSpec, parseActivation } from '../../src/network/index.js';
+import { makeSpec, parseActivation } from '../../src/network/index.js';
 import { forwardBackward } from '../../src/sample/index.js';
 import { bnGradientRate, predict } from '../../src/theory/index.js';
 import { expectAgrees, expectExcludes } from '../helpers/agreement.js';
@@ -109,24 +108,5 @@ describe('sampled GroupNorm nets at growing width against the layernorm theory',
     // power: BatchNorm's value (ReLU: large batch, π/(π−1); tanh: B = 4, where E φ′²/Var φ differs from LN's)
     const gBN = a === 'relu' ? Math.PI / (Math.PI - 1) : bnGradientRate(a, B, norm);
     expectExcludes(Math.log(gBN), m, opts, `ln of the BN value ${gBN.toFixed(5)}`);
-  });
-});
-
-describe('image nets with groupnorm in the theory', () => {
-  test('the conv theory refuses them with an InputError naming the list', () => {
-    const spec = makeSpec({
-      batch: 2,
-      image: [4, 4, 4],
-      layers: [{ kind: 'conv2d', channels: 4 }, { kind: 'groupnorm', groups: 2 }, { kind: 'act', activation: 'relu' }, { kind: 'gap' }],
-    });
-    let err: unknown = null;
-    try {
-      predict(spec);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(InputError);
-    expect((err as InputError).field).toBe('layers');
-    expect(String((err as Error).message)).toMatch(/groupnorm/);
   });
 });
