@@ -2,16 +2,7 @@
 // (TRAIN_LAYERS, src/train/layers/) and walked block by block. Weights come from the same seeded draws as
 // the sampler (src/network/random.ts), so that step 0 of training is the sampled network of the same seed.
 import * as tf from '@tensorflow/tfjs';
-import {
-  blocksOf,
-  checkSupported,
-  drawNetwork,
-  drawReadout,
-  imageOf,
-  type Layer,
-  layersOf,
-  type NetworkSpec,
-} from '../network/index.js';
+import { blocksOf, checkSupported, drawNetwork, drawReadout, imageOf, type Layer, layersOf, type NetworkSpec } from '../network/index.js';
 import type { TfActivation } from './activations.js';
 import {
   type BnBatchStats,
