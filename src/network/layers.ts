@@ -427,10 +427,35 @@ export function shapesOf(
   let cur = { shape: image, n: image ? image.h * image.w * image.c : inputDim };
   const out = [cur];
   layers.forEach((l, i) => {
+    checkNotConstant(layers, i, cur.shape, cur.n, field);
     cur = shapeAfter(l, cur.shape, cur.n, `${field}[${i}]`);
     out.push(cur);
   });
   return out;
+}
+
+/**
+ * A groupnorm whose output cannot depend on its input: a group of one value normalizes to 0 (G = n on a flat
+ * activation, or G = C on a 1×1 image), and an instance norm (G = C) right before gap averages every channel
+ * to its β. What follows would see a constant and its gradients would be round-off, so such a list is refused.
+ */
+function checkNotConstant(layers: readonly Layer[], i: number, s: ImageShape | null, n: number, field: string): void {
+  const l = layers[i];
+  if (l.kind !== 'groupnorm') return;
+  const c = s ? s.c : n;
+  const perGroup = (c / l.groups) * (s ? s.h * s.w : 1);
+  if (perGroup === 1)
+    throw new LayerError(
+      `${field}[${i}].groups`,
+      l.groups,
+      `fewer groups than the ${c} ${s ? 'channels of a 1×1 image' : 'units'}: a group of one value normalizes to 0, so the output is the constant β`,
+    );
+  if (s && l.groups === s.c && layers[i + 1]?.kind === 'gap')
+    throw new LayerError(
+      `${field}[${i}].groups`,
+      l.groups,
+      `fewer groups than the ${s.c} channels when gap follows: global average pooling of an instance norm is the constant β`,
+    );
 }
 
 /**

@@ -247,6 +247,25 @@ describe('groupnorm in the table and its G', () => {
   it('is in the sampler table', () => {
     expect(typeof SAMPLE_LAYERS.groupnorm.forward).toBe('function');
   });
+  it('a groupnorm whose output is a constant is refused: one value a group, or instance norm before gap', () => {
+    const flat = (groups: number) => () =>
+      makeSpec({
+        layers: [
+          { kind: 'dense', width: 6 },
+          { kind: 'groupnorm', groups },
+          { kind: 'act', activation: 'tanh' },
+        ],
+        inputDim: 3,
+        batch: 4,
+      });
+    expect(flat(6)).toThrow(/layers\[1\]\.groups: 6 .*a group of one value normalizes to 0/);
+    expect(flat(3)).not.toThrow();
+    const image = (groups: number, next: object[]) => () =>
+      makeSpec({ layers: [{ kind: 'conv2d', channels: 4 }, { kind: 'groupnorm', groups }, ...next], image: [3, 3, 2], batch: 2 });
+    expect(image(4, [{ kind: 'gap' }])).toThrow(/layers\[1\]\.groups: 4 .*global average pooling of an instance norm/);
+    expect(image(2, [{ kind: 'gap' }])).not.toThrow();
+    expect(image(4, [{ kind: 'act', activation: 'tanh' }, { kind: 'gap' }])).not.toThrow();
+  });
   it('G must divide the channels (image) or the width (flat), named with its value and what is allowed', () => {
     expect(() =>
       makeSpec({
