@@ -254,6 +254,7 @@ export function allRecords(): SPRecord[] {
     ...spectrumRecords(),
     ...phaseRecords(),
     ...symmetryRecords(),
+    ...updateRecords(),
   ];
 }
 
