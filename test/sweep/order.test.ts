@@ -12,13 +12,14 @@ afterAll(cleanupTempDirs);
 test('records.jsonl and cells.jsonl are in cell order though the cells finished out of order', async () => {
   const dir = tempDir('order');
   const endFile = join(dir, 'ends.log');
-  // the first cells sleep, the last do not: on two threads the last finish first
+  // the first cell waits until another has ended (a fixed sleep was not enough: under load the second thread
+  // could start after the first had run every cell), so on two threads the cells finish out of order
   const raw = {
     name: 'order',
     kind: 'fixture',
     base: { width: 4, batch: 4 },
-    options: { endFile },
-    axes: { sleepMs: [600, 0], depth: [2, 3] },
+    options: { endFile, waitDepth: 2 },
+    axes: { depth: [2, 3, 4, 5] },
   };
   const sweep = await parseSweep(raw);
   const cells = await expandSweep(sweep);
