@@ -153,8 +153,9 @@ export function specFromFlags(opts: Record<string, any>, defaults: SpecInput = {
   set('inputDim', numberFlag('--input-dim', opts.inputDim, { int: true, min: 1 }));
   convFlags(opts, input);
   if (opts.batch !== undefined) {
-    // the theory of a BatchNorm net needs B >= 4 (its gradient rate involves E[1/χ²_(B−1)] = 1/(B−3)); a net runs from B = 2
-    const bnTheory = flagOpts.theoryBatch && usesBatchNorm(input);
+    // the theory of a BatchNorm net needs B >= 4 (its gradient rate involves E[1/χ²_(B−1)] = 1/(B−3)); a net runs from B = 2.
+    // An image net's BatchNorm2d pools B·H·W values per channel: the conv theory runs from B = 2 (claim 9 uses it)
+    const bnTheory = flagOpts.theoryBatch && usesBatchNorm(input) && input.image === undefined;
     try {
       input.batch = numberFlag('--batch', opts.batch, { int: true, min: bnTheory ? 4 : 2 })!;
     } catch (e) {
