@@ -6,8 +6,10 @@ import { specFromFlags } from '../../src/cli/specFlags.js';
 
 describe('--batch for theory', () => {
   it('an image net takes B = 2; an MLP BatchNorm net still needs B >= 4', () => {
-    const s = specFromFlags({ order: 'vgg', depth: 6, channels: 8, image: '8,8,8', batch: '2' }, {}, { theoryBatch: true });
+    const s = specFromFlags({ order: 'vgg', depth: '6', channels: '8', image: '8,8,8', batch: '2' }, {}, { theoryBatch: true });
     expect(s.batch).toBe(2);
-    expect(() => specFromFlags({ order: 'linear-bn-act', depth: 6, batch: '2' }, {}, { theoryBatch: true })).toThrow(/--batch: "2".*>= 4/);
+    expect(() => specFromFlags({ order: 'linear-bn-act', depth: '6', batch: '2' }, {}, { theoryBatch: true })).toThrow(
+      /--batch: "2".*>= 4/,
+    );
   });
 });
