@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -856,7 +857,244 @@ static napi_value ConvImpl(napi_env env, napi_callback_info info) {
 }
 #endif
 
+// ---- Philox4x32-10 (src/network/philox.ts, the same bits) -------------------------------------
+// Salmon et al. 2011 (Random123). Stream element i of key (k0, k1) is word i mod 4 of the block at counter
+// (b mod 2^32, b >> 32, 0, 0), b = floor(i / 4). Normals: Box–Muller on block b's pairs (w0, w1), (w2, w3),
+// with log, sin and cos as polynomials on +, −, ×, ÷, sqrt in the order of philox.ts (libm's and V8's
+// differ in the last bit); -ffp-contract=off keeps every product and sum rounded as JavaScript rounds them.
+#define PH_M0 0xD2511F53u
+#define PH_M1 0xCD9E8D57u
+#define PH_W0 0x9E3779B9u
+#define PH_W1 0xBB67AE85u
+
+static inline void philox_rounds(uint32_t c[4], uint32_t k0, uint32_t k1, int rounds) {
+  uint32_t c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+  for (int r = 0; r < rounds; r++) {
+    if (r > 0) {
+      k0 += PH_W0;
+      k1 += PH_W1;
+    }
+    uint64_t p0 = (uint64_t)PH_M0 * c0;
+    uint64_t p1 = (uint64_t)PH_M1 * c2;
+    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
+    uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+    c1 = (uint32_t)p1;
+    c3 = (uint32_t)p0;
+    c0 = n0;
+    c2 = n2;
+  }
+  c[0] = c0;
+  c[1] = c1;
+  c[2] = c2;
+  c[3] = c3;
+}
+
+#define PH_TWO_M32 (1.0 / 4294967296.0)
+#define PH_TWO_M30 (1.0 / 1073741824.0)
+static const double PH_SQRT_HALF = 0.7071067811865476;
+static const double PH_LN2 = 0.6931471805599453;
+static const double PH_HALF_PI = 1.5707963267948966;
+static const double PH_TURN_M32 = 6.283185307179586 * PH_TWO_M32;
+static const double L3 = 1.0 / 3, L5 = 1.0 / 5, L7 = 1.0 / 7, L9 = 1.0 / 9, L11 = 1.0 / 11, L13 = 1.0 / 13, L15 = 1.0 / 15,
+                    L17 = 1.0 / 17, L19 = 1.0 / 19, L21 = 1.0 / 21, L23 = 1.0 / 23;
+static const double P3 = 1.0 / 3, P5 = 1.0 / 5, P6 = -1.0 / 6;
+static const double S3 = -1.0 / 6, S5 = 1.0 / 120, S7 = -1.0 / 5040, S9 = 1.0 / 362880, S11 = -1.0 / 39916800,
+                    S13 = 1.0 / 6227020800.0, S15 = -1.0 / 1307674368000.0, S17 = 1.0 / 355687428096000.0;
+static const double C2 = -1.0 / 2, C4 = 1.0 / 24, C6 = -1.0 / 720, C8 = 1.0 / 40320, C10 = -1.0 / 3628800,
+                    C12 = 1.0 / 479001600, C14 = -1.0 / 87178291200.0, C16 = 1.0 / 20922789888000.0,
+                    C18 = -1.0 / 6402373705728000.0;
+
+// philox.ts seriesLog: ln y for y in [1/2, 1] (the tables)
+static double ph_series_log(double y) {
+  int k = y < PH_SQRT_HALF ? 1 : 0;
+  double m = k == 1 ? y * 2 : y;
+  double f = m - 1;
+  double s = f / (2 + f);
+  double z = s * s;
+  double p = 1 + z * (L3 + z * (L5 + z * (L7 + z * (L9 + z * (L11 + z * (L13 + z * (L15 + z * (L17 + z * (L19 + z * (L21 + z * L23))))))))));
+  return 2 * s * p - k * PH_LN2;
+}
+
+static double ph_sin_series(double p) {
+  double z = p * p;
+  return p + p * z * (S3 + z * (S5 + z * (S7 + z * (S9 + z * (S11 + z * (S13 + z * (S15 + z * S17)))))));
+}
+
+static double ph_cos_series(double p) {
+  double z = p * p;
+  return 1 + z * (C2 + z * (C4 + z * (C6 + z * (C8 + z * (C10 + z * (C12 + z * (C14 + z * (C16 + z * C18))))))));
+}
+
+// philox.ts seriesCosSin (the tables)
+static void ph_series_cos_sin(uint32_t w, double *cs) {
+  uint32_t q = w >> 30;
+  uint32_t f = w & 0x3fffffffu;
+  bool low = f < 0x20000000u;
+  double p = ((double)(low ? f : 0x3fffffffu - f) + 0.5) * PH_TWO_M30 * PH_HALF_PI;
+  double c = low ? ph_cos_series(p) : ph_sin_series(p);
+  double s = low ? ph_sin_series(p) : ph_cos_series(p);
+  cs[0] = q == 0 ? c : q == 1 ? -s : q == 2 ? -c : s;
+  cs[1] = q == 0 ? s : q == 1 ? c : q == 2 ? -s : -c;
+}
+
+static double PH_POW2NEG[33], PH_INV[128], PH_LNC[128], PH_COS[512], PH_SIN[512];
+
+static void ph_init(void) {
+  for (int i = 0; i < 33; i++) PH_POW2NEG[i] = ldexp(1.0, -(i - 1));
+  for (int j = 0; j < 128; j++) {
+    PH_INV[j] = 1 / (1 + (j + 0.5) / 128);
+    PH_LNC[j] = -ph_series_log(PH_INV[j]);
+  }
+  for (int j = 0; j < 512; j++) {
+    double cs[2];
+    ph_series_cos_sin((uint32_t)j * 8388608u + 4194304u, cs);
+    PH_COS[j] = cs[0];
+    PH_SIN[j] = cs[1];
+  }
+}
+
+// philox.ts logUnit: ln((u + 1/2)·2^-32)
+static inline double ph_log_unit(uint32_t u) {
+  int k = u == 0 ? -1 : 31 - __builtin_clz(u);
+  double m = ((double)u + 0.5) * PH_POW2NEG[k + 1];
+  int j = (int)((m - 1) * 128);
+  double r = m * PH_INV[j] - 1;
+  double p = r + r * r * (-0.5 + r * (P3 + r * (-0.25 + r * (P5 + r * P6))));
+  return (double)(k - 32) * PH_LN2 + PH_LNC[j] + p;
+}
+
+// philox.ts polar: r·cos θ, r·sin θ of θ = 2π (w + 1/2)·2^-32
+static inline void ph_polar(double r, uint32_t w, double *dst) {
+  uint32_t j = w >> 23;
+  double d = ((double)(w & 0x7fffffu) - 4194304) * PH_TURN_M32;
+  double z = d * d;
+  double sd = d + d * z * (S3 + z * S5);
+  double cd = 1 + z * (C2 + z * (C4 + z * C6));
+  double cj = PH_COS[j], sj = PH_SIN[j];
+  dst[0] = r * (cj * cd - sj * sd);
+  dst[1] = r * (sj * cd + cj * sd);
+}
+
+static inline void ph_normal_block(uint64_t b, uint32_t k0, uint32_t k1, double z[4]) {
+  uint32_t w[4] = {(uint32_t)b, (uint32_t)(b >> 32), 0, 0};
+  philox_rounds(w, k0, k1, 10);
+  ph_polar(sqrt(-2 * ph_log_unit(w[0])), w[1], z);
+  ph_polar(sqrt(-2 * ph_log_unit(w[2])), w[3], z + 2);
+}
+
+typedef struct {
+  void *out;
+  int f32;
+  size_t from, to;  // elements [from, to) of out
+  uint64_t offset;  // stream position of out[0]
+  uint32_t k0, k1;
+  double scale;
+} PhiloxJob;
+
+static void *ph_fill(void *arg) {
+  PhiloxJob *j = (PhiloxJob *)arg;
+  double z[4];
+  size_t i = j->from;
+  while (i < j->to) {
+    uint64_t pos = j->offset + i;
+    ph_normal_block(pos >> 2, j->k0, j->k1, z);
+    for (unsigned w = (unsigned)(pos & 3); w < 4 && i < j->to; w++, i++) {
+      double v = z[w] * j->scale;
+      if (j->f32)
+        ((float *)j->out)[i] = (float)v;
+      else
+        ((double *)j->out)[i] = v;
+    }
+  }
+  return NULL;
+}
+
+#define PH_MAX_THREADS 64
+
+// philoxNormal(out: Float64Array | Float32Array, k0, k1, offset, scale, threads): elements offset … of the
+// normal stream (k0, k1), times scale, on `threads` threads (each a contiguous run; the same bits at any count).
+static napi_value PhiloxNormal(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value v[6];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "signalprop-blas: philoxNormal(out, k0, k1, offset, scale, threads)");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  napi_value buf;
+  size_t n, boff;
+  void *data;
+  if (napi_get_typedarray_info(env, v[0], &type, &n, &data, &buf, &boff) != napi_ok ||
+      (type != napi_float64_array && type != napi_float32_array)) {
+    napi_throw_type_error(env, NULL, "signalprop-blas: philoxNormal: expected a Float64Array or Float32Array");
+    return NULL;
+  }
+  uint32_t k0, k1;
+  double offset, scale;
+  int threads;
+  if (napi_get_value_uint32(env, v[1], &k0) != napi_ok || napi_get_value_uint32(env, v[2], &k1) != napi_ok) {
+    napi_throw_type_error(env, NULL, "signalprop-blas: philoxNormal: a key word is not a number");
+    return NULL;
+  }
+  if (!get_d(env, v[3], &offset) || !get_d(env, v[4], &scale) || !get_i(env, v[5], &threads)) return NULL;
+  if (!(offset >= 0 && offset <= 9007199254740991.0 && offset == floor(offset))) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: philoxNormal: offset is not an integer in [0, 2^53)");
+    return NULL;
+  }
+  if (threads < 1) threads = 1;
+  if (threads > PH_MAX_THREADS) threads = PH_MAX_THREADS;
+  if ((size_t)threads * 4096 > n) threads = (int)(n / 4096) > 0 ? (int)(n / 4096) : 1;
+  PhiloxJob jobs[PH_MAX_THREADS];
+  pthread_t tid[PH_MAX_THREADS];
+  size_t per = (n + (size_t)threads - 1) / (size_t)threads;
+  for (int t = 0; t < threads; t++) {
+    size_t from = per * (size_t)t;
+    size_t to = from + per < n ? from + per : n;
+    jobs[t] = (PhiloxJob){data, type == napi_float32_array, from < n ? from : n, to, (uint64_t)offset, k0, k1, scale};
+  }
+  bool joined[PH_MAX_THREADS] = {false};
+  for (int t = 1; t < threads; t++) joined[t] = pthread_create(&tid[t], NULL, ph_fill, &jobs[t]) == 0;
+  ph_fill(&jobs[0]);
+  for (int t = 1; t < threads; t++) {
+    if (joined[t])
+      pthread_join(tid[t], NULL);
+    else
+      ph_fill(&jobs[t]);  // no thread could start: this one does its part
+  }
+  return NULL;
+}
+
+// philox4x32(ctr: Uint32Array(4), k0, k1, rounds, out: Uint32Array(4)): one block (the known-answer tests).
+static napi_value Philox4x32(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value v[5];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  napi_typedarray_type t1, t2;
+  napi_value buf;
+  size_t n1, n2, off;
+  void *ctr, *out;
+  uint32_t k0, k1;
+  int rounds;
+  if (argc != 5 || napi_get_typedarray_info(env, v[0], &t1, &n1, &ctr, &buf, &off) != napi_ok ||
+      napi_get_typedarray_info(env, v[4], &t2, &n2, &out, &buf, &off) != napi_ok || t1 != napi_uint32_array ||
+      t2 != napi_uint32_array || n1 < 4 || n2 < 4 || napi_get_value_uint32(env, v[1], &k0) != napi_ok ||
+      napi_get_value_uint32(env, v[2], &k1) != napi_ok || napi_get_value_int32(env, v[3], &rounds) != napi_ok ||
+      rounds < 0 || rounds > 16) {
+    napi_throw_type_error(env, NULL, "signalprop-blas: philox4x32(ctr: Uint32Array(4), k0, k1, rounds 0..16, out: Uint32Array(4))");
+    return NULL;
+  }
+  uint32_t c[4];
+  memcpy(c, ctr, sizeof c);
+  philox_rounds(c, k0, k1, rounds);
+  memcpy(out, c, sizeof c);
+  return NULL;
+}
+
+static pthread_once_t ph_once = PTHREAD_ONCE_INIT;
+
 NAPI_MODULE_INIT() {
+  pthread_once(&ph_once, ph_init);  // once per process (worker threads load the addon again)
   napi_property_descriptor props[] = {
       {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_default, NULL},
       {"dsyrk", NULL, Dsyrk, NULL, NULL, NULL, napi_default, NULL},
@@ -873,6 +1111,8 @@ NAPI_MODULE_INIT() {
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"sgemmEngine", NULL, SgemmEngine, NULL, NULL, NULL, napi_default, NULL},
       {"coreName", NULL, CoreName, NULL, NULL, NULL, napi_default, NULL},
+      {"philoxNormal", NULL, PhiloxNormal, NULL, NULL, NULL, napi_default, NULL},
+      {"philox4x32", NULL, Philox4x32, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 #ifdef SP_DNNL

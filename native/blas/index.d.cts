@@ -100,8 +100,24 @@ export interface ConvBinding {
   convImpl(): string;
 }
 
+/**
+ * Philox4x32-10 (blas.c philoxNormal, philox4x32): the same bits as src/network/philox.ts. Optional, so that
+ * an addon built before it still loads (then the TypeScript generator runs).
+ */
+export interface RandomBinding {
+  /**
+   * out[i] = scale · element offset + i of the standard normal stream of key (k0, k1) (Box–Muller, as
+   * fillNormalPhilox), a Float32Array rounding each double once; split over `threads` threads, the same bits
+   * at any count. offset: an integer in [0, 2^53).
+   */
+  philoxNormal(out: Float64Array | Float32Array, k0: number, k1: number, offset: number, scale: number, threads: number): void;
+  /** One block: out = Philox4x32_rounds(ctr, (k0, k1)); ctr and out hold 4 words, rounds 0 … 16. */
+  philox4x32(ctr: Uint32Array, k0: number, k1: number, rounds: number, out: Uint32Array): void;
+}
+
 declare const addon: Binding &
-  Partial<ConvBinding> & {
+  Partial<ConvBinding> &
+  Partial<RandomBinding> & {
   readonly OPS: Ops;
   readonly FUSED: Readonly<Record<FusedKernel, { readonly kernel: string; readonly fn: FusedFn }>>;
 };

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import type { Binding, ConvBinding, FusedFn, FusedKernel, Ops } from '../../native/blas/index.cjs';
+import type { Binding, ConvBinding, FusedFn, FusedKernel, Ops, RandomBinding } from '../../native/blas/index.cjs';
 import { packageRoot } from './package.js';
 
 export type { BinaryOp, FusedKernel, OperandMode, Ops, UnaryOp } from '../../native/blas/index.cjs';
@@ -46,6 +46,12 @@ export interface NativeInfo {
   conv: string;
 }
 
+/**
+ * The Philox4x32-10 generator (the same bits as src/network/philox.ts, which documents the stream layout), or
+ * null in an addon built before it.
+ */
+export type NativeRandom = Pick<RandomBinding, 'philoxNormal' | 'philox4x32'>;
+
 export interface Native {
   float64: NativeFloat64;
   float32: NativeFloat32;
@@ -75,7 +81,7 @@ const FUNCTIONS = [
 const _every: Exclude<keyof Binding, (typeof FUNCTIONS)[number]> extends never ? true : never = true;
 void _every;
 
-type Addon = Binding & Partial<ConvBinding> & { OPS?: Ops; FUSED?: NativeFloat32['fused'] };
+type Addon = Binding & Partial<ConvBinding> & Partial<RandomBinding> & { OPS?: Ops; FUSED?: NativeFloat32['fused'] };
 
 let cache: Native | null | undefined;
 let reason: string | null = null;
@@ -117,6 +123,23 @@ export function loadNative(): Native | null {
     cache = null;
   }
   return cache;
+}
+
+let randomCache: NativeRandom | null | undefined;
+
+/**
+ * The addon's Philox4x32-10 generator, or null when the addon is not loaded (nativeUnavailableReason() says
+ * why) or was built before the generator (then the TypeScript one in src/network/philox.ts gives the same bits).
+ */
+export function nativeRandom(): NativeRandom | null {
+  if (randomCache !== undefined) return randomCache;
+  randomCache = null;
+  if (loadNative()) {
+    const a = createRequire(import.meta.url)(addonPath()) as Addon;
+    if (typeof a.philoxNormal === 'function' && typeof a.philox4x32 === 'function')
+      randomCache = { philoxNormal: a.philoxNormal, philox4x32: a.philox4x32 };
+  }
+  return randomCache;
 }
 
 /** Why loadNative() is null (one line), or null when the addon loaded. */

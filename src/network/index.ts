@@ -9,3 +9,4 @@ export * from './layers.js';
 export * from './presets.js';
 export * from './support.js';
 export { formatValue, InputError, inputMessage } from './errors.js';
+export { fillNormalPhilox, fillUniformPhilox, PHILOX, type PhiloxKey, philox4x32, philoxKey } from './philox.js';

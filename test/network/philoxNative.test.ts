@@ -1,0 +1,87 @@
+// The native addon's Philox4x32-10 (native/blas/blas.c philoxNormal, philox4x32) against the TypeScript one
+// (src/network/philox.ts): the Random123 known answers, and the same normals bit for bit, float64 and
+// float32, at 1 and 2 threads and at offsets that split blocks. Skipped only when the addon is not built
+// (or predates the generator), with the reason.
+import { describe, expect, it } from 'vitest';
+import { nativeRandom, nativeUnavailableReason } from '../../src/io/native.js';
+import { fillNormalPhilox, philox4x32, philoxKey } from '../../src/network/philox.js';
+
+const random = nativeRandom();
+const why = random
+  ? ''
+  : ` (skipped: ${nativeUnavailableReason() ?? 'the built addon predates philoxNormal; rebuild it with `node native/blas/build.cjs`'})`;
+
+/** The index of the first element where a and b differ in bits (NaN-safe), or -1. */
+function firstDiff(a: Float64Array | Float32Array, b: Float64Array | Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return a.length === b.length ? -1 : a.length;
+}
+
+describe.skipIf(random === null)(`native Philox4x32-10 gives the TypeScript bits${why}`, () => {
+  const r = random!;
+  it('the Random123 known answers (tests/kat_vectors, commit 9545ff64: 10 rounds, zeros, ones and pi digits)', () => {
+    const cases: [number[], [number, number], number[]][] = [
+      [
+        [0, 0, 0, 0],
+        [0, 0],
+        [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+      ],
+      [
+        [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
+        [0xffffffff, 0xffffffff],
+        [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+      ],
+      [
+        [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+        [0xa4093822, 0x299f31d0],
+        [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+      ],
+    ];
+    for (const [ctr, key, want] of cases) {
+      const out = new Uint32Array(4);
+      r.philox4x32(Uint32Array.from(ctr), key[0], key[1], 10, out);
+      expect(Array.from(out)).toEqual(want);
+      expect(Array.from(philox4x32(ctr, key))).toEqual(want);
+    }
+  });
+  it('any round count 0 … 16 and key: the same block as TypeScript', () => {
+    const ctr = [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344];
+    for (let rounds = 0; rounds <= 16; rounds++) {
+      const out = new Uint32Array(4);
+      r.philox4x32(Uint32Array.from(ctr), 0xdeadbeef, 0x12345678, rounds, out);
+      expect(Array.from(out), `${rounds} rounds`).toEqual(Array.from(philox4x32(ctr, [0xdeadbeef, 0x12345678], rounds)));
+    }
+  });
+  // 2^18 + 3 normals: every table segment of the log and the angle is hit many times
+  const n = 2 ** 18 + 3;
+  for (const [seed, offset, scale] of [
+    [1, 0, 1],
+    [2, 5, 0.0441941738241592],
+    [3, 2 ** 40 + 2, 1.7],
+  ] as const)
+    for (const threads of [1, 2]) {
+      const key = philoxKey(seed, 'W', 1);
+      it(`float64 and float32, offset ${offset}, scale ${scale}, ${threads} thread(s): bit for bit`, () => {
+        const ts = fillNormalPhilox(new Float64Array(n), key, offset, scale);
+        const nat = new Float64Array(n);
+        r.philoxNormal(nat, key[0], key[1], offset, scale, threads);
+        expect(firstDiff(nat, ts)).toBe(-1);
+        const ts32 = fillNormalPhilox(new Float32Array(n), key, offset, scale);
+        const nat32 = new Float32Array(n);
+        r.philoxNormal(nat32, key[0], key[1], offset, scale, threads);
+        expect(firstDiff(nat32, ts32)).toBe(-1);
+      });
+    }
+  it('the comparison can fail: another key or a shifted offset differs', () => {
+    const key = philoxKey(1, 'W', 1);
+    const ts = fillNormalPhilox(new Float64Array(64), key, 0);
+    const other = new Float64Array(64);
+    r.philoxNormal(other, key[0] ^ 1, key[1], 0, 1, 1);
+    expect(firstDiff(other, ts)).toBe(0);
+    r.philoxNormal(other, key[0], key[1], 1, 1, 1);
+    expect(firstDiff(other, ts)).toBe(0);
+  });
+  it('refuses an offset that is not an integer in [0, 2^53)', () => {
+    for (const bad of [-1, 0.5, 2 ** 53]) expect(() => r.philoxNormal(new Float64Array(1), 1, 2, bad, 1, 1)).toThrow(/offset/);
+  });
+});
