@@ -48,7 +48,18 @@ export {
   type OptimizerKind,
   optimizerOptions,
 } from './optim.js';
-export { DEFAULT_PROBES, makeProbeConfig, PROBE_SCHEMA, type ProbeConfig, type ProbeInput, ProbeSchedule } from './probes.js';
+export {
+  type ColumnStats,
+  columnStatsHost,
+  DEFAULT_PROBES,
+  makeProbeConfig,
+  PROBE_SCHEMA,
+  type ProbeConfig,
+  type ProbeInput,
+  ProbeSchedule,
+  sampleCorrelationHost,
+  unitCorrelationHost,
+} from './probes.js';
 export { type Manifest, type TrainOptions, type TrainResult, trainRun } from './run.js';
 export { makeSchedule, SCHEDULE_SCHEMAS, SCHEDULES, type ScheduleConfig, type ScheduleInput, scheduleFactor } from './schedule.js';
 export { batchTargets, gradientsOf, Trainer, unitCorrelation } from './trainer.js';

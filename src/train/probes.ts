@@ -1,9 +1,11 @@
 // When to probe: every step for the first `dense` steps, then log-spaced (`perDecade` points per decade
 // of steps) or every `every` steps, and always at the last step — the shape of cockpit's schedules.
 import { z } from 'zod';
+import * as tf from '@tensorflow/tfjs';
 import { bool, int, parseObject } from '../network/input.js';
 import { didYouMean } from '../network/suggest.js';
 import { TrainConfigError } from './errors.js';
+import { explicitTranspose } from './ops.js';
 
 /**
  * When to probe. dense: every step for steps 0..dense−1. perDecade: after the dense phase, this many
@@ -69,4 +71,98 @@ export class ProbeSchedule {
     for (let t = 0; t < this.steps; t++) if (this.active(t)) out.push(t);
     return out;
   }
+}
+
+/** Column statistics of a rows × cols matrix: the means over columns of its batch means and biased variances, and its unit correlation. */
+export interface ColumnStats {
+  /** (1/c) Σ_j ȳ_j: the mean over columns of the column means. */
+  mean: number;
+  /** (1/c) Σ_j (1/r) Σ_i (y_ij − ȳ_j)²: the mean over columns of the biased column variances. */
+  variance: number;
+  /** Mean |Pearson correlation| over the c(c−1)/2 column pairs (NaN with fewer than 2 columns). */
+  unitCorr: number;
+}
+
+/**
+ * ColumnStats of a rows × cols matrix from its row-major values. The columns are centred on the host
+ * (float64 means and sums of squares; the centred values rounded to float32), the centred Gram matrix
+ * S = X_cᵀX_c is one matMul, and r_jk = S_jk/√(S_jj·S_kk) is summed in |·| over the upper triangle on the
+ * host (float64): unitCorr = (2/(c(c−1))) Σ_{j<k} |r_jk|, the number unitCorrelation's
+ * (Σ|R| − tr R)/(c(c−1)) gives, without its N×N elementwise passes (abs, sum, diagonal) on the device. A
+ * column with zero variance is all zeros after centring (S_jj = 0, its S_jk = 0): it adds 0 to every pair
+ * it is in, as there. `withCorr: false` skips the Gram matrix (unitCorr NaN).
+ */
+export function columnStatsHost(values: Float32Array, rows: number, cols: number, withCorr = true): ColumnStats {
+  const mean = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) mean[j] += values[o + j];
+  }
+  let meanSum = 0;
+  for (let j = 0; j < cols; j++) {
+    mean[j] /= rows;
+    meanSum += mean[j];
+  }
+  const corr = withCorr && cols >= 2;
+  const xc = corr ? new Float32Array(rows * cols) : null;
+  const ss = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) {
+      const d = values[o + j] - mean[j];
+      ss[j] += d * d;
+      if (xc) xc[o + j] = d;
+    }
+  }
+  let varSum = 0;
+  for (let j = 0; j < cols; j++) varSum += ss[j] / rows;
+  let unitCorr = Number.NaN;
+  if (xc) {
+    const S = tf.tidy(() => {
+      const X = tf.tensor2d(xc, [rows, cols]);
+      return explicitTranspose() ? tf.matMul(tf.transpose(X), X) : tf.matMul(X, X, true, false);
+    });
+    const r = S.dataSync() as Float32Array;
+    S.dispose();
+    const inv = new Float64Array(cols);
+    for (let j = 0; j < cols; j++) inv[j] = 1 / Math.sqrt(Math.max(r[j * cols + j], 1e-30));
+    let sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const o = j * cols;
+      let row = 0;
+      for (let k = j + 1; k < cols; k++) row += Math.abs(r[o + k]) * inv[k];
+      sum += row * inv[j];
+    }
+    unitCorr = (2 * sum) / (cols * (cols - 1));
+  }
+  return { mean: meanSum / cols, variance: varSum / cols, unitCorr };
+}
+
+/** The unit correlation of columnStatsHost: mean |Pearson correlation| between the columns of a rows × cols matrix (NaN with fewer than 2). */
+export function unitCorrelationHost(values: Float32Array, rows: number, cols: number): number {
+  return columnStatsHost(values, rows, cols).unitCorr;
+}
+
+/**
+ * Mean off-diagonal cosine similarity between the rows (samples) of a rows × cols matrix, from its
+ * row-major values: with u_i = x_i/‖x_i‖ (a zero row stays zero), Σ_{i≠k} u_i·u_k = ‖Σ_i u_i‖² − Σ_i ‖u_i‖²
+ * exactly, so the mean over the B(B−1) ordered pairs is (‖Σ_i u_i‖² − Σ_i ‖u_i‖²)/(B(B−1)): O(B·N) work
+ * instead of the B×B Gram matrix's O(B²·N). Float64 sums on the host. NaN with fewer than 2 rows.
+ */
+export function sampleCorrelationHost(values: Float32Array, rows: number, cols: number): number {
+  if (rows < 2) return Number.NaN;
+  const s = new Float64Array(cols);
+  let diag = 0;
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let n2 = 0;
+    for (let j = 0; j < cols; j++) n2 += values[o + j] * values[o + j];
+    const norm = Math.sqrt(n2);
+    const inv = 1 / Math.max(norm, 1e-30);
+    for (let j = 0; j < cols; j++) s[j] += values[o + j] * inv;
+    diag += (norm * inv) ** 2;
+  }
+  let tot = 0;
+  for (let j = 0; j < cols; j++) tot += s[j] * s[j];
+  return (tot - diag) / (rows * (rows - 1));
 }

@@ -21,7 +21,7 @@ import { exactFactorsApply } from './layers/index.js';
 import { type Capture, disposeCapture, emptyCapture, Mlp } from './model.js';
 import { explicitTranspose, sumSquares } from './ops.js';
 import { clipFactors, Optimizer } from './optim.js';
-import { ProbeSchedule } from './probes.js';
+import { ProbeSchedule, sampleCorrelationHost, unitCorrelationHost } from './probes.js';
 import { scheduleFactor } from './schedule.js';
 import type { CorrelationAwareRate } from './theoryLink.js';
 
@@ -178,8 +178,10 @@ export class Trainer {
       const c = channels[l - 1];
       return (c === null || t.shape[1]! % c !== 0 ? t : tf.reshape(t, [-1, c])) as tf.Tensor2D;
     };
-    // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h, mean between-sample correlation, (unused), unit
-    // correlation; a last row L + 1 for the readout (‖W‖², ‖ΔW‖² only)
+    // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h (device scalars, one dataSync); a last row L + 1
+    // for the readout (‖W‖², ‖ΔW‖² only). The two correlations of the block output come from its values on
+    // the host: the mean between-sample cosine by the O(B·N) identity (sampleCorrelationHost), the unit
+    // correlation from one Gram matMul (unitCorrelationHost)
     const perLayer = tf.tidy(() => {
       const rows: tf.Tensor[] = [];
       for (let l = 1; l <= L; l++) {
@@ -187,29 +189,30 @@ export class Trainer {
         const W1 = now[wIdx[l - 1]];
         const h = perChannel(cap.h[l - 1], l);
         const { variance } = tf.moments(h, 0);
-        const X = cap.out[l - 1];
-        const r = tf.sqrt(tf.sum(tf.square(X), 1));
-        const rc = tf.maximum(r, 1e-30);
-        const G = explicitTranspose() ? tf.matMul(X, tf.transpose(X)) : tf.matMul(X, X, false, true);
-        const C = tf.div(G, tf.mul(tf.reshape(rc, [-1, 1]), tf.reshape(rc, [1, -1])));
-        const B = X.shape[0];
-        const corr = tf.div(tf.sub(tf.sum(C), tf.sum(tf.square(tf.div(r, rc)))), B * (B - 1));
-        const dps = tf.scalar(Number.NaN); // E φ′² comes from unitSums (per unit), where the factors need it
-        const unitCorr = unitCorrelation(perChannel(X, l));
-        rows.push(
-          tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance), corr, dps, unitCorr]),
-        );
+        rows.push(tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance)]));
       }
       // the readout: ‖W‖², ‖ΔW‖² (its row beside the layers; the other columns unused)
       const ro = model.weightIndex(null);
       const R0 = old[ro];
       const R1 = now[ro];
       const nan = tf.scalar(Number.NaN);
-      rows.push(tf.stack([nan, tf.sum(tf.square(R0)), tf.sum(tf.square(tf.sub(R1, R0))), nan, nan, nan, nan]));
+      rows.push(tf.stack([nan, tf.sum(tf.square(R0)), tf.sum(tf.square(tf.sub(R1, R0))), nan]));
       return tf.stack(rows);
     });
-    const v = perLayer.dataSync();
+    const pv = perLayer.dataSync();
     perLayer.dispose();
+    // the old layout [gh, ‖W‖², ‖ΔW‖², var, corr, (unused), unit_corr] per row
+    const v = new Float64Array(7 * (L + 1)).fill(Number.NaN);
+    for (let l = 1; l <= L + 1; l++) for (let k = 0; k < 4; k++) v[(l - 1) * 7 + k] = pv[(l - 1) * 4 + k];
+    for (let l = 1; l <= L; l++) {
+      const X = cap.out[l - 1];
+      const xs = X.dataSync() as Float32Array;
+      const [B, F] = X.shape;
+      v[(l - 1) * 7 + 4] = sampleCorrelationHost(xs, B, F);
+      const c = channels[l - 1];
+      const cols = c === null || F % c !== 0 ? F : c;
+      v[(l - 1) * 7 + 6] = unitCorrelationHost(xs, (B * F) / cols, cols);
+    }
     const get = (l: number, k: number) => v[(l - 1) * 7 + k];
     const ws = widths(this.spec);
     const fx = this.factorsOn ? this.unitSums(old, cap) : null;
