@@ -46,15 +46,24 @@ export function updateStats(groups: readonly WeightGroup[], prev: tf.Tensor[][])
 
 /**
  * Loss and gradients of `lossFn` over `varList`, applied with `optimizer` (optimizer.minimize's arithmetic),
- * and each group's ‖∂L/∂θ‖² when `gradSqOf` is given. Returns the loss as a number.
+ * and each group's ‖∂L/∂θ‖² when `gradGroups` is given; `beforeApply` runs between the gradients and the
+ * update (the weights still θ_t). Returns the loss as a number.
  */
 export function minimizeStep(
   lossFn: () => tf.Scalar,
   optimizer: tf.Optimizer,
   varList: tf.Variable[],
   gradGroups: readonly WeightGroup[] | null,
+  beforeApply?: () => void,
 ): { loss: number; gradSq: (number | null)[] | null } {
   const { value, grads } = tf.variableGrads(lossFn, varList);
+  if (beforeApply)
+    try {
+      beforeApply();
+    } catch (e) {
+      tf.dispose([value, ...Object.values(grads)]);
+      throw e;
+    }
   optimizer.applyGradients(varList.map((v) => ({ name: v.name, tensor: grads[v.name] })));
   let gradSq: (number | null)[] | null = null;
   if (gradGroups) {

@@ -12,7 +12,7 @@ import type { SPRecord } from '../records/index.js';
 import { lossTensor } from '../train/index.js';
 import { minimizeStep, snapshot, updateStats, type WeightGroup, weightRecords } from './loop.js';
 import { type ProbeContext, type ProbeOptions, probeContext } from './options.js';
-import { outputStats } from './stats.js';
+import { outputStatsHost } from './stats.js';
 
 export interface Prober {
   /**
@@ -67,6 +67,33 @@ interface Measurement {
   gradWSq: (number | null)[];
   /** Whether the output was a single tensor (statistics defined). */
   single: boolean[];
+}
+
+/** What the hooks of one forward/backward hold: per site, its output (a kept clone) and ‖∂L/∂y‖². */
+interface Captured {
+  outs: (tf.Tensor | undefined)[];
+  gsq: (tf.Scalar | undefined)[];
+}
+
+const emptyCaptured = (n: number): Captured => ({ outs: new Array(n), gsq: new Array(n) });
+
+function disposeCaptured(c: Captured): void {
+  tf.dispose([...c.outs.filter((o): o is tf.Tensor => !!o), ...c.gsq.filter((g): g is tf.Scalar => !!g)]);
+  c.outs.fill(undefined);
+  c.gsq.fill(undefined);
+}
+
+const arraysEqual = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** The same tensor, or the same dtype, shape and values. */
+function sameTensor(a: tf.Tensor, b: tf.Tensor): boolean {
+  if (a === b || a.dataId === b.dataId) return true;
+  if (a.dtype !== b.dtype) return false;
+  if (!arraysEqual(a.shape, b.shape)) return false;
+  const u = a.dataSync();
+  const v = b.dataSync();
+  for (let i = 0; i < u.length; i++) if (!Object.is(u[i], v[i])) return false;
+  return true;
 }
 
 const RANDOM_LAYERS = new Set(['Dropout', 'AlphaDropout', 'GaussianDropout', 'GaussianNoise', 'SpatialDropout1D']);
@@ -201,6 +228,24 @@ class ModelProber implements Prober {
   }
 
   /**
+   * The identity hook of site i on an output: keeps a clone of the output (the same data, no copy: a layer
+   * may hand back its input itself, the user's x, which must not be disposed here) in `cap.outs[i]` and,
+   * in the backward, ‖∂L/∂y_i‖² in `cap.gsq[i]`; the value and the gradient pass through unchanged (clones).
+   */
+  private hookInto(cap: Captured, i: number, out: tf.Tensor): tf.Tensor {
+    cap.outs[i] = tf.keep(tf.clone(out));
+    const f = tf.customGrad(((v: tf.Tensor) => ({
+      value: tf.clone(v),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        const d = dy as tf.Tensor;
+        cap.gsq[i] = tf.keep(tf.sum(tf.square(d)) as tf.Scalar);
+        return tf.clone(d);
+      },
+    })) as any);
+    return f(out) as tf.Tensor;
+  }
+
+  /**
    * One probe forward/backward on (x, y) at the current weights: each recorded layer's output statistics
    * and ‖∂L/∂y_l‖², and ‖∂L/∂W‖² when `withWeights`. Non-trainable weights (BN moving statistics) are
    * restored to their values before the call.
@@ -210,8 +255,7 @@ class ModelProber implements Prober {
     const lossOf = this.lossFn();
     const nonTrainable = this.model.nonTrainableWeights;
     const saved = nonTrainable.map((w) => tf.keep(tf.clone(w.read())));
-    const outs: (tf.Tensor | undefined)[] = new Array(n);
-    const gsq: (tf.Scalar | undefined)[] = new Array(n);
+    const cap = emptyCaptured(n);
     const sitePos = new Map(this.sites.map((s, i) => [s, i]));
     let value: tf.Scalar | null = null;
     let grads: (tf.Tensor | null)[] = [];
@@ -220,27 +264,14 @@ class ModelProber implements Prober {
     const xIn = x.dtype === 'float32' ? [x] : [];
     const wSites = withWeights || xIn.length === 0 ? this.sites.filter((s) => s.group) : [];
     try {
-      const hook = (s: Site, out: tf.Tensor): tf.Tensor => {
-        const i = sitePos.get(s)!;
-        // a clone (the same data, no copy): a layer may hand back its input itself (the user's x), which must not be disposed here
-        outs[i] = tf.keep(tf.clone(out));
-        const f = tf.customGrad(((v: tf.Tensor) => ({
-          value: tf.clone(v),
-          gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
-            const d = dy as tf.Tensor;
-            gsq[i] = tf.keep(tf.sum(tf.square(d)) as tf.Scalar);
-            return tf.clone(d);
-          },
-        })) as any);
-        return f(out) as tf.Tensor;
-      };
+      const hook = (s: Site, out: tf.Tensor): tf.Tensor => this.hookInto(cap, sitePos.get(s)!, out);
       const res = tf
         .engine()
         .gradients(() => lossOf(y, this.forward(x, hook)), [...xIn, ...wSites.map((s) => s.group!.variables[0])], undefined, true);
       value = res.value;
       grads = res.grads;
     } catch (e) {
-      tf.dispose([...outs.filter((o): o is tf.Tensor => !!o), ...gsq.filter((g): g is tf.Scalar => !!g)]);
+      disposeCaptured(cap);
       throw e;
     } finally {
       nonTrainable.forEach((w, i) => {
@@ -252,12 +283,23 @@ class ModelProber implements Prober {
     wSites.forEach((s, k) => {
       gw[sitePos.get(s)!] = grads[xIn.length + k];
     });
+    const m = this.measurement(cap, gw);
+    tf.dispose([value!, ...grads.filter((g): g is tf.Tensor => g !== null)]);
+    return m;
+  }
+
+  /**
+   * The Measurement of captured outputs and gradients (disposes the captures): ‖∂L/∂y‖² and ‖∂L/∂W‖² as
+   * device scalars in one dataSync; each output's out_mean, out_var and unit_corr on the host
+   * (columnStatsHost: one Gram matMul per output, float64 sums) from its values as the [N, C] rows × units.
+   */
+  private measurement(cap: Captured, gw: (tf.Tensor | null)[]): Measurement {
+    const n = this.sites.length;
+    const { outs, gsq } = cap;
     const NaN1 = Number.NaN;
     const flat = tf.tidy(() => {
       const parts: tf.Tensor[] = [];
       for (let i = 0; i < n; i++) {
-        const o = outs[i];
-        parts.push(o ? outputStats(o) : tf.tensor1d([NaN1, NaN1, NaN1]));
         parts.push(tf.reshape(gsq[i] ?? tf.scalar(NaN1), [1]));
         const g = gw[i];
         parts.push(tf.reshape(g ? tf.sum(tf.square(g)) : tf.scalar(NaN1), [1]));
@@ -269,24 +311,21 @@ class ModelProber implements Prober {
     const single = outs.map((o) => o !== undefined);
     const had = gsq.map((g) => g !== undefined);
     const hadW = gw.map((g) => g !== null);
-    tf.dispose([
-      value!,
-      ...grads.filter((g): g is tf.Tensor => g !== null),
-      ...outs.filter((o): o is tf.Tensor => !!o),
-      ...gsq.filter((g): g is tf.Scalar => !!g),
-    ]);
     const m: Measurement = { gradOutSq: [], outMean: [], outVar: [], unitCorr: [], gradWSq: [], single };
     for (let i = 0; i < n; i++) {
-      m.outMean.push(v[5 * i]);
-      m.outVar.push(v[5 * i + 1]);
-      m.unitCorr.push(v[5 * i + 2]);
-      m.gradOutSq.push(had[i] ? v[5 * i + 3] : null);
-      m.gradWSq.push(hadW[i] ? v[5 * i + 4] : null);
+      const o = outs[i];
+      const st = o ? outputStatsHost(o) : { mean: NaN1, variance: NaN1, unitCorr: NaN1 };
+      m.outMean.push(st.mean);
+      m.outVar.push(st.variance);
+      m.unitCorr.push(st.unitCorr);
+      m.gradOutSq.push(had[i] ? v[2 * i] : null);
+      m.gradWSq.push(hadW[i] ? v[2 * i + 1] : null);
       const s = this.sites[i];
       if (!single[i]) this.ctx.note(`layer ${s.layer} (${s.name}, ${s.kind}) has several outputs: no output statistics`);
       else if (!had[i])
         this.ctx.note(`layer ${s.layer} (${s.name}, ${s.kind}): no gradient reaches its output from the probe's input: no grad_out_sq`);
     }
+    disposeCaptured(cap);
     return m;
   }
 
@@ -367,18 +406,160 @@ class ModelProber implements Prober {
     const active = this.ctx.schedule.active(t);
     let meas: Measurement | null = null;
     let prev: tf.Tensor[][] | null = null;
+    let run = lossFn;
+    let beforeApply: (() => void) | undefined;
     if (active) {
       prev = snapshot(this.groups);
       if (batch) {
         this.ctx.setBatch(batch.x.shape[0]);
-        meas = this.measure(batch.x, batch.y, false);
+        // the step's own forward/backward, hooked, stands in for the probe's on `batch` where it is the same
+        // computation (checked after the gradients, before the update); else the probe's own pass at θ_t
+        const tap = this.stepTap();
+        run = () => tap.during(lossFn);
+        beforeApply = () => {
+          meas = tap.measurement(batch);
+          if (meas) return;
+          this.ctx.note(
+            "step(): lossFn's forward/backward is not the probe's pass on batch (another input, another loss or targets, a layer run twice or out of training mode): the probe ran its own forward/backward on batch",
+          );
+          meas = this.measure(batch.x, batch.y, false);
+        };
       } else this.ctx.note('step() without a batch: no output statistics, grad_out_sq or grad_growth (pass {x, y} to get them)');
     }
-    const { loss, gradSq } = minimizeStep(lossFn, optimizer, this.varList, active ? this.groups : null);
+    let res: ReturnType<typeof minimizeStep>;
+    try {
+      res = minimizeStep(run, optimizer, this.varList, active ? this.groups : null, beforeApply);
+    } catch (e) {
+      if (prev) for (const p of prev) tf.dispose(p);
+      throw e;
+    }
+    const { loss, gradSq } = res;
     this.out.push(this.ctx.rec('loss', null, loss, t));
     if (prev) this.emit(t, meas, gradSq!, updateStats(this.groups, prev));
     this.t++;
     return loss;
+  }
+
+  /**
+   * Hooks for the step's own forward/backward: `during(lossFn)` runs lossFn with each recorded layer's
+   * `apply` wrapped (the site hook on its output, as in the probe's forward; the model output's value and
+   * ∂L/∂ŷ kept too). `measurement(batch)` then gives the probe's Measurement of `batch` from what the step
+   * computed, or null (captures released) where the step's pass is not the probe's pass on `batch` at θ_t:
+   *   – every recorded layer ran exactly once, in training mode, on concrete tensors;
+   *   – the model's input was batch.x (the same tensor, or the same shape and values);
+   *   – the step's ∂L/∂ŷ at the model output equals the probe loss's ∂L_probe/∂ŷ(batch.y, ŷ) on the step's
+   *     own ŷ to float32 rounding (max |difference| ≤ 1e-5 · max |∂L_probe/∂ŷ|; a different loss, other
+   *     targets or an extra output term differ far more), so every ∂L/∂y_l below is the probe loss's;
+   *   – every recorded single-output layer received a gradient (the probe's pass, with x as a source, reaches
+   *     them all; the step's, from the weights, misses layers before the first weight).
+   * The values are then those of the probe's own pass on batch: the same layers applied to the same tensors
+   * at the same weights with the same output gradient.
+   */
+  private stepTap(): {
+    during: (f: () => tf.Scalar) => tf.Scalar;
+    measurement: (batch: { x: tf.Tensor; y: tf.Tensor }) => Measurement | null;
+  } {
+    const n = this.sites.length;
+    const cap = emptyCaptured(n);
+    const calls = new Array<number>(n).fill(0);
+    let bad = false;
+    let seenInput: tf.Tensor | null = null;
+    let yHat: tf.Tensor | null = null;
+    let dyHat: tf.Tensor | null = null;
+    const inId = this.model.inputs[0].id;
+    const outSym = this.model.outputs[0];
+    const outLayer = outSym.sourceLayer;
+    const sitePos = new Map(this.sites.map((s, i) => [s, i]));
+    const release = () => {
+      disposeCaptured(cap);
+      tf.dispose([yHat, dyHat].filter((v): v is tf.Tensor => v !== null));
+      yHat = null;
+      dyHat = null;
+    };
+    const during = (f: () => tf.Scalar): tf.Scalar => {
+      const undo: (() => void)[] = [];
+      for (const [index, layer] of this.model.layers.entries()) {
+        const site = this.siteAt.get(index);
+        const readsInput = toList(layer.input as SymbolicTensor | SymbolicTensor[]).findIndex((s) => s.id === inId);
+        if (!site && layer !== outLayer && readsInput < 0) continue;
+        const own = Object.hasOwn(layer, 'apply');
+        const orig = layer.apply;
+        const wrapped = (inputs: tf.Tensor | tf.Tensor[], kwargs?: Record<string, unknown>) => {
+          const res = orig.call(layer, inputs, kwargs) as tf.Tensor | tf.Tensor[];
+          const list = toList(res);
+          if (list.some((r) => !(r instanceof tf.Tensor))) return res; // a symbolic call: not the step's values
+          if (kwargs?.training !== true) bad = true;
+          if (readsInput >= 0) {
+            if (seenInput) bad = true;
+            seenInput = toList(inputs)[readsInput];
+          }
+          let outs = list;
+          if (site) {
+            const i = sitePos.get(site)!;
+            calls[i]++;
+            if (calls[i] > 1) bad = true;
+            else if (list.length === 1) outs = [this.hookInto(cap, i, list[0])];
+          }
+          if (layer === outLayer && !bad) {
+            const k = toList(layer.output as SymbolicTensor | SymbolicTensor[]).findIndex((s) => s.id === outSym.id);
+            if (k >= 0 && !yHat) {
+              yHat = tf.keep(tf.clone(outs[k]));
+              const g = tf.customGrad(((v: tf.Tensor) => ({
+                value: tf.clone(v),
+                gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+                  dyHat = tf.keep(tf.clone(dy as tf.Tensor));
+                  return tf.clone(dy as tf.Tensor);
+                },
+              })) as any);
+              outs = outs.slice();
+              outs[k] = g(outs[k]) as tf.Tensor;
+            }
+          }
+          return Array.isArray(res) ? outs : outs[0];
+        };
+        (layer as { apply: unknown }).apply = wrapped;
+        undo.push(() => {
+          if (own) (layer as { apply: unknown }).apply = orig;
+          else delete (layer as { apply?: unknown }).apply;
+        });
+      }
+      try {
+        return f();
+      } finally {
+        for (const u of undo) u();
+      }
+    };
+    const measurement = (batch: { x: tf.Tensor; y: tf.Tensor }): Measurement | null => {
+      const same =
+        !bad &&
+        yHat !== null &&
+        dyHat !== null &&
+        seenInput !== null &&
+        calls.every((c) => c === 1) &&
+        cap.outs.every((o, i) => o === undefined || cap.gsq[i] !== undefined) &&
+        sameTensor(seenInput, batch.x) &&
+        this.sameOutputGradient(batch.y, yHat, dyHat);
+      if (!same) {
+        release();
+        return null;
+      }
+      tf.dispose([yHat!, dyHat!]);
+      yHat = null;
+      dyHat = null;
+      return this.measurement(cap, new Array(n).fill(null));
+    };
+    return { during, measurement };
+  }
+
+  /** Whether ∂L/∂ŷ of the step equals the probe loss's on (y, ŷ): max |d − g| ≤ 1e-5 · max |g| (float32 rounding of one loss). */
+  private sameOutputGradient(y: tf.Tensor, yHat: tf.Tensor, dy: tf.Tensor): boolean {
+    if (!arraysEqual(yHat.shape, dy.shape)) return false;
+    const lossOf = this.lossFn();
+    const [diff, scale] = tf.tidy(() => {
+      const g = tf.grad((v: tf.Tensor) => lossOf(y, v))(yHat);
+      return [tf.max(tf.abs(tf.sub(g, dy))).dataSync()[0], tf.max(tf.abs(g)).dataSync()[0]];
+    });
+    return diff <= 1e-5 * scale;
   }
 
   records(): SPRecord[] {
