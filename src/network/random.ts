@@ -7,6 +7,7 @@ import randuBase from '@stdlib/random/base/randu/lib/index.js';
 import { QrDecomposition, Matrix } from 'ml-matrix';
 import { blocksOf, type ConvInitKind, denseOf, type Layer, shapesOf } from './layers.js';
 import { fanIns, imageOf, layersOf, type NetworkSpec, stableHash, widths } from './spec.js';
+import { fillNormalPhilox, PHILOX, type PhiloxKey, philoxKey } from './philox.js';
 
 export class SeedError extends InputError {
   constructor(field: string, value: unknown, allowed: string) {
@@ -37,8 +38,68 @@ export function normalStream(seed: number, ...labels: (string | number)[]): Norm
 }
 
 export function fillNormal(out: Float64Array, rng: Normal, scale = 1): Float64Array {
+  const ph = philoxState.get(rng);
+  if (ph) {
+    // a Philox stream: its next out.length elements in bulk (the same numbers as out.length calls)
+    fillNormalPhilox(out, ph.key, ph.next, scale);
+    ph.next += out.length;
+    return out;
+  }
   for (let i = 0; i < out.length; i++) out[i] = rng() * scale;
   return out;
+}
+
+// ---- the generator of a draw ---------------------------------------------------------------------
+
+/** The generators a draw can use: stdlib's MT19937 + ziggurat (the default) or Philox4x32-10 (docs/random.md). */
+export const RNGS = ['mt19937', PHILOX] as const;
+export type RngName = (typeof RNGS)[number];
+
+/** Options of the draw functions. */
+export interface DrawOptions {
+  /** The generator (default 'mt19937'; results drawn with 'philox4x32-10' must say so). */
+  rng?: RngName;
+}
+
+/** The generator of `opts`, checked: 'mt19937' when absent. */
+export function rngOf(opts: DrawOptions = {}): RngName {
+  const r = opts.rng ?? 'mt19937';
+  if (!(RNGS as readonly unknown[]).includes(r)) throw new InputError('rng', r, RNGS.map((x) => `'${x}'`).join(' or '));
+  return r;
+}
+
+interface PhiloxState {
+  key: PhiloxKey;
+  /** the stream position of the next normal */
+  next: number;
+}
+const philoxState = new WeakMap<Normal, PhiloxState>();
+
+/**
+ * The Philox4x32-10 standard normal stream of (seed, ...labels), one normal a call from element 0 on (64 at a
+ * time from fillNormalPhilox); fillNormal fills from it in bulk, continuing where the calls left off.
+ */
+export function philoxNormalStream(seed: number, ...labels: (string | number)[]): Normal {
+  const st: PhiloxState = { key: philoxKey(seed, ...labels), next: 0 };
+  const buf = new Float64Array(64);
+  let start = 0;
+  let len = 0;
+  const f: Normal = () => {
+    const at = st.next - start;
+    st.next++;
+    if (at >= 0 && at < len) return buf[at];
+    start = st.next - 1;
+    len = buf.length;
+    fillNormalPhilox(buf, st.key, start);
+    return buf[0];
+  };
+  philoxState.set(f, st);
+  return f;
+}
+
+/** The normal stream of (seed, ...labels) with generator `rng`. */
+export function streamOf(rng: RngName, seed: number, ...labels: (string | number)[]): Normal {
+  return rng === PHILOX ? philoxNormalStream(seed, ...labels) : normalStream(seed, ...labels);
 }
 
 /** A seeded uniform [0,1) generator (MT19937). */
@@ -88,12 +149,13 @@ function convParams(
   k: number,
   sigmaW2: number,
   sigmaB2: number,
+  rng: RngName,
   seed: number,
   ...label: (string | number)[]
 ): LinearParams {
-  const W = drawConv(init, cOut, cIn, k, sigmaW2, normalStream(seed, 'W', ...label));
+  const W = drawConv(init, cOut, cIn, k, sigmaW2, streamOf(rng, seed, 'W', ...label));
   const b = new Float64Array(cOut);
-  if (sigmaB2 > 0) fillNormal(b, normalStream(seed, 'b', ...label), Math.sqrt(sigmaB2));
+  if (sigmaB2 > 0) fillNormal(b, streamOf(rng, seed, 'b', ...label), Math.sqrt(sigmaB2));
   return { nOut: cOut, nIn: k * k * cIn, W, b };
 }
 
@@ -135,16 +197,17 @@ export function orthogonal(nOut: number, nIn: number, rng: Normal): Float64Array
  * Draw block l's Linear layer (l = 1..depth). Entries have variance sigmaW2 / fan_in for both
  * inits; orthogonal weights are scaled Haar matrices with that entry variance.
  */
-export function drawLinear(spec: NetworkSpec, seed: number, layer: number): LinearParams {
+export function drawLinear(spec: NetworkSpec, seed: number, layer: number, opts: DrawOptions = {}): LinearParams {
+  const rng = rngOf(opts);
   const cl = convLead(spec, layer);
   if (cl) {
     const { lead, cIn } = cl;
-    if (lead.kind === 'conv2d') return convParams(lead.init, lead.channels, cIn, lead.kernel, lead.sigmaW2, lead.sigmaB2, seed, layer);
+    if (lead.kind === 'conv2d') return convParams(lead.init, lead.channels, cIn, lead.kernel, lead.sigmaW2, lead.sigmaB2, rng, seed, layer);
     if (lead.kind === 'resblock') {
       const { init, channels: c, kernel: k, sigmaW2: w, sigmaB2: b } = lead;
-      const first = convParams(init, c, cIn, k, w, b, seed, layer);
-      first.more = [convParams(init, c, c, k, w, b, seed, layer, 2)];
-      if (lead.stride !== 1 || cIn !== c) first.more.push(convParams(init, c, cIn, 1, w, b, seed, layer, 'proj'));
+      const first = convParams(init, c, cIn, k, w, b, rng, seed, layer);
+      first.more = [convParams(init, c, c, k, w, b, rng, seed, layer, 2)];
+      if (lead.stride !== 1 || cIn !== c) first.more.push(convParams(init, c, cIn, 1, w, b, rng, seed, layer, 'proj'));
       return first;
     }
   }
@@ -153,17 +216,17 @@ export function drawLinear(spec: NetworkSpec, seed: number, layer: number): Line
   const nIn = cl ? cl.nIn : fanIns(spec)[layer - 1];
   // the layer's own init (a custom list may give each dense layer its own); presets: spec.init for all
   const init = denseInit(spec, layer);
-  const rng = normalStream(seed, 'W', layer);
+  const wStream = streamOf(rng, seed, 'W', layer);
   let W: Float64Array;
   if (init.kind === 'orthogonal') {
-    W = orthogonal(nOut, nIn, rng);
+    W = orthogonal(nOut, nIn, wStream);
     const scale = Math.sqrt((init.sigmaW2 * Math.max(nOut, nIn)) / nIn);
     for (let i = 0; i < W.length; i++) W[i] *= scale;
   } else {
-    W = fillNormal(new Float64Array(nOut * nIn), rng, Math.sqrt(init.sigmaW2 / nIn));
+    W = fillNormal(new Float64Array(nOut * nIn), wStream, Math.sqrt(init.sigmaW2 / nIn));
   }
   const b = new Float64Array(nOut);
-  if (init.sigmaB2 > 0) fillNormal(b, normalStream(seed, 'b', layer), Math.sqrt(init.sigmaB2));
+  if (init.sigmaB2 > 0) fillNormal(b, streamOf(rng, seed, 'b', layer), Math.sqrt(init.sigmaB2));
   return { nOut, nIn, W, b };
 }
 
@@ -175,27 +238,35 @@ function denseInit(spec: NetworkSpec, layer: number): { kind: 'gaussian' | 'orth
 }
 
 /** Every block's Linear layer. */
-export function drawNetwork(spec: NetworkSpec, seed: number): LinearParams[] {
+export function drawNetwork(spec: NetworkSpec, seed: number, opts: DrawOptions = {}): LinearParams[] {
+  rngOf(opts);
   const out: LinearParams[] = [];
-  for (let l = 1; l <= spec.depth; l++) out.push(drawLinear(spec, seed, l));
+  for (let l = 1; l <= spec.depth; l++) out.push(drawLinear(spec, seed, l, opts));
   return out;
 }
 
 /** Readout weights (nOut × width), entries N(0, 1/width), drawn from their own stream. */
-export function drawReadout(width: number, nOut: number, seed: number): Float64Array {
-  return fillNormal(new Float64Array(nOut * width), normalStream(seed, 'readout'), Math.sqrt(1 / width));
+export function drawReadout(width: number, nOut: number, seed: number, opts: DrawOptions = {}): Float64Array {
+  return fillNormal(new Float64Array(nOut * width), streamOf(rngOf(opts), seed, 'readout'), Math.sqrt(1 / width));
 }
 
 /**
  * A batch of B inputs of dimension d (row-major B × d): x_i = sqrt(1-ρ)·z_i + sqrt(ρ)·s, with a
  * shared component s, so that samples have pairwise correlation ρ in expectation.
  */
-export function gaussianInputs(batch: number, dim: number, seed: number, rho = 0, label: string | number = 'x'): Float64Array {
+export function gaussianInputs(
+  batch: number,
+  dim: number,
+  seed: number,
+  rho = 0,
+  label: string | number = 'x',
+  opts: DrawOptions = {},
+): Float64Array {
   if (!(rho >= 0 && rho < 1)) throw new SeedError('input-correlation', rho, 'a number in [0, 1)');
-  const rng = normalStream(seed, 'inputs', label);
-  const x = fillNormal(new Float64Array(batch * dim), rng);
+  const rng = rngOf(opts);
+  const x = fillNormal(new Float64Array(batch * dim), streamOf(rng, seed, 'inputs', label));
   if (rho > 0) {
-    const shared = fillNormal(new Float64Array(dim), normalStream(seed, 'inputs-shared', label));
+    const shared = fillNormal(new Float64Array(dim), streamOf(rng, seed, 'inputs-shared', label));
     const a = Math.sqrt(1 - rho);
     const c = Math.sqrt(rho);
     for (let i = 0; i < batch; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = a * x[i * dim + j] + c * shared[j];
