@@ -96,6 +96,13 @@ function sameTensor(a: tf.Tensor, b: tf.Tensor): boolean {
   return true;
 }
 
+/** A probed fit step between onBatchBegin and onBatchEnd: the snapshot θ_t, the measurement once taken, the hooks' undo while installed. */
+interface Pending {
+  prev: tf.Tensor[][];
+  meas: Measurement | null;
+  undo: (() => void) | null;
+}
+
 const RANDOM_LAYERS = new Set(['Dropout', 'AlphaDropout', 'GaussianDropout', 'GaussianNoise', 'SpatialDropout1D']);
 
 const toList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -112,7 +119,9 @@ class ModelProber implements Prober {
   private readonly varList: tf.Variable[];
   private readonly out: SPRecord[] = [];
   private t = 0;
-  private pending: { prev: tf.Tensor[][]; meas: Measurement } | null = null;
+  private pending: Pending | null = null;
+  /** Whether a recorded layer has a regularizer (fit's gradients then are not the data loss's alone). */
+  private regularized = false;
 
   constructor(model: tf.LayersModel, options: ProbeOptions) {
     if (!(model instanceof tf.LayersModel)) throw new InputError('model', typeof model, 'a tf.LayersModel (tf.sequential or tf.model)');
@@ -162,6 +171,7 @@ class ModelProber implements Prober {
         this.ctx.note(
           `layer ${s.layer} (${s.name}, ${s.kind}) draws random numbers in training mode: the probe's forward draws its own, so its statistics are of other draws than the step's, and (tfjs seeds unseeded draws from Math.random) later unseeded draws differ from an unprobed run's`,
         );
+      if (l.kernelRegularizer || l.biasRegularizer || l.activityRegularizer) this.regularized = true;
       if (l.kernelRegularizer || l.biasRegularizer || l.activityRegularizer)
         this.ctx.note(`layer ${s.layer} (${s.name}) has a regularizer: the probe's own gradients are of the data loss only`);
     }
@@ -372,12 +382,44 @@ class ModelProber implements Prober {
         if (!this.ctx.schedule.active(this.t)) return;
         this.ctx.setBatch(x.shape[0]);
         const prev = snapshot(this.groups);
-        try {
-          this.pending = { prev, meas: this.measure(x, y, true) };
-        } catch (e) {
-          for (const p of prev) tf.dispose(p);
-          throw e;
+        // fit's own forward/backward, hooked, stands in for the probe's on probeBatch where it is the same
+        // computation: checked when fit hands its gradients to the optimizer (the weights still θ_t); else the
+        // probe's own pass on probeBatch runs there, at θ_t, as before
+        const opt = this.model.optimizer as tf.Optimizer | undefined;
+        if (!opt || typeof opt.applyGradients !== 'function') {
+          try {
+            this.pending = { prev, meas: this.measure(x, y, true), undo: null };
+          } catch (e) {
+            for (const p of prev) tf.dispose(p);
+            throw e;
+          }
+          return;
         }
+        const tap = this.stepTap();
+        const undoLayers = tap.install();
+        const own = Object.hasOwn(opt, 'applyGradients');
+        const orig = opt.applyGradients;
+        const undo = () => {
+          undoLayers();
+          if (own) (opt as { applyGradients: unknown }).applyGradients = orig;
+          else delete (opt as { applyGradients?: unknown }).applyGradients;
+        };
+        const pending: Pending = { prev, meas: null, undo };
+        this.pending = pending;
+        (opt as { applyGradients: unknown }).applyGradients = (grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]) => {
+          undo();
+          pending.undo = null;
+          const named: tf.NamedTensorMap = Array.isArray(grads) ? Object.fromEntries(grads.map((g) => [g.name, g.tensor])) : grads;
+          let meas = tap.measurement({ x, y }, named);
+          if (!meas) {
+            this.ctx.note(
+              "callback: fit's forward/backward is not the probe's pass on probeBatch (another batch, loss weights or a regularizer): the probe ran its own forward/backward on probeBatch",
+            );
+            meas = this.measure(x, y, true);
+          }
+          pending.meas = meas;
+          return orig.call(opt, grads);
+        };
       },
       onBatchEnd: async (_batch, logs) => {
         const t = this.t;
@@ -386,7 +428,11 @@ class ModelProber implements Prober {
         else this.ctx.note("fit's logs have no loss: no loss records");
         const p = this.pending;
         this.pending = null;
-        if (p)
+        if (p?.undo) p.undo();
+        if (p && !p.meas) {
+          this.ctx.note("callback: fit's step did not reach the optimizer: no probes at that step");
+          for (const q of p.prev) tf.dispose(q);
+        } else if (p?.meas)
           this.emit(
             t,
             p.meas,
@@ -456,8 +502,9 @@ class ModelProber implements Prober {
    * at the same weights with the same output gradient.
    */
   private stepTap(): {
+    install: () => () => void;
     during: (f: () => tf.Scalar) => tf.Scalar;
-    measurement: (batch: { x: tf.Tensor; y: tf.Tensor }) => Measurement | null;
+    measurement: (batch: { x: tf.Tensor; y: tf.Tensor }, stepGrads?: tf.NamedTensorMap) => Measurement | null;
   } {
     const n = this.sites.length;
     const cap = emptyCaptured(n);
@@ -476,7 +523,7 @@ class ModelProber implements Prober {
       yHat = null;
       dyHat = null;
     };
-    const during = (f: () => tf.Scalar): tf.Scalar => {
+    const install = (): (() => void) => {
       const undo: (() => void)[] = [];
       for (const [index, layer] of this.model.layers.entries()) {
         const site = this.siteAt.get(index);
@@ -523,13 +570,19 @@ class ModelProber implements Prober {
           else delete (layer as { apply?: unknown }).apply;
         });
       }
+      return () => {
+        for (const u of undo.splice(0)) u();
+      };
+    };
+    const during = (f: () => tf.Scalar): tf.Scalar => {
+      const undo = install();
       try {
         return f();
       } finally {
-        for (const u of undo) u();
+        undo();
       }
     };
-    const measurement = (batch: { x: tf.Tensor; y: tf.Tensor }): Measurement | null => {
+    const measurement = (batch: { x: tf.Tensor; y: tf.Tensor }, stepGrads?: tf.NamedTensorMap): Measurement | null => {
       const same =
         !bad &&
         yHat !== null &&
@@ -537,6 +590,7 @@ class ModelProber implements Prober {
         seenInput !== null &&
         calls.every((c) => c === 1) &&
         cap.outs.every((o, i) => o === undefined || cap.gsq[i] !== undefined) &&
+        (!stepGrads || !this.regularized) &&
         sameTensor(seenInput, batch.x) &&
         this.sameOutputGradient(batch.y, yHat, dyHat);
       if (!same) {
@@ -546,9 +600,11 @@ class ModelProber implements Prober {
       tf.dispose([yHat!, dyHat!]);
       yHat = null;
       dyHat = null;
-      return this.measurement(cap, new Array(n).fill(null));
+      // ∂L/∂W of the step (fit's): the probe batch's where the checks hold and no regularizer adds to it
+      const gw = this.sites.map((st) => (stepGrads && st.group ? (stepGrads[st.group.variables[0].name] ?? null) : null));
+      return this.measurement(cap, gw);
     };
-    return { during, measurement };
+    return { install, during, measurement };
   }
 
   /** Whether ∂L/∂ŷ of the step equals the probe loss's on (y, ŷ): max |d − g| ≤ 1e-5 · max |g| (float32 rounding of one loss). */
@@ -571,6 +627,7 @@ class ModelProber implements Prober {
   }
 
   dispose(): void {
+    if (this.pending?.undo) this.pending.undo();
     if (this.pending) for (const p of this.pending.prev) tf.dispose(p);
     this.pending = null;
   }
