@@ -46,18 +46,39 @@ export interface Capture {
   dh: T2[];
   /** ∂L/∂y at the readout output (B × nOut), filled during the backward pass. */
   dy?: T2;
+  /** ∂L/∂x_l at block outputs (B × n_l), filled during the backward pass (an identity tap on x_l: the gradient the next block hands back). */
+  dx?: T2[];
 }
 
 export function emptyCapture(depth: number): Capture {
-  return { h: new Array(depth), actIn: new Array(depth), out: new Array(depth), dhSq: new Array(depth), dh: new Array(depth) };
+  return {
+    h: new Array(depth),
+    actIn: new Array(depth),
+    out: new Array(depth),
+    dhSq: new Array(depth),
+    dh: new Array(depth),
+    dx: new Array(depth),
+  };
 }
 
 export function disposeCapture(c: Capture): void {
-  for (const list of [c.h, c.actIn, c.out, c.dhSq, c.dh]) for (const t of list) t?.dispose();
+  for (const list of [c.h, c.actIn, c.out, c.dhSq, c.dh, c.dx ?? []]) for (const t of list) t?.dispose();
   c.dy?.dispose();
 }
 
 export { kernelFromRowMajor };
+
+/** x, with `onGrad` receiving ∂L/∂x in the backward pass: an identity (the same values forward, the same gradient back). */
+function tapGrad(x: T2, onGrad: (g: T2) => void): T2 {
+  const f = tf.customGrad(((xx: tf.Tensor, _save: tf.GradSaveFunc) => ({
+    value: tf.clone(xx),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+      onGrad(dy as T2);
+      return [dy as tf.Tensor];
+    },
+  })) as any);
+  return f(x) as T2;
+}
 
 /** A table entry with its kind erased: each node is handed to the entry of its own layer's kind. */
 interface AnyEntry {
@@ -207,6 +228,12 @@ export class Mlp {
       if (capture) {
         capture.out[i] = tf.keep(cur);
         capture.actIn[i] ??= cur;
+        const dx = capture.dx;
+        const k = i;
+        if (dx)
+          cur = tapGrad(cur, (g) => {
+            dx[k] = tf.keep(tf.clone(g));
+          });
       }
     }
     const onReadoutGrad = capture

@@ -314,7 +314,8 @@ export class Trainer {
       for (let l = 1; l <= L; l++) {
         const G1 = (l < L ? cap.dh[l] : cap.dy!) as tf.Tensor2D;
         const Kn = K(l + 1);
-        const gx = explicitTranspose() ? tf.matMul(G1, tf.transpose(Kn)) : tf.matMul(G1, Kn, false, true);
+        // ∂L/∂x_l = G1·K_{l+1}ᵀ: the block output's gradient the backward already formed (cap.dx, the same product)
+        const gx = cap.dx?.[l - 1] ?? (explicitTranspose() ? tf.matMul(G1, tf.transpose(Kn)) : tf.matMul(G1, Kn, false, true));
         const phi = model.activation(l);
         const d = tf.grad((z: tf.Tensor) => tf.sum(phi(z)))(cap.actIn[l - 1]);
         const gated = tf.mul(d, gx);
