@@ -519,3 +519,31 @@ export function bsb1FixedPoint(
   const m = sphereMoments(act, gammaEff, b.beta, B);
   return { q: m.m2, c: m.pair / m.m2 };
 }
+
+/**
+ * Large-batch leading order of the stationary per-layer growth of ‖∂L/∂h‖² for Linear → φ → BN (derived by us): the BN output state
+ * (q = β² + γ²κ̄, qc = β² − γ²κ̄/(B−1)) iterated to its fixed point, then σ_w²(τ + ρ_D/(B−1)) — the
+ * second term from the within-batch anticorrelation of the projected gradient (0 at B = ∞).
+ */
+export function stationaryActBnGrowth(
+  act: ReturnType<typeof toActivation>,
+  spec: { batch: number | null; bn: BnSpec; init: { sigmaW2: number; sigmaB2: number } },
+): number {
+  const B = spec.batch;
+  const { gamma, beta } = spec.bn;
+  const sw = spec.init.sigmaW2;
+  const sb = spec.init.sigmaB2;
+  let kbar = 1;
+  let blk: ActBnBlock | null = null;
+  for (let it = 0; it < 200; it++) {
+    const g2k = gamma * gamma * kbar;
+    const qx = beta * beta + g2k;
+    const qcx = beta * beta - (B === null ? 0 : g2k / (B - 1));
+    blk = actBnBlock(act, spec.bn, sw * qx + sb, sw * qcx + sb, B);
+    const done = Math.abs(blk.kappaBar - kbar) <= 1e-15;
+    kbar = blk.kappaBar;
+    if (done) break;
+  }
+  const b = blk!;
+  return sw * (b.tau + (B === null ? 0 : b.rhoD / (B - 1)));
+}

@@ -37,7 +37,7 @@ import { record, type SPRecord, summarize } from '../records/index.js';
 import { bnGradientRate } from './batchnorm.js';
 import { pivotedCholesky } from './denseLinalg.js';
 import { interiorLayers, noInteriorReason } from './interior.js';
-import type { Prediction } from './predictClassic.js';
+import type { Prediction } from './predictTypes.js';
 
 /**
  * One block of the general stack: conv-bn-act is conv2d(k, stride s, same padding) → BatchNorm2d → φ; resblock

@@ -20,4 +20,4 @@ export {
   radialWeight,
   normProjectionNote,
 } from './layers/index.js';
-export * from './predictTable.js';
+export { predictTable } from './predictTable.js';

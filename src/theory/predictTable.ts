@@ -1,14 +1,14 @@
-// predict over the theory table (layers/): every net that is not one of the historical presets (those keep
-// predictClassic.ts): the LayerNorm and RMSNorm presets, pre-/post-LN residual blocks and custom layer lists
-// built from dense, act, layernorm, rmsnorm and residual. One forward pass of the infinite-width law block
-// by block, one backward pass of the per-sample squared gradient (diagonal d and cross-sample o) in log
-// space. Derivations: docs/derivations.md §17; summary and what is exact: docs/theory.md §9.
+// predict over the theory table (layers/). A list of identical blocks that a block segment recognises
+// (layers/blocks.ts: Linear → BN → φ, Linear → φ → BN, Linear → φ, each with or without the residual
+// wrapper: the presets linear-bn-act, linear-act-bn, linear-act, or the same blocks as a layer list) runs on
+// that segment (predictBlocks.ts); every other list (the LayerNorm and RMSNorm presets, pre-/post-LN
+// residual blocks, custom lists of dense, act, layernorm, rmsnorm and residual) layer by layer through the
+// per-kind entries: one forward pass of the infinite-width law block by block, one backward pass of the
+// per-sample squared gradient (diagonal d and cross-sample o) in log space. A batchnorm outside those
+// blocks is refused (layers/batchnorm.ts). Derivations: docs/derivations.md §17; docs/theory.md §7, §9.
 import {
-  type ActLayer,
   activationName,
-  activationOfLayer,
   blocksOf,
-  type DenseLayer,
   denseLayers,
   fanIns,
   kindsOf,
@@ -21,21 +21,17 @@ import {
 } from '../network/index.js';
 import { type LogFormQuantity, record, type SPRecord } from '../records/index.js';
 import { interiorLayers, noInteriorReason } from './interior.js';
-import { chi1, qStar } from './meanField.js';
-import { slopesOf } from './moments.js';
 import { type BlockRun, type Law, momentsOf, normProjectionNote, runBlock, THEORY_LAYERS } from './layers/index.js';
-import { DYNAMICS_MODES, type Prediction, type PredictOptions } from './predictClassic.js';
+import { BN_PREMISE } from './layers/batchnorm.js';
+import { recogniseBlocks } from './layers/blocks.js';
+import { predictBlocks } from './predictBlocks.js';
+import { DYNAMICS_MODES, type Prediction, type PredictOptions } from './predictTypes.js';
 
 const LOG_BIG = 690;
 
 /** A block's layers without its width, so that blocks of different widths compare equal. */
 function blockKey(block: readonly Layer[]): string {
   return JSON.stringify(layersToJSON(block), (k, v) => (k === 'width' ? undefined : v));
-}
-
-/** A block that is dense → act and nothing else. */
-function plainBlock(b: readonly Layer[]): boolean {
-  return b.length === 2 && b[0].kind === 'dense' && b[1].kind === 'act';
 }
 
 /** ln of the growth d_l/d_{l+1} contributed at a block boundary: the stationary per-block factor. */
@@ -48,6 +44,18 @@ function stationaryFactor(b: BlockRun): number {
 
 /** Predict per-layer records of a spec through the theory table. */
 export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Prediction {
+  const rec = recogniseBlocks(layersOf(spec), spec.bn);
+  if (rec) return predictBlocks(spec, rec, opts);
+  if (kindsOf(layersOf(spec)).has('batchnorm')) throw new SpecError('layers', 'batchnorm', BN_PREMISE);
+  return predictLayers(spec, opts);
+}
+
+/**
+ * Predict layer by layer through the per-kind entries, without recognising block segments (predictTable's
+ * path for every list that is not a net of identical segment blocks; the tests run a plain dense → act list
+ * here too, as a second implementation of the dense-act segment).
+ */
+export function predictLayers(spec: NetworkSpec, opts: PredictOptions = {}): Prediction {
   const inputVar = opts.inputVar ?? 1;
   const inputCorr = opts.inputCorr ?? 0;
   if (!(inputVar > 0 && Number.isFinite(inputVar))) throw new SpecError('inputVar', inputVar, 'a finite number > 0');
@@ -153,18 +161,6 @@ export function predictTable(spec: NetworkSpec, opts: PredictOptions = {}): Pred
     notes.push(
       `residual: the growth per block falls with depth (power law, not exponential); predictedGrowth is the geometric mean over blocks ${interiorLayers(L).join('..')}${noInteriorReason(L) ? ` (none: ${noInteriorReason(L)})` : ''}`,
     );
-  } else if (uniform && plainBlock(blocks[L - 1])) {
-    // dense → act without a norm: the classic no-norm rate (χ₁ at q*, exact for the ReLU family), as predictClassic
-    const d = blocks[L - 1][0] as DenseLayer;
-    const phi = activationOfLayer(blocks[L - 1][1] as ActLayer);
-    const sl = slopesOf(phi);
-    const qs = sl ? Number.NaN : qStar(phi, d.sigmaW2, d.sigmaB2);
-    if (sl) predictedGrowth = d.sigmaW2 * ((sl.a * sl.a + sl.b * sl.b) / 2);
-    else if (Number.isFinite(qs)) predictedGrowth = chi1(phi, d.sigmaW2, d.sigmaB2, qs);
-    else {
-      predictedGrowth = geoMean();
-      notes.push('the q-map has no finite fixed point here; predictedGrowth is the geometric mean of the per-layer growth');
-    }
   } else if (uniform) {
     // identical blocks: iterate the block map to its fixed point and take the factor there
     let x = law;

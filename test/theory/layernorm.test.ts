@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { makeSpec, normCdf, normPdf, parseActivation, SpecError } from '../../src/network/index.js';
 import type { SPRecord } from '../../src/records/index.js';
 import { normProjection, predict, radialWeight, spectrumProblem } from '../../src/theory/index.js';
+import { predictLayers } from '../../src/theory/predictTable.js';
 
 /**
  * E f(z), z ~ N(0, 1), composite Simpson with 24000 panels on [−12, 12]. Error: h⁴/180·max|(fφ)⁗| with
@@ -191,14 +192,20 @@ describe('properties', () => {
       expect(Math.abs(ln - plain)).toBeLessThan(1e-6 * plain);
     },
   );
+  // growth: whether predictLayers' fixed-point iteration of the block map reaches the rate; at the critical
+  // point of tanh (σ_w² = 1, σ_b² = 0: q* = 0, approached as 1/l) 1000 iterations do not settle to 1e-14, and
+  // the table reports the geometric mean of the per-layer growth instead (a note says so), so only the records
+  // are compared there
   test.each([
-    ['relu', 2, 0.05],
-    ['tanh', 1.4, 0.05],
-    ['gelu', 1.4, 0.05],
-    ['tanh', 1, 0],
+    ['relu', 2, 0.05, true],
+    ['tanh', 1.4, 0.05, true],
+    ['gelu', 1.4, 0.05, true],
+    ['tanh', 1, 0, false],
   ] as const)(
-    '%s, σ_w² = %d, σ_b² = %d: a custom dense → act list through the table gives the records of the linear-act preset (classic path) to 1e-10',
-    (a, sw, sb) => {
+    '%s, σ_w² = %d, σ_b² = %d: a dense → act list layer by layer through the per-kind entries gives the records of the linear-act preset (its block segment) to 1e-10',
+    (a, sw, sb, growthToo) => {
+      // two implementations: the dense-act block segment (layers/blocks.ts, what predict runs for both) and the
+      // per-kind dense and act entries with the block map iterated to its fixed point (predictLayers)
       const classic = predict(
         makeSpec({ order: 'linear-act', activation: a, depth: 10, width: 64, batch: 16, init: { sigmaW2: sw, sigmaB2: sb } }),
       );
@@ -206,14 +213,17 @@ describe('properties', () => {
         { kind: 'dense', width: 64, sigmaW2: sw, sigmaB2: sb },
         { kind: 'act', activation: a },
       ]).flat();
-      const table = predict(makeSpec({ layers, batch: 16 }));
-      expect(table.records.length).toBe(classic.records.length);
-      for (const r of classic.records) {
+      const table = predictLayers(makeSpec({ layers, batch: 16 }));
+      // per-layer records; the run-level ones (growth, depth_scale) follow predictedGrowth, compared below
+      const perLayer = (rs: SPRecord[]) => rs.filter((r) => r.layer !== null);
+      expect(perLayer(table.records).length).toBe(perLayer(classic.records).length);
+      for (const r of perLayer(classic.records)) {
         const t = table.records.find((x) => x.quantity === r.quantity && x.layer === r.layer);
         expect(t, `${r.quantity} ${r.layer}`).toBeDefined();
         expect(Math.abs(t!.value - r.value)).toBeLessThanOrEqual(1e-10 * Math.max(1, Math.abs(r.value)));
       }
-      expect(table.predictedGrowth).toBeCloseTo(classic.predictedGrowth, 10);
+      if (growthToo) expect(table.predictedGrowth).toBeCloseTo(classic.predictedGrowth, 10);
+      else expect(table.notes.join('\n')).toMatch(/no finite fixed point reached here/);
     },
   );
 });

@@ -1,21 +1,22 @@
 // batchnorm: per unit over the batch. Its theory is the finite-batch BN mean field of ../batchnorm.ts,
-// ../stability.ts, ../gramDynamics.ts and ../actBnFinite.ts, whose premise is a net of identical
-// Linear → BN → φ or Linear → φ → BN blocks (the presets linear-bn-act and linear-act-bn, with or without
-// residual): predict sends those presets to that path (../predictClassic.ts) unchanged. A batchnorm inside
-// any other list has no such theory here, and the table says so.
+// ../stability.ts, ../gramDynamics.ts and ../actBnFinite.ts, a property of a whole Linear → BN → φ or
+// Linear → φ → BN block (the samples of a batch are coupled): the block segments of blocks.ts, which the
+// table recognises in a list of identical such blocks (the presets linear-bn-act and linear-act-bn, with or
+// without residual, or the same blocks written as layers). A batchnorm anywhere else has no theory here,
+// and the table says so.
 import { SpecError } from '../../network/index.js';
 import type { TheoryLayer } from './types.js';
 
 export const BN_PREMISE =
-  'the finite-batch BatchNorm theory covers the presets linear-bn-act and linear-act-bn (with or without residual): give order instead of a custom layer list';
+  'a batchnorm only inside identical blocks dense → batchnorm → act or dense → act → batchnorm (each alone or as the whole inner list of a residual), the blocks of the presets linear-bn-act and linear-act-bn: the finite-batch BatchNorm theory is that of a whole block';
 
 export const batchnorm = {
-  doc: 'per unit over the batch: the finite-batch BN mean field (Yang et al. 2019; ../batchnorm.ts), for the BN presets',
+  doc: 'per unit over the batch: the finite-batch BN mean field (Yang et al. 2019; ../batchnorm.ts), a property of the block segments dense-bn-act and dense-act-bn (blocks.ts)',
   forward() {
     throw new SpecError('layers', 'batchnorm', BN_PREMISE);
   },
   records: ['preact_var', 'postact_mean', 'postact_var', 'bsb1_lambda_l', 'bsb1_lambda_m', 'growth_bsb1'],
   exactness:
-    'batchnorm: see the notes of the BN presets (exact under mean field and gradient independence at a finite batch, or leading order in 1/B)',
+    'batchnorm: see the notes of its block segment (exact under mean field and gradient independence at a finite batch, or leading order in 1/B)',
   spectrum: {},
 } as const satisfies TheoryLayer<'batchnorm'>;

@@ -2,7 +2,13 @@
 // independent (u_j depends on x only through Σ_k W_jk x_k), so μ ↦ μ + αμ_u, q ↦ q + α²q_u + 2αμμ_u,
 // qc ↦ qc + α²qc_u + 2αμμ_u. Backward: ∂L/∂x = g + α J_innerᵀ g; the cross term averages to zero over W
 // (gradient independence), so ‖∂L/∂x‖² = ‖g‖²(1 + α² σ_w² ∏ inner factors).
-import { type Law, momentsOf, type TheoryLayer } from './types.js';
+import { type Law, type Moments, momentsOf, type TheoryLayer } from './types.js';
+
+/** The stream after x + α·u, u the branch output independent of x: μ + αμ_u, q + α²q_u + 2αμμ_u, qc likewise. */
+export function residualMoments(x: Moments, u: Moments, al: number): Moments {
+  const cross = 2 * al * x.mu * u.mu;
+  return { mu: x.mu + al * u.mu, q: x.q + al * al * u.q + cross, qc: x.qc + al * al * u.qc + cross };
+}
 
 export const residual = {
   doc: 'x + α·inner(x): q ↦ q + α²q_inner + 2αμμ_inner; backward ×(1 + α²·σ_w²·∏ inner factors)',
@@ -12,8 +18,7 @@ export const residual = {
     const x = momentsOf(law);
     const u = momentsOf(inner.law);
     const al = layer.scale;
-    const cross = 2 * al * x.mu * u.mu;
-    const out: Law = { kind: 'moments', mu: x.mu + al * u.mu, q: x.q + al * al * u.q + cross, qc: x.qc + al * al * u.qc + cross };
+    const out: Law = { kind: 'moments', ...residualMoments(x, u, al) };
     const sw = inner.dense.sigmaW2;
     return {
       law: out,
