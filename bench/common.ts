@@ -2,8 +2,11 @@
 // (a script under /usr/bin/python3 that prints one JSON line {torch, threads, plain_ms, checked_ms}), and the
 // rounds that alternate the two sides so that both see the same load.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadNative } from '../src/io/native.js';
 import { gaussianInputs, randomTargets, type SpecInput } from '../src/network/index.js';
 import { allCores } from '../src/train/backend.js';
 import { type BackendName, type Dataset, type HostBatch, initBackend, resolveTrainConfig, Trainer } from '../src/train/index.js';
@@ -119,4 +122,67 @@ export async function backendLine(): Promise<string> {
   const be = await initBackend('auto', 1);
   const lib = be.libraries ? `, sgemm: ${be.libraries.sgemm}, OpenBLAS core ${be.libraries.openblasCore}` : '';
   return `${be.name} (tfjs ${be.tfjsVersion}${lib})`;
+}
+
+/** "OpenBLAS, core Zen; sgemm: oneDNN 2.6.3": the BLAS library and kernel set the native addon runs on, or why none. */
+export function blasLine(): string {
+  const n = loadNative();
+  return n ? `OpenBLAS, core ${n.info.openblasCore}; sgemm: ${n.info.sgemm}` : 'no native addon (TypeScript kernels, tfjs-wasm)';
+}
+
+/** The conditions a figure was measured under: when, on what, with which BLAS, at what load (1-minute average). */
+export interface BenchConditions {
+  date: string;
+  cpu: string;
+  cores: number;
+  blas: string;
+  loadStart: number;
+  loadEnd: number;
+  node: string;
+}
+
+/** One row of the README's speed table: our median beside the peer's, measured in the same run, and their ratio. */
+export interface SummaryRow {
+  /** What was timed, e.g. "training step, depth 32, width 512, B 128". */
+  what: string;
+  threads: number;
+  oursMs: number;
+  peer: string;
+  peerMs: number;
+  /** ours / peer (a median of per-round ratios where the bench has rounds). */
+  ratio: number;
+}
+
+/** Where benches leave their summaries for bench/summary.ts (SIGNALPROP_BENCH_DIR, default the temp dir). */
+export function summaryDir(): string {
+  return process.env.SIGNALPROP_BENCH_DIR ?? join(os.tmpdir(), 'signalprop-bench');
+}
+
+/** Record a bench's rows and conditions as <summaryDir>/<bench>.json (temp file, then rename). */
+export function saveSummary(bench: string, rows: SummaryRow[], loadStart: number): void {
+  const conditions: BenchConditions = {
+    date: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: allCores(),
+    blas: blasLine(),
+    loadStart,
+    loadEnd: os.loadavg()[0],
+    node: process.version,
+  };
+  const dir = summaryDir();
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${bench}.json`);
+  writeFileSync(`${path}.tmp`, JSON.stringify({ bench, conditions, rows }, null, 1));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Every summary a bench left in summaryDir(), by bench name. */
+export function readSummaries(): { bench: string; conditions: BenchConditions; rows: SummaryRow[] }[] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(summaryDir()).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return files.sort().map((f) => JSON.parse(readFileSync(join(summaryDir(), f), 'utf8')));
 }

@@ -3,8 +3,9 @@
 // default backend (blas: oneDNN's direct convolution where the addon has it, else im2col + sgemm) against
 // PyTorch CPU (Debian's python3-torch, bench/conv_torch.py) doing the same step, in alternating rounds of one
 // run, at one thread and at every core. Prints medians and ratios. Usage: npx tsx bench/conv.ts [reps] [rounds]
+import os from 'node:os';
 import type { SpecInput } from '../src/network/index.js';
-import { alternatingRounds, backendLine, median, torchPeer, trainerSteps } from './common.js';
+import { alternatingRounds, backendLine, median, saveSummary, torchPeer, trainerSteps } from './common.js';
 
 const reps = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 3);
@@ -15,6 +16,7 @@ const inChannels = 1;
 const batch = 64;
 const lr = 0.01;
 
+const loadStart = os.loadavg()[0];
 process.stderr.write(
   `bench/conv: conv-bn-act depth ${depth}, ${channels} channels, ${image}×${image}×${inChannels}, batch ${batch}; ${rounds} rounds of ${reps} steps after 2 warm-up steps\n`,
 );
@@ -31,3 +33,12 @@ for (const r of rows) {
     `${r.threads} thread(s): signalprop ${median(r.ours).toFixed(1)} ms/step, ${peer} ${median(r.torch).toFixed(1)} ms/step (checked ${median(r.checked).toFixed(1)}); ratio (median of rounds) ${median(r.ratio).toFixed(2)}x`,
   );
 }
+// for bench/summary.ts (the README's speed table)
+const what = `conv training step, conv-bn-act depth ${depth}, ${channels} channels, ${image}×${image}, B ${batch}`;
+saveSummary(
+  'conv',
+  rows
+    .filter((r) => r.ours.length)
+    .map((r) => ({ what, threads: r.threads, oursMs: median(r.ours), peer, peerMs: median(r.torch), ratio: median(r.ratio) })),
+  loadStart,
+);

@@ -4,10 +4,11 @@
 // machine hits both alike. Then the throughput of sampling K seeds on 1 thread vs every core.
 // Usage: npx tsx bench/sample.ts [rounds=3] [repsPerRound=3]
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import os, { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { drawNetwork, gaussianInputs, makeSpec } from '../src/network/index.js';
 import { forwardBackward, kernels, nativeKernels, nativeKernelsError, sampleNetwork } from '../src/sample/index.js';
+import { type SummaryRow, saveSummary } from './common.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const reps = Number(process.argv[3] ?? 3);
@@ -55,7 +56,10 @@ function torch(threads: number, n: number): { autograd: number[]; manual: number
   return { autograd: o.autograd_ms, manual: o.manual_ms, version: o.torch };
 }
 
+const loadStart = os.loadavg()[0];
 const native = nativeKernels();
+const summary: SummaryRow[] = [];
+const what = `sampled net forward + backward + statistics, depth ${depth}, width ${width}, B ${batch}, float64`;
 process.stderr.write(`kernels: ${native ? 'openblas' : `typescript only (${nativeKernelsError()})`}; ${cores} cores\n`);
 const rows: string[] = [];
 const gf = (flops: number, ms: number) => (flops / (ms * 1e6)).toFixed(1);
@@ -73,6 +77,8 @@ for (const threads of [cores, 1]) {
     }
   }
   const m = { ours: median(t.ours), autograd: median(t.autograd), manual: median(t.manual) };
+  if (t.ours.length && t.autograd.length)
+    summary.push({ what, threads, oursMs: m.ours, peer: `PyTorch ${version} autograd`, peerMs: m.autograd, ratio: m.ours / m.autograd });
   rows.push(
     `threads=${threads}  signalprop (OpenBLAS f64): ${m.ours.toFixed(1)} ms  [${gf(nominalFlops, m.ours)} nominal GFLOP/s, ${gf(oursFlops, m.ours)} executed]`,
   );
@@ -88,6 +94,18 @@ rows.push(
   `fallback  signalprop (pure TypeScript f64, 1 thread): ${median(tsTimes).toFixed(0)} ms  [${gf(oursFlops, median(tsTimes))} executed GFLOP/s]`,
 );
 kernels().setThreads(cores);
+const one = summary.find((r) => r.threads === 1);
+if (one) {
+  const ts = median(tsTimes);
+  summary.push({
+    what: `${what}, TypeScript kernels (no addon)`,
+    threads: 1,
+    oursMs: ts,
+    peer: 'signalprop OpenBLAS',
+    peerMs: one.oursMs,
+    ratio: ts / one.oursMs,
+  });
+}
 
 // Sampling K seeds end to end (weights drawn with the spec's stdlib streams, forward, backward, records).
 const K = 4 * cores;
@@ -109,3 +127,4 @@ rows.push(
 process.stdout.write(
   `sample hot loop: depth ${depth}, width ${width}, batch ${batch}, Linear-BN-ReLU, float64; medians of ${rounds}×${reps}\n${rows.join('\n')}\n`,
 );
+saveSummary('sample', summary, loadStart);

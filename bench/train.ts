@@ -2,8 +2,9 @@
 // default backend (auto: blas where the native addon is built) against PyTorch CPU (Debian's
 // python3-torch) doing the same step, in one run, at one thread and at every core; tfjs-wasm for
 // reference. Prints medians and ratios. Usage: npx tsx bench/train.ts [reps] [rounds]
+import os from 'node:os';
 import type { BackendName } from '../src/train/index.js';
-import { alternatingRounds, backendLine, median, torchPeer, trainerSteps } from './common.js';
+import { alternatingRounds, backendLine, median, type SummaryRow, saveSummary, torchPeer, trainerSteps } from './common.js';
 
 const reps = Number(process.argv[2] ?? 7);
 const rounds = Number(process.argv[3] ?? 3);
@@ -16,6 +17,7 @@ const ours = (probe: boolean, backend: BackendName = 'auto', threads = 1) => tra
 
 // The machine may be shared: the two sides run in alternating rounds so that both see the same load, and
 // every round's medians, the load average, and the median of the per-round ratios are reported.
+const loadStart = os.loadavg()[0];
 process.stderr.write(
   `bench/train: depth ${depth}, width ${width}, batch ${batch}; ${rounds} rounds of ${reps} steps after 2 warm-up steps\n`,
 );
@@ -39,3 +41,29 @@ console.log(
 console.log(
   `probes on every step: ${probeMs.toFixed(1)} ms/step (${(probeMs / median(rows[0].ours)).toFixed(2)}x a plain step, one round)`,
 );
+
+// for bench/summary.ts (the README's speed table)
+const what = `training step, depth ${depth}, width ${width}, B ${batch}`;
+const summary: SummaryRow[] = rows
+  .filter((r) => r.ours.length)
+  .map((r) => ({ what, threads: r.threads, oursMs: median(r.ours), peer, peerMs: median(r.torch), ratio: median(r.ratio) }));
+if (rows[0].ours.length) {
+  const blasMs = median(rows[0].ours);
+  summary.push({
+    what: `${what}, tfjs-wasm (no addon; one round)`,
+    threads: 1,
+    oursMs: wasmMs,
+    peer: 'signalprop blas',
+    peerMs: blasMs,
+    ratio: wasmMs / blasMs,
+  });
+  summary.push({
+    what: `${what}, dense probes every step (one round)`,
+    threads: 1,
+    oursMs: probeMs,
+    peer: 'signalprop plain step',
+    peerMs: blasMs,
+    ratio: probeMs / blasMs,
+  });
+}
+saveSummary('train', summary, loadStart);
