@@ -1038,8 +1038,8 @@ static napi_value PhiloxNormal(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!get_d(env, v[3], &offset) || !get_d(env, v[4], &scale) || !get_i(env, v[5], &threads)) return NULL;
-  if (!(offset >= 0 && offset <= 9007199254740991.0 && offset == floor(offset))) {
-    napi_throw_range_error(env, NULL, "signalprop-blas: philoxNormal: offset is not an integer in [0, 2^53)");
+  if (!(offset >= 0 && offset <= 9007199254740992.0 - (double)n && offset == floor(offset))) {
+    napi_throw_range_error(env, NULL, "signalprop-blas: philoxNormal: offset is not an integer in [0, 2^53 - out.length]");
     return NULL;
   }
   if (threads < 1) threads = 1;

@@ -108,7 +108,7 @@ export interface RandomBinding {
   /**
    * out[i] = scale · element offset + i of the standard normal stream of key (k0, k1) (Box–Muller, as
    * fillNormalPhilox), a Float32Array rounding each double once; split over `threads` threads, the same bits
-   * at any count. offset: an integer in [0, 2^53).
+   * at any count. offset: an integer, offset + out.length ≤ 2^53.
    */
   philoxNormal(out: Float64Array | Float32Array, k0: number, k1: number, offset: number, scale: number, threads: number): void;
   /** One block: out = Philox4x32_rounds(ctr, (k0, k1)); ctr and out hold 4 words, rounds 0 … 16. */

@@ -121,9 +121,9 @@ function block(b: number, k0: number, k1: number): void {
   words[3] = c3;
 }
 
-function checkOffset(offset: number): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset > Number.MAX_SAFE_INTEGER)
-    throw new RangeError(`philox: offset ${offset} is not an integer in [0, 2^53)`);
+function checkOffset(offset: number, n: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset > 2 ** 53 - n)
+    throw new RangeError(`philox: offset ${offset} is not an integer in [0, 2^53 − ${n}] (the stream positions of ${n} elements)`);
 }
 
 /** The word of a 32-bit uniform as a double in (0, 1): (w + 1/2)·2^-32 (exact; never 0 or 1). */
@@ -133,7 +133,7 @@ export function unitOf(w: number): number {
 
 /** Elements offset … offset + out.length − 1 of the uniform stream `key`: element i = unitOf(word i mod 4 of block floor(i/4)). */
 export function fillUniformPhilox(out: Float64Array, key: PhiloxKey, offset = 0): Float64Array {
-  checkOffset(offset);
+  checkOffset(offset, out.length);
   const k0 = key[0] >>> 0;
   const k1 = key[1] >>> 0;
   const n = out.length;
@@ -293,7 +293,7 @@ function normalBlock(b: number, k0: number, k1: number): void {
  * call that draws it (random access), here and in the native addon's philoxNormal.
  */
 export function fillNormalPhilox<T extends Float64Array | Float32Array>(out: T, key: PhiloxKey, offset = 0, scale = 1): T {
-  checkOffset(offset);
+  checkOffset(offset, out.length);
   const k0 = key[0] >>> 0;
   const k1 = key[1] >>> 0;
   const n = out.length;

@@ -112,8 +112,10 @@ describe('the stream layout and random access', () => {
     expect(philoxKey(8, 'W', 3)).not.toEqual(key);
     expect(philoxKey(7, 'b', 3)).not.toEqual(key);
   });
-  it('refuses an offset that is not an integer in [0, 2^53)', () => {
-    for (const bad of [-1, 0.5, 2 ** 53, Number.NaN]) expect(() => fillNormalPhilox(new Float64Array(1), key, bad)).toThrow(/offset/);
+  it('refuses an offset that is not an integer in [0, 2^53 − length]; the last positions are drawn', () => {
+    for (const bad of [-1, 0.5, 2 ** 53, 2 ** 53 - 1, Number.NaN])
+      expect(() => fillNormalPhilox(new Float64Array(2), key, bad)).toThrow(/offset/);
+    expect(fillNormalPhilox(new Float64Array(2), key, 2 ** 53 - 2).length).toBe(2);
   });
 });
 
@@ -169,6 +171,8 @@ describe('the distribution of the normals (n = 2^21, tolerances 5 standard error
     expect(Math.abs(mean((x) => x * x) - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
     expect(Math.abs(mean((x) => x ** 3))).toBeLessThan(5 * Math.sqrt(15 / n));
     expect(Math.abs(mean((x) => x ** 4) - 3)).toBeLessThan(5 * Math.sqrt(96 / n));
+    // the variance check rejects a sample 1% too wide: E (1.01 z)² − 1 = 0.0201, 20 sd off
+    expect(Math.abs(mean((x) => (1.01 * x) ** 2) - 1)).toBeGreaterThan(5 * Math.sqrt(2 / n));
   });
   it('neighbours are uncorrelated: E z_i z_(i+1) = 0 and E z_i z_(i+4) = 0 (sd 1/√n), both within a pair and across blocks', () => {
     for (const lag of [1, 2, 4]) {

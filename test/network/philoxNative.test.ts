@@ -81,7 +81,10 @@ describe.skipIf(random === null)(`native Philox4x32-10 gives the TypeScript bits
     r.philoxNormal(other, key[0], key[1], 1, 1, 1);
     expect(firstDiff(other, ts)).toBe(0);
   });
-  it('refuses an offset that is not an integer in [0, 2^53)', () => {
-    for (const bad of [-1, 0.5, 2 ** 53]) expect(() => r.philoxNormal(new Float64Array(1), 1, 2, bad, 1, 1)).toThrow(/offset/);
+  it('refuses an offset that is not an integer in [0, 2^53 − length]; the last positions are drawn', () => {
+    for (const bad of [-1, 0.5, 2 ** 53, 2 ** 53 - 1]) expect(() => r.philoxNormal(new Float64Array(2), 1, 2, bad, 1, 1)).toThrow(/offset/);
+    const edge = new Float64Array(2);
+    r.philoxNormal(edge, 1, 2, 2 ** 53 - 2, 1, 1);
+    expect(Array.from(edge)).toEqual(Array.from(fillNormalPhilox(new Float64Array(2), [1, 2], 2 ** 53 - 2)));
   });
 });
