@@ -2,6 +2,7 @@
 // (src/network/philox.ts): the Random123 known answers, and the same normals bit for bit, float64 and
 // float32, at 1 and 2 threads and at offsets that split blocks. Skipped only when the addon is not built
 // (or predates the generator), with the reason.
+import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { nativeRandom, nativeUnavailableReason } from '../../src/io/native.js';
 import { fillNormalPhilox, philox4x32, philoxKey } from '../../src/network/philox.js';
@@ -72,6 +73,15 @@ describe.skipIf(random === null)(`native Philox4x32-10 gives the TypeScript bits
         expect(firstDiff(nat32, ts32)).toBe(-1);
       });
     }
+  fcTest.prop([fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 40_000 }), fc.integer({ min: 1, max: 5 })], { numRuns: 30 })(
+    'any offset, length and thread count (runs split at any element, blocks across threads): the TypeScript bits',
+    (offset, len, threads) => {
+      const key = philoxKey(offset % 97, 'prop');
+      const nat = new Float32Array(len);
+      r.philoxNormal(nat, key[0], key[1], offset, 0.25, threads);
+      expect(firstDiff(nat, fillNormalPhilox(new Float32Array(len), key, offset, 0.25))).toBe(-1);
+    },
+  );
   it('the comparison can fail: another key or a shifted offset differs', () => {
     const key = philoxKey(1, 'W', 1);
     const ts = fillNormalPhilox(new Float64Array(64), key, 0);
