@@ -6,9 +6,10 @@
 //
 // Normals: Box–Muller on a fixed pairing, block b's words (w0, w1) and (w2, w3) give normals 4b, 4b+1 and
 // 4b+2, 4b+3 (r cos θ, r sin θ with r = sqrt(-2 ln u(w0)), θ = 2π u(w1)). Its log, sin and cos are our own
-// polynomials on +, −, ×, ÷ and sqrt (IEEE-exact operations), written in the same order here and in the
-// native addon (native/blas/blas.c philox_*), so that both give the same bits; JavaScript's Math.log/sin/cos
-// (fdlibm in V8) and glibc's may differ in the last bit. docs/random.md says why and how it is checked.
+// tables and polynomials on +, −, ×, ÷ and sqrt (IEEE-exact operations), written in the same order here and
+// in the native addon (native/blas/blas.c ph_log_unit, ph_polar), so that both give the same bits;
+// JavaScript's Math.log/sin/cos (fdlibm in V8) and glibc's may differ in the last bit. docs/random.md says
+// why and how it is checked.
 import { stableHash } from './spec.js';
 
 /** The generator's name, as records and manifests give it. */
