@@ -517,11 +517,11 @@ class ModelProber implements Prober {
     const outSym = this.model.outputs[0];
     const outLayer = outSym.sourceLayer;
     const sitePos = new Map(this.sites.map((s, i) => [s, i]));
-    const release = () => {
-      disposeCaptured(cap);
-      tf.dispose([yHat, dyHat].filter((v): v is tf.Tensor => v !== null));
+    const dropExtras = () => {
+      tf.dispose([yHat, dyHat, seenInput].filter((v): v is tf.Tensor => v !== null));
       yHat = null;
       dyHat = null;
+      seenInput = null;
     };
     const install = (): (() => void) => {
       const undo: (() => void)[] = [];
@@ -538,7 +538,7 @@ class ModelProber implements Prober {
           if (kwargs?.training !== true) bad = true;
           if (readsInput >= 0) {
             if (seenInput) bad = true;
-            seenInput = toList(inputs)[readsInput];
+            else seenInput = tf.keep(tf.clone(toList(inputs)[readsInput])); // a clone: the same data (dataId), kept past lossFn's scope
           }
           let outs = list;
           if (site) {
@@ -593,13 +593,11 @@ class ModelProber implements Prober {
         (!stepGrads || !this.regularized) &&
         sameTensor(seenInput, batch.x) &&
         this.sameOutputGradient(batch.y, yHat, dyHat);
+      dropExtras();
       if (!same) {
-        release();
+        disposeCaptured(cap);
         return null;
       }
-      tf.dispose([yHat!, dyHat!]);
-      yHat = null;
-      dyHat = null;
       // ∂L/∂W of the step (fit's): the probe batch's where the checks hold and no regularizer adds to it
       const gw = this.sites.map((st) => (stepGrads && st.group ? (stepGrads[st.group.variables[0].name] ?? null) : null));
       return this.measurement(cap, gw);
