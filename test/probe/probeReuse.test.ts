@@ -150,10 +150,10 @@ describe("probe statistics from the step's own pass", () => {
     const b = build();
     const pa = probe(a, { steps: STEPS, probe: { dense: STEPS } }); // the compiled loss
     const pb = probe(b, { steps: STEPS, probe: { dense: STEPS }, loss: scaled });
-    const fit = (m: tf.LayersModel, cb: tf.CustomCallback) =>
+    const fitWith = (m: tf.LayersModel, cb: tf.CustomCallback) =>
       m.fit(x, y, { epochs: STEPS, batchSize: B, shuffle: false, verbose: 0, yieldEvery: 'never', callbacks: [cb] });
-    await fit(a, pa.callback({ x, y }));
-    await fit(b, pb.callback({ x, y }));
+    await fitWith(a, pa.callback({ x, y }));
+    await fitWith(b, pb.callback({ x, y }));
     expect(pa.notes().some((n) => n.startsWith(OWN_FIT))).toBe(false);
     expect(pb.notes().some((n) => n.startsWith(OWN_FIT))).toBe(true);
     const w = worst(pa.records(), pb.records(), {
