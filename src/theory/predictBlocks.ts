@@ -3,13 +3,15 @@
 // linear-act, or the same blocks written as a layer list). One forward pass of the mean-field state (second
 // moment q and cross-sample moment qc of each block's output, per unit) and one backward pass of the
 // per-sample gradient covariance (diagonal d, off-diagonal o), both in log space where they can grow without
-// bound; the segment's entry does what its block does, this driver the rest (the residual wrapper's
-// stream, the stationary rate, BSB1's stability, the Gram dynamics, the records). Definitions: docs/theory.md §7.
+// bound; the segment's entry does what its block does past its dense layer, the dense and residual entries'
+// maps (denseMoments, residualMoments) the dense layer and the wrapper's stream, and this driver the rest
+// (the stationary rate, BSB1's stability, the Gram dynamics, the records). Definitions: docs/theory.md §7.
 import { activationName, fanIns, layersOf, type NetworkSpec, SpecError, specFields } from '../network/index.js';
 import { type LogFormQuantity, record, type SPRecord } from '../records/index.js';
 import { type GramDynamicsResult, gramDynamics } from './gramDynamics.js';
 import { interiorLayers, noInteriorReason, studentT975 } from './interior.js';
 import { type BlockOut, type BlockParams, type RecognisedBlocks, recogniseBlocks } from './layers/blocks.js';
+import { denseMoments } from './layers/dense.js';
 import { residualMoments } from './layers/residual.js';
 import { DYNAMICS_MODES, GRAM_RECORDS, PREDICT_DYNAMICS, type Prediction, type PredictOptions } from './predictTypes.js';
 import { type Bsb1Stability, bsb1Stability } from './stability.js';
@@ -100,8 +102,7 @@ export function predictBlocks(spec: NetworkSpec, rec: RecognisedBlocks, opts: Pr
   const fwd: Fwd[] = [];
   for (let l = 1; l <= Lc; l++) {
     const sbScaled = scale === 0 || sb === 0 ? sb : scale > LOG_BIG ? 0 : sb * Math.exp(-scale);
-    const qh = sw * q + sbScaled;
-    const qch = sw * qc + sbScaled;
+    const { qh, qch } = denseMoments(sw, sbScaled, q, qc);
     const Vh = Math.max(0, qh - qch);
     const ch = qh > 1e-300 ? Math.max(-1, Math.min(1, qch / qh)) : prevCh;
     prevCh = ch;
