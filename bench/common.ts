@@ -151,6 +151,8 @@ export interface SummaryRow {
   peerMs: number;
   /** ours / peer (a median of per-round ratios where the bench has rounds). */
   ratio: number;
+  /** The lowest and highest per-round ratio, where the bench has rounds. */
+  ratioRange?: [number, number];
 }
 
 /** Where benches leave their summaries for bench/summary.ts (SIGNALPROP_BENCH_DIR, default the temp dir). */

@@ -39,6 +39,14 @@ saveSummary(
   'conv',
   rows
     .filter((r) => r.ours.length)
-    .map((r) => ({ what, threads: r.threads, oursMs: median(r.ours), peer, peerMs: median(r.torch), ratio: median(r.ratio) })),
+    .map((r) => ({
+      what,
+      threads: r.threads,
+      oursMs: median(r.ours),
+      peer,
+      peerMs: median(r.torch),
+      ratio: median(r.ratio),
+      ratioRange: [Math.min(...r.ratio), Math.max(...r.ratio)],
+    })),
   loadStart,
 );

@@ -9,7 +9,10 @@ import { readSummaries, summaryDir } from './common.js';
 
 const ai = process.argv.indexOf('--max-age');
 const maxAgeH = ai >= 0 ? Number(process.argv[ai + 1]) : 24;
-const all = readSummaries();
+// the README's order: training first, then sampling, conv, and any other bench
+const ORDER = ['train', 'sample', 'conv'];
+const rank = (b: string) => (ORDER.includes(b) ? ORDER.indexOf(b) : ORDER.length);
+const all = readSummaries().sort((a, b) => rank(a.bench) - rank(b.bench));
 const fresh = all.filter((s) => Date.now() - Date.parse(s.conditions.date) <= maxAgeH * 3600_000);
 const stale = all.filter((s) => !fresh.includes(s));
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -19,15 +22,15 @@ if (!fresh.length) {
 } else {
   const lines = ['| what | threads | signalprop | peer, same run | ratio signalprop / peer | run |', '|---|---|---|---|---|---|'];
   for (const [i, s] of fresh.entries())
-    for (const r of s.rows)
+    for (const r of [...s.rows].sort((a, b) => a.threads - b.threads))
       lines.push(
-        `| ${r.what} | ${r.threads} | ${ms(r.oursMs)} ms | ${r.peer}: ${ms(r.peerMs)} ms | ${r.ratio.toFixed(2)}× | ${String.fromCharCode(97 + i)} |`,
+        `| ${r.what} | ${r.threads} | ${ms(r.oursMs)} ms | ${r.peer}: ${ms(r.peerMs)} ms | ${r.ratio.toFixed(2)}×${r.ratioRange ? ` (rounds ${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)})` : ''} | ${String.fromCharCode(97 + i)} |`,
       );
   lines.push('');
   for (const [i, s] of fresh.entries()) {
     const c = s.conditions;
     lines.push(
-      `${String.fromCharCode(97 + i)}. \`bench/${s.bench}.ts\`, ${c.date.slice(0, 16).replace('T', ' ')} UTC: ${c.cpu}, ${c.cores} cores, ${c.blas}; load average ${c.loadStart.toFixed(1)} → ${c.loadEnd.toFixed(1)}; Node ${c.node}.`,
+      `${String.fromCharCode(97 + i)}. \`bench/${s.bench}.ts\`, ${c.date.slice(0, 16).replace('T', ' ')} UTC (its end): ${c.cpu}, ${c.cores} cores, ${c.blas}; load average ${c.loadStart.toFixed(1)} → ${c.loadEnd.toFixed(1)}; Node ${c.node}.`,
     );
   }
   console.log(`\n${lines.join('\n')}`);

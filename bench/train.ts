@@ -46,7 +46,15 @@ console.log(
 const what = `training step, depth ${depth}, width ${width}, B ${batch}`;
 const summary: SummaryRow[] = rows
   .filter((r) => r.ours.length)
-  .map((r) => ({ what, threads: r.threads, oursMs: median(r.ours), peer, peerMs: median(r.torch), ratio: median(r.ratio) }));
+  .map((r) => ({
+    what,
+    threads: r.threads,
+    oursMs: median(r.ours),
+    peer,
+    peerMs: median(r.torch),
+    ratio: median(r.ratio),
+    ratioRange: [Math.min(...r.ratio), Math.max(...r.ratio)],
+  }));
 if (rows[0].ours.length) {
   const blasMs = median(rows[0].ours);
   summary.push({
