@@ -84,53 +84,68 @@ export interface ColumnStats {
 }
 
 /**
- * ColumnStats of a rows × cols matrix from its row-major values. The columns are centred on the host
- * (float64 means and sums of squares; the centred values rounded to float32), the centred Gram matrix
- * S = X_cᵀX_c is one matMul, and r_jk = S_jk/√(S_jj·S_kk) is summed in |·| over the upper triangle on the
- * host (float64): unitCorr = (2/(c(c−1))) Σ_{j<k} |r_jk|, the number unitCorrelation's
- * (Σ|R| − tr R)/(c(c−1)) gives, without its N×N elementwise passes (abs, sum, diagonal) on the device. A
- * column with zero variance is all zeros after centring (S_jj = 0, its S_jk = 0): it adds 0 to every pair
- * it is in, as there. `withCorr: false` skips the Gram matrix (unitCorr NaN).
+ * ColumnStats of a rows × cols matrix from its row-major values. One host pass gives each column's mean μ_j
+ * and centred sum of squares S_jj (float64, Welford's update); one matMul gives the Gram matrix whose
+ * off-diagonal entries, centred and scaled, are the correlations r_jk = S_jk/√(S_jj·S_kk), summed in |·| over
+ * the upper triangle on the host (float64): unitCorr = (2/(c(c−1))) Σ_{j<k} |r_jk|, the number
+ * unitCorrelation's (Σ|R| − tr R)/(c(c−1)) gives, without its N×N elementwise passes on the device.
+ * The Gram matrix is that of the raw values, S_jk = G_jk − r·μ_j·μ_k, where every column is within a few
+ * standard deviations of 0 (max_j μ_j²/σ_j² ≤ 16: float32 G then has an error ≲ √rows·u·(1 + μ²/σ²)·r·σ_jσ_k,
+ * ≤ 17·√rows·u relative to S_jk, ~1e-5 at 128 rows, and far less on average over the pairs); otherwise that
+ * of the centred values (their float32 rounding only). A column with zero variance adds 0 to every pair it
+ * is in (its S_jk are 0 in exact arithmetic; here its 1/√S_jj is 0), as in unitCorrelation. `withCorr:
+ * false` skips the Gram matrix (unitCorr NaN).
  */
 export function columnStatsHost(values: Float32Array, rows: number, cols: number, withCorr = true): ColumnStats {
   const mean = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) mean[j] += values[o + j];
-  }
-  let meanSum = 0;
-  for (let j = 0; j < cols; j++) {
-    mean[j] /= rows;
-    meanSum += mean[j];
-  }
-  const corr = withCorr && cols >= 2;
-  const xc = corr ? new Float32Array(rows * cols) : null;
   const ss = new Float64Array(cols);
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
+    const w = 1 / (i + 1);
     for (let j = 0; j < cols; j++) {
       const d = values[o + j] - mean[j];
-      ss[j] += d * d;
-      if (xc) xc[o + j] = d;
+      mean[j] += d * w;
+      ss[j] += d * (values[o + j] - mean[j]);
     }
   }
+  let meanSum = 0;
   let varSum = 0;
-  for (let j = 0; j < cols; j++) varSum += ss[j] / rows;
+  let ratio = 0;
+  for (let j = 0; j < cols; j++) {
+    meanSum += mean[j];
+    varSum += ss[j] / rows;
+    if (ss[j] > 0) ratio = Math.max(ratio, (mean[j] * mean[j] * rows) / ss[j]);
+  }
   let unitCorr = Number.NaN;
-  if (xc) {
-    const S = tf.tidy(() => {
-      const X = tf.tensor2d(xc, [rows, cols]);
+  if (withCorr && cols >= 2) {
+    const raw = ratio <= 16;
+    let x = values;
+    if (!raw) {
+      x = new Float32Array(rows * cols);
+      for (let i = 0; i < rows; i++) {
+        const o = i * cols;
+        for (let j = 0; j < cols; j++) x[o + j] = values[o + j] - mean[j];
+      }
+    }
+    const G = tf.tidy(() => {
+      const X = tf.tensor2d(x, [rows, cols]);
       return explicitTranspose() ? tf.matMul(tf.transpose(X), X) : tf.matMul(X, X, true, false);
     });
-    const r = S.dataSync() as Float32Array;
-    S.dispose();
+    const g = G.dataSync() as Float32Array;
+    G.dispose();
     const inv = new Float64Array(cols);
-    for (let j = 0; j < cols; j++) inv[j] = 1 / Math.sqrt(Math.max(r[j * cols + j], 1e-30));
+    const m = new Float64Array(cols); // r·μ_j on the raw path (S_jk = G_jk − m_j·μ_k), 0 on the centred one
+    for (let j = 0; j < cols; j++) {
+      inv[j] = ss[j] > 0 ? 1 / Math.sqrt(ss[j]) : 0;
+      m[j] = raw ? rows * mean[j] : 0;
+    }
     let sum = 0;
     for (let j = 0; j < cols; j++) {
+      if (inv[j] === 0) continue;
       const o = j * cols;
+      const mj = m[j];
       let row = 0;
-      for (let k = j + 1; k < cols; k++) row += Math.abs(r[o + k]) * inv[k];
+      for (let k = j + 1; k < cols; k++) row += Math.abs(g[o + k] - mj * mean[k]) * inv[k];
       sum += row * inv[j];
     }
     unitCorr = (2 * sum) / (cols * (cols - 1));
