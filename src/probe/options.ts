@@ -27,6 +27,13 @@ export interface ProbeOptions {
   tags?: ProbeTags;
   /** Spec fields stamped on every record (depth, width, batch, …) where known; the rest are placeholders (docs/probe.md). */
   fields?: Partial<SpecFields>;
+  /**
+   * Whether a probed step may take its statistics from the step's own forward/backward (default true): where
+   * the step's pass is the probe's pass on the probe batch (same input, same loss gradient at the output,
+   * each layer run once in training mode; checked at every probed step), its tensors are read instead of a
+   * second forward/backward. false: the probe always runs its own pass on the probe batch.
+   */
+  reuseStep?: boolean;
   /** Which of the model's layers to record (default: every layer but the InputLayer); `index` counts model.layers from 0. */
   include?: (layer: tf.layers.Layer, index: number) => boolean;
 }
@@ -50,7 +57,7 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
  */
 export function probeContext(options: ProbeOptions, shape: { depth: number; width: number; name: string }): ProbeContext {
   if (options === null || typeof options !== 'object')
-    throw new InputError('options', options, 'an object {steps, probe?, seed?, loss?, tags?, fields?}');
+    throw new InputError('options', options, 'an object {steps, probe?, seed?, loss?, tags?, fields?, include?, reuseStep?}');
   const { steps } = options;
   if (!isInt(steps) || steps < 1) throw new InputError('steps', steps, 'an integer >= 1 (the planned number of steps)');
   const seed = options.seed ?? null;
@@ -58,6 +65,8 @@ export function probeContext(options: ProbeOptions, shape: { depth: number; widt
   const loss = options.loss;
   if (loss !== undefined && loss !== 'cross-entropy' && loss !== 'mse' && typeof loss !== 'function')
     throw new InputError('loss', loss, "'cross-entropy', 'mse' or a function (yTrue, yPred) => tf.Scalar");
+  if (options.reuseStep !== undefined && typeof options.reuseStep !== 'boolean')
+    throw new InputError('reuseStep', options.reuseStep, 'true or false');
   const userTags = options.tags ?? {};
   if (userTags === null || typeof userTags !== 'object' || Array.isArray(userTags))
     throw new InputError('tags', userTags, 'an object of string, number, boolean or null values');

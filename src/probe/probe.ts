@@ -386,7 +386,7 @@ class ModelProber implements Prober {
         // computation: checked when fit hands its gradients to the optimizer (the weights still θ_t); else the
         // probe's own pass on probeBatch runs there, at θ_t, as before
         const opt = this.model.optimizer as tf.Optimizer | undefined;
-        if (!opt || typeof opt.applyGradients !== 'function') {
+        if (!opt || typeof opt.applyGradients !== 'function' || this.options.reuseStep === false) {
           try {
             this.pending = { prev, meas: this.measure(x, y, true), undo: null };
           } catch (e) {
@@ -460,16 +460,19 @@ class ModelProber implements Prober {
         this.ctx.setBatch(batch.x.shape[0]);
         // the step's own forward/backward, hooked, stands in for the probe's on `batch` where it is the same
         // computation (checked after the gradients, before the update); else the probe's own pass at θ_t
-        const tap = this.stepTap();
-        run = () => tap.during(lossFn);
-        beforeApply = () => {
-          meas = tap.measurement(batch);
-          if (meas) return;
-          this.ctx.note(
-            "step(): lossFn's forward/backward is not the probe's pass on batch (another input, another loss or targets, a layer run twice or out of training mode): the probe ran its own forward/backward on batch",
-          );
-          meas = this.measure(batch.x, batch.y, false);
-        };
+        if (this.options.reuseStep === false) meas = this.measure(batch.x, batch.y, false);
+        else {
+          const tap = this.stepTap();
+          run = () => tap.during(lossFn);
+          beforeApply = () => {
+            meas = tap.measurement(batch);
+            if (meas) return;
+            this.ctx.note(
+              "step(): lossFn's forward/backward is not the probe's pass on batch (another input, another loss or targets, a layer run twice or out of training mode): the probe ran its own forward/backward on batch",
+            );
+            meas = this.measure(batch.x, batch.y, false);
+          };
+        }
       } else this.ctx.note('step() without a batch: no output statistics, grad_out_sq or grad_growth (pass {x, y} to get them)');
     }
     let res: ReturnType<typeof minimizeStep>;
