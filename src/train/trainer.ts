@@ -317,7 +317,9 @@ export class Trainer {
         // ∂L/∂x_l = G1·K_{l+1}ᵀ: the block output's gradient the backward already formed (cap.dx, the same product)
         const gx = cap.dx?.[l - 1] ?? (explicitTranspose() ? tf.matMul(G1, tf.transpose(Kn)) : tf.matMul(G1, Kn, false, true));
         const phi = model.activation(l);
-        const d = tf.grad((z: tf.Tensor) => tf.sum(phi(z)))(cap.actIn[l - 1]);
+        // φ′ by autodiff; for ReLU, tfjs's own gradient 1·step(z) directly (the same bits, without the tape)
+        const z = cap.actIn[l - 1];
+        const d = activationOfLayer(this.factorBlock(l).act).name === 'relu' ? tf.step(z) : tf.grad((v: tf.Tensor) => tf.sum(phi(v)))(z);
         const gated = tf.mul(d, gx);
         const varEps = tf.add(tf.moments(cap.h[l - 1], 0).variance, this.factorBlock(l).bn.eps);
         const gamma2 = tf.square(old[model.gammaIndex(l)]);
