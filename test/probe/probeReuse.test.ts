@@ -174,4 +174,29 @@ describe("probe statistics from the step's own pass", () => {
     tf.dispose([x, y]);
     for (const m of [a, b]) m.dispose();
   });
+
+  it('reuseStep: false takes the own pass at every step, with the same records to float32 rounding; a non-boolean is an InputError', () => {
+    const a = build();
+    const b = build();
+    const pa = probe(a, { steps: 2, probe: { dense: 2 }, loss: mse });
+    const pb = probe(b, { steps: 2, probe: { dense: 2 }, loss: mse, reuseStep: false });
+    const oa = tf.train.sgd(0.05);
+    const ob = tf.train.sgd(0.05);
+    for (let t = 0; t < 2; t++) {
+      const x = tf.randomNormal([B, 6], 0, 1, 'float32', 40 + t);
+      const y = tf.randomNormal([B, 3], 0, 1, 'float32', 50 + t);
+      pa.step(() => mse(y, a.apply(x, { training: true }) as tf.Tensor), oa, { x, y });
+      pb.step(() => mse(y, b.apply(x, { training: true }) as tf.Tensor), ob, { x, y });
+      tf.dispose([x, y]);
+    }
+    // the own pass is the same computation as the reused one (no note: it was asked for, not a fallback)
+    expect(pb.notes().some((n) => n.startsWith(OWN_STEP))).toBe(false);
+    const w = worst(pa.records(), pb.records(), { grad_out_sq: 1, grad_growth: 1, out_mean: 1, out_var: 1, unit_corr: 1, grad_w_sq: 1 });
+    for (const [q, e] of Object.entries(w)) expect(e, q).toBeLessThan(TOL_GRAD);
+    expect(Object.keys(w).length).toBe(6);
+    expect(() => probe(a, { steps: 2, reuseStep: 'yes' as unknown as boolean })).toThrow(/reuseStep/);
+    for (const m of [a, b]) m.dispose();
+    oa.dispose();
+    ob.dispose();
+  });
 });
