@@ -4,6 +4,7 @@
 // the backward gradient independent of the weights, which training breaks within a few steps
 // (docs/training.md). Loaded lazily so that a build without it (or a theory module that fails to load)
 // still trains; then `gia_growth` probes are skipped and the manifest says so (giaGrowth: false).
+import { createRequire } from 'node:module';
 import type { Activation, BnSpec } from '../network/index.js';
 
 export interface CorrelationAwareInput {
@@ -33,7 +34,12 @@ export function loadCorrelationAwareRate(): Promise<CorrelationAwareRate | null>
   cached ??= (async () => {
     try {
       const spec = '../theory/index.js';
-      const mod: any = await import(spec);
+      // in a pool thread of a checkout (TypeScript through tsx's require hook) import() of a .ts module fails
+      // (ERR_UNKNOWN_FILE_EXTENSION): require it there, as src/sweep/load.ts does
+      const mod: any = await import(spec).catch((e) => {
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !import.meta.url.endsWith('.ts')) throw e;
+        return createRequire(import.meta.url)(spec);
+      });
       return typeof mod.correlationAwareRate === 'function' ? (mod.correlationAwareRate as CorrelationAwareRate) : null;
     } catch {
       return null;
