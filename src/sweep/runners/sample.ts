@@ -12,6 +12,8 @@ export const optionFields: Record<string, string> = {
   seedsPerCell: 'an integer from 1 to 10000: networks sampled per cell (seeds derived from the cell seed)',
   loss: `${LOSSES.join(' | ')}, or null for the sampler's default (readout; projection where a readout would be constant)`,
   inputCorrelation: 'a number in [0, 1): within-batch correlation of the inputs',
+  theory:
+    "true | false: whether the cell's info carries the theory's predicted growth (false skips the theory, e.g. a conv Monte Carlo; the records are the same)",
 };
 
 export function resolveOptions(o: Record<string, unknown>): Record<string, unknown> {
@@ -25,7 +27,10 @@ export function resolveOptions(o: Record<string, unknown>): Record<string, unkno
   if (typeof inputCorrelation !== 'number' || !(inputCorrelation >= 0 && inputCorrelation < 1)) {
     throw new SweepError('inputCorrelation', inputCorrelation, optionFields.inputCorrelation);
   }
-  return { seedsPerCell, loss, inputCorrelation };
+  const theory = o.theory ?? true;
+  if (typeof theory !== 'boolean') throw new SweepError('theory', theory, optionFields.theory);
+  // theory: true is the default and not written, so that the ids of earlier sweeps' cells stay the same
+  return { seedsPerCell, loss, inputCorrelation, ...(theory ? {} : { theory: false }) };
 }
 
 export function checkSpec(spec: NetworkSpec): void {
@@ -47,13 +52,14 @@ export async function run(cell: Cell): Promise<CellOutput> {
   // One BLAS thread per cell: the sweep fills the cores with cells, and OpenBLAS's own threads (a
   // process-wide setting, every core by default) would oversubscribe them.
   kernels('auto').setThreads(1);
-  const o = cell.options as { seedsPerCell: number; loss: LossKind | null; inputCorrelation: number };
+  const o = cell.options as { seedsPerCell: number; loss: LossKind | null; inputCorrelation: number; theory?: boolean };
   const r = await sampleNetwork(makeSpec(cell.spec as SpecInput), {
     seeds: o.seedsPerCell,
     baseSeed: baseSeed(cell.seed, o.seedsPerCell),
     loss: o.loss ?? undefined,
     inputCorrelation: o.inputCorrelation,
     threads: 1,
+    ...(o.theory === false ? { predictedGrowth: null } : {}),
   });
   return {
     records: r.records,
