@@ -3,8 +3,8 @@
 import { buildFigure } from '../src/figures/index.js';
 import { makeSpec } from '../src/network/index.js';
 import type { SPRecord } from '../src/records/index.js';
-import { judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
-import { sampleNetwork } from '../src/sample/index.js';
+import { judge, runCells, type Study, sampledOf, sampleCell, type VerdictRow } from '../src/reproduce/index.js';
+import type { Cell } from '../src/sweep/index.js';
 import { interiorLayers, predict } from '../src/theory/index.js';
 import { byScale, layerMean, layerMeanSE, tagAll } from './common.js';
 
@@ -55,47 +55,54 @@ export const claim1: Study = {
     const cells: Claim1Cell[] = [];
     const records: SPRecord[] = [];
     const table: (string | number)[][] = [];
+    // the theory here; the sampled networks as sweep cells, all at once (ctx.cells: the local pool or Redis)
+    const grid: { depth: number; width: number; th: ReturnType<typeof predict> }[] = [];
+    const jobs: Cell[] = [];
     for (const depth of depths) {
       for (const width of widthsList) {
         const spec = makeSpec({ depth, width, batch: B, order: 'linear-bn-act', activation: 'relu' });
-        ctx.progress(`depth ${depth}, width ${width}, B ${B}: ${seeds} seeds`);
-        const th = predict(spec);
-        const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: th.predictedGrowth });
-        records.push(...tagAll(th.records, { study: 'claim1' }), ...tagAll(s.records, { study: 'claim1' }));
-        const [a, b] = s.interior;
-        const pre = layerMeanSE(s.records, 'preact_var', a, b);
-        const preT = layerMean(th.records, 'preact_var', a, b);
-        const pm = layerMeanSE(s.records, 'postact_mean', a, b);
-        const pmT = layerMean(th.records, 'postact_mean', a, b);
-        const pv = layerMeanSE(s.records, 'postact_var', a, b);
-        const pvT = layerMean(th.records, 'postact_var', a, b);
-        cells.push({
-          depth,
-          width,
-          B,
-          growth: [th.predictedGrowth, s.measuredGrowth, s.measuredGrowthSE],
-          preVar: [preT, pre.mean, pre.se],
-          reluMean: [pmT, pm.mean, pm.se],
-          reluVar: [pvT, pv.mean, pv.se],
-        });
-        const total = Math.log(s.measuredGrowth) * (depth - 1);
-        table.push([
-          depth,
-          width,
-          B,
-          th.predictedGrowth,
-          s.measuredGrowth,
-          s.measuredGrowthSE,
-          preT,
-          pre.mean,
-          pmT,
-          pm.mean,
-          pvT,
-          pv.mean,
-          Math.exp(total / 2),
-        ]);
+        grid.push({ depth, width, th: predict(spec) });
+        jobs.push(await sampleCell(spec, { seeds }));
       }
     }
+    ctx.progress(`${jobs.length} sample cells (depth ${depths.join(',')} × width ${widthsList.join(',')}, B ${B}, ${seeds} seeds each)`);
+    const results = await runCells(ctx, jobs);
+    grid.forEach(({ depth, width, th }, i) => {
+      const s = sampledOf(results[i]);
+      records.push(...tagAll(th.records, { study: 'claim1' }), ...tagAll(s.records, { study: 'claim1' }));
+      const [a, b] = interiorLayers(depth);
+      const pre = layerMeanSE(s.records, 'preact_var', a, b);
+      const preT = layerMean(th.records, 'preact_var', a, b);
+      const pm = layerMeanSE(s.records, 'postact_mean', a, b);
+      const pmT = layerMean(th.records, 'postact_mean', a, b);
+      const pv = layerMeanSE(s.records, 'postact_var', a, b);
+      const pvT = layerMean(th.records, 'postact_var', a, b);
+      cells.push({
+        depth,
+        width,
+        B,
+        growth: [th.predictedGrowth, s.measuredGrowth, s.measuredGrowthSE],
+        preVar: [preT, pre.mean, pre.se],
+        reluMean: [pmT, pm.mean, pm.se],
+        reluVar: [pvT, pv.mean, pv.se],
+      });
+      const total = Math.log(s.measuredGrowth) * (depth - 1);
+      table.push([
+        depth,
+        width,
+        B,
+        th.predictedGrowth,
+        s.measuredGrowth,
+        s.measuredGrowthSE,
+        preT,
+        pre.mean,
+        pmT,
+        pm.mean,
+        pvT,
+        pv.mean,
+        Math.exp(total / 2),
+      ]);
+    });
     const rows = claim1Verdicts(cells);
     const dMax = Math.max(...depths);
     const wMax = Math.max(...widthsList);

@@ -2,8 +2,8 @@
 import { buildFigure } from '../src/figures/index.js';
 import { makeSpec } from '../src/network/index.js';
 import type { SPRecord } from '../src/records/index.js';
-import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
-import { sampleNetwork } from '../src/sample/index.js';
+import { check, judge, runCells, type Study, sampledOf, sampleCell, type VerdictRow } from '../src/reproduce/index.js';
+import type { Cell } from '../src/sweep/index.js';
 import { bnGradientRate, predict } from '../src/theory/index.js';
 import { byScale, tagAll } from './common.js';
 
@@ -96,25 +96,32 @@ export const claim2: Study = {
         );
       }
     }
+    // the sampled networks as sweep cells, all at once (ctx.cells: the local pool or Redis)
+    const grid: { act: string; B: number; lam: number }[] = [];
+    const jobs: Cell[] = [];
     for (const act of ['relu', 'identity']) {
       for (const B of Bs) {
         const spec = makeSpec({ depth, width, batch: B, activation: act });
-        ctx.progress(`${act}, B ${B}: ${seeds} seeds of depth ${depth}, width ${width}`);
         // the sampled nets' own ε and σ_w² (ε enters exactly at a finite batch: −0.8% at B = 4 for ε = 1e-5)
-        const lam = bnGradientRate(act, B, spec.bn, { sigmaW2: spec.init.sigmaW2 });
+        grid.push({ act, B, lam: bnGradientRate(act, B, spec.bn, { sigmaW2: spec.init.sigmaW2 }) });
         // the default loss: readout for ReLU, the per-sample projection for identity (its readout is constant)
-        const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: lam });
-        losses[act] = s.loss;
-        records.push(
-          ...tagAll(
-            s.records.filter((r) => r.layer === null || r.quantity === 'grad_growth'),
-            { study: 'claim2' },
-          ),
-        );
-        points.push({ act, B, lam, measured: s.measuredGrowth, se: s.measuredGrowthSE });
-        table.push([act, B, lam, s.measuredGrowth, s.measuredGrowthSE, s.measuredGrowth / lam - 1]);
+        jobs.push(await sampleCell(spec, { seeds }));
       }
     }
+    ctx.progress(`${jobs.length} sample cells (relu and identity × B ${Bs.join(',')}; ${seeds} seeds of depth ${depth}, width ${width})`);
+    const results = await runCells(ctx, jobs);
+    grid.forEach(({ act, B, lam }, i) => {
+      const s = sampledOf(results[i]);
+      losses[act] = s.loss;
+      records.push(
+        ...tagAll(
+          s.records.filter((r) => r.layer === null || r.quantity === 'grad_growth'),
+          { study: 'claim2' },
+        ),
+      );
+      points.push({ act, B, lam, measured: s.measuredGrowth, se: s.measuredGrowthSE });
+      table.push([act, B, lam, s.measuredGrowth, s.measuredGrowthSE, s.measuredGrowth / lam - 1]);
+    });
     const rows = claim2Verdicts(points, width, bnGradientRate('relu', 4096));
     const fig = buildFigure('lambda-vs-batch', records, { title: 'Per-layer growth λ of ‖∂L/∂h‖² against batch size B' });
     return {

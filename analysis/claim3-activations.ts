@@ -5,8 +5,8 @@
 import { buildFigure } from '../src/figures/index.js';
 import { makeSpec, type NetworkSpec } from '../src/network/index.js';
 import type { SPRecord } from '../src/records/index.js';
-import { check, judge, type Scale, type Study, type VerdictRow } from '../src/reproduce/index.js';
-import { sampleNetwork } from '../src/sample/index.js';
+import { check, judge, runCells, type Scale, type Study, sampledOf, sampleCell, type VerdictRow } from '../src/reproduce/index.js';
+import type { Cell } from '../src/sweep/index.js';
 import { bnGradientRate, bsb1Stability, largeBatchRate, predict } from '../src/theory/index.js';
 import { byScale, spearman, tagAll } from './common.js';
 
@@ -181,23 +181,41 @@ export const claim3: Study = {
     const figRecords: SPRecord[] = [];
     const table: (string | number)[][] = [];
     const notes: string[] = [];
+    // the theory here, per activation; the sampled nets (shallow, and deep where they are needed) as sweep cells,
+    // all at once (ctx.cells: the local pool or Redis)
+    const plan = [];
+    const jobs: Cell[] = [];
     for (const act of acts) {
       const spec = makeSpec({ depth, width, batch: B, activation: act });
       const sw = spec.init.sigmaW2;
       const st = bsb1Stability(act, B, spec.bn, { sigmaW2: sw });
       const lamB = bnGradientRate(act, B, spec.bn, { sigmaW2: sw });
       const lamInf = largeBatchRate(act);
-      ctx.progress(
-        `${act}: BSB1 ${st.attracting ? 'attracting' : 'not attracting'} (λ_L ${st.lambdaL.toFixed(3)}); ${seeds} seeds at B ${B}, depth ${depth}`,
-      );
+      ctx.progress(`${act}: BSB1 ${st.attracting ? 'attracting' : 'not attracting'} (λ_L ${st.lambdaL.toFixed(3)})`);
       const th = predict(makeSpec({ depth, width, batch: null, activation: act }));
+      const shallow = jobs.push(await sampleCell(spec, { seeds })) - 1;
+      const deep = !st.attracting || FIGURE_ACTS.includes(act);
+      let deepRun: { dyn: ReturnType<typeof predict>; cell: number } | null = null;
+      if (deep) {
+        // the Gram dynamics at M = width samples per layer (in law the forward pass of a width-M net with fresh
+        // weights per layer) and deep sampled nets
+        const deepSpec: NetworkSpec = makeSpec({ depth: deepDepth, width, batch: B, activation: act });
+        ctx.progress(`${act}: Gram dynamics (${samples} samples, ${replicas} replicas, ${deepDepth} layers)`);
+        const dyn = predict(deepSpec, { dynamics: 'always', dynamicsOptions: { samples, replicas, seed: 1 } });
+        deepRun = { dyn, cell: jobs.push(await sampleCell(deepSpec, { seeds })) - 1 };
+      }
+      plan.push({ act, st, lamB, lamInf, th, shallow, deepRun });
+    }
+    ctx.progress(`${jobs.length} sample cells (${seeds} seeds each: depth ${depth} for every activation, depth ${deepDepth} for some)`);
+    const results = await runCells(ctx, jobs);
+    for (const { act, st, lamB, lamInf, th, shallow, deepRun } of plan) {
       records.push(
         ...tagAll(
           th.records.filter((r) => r.layer === null),
           { study: 'claim3' },
         ),
       );
-      const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: lamB });
+      const s = sampledOf(results[shallow]);
       records.push(
         ...tagAll(
           s.records.filter((r) => r.layer === null),
@@ -214,16 +232,9 @@ export const claim3: Study = {
         lambdaM: st.lambdaM,
         attracting: st.attracting,
       };
-      const deep = !st.attracting || FIGURE_ACTS.includes(act);
-      if (deep) {
-        // the Gram dynamics at M = width samples per layer (in law the forward pass of a width-M net with fresh
-        // weights per layer) and deep sampled nets
-        const deepSpec: NetworkSpec = makeSpec({ depth: deepDepth, width, batch: B, activation: act });
-        ctx.progress(
-          `${act}: Gram dynamics (${samples} samples, ${replicas} replicas, ${deepDepth} layers) and ${seeds} nets of depth ${deepDepth}`,
-        );
-        const dyn = predict(deepSpec, { dynamics: 'always', dynamicsOptions: { samples, replicas, seed: 1 } });
-        const sd = await sampleNetwork(deepSpec, { seeds, threads: ctx.threads, predictedGrowth: dyn.predictedGrowth });
+      if (deepRun) {
+        const { dyn } = deepRun;
+        const sd = sampledOf(results[deepRun.cell]);
         const tag = { study: 'claim3', depthRun: 'deep' };
         figRecords.push(
           ...tagAll(

@@ -2,8 +2,8 @@
 import { buildFigure } from '../src/figures/index.js';
 import { makeSpec, type SpecInput } from '../src/network/index.js';
 import type { SPRecord } from '../src/records/index.js';
-import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
-import { sampleNetwork } from '../src/sample/index.js';
+import { check, judge, runCells, type Study, sampledOf, sampleCell, type VerdictRow } from '../src/reproduce/index.js';
+import type { Cell } from '../src/sweep/index.js';
 import { predict } from '../src/theory/index.js';
 import { byScale, tagAll } from './common.js';
 
@@ -73,11 +73,19 @@ export const claim4: Study = {
     const points: Claim4Point[] = [];
     const records: SPRecord[] = [];
     const table: (string | number)[][] = [];
-    for (const [label, v, tol] of variants) {
+    // the theory here; the sampled networks as sweep cells, all at once (ctx.cells: the local pool or Redis)
+    const ths: ReturnType<typeof predict>[] = [];
+    const jobs: Cell[] = [];
+    for (const [, v] of variants) {
       const spec = makeSpec({ depth, width, batch: B, activation: 'relu', ...v });
-      ctx.progress(`${label}: ${seeds} seeds`);
-      const th = predict(spec);
-      const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: th.predictedGrowth });
+      ths.push(predict(spec));
+      jobs.push(await sampleCell(spec, { seeds }));
+    }
+    ctx.progress(`${jobs.length} sample cells (one per variant, ${seeds} seeds each)`);
+    const results = await runCells(ctx, jobs);
+    for (const [i, [label, v, tol]] of variants.entries()) {
+      const th = ths[i];
+      const s = sampledOf(results[i]);
       records.push(...tagAll([...th.records, ...s.records], { study: 'claim4', variant: label }));
       points.push({
         label,

@@ -6,9 +6,8 @@
 import { buildFigure } from '../src/figures/index.js';
 import { makeSpec } from '../src/network/index.js';
 import type { SPRecord } from '../src/records/index.js';
-import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
+import { check, judge, runCells, type Study, trainCell, trainedOf, type VerdictRow } from '../src/reproduce/index.js';
 import { interiorLayers, predict } from '../src/theory/index.js';
-import { trainRun } from '../src/train/index.js';
 import { byScale, median, tagAll } from './common.js';
 
 /** ln(‖∂L/∂h_ℓ‖²/‖∂L/∂h_L‖²) per step, derived from the trained grad_h_sq records (for the depth figure). */
@@ -183,25 +182,16 @@ export const claim5: Study = {
     const seed = 1;
     const spec = { depth, width, batch: B, order: 'linear-bn-act' as const, activation: 'relu' };
     ctx.progress(`MNIST, depth ${depth}, width ${width}, B ${B}, SGD lr ${lr}, ${steps} steps`);
-    let last = 0;
-    const res = await trainRun(
-      {
-        spec,
-        data: { kind: 'mnist', nTrain: byScale(ctx.scale, 500, 6000, 8000), nTest: byScale(ctx.scale, 200, 1000, 1700) },
-        loss: 'xent',
-        optimizer: { kind: 'sgd', lr },
-        steps,
-        seed,
-      },
-      {
-        onProgress: (s, total) => {
-          if (s - last >= Math.max(1, Math.floor(total / 10))) {
-            last = s;
-            ctx.progress(`step ${s}/${total}`);
-          }
-        },
-      },
-    );
+    // the training run as a sweep train cell (ctx.cells: the local pool or Redis)
+    const cell = await trainCell({
+      spec,
+      data: { kind: 'mnist', nTrain: byScale(ctx.scale, 500, 6000, 8000), nTest: byScale(ctx.scale, 200, 1000, 1700) },
+      loss: 'xent',
+      optimizer: { kind: 'sgd', lr },
+      steps,
+      seed,
+    });
+    const res = trainedOf((await runCells(ctx, [cell]))[0]);
     const th = predict(makeSpec({ ...spec, inputDim: 784 }));
     const records = tagAll([...res.records, ...logGradRecords(res.records, depth), ...th.records], { study: 'claim5' });
     const [a, b] = interiorLayers(depth);

@@ -1,10 +1,9 @@
 // Claim 6: large-batch early instability, and what tames it: warmup, LARS, LAMB, clipping and LALC.
 import { buildFigure } from '../src/figures/index.js';
-import { moduleUrl, runInPool } from '../src/parallel/index.js';
 import type { SPRecord } from '../src/records/index.js';
 import { check, type Scale, type Study, type VerdictRow } from '../src/reproduce/index.js';
 import { byScale, median } from './common.js';
-import type { TrainTask, TrainTaskResult } from './trainTask.js';
+import { runTrainTasks, type TrainTask } from './trainTask.js';
 import type { ClipInput, OptimizerInput, ScheduleInput } from '../src/train/index.js';
 
 interface Method {
@@ -156,11 +155,9 @@ export const claim6: Study = {
             tags: { study: 'claim6', label: m.label, optimizer: m.label, batchLabel: `B = ${B}`, run: `${m.label} s${seed}` },
           });
     ctx.progress(
-      `${tasks.length} training runs (${batches.join(' and ')} × ${methods(32, steps).length} methods × ${seeds.length} seeds, ${steps} steps) on ${ctx.threads} threads`,
+      `${tasks.length} training runs (${batches.join(' and ')} × ${methods(32, steps).length} methods × ${seeds.length} seeds, ${steps} steps) as train cells`,
     );
-    const results = await runInPool<TrainTask, TrainTaskResult>(moduleUrl('./trainTask.js', import.meta.url), tasks, ctx.threads, (d, t) =>
-      ctx.progress(`runs done ${d}/${t}`),
-    );
+    const results = await runTrainTasks(ctx, tasks);
     const records: SPRecord[] = results.flatMap((r) => r.records.filter((x) => x.layer === null));
     // early instability: the largest training loss in the first 30% of steps, over the loss at step 0
     const early = Math.max(2, Math.round(steps * 0.3));

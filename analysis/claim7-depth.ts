@@ -1,12 +1,11 @@
 // Claim 7: the depth at which BN+ReLU nets stop being trainable, against the predicted depth scale.
 import { buildFigure } from '../src/figures/index.js';
 import { makeSpec } from '../src/network/index.js';
-import { moduleUrl, runInPool } from '../src/parallel/index.js';
 import type { SPRecord } from '../src/records/index.js';
 import { check, type Study, type VerdictRow } from '../src/reproduce/index.js';
 import { predict } from '../src/theory/index.js';
 import { byScale, tagAll } from './common.js';
-import type { TrainTask, TrainTaskResult } from './trainTask.js';
+import { runTrainTasks, type TrainTask } from './trainTask.js';
 
 export interface Claim7Cell {
   B: number;
@@ -114,10 +113,8 @@ export const claim7: Study = {
           },
           tags: { study: 'claim7' },
         });
-    ctx.progress(`${tasks.length} runs (depth ${depths.join(',')} × B ${batches.join(',')}, ${steps} steps) on ${ctx.threads} threads`);
-    const results = await runInPool<TrainTask, TrainTaskResult>(moduleUrl('./trainTask.js', import.meta.url), tasks, ctx.threads, (d, t) =>
-      ctx.progress(`runs done ${d}/${t}`),
-    );
+    ctx.progress(`${tasks.length} runs (depth ${depths.join(',')} × B ${batches.join(',')}, ${steps} steps) as train cells`);
+    const results = await runTrainTasks(ctx, tasks);
     const records: SPRecord[] = results.flatMap((r) =>
       r.records
         .filter((x) => x.quantity === 'test_accuracy' && x.layer === null)

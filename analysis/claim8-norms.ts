@@ -3,10 +3,19 @@
 // norm showing the early gradient ratio over steps.
 import { makeSpec } from '../src/network/index.js';
 import type { SPRecord } from '../src/records/index.js';
-import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
-import { sampleNetwork } from '../src/sample/index.js';
+import {
+  check,
+  judge,
+  runCells,
+  type Study,
+  sampledOf,
+  sampleCell,
+  trainCell,
+  trainedOf,
+  type VerdictRow,
+} from '../src/reproduce/index.js';
+import type { Cell } from '../src/sweep/index.js';
 import { interiorLayers, predict } from '../src/theory/index.js';
-import { trainRun } from '../src/train/index.js';
 import { byScale, tagAll } from './common.js';
 
 export const NORMS = [
@@ -192,55 +201,68 @@ export const claim8: Study = {
     const points: Claim8Point[] = [];
     const records: SPRecord[] = [];
     const table: (string | number)[][] = [];
-    for (const act of ACTS) {
-      for (const { norm, order } of NORMS) {
-        const spec = makeSpec({ depth, width, batch: B, activation: act, order });
-        ctx.progress(`${norm}, ${act}: theory and ${seeds} sampled nets`);
-        const th = predict(spec);
-        const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: th.predictedGrowth });
-        records.push(...tagAll([...th.records, ...s.records], { study: 'claim8', norm, act }));
-        // BN and no norm: the theory is exact at large width (BN: Yang et al.'s λ(B) or the Gram dynamics with
-        // their own se); LN and RMSNorm: leading order in 1/width, so 2% at width 512
-        const tol = order === 'linear-bn-act' ? 0.03 : order === 'linear-act' ? 0.015 : 0.02;
-        // the sampler's growth is the geometric mean over the interior layers; BN's predictedGrowth is defined on
-        // that window (issue 11); for the others take the theory's per-layer growth over the same window, since
-        // predictedGrowth is the fixed point's rate, which a net in the ordered phase (GELU, SiLU without a
-        // norm at σ_w² = 2: q → 0) reaches only deep inside
-        const predicted = order === 'linear-bn-act' ? th.predictedGrowth : windowGrowth(th.records, depth);
-        const unstable = order === 'linear-bn-act' && th.stability !== null && !th.stability.attracting;
-        const notJudged = unstable
-          ? `BSB1 is not attracting (λ_L = ${th.stability!.lambdaL.toFixed(3)}): the window rate depends on when the batch leaves it; claim 3 judges this case at depth 80`
-          : null;
-        const p: Claim8Point = {
-          act,
-          norm,
-          predicted,
-          notJudged,
-          predictedSE: th.predictedGrowthSE ?? 0,
-          measured: s.measuredGrowth,
-          se: s.measuredGrowthSE,
-          tol,
-        };
-        points.push(p);
-        table.push([act, norm, p.predicted, p.predictedSE, p.measured, p.se, notJudged ? `not judged: ${notJudged}` : 'judged']);
-      }
-    }
     // training: one short MNIST run per norm, ReLU
     const tDepth = byScale(ctx.scale, 6, 16, 32);
     const tWidth = byScale(ctx.scale, 32, 128, 512);
     const tSteps = byScale(ctx.scale, 8, 60, 200);
     const lr = 0.1;
+    // the theory here; the sampled nets and the training runs as sweep cells, all at once (ctx.cells: the
+    // local pool or Redis)
+    const grid: { act: string; norm: string; order: (typeof NORMS)[number]['order']; th: ReturnType<typeof predict> }[] = [];
+    const jobs: Cell[] = [];
+    for (const act of ACTS) {
+      for (const { norm, order } of NORMS) {
+        const spec = makeSpec({ depth, width, batch: B, activation: act, order });
+        grid.push({ act, norm, order, th: predict(spec) });
+        jobs.push(await sampleCell(spec, { seeds }));
+      }
+    }
+    for (const { order } of NORMS)
+      jobs.push(
+        await trainCell({
+          spec: { depth: tDepth, width: tWidth, batch: B, order, activation: 'relu' },
+          data: { kind: 'mnist', nTrain: byScale(ctx.scale, 500, 4000, 8000), nTest: byScale(ctx.scale, 200, 500, 1000) },
+          loss: 'xent',
+          optimizer: { kind: 'sgd', lr },
+          steps: tSteps,
+          seed: 1,
+        }),
+      );
+    ctx.progress(
+      `${grid.length} sample cells (${seeds} seeds each) and ${NORMS.length} training runs (MNIST, depth ${tDepth}, width ${tWidth}, B ${B}, ${tSteps} steps)`,
+    );
+    const results = await runCells(ctx, jobs);
+    for (const [i, { act, norm, order, th }] of grid.entries()) {
+      const s = sampledOf(results[i]);
+      records.push(...tagAll([...th.records, ...s.records], { study: 'claim8', norm, act }));
+      // BN and no norm: the theory is exact at large width (BN: Yang et al.'s λ(B) or the Gram dynamics with
+      // their own se); LN and RMSNorm: leading order in 1/width, so 2% at width 512
+      const tol = order === 'linear-bn-act' ? 0.03 : order === 'linear-act' ? 0.015 : 0.02;
+      // the sampler's growth is the geometric mean over the interior layers; BN's predictedGrowth is defined on
+      // that window (issue 11); for the others take the theory's per-layer growth over the same window, since
+      // predictedGrowth is the fixed point's rate, which a net in the ordered phase (GELU, SiLU without a
+      // norm at σ_w² = 2: q → 0) reaches only deep inside
+      const predicted = order === 'linear-bn-act' ? th.predictedGrowth : windowGrowth(th.records, depth);
+      const unstable = order === 'linear-bn-act' && th.stability !== null && !th.stability.attracting;
+      const notJudged = unstable
+        ? `BSB1 is not attracting (λ_L = ${th.stability!.lambdaL.toFixed(3)}): the window rate depends on when the batch leaves it; claim 3 judges this case at depth 80`
+        : null;
+      const p: Claim8Point = {
+        act,
+        norm,
+        predicted,
+        notJudged,
+        predictedSE: th.predictedGrowthSE ?? 0,
+        measured: s.measuredGrowth,
+        se: s.measuredGrowthSE,
+        tol,
+      };
+      points.push(p);
+      table.push([act, norm, p.predicted, p.predictedSE, p.measured, p.se, notJudged ? `not judged: ${notJudged}` : 'judged']);
+    }
     const steps: Claim8Step[] = [];
-    for (const { norm, order } of NORMS) {
-      ctx.progress(`training ${norm}: MNIST, depth ${tDepth}, width ${tWidth}, B ${B}, ${tSteps} steps`);
-      const r = await trainRun({
-        spec: { depth: tDepth, width: tWidth, batch: B, order, activation: 'relu' },
-        data: { kind: 'mnist', nTrain: byScale(ctx.scale, 500, 4000, 8000), nTest: byScale(ctx.scale, 200, 500, 1000) },
-        loss: 'xent',
-        optimizer: { kind: 'sgd', lr },
-        steps: tSteps,
-        seed: 1,
-      });
+    for (const [i, { norm }] of NORMS.entries()) {
+      const r = trainedOf(results[grid.length + i]);
       steps.push(...trainedGrowth(r.records, norm, tDepth));
       records.push(
         ...tagAll(

@@ -9,10 +9,19 @@
 // row allows |g(C/2) − g(C)| relative plus 2 combined standard errors (the Monte Carlo's and the seeds').
 import { InputError, makeSpec, type SpecInput } from '../src/network/index.js';
 import type { SPRecord } from '../src/records/index.js';
-import { check, judge, type Study, type VerdictRow } from '../src/reproduce/index.js';
-import { sampleNetwork } from '../src/sample/index.js';
+import {
+  check,
+  judge,
+  runCells,
+  type Study,
+  sampledOf,
+  sampleCell,
+  trainCell,
+  trainedOf,
+  type VerdictRow,
+} from '../src/reproduce/index.js';
+import type { Cell } from '../src/sweep/index.js';
 import { interiorLayers, predict } from '../src/theory/index.js';
-import { trainRun } from '../src/train/index.js';
 import { byScale, layerMeanSE, tagAll } from './common.js';
 
 export type Claim9Net = 'conv-bn-act' | 'resnet stage' | 'vgg' | 'resnet';
@@ -95,12 +104,17 @@ export const claim9: Study = {
       for (const depth of depths) for (const batch of batches) grid.push([net, depth, batch]);
     for (const net of ['vgg', 'resnet'] as const)
       for (const depth of stageDepths) for (const batch of stageBatches) grid.push([net, depth, batch]);
+    // the theory here; the sampled nets (at C and C/2, and the depth profiles) and the training run as sweep
+    // cells, all at once (ctx.cells: the local pool or Redis); the cells skip the theory (theory: false), which
+    // is here already
+    const plan: { net: Claim9Net; depth: number; batch: number; c: number; th: ReturnType<typeof predict>; cell: number }[] = [];
+    const jobs: Cell[] = [];
     for (const [net, depth, batch] of grid) {
       const staged = net === 'vgg' || net === 'resnet';
       const [c, h] = staged ? [Cs, Hs] : [C, H];
       if (batch * h * h > 1024) continue;
       const spec = makeSpec(claim9Spec(net, depth, batch, c, h));
-      ctx.progress(`${net}, depth ${depth}, B ${batch}: theory and ${seeds} sampled nets at C = ${c} and ${c / 2}`);
+      ctx.progress(`${net}, depth ${depth}, B ${batch}: theory`);
       let th: ReturnType<typeof predict>;
       try {
         th = predict(spec);
@@ -110,12 +124,43 @@ export const claim9: Study = {
         skipped.push(`${net}, depth ${depth}, B ${batch}: ${e.message}`);
         continue;
       }
-      const s = await sampleNetwork(spec, { seeds, threads: ctx.threads, predictedGrowth: th.predictedGrowth });
-      const sHalf = await sampleNetwork(makeSpec(claim9Spec(net, depth, batch, c / 2, h)), {
-        seeds,
-        threads: ctx.threads,
-        predictedGrowth: null,
-      });
+      plan.push({ net, depth, batch, c, th, cell: jobs.length });
+      jobs.push(await sampleCell(spec, { seeds, theory: false }));
+      jobs.push(await sampleCell(makeSpec(claim9Spec(net, depth, batch, c / 2, h)), { seeds, theory: false }));
+    }
+    // the gradient norm against depth: MLP, VGG and ResNet presets at one size
+    const depthFig = byScale(ctx.scale, 6, 12, 24);
+    const profiles = [
+      ['MLP (linear-bn-act)', { order: 'linear-bn-act', depth: depthFig, width: C, batch: 4 }],
+      ['VGG', { order: 'vgg', depth: depthFig, width: Math.max(4, C / 4), batch: 4, image: [4 * H, 4 * H, Math.max(4, C / 4)] }],
+      ['ResNet', { order: 'resnet', depth: depthFig, width: Math.max(4, C / 4), batch: 4, image: [4 * H, 4 * H, Math.max(4, C / 4)] }],
+    ] as const;
+    const profileAt = jobs.length;
+    // the figure shows sampled nets only: no theory, which for these images is the costly Monte Carlo
+    for (const [, input] of profiles)
+      jobs.push(await sampleCell(makeSpec(input as SpecInput), { seeds: Math.min(seeds, 4), theory: false }));
+    // a short Fashion-MNIST run: the early per-layer gradient ratio falls as training moves off initialization
+    const tDepth = byScale(ctx.scale, 4, 8, 12);
+    const tSteps = byScale(ctx.scale, 6, 40, 150);
+    const trainAt = jobs.length;
+    jobs.push(
+      await trainCell({
+        spec: { order: 'conv-bn-act', depth: tDepth, width: 8, batch: 32, image: [28, 28, 1] },
+        data: { kind: 'fashion-mnist', nTrain: byScale(ctx.scale, 500, 4000, 20000), nTest: byScale(ctx.scale, 100, 500, 2000) },
+        loss: 'xent',
+        optimizer: { kind: 'sgd', lr: 0.1 },
+        steps: tSteps,
+        seed: 1,
+      }),
+    );
+    ctx.progress(
+      `${jobs.length} cells: ${2 * plan.length} sampled grid points (${seeds} seeds, at C and C/2), ${profiles.length} depth profiles, training conv-bn-act on Fashion-MNIST (depth ${tDepth}, ${tSteps} steps)`,
+    );
+    const results = await runCells(ctx, jobs);
+    for (const { net, depth, batch, c, th, cell } of plan) {
+      const staged = net === 'vgg' || net === 'resnet';
+      const s = sampledOf(results[cell]);
+      const sHalf = sampledOf(results[cell + 1]);
       const tags = { study: 'claim9', net, depth: String(depth), batch: String(batch) };
       records.push(...tagAll([...th.records, ...s.records], tags), ...tagAll(sHalf.records, { ...tags, channels: 'half' }));
       // the growth need not be constant over layers (a ResNet stage's falls with depth; stage transitions):
@@ -158,35 +203,12 @@ export const claim9: Study = {
         });
       }
     }
-    // the gradient norm against depth: MLP, VGG and ResNet presets at one size
-    const depthFig = byScale(ctx.scale, 6, 12, 24);
     const profile: { net: string; layer: number; logGrad: number }[] = [];
-    for (const [net, input] of [
-      ['MLP (linear-bn-act)', { order: 'linear-bn-act', depth: depthFig, width: C, batch: 4 }],
-      ['VGG', { order: 'vgg', depth: depthFig, width: Math.max(4, C / 4), batch: 4, image: [4 * H, 4 * H, Math.max(4, C / 4)] }],
-      ['ResNet', { order: 'resnet', depth: depthFig, width: Math.max(4, C / 4), batch: 4, image: [4 * H, 4 * H, Math.max(4, C / 4)] }],
-    ] as const) {
-      ctx.progress(`gradient profile: ${net}`);
-      // the figure shows sampled nets only: no theory (predictedGrowth null), which for these images is the costly Monte Carlo
-      const s = await sampleNetwork(makeSpec(input as SpecInput), {
-        seeds: Math.min(seeds, 4),
-        threads: ctx.threads,
-        predictedGrowth: null,
-      });
+    for (const [i, [net]] of profiles.entries()) {
+      const s = sampledOf(results[profileAt + i]);
       for (const [layer, v] of perLayer(s.records, 'log_grad_h_sq')) profile.push({ net, layer, logGrad: v });
     }
-    // a short Fashion-MNIST run: the early per-layer gradient ratio falls as training moves off initialization
-    const tDepth = byScale(ctx.scale, 4, 8, 12);
-    const tSteps = byScale(ctx.scale, 6, 40, 150);
-    ctx.progress(`training conv-bn-act on Fashion-MNIST: depth ${tDepth}, ${tSteps} steps`);
-    const r = await trainRun({
-      spec: { order: 'conv-bn-act', depth: tDepth, width: 8, batch: 32, image: [28, 28, 1] },
-      data: { kind: 'fashion-mnist', nTrain: byScale(ctx.scale, 500, 4000, 20000), nTest: byScale(ctx.scale, 100, 500, 2000) },
-      loss: 'xent',
-      optimizer: { kind: 'sgd', lr: 0.1 },
-      steps: tSteps,
-      seed: 1,
-    });
+    const r = trainedOf(results[trainAt]);
     const [ta, tb] = interiorLayers(tDepth);
     const bySteps = new Map<number, number[]>();
     for (const x of r.records) {

@@ -1,8 +1,8 @@
-// One training run as a worker-thread task (the studies run several at once on every core).
-// Imports the train room's subpath: a worker that loads the whole package would also load vega, whose module
-// graph does not load inside a tsx worker thread (ERR_UNKNOWN_FILE_EXTENSION), and needs none of it.
+// Training runs of the studies as sweep train cells (the same cells `signalprop sweep` runs), all at once on the
+// study's executor (ctx.cells: the local pool or Redis); each run's records come back tagged as the study asks.
 import type { SPRecord } from '../src/records/index.js';
-import { type TrainConfig, trainRun } from '../src/train/index.js';
+import { runCells, type StudyContext, trainCell, trainedOf } from '../src/reproduce/index.js';
+import type { TrainConfig } from '../src/train/index.js';
 
 export interface TrainTask {
   config: TrainConfig;
@@ -17,9 +17,15 @@ export interface TrainTaskResult {
   tags: TrainTask['tags'];
 }
 
-export default async function run(task: TrainTask): Promise<TrainTaskResult> {
-  // one BLAS thread per run: the pool runs one training per core
-  const r = await trainRun(task.config, { threads: 1 });
-  const records = r.records.map((x) => ({ ...x, tags: { ...(x.tags ?? {}), ...task.tags } }));
-  return { records, status: r.status, divergedAt: r.divergedAt ?? null, final: r.final, tags: task.tags };
+/** Run the tasks as train cells (trainRun on one thread each); results in the tasks' order. */
+export async function runTrainTasks(ctx: StudyContext, tasks: TrainTask[]): Promise<TrainTaskResult[]> {
+  const cells = [];
+  for (const t of tasks) cells.push(await trainCell(t.config as Parameters<typeof trainCell>[0]));
+  const results = await runCells(ctx, cells);
+  return results.map((res, i) => {
+    const r = trainedOf(res);
+    const tags = tasks[i].tags;
+    const records = r.records.map((x) => ({ ...x, tags: { ...(x.tags ?? {}), ...tags } }));
+    return { records, status: r.status, divergedAt: r.divergedAt, final: r.final, tags };
+  });
 }

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
+import { type CellExecutor, localExecutor } from './cells.js';
 import { reportMarkdown } from './report.js';
 import type { Scale, Study, StudyFigure, StudyOutcome } from './study.js';
 import { overall } from './verdict.js';
@@ -28,6 +29,11 @@ export interface ReproduceOptions {
   /** Where finished study results are kept for reuse. */
   cacheDir: string;
   threads: number;
+  /**
+   * Where the studies' cells run (localExecutor, redisExecutor; src/reproduce/cells.ts). Default: a local pool of
+   * `threads` threads, closed at the end. The caller closes one it passes.
+   */
+  executor?: CellExecutor;
   version: string;
   renderer?: FigureRenderer;
   /** Figure files to write (default svg and png; REPORT.md links the PNGs, report.html inlines the SVGs). */
@@ -43,38 +49,46 @@ export async function reproduce(opts: ReproduceOptions): Promise<StudyOutcome[]>
   const log = opts.progress ?? (() => {});
   const selected = opts.only?.length ? opts.studies.filter((s) => opts.only!.includes(s.id)) : opts.studies;
   const outcomes: StudyOutcome[] = [];
-  let i = 0;
-  for (const study of opts.studies) {
-    const cp = cachePath(opts.cacheDir, study.id, opts.scale);
-    const wanted = selected.includes(study);
-    if (!wanted) {
-      // keep earlier results of other claims in the report when they exist
-      if (existsSync(cp)) outcomes.push(JSON.parse(readFileSync(cp, 'utf8')) as StudyOutcome);
-      continue;
+  const cells = opts.executor ?? localExecutor(opts.threads);
+  try {
+    await runStudies();
+  } finally {
+    if (!opts.executor) await cells.close();
+  }
+  async function runStudies() {
+    let i = 0;
+    for (const study of opts.studies) {
+      const cp = cachePath(opts.cacheDir, study.id, opts.scale);
+      const wanted = selected.includes(study);
+      if (!wanted) {
+        // keep earlier results of other claims in the report when they exist
+        if (existsSync(cp)) outcomes.push(JSON.parse(readFileSync(cp, 'utf8')) as StudyOutcome);
+        continue;
+      }
+      i++;
+      if (!opts.fresh && existsSync(cp)) {
+        const cached = JSON.parse(readFileSync(cp, 'utf8')) as StudyOutcome;
+        log(`[${i}/${selected.length}] ${study.id}: reusing results from ${cached.finishedAt} (--fresh to redo)`);
+        outcomes.push(cached);
+        continue;
+      }
+      log(`[${i}/${selected.length}] ${study.id}: ${study.title}`);
+      const t0 = performance.now();
+      const res = await study.run({ scale: opts.scale, threads: opts.threads, cells, progress: (m) => log(`  ${study.id}: ${m}`) });
+      const outcome: StudyOutcome = {
+        ...res,
+        id: study.id,
+        title: study.title,
+        statement: study.statement,
+        scale: opts.scale,
+        verdict: overall(res.rows),
+        seconds: (performance.now() - t0) / 1000,
+        finishedAt: new Date().toISOString(),
+      };
+      writeFileAtomic(cp, JSON.stringify(outcome));
+      log(`[${i}/${selected.length}] ${study.id}: ${outcome.verdict} (${outcome.seconds.toFixed(1)} s)`);
+      outcomes.push(outcome);
     }
-    i++;
-    if (!opts.fresh && existsSync(cp)) {
-      const cached = JSON.parse(readFileSync(cp, 'utf8')) as StudyOutcome;
-      log(`[${i}/${selected.length}] ${study.id}: reusing results from ${cached.finishedAt} (--fresh to redo)`);
-      outcomes.push(cached);
-      continue;
-    }
-    log(`[${i}/${selected.length}] ${study.id}: ${study.title}`);
-    const t0 = performance.now();
-    const res = await study.run({ scale: opts.scale, threads: opts.threads, progress: (m) => log(`  ${study.id}: ${m}`) });
-    const outcome: StudyOutcome = {
-      ...res,
-      id: study.id,
-      title: study.title,
-      statement: study.statement,
-      scale: opts.scale,
-      verdict: overall(res.rows),
-      seconds: (performance.now() - t0) / 1000,
-      finishedAt: new Date().toISOString(),
-    };
-    writeFileAtomic(cp, JSON.stringify(outcome));
-    log(`[${i}/${selected.length}] ${study.id}: ${outcome.verdict} (${outcome.seconds.toFixed(1)} s)`);
-    outcomes.push(outcome);
   }
   // figures, then the report over every outcome we have
   if (opts.renderer) {

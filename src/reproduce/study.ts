@@ -1,6 +1,7 @@
 // The shape of a reproduction study (one claim of the seed paper, theory against measurement).
 import type { SpecInput } from '../network/index.js';
 import type { SPRecord } from '../records/records.js';
+import type { CellExecutor } from './cells.js';
 import type { Verdict, VerdictRow } from './verdict.js';
 
 export const SCALES = ['tiny', 'default', 'paper'] as const;
@@ -8,8 +9,13 @@ export type Scale = (typeof SCALES)[number];
 
 export interface StudyContext {
   scale: Scale;
-  /** Worker threads the study may use. */
+  /** Worker threads the study may use (in-process work; and its cells when `cells` is absent). */
   threads: number;
+  /**
+   * Where the study's sweep cells (sample and train runs) run: the local pool or Redis (src/reproduce/cells.ts).
+   * Absent: a local pool of `threads` threads.
+   */
+  cells?: CellExecutor;
   /** One line of progress (stderr). */
   progress: (message: string) => void;
 }
