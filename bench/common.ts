@@ -155,9 +155,24 @@ export interface SummaryRow {
   ratioRange?: [number, number];
 }
 
-/** Where benches leave their summaries for bench/summary.ts (SIGNALPROP_BENCH_DIR, default the temp dir). */
+/** Where benches leave their summaries for bench/summary.ts: one fixed folder in the temp dir. */
 export function summaryDir(): string {
-  return process.env.SIGNALPROP_BENCH_DIR ?? join(os.tmpdir(), 'signalprop-bench');
+  return join(os.tmpdir(), 'signalprop-bench');
+}
+
+/** The README table's rows of a bench that alternates rounds with a peer (alternatingRounds). */
+export function roundSummaries(rows: RoundRow[], what: string, peer: string): SummaryRow[] {
+  return rows
+    .filter((r) => r.ours.length)
+    .map((r) => ({
+      what,
+      threads: r.threads,
+      oursMs: median(r.ours),
+      peer,
+      peerMs: median(r.torch),
+      ratio: median(r.ratio),
+      ratioRange: [Math.min(...r.ratio), Math.max(...r.ratio)],
+    }));
 }
 
 /** Record a bench's rows and conditions as <summaryDir>/<bench>.json (temp file, then rename). */

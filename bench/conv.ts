@@ -5,7 +5,7 @@
 // run, at one thread and at every core. Prints medians and ratios. Usage: npx tsx bench/conv.ts [reps] [rounds]
 import os from 'node:os';
 import type { SpecInput } from '../src/network/index.js';
-import { alternatingRounds, backendLine, median, saveSummary, torchPeer, trainerSteps } from './common.js';
+import { alternatingRounds, backendLine, median, roundSummaries, saveSummary, torchPeer, trainerSteps } from './common.js';
 
 const reps = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 3);
@@ -35,18 +35,4 @@ for (const r of rows) {
 }
 // for bench/summary.ts (the README's speed table)
 const what = `conv training step, conv-bn-act depth ${depth}, ${channels} channels, ${image}×${image}, B ${batch}`;
-saveSummary(
-  'conv',
-  rows
-    .filter((r) => r.ours.length)
-    .map((r) => ({
-      what,
-      threads: r.threads,
-      oursMs: median(r.ours),
-      peer,
-      peerMs: median(r.torch),
-      ratio: median(r.ratio),
-      ratioRange: [Math.min(...r.ratio), Math.max(...r.ratio)],
-    })),
-  loadStart,
-);
+saveSummary('conv', roundSummaries(rows, what, peer), loadStart);

@@ -1,6 +1,6 @@
 // The last step of `npm run bench`: the README's speed table, in markdown, from the summaries that
-// bench/sample.ts, bench/train.ts and bench/conv.ts leave in summaryDir() (SIGNALPROP_BENCH_DIR, default
-// $TMPDIR/signalprop-bench). Every row is one bench's median beside its peer's, measured in the same run, and
+// bench/sample.ts, bench/train.ts and bench/conv.ts leave in summaryDir()
+// ($TMPDIR/signalprop-bench). Every row is one bench's median beside its peer's, measured in the same run, and
 // their ratio; under the table, the conditions of each bench's run (date, CPU, cores, BLAS library and
 // OpenBLAS kernel, load average at its start and end). A bench that has not run (or whose peer failed) has
 // no row; rows older than --max-age hours (default 24) are left out with a note.

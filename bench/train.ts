@@ -4,7 +4,7 @@
 // reference. Prints medians and ratios. Usage: npx tsx bench/train.ts [reps] [rounds]
 import os from 'node:os';
 import type { BackendName } from '../src/train/index.js';
-import { alternatingRounds, backendLine, median, type SummaryRow, saveSummary, torchPeer, trainerSteps } from './common.js';
+import { alternatingRounds, backendLine, median, roundSummaries, type SummaryRow, saveSummary, torchPeer, trainerSteps } from './common.js';
 
 const reps = Number(process.argv[2] ?? 7);
 const rounds = Number(process.argv[3] ?? 3);
@@ -44,17 +44,7 @@ console.log(
 
 // for bench/summary.ts (the README's speed table)
 const what = `training step, depth ${depth}, width ${width}, B ${batch}`;
-const summary: SummaryRow[] = rows
-  .filter((r) => r.ours.length)
-  .map((r) => ({
-    what,
-    threads: r.threads,
-    oursMs: median(r.ours),
-    peer,
-    peerMs: median(r.torch),
-    ratio: median(r.ratio),
-    ratioRange: [Math.min(...r.ratio), Math.max(...r.ratio)],
-  }));
+const summary: SummaryRow[] = roundSummaries(rows, what, peer);
 if (rows[0].ours.length) {
   const blasMs = median(rows[0].ours);
   summary.push({
