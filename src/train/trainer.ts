@@ -182,13 +182,14 @@ export class Trainer {
     // for the readout (‖W‖², ‖ΔW‖² only). The two correlations of the block output come from its values on
     // the host: the mean between-sample cosine by the O(B·N) identity (sampleCorrelationHost), the unit
     // correlation from one Gram matMul (unitCorrelationHost)
+    // each block's batch variance of h, once: preact_var's and the factors' s² = σ² + ε
+    const hVar = tf.tidy(() => Array.from({ length: L }, (_, i) => tf.keep(tf.moments(perChannel(cap.h[i], i + 1), 0).variance)));
     const perLayer = tf.tidy(() => {
       const rows: tf.Tensor[] = [];
       for (let l = 1; l <= L; l++) {
         const W0 = old[wIdx[l - 1]];
         const W1 = now[wIdx[l - 1]];
-        const h = perChannel(cap.h[l - 1], l);
-        const { variance } = tf.moments(h, 0);
+        const variance = hVar[l - 1];
         rows.push(tf.stack([cap.dhSq[l - 1], tf.sum(tf.square(W0)), tf.sum(tf.square(tf.sub(W1, W0))), tf.mean(variance)]));
       }
       // the readout: ‖W‖², ‖ΔW‖² (its row beside the layers; the other columns unused)
@@ -215,7 +216,14 @@ export class Trainer {
     }
     const get = (l: number, k: number) => v[(l - 1) * 7 + k];
     const ws = widths(this.spec);
-    const fx = this.factorsOn ? this.unitSums(old, cap) : null;
+    // ‖K_{l+1}‖² for the factors: perLayer's ‖W‖² of layer l + 1 (the readout's for l = L), the same sums
+    const nextWeightSq = Array.from({ length: L }, (_, i) => get(i + 2, 1));
+    let fx: ReturnType<Trainer['unitSums']> | null = null;
+    try {
+      fx = this.factorsOn ? this.unitSums(old, cap, hVar, nextWeightSq) : null;
+    } finally {
+      tf.dispose(hVar);
+    }
     const deg = degeneracyOf(get(L, 0), fx ? fx.preTopSq : null, this.spec.batch!);
     const dTag = deg.kind ? { degenerate: deg.kind } : undefined;
     out.push(this.rec('accuracy', null, accuracy, t));
@@ -303,6 +311,8 @@ export class Trainer {
   private unitSums(
     old: tf.Tensor[],
     cap: Capture,
+    hVar: tf.Tensor[],
+    nextWeightSq: number[],
   ): { layers: UnitSums[]; weightSq: number[]; colNormSq: Float32Array[]; prevRowNormSq: Float32Array[]; preTopSq: number } {
     const L = this.spec.depth;
     const model = this.model;
@@ -310,7 +320,6 @@ export class Trainer {
     const K = (l: number) => old[model.weightIndex(l <= L ? l : null)] as tf.Tensor2D;
     const flat = tf.tidy(() => {
       const list: tf.Tensor[] = [];
-      const scal: tf.Tensor[] = [];
       for (let l = 1; l <= L; l++) {
         const G1 = (l < L ? cap.dh[l] : cap.dy!) as tf.Tensor2D;
         const Kn = K(l + 1);
@@ -321,7 +330,7 @@ export class Trainer {
         const z = cap.actIn[l - 1];
         const d = activationOfLayer(this.factorBlock(l).act).name === 'relu' ? tf.step(z) : tf.grad((v: tf.Tensor) => tf.sum(phi(v)))(z);
         const gated = tf.mul(d, gx);
-        const varEps = tf.add(tf.moments(cap.h[l - 1], 0).variance, this.factorBlock(l).bn.eps);
+        const varEps = tf.add(hVar[l - 1], this.factorBlock(l).bn.eps);
         const gamma2 = tf.square(old[model.gammaIndex(l)]);
         list.push(
           tf.sum(tf.square(gx), 0),
@@ -332,9 +341,8 @@ export class Trainer {
           gamma2,
         );
         if (l < L) list.push(tf.sum(tf.square(Kn), 1), tf.sum(tf.square(K(l)), 0));
-        scal.push(tf.reshape(tf.sum(tf.square(Kn)), [1]));
       }
-      return tf.concat([...list, ...scal]);
+      return tf.concat(list);
     });
     const host = Float64Array.from(flat.dataSync());
     flat.dispose();
@@ -355,7 +363,7 @@ export class Trainer {
         prevRowNormSq.push(Float32Array.from(take(n)));
       }
     }
-    const weightSq = Array.from(take(L));
+    const weightSq = nextWeightSq;
     const top = layers[L - 1];
     let preTopSq = 0;
     for (let j = 0; j < top.gx2.length; j++) preTopSq += (top.gamma2[j] / top.varEps[j]) * top.gated2[j];
