@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
+import type { Piscina } from 'piscina';
 import type { NetworkSpec, SpecInput } from '../network/index.js';
 import { specToJSON } from '../network/index.js';
 import type { SPRecord } from '../records/records.js';
@@ -64,6 +65,9 @@ export function jsonResult(r: CellResult): CellResult {
   return j;
 }
 
+/** How long an idle thread of a local executor's pool waits for the next study's cells. */
+const IDLE_MS = 120_000;
+
 type RunUnique = (cells: Cell[], onResult: (cell: Cell, result: CellResult) => void) => Promise<void>;
 
 function executor(kind: 'local' | 'redis', opts: ExecutorOptions, runUnique: RunUnique, close: () => Promise<void>): CellExecutor {
@@ -104,6 +108,9 @@ function executor(kind: 'local' | 'redis', opts: ExecutorOptions, runUnique: Run
 /** Cells on a pool of `threads` worker threads (src/sweep/local.ts). */
 export function localExecutor(threads: number, opts: ExecutorOptions = {}): CellExecutor {
   let tmp: string | null = null;
+  // one pool for every run of this executor, its threads kept warm between a run and the next (a thread
+  // costs seconds to start in a checkout, more than a tiny study's cells take); ended by close()
+  let pool: Piscina | null = null;
   const runRoot = () => {
     if (opts.runRoot) return resolve(opts.runRoot);
     tmp ??= mkdtempSync(join(tmpdir(), 'sp-reproduce-runs-'));
@@ -114,12 +121,14 @@ export function localExecutor(threads: number, opts: ExecutorOptions = {}): Cell
     opts,
     async (cells, onResult) => {
       if (cells.length === 0) return;
-      const { runLocal } = await import('../sweep/local.js');
+      const { CELL_WORKER_URL, runLocal } = await import('../sweep/local.js');
       const { cellKindModules } = await import('../sweep/kinds.js');
+      const { makePool } = await import('../parallel/pool.js');
       const root = runRoot();
+      pool ??= makePool(CELL_WORKER_URL, Math.max(1, threads), IDLE_MS);
       await runLocal(
         cells,
-        { threads, modules: cellKindModules(), runRoot: root },
+        { threads, modules: cellKindModules(), runRoot: root, pool },
         {
           onResult: (cell, result) => {
             onResult(cell, result);
@@ -130,6 +139,9 @@ export function localExecutor(threads: number, opts: ExecutorOptions = {}): Cell
       );
     },
     async () => {
+      const p = pool;
+      pool = null;
+      await p?.destroy();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
       tmp = null;
     },
