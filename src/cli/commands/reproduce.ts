@@ -1,11 +1,23 @@
 // signalprop reproduce: every claim of Paik & Choi (2023) and Yang et al. (2019), theory against practice.
 import type { Command } from 'commander';
-import { reproduce, SCALES, type Scale, type Study } from '../../reproduce/index.js';
+import { join } from 'node:path';
+import {
+  type CellExecutor,
+  CellFailedError,
+  localExecutor,
+  redisExecutor,
+  reproduce,
+  SCALES,
+  type Scale,
+  type Study,
+} from '../../reproduce/index.js';
 import { defaultThreads } from '../../parallel/pool.js';
 import { capThreads, cellBytes, formatBytes, machineMemory, THREAD_BYTES } from '../../io/memory.js';
 import { makeSpec } from '../../network/index.js';
 import { checkOutPath, numberFlag, progress, UsageError } from '../io.js';
 import { asUsage } from './compare.js';
+import { queueFlag } from './sweep.js';
+import { DEFAULT_QUEUE } from '../../sweep/constants.js';
 import { packageVersion } from '../../io/package.js';
 
 /**
@@ -50,7 +62,12 @@ export function register(program: Command): void {
     .option('--fresh', 'redo finished studies instead of reusing their results')
     .option('--out <dir>', 'where figures and the report go', 'figures')
     .option('--cache <dir>', 'where finished study results are kept for reuse', '.runs/reproduce')
-    .option('--threads <n>', 'worker threads (default: every core)')
+    .option('--threads <n>', 'worker threads of the local pool (default: every core)')
+    .option(
+      '--redis <url>',
+      "run the studies' cells (sample and train runs) as BullMQ jobs at redis://[:password@]host:port[/db], taken by `signalprop worker`s on any machines",
+    )
+    .option('--queue <name>', `with --redis: the BullMQ queue (default ${DEFAULT_QUEUE})`)
     .option('--format <list>', 'figure files: comma-separated svg, png, pdf (svg and png are needed by the reports)', 'svg,png,pdf')
     .option('--list', 'list the studies and exit')
     .action(async (opts) => {
@@ -69,13 +86,24 @@ export function register(program: Command): void {
       for (const id of only)
         if (!ids.includes(id)) throw new UsageError(`--only: "${id}" is not a study; expected one of ${ids.join(', ')}`);
       const asked = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 256 });
+      if (opts.redis !== undefined && asked !== undefined)
+        throw new UsageError('--threads: not used with --redis (the cells run on the workers; each worker sets --concurrency)');
+      if (opts.queue !== undefined && opts.redis === undefined)
+        throw new UsageError(
+          `--queue: "${opts.queue}" is not allowed without --redis; expected --redis <url> with it (a local run has no queue)`,
+        );
+      const queue = opts.redis !== undefined ? queueFlag(opts.queue) : undefined;
       const capped = asked === undefined ? null : capThreads('--threads', asked);
       if (capped?.warning) progress(`signalprop: ${capped.warning}`);
-      const threads = fitThreads(
-        STUDIES.filter((s) => only.length === 0 || only.includes(s.id)),
-        opts.scale as Scale,
-        capped?.threads ?? defaultThreads(),
-      );
+      // with --redis each worker checks its own memory against the cells it takes
+      const threads =
+        opts.redis !== undefined
+          ? (capped?.threads ?? defaultThreads())
+          : fitThreads(
+              STUDIES.filter((s) => only.length === 0 || only.includes(s.id)),
+              opts.scale as Scale,
+              capped?.threads ?? defaultThreads(),
+            );
       const { parseFormats } = await import('../../figures/paper.js');
       const formats = await asUsage(() => parseFormats('--format', String(opts.format)));
       for (const need of ['svg', 'png'] as const)
@@ -85,23 +113,47 @@ export function register(program: Command): void {
           );
       checkOutPath('--out', opts.out, 'dir');
       checkOutPath('--cache', opts.cache, 'dir');
+      // finished cells are kept by id beside the study results, so a run that stopped continues where it was
+      const execOpts = { cellCache: join(opts.cache, 'cells'), fresh: Boolean(opts.fresh) };
+      let executor: CellExecutor;
+      if (opts.redis !== undefined) {
+        const url = String(opts.redis);
+        const { checkRedis, redactUrl } = await import('../../sweep/redis.js');
+        await asUsage(() => checkRedis(url));
+        executor = redisExecutor({ ...execOpts, url, queue, log: (m) => progress(`signalprop: ${m}`) });
+        progress(
+          `signalprop: reproduce: cells go to queue ${queue} at ${redactUrl(url)}; start workers with signalprop worker --redis <url> --queue ${queue}`,
+        );
+      } else executor = localExecutor(threads, execOpts);
       const { studyRenderer } = await import('../../../analysis/render.js');
       // the study renderer writes each figure in the formats asked (svg, png and, by default, pdf)
       const renderer = studyRenderer();
       const t0 = performance.now();
-      const outcomes = await reproduce({
-        studies: STUDIES,
-        scale: opts.scale as Scale,
-        only,
-        fresh: Boolean(opts.fresh),
-        outDir: opts.out,
-        cacheDir: opts.cache,
-        threads,
-        version: packageVersion(),
-        renderer,
-        formats,
-        progress,
-      });
+      let outcomes: Awaited<ReturnType<typeof reproduce>>;
+      try {
+        outcomes = await reproduce({
+          executor,
+          studies: STUDIES,
+          scale: opts.scale as Scale,
+          only,
+          fresh: Boolean(opts.fresh),
+          outDir: opts.out,
+          cacheDir: opts.cache,
+          threads,
+          version: packageVersion(),
+          renderer,
+          formats,
+          progress,
+        }).finally(() => executor.close());
+      } catch (e) {
+        if (!(e instanceof CellFailedError)) throw e;
+        // one line, exit 1: the finished cells are kept, so the same command continues (and retries the cell)
+        progress(
+          `signalprop: reproduce: ${e.message}; finished cells are kept in ${join(opts.cache, 'cells')}, run the same command again to continue`,
+        );
+        process.exitCode = 1;
+        return;
+      }
       for (const o of outcomes) process.stdout.write(`${o.id}\t${o.verdict}\t${o.title}\n`);
       process.stdout.write(`report: ${opts.out}/REPORT.md, ${opts.out}/report.html (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
     });
