@@ -15,6 +15,7 @@ import {
   type ParamKind,
   TRAIN_LAYERS,
 } from './layers/index.js';
+import { tap } from './layers/tap.js';
 
 type T2 = tf.Tensor2D;
 type T1 = tf.Tensor1D;
@@ -67,18 +68,6 @@ export function disposeCapture(c: Capture): void {
 }
 
 export { kernelFromRowMajor };
-
-/** x, with `onGrad` receiving ∂L/∂x in the backward pass: an identity (the same values forward, the same gradient back). */
-function tapGrad(x: T2, onGrad: (g: T2) => void): T2 {
-  const f = tf.customGrad(((xx: tf.Tensor, _save: tf.GradSaveFunc) => ({
-    value: tf.clone(xx),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
-      onGrad(dy as T2);
-      return [dy as tf.Tensor];
-    },
-  })) as any);
-  return f(x) as T2;
-}
 
 /** A table entry with its kind erased: each node is handed to the entry of its own layer's kind. */
 interface AnyEntry {
@@ -231,7 +220,7 @@ export class Mlp {
         const dx = capture.dx;
         const k = i;
         if (dx)
-          cur = tapGrad(cur, (g) => {
+          cur = tap(cur, (g) => {
             dx[k] = tf.keep(tf.clone(g));
           });
       }

@@ -10,6 +10,7 @@ import { convOut, type ImageShape, padOf } from '../../network/index.js';
 import { type TfActivation, tfActivation } from '../activations.js';
 import { loadF32Addon } from '../blas.js';
 import { batchNorm, batchNormEval, normParams } from './batchnorm.js';
+import { tap } from './tap.js';
 import type { ForwardContext, ParamInit, T1, T2, TrainLayer } from './types.js';
 
 /** Float64 row-major C_out × k²C_in (patch order dy, dx, c) → the tf filter [k, k, C_in, C_out]. */
@@ -153,18 +154,6 @@ function convDirect(conv: DirectConv, x4: tf.Tensor4D, f4: tf.Tensor4D, g: Geom,
  */
 function addBias(y: tf.Tensor4D, b: T1): tf.Tensor4D {
   return tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[3]]), b), y.shape) as tf.Tensor4D;
-}
-
-/** x, with `onGrad` receiving ∂L/∂x in the backward pass (an identity; the probes' ∂L/∂h). */
-function tap(x: T2, onGrad: (dx: T2) => void): T2 {
-  const f = tf.customGrad(((xx: tf.Tensor, _save: tf.GradSaveFunc) => ({
-    value: tf.clone(xx),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
-      onGrad(dy as T2);
-      return [dy as tf.Tensor];
-    },
-  })) as any);
-  return f(x) as T2;
 }
 
 export interface ConvData {
