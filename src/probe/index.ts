@@ -2,7 +2,7 @@
 export { probeVariables, type VariableProber, type WeightGroup } from './loop.js';
 export { type ProbeContext, type ProbeLoss, type ProbeOptions, type ProbeTags, probeContext } from './options.js';
 export { type ProbedLayer, type Prober, probe } from './probe.js';
-export { asRows, outputStats, sumSq } from './stats.js';
+export { asRows, sumSq } from './stats.js';
 export {
   describe,
   type Description,
