@@ -866,6 +866,11 @@ static napi_value ConvImpl(napi_env env, napi_callback_info info) {
 #define PH_M1 0xCD9E8D57u
 #define PH_W0 0x9E3779B9u
 #define PH_W1 0xBB67AE85u
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PH_HAVE_AVX2 1  // the AVX2 kernel is compiled in, and runs where the CPU has AVX2 (ph_init)
+#define PH_AVX2 __attribute__((target("avx2")))
+#endif
 
 static inline void philox_rounds(uint32_t c[4], uint32_t k0, uint32_t k1, int rounds) {
   uint32_t c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
@@ -937,9 +942,15 @@ static void ph_series_cos_sin(uint32_t w, double *cs) {
   cs[1] = q == 0 ? s : q == 1 ? c : q == 2 ? -s : -c;
 }
 
+static int ph_avx2 = 0;  // whether ph_fill runs the AVX2 kernel (ph_init: when the CPU has AVX2)
+
 static double PH_POW2NEG[33], PH_INV[128], PH_LNC[128], PH_COS[512], PH_SIN[512];
 
 static void ph_init(void) {
+#ifdef PH_HAVE_AVX2
+  __builtin_cpu_init();
+  ph_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+#endif
   for (int i = 0; i < 33; i++) PH_POW2NEG[i] = ldexp(1.0, -(i - 1));
   for (int j = 0; j < 128; j++) {
     PH_INV[j] = 1 / (1 + (j + 0.5) / 128);
@@ -982,6 +993,124 @@ static inline void ph_normal_block(uint64_t b, uint32_t k0, uint32_t k1, double 
   ph_polar(sqrt(-2 * ph_log_unit(w[2])), w[3], z + 2);
 }
 
+// ---- the same normals, 8 blocks at a time on AVX2 (chosen at run time; the bits of ph_normal_block) ------
+// Philox on 8 counters in 32-bit lanes (_mm256_mul_epu32 on the even and odd lanes), then Box–Muller on
+// 4 pairs per 256-bit vector of doubles (table entries loaded one by one: faster than vgatherdpd on this
+// project's AMD EPYC, 4.0 against 5.1 ns a normal). Every operation is the one of ph_log_unit and ph_polar, in the
+// same order (IEEE-exact +, −, ×, sqrt; no FMA: the target is avx2 alone and -ffp-contract=off), with the
+// leading bit and mantissa of u + 1/2 read from its double's exponent and fraction fields (the same k, m
+// and j as __builtin_clz and the exact power-of-two scaling give).
+#ifdef PH_HAVE_AVX2
+
+// hi and lo 32 bits of a·m in each of 8 lanes
+PH_AVX2 static inline __m256i ph_mulhilo8(__m256i a, __m256i m, __m256i *lo) {
+  __m256i pe = _mm256_mul_epu32(a, m);
+  __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+  *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+  return _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+}
+
+// r = sqrt(−2 ln u(w0)), then (r cos θ, r sin θ) of θ = 2π u(w1), on 4 lanes
+PH_AVX2 static inline void ph_box_muller4(__m128i w0, __m128i w1, __m256d *x, __m256d *y) {
+  // ph_log_unit
+  const __m256d u = _mm256_add_pd(_mm256_cvtepi32_pd(_mm_xor_si128(w0, _mm_set1_epi32((int)0x80000000u))),
+                                  _mm256_set1_pd(2147483648.5));  // w0 + 1/2, exactly
+  const __m256i ub = _mm256_castpd_si256(u);
+  const __m256i e = _mm256_srli_epi64(ub, 52);  // k + 1023
+  const __m256d km32 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(e, _mm256_set1_epi64x(0x4330000000000000LL))),
+                                     _mm256_set1_pd(4503599627371551.0));  // 2^52 + 1055: k − 32, exactly
+  const __m256d m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(ub, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)),
+                                                        _mm256_set1_epi64x(0x3FF0000000000000LL)));
+  long long j[4];  // floor(128 (m − 1)), the fraction's top 7 bits
+  _mm256_storeu_si256((__m256i *)j, _mm256_and_si256(_mm256_srli_epi64(ub, 45), _mm256_set1_epi64x(127)));
+  const __m256d inv = _mm256_set_pd(PH_INV[j[3]], PH_INV[j[2]], PH_INV[j[1]], PH_INV[j[0]]);
+  const __m256d lnc = _mm256_set_pd(PH_LNC[j[3]], PH_LNC[j[2]], PH_LNC[j[1]], PH_LNC[j[0]]);
+  const __m256d r = _mm256_sub_pd(_mm256_mul_pd(m, inv), _mm256_set1_pd(1));
+  __m256d q = _mm256_mul_pd(r, _mm256_set1_pd(P6));
+  q = _mm256_mul_pd(r, _mm256_add_pd(_mm256_set1_pd(P5), q));
+  q = _mm256_mul_pd(r, _mm256_add_pd(_mm256_set1_pd(-0.25), q));
+  q = _mm256_mul_pd(r, _mm256_add_pd(_mm256_set1_pd(P3), q));
+  q = _mm256_add_pd(_mm256_set1_pd(-0.5), q);
+  const __m256d p = _mm256_add_pd(r, _mm256_mul_pd(_mm256_mul_pd(r, r), q));
+  const __m256d lg = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(km32, _mm256_set1_pd(PH_LN2)), lnc), p);
+  const __m256d rad = _mm256_sqrt_pd(_mm256_mul_pd(_mm256_set1_pd(-2), lg));
+  // ph_polar
+  int jt[4];  // the table angle: w1's top 9 bits
+  _mm_storeu_si128((__m128i *)jt, _mm_srli_epi32(w1, 23));
+  const __m256d d = _mm256_mul_pd(_mm256_cvtepi32_pd(_mm_sub_epi32(_mm_and_si128(w1, _mm_set1_epi32(0x7fffff)), _mm_set1_epi32(4194304))),
+                                  _mm256_set1_pd(PH_TURN_M32));
+  const __m256d z = _mm256_mul_pd(d, d);
+  const __m256d sd = _mm256_add_pd(d, _mm256_mul_pd(_mm256_mul_pd(d, z), _mm256_add_pd(_mm256_set1_pd(S3), _mm256_mul_pd(z, _mm256_set1_pd(S5)))));
+  __m256d c = _mm256_add_pd(_mm256_set1_pd(C4), _mm256_mul_pd(z, _mm256_set1_pd(C6)));
+  c = _mm256_add_pd(_mm256_set1_pd(C2), _mm256_mul_pd(z, c));
+  const __m256d cd = _mm256_add_pd(_mm256_set1_pd(1), _mm256_mul_pd(z, c));
+  const __m256d cj = _mm256_set_pd(PH_COS[jt[3]], PH_COS[jt[2]], PH_COS[jt[1]], PH_COS[jt[0]]);
+  const __m256d sj = _mm256_set_pd(PH_SIN[jt[3]], PH_SIN[jt[2]], PH_SIN[jt[1]], PH_SIN[jt[0]]);
+  *x = _mm256_mul_pd(rad, _mm256_sub_pd(_mm256_mul_pd(cj, cd), _mm256_mul_pd(sj, sd)));
+  *y = _mm256_mul_pd(rad, _mm256_add_pd(_mm256_mul_pd(sj, cd), _mm256_mul_pd(cj, sd)));
+}
+
+// the four blocks' normals (x0, y0, x1, y1 in lanes 0..3) as rows [x0 y0 x1 y1] of blocks 0..3, times scale, stored
+PH_AVX2 static inline void ph_store4(void *out, int f32, size_t at, __m256d x0, __m256d y0, __m256d x1, __m256d y1, __m256d scale) {
+  const __m256d t0 = _mm256_unpacklo_pd(x0, y0), t1 = _mm256_unpackhi_pd(x0, y0);
+  const __m256d t2 = _mm256_unpacklo_pd(x1, y1), t3 = _mm256_unpackhi_pd(x1, y1);
+  const __m256d r0 = _mm256_mul_pd(_mm256_permute2f128_pd(t0, t2, 0x20), scale);
+  const __m256d r1 = _mm256_mul_pd(_mm256_permute2f128_pd(t1, t3, 0x20), scale);
+  const __m256d r2 = _mm256_mul_pd(_mm256_permute2f128_pd(t0, t2, 0x31), scale);
+  const __m256d r3 = _mm256_mul_pd(_mm256_permute2f128_pd(t1, t3, 0x31), scale);
+  if (f32) {
+    float *o = (float *)out + at;
+    _mm_storeu_ps(o, _mm256_cvtpd_ps(r0));
+    _mm_storeu_ps(o + 4, _mm256_cvtpd_ps(r1));
+    _mm_storeu_ps(o + 8, _mm256_cvtpd_ps(r2));
+    _mm_storeu_ps(o + 12, _mm256_cvtpd_ps(r3));
+  } else {
+    double *o = (double *)out + at;
+    _mm256_storeu_pd(o, r0);
+    _mm256_storeu_pd(o + 4, r1);
+    _mm256_storeu_pd(o + 8, r2);
+    _mm256_storeu_pd(o + 12, r3);
+  }
+}
+
+// blocks b … b + 8·groups − 1 into out[at …] (4 elements a block)
+PH_AVX2 static void ph_fill_avx2(void *out, int f32, size_t at, uint64_t b, size_t groups, uint32_t k0, uint32_t k1, double scale) {
+  const __m256i m0 = _mm256_set1_epi32((int)PH_M0), m1 = _mm256_set1_epi32((int)PH_M1);
+  const __m256d sc = _mm256_set1_pd(scale);
+  for (size_t g = 0; g < groups; g++, b += 8, at += 32) {
+    uint32_t lo[8], hi[8];
+    for (int l = 0; l < 8; l++) {
+      lo[l] = (uint32_t)(b + (uint64_t)l);
+      hi[l] = (uint32_t)((b + (uint64_t)l) >> 32);
+    }
+    __m256i c0 = _mm256_loadu_si256((const __m256i *)lo), c1 = _mm256_loadu_si256((const __m256i *)hi);
+    __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
+    uint32_t ka = k0, kb = k1;
+#pragma GCC unroll 10
+    for (int r = 0; r < 10; r++) {
+      if (r > 0) {
+        ka += PH_W0;
+        kb += PH_W1;
+      }
+      __m256i lo0, lo1;
+      const __m256i hi0 = ph_mulhilo8(c0, m0, &lo0);
+      const __m256i hi1 = ph_mulhilo8(c2, m1, &lo1);
+      c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)ka));
+      c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)kb));
+      c1 = lo1;
+      c3 = lo0;
+    }
+    __m256d x0, y0, x1, y1;
+    ph_box_muller4(_mm256_castsi256_si128(c0), _mm256_castsi256_si128(c1), &x0, &y0);
+    ph_box_muller4(_mm256_castsi256_si128(c2), _mm256_castsi256_si128(c3), &x1, &y1);
+    ph_store4(out, f32, at, x0, y0, x1, y1, sc);
+    ph_box_muller4(_mm256_extracti128_si256(c0, 1), _mm256_extracti128_si256(c1, 1), &x0, &y0);
+    ph_box_muller4(_mm256_extracti128_si256(c2, 1), _mm256_extracti128_si256(c3, 1), &x1, &y1);
+    ph_store4(out, f32, at + 16, x0, y0, x1, y1, sc);
+  }
+}
+#endif
+
 typedef struct {
   void *out;
   int f32;
@@ -996,6 +1125,15 @@ static void *ph_fill(void *arg) {
   double z[4];
   size_t i = j->from;
   while (i < j->to) {
+#ifdef PH_HAVE_AVX2
+    // whole blocks, 8 at a time, once the run is at a block's first word
+    if (((j->offset + i) & 3) == 0 && ph_avx2 == 1 && j->to - i >= 32) {
+      size_t groups = (j->to - i) / 32;
+      ph_fill_avx2(j->out, j->f32, i, (j->offset + i) >> 2, groups, j->k0, j->k1, j->scale);
+      i += groups * 32;
+      if (i >= j->to) break;
+    }
+#endif
     uint64_t pos = j->offset + i;
     ph_normal_block(pos >> 2, j->k0, j->k1, z);
     for (unsigned w = (unsigned)(pos & 3); w < 4 && i < j->to; w++, i++) {
@@ -1010,6 +1148,7 @@ static void *ph_fill(void *arg) {
 }
 
 #define PH_MAX_THREADS 64
+#define PH_MIN_PER_THREAD 65536
 
 // philoxNormal(out: Float64Array | Float32Array, k0, k1, offset, scale, threads): elements offset … of the
 // normal stream (k0, k1), times scale, on `threads` threads (each a contiguous run; the same bits at any count).
@@ -1044,7 +1183,8 @@ static napi_value PhiloxNormal(napi_env env, napi_callback_info info) {
   }
   if (threads < 1) threads = 1;
   if (threads > PH_MAX_THREADS) threads = PH_MAX_THREADS;
-  if ((size_t)threads * 4096 > n) threads = (int)(n / 4096) > 0 ? (int)(n / 4096) : 1;
+  // a thread starts for each PH_MIN_PER_THREAD elements at most (a pthread_create costs about what 10^4 normals do)
+  if ((size_t)threads * PH_MIN_PER_THREAD > n) threads = n / PH_MIN_PER_THREAD > 0 ? (int)(n / PH_MIN_PER_THREAD) : 1;
   PhiloxJob jobs[PH_MAX_THREADS];
   pthread_t tid[PH_MAX_THREADS];
   size_t per = (n + (size_t)threads - 1) / (size_t)threads;
@@ -1063,6 +1203,43 @@ static napi_value PhiloxNormal(napi_env env, napi_callback_info info) {
       ph_fill(&jobs[t]);  // no thread could start: this one does its part
   }
   return NULL;
+}
+
+// philoxKernel(use?: "avx2" | "portable"): the kernel philoxNormal runs ("avx2" where the CPU has it), after
+// selecting `use` when given (for the tests, which check that both give the same bits). Process-wide.
+static napi_value PhiloxKernel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value v[1];
+  napi_get_cb_info(env, info, &argc, v, NULL, NULL);
+  if (argc >= 1) {
+    napi_valuetype t;
+    napi_typeof(env, v[0], &t);
+    if (t != napi_undefined) {
+      char name[16] = "";
+      size_t len = 0;
+      if (t == napi_string) napi_get_value_string_utf8(env, v[0], name, sizeof name, &len);
+      bool avx2 = strcmp(name, "avx2") == 0;
+      if (!avx2 && strcmp(name, "portable") != 0) {
+        napi_throw_type_error(env, NULL, "signalprop-blas: philoxKernel: use is not one of avx2, portable");
+        return NULL;
+      }
+#ifdef PH_HAVE_AVX2
+      if (avx2 && !__builtin_cpu_supports("avx2")) {
+        napi_throw_error(env, NULL, "signalprop-blas: philoxKernel: this CPU has no AVX2");
+        return NULL;
+      }
+      ph_avx2 = avx2 ? 1 : 0;
+#else
+      if (avx2) {
+        napi_throw_error(env, NULL, "signalprop-blas: philoxKernel: built without the AVX2 kernel (not x86-64)");
+        return NULL;
+      }
+#endif
+    }
+  }
+  napi_value out;
+  napi_create_string_utf8(env, ph_avx2 ? "avx2" : "portable", NAPI_AUTO_LENGTH, &out);
+  return out;
 }
 
 // philox4x32(ctr: Uint32Array(4), k0, k1, rounds, out: Uint32Array(4)): one block (the known-answer tests).
@@ -1113,6 +1290,7 @@ NAPI_MODULE_INIT() {
       {"coreName", NULL, CoreName, NULL, NULL, NULL, napi_default, NULL},
       {"philoxNormal", NULL, PhiloxNormal, NULL, NULL, NULL, napi_default, NULL},
       {"philox4x32", NULL, Philox4x32, NULL, NULL, NULL, napi_default, NULL},
+      {"philoxKernel", NULL, PhiloxKernel, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 #ifdef SP_DNNL

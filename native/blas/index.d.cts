@@ -113,6 +113,11 @@ export interface RandomBinding {
   philoxNormal(out: Float64Array | Float32Array, k0: number, k1: number, offset: number, scale: number, threads: number): void;
   /** One block: out = Philox4x32_rounds(ctr, (k0, k1)); ctr and out hold 4 words, rounds 0 … 16. */
   philox4x32(ctr: Uint32Array, k0: number, k1: number, rounds: number, out: Uint32Array): void;
+  /**
+   * The kernel philoxNormal runs: "avx2" (8 blocks a step, chosen at load where the CPU has AVX2) or "portable"
+   * (one block a step); both give the same bits. With `use`, selects it first (process-wide; for the tests).
+   */
+  philoxKernel(use?: 'avx2' | 'portable'): 'avx2' | 'portable';
 }
 
 declare const addon: Binding &

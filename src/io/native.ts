@@ -50,7 +50,7 @@ export interface NativeInfo {
  * The Philox4x32-10 generator (the same bits as src/network/philox.ts, which documents the stream layout), or
  * null in an addon built before it.
  */
-export type NativeRandom = Pick<RandomBinding, 'philoxNormal' | 'philox4x32'>;
+export type NativeRandom = Pick<RandomBinding, 'philoxNormal' | 'philox4x32' | 'philoxKernel'>;
 
 export interface Native {
   float64: NativeFloat64;
@@ -136,8 +136,8 @@ export function nativeRandom(): NativeRandom | null {
   randomCache = null;
   if (loadNative()) {
     const a = createRequire(import.meta.url)(addonPath()) as Addon;
-    if (typeof a.philoxNormal === 'function' && typeof a.philox4x32 === 'function')
-      randomCache = { philoxNormal: a.philoxNormal, philox4x32: a.philox4x32 };
+    if (typeof a.philoxNormal === 'function' && typeof a.philox4x32 === 'function' && typeof a.philoxKernel === 'function')
+      randomCache = { philoxNormal: a.philoxNormal, philox4x32: a.philox4x32, philoxKernel: a.philoxKernel };
   }
   return randomCache;
 }
