@@ -1149,9 +1149,36 @@ static void *ph_fill(void *arg) {
 
 #define PH_MAX_THREADS 64
 #define PH_MIN_PER_THREAD 65536
+#define PH_CHUNK 16384  // stream positions a thread takes at a time (a multiple of 32: whole 8-block steps)
+
+// The threads of one call take chunks [c·PH_CHUNK, (c + 1)·PH_CHUNK) of stream positions in turn from a shared
+// counter, so that on a loaded machine a thread that starts late does less (the bits do not depend on who
+// draws what).
+typedef struct {
+  PhiloxJob job;   // the whole call: elements [0, n)
+  size_t nchunks;  // chunks first … first + nchunks − 1 hold the call's positions
+  uint64_t first;  // the chunk of stream position offset
+  size_t next;     // the next chunk to take (atomic)
+} PhiloxQueue;
+
+static void *ph_fill_queue(void *arg) {
+  PhiloxQueue *q = (PhiloxQueue *)arg;
+  size_t n = q->job.to;
+  for (;;) {
+    size_t c = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
+    if (c >= q->nchunks) break;
+    PhiloxJob part = q->job;
+    uint64_t lo = (q->first + c) * PH_CHUNK, hi = lo + PH_CHUNK;  // stream positions
+    part.from = lo <= q->job.offset ? 0 : (size_t)(lo - q->job.offset);
+    part.to = hi - q->job.offset < n ? (size_t)(hi - q->job.offset) : n;
+    ph_fill(&part);
+  }
+  return NULL;
+}
 
 // philoxNormal(out: Float64Array | Float32Array, k0, k1, offset, scale, threads): elements offset … of the
-// normal stream (k0, k1), times scale, on `threads` threads (each a contiguous run; the same bits at any count).
+// normal stream (k0, k1), times scale, on `threads` threads (chunks of PH_CHUNK positions from a shared
+// counter; the same bits at any count).
 static napi_value PhiloxNormal(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value v[6];
@@ -1185,23 +1212,19 @@ static napi_value PhiloxNormal(napi_env env, napi_callback_info info) {
   if (threads > PH_MAX_THREADS) threads = PH_MAX_THREADS;
   // a thread starts for each PH_MIN_PER_THREAD elements at most (a pthread_create costs about what 10^4 normals do)
   if ((size_t)threads * PH_MIN_PER_THREAD > n) threads = n / PH_MIN_PER_THREAD > 0 ? (int)(n / PH_MIN_PER_THREAD) : 1;
-  PhiloxJob jobs[PH_MAX_THREADS];
+  PhiloxQueue q = {{data, type == napi_float32_array, 0, n, (uint64_t)offset, k0, k1, scale}, 0, 0, 0};
+  if (threads == 1 || n == 0) {
+    ph_fill(&q.job);
+    return NULL;
+  }
+  q.first = (uint64_t)offset / PH_CHUNK;
+  q.nchunks = (size_t)(((uint64_t)offset + n - 1) / PH_CHUNK - q.first + 1);
   pthread_t tid[PH_MAX_THREADS];
-  size_t per = (n + (size_t)threads - 1) / (size_t)threads;
-  for (int t = 0; t < threads; t++) {
-    size_t from = per * (size_t)t;
-    size_t to = from + per < n ? from + per : n;
-    jobs[t] = (PhiloxJob){data, type == napi_float32_array, from < n ? from : n, to, (uint64_t)offset, k0, k1, scale};
-  }
-  bool joined[PH_MAX_THREADS] = {false};
-  for (int t = 1; t < threads; t++) joined[t] = pthread_create(&tid[t], NULL, ph_fill, &jobs[t]) == 0;
-  ph_fill(&jobs[0]);
-  for (int t = 1; t < threads; t++) {
-    if (joined[t])
-      pthread_join(tid[t], NULL);
-    else
-      ph_fill(&jobs[t]);  // no thread could start: this one does its part
-  }
+  bool started[PH_MAX_THREADS] = {false};
+  for (int t = 1; t < threads; t++) started[t] = pthread_create(&tid[t], NULL, ph_fill_queue, &q) == 0;
+  ph_fill_queue(&q);  // this thread too; what a thread that could not start would do is left to the others
+  for (int t = 1; t < threads; t++)
+    if (started[t]) pthread_join(tid[t], NULL);
   return NULL;
 }
 
