@@ -21,11 +21,14 @@ export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** A piscina pool over a worker module (its default export is the task function). */
-export function makePool(workerUrl: URL, threads = defaultThreads(), idleTimeoutMs = 200): Piscina {
+/**
+ * A piscina pool over a worker module (its default export is the task function). Threads start on demand and
+ * end after idleTimeoutMs unused, except `minThreads` of them, which start now and stay until the pool ends.
+ */
+export function makePool(workerUrl: URL, threads = defaultThreads(), idleTimeoutMs = 200, minThreads = 0): Piscina {
   return new Piscina({
     filename: workerUrl.href,
-    minThreads: 0,
+    minThreads: Math.min(minThreads, threads),
     maxThreads: threads,
     idleTimeout: idleTimeoutMs,
     execArgv: isTypeScriptUrl(workerUrl) ? ['--import', tsxLoader()] : [],
@@ -36,14 +39,25 @@ export function makePool(workerUrl: URL, threads = defaultThreads(), idleTimeout
 // tasks take. Idle piscina threads do not keep the process alive, and they end after a minute unused.
 const shared = new Map<string, Piscina>();
 
-function sharedPool(workerUrl: URL, threads: number): Piscina {
+/**
+ * The process's warm pool of `threads` threads over a worker module: made on first use, then the same pool
+ * (and its started threads) for every later call with the same module and size. Its threads start on demand
+ * and end after `idleMs` unused; end it with releasePool or closePools (never with its own destroy()).
+ */
+export function warmPool(workerUrl: URL, threads = defaultThreads(), idleMs = 60_000): Piscina {
   const key = `${workerUrl.href}|${threads}`;
   let pool = shared.get(key);
   if (!pool) {
-    pool = makePool(workerUrl, threads, 60_000);
+    pool = makePool(workerUrl, threads, idleMs);
     shared.set(key, pool);
   }
   return pool;
+}
+
+/** End one pool now; a warm pool is forgotten first, so that the next warmPool call makes a fresh one. */
+export async function releasePool(pool: Piscina): Promise<void> {
+  for (const [key, p] of shared) if (p === pool) shared.delete(key);
+  await pool.destroy();
 }
 
 /** End every shared pool's threads now (they also end by themselves after a minute idle). */
@@ -69,7 +83,7 @@ export async function runInPool<T, R>(
     }
     return out;
   }
-  const pool = sharedPool(workerUrl, threads);
+  const pool = warmPool(workerUrl, threads);
   let done = 0;
   return await Promise.all(
     tasks.map(async (t) => {

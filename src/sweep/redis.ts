@@ -280,7 +280,8 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   const name = opts.queue ?? DEFAULT_QUEUE;
   const concurrency = opts.concurrency ?? 1;
   const log = opts.log ?? (() => {});
-  const pool = makePool(CELL_WORKER_URL, concurrency);
+  // the threads start now (before the worker takes a job) and stay while it runs: a cell never waits for one
+  const pool = makePool(CELL_WORKER_URL, concurrency, 60_000, concurrency);
   let running = 0;
   let finished = 0;
   let lastActivity = Date.now();
