@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { Binding, ConvBinding, FusedFn, FusedKernel, Ops, RandomBinding } from '../../native/blas/index.cjs';
+import { fillNormalPhilox, type PhiloxNormalFill, setPhiloxNormalFill } from '../network/philox.js';
 import { packageRoot } from './package.js';
 
 export type { BinaryOp, FusedKernel, OperandMode, Ops, UnaryOp } from '../../native/blas/index.cjs';
@@ -141,6 +142,27 @@ export function nativeRandom(): NativeRandom | null {
   }
   return randomCache;
 }
+
+/**
+ * The addon's philoxNormal as fillNormalPhilox's bulk fill, on the BLAS thread count (threads.get(): what the
+ * sampler and the sweep workers set for their dgemm), or null without the addon.
+ */
+export function nativePhiloxFill(): PhiloxNormalFill | null {
+  const r = nativeRandom();
+  const n = loadNative();
+  if (!r || !n) return null;
+  return (out, k0, k1, offset, scale) => r.philoxNormal(out, k0, k1, offset, scale, n.threads.get());
+}
+
+// Every Philox normal drawn in bulk in a Node process that loads this module (the sampler, the trainer, the
+// CLI) runs on the addon when it is built: the same bits (test/network/philoxSampler.test.ts). The addon
+// is looked up at the first bulk draw; without it the TypeScript generator stays.
+setPhiloxNormalFill((out, k0, k1, offset, scale) => {
+  const fill = nativePhiloxFill();
+  setPhiloxNormalFill(fill);
+  if (fill) fill(out, k0, k1, offset, scale);
+  else fillNormalPhilox(out, [k0, k1], offset, scale);
+});
 
 /** Why loadNative() is null (one line), or null when the addon loaded. */
 export function nativeUnavailableReason(): string | null {

@@ -288,16 +288,43 @@ function normalBlock(b: number, k0: number, k1: number): void {
   polar(Math.sqrt(-2 * logUnit(words[2])), words[3], normals, 2);
 }
 
+// ---- a bulk fill with the same bits (the native addon's, registered from Node) ---------------------
+
+/**
+ * A fill with fillNormalPhilox's bits: out[i] = scale · element offset + i of the normal stream of key (k0, k1)
+ * (offset already checked). The native addon's philoxNormal is one (src/io/native.ts registers it in Node).
+ */
+export type PhiloxNormalFill = (out: Float64Array | Float32Array, k0: number, k1: number, offset: number, scale: number) => void;
+
+let bulkFill: PhiloxNormalFill | null = null;
+/** Fills shorter than this stay here: a call into the addon costs about what a few normals do in TypeScript. */
+const BULK_MIN = 64;
+
+/**
+ * Let fillNormalPhilox hand fills of 64 elements or more to `fill` (null: draw every element here). The
+ * fill must give this file's bits (test/network/philoxNative.test.ts checks the addon's). Returns the fill it replaces.
+ */
+export function setPhiloxNormalFill(fill: PhiloxNormalFill | null): PhiloxNormalFill | null {
+  const before = bulkFill;
+  bulkFill = fill;
+  return before;
+}
+
 /**
  * Elements offset … offset + out.length − 1 of the standard normal stream `key`, times scale (a Float32Array
  * gets each double rounded to float32). Element i is the same number whatever the offset and length of the
- * call that draws it (random access), here and in the native addon's philoxNormal.
+ * call that draws it (random access), here and in the native addon's philoxNormal (which draws the fill
+ * where one is registered: setPhiloxNormalFill).
  */
 export function fillNormalPhilox<T extends Float64Array | Float32Array>(out: T, key: PhiloxKey, offset = 0, scale = 1): T {
   checkOffset(offset, out.length);
   const k0 = key[0] >>> 0;
   const k1 = key[1] >>> 0;
   const n = out.length;
+  if (bulkFill !== null && n >= BULK_MIN) {
+    bulkFill(out, k0, k1, offset, scale);
+    return out;
+  }
   let i = 0;
   const head = offset % 4;
   if (head !== 0 && n > 0) {

@@ -39,6 +39,17 @@ describe('the native addon is absent', () => {
       );
   });
 
+  it('Philox normals in bulk stay in TypeScript: the fill native.ts registered steps aside at the first draw', async () => {
+    fake.mode = 'absent';
+    await import('../../src/io/native.js');
+    const { fillNormalPhilox, philoxKey, setPhiloxNormalFill } = await import('../../src/network/philox.js');
+    const key = philoxKey(1, 'W', 1);
+    const first = fillNormalPhilox(new Float64Array(256), key, 3);
+    // the registered fill found no addon, unset itself and drew in TypeScript: the same bits as with none
+    expect(setPhiloxNormalFill(null)).toBeNull();
+    expect(Array.from(fillNormalPhilox(new Float64Array(256), key, 3))).toEqual(Array.from(first));
+  });
+
   it('training: no blas tfjs backend, no fused kernels, and ops.ts runs the plain tf ops', async () => {
     fake.mode = 'absent';
     const { registerBlasBackend, blasUnavailableReason, fusedKernelName, setBlasThreads, blasThreads, blasLibraries } = await import(
