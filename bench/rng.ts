@@ -1,14 +1,16 @@
 // Gaussian draws, ns per normal (float64), side by side in one run: stdlib's MT19937 + ziggurat (what
-// random.ts draws with today), Philox4x32-10 in TypeScript (src/network/philox.ts) and in the native addon
-// (1 thread and every core), and numpy's standard_normal (PCG64 and Philox bit generators) and torch.randn
+// random.ts drew with before Philox), Philox4x32-10 in TypeScript (src/network/philox.ts) and in the native
+// addon (its portable kernel at 1 thread; the kernel it runs, AVX2 where the CPU has it, at 1 thread and
+// every core), and numpy's standard_normal (PCG64 and Philox bit generators) and torch.randn
 // (1 thread and every core) under /usr/bin/python3. Then the draw of a depth-32, width-512 network's weights
-// (32 matrices of 512 × 512): drawNetwork today, Philox in TypeScript and native, torch.randn the same shape.
+// (32 matrices of 512 × 512): drawNetwork on MT19937, Philox in TypeScript and native, torch.randn the same shape.
 // Medians over rounds; ratios against MT19937 and against torch.randn at the same thread count.
 // Usage: npx tsx bench/rng.ts [rounds=7] [n=4194304]
 import { spawnSync } from 'node:child_process';
 import os, { availableParallelism } from 'node:os';
-import { nativeRandom, nativeUnavailableReason } from '../src/io/native.js';
-import { drawNetwork, fillNormal, fillNormalPhilox, makeSpec, normalStream, philoxKey } from '../src/network/index.js';
+import { loadNative, nativeRandom, nativeUnavailableReason } from '../src/io/native.js';
+import { drawNetwork, fillNormal, fillNormalPhilox, makeSpec, normalStream, PHILOX, philoxKey } from '../src/network/index.js';
+import { setPhiloxNormalFill } from '../src/network/philox.js';
 import { median, type SummaryRow, saveSummary } from './common.js';
 
 const rounds = Number(process.argv[2] ?? 7);
@@ -32,15 +34,24 @@ function times(f: () => void): number[] {
   return out;
 }
 
+// src/io/native.ts hands fillNormalPhilox's bulk fills to the addon: the TypeScript rows run with it unset
+const addonFill = setPhiloxNormalFill(null);
 const buf = new Float64Array(n);
 const key = philoxKey(1, 'W', 1);
 const ours: Record<string, number[]> = {
-  'MT19937 ziggurat (stdlib, today)': times(() => fillNormal(buf, normalStream(1, 'W', 1))),
+  'MT19937 ziggurat (stdlib, the old default)': times(() => fillNormal(buf, normalStream(1, 'W', 1))),
   'Philox4x32-10 TypeScript': times(() => fillNormalPhilox(buf, key, 0)),
 };
-if (native) {
-  ours['Philox4x32-10 native, 1 thread'] = times(() => native.philoxNormal(buf, key[0], key[1], 0, 1, 1));
-  ours[`Philox4x32-10 native, ${cores} threads`] = times(() => native.philoxNormal(buf, key[0], key[1], 0, 1, cores));
+const kernel = native?.philoxKernel();
+if (native && kernel) {
+  if (kernel !== 'portable') {
+    // the portable kernel (one block a step), as every CPU without AVX2 runs it
+    native.philoxKernel('portable');
+    ours['Philox4x32-10 native portable kernel, 1 thread'] = times(() => native.philoxNormal(buf, key[0], key[1], 0, 1, 1));
+    native.philoxKernel(kernel);
+  }
+  ours[`Philox4x32-10 native ${kernel}, 1 thread`] = times(() => native.philoxNormal(buf, key[0], key[1], 0, 1, 1));
+  ours[`Philox4x32-10 native ${kernel}, ${cores} threads`] = times(() => native.philoxNormal(buf, key[0], key[1], 0, 1, cores));
 }
 
 // the network draw: 32 weight matrices 512 × 512, entries N(0, σ_w²/fan_in)
@@ -48,14 +59,19 @@ const spec = makeSpec({ depth, width, batch: 128 });
 const scale = Math.sqrt(spec.init.sigmaW2 / width);
 const W = Array.from({ length: depth }, () => new Float64Array(width * width));
 const net: Record<string, number[]> = {
-  'drawNetwork (MT19937, today)': times(() => drawNetwork(spec, 1)),
+  'drawNetwork (MT19937, the old default)': times(() => drawNetwork(spec, 1)),
   'Philox TypeScript': times(() => {
     for (let l = 0; l < depth; l++) fillNormalPhilox(W[l], philoxKey(1, 'W', l + 1), 0, scale);
   }),
 };
 if (native) {
+  // what the sampler runs: drawNetwork on Philox, its bulk fills on the addon at the BLAS thread count
+  const blas = loadNative()?.threads.get() ?? 1;
+  setPhiloxNormalFill(addonFill);
+  net[`drawNetwork (Philox, addon fill), ${blas} thread${blas > 1 ? 's' : ''}`] = times(() => drawNetwork(spec, 1, { rng: PHILOX }));
+  setPhiloxNormalFill(null);
   for (const t of [1, cores])
-    net[`Philox native, ${t} thread${t > 1 ? 's' : ''}`] = times(() => {
+    net[`Philox native ${kernel}, ${t} thread${t > 1 ? 's' : ''}`] = times(() => {
       for (let l = 0; l < depth; l++) {
         const k = philoxKey(1, 'W', l + 1);
         native.philoxNormal(W[l], k[0], k[1], 0, scale, t);
@@ -94,15 +110,15 @@ const py = spawnSync('/usr/bin/python3', ['-c', PEER, JSON.stringify({ n, rounds
 const peer: Record<string, number[] | string> = py.status === 0 ? JSON.parse(py.stdout.trim().split('\n').pop()!) : {};
 if (py.status !== 0) process.stderr.write(`python peer failed: ${py.stderr.trim().split('\n').pop()}\n`);
 
-const mt = median(ours['MT19937 ziggurat (stdlib, today)']);
+const mt = median(ours['MT19937 ziggurat (stdlib, the old default)']);
 const torch1 = peer['torch.randn float64, 1 thread'] as number[] | undefined;
 const torch1Ms = torch1 ? median(torch1) : Number.NaN;
 const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 console.log(
-  `rng bench: ${n} float64 normals, ${rounds} rounds, ${cores} cores, ${os.cpus()[0]?.model.trim()}, load ${loadStart.toFixed(2)}`,
+  `rng bench: ${n} float64 normals, ${rounds} rounds, ${cores} cores, ${os.cpus()[0]?.model.trim()}, native kernel ${kernel ?? '–'}, load ${loadStart.toFixed(2)}`,
 );
 console.log(`numpy ${peer.numpy ?? '–'}, torch ${peer.torch ?? '–'}`);
-console.log('\n| generator | ns / normal | × MT19937 today | × torch.randn 1 thread |');
+console.log('\n| generator | ns / normal | × MT19937 | × torch.randn 1 thread |');
 console.log('|---|---:|---:|---:|');
 const rows: SummaryRow[] = [];
 const all: [string, number[]][] = [
@@ -113,9 +129,9 @@ for (const [name, ms] of all) {
   const m = median(ms);
   console.log(`| ${name} | ${f((m * 1e6) / n)} | ${f(m / mt)} | ${f(m / torch1Ms)} |`);
 }
-console.log(`\n| depth ${depth}, width ${width} weight draw | ms | × drawNetwork today | × torch.randn same threads |`);
+console.log(`\n| depth ${depth}, width ${width} weight draw | ms | × drawNetwork MT19937 | × torch.randn same threads |`);
 console.log('|---|---:|---:|---:|');
-const today = median(net['drawNetwork (MT19937, today)']);
+const today = median(net['drawNetwork (MT19937, the old default)']);
 const netPeer = (t: number) => peer[`net torch.randn, ${t} thread${t > 1 ? 's' : ''}`] as number[] | undefined;
 for (const [name, ms] of [
   ...Object.entries(net),
