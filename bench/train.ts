@@ -2,18 +2,136 @@
 // default backend (auto: blas where the native addon is built) against PyTorch CPU (Debian's
 // python3-torch) doing the same step, in one run, at one thread and at every core; tfjs-wasm for
 // reference. Prints medians and ratios. Usage: npx tsx bench/train.ts [reps] [rounds]
+//
+// With --table: the step time against PyTorch's over the sizes studies use (width 64, 128, 512, 1024; batch 32
+// and 128; depth 16 and 32; 1 thread and every core), one cell after another, signalprop then PyTorch (one
+// Python process serves every cell), each the median of a few steps after 2 warm-up steps; plus width 8, where
+// the matrix products cost next to nothing, as the fixed per-step cost of each side. Prints a markdown table.
+//   npx tsx bench/train.ts --table [--reps 5] [--big-reps 3] [--widths 8,64,128,512,1024]
+import { spawn } from 'node:child_process';
 import os from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { allCores } from '../src/train/backend.js';
 import type { BackendName } from '../src/train/index.js';
-import { alternatingRounds, backendLine, median, roundSummaries, type SummaryRow, saveSummary, torchPeer, trainerSteps } from './common.js';
+import {
+  alternatingRounds,
+  backendLine,
+  blasLine,
+  median,
+  roundSummaries,
+  type SummaryRow,
+  saveSummary,
+  type TorchTimes,
+  torchPeer,
+  trainerSteps,
+} from './common.js';
 
-const reps = Number(process.argv[2] ?? 7);
-const rounds = Number(process.argv[3] ?? 3);
+const flag = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const positional = process.argv.slice(2); // [reps] [rounds] (not with --table)
+const reps = Number(positional[0] ?? 7);
+const rounds = Number(positional[1] ?? 3);
 const depth = 32;
 const width = 512;
 const batch = 128;
 const lr = 0.01;
 const spec = { depth, width, batch, order: 'linear-bn-act', activation: 'relu' } as const;
 const ours = (probe: boolean, backend: BackendName = 'auto', threads = 1) => trainerSteps(spec, { reps, lr, probe, backend, threads });
+
+/** PyTorch's train_torch.py --serve: one request, one answer, in one Python process. */
+function torchServer(): { ask(args: Record<string, unknown>): Promise<TorchTimes>; close(): void } {
+  const child = spawn('/usr/bin/python3', [fileURLToPath(new URL('./train_torch.py', import.meta.url)), '--serve'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (l) => waiting.shift()?.(l));
+  child.on('exit', (code) => {
+    for (const w of waiting.splice(0)) w(JSON.stringify({ error: `python exited with ${code}` }));
+  });
+  return {
+    ask(args) {
+      return new Promise((resolve, reject) => {
+        waiting.push((l) => {
+          const j = JSON.parse(l);
+          if (j.error) reject(new Error(`torch peer: ${j.error} (Debian's python3-torch installs it)`));
+          else resolve(j as TorchTimes);
+        });
+        child.stdin!.write(`${JSON.stringify(args)}\n`);
+      });
+    },
+    close: () => child.stdin!.end(),
+  };
+}
+
+async function table(): Promise<void> {
+  const widths = flag('widths', '8,64,128,512,1024').split(',').map(Number);
+  const smallReps = Number(flag('reps', '5'));
+  const bigReps = Number(flag('big-reps', '3'));
+  const cores = allCores();
+  const threadsList = cores > 1 ? [1, cores] : [1];
+  const torch = torchServer();
+  const load0 = os.loadavg()[0];
+  const t0 = performance.now();
+  const cells: { width: number; batch: number; depth: number; threads: number; ours: number; torch: number; load: number }[] = [];
+  let peer = 'PyTorch';
+  process.stderr.write(
+    `bench/train --table: widths ${widths.join(', ')}, batch 32 and 128, depth 16 and 32, threads ${threadsList.join(' and ')}; median of ${smallReps} steps (${bigReps} at width >= 512) after 2 warm-up steps, each side\n`,
+  );
+  try {
+    for (const threads of threadsList)
+      for (const depth of [16, 32])
+        for (const batch of [32, 128])
+          for (const width of widths) {
+            const n = width >= 512 ? bigReps : smallReps;
+            const load = os.loadavg()[0];
+            const spec = { depth, width, batch, order: 'linear-bn-act', activation: 'relu' } as const;
+            const a = median(await trainerSteps(spec, { reps: n, lr, threads }));
+            const t = await torch.ask({ depth, width, batch, reps: n, threads, lr, variants: ['plain'] });
+            peer = `PyTorch ${t.torch} CPU`;
+            const b = median(t.plain_ms);
+            cells.push({ width, batch, depth, threads, ours: a, torch: b, load });
+            process.stderr.write(
+              `  width ${width}, batch ${batch}, depth ${depth}, ${threads} thread(s): signalprop ${a.toFixed(1)} ms, torch ${b.toFixed(1)} ms, ratio ${(a / b).toFixed(2)}x (load ${load.toFixed(1)})\n`,
+            );
+          }
+  } finally {
+    torch.close();
+  }
+  const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const out = [
+    `| width | batch | depth | threads | signalprop (ms) | ${peer} (ms) | ratio | load |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...cells.map(
+      (c) =>
+        `| ${c.width} | ${c.batch} | ${c.depth} | ${c.threads} | ${ms(c.ours)} | ${ms(c.torch)} | ${(c.ours / c.torch).toFixed(2)}× | ${c.load.toFixed(1)} |`,
+    ),
+    '',
+  ];
+  const over = cells.filter((c) => c.width > 8 && c.ours > c.torch);
+  out.push(
+    `Cells above 1.0× (width >= 64): ${over.length} of ${cells.filter((c) => c.width > 8).length}${over.length ? `: ${over.map((c) => `${c.width}/${c.batch}/${c.depth}/${c.threads}t ${(c.ours / c.torch).toFixed(2)}×`).join(', ')}` : ''}.`,
+  );
+  for (const threads of threadsList) {
+    const w8 = cells.filter((c) => c.width === 8 && c.threads === threads);
+    for (const c of w8)
+      out.push(
+        `Fixed cost per step (width 8, batch ${c.batch}, depth ${c.depth}, ${threads} thread(s)): signalprop ${ms(c.ours)} ms (${ms((c.ours * 1000) / c.depth)} µs per layer), PyTorch ${ms(c.torch)} ms (${ms((c.torch * 1000) / c.depth)} µs per layer).`,
+      );
+  }
+  out.push(
+    `Conditions: ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cores} cores; signalprop ${await backendLine()}; ${blasLine()}; Node ${process.version}; load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end; ${((performance.now() - t0) / 1000).toFixed(0)} s in all.`,
+  );
+  console.log(out.join('\n'));
+}
+
+if (process.argv.includes('--table')) {
+  await table();
+  process.exit(0);
+}
 
 // The machine may be shared: the two sides run in alternating rounds so that both see the same load, and
 // every round's medians, the load average, and the median of the per-round ratios are reported.

@@ -7,6 +7,9 @@ loss (1/(2B)) sum ||y - t||^2, backward, and p <- p - lr * grad for every parame
   checked  plain + what our trainer also does every step: read the loss and every tensor's ||g||^2
            to the host (the divergence check) before the update.
 Prints one JSON line: {"torch": version, "threads": n, "plain_ms": [...], "checked_ms": [...]}.
+With --serve (bench/train.ts --table): one JSON request per line on stdin, one such line back for each (the
+variants it asks for, default both), so that a table alternates with signalprop cell by cell without
+starting Python for each.
 """
 import json
 import math
@@ -17,8 +20,7 @@ import torch
 import torch.nn.functional as F
 
 
-def main():
-    a = json.loads(sys.argv[1])
+def run(a):
     L, N, B, nout, reps, threads, lr = a["depth"], a["width"], a["batch"], 10, a["reps"], a["threads"], a["lr"]
     torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -60,7 +62,10 @@ def main():
         return float(loss)
 
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    variants = a.get("variants", ["plain", "checked"])
     for name, checked in (("plain", False), ("checked", True)):
+        if name not in variants:
+            continue
         for _ in range(2):
             step(checked)
         ms = []
@@ -69,7 +74,16 @@ def main():
             step(checked)
             ms.append((time.perf_counter() - t0) * 1000)
         out[name + "_ms"] = ms
-    print(json.dumps(out))
+    return out
+
+
+def main():
+    if sys.argv[1] == "--serve":
+        for line in sys.stdin:
+            if line.strip():
+                print(json.dumps(run(json.loads(line))), flush=True)
+        return
+    print(json.dumps(run(json.loads(sys.argv[1]))))
 
 
 if __name__ == "__main__":
