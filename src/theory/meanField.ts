@@ -2,7 +2,7 @@
 // correlation map c, their fixed points, χ₁, χ_c, the depth scales ξ_q, ξ_c and the critical line χ₁ = 1.
 // h_l = W_l φ(h_{l−1}) + b_l, W_ij ~ N(0, σ_w²/fan_in), b_i ~ N(0, σ_b²). Formulas: docs/theory.md §3.
 import type { Activation } from '../network/index.js';
-import { type ActivationLike, gaussD2, gaussMoments, gaussSecond, pairMoments, slopesOf, toActivation } from './moments.js';
+import { type ActivationLike, gaussD2, gaussMoments, gaussSecond, pairMoments, pairPhiPhi, slopesOf, toActivation } from './moments.js';
 
 /** q-map: q′ = σ_w² E φ(√q z)² + σ_b² (Poole et al. 2016, Eq. 3). */
 export function qMap(activation: ActivationLike, sigmaW2: number, sigmaB2: number, q: number): number {
@@ -17,7 +17,7 @@ export function qMap(activation: ActivationLike, sigmaW2: number, sigmaB2: numbe
  */
 export function cMap(activation: ActivationLike, sigmaW2: number, sigmaB2: number, q: number, c: number): number {
   const act = toActivation(activation);
-  const num = sigmaW2 * pairMoments(act, q, c).phiphi + sigmaB2;
+  const num = sigmaW2 * pairPhiPhi(act, q, c) + sigmaB2;
   const den = sigmaW2 * gaussSecond(act, q) + sigmaB2;
   return den > 0 ? num / den : 1;
 }
@@ -47,13 +47,24 @@ export function qStar(activation: ActivationLike, sigmaW2: number, sigmaB2: numb
     const qNext = qMap(act, sigmaW2, 0, q0);
     if (qNext <= q0) return 0;
   }
+  // the q-map at the last point it was evaluated at: after an accepted Aitken step the next iterate is the
+  // map at that step, already evaluated for its residual (the same arguments, the same bits)
+  let lastX = Number.NaN;
+  let lastY = Number.NaN;
+  const map = (x: number) => {
+    if (x !== lastX) {
+      lastY = qMap(act, sigmaW2, sigmaB2, x);
+      lastX = x;
+    }
+    return lastY;
+  };
   let q = q0;
   for (let it = 0; it < 20000; it++) {
-    const q1 = qMap(act, sigmaW2, sigmaB2, q);
+    const q1 = map(q);
     if (!Number.isFinite(q1) || q1 > 1e200) return Number.POSITIVE_INFINITY;
     if (Math.abs(q1 - q) <= 1e-14 * Math.max(q1, 1e-300)) return q1;
     if (it % 3 === 2) {
-      const q2 = qMap(act, sigmaW2, sigmaB2, q1);
+      const q2 = map(q1);
       if (!Number.isFinite(q2) || q2 > 1e200) return Number.POSITIVE_INFINITY;
       const den = q2 - 2 * q1 + q;
       const acc = den !== 0 ? q - ((q1 - q) * (q1 - q)) / den : q2;
@@ -63,8 +74,7 @@ export function qStar(activation: ActivationLike, sigmaW2: number, sigmaB2: numb
       // although the iterates move away from it, and the step would jump back to it.
       const monotone = (q1 - q) * (q2 - q1) > 0;
       const heading = monotone ? (acc - q2) * (q2 - q1) >= 0 : (acc - q1) * (acc - q2) <= 0;
-      const accRes =
-        heading && acc > 0 && Number.isFinite(acc) ? Math.abs(qMap(act, sigmaW2, sigmaB2, acc) - acc) : Number.POSITIVE_INFINITY;
+      const accRes = heading && acc > 0 && Number.isFinite(acc) ? Math.abs(map(acc) - acc) : Number.POSITIVE_INFINITY;
       q = accRes < Math.abs(q2 - q1) ? acc : q2;
     } else q = q1;
     if (q < 1e-300) return 0;
@@ -102,7 +112,9 @@ export function cStar(activation: ActivationLike, sigmaW2: number, sigmaB2: numb
   const sb = Number.isFinite(qq) ? sigmaB2 : 0; // at q → ∞ the bias is negligible (homogeneous φ)
   const x1 = k !== null ? sigmaW2 * k : sigmaW2 * gaussD2(act, qUse);
   if (x1 <= 1) return 1;
-  const g = (c: number) => cMap(act, sigmaW2, sb, qUse, c) - c;
+  // cMap(act, σ_w², σ_b², q, c) − c with its denominator (the q-map at q, the same for every c) evaluated once
+  const den = sigmaW2 * gaussSecond(act, qUse) + sb;
+  const g = (c: number) => (den > 0 ? (sigmaW2 * pairPhiPhi(act, qUse, c) + sb) / den : 1) - c;
   let lo = 0;
   let hi = 1 - 1e-9; // closer to 1 the pair quadrature error can exceed c′(c) − c ≈ (1 − χ₁)(1 − c)
   const glo = g(lo);

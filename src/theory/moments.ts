@@ -1,9 +1,8 @@
 // Activation-level Gaussian moments: closed forms for the piecewise-linear family, kink-aware
 // quadrature for everything else. Every expectation the mean-field maps need goes through here.
-import { type Activation, type ActivationFns, resolveActivation } from '../network/index.js';
+import { type Activation, type ActivationFns, normCdf, normPdf, resolveActivation } from '../network/index.js';
 import { arcCos0, arcCos1, piecewiseMoments, type ShiftedMoments, type Slopes } from './closedForms.js';
 import { gaussExpectSplit, gaussHermite, normalRule } from './quadrature.js';
-import { normPdf, normCdf } from '../network/index.js';
 
 export type ActivationLike = string | Activation | ActivationFns;
 
@@ -38,6 +37,16 @@ export interface GaussMoments extends ShiftedMoments {
   zphidphi: number;
 }
 
+let momentScratch = new Float64Array(0);
+
+/**
+ * Whether φ′ may be taken from φ at the same point: the table's tanh, whose φ′(x) is 1 − tanh(x)²
+ * (network/activation.ts), so 1 − φ(x)² is the same number bit for bit (test/theory/quadrature.test.ts).
+ */
+function dphiFromPhi(act: Activation): boolean {
+  return act.base === 'tanh' && act.phi === Math.tanh;
+}
+
 /** Moments of φ(x), x ~ N(mean, variance): exact for the piecewise-linear family, quadrature otherwise. */
 export function gaussMoments(act: Activation, mean: number, variance: number): GaussMoments {
   const sl = slopesOf(act);
@@ -52,14 +61,48 @@ export function gaussMoments(act: Activation, mean: number, variance: number): G
   }
   const kinks = kinksOf(act);
   const { phi, dphi } = act;
+  if (!(variance > 0)) {
+    // variance 0 (or refused by gaussExpectSplit): the integrals one by one
+    const m1 = gaussExpectSplit(phi, mean, variance, kinks);
+    const centred = gaussExpectSplit((x) => (phi(x) - m1) ** 2, mean, variance, kinks);
+    const second = gaussExpectSplit((x) => phi(x) ** 2, mean, variance, kinks);
+    const d1 = gaussExpectSplit(dphi, mean, variance, kinks);
+    const d2 = gaussExpectSplit((x) => dphi(x) ** 2, mean, variance, kinks);
+    return { mean: m1, second, variance: Math.max(0, centred), d1, d2, zd1: 0, zphidphi: 0 };
+  }
+  // The seven integrals of gaussExpectSplit's rule with φ and φ′ evaluated once per node: each sum has
+  // the terms and the order of its own gaussExpectSplit call, so the result is the same bit for bit.
   const s = Math.sqrt(variance);
-  const m1 = gaussExpectSplit(phi, mean, variance, kinks);
-  const centred = gaussExpectSplit((x) => (phi(x) - m1) ** 2, mean, variance, kinks);
-  const second = gaussExpectSplit((x) => phi(x) ** 2, mean, variance, kinks);
-  const d1 = gaussExpectSplit(dphi, mean, variance, kinks);
-  const d2 = gaussExpectSplit((x) => dphi(x) ** 2, mean, variance, kinks);
-  const zd1 = s === 0 ? 0 : gaussExpectSplit((x) => ((x - mean) / s) * dphi(x), mean, variance, kinks);
-  const zphidphi = s === 0 ? 0 : gaussExpectSplit((x) => ((x - mean) / s) * phi(x) * dphi(x), mean, variance, kinks);
+  const { nodes, weights } = normalRule(
+    kinks.map((k) => (k - mean) / s),
+    12,
+  );
+  const n = nodes.length;
+  if (momentScratch.length < n) momentScratch = new Float64Array(n);
+  const ps = momentScratch;
+  const fromPhi = dphiFromPhi(act);
+  let m1 = 0;
+  let second = 0;
+  let d1 = 0;
+  let d2 = 0;
+  let zd1 = 0;
+  let zphidphi = 0;
+  for (let i = 0; i < n; i++) {
+    const x = mean + s * nodes[i];
+    const p = phi(x);
+    const d = fromPhi ? 1 - p ** 2 : dphi(x);
+    ps[i] = p;
+    const w = weights[i];
+    m1 += w * p;
+    second += w * p ** 2;
+    d1 += w * d;
+    d2 += w * d ** 2;
+    const z = (x - mean) / s;
+    zd1 += w * (z * d);
+    zphidphi += w * (z * p * d);
+  }
+  let centred = 0;
+  for (let i = 0; i < n; i++) centred += weights[i] * (ps[i] - m1) ** 2;
   return { mean: m1, second, variance: Math.max(0, centred), d1, d2, zd1, zphidphi };
 }
 
@@ -94,13 +137,28 @@ export function pairMoments(act: Activation, q: number, c: number): PairMoments 
   if (sl) return { phiphi: q * arcCos1(sl, cc), dphidphi: arcCos0(sl, cc) };
   // Nested composite rules (8 nodes per panel): ~1e-10 or better for tanh-like φ up to q = 5, c = 0.99,
   // where a 64-point tensor Gauss–Hermite rule is off by 1e-3 (docs/theory.md §1).
-  return pairBoth(act, q, cc, kinksOf(act), 8);
+  return pairBoth(act, q, cc, kinksOf(act), 8, true);
 }
 
-/** Both pair moments in one nested pass (φ and φ′ evaluated once per node); same rule as gaussExpect2Split. */
-function pairBoth(act: Activation, q: number, c: number, kinks: number[], m: number): PairMoments {
+/**
+ * E φ(u1)φ(u2) alone: pairMoments(act, q, c).phiphi bit for bit (the same rule and sums), without the φ′
+ * evaluations (the c-map needs only this).
+ */
+export function pairPhiPhi(act: Activation, q: number, c: number): number {
+  const cc = Math.max(-1, Math.min(1, c));
+  const sl = slopesOf(act);
+  if (sl) return q * arcCos1(sl, cc);
+  return pairBoth(act, q, cc, kinksOf(act), 8, false).phiphi;
+}
+
+/**
+ * Both pair moments in one nested pass (φ and φ′ evaluated once per node); same rule as gaussExpect2Split.
+ * With withD false only φφ is summed (dphidphi is NaN): the same φφ bits, without evaluating φ′.
+ */
+function pairBoth(act: Activation, q: number, c: number, kinks: number[], m: number, withD: boolean): PairMoments {
   const { phi, dphi } = act;
-  if (q === 0) return { phiphi: phi(0) ** 2, dphidphi: dphi(0) ** 2 };
+  if (q === 0) return { phiphi: phi(0) ** 2, dphidphi: withD ? dphi(0) ** 2 : Number.NaN };
+  const fromPhi = dphiFromPhi(act);
   const s = Math.sqrt(q);
   const sc = s * Math.sqrt(Math.max(0, 1 - c * c));
   const outer = normalRule(
@@ -114,11 +172,10 @@ function pairBoth(act: Activation, q: number, c: number, kinks: number[], m: num
     const z1 = outer.nodes[i];
     const u1 = s * z1;
     const f1 = phi(u1);
-    const g1 = dphi(u1);
     const m2 = s * c * z1;
     if (sc === 0) {
       pp += outer.weights[i] * f1 * phi(m2);
-      dd += outer.weights[i] * g1 * dphi(m2);
+      if (withD) dd += outer.weights[i] * dphi(u1) * dphi(m2);
       continue;
     }
     const r =
@@ -127,17 +184,27 @@ function pairBoth(act: Activation, q: number, c: number, kinks: number[], m: num
         kinks.map((k) => (k - m2) / sc),
         m,
       );
+    const rn = r.nodes;
+    const rw = r.weights;
     let a = 0;
     let b = 0;
-    for (let j = 0; j < r.nodes.length; j++) {
-      const u2 = m2 + sc * r.nodes[j];
-      a += r.weights[j] * phi(u2);
-      b += r.weights[j] * dphi(u2);
-    }
+    if (!withD) for (let j = 0; j < rn.length; j++) a += rw[j] * phi(m2 + sc * rn[j]);
+    else if (fromPhi)
+      for (let j = 0; j < rn.length; j++) {
+        const f = phi(m2 + sc * rn[j]);
+        a += rw[j] * f;
+        b += rw[j] * (1 - f ** 2);
+      }
+    else
+      for (let j = 0; j < rn.length; j++) {
+        const u2 = m2 + sc * rn[j];
+        a += rw[j] * phi(u2);
+        b += rw[j] * dphi(u2);
+      }
     pp += outer.weights[i] * f1 * a;
-    dd += outer.weights[i] * g1 * b;
+    if (withD) dd += outer.weights[i] * (fromPhi ? 1 - f1 ** 2 : dphi(u1)) * b;
   }
-  return { phiphi: pp, dphidphi: dd };
+  return { phiphi: pp, dphidphi: withD ? dd : Number.NaN };
 }
 
 // ---------- pair moments as a Mehler series at one variance (deep nets) ----------
@@ -210,9 +277,10 @@ function seriesOnRule(act: Activation, q: number, z: ArrayLike<number>, w: Array
   let mean = 0;
   let second = 0;
   let d2 = 0;
+  const fromPhi = dphiFromPhi(act);
   for (let i = 0; i < n; i++) {
     const f = act.phi(s * z[i]);
-    const g = act.dphi(s * z[i]);
+    const g = fromPhi ? 1 - f ** 2 : act.dphi(s * z[i]);
     wf[i] = w[i] * f;
     wg[i] = w[i] * g;
     mean += wf[i];
@@ -322,13 +390,23 @@ interface CheckedSeries {
  */
 function checkedSeries(act: Activation, q: number, tol: number, from = 0): CheckedSeries | null {
   if (!(q >= 0 && Number.isFinite(q)) || kinksOf(act).length > 0) return null;
+  // the series on the rule of N nodes (k ≤ N − 1), each computed once: the 2n rule of one size is the n rule
+  // of a later one (24, 32, …, 128), and the same arguments give the same bits
+  const onRule = new Map<number, RawSeries | null>();
+  const series = (N: number): RawSeries | null => {
+    let r = onRule.get(N);
+    if (r === undefined) {
+      const rule = gaussHermite(N);
+      r = seriesOnRule(act, q, rule.nodes, rule.weights, N - 1, tol);
+      onRule.set(N, r);
+    }
+    return r;
+  };
   for (const n of GH_SIZES) {
     if (n < from) continue;
-    const r1 = gaussHermite(n);
-    const x = seriesOnRule(act, q, r1.nodes, r1.weights, n - 1, tol);
+    const x = series(n);
     if (!x) continue;
-    const r2 = gaussHermite(2 * n);
-    const y = seriesOnRule(act, q, r2.nodes, r2.weights, 2 * n - 1, tol);
+    const y = series(2 * n);
     if (y && agree(x, y, tol)) return { raw: x, n };
   }
   const y = trapezoidSeries(act, q, tol);

@@ -12,27 +12,20 @@ import {
   denseLayers,
   fanIns,
   kindsOf,
-  type Layer,
   layersOf,
-  layersToJSON,
   type NetworkSpec,
   SpecError,
   specFields,
 } from '../network/index.js';
 import { type LogFormQuantity, record, type SPRecord } from '../records/index.js';
 import { interiorLayers, noInteriorReason } from './interior.js';
-import { type BlockRun, type Law, momentsOf, normProjectionNote, runBlock, THEORY_LAYERS } from './layers/index.js';
 import { BN_PREMISE } from './layers/batchnorm.js';
-import { recogniseBlocks } from './layers/blocks.js';
+import { recogniseBlocks, sameBlock } from './layers/blocks.js';
+import { type BlockRun, type Law, momentsOf, normProjectionNote, runBlock, THEORY_LAYERS } from './layers/index.js';
 import { predictBlocks } from './predictBlocks.js';
 import { DYNAMICS_MODES, type Prediction, type PredictOptions } from './predictTypes.js';
 
 const LOG_BIG = 690;
-
-/** A block's layers without its width, so that blocks of different widths compare equal. */
-function blockKey(block: readonly Layer[]): string {
-  return JSON.stringify(layersToJSON(block), (k, v) => (k === 'width' ? undefined : v));
-}
 
 /** ln of the growth d_l/d_{l+1} contributed at a block boundary: the stationary per-block factor. */
 function stationaryFactor(b: BlockRun): number {
@@ -155,7 +148,7 @@ export function predictLayers(spec: NetworkSpec, opts: PredictOptions = {}): Pre
     return Math.exp((lnDh[lo] - lnDh[top]) / (top - lo));
   };
   let predictedGrowth: number;
-  const uniform = blocks.every((b) => blockKey(b) === blockKey(blocks[L - 1]));
+  const uniform = blocks.every((b) => sameBlock(b, blocks[L - 1]));
   if (kinds.has('residual')) {
     predictedGrowth = geoMean();
     notes.push(

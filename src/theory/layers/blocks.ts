@@ -395,6 +395,37 @@ function blockKey(block: readonly Layer[]): string {
   return JSON.stringify(layersToJSON(block), (k, v) => (k === 'width' ? undefined : v));
 }
 
+const isPrimitive = (v: unknown) => v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+
+/**
+ * Whether two layers have the same own keys in the same order and the same primitive value under every key
+ * but width (=== : NaN and objects fail). Where it holds their JSON (layersToJSON, width dropped) is the
+ * same text; where it fails, sameBlock compares that text.
+ */
+function sameFields(a: Layer, b: Layer): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i];
+    if (k !== kb[i]) return false;
+    if (k === 'width') continue;
+    const va = (a as unknown as Record<string, unknown>)[k];
+    if (!isPrimitive(va) || va !== (b as unknown as Record<string, unknown>)[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * blockKey(a) === blockKey(b), without the JSON where the layers' fields already agree (a net of 1,000
+ * identical blocks compared layer by layer costs 1,000 JSON texts otherwise).
+ */
+export function sameBlock(a: readonly Layer[], b: readonly Layer[]): boolean {
+  if (a.length === b.length && a.every((l, i) => sameFields(l, b[i]))) return true;
+  return blockKey(a) === blockKey(b);
+}
+
 /** The segment of one block (its kinds, in a residual wrapper or not), or null. */
 export function blockSegmentOf(block: readonly Layer[]): BlockSegmentName | null {
   const inner = block[0].kind === 'residual' ? (block.length === 1 ? block[0].layers : null) : block;
@@ -413,8 +444,7 @@ export function recogniseBlocks(layers: readonly Layer[], specBn: BnSpec): Recog
   if (blocks.length === 0) return null;
   const name = blockSegmentOf(blocks[0]);
   if (name === null) return null;
-  const key = blockKey(blocks[0]);
-  if (!blocks.every((b) => blockKey(b) === key)) return null;
+  if (!blocks.every((b) => sameBlock(b, blocks[0]))) return null;
   const first = blocks[0][0];
   const inner = first.kind === 'residual' ? first.layers : blocks[0];
   const res = first.kind === 'residual' ? first.scale : null;
