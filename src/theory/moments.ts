@@ -268,7 +268,15 @@ let scratch = new Float64Array(0);
  * The series on one rule (nodes z, weights w of N(0, 1)), k ≤ kmax: null where E φ² − Σ a_k² does not fall
  * to tol·E φ² (and the same for φ′) by kmax, or goes below −tol·E φ² (the rule aliases).
  */
-function seriesOnRule(act: Activation, q: number, z: ArrayLike<number>, w: ArrayLike<number>, kmax: number, tol: number): RawSeries | null {
+function seriesOnRule(
+  act: Activation,
+  q: number,
+  z: ArrayLike<number>,
+  w: ArrayLike<number>,
+  kmax: number,
+  tol: number,
+  against: RawSeries | null = null,
+): RawSeries | null {
   const n = z.length;
   const s = Math.sqrt(q);
   if (scratch.length < 4 * n) scratch = new Float64Array(4 * n);
@@ -288,6 +296,14 @@ function seriesOnRule(act: Activation, q: number, z: ArrayLike<number>, w: Array
     d2 += wg[i] * g;
   }
   if (!Number.isFinite(second) || !Number.isFinite(d2)) return null;
+  // against x: null as soon as agree(x, this series) is certain to fail (its sums over k only grow)
+  if (against) {
+    const x = against;
+    const far = (u: number, v: number, scale: number) => !(Math.abs(u - v) <= tol * scale);
+    if (far(x.second, second, second) || far(x.d2, d2, d2) || far(x.mean, mean, Math.sqrt(second))) return null;
+  }
+  let dA = 0;
+  let dD = 0;
   const A: number[] = [];
   const D: number[] = [];
   let hPrev = scratch.subarray(2 * n, 3 * n).fill(0);
@@ -303,6 +319,11 @@ function seriesOnRule(act: Activation, q: number, z: ArrayLike<number>, w: Array
   for (let k = 0; k <= kmax; k++) {
     A.push(a * a);
     D.push(b * b);
+    if (against) {
+      dA += Math.abs((against.A[k] ?? 0) - a * a);
+      dD += Math.abs((against.D[k] ?? 0) - b * b);
+      if (dA > tol * second || dD > tol * d2) return null;
+    }
     cumA += a * a;
     cumD += b * b;
     const tailA = second - cumA;
@@ -406,7 +427,13 @@ function checkedSeries(act: Activation, q: number, tol: number, from = 0): Check
     if (n < from) continue;
     const x = series(n);
     if (!x) continue;
-    const y = series(2 * n);
+    // a 2n rule that is no later size's n rule is needed only to agree with x: stopped once it cannot
+    let y: RawSeries | null;
+    if ((GH_SIZES as readonly number[]).includes(2 * n)) y = series(2 * n);
+    else {
+      const r2 = gaussHermite(2 * n);
+      y = seriesOnRule(act, q, r2.nodes, r2.weights, 2 * n - 1, tol, x);
+    }
     if (y && agree(x, y, tol)) return { raw: x, n };
   }
   const y = trapezoidSeries(act, q, tol);
