@@ -4,20 +4,23 @@
 // reference. Prints medians and ratios. Usage: npx tsx bench/train.ts [reps] [rounds]
 //
 // With --table: the step time against PyTorch's over the sizes studies use (width 64, 128, 512, 1024; batch 32
-// and 128; depth 16 and 32; 1 thread and every core), one cell after another, signalprop then PyTorch (one
-// Python process serves every cell), each the median of a few steps after 2 warm-up steps; plus width 8, where
+// and 128; depth 16 and 32; 1 thread and every core), one cell after another: both sides built and warmed up
+// (2 steps), then rounds of a few steps, signalprop's then PyTorch's (one Python process serves every cell);
+// the cell's ratio is the median of its rounds' ratios of medians. Plus width 8, where
 // the matrix products cost next to nothing, as the fixed per-step cost of each side. Prints a markdown table.
-//   npx tsx bench/train.ts --table [--reps 5] [--big-reps 3] [--widths 8,64,128,512,1024]
+//   npx tsx bench/train.ts --table [--rounds 3] [--reps 3] [--big-reps 2] [--widths 8,64,128,512,1024]
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { SpecInput } from '../src/network/index.js';
 import { allCores } from '../src/train/backend.js';
-import type { BackendName } from '../src/train/index.js';
+import { type BackendName, initBackend, resolveTrainConfig, Trainer } from '../src/train/index.js';
 import {
   alternatingRounds,
   backendLine,
   blasLine,
+  fixedData,
   median,
   roundSummaries,
   type SummaryRow,
@@ -42,7 +45,7 @@ const spec = { depth, width, batch, order: 'linear-bn-act', activation: 'relu' }
 const ours = (probe: boolean, backend: BackendName = 'auto', threads = 1) => trainerSteps(spec, { reps, lr, probe, backend, threads });
 
 /** PyTorch's train_torch.py --serve: one request, one answer, in one Python process. */
-function torchServer(): { ask(args: Record<string, unknown>): Promise<TorchTimes>; close(): void } {
+function torchServer(): { ask<T = TorchTimes>(args: Record<string, unknown>): Promise<T>; close(): void } {
   const child = spawn('/usr/bin/python3', [fileURLToPath(new URL('./train_torch.py', import.meta.url)), '--serve'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -53,12 +56,12 @@ function torchServer(): { ask(args: Record<string, unknown>): Promise<TorchTimes
     for (const w of waiting.splice(0)) w(JSON.stringify({ error: `python exited with ${code}` }));
   });
   return {
-    ask(args) {
-      return new Promise((resolve, reject) => {
+    ask<T>(args: Record<string, unknown>) {
+      return new Promise<T>((resolve, reject) => {
         waiting.push((l) => {
           const j = JSON.parse(l);
           if (j.error) reject(new Error(`torch peer: ${j.error} (Debian's python3-torch installs it)`));
-          else resolve(j as TorchTimes);
+          else resolve(j as T);
         });
         child.stdin!.write(`${JSON.stringify(args)}\n`);
       });
@@ -67,19 +70,59 @@ function torchServer(): { ask(args: Record<string, unknown>): Promise<TorchTimes
   };
 }
 
+/** Our trainer for one cell (as trainerSteps in common.ts builds it), warmed up by 2 steps; steps(n) times n more. */
+async function ourTrainer(spec: SpecInput, threads: number): Promise<{ steps(n: number): number[]; dispose(): void }> {
+  const { config, spec: s } = resolveTrainConfig({
+    spec,
+    loss: 'mse',
+    optimizer: { kind: 'sgd', lr },
+    steps: 1_000_000,
+    seed: 1,
+    probe: false,
+    backend: 'auto',
+  });
+  const be = await initBackend('auto', threads);
+  const tr = new Trainer(config, s, fixedData(s.batch!, s.inputDim), null, be.name);
+  let t = 0;
+  for (; t < 2; t++) tr.step(t);
+  return {
+    steps(n) {
+      const ms: number[] = [];
+      for (let i = 0; i < n; i++, t++) {
+        const t0 = performance.now();
+        tr.step(t);
+        ms.push(performance.now() - t0);
+      }
+      return ms;
+    },
+    dispose: () => tr.dispose(),
+  };
+}
+
 async function table(): Promise<void> {
   const widths = flag('widths', '8,64,128,512,1024').split(',').map(Number);
-  const smallReps = Number(flag('reps', '5'));
-  const bigReps = Number(flag('big-reps', '3'));
+  const smallReps = Number(flag('reps', '3'));
+  const bigReps = Number(flag('big-reps', '2'));
+  const rounds = Number(flag('rounds', '3'));
   const cores = allCores();
   const threadsList = cores > 1 ? [1, cores] : [1];
   const torch = torchServer();
   const load0 = os.loadavg()[0];
   const t0 = performance.now();
-  const cells: { width: number; batch: number; depth: number; threads: number; ours: number; torch: number; load: number }[] = [];
+  const cells: {
+    width: number;
+    batch: number;
+    depth: number;
+    threads: number;
+    ours: number;
+    torch: number;
+    ratio: number;
+    range: [number, number];
+    load: number;
+  }[] = [];
   let peer = 'PyTorch';
   process.stderr.write(
-    `bench/train --table: widths ${widths.join(', ')}, batch 32 and 128, depth 16 and 32, threads ${threadsList.join(' and ')}; median of ${smallReps} steps (${bigReps} at width >= 512) after 2 warm-up steps, each side\n`,
+    `bench/train --table: widths ${widths.join(', ')}, batch 32 and 128, depth 16 and 32, threads ${threadsList.join(' and ')}; ${rounds} rounds of ${smallReps} steps (${bigReps} at width >= 512) each side, after 2 warm-up steps\n`,
   );
   try {
     for (const threads of threadsList)
@@ -89,13 +132,31 @@ async function table(): Promise<void> {
             const n = width >= 512 ? bigReps : smallReps;
             const load = os.loadavg()[0];
             const spec = { depth, width, batch, order: 'linear-bn-act', activation: 'relu' } as const;
-            const a = median(await trainerSteps(spec, { reps: n, lr, threads }));
-            const t = await torch.ask({ depth, width, batch, reps: n, threads, lr, variants: ['plain'] });
-            peer = `PyTorch ${t.torch} CPU`;
-            const b = median(t.plain_ms);
-            cells.push({ width, batch, depth, threads, ours: a, torch: b, load });
+            // both sides built and warmed up (2 steps each), then rounds of n steps, ours then PyTorch's, so that
+            // each round's ratio compares steps taken within seconds of each other
+            const tr = await ourTrainer(spec, threads);
+            const info = await torch.ask({ cmd: 'build', depth, width, batch, threads, lr });
+            peer = `PyTorch ${info.torch} CPU`;
+            const oursMs: number[] = [];
+            const torchMs: number[] = [];
+            const ratios: number[] = [];
+            try {
+              for (let r = 0; r < rounds; r++) {
+                const x = tr.steps(n);
+                const y = (await torch.ask<{ plain_ms: number[] }>({ cmd: 'steps', reps: n })).plain_ms;
+                oursMs.push(...x);
+                torchMs.push(...y);
+                ratios.push(median(x) / median(y));
+              }
+            } finally {
+              tr.dispose();
+            }
+            const a = median(oursMs);
+            const b = median(torchMs);
+            const ratio = median(ratios);
+            cells.push({ width, batch, depth, threads, ours: a, torch: b, ratio, range: [Math.min(...ratios), Math.max(...ratios)], load });
             process.stderr.write(
-              `  width ${width}, batch ${batch}, depth ${depth}, ${threads} thread(s): signalprop ${a.toFixed(1)} ms, torch ${b.toFixed(1)} ms, ratio ${(a / b).toFixed(2)}x (load ${load.toFixed(1)})\n`,
+              `  width ${width}, batch ${batch}, depth ${depth}, ${threads} thread(s): signalprop ${a.toFixed(1)} ms, torch ${b.toFixed(1)} ms, ratio ${ratio.toFixed(2)}x (rounds ${ratios.map((q) => q.toFixed(2)).join(', ')}; load ${load.toFixed(1)})\n`,
             );
           }
   } finally {
@@ -103,17 +164,17 @@ async function table(): Promise<void> {
   }
   const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
   const out = [
-    `| width | batch | depth | threads | signalprop (ms) | ${peer} (ms) | ratio | load |`,
+    `| width | batch | depth | threads | signalprop (ms) | ${peer} (ms) | ratio (rounds) | load |`,
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...cells.map(
       (c) =>
-        `| ${c.width} | ${c.batch} | ${c.depth} | ${c.threads} | ${ms(c.ours)} | ${ms(c.torch)} | ${(c.ours / c.torch).toFixed(2)}× | ${c.load.toFixed(1)} |`,
+        `| ${c.width} | ${c.batch} | ${c.depth} | ${c.threads} | ${ms(c.ours)} | ${ms(c.torch)} | ${c.ratio.toFixed(2)}× (${c.range[0].toFixed(2)}–${c.range[1].toFixed(2)}) | ${c.load.toFixed(1)} |`,
     ),
     '',
   ];
-  const over = cells.filter((c) => c.width > 8 && c.ours > c.torch);
+  const over = cells.filter((c) => c.width > 8 && c.ratio > 1);
   out.push(
-    `Cells above 1.0× (width >= 64): ${over.length} of ${cells.filter((c) => c.width > 8).length}${over.length ? `: ${over.map((c) => `${c.width}/${c.batch}/${c.depth}/${c.threads}t ${(c.ours / c.torch).toFixed(2)}×`).join(', ')}` : ''}.`,
+    `Cells above 1.0× (width >= 64): ${over.length} of ${cells.filter((c) => c.width > 8).length}${over.length ? `: ${over.map((c) => `width ${c.width} batch ${c.batch} depth ${c.depth} ${c.threads}t ${c.ratio.toFixed(2)}×`).join('; ')}` : ''}.`,
   );
   for (const threads of threadsList) {
     const w8 = cells.filter((c) => c.width === 8 && c.threads === threads);

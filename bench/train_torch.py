@@ -7,9 +7,8 @@ loss (1/(2B)) sum ||y - t||^2, backward, and p <- p - lr * grad for every parame
   checked  plain + what our trainer also does every step: read the loss and every tensor's ||g||^2
            to the host (the divergence check) before the update.
 Prints one JSON line: {"torch": version, "threads": n, "plain_ms": [...], "checked_ms": [...]}.
-With --serve (bench/train.ts --table): one JSON request per line on stdin, one such line back for each (the
-variants it asks for, default both), so that a table alternates with signalprop cell by cell without
-starting Python for each.
+With --serve (bench/train.ts --table): one JSON request per line on stdin, one JSON line back for each (see
+serve()), so that a table alternates with signalprop round by round without starting Python for each cell.
 """
 import json
 import math
@@ -20,8 +19,9 @@ import torch
 import torch.nn.functional as F
 
 
-def run(a):
-    L, N, B, nout, reps, threads, lr = a["depth"], a["width"], a["batch"], 10, a["reps"], a["threads"], a["lr"]
+def build(a):
+    """The net, data and optimizer of one configuration; returns its step(checked) function."""
+    L, N, B, nout, threads, lr = a["depth"], a["width"], a["batch"], 10, a["threads"], a["lr"]
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     params = []
@@ -61,6 +61,21 @@ def run(a):
         opt.step()
         return float(loss)
 
+    return step
+
+
+def timed(step, checked, reps):
+    ms = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step(checked)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return ms
+
+
+def run(a):
+    step = build(a)
+    reps = a["reps"]
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     variants = a.get("variants", ["plain", "checked"])
     for name, checked in (("plain", False), ("checked", True)):
@@ -68,20 +83,34 @@ def run(a):
             continue
         for _ in range(2):
             step(checked)
-        ms = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            step(checked)
-            ms.append((time.perf_counter() - t0) * 1000)
-        out[name + "_ms"] = ms
+        out[name + "_ms"] = timed(step, checked, reps)
     return out
+
+
+def serve():
+    """Requests: a configuration (run it, as from the command line); {"cmd": "build", ...configuration}: build
+    it and take 2 warm-up plain steps; {"cmd": "steps", "reps": n}: time n more plain steps of the last built."""
+    step = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        a = json.loads(line)
+        cmd = a.get("cmd")
+        if cmd == "build":
+            step = build(a)
+            for _ in range(2):
+                step(False)
+            out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+        elif cmd == "steps":
+            out = {"plain_ms": timed(step, False, a["reps"])}
+        else:
+            out = run(a)
+        print(json.dumps(out), flush=True)
 
 
 def main():
     if sys.argv[1] == "--serve":
-        for line in sys.stdin:
-            if line.strip():
-                print(json.dumps(run(json.loads(line))), flush=True)
+        serve()
         return
     print(json.dumps(run(json.loads(sys.argv[1]))))
 
