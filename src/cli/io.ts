@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 
 import { outPathProblem } from '../io/outPath.js';
 import { InputError, inputErrorFromMessage } from '../network/errors.js';
+import { DEFAULT_RNG, RNGS, type RngName } from '../network/random.js';
 
 export { writeFileAtomic } from '../io/files.js';
 
@@ -30,6 +31,17 @@ export function readJsonFile(path: string, what: string): unknown {
   } catch (e) {
     throw new UsageError(`${what}: "${path}" is not valid JSON (${(e as Error).message}); expected a JSON file`);
   }
+}
+
+/** The help text of --rng. */
+export const RNG_FLAG_HELP = `generator of every draw: ${RNGS.join(' | ')} (default ${DEFAULT_RNG}; mt19937 redraws results written before the switch, docs/random.md)`;
+
+/** Parse --rng (undefined when absent); names the flag, the value and what is allowed. */
+export function rngFlag(value: unknown, flag = '--rng'): RngName | undefined {
+  if (value === undefined) return undefined;
+  if (!(RNGS as readonly unknown[]).includes(value))
+    throw new UsageError(`${flag}: "${value}" is not allowed; expected ${RNGS.join(' | ')}`);
+  return value as RngName;
 }
 
 /** Parse a numeric flag; names the flag, the value and what is allowed. */

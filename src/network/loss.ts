@@ -12,7 +12,7 @@
 //            after BN, or a final BN): Σ_i r_iᵀ ẑ_i varies with the weights even though Σ_i ẑ_i = 0.
 //   mse:     nOut = 10, L = (1/(2B)) Σ_i ‖y_i − t_i‖²       (targets t ~ N(0, 1), stream 'targets')
 //   xent:    nOut = 10, L = (1/B) Σ_i −log softmax(y_i)[k_i] (labels k uniform in 0..9, stream 'labels')
-import { fillNormal, normalStream, uniformStream } from './random.js';
+import { type DrawOptions, fillNormal, rngOf, streamOf, uniformStreamOf } from './random.js';
 
 export const LOSSES = ['readout', 'projection', 'mse', 'xent'] as const;
 export type LossKind = (typeof LOSSES)[number];
@@ -22,8 +22,8 @@ export function lossOutputs(loss: LossKind): number {
 }
 
 /** The per-sample projection of the projection loss: B × width row-major, entries N(0, 1/width). */
-export function drawProjection(batch: number, width: number, seed: number): Float64Array {
-  return fillNormal(new Float64Array(batch * width), normalStream(seed, 'projection'), Math.sqrt(1 / width));
+export function drawProjection(batch: number, width: number, seed: number, opts: DrawOptions = {}): Float64Array {
+  return fillNormal(new Float64Array(batch * width), streamOf(rngOf(opts), seed, 'projection'), Math.sqrt(1 / width));
 }
 
 export interface LossTargets {
@@ -36,16 +36,23 @@ export interface LossTargets {
 }
 
 /** Random targets or labels for a batch of B samples, from the run's seed. */
-export function randomTargets(loss: LossKind, batch: number, seed: number, label: string | number = 0): LossTargets {
+export function randomTargets(
+  loss: LossKind,
+  batch: number,
+  seed: number,
+  label: string | number = 0,
+  opts: DrawOptions = {},
+): LossTargets {
   const nOut = lossOutputs(loss);
+  const gen = rngOf(opts);
   if (loss === 'mse') {
-    const rng = normalStream(seed, 'targets', label);
+    const rng = streamOf(gen, seed, 'targets', label);
     const t = new Float64Array(batch * nOut);
     for (let i = 0; i < t.length; i++) t[i] = rng();
     return { kind: loss, nOut, targets: t };
   }
   if (loss === 'xent') {
-    const u = uniformStream(seed, 'labels', label);
+    const u = uniformStreamOf(gen, seed, 'labels', label);
     const labels = new Int32Array(batch);
     for (let i = 0; i < batch; i++) labels[i] = Math.min(nOut - 1, Math.floor(u() * nOut));
     return { kind: loss, nOut, labels };

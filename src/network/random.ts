@@ -1,13 +1,14 @@
 // Seeded random draws shared by the sampler and the trainer, so that step 0 of training is the
 // sampled network of the same seed. Every stream is derived from (seed, purpose, index), so a
 // layer's weights do not depend on the order in which layers are drawn.
-import { InputError } from './errors.js';
+
 import randnBase from '@stdlib/random/base/randn/lib/index.js';
 import randuBase from '@stdlib/random/base/randu/lib/index.js';
-import { QrDecomposition, Matrix } from 'ml-matrix';
+import { Matrix, QrDecomposition } from 'ml-matrix';
+import { InputError } from './errors.js';
 import { blocksOf, type ConvInitKind, denseOf, type Layer, shapesOf } from './layers.js';
+import { fillNormalPhilox, fillUniformPhilox, PHILOX, type PhiloxKey, philoxKey } from './philox.js';
 import { fanIns, imageOf, layersOf, type NetworkSpec, stableHash, widths } from './spec.js';
-import { fillNormalPhilox, PHILOX, type PhiloxKey, philoxKey } from './philox.js';
 
 export class SeedError extends InputError {
   constructor(field: string, value: unknown, allowed: string) {
@@ -51,21 +52,51 @@ export function fillNormal(out: Float64Array, rng: Normal, scale = 1): Float64Ar
 
 // ---- the generator of a draw ---------------------------------------------------------------------
 
-/** The generators a draw can use: stdlib's MT19937 + ziggurat (the default) or Philox4x32-10 (docs/random.md). */
-export const RNGS = ['mt19937', PHILOX] as const;
+/**
+ * The generators a draw can use: Philox4x32-10 (counter-based, docs/random.md) or stdlib's MT19937 + ziggurat
+ * (the generator of results written before the switch, kept so that they can be redrawn).
+ */
+export const RNGS = [PHILOX, 'mt19937'] as const;
 export type RngName = (typeof RNGS)[number];
+
+/**
+ * The generator of every run (sample, spectrum, train and its data, sweep cells, reproduce) when none is
+ * named. The bare draw functions below (drawNetwork, gaussianInputs, …) still default to 'mt19937': the
+ * theory's Monte Carlo calls them (gaussianInputGram) and keeps its bits; every run passes its generator.
+ */
+export const DEFAULT_RNG: RngName = PHILOX;
+
+/** What a record or manifest written before the generator was named (no `rng` field) was drawn with. */
+export const LEGACY_RNG: RngName = 'mt19937';
+
+/** The allowed values, for error messages: 'philox4x32-10' or 'mt19937'. */
+export const RNG_ALLOWED = RNGS.map((x) => `'${x}'`).join(' or ');
+
+/** Check a generator name (a user option): one of RNGS, else an InputError naming `field`. */
+export function checkRng(rng: unknown, field = 'rng'): RngName {
+  if (!(RNGS as readonly unknown[]).includes(rng)) throw new InputError(field, rng, RNG_ALLOWED);
+  return rng as RngName;
+}
+
+/** The generator a run asks for: checked, DEFAULT_RNG when absent. */
+export function runRng(rng: unknown, field = 'rng'): RngName {
+  return rng === undefined || rng === null ? DEFAULT_RNG : checkRng(rng, field);
+}
+
+/** The generator a written record or manifest names: its `rng`, or LEGACY_RNG where it has none (older files). */
+export function recordedRng(x: { rng?: unknown } | null | undefined, field = 'rng'): RngName {
+  return x?.rng === undefined || x.rng === null ? LEGACY_RNG : checkRng(x.rng, field);
+}
 
 /** Options of the draw functions. */
 export interface DrawOptions {
-  /** The generator (default 'mt19937'; results drawn with 'philox4x32-10' must say so). */
+  /** The generator (default 'mt19937' for the bare functions; runs pass theirs, DEFAULT_RNG unless told). */
   rng?: RngName;
 }
 
 /** The generator of `opts`, checked: 'mt19937' when absent. */
 export function rngOf(opts: DrawOptions = {}): RngName {
-  const r = opts.rng ?? 'mt19937';
-  if (!(RNGS as readonly unknown[]).includes(r)) throw new InputError('rng', r, RNGS.map((x) => `'${x}'`).join(' or '));
-  return r;
+  return opts.rng === undefined ? 'mt19937' : checkRng(opts.rng);
 }
 
 interface PhiloxState {
@@ -105,6 +136,30 @@ export function streamOf(rng: RngName, seed: number, ...labels: (string | number
 /** A seeded uniform [0,1) generator (MT19937). */
 export function uniformStream(seed: number, ...labels: (string | number)[]): () => number {
   return randuBase.factory({ seed: deriveSeed(seed, ...labels) }) as () => number;
+}
+
+/**
+ * The Philox4x32-10 uniform stream of (seed, ...labels): element i is fillUniformPhilox's element i, (w + 1/2)·2^-32
+ * in (0, 1) from one 32-bit word, one a call (64 at a time).
+ */
+export function philoxUniformStream(seed: number, ...labels: (string | number)[]): () => number {
+  const key = philoxKey(seed, ...labels);
+  const buf = new Float64Array(64);
+  let next = 0;
+  let at = buf.length;
+  return () => {
+    if (at === buf.length) {
+      fillUniformPhilox(buf, key, next);
+      next += buf.length;
+      at = 0;
+    }
+    return buf[at++];
+  };
+}
+
+/** The uniform stream of (seed, ...labels) with generator `rng` (data order, shuffles, labels). */
+export function uniformStreamOf(rng: RngName, seed: number, ...labels: (string | number)[]): () => number {
+  return rng === PHILOX ? philoxUniformStream(seed, ...labels) : uniformStream(seed, ...labels);
 }
 
 /**

@@ -113,6 +113,7 @@ export const RECORD_FIELDS: readonly string[] = [
   'layer',
   'step',
   'seed',
+  'rng',
   'value',
   'sd',
   'lo',
@@ -128,6 +129,11 @@ export interface SPRecord extends SpecFields {
   layer: number | null;
   step: number | null;
   seed: number | null;
+  /**
+   * The generator the seed's draws came from ('philox4x32-10' or 'mt19937'); absent in records written before
+   * the generator was named, which were all 'mt19937' (recordedRng in src/network/random.ts reads it so).
+   */
+  rng?: string;
   value: number;
   /** For records that summarise several seeds: standard deviation, 95% interval and count. */
   sd?: number;
@@ -144,9 +150,10 @@ export function record(
   quantity: Quantity,
   layer: number | null,
   value: number,
-  extra: Partial<Pick<SPRecord, 'step' | 'seed' | 'sd' | 'lo' | 'hi' | 'n' | 'tags'>> = {},
+  extra: Partial<Pick<SPRecord, 'step' | 'seed' | 'rng' | 'sd' | 'lo' | 'hi' | 'n' | 'tags'>> = {},
 ): SPRecord {
-  return { source, quantity, layer, step: extra.step ?? null, seed: extra.seed ?? null, value, ...fields, ...extra };
+  const rng = extra.rng === undefined ? {} : { rng: extra.rng };
+  return { source, quantity, layer, step: extra.step ?? null, seed: extra.seed ?? null, ...rng, value, ...fields, ...extra };
 }
 
 /**

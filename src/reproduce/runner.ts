@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
+import { DEFAULT_RNG, recordedRng } from '../network/index.js';
 import { type CellExecutor, localExecutor } from './cells.js';
 import { reportMarkdown } from './report.js';
 import type { Scale, Study, StudyFigure, StudyOutcome } from './study.js';
@@ -61,16 +62,22 @@ export async function reproduce(opts: ReproduceOptions): Promise<StudyOutcome[]>
       const cp = cachePath(opts.cacheDir, study.id, opts.scale);
       const wanted = selected.includes(study);
       if (!wanted) {
-        // keep earlier results of other claims in the report when they exist
-        if (existsSync(cp)) outcomes.push(JSON.parse(readFileSync(cp, 'utf8')) as StudyOutcome);
+        // keep earlier results of other claims in the report when they exist (and were drawn as these are)
+        if (existsSync(cp)) {
+          const kept = JSON.parse(readFileSync(cp, 'utf8')) as StudyOutcome;
+          if (recordedRng(kept) === DEFAULT_RNG) outcomes.push(kept);
+        }
         continue;
       }
       i++;
       if (!opts.fresh && existsSync(cp)) {
         const cached = JSON.parse(readFileSync(cp, 'utf8')) as StudyOutcome;
-        log(`[${i}/${selected.length}] ${study.id}: reusing results from ${cached.finishedAt} (--fresh to redo)`);
-        outcomes.push(cached);
-        continue;
+        if (recordedRng(cached) === DEFAULT_RNG) {
+          log(`[${i}/${selected.length}] ${study.id}: reusing results from ${cached.finishedAt} (--fresh to redo)`);
+          outcomes.push(cached);
+          continue;
+        }
+        log(`[${i}/${selected.length}] ${study.id}: cached results were drawn with ${recordedRng(cached)}, not ${DEFAULT_RNG}: redoing`);
       }
       log(`[${i}/${selected.length}] ${study.id}: ${study.title}`);
       const t0 = performance.now();
@@ -84,6 +91,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<StudyOutcome[]>
         verdict: overall(res.rows),
         seconds: (performance.now() - t0) / 1000,
         finishedAt: new Date().toISOString(),
+        rng: DEFAULT_RNG,
       };
       writeFileAtomic(cp, JSON.stringify(outcome));
       log(`[${i}/${selected.length}] ${study.id}: ${outcome.verdict} (${outcome.seconds.toFixed(1)} s)`);
@@ -97,6 +105,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<StudyOutcome[]>
   const md = reportMarkdown(outcomes, {
     version: opts.version,
     scale: opts.scale,
+    rng: DEFAULT_RNG,
     date: new Date().toISOString().slice(0, 10),
     figureFile: (n) => `${n}.png`,
   });

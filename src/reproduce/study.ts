@@ -1,5 +1,5 @@
 // The shape of a reproduction study (one claim of the seed paper, theory against measurement).
-import type { SpecInput } from '../network/index.js';
+import type { RngName, SpecInput } from '../network/index.js';
 import type { SPRecord } from '../records/records.js';
 import type { CellExecutor } from './cells.js';
 import type { Verdict, VerdictRow } from './verdict.js';
@@ -67,4 +67,6 @@ export interface StudyOutcome extends StudyResult {
   verdict: Verdict;
   seconds: number;
   finishedAt: string;
+  /** The generator its cells drew with (DEFAULT_RNG); absent in outcomes cached before it was named ('mt19937'). */
+  rng?: RngName;
 }

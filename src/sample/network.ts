@@ -12,6 +12,8 @@
 //   residual:       out = x + scale·block(x);  preln-residual: x + scale·φ(W·LN(x) + b)
 // The backward signal is renormalized to unit norm at every dense output and its log scale carried, so
 // log-norms stay finite at any depth (the backward pass is linear in the upstream gradient).
+
+import { maxOf } from '../io/arrays.js';
 import {
   blocksOf,
   describeLayers,
@@ -24,38 +26,41 @@ import {
   imageOf,
   type Layer,
   type LayerKind,
-  layersOf,
   type LinearParams,
   type LossKind,
+  layersOf,
   lossAndGrad,
   lossOutputs,
   type NetworkSpec,
+  type RngName,
   randomTargets,
-  shapesOf,
+  runRng,
   SpecError,
+  shapesOf,
   widths,
 } from '../network/index.js';
 import { GRAM_RECORDS, gramDiagnostics } from '../theory/index.js';
-import { type BackendChoice, type Kernels, kernels } from './linalg.js';
-import { maxOf } from '../io/arrays.js';
 import {
   type Backward,
   type Buffers,
+  type Forward,
   FUSIONS,
   type FusedStep,
-  type Forward,
   gramOf,
   type ReadoutState,
   SAMPLE_LAYERS,
   type SampleLayer,
   type SampleNet,
 } from './layers/index.js';
+import { type BackendChoice, type Kernels, kernels } from './linalg.js';
 
 export interface ForwardBackwardOptions {
   /** Loss at the top (default: defaultLoss(spec): readout, or projection/mse where readout is constant). */
   loss?: LossKind;
   /** Within-batch correlation ρ of the Gaussian inputs (default 0). */
   inputCorrelation?: number;
+  /** The generator of every draw (weights, inputs, readout or projection, targets); default DEFAULT_RNG. */
+  rng?: RngName;
   /** Explicit inputs, B × inputDim row-major (default: gaussianInputs(B, inputDim, seed, ρ)). */
   inputs?: Float64Array;
   /** Matrix kernels: 'auto' (OpenBLAS if built, else TypeScript), 'native' or 'typescript'. */
@@ -463,7 +468,8 @@ function emptyStats(L: number, B: number, loss: LossKind, backend: string): Laye
 /**
  * One network of the spec at initialization (weights drawNetwork(spec, seed), inputs
  * gaussianInputs(B, inputDim, seed, ρ), readout drawReadout(width_L, nOut, seed), targets
- * randomTargets(loss, B, seed)): forward, loss, backward, per-layer statistics. Synchronous, float64.
+ * randomTargets(loss, B, seed), all with generator opts.rng, default DEFAULT_RNG): forward, loss, backward,
+ * per-layer statistics. Synchronous, float64.
  */
 export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBackwardOptions = {}): LayerStats {
   if (spec.batch === null) {
@@ -474,10 +480,11 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   checkLoss(spec, loss);
   const bound = roundOffBound(B);
   const L = spec.depth;
-  const params = opts.params ?? drawNetwork(spec, seed);
+  const draw = { rng: runRng(opts.rng) };
+  const params = opts.params ?? drawNetwork(spec, seed, draw);
   const net = new Net(spec, params, B, opts.backend ?? 'auto', opts.perturb, opts.keepGradients ?? false);
   const buf = net.buf;
-  const x0 = opts.inputs ?? gaussianInputs(B, spec.inputDim, seed, opts.inputCorrelation ?? 0);
+  const x0 = opts.inputs ?? gaussianInputs(B, spec.inputDim, seed, opts.inputCorrelation ?? 0, 'x', draw);
   if (x0.length !== B * spec.inputDim) {
     throw new SpecError('inputs', `Float64Array(${x0.length})`, `batch × inputDim = ${B} × ${spec.inputDim} = ${B * spec.inputDim} values`);
   }
@@ -485,13 +492,13 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   const nL = net.outN;
   const nOut = lossOutputs(loss);
   const projection = loss === 'projection';
-  const R = opts.readout ?? (projection ? drawProjection(B, nL, seed) : drawReadout(nL, nOut, seed));
+  const R = opts.readout ?? (projection ? drawProjection(B, nL, seed, draw) : drawReadout(nL, nOut, seed, draw));
   const rRows = projection ? B : nOut;
   if (R.length !== rRows * nL) {
     const what = projection ? `batch × width_L = ${B} × ${nL}` : `nOut × width_L = ${nOut} × ${nL}`;
     throw new SpecError('readout', `Float64Array(${R.length})`, `${what} = ${rRows * nL} values for loss ${loss}`);
   }
-  const targets = randomTargets(loss, B, seed);
+  const targets = randomTargets(loss, B, seed, 0, draw);
 
   const stats = emptyStats(L, B, loss, net.k.name);
 

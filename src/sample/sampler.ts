@@ -1,20 +1,24 @@
 // Many seeds of one spec: per-seed statistics on every core, tidy records, measured growth.
-import { moduleUrl } from '../parallel/moduleUrl.js';
-import { defaultThreads, runInPool } from '../parallel/pool.js';
-import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
+
 import {
   checkSeed,
+  DEFAULT_RNG,
   flatLayers,
-  layersOf,
   type LossKind,
+  layersOf,
   type NetworkSpec,
+  type RngName,
+  runRng,
   SpecError,
   type SpecFields,
   type SpecInput,
   specFields,
   studentT975,
 } from '../network/index.js';
-import { record, type Quantity, type SPRecord, quantityRange, summarize } from '../records/index.js';
+import { moduleUrl } from '../parallel/moduleUrl.js';
+import { defaultThreads, runInPool } from '../parallel/pool.js';
+import { type Quantity, quantityRange, record, type SPRecord, summarize } from '../records/index.js';
+import { GRAM_RECORDS, interiorLayers, predict } from '../theory/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
 import { checkLoss, defaultLoss, forwardBackward, type LayerStats, readoutConstantReason } from './network.js';
 import type { SeedTask } from './worker.js';
@@ -27,6 +31,8 @@ export interface SampleOptions {
   /** Loss at the top (default defaultLoss(spec); an explicit readout that is constant is refused). */
   loss?: LossKind;
   inputCorrelation?: number;
+  /** The generator of every draw (default DEFAULT_RNG, 'philox4x32-10'); written into every record as `rng`. */
+  rng?: RngName;
   /** Worker threads (default: every core). 1 runs in this thread. */
   threads?: number;
   backend?: BackendChoice;
@@ -43,6 +49,8 @@ export interface SampleResult {
   measuredGrowthSE: number;
   predictedGrowth: number | null;
   seeds: number[];
+  /** The generator the networks were drawn with. */
+  rng: RngName;
   /** Layers l whose growth enters measuredGrowth: [first, last] (1-based, inclusive). */
   interior: [number, number];
   backend: string;
@@ -124,7 +132,8 @@ const PER_LAYER: [Quantity, (s: LayerStats, l: number) => number][] = [
 /**
  * Tidy records of K networks: one per seed, layer and quantity, and across seeds (seed null) the mean
  * with sd, 95% interval and n. Non-finite values (an overflowed grad_h_sq in a very deep net, growth at
- * the last layer) are left out; the log quantities always stay finite.
+ * the last layer) are left out; the log quantities always stay finite. Every record names the generator
+ * the networks were drawn with (`rng`, next to the seed).
  */
 export function sampleRecords(
   spec: NetworkSpec,
@@ -132,6 +141,7 @@ export function sampleRecords(
   seeds: number[],
   tags: Record<string, string | number | boolean | null>,
   interior = interiorLayers(spec.depth),
+  rng: RngName = DEFAULT_RNG,
 ): SPRecord[] {
   const fields: SpecFields = specFields(spec);
   const out: SPRecord[] = [];
@@ -142,25 +152,26 @@ export function sampleRecords(
       all.forEach((s, k) => {
         const v = get(s, l);
         if (Number.isFinite(v)) {
-          out.push(record(fields, 'sampled', q, l + 1, v, { seed: seeds[k], tags }));
+          out.push(record(fields, 'sampled', q, l + 1, v, { seed: seeds[k], rng, tags }));
           vals.push(v);
         }
       });
       if (vals.length === all.length && vals.length > 0) {
         const m = summarize(vals, quantityRange(q));
-        out.push(record(fields, 'sampled', q, l + 1, m.mean, { sd: m.sd, lo: m.lo, hi: m.hi, n: m.n, tags }));
+        out.push(record(fields, 'sampled', q, l + 1, m.mean, { rng, sd: m.sd, lo: m.lo, hi: m.hi, n: m.n, tags }));
       }
     }
   }
   const { growth, se, perSeed } = growthEstimate(all, interior);
   const gtags = { ...tags, interiorFirst: interior[0], interiorLast: interior[1] };
   perSeed.forEach((g, k) => {
-    if (Number.isFinite(g)) out.push(record(fields, 'sampled', 'growth', null, g, { seed: seeds[k], tags: gtags }));
+    if (Number.isFinite(g)) out.push(record(fields, 'sampled', 'growth', null, g, { seed: seeds[k], rng, tags: gtags }));
   });
   if (Number.isFinite(growth)) {
     const seLog = se / growth;
     out.push(
       record(fields, 'sampled', 'growth', null, growth, {
+        rng,
         sd: all.length > 1 ? seLog * Math.sqrt(all.length) * growth : se,
         // Student-t on ln growth: df = seeds − 1, or interior layers − 1 for one network
         lo: growth * Math.exp(-studentT975(growthDf(all.length, interior)) * seLog),
@@ -172,10 +183,10 @@ export function sampleRecords(
   }
   const losses = all.map((s) => s.loss);
   losses.forEach((v, k) => {
-    out.push(record(fields, 'sampled', 'loss', null, v, { seed: seeds[k], tags }));
+    out.push(record(fields, 'sampled', 'loss', null, v, { seed: seeds[k], rng, tags }));
   });
   const ml = summarize(losses);
-  out.push(record(fields, 'sampled', 'loss', null, ml.mean, { sd: ml.sd, lo: ml.lo, hi: ml.hi, n: ml.n, tags }));
+  out.push(record(fields, 'sampled', 'loss', null, ml.mean, { rng, sd: ml.sd, lo: ml.lo, hi: ml.hi, n: ml.n, tags }));
   return out;
 }
 
@@ -194,6 +205,7 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
   const rho = opts.inputCorrelation ?? 0;
   if (!(rho >= 0 && rho < 1)) throw new SpecError('inputCorrelation', rho, 'a number in [0, 1)');
   const backend = opts.backend ?? 'auto';
+  const rng = runRng(opts.rng);
   const k = kernels(backend);
   const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), seeds.length));
   // worker threads rebuild the spec from its JSON: every activation must be a string
@@ -206,6 +218,7 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
       seed,
       loss,
       inputCorrelation: rho,
+      rng,
       backend,
       blasThreads: 1,
     }));
@@ -223,14 +236,14 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
   } else {
     all = [];
     for (const seed of seeds) {
-      all.push(forwardBackward(spec, seed, { loss, inputCorrelation: rho, backend }));
+      all.push(forwardBackward(spec, seed, { loss, inputCorrelation: rho, rng, backend }));
       opts.onProgress?.(all.length, seeds.length);
     }
   }
   const interior = interiorLayers(spec.depth);
   const tags: Record<string, string | number> = { loss, inputCorrelation: rho };
   if (note) tags.lossNote = note;
-  const records = sampleRecords(spec, all, seeds, tags, interior);
+  const records = sampleRecords(spec, all, seeds, tags, interior, rng);
   const { growth, se } = growthEstimate(all, interior);
   const predictedGrowth = opts.predictedGrowth !== undefined ? opts.predictedGrowth : await theoryGrowth(spec);
   return {
@@ -239,6 +252,7 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
     measuredGrowthSE: se,
     predictedGrowth,
     seeds,
+    rng,
     interior,
     backend: all[0]?.backend ?? k.name,
     loss,

@@ -14,7 +14,7 @@
 // The forward pass is the sampler's: each layer runs through its kernel in SAMPLE_LAYERS (one by one, no
 // fusion), and the Jacobian factor of each kind is read from that kernel's cache (JACOBIAN_LAYERS below);
 // the kinds it cannot do say so there, and checkSupported refuses them.
-import { SingularValueDecomposition, Matrix } from 'ml-matrix';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import {
   activationOf,
   checkSupported,
@@ -26,15 +26,17 @@ import {
   layersOf,
   type MaybeSupported,
   type NetworkSpec,
+  type RngName,
+  runRng,
   SpecError,
   specFields,
 } from '../network/index.js';
 import { record, type SPRecord, summarize } from '../records/index.js';
 import {
-  jacobianFixedPointQ,
   type JacobianSpectrumTheory,
-  jacobianSpectrumTheory,
   type JacobianTheoryOptions,
+  jacobianFixedPointQ,
+  jacobianSpectrumTheory,
   type SvCdf,
   singularValueCdf,
 } from '../theory/spectrum.js';
@@ -45,6 +47,8 @@ import { sampleNet } from './network.js';
 
 export interface JacobianSample {
   seed: number;
+  /** The generator the net was drawn with. */
+  rng: RngName;
   /** Singular values of J, descending. */
   singularValues: number[];
   /** (1/N) tr JJᵀ and (1/N) tr (JJᵀ)², N = number of singular values. */
@@ -134,14 +138,15 @@ function inputQ(spec: NetworkSpec, q?: number): number | null {
 export function sampleJacobian(
   spec: NetworkSpec,
   seed: number,
-  opts: { q?: number } = {},
+  opts: { q?: number; rng?: RngName } = {},
 ): { J: Float64Array; rows: number; cols: number } {
   checkSpectrumSpec(spec);
   const n0 = spec.inputDim;
   const B = hasBN(spec) ? (spec.batch as number) : 1;
-  const net = sampleNet(spec, drawNetwork(spec, seed), B, 'typescript');
+  const draw = { rng: runRng(opts.rng) };
+  const net = sampleNet(spec, drawNetwork(spec, seed, draw), B, 'typescript');
   // x: B × n (row-major), the batch (B = 1 without BN)
-  const x = gaussianInputs(B, n0, seed, 0, 'jacobian');
+  const x = gaussianInputs(B, n0, seed, 0, 'jacobian', draw);
   const q = inputQ(spec, opts.q);
   if (q !== null) {
     const target = Math.max(0, (q - spec.init.sigmaB2) / spec.init.sigmaW2);
@@ -183,8 +188,8 @@ export function singularValues(J: Float64Array, rows: number, cols: number): num
   return Array.from(svd.diagonal).sort((p, q) => q - p);
 }
 
-/** Singular values and moments of one sampled net's Jacobian. */
-export function sampleJacobianSpectrum(spec: NetworkSpec, seed: number, opts: { q?: number } = {}): JacobianSample {
+/** Singular values and moments of one sampled net's Jacobian (generator opts.rng, default DEFAULT_RNG). */
+export function sampleJacobianSpectrum(spec: NetworkSpec, seed: number, opts: { q?: number; rng?: RngName } = {}): JacobianSample {
   const { J, rows, cols } = sampleJacobian(spec, seed, opts);
   const sv = singularValues(J, rows, cols);
   let m1 = 0;
@@ -194,7 +199,7 @@ export function sampleJacobianSpectrum(spec: NetworkSpec, seed: number, opts: { 
     m1 += l;
     m2 += l * l;
   }
-  return { seed, singularValues: sv, m1: m1 / sv.length, m2: m2 / sv.length };
+  return { seed, rng: runRng(opts.rng), singularValues: sv, m1: m1 / sv.length, m2: m2 / sv.length };
 }
 
 /**
@@ -229,6 +234,8 @@ export interface JacobianSpectrumOptions {
   seeds?: number;
   /** First seed (integer ≥ 1); default 1. */
   seed?: number;
+  /** The generator of the sampled nets (default DEFAULT_RNG). */
+  rng?: RngName;
   /** Theory options (grid points, cells, q). */
   theory?: JacobianTheoryOptions;
   /** The theory already computed with these options (jacobianSpectrumTheory), so it is not computed twice. */
@@ -268,10 +275,11 @@ export function jacobianSpectrum(spec: NetworkSpec, opts: JacobianSpectrumOption
   if (!Number.isInteger(seed0) || seed0 < 1 || seed0 + K - 1 > 2147483647)
     throw new SpecError('seed', seed0, 'an integer from 1 to 2147483647 (minus the number of seeds)');
   checkSpectrumSpec(spec);
+  const rng = runRng(opts.rng);
   const theory = opts.precomputed ?? jacobianSpectrumTheory(spec, opts.theory);
   const samples: JacobianSample[] = [];
   for (let i = 0; i < K; i++) {
-    samples.push(sampleJacobianSpectrum(spec, seed0 + i, { q: opts.theory?.q ?? theory.q ?? undefined }));
+    samples.push(sampleJacobianSpectrum(spec, seed0 + i, { q: opts.theory?.q ?? theory.q ?? undefined, rng }));
     opts.onProgress?.(i + 1, K);
   }
   const cdf = singularValueCdf(theory);
@@ -309,11 +317,11 @@ export function spectrumRecords(spec: NetworkSpec, r: JacobianSpectrumResult): S
   const out: SPRecord[] = [];
   r.samples.forEach((s, k) => {
     s.singularValues.forEach((v, i) => {
-      out.push(record(f, 'sampled', 'jac_sv', null, v, { seed: s.seed, tags: { index: i } }));
+      out.push(record(f, 'sampled', 'jac_sv', null, v, { seed: s.seed, rng: s.rng, tags: { index: i } }));
     });
-    out.push(record(f, 'sampled', 'jac_m1', null, s.m1, { seed: s.seed }));
-    out.push(record(f, 'sampled', 'jac_m2', null, s.m2, { seed: s.seed }));
-    out.push(record(f, 'sampled', 'jac_ks', null, r.ks.perSeed[k], { seed: s.seed }));
+    out.push(record(f, 'sampled', 'jac_m1', null, s.m1, { seed: s.seed, rng: s.rng }));
+    out.push(record(f, 'sampled', 'jac_m2', null, s.m2, { seed: s.seed, rng: s.rng }));
+    out.push(record(f, 'sampled', 'jac_ks', null, r.ks.perSeed[k], { seed: s.seed, rng: s.rng }));
   });
   out.push(record(f, 'theory', 'jac_m1', null, r.theory.m1));
   out.push(record(f, 'theory', 'jac_m2', null, r.theory.m2));

@@ -1,5 +1,5 @@
 // Worker-thread entry for sampleNetwork: one seed per task (default export, run by piscina).
-import { makeSpec, type LossKind, type SpecInput } from '../network/index.js';
+import { type LossKind, makeSpec, type RngName, type SpecInput } from '../network/index.js';
 import { type BackendChoice, kernels } from './linalg.js';
 import { forwardBackward, type LayerStats } from './network.js';
 
@@ -9,6 +9,8 @@ export interface SeedTask {
   seed: number;
   loss: LossKind;
   inputCorrelation: number;
+  /** The generator of the seed's draws. */
+  rng: RngName;
   backend: BackendChoice;
   /** BLAS threads for this task (1 inside a pool of workers, so threads do not oversubscribe cores). */
   blasThreads: number | null;
@@ -17,5 +19,10 @@ export interface SeedTask {
 export default function runSeed(task: SeedTask): LayerStats {
   const spec = makeSpec(task.spec);
   if (task.blasThreads !== null) kernels(task.backend).setThreads(task.blasThreads);
-  return forwardBackward(spec, task.seed, { loss: task.loss, inputCorrelation: task.inputCorrelation, backend: task.backend });
+  return forwardBackward(spec, task.seed, {
+    loss: task.loss,
+    inputCorrelation: task.inputCorrelation,
+    rng: task.rng,
+    backend: task.backend,
+  });
 }

@@ -2,8 +2,20 @@
 // and what is allowed (one zod schema, TRAIN_CONFIG_SCHEMA, whose keys are the one field list). The resolved
 // form is plain JSON and goes into the run's manifest.
 import { z } from 'zod';
+import {
+  DEFAULT_RNG,
+  type Layer,
+  makeSpec,
+  type NetworkSpec,
+  RNG_ALLOWED,
+  RNGS,
+  type RngName,
+  SpecError,
+  type SpecInput,
+  specToJSON,
+  unknownField,
+} from '../network/index.js';
 import { fieldsOf, int, oneOf, parseObject } from '../network/input.js';
-import { type Layer, makeSpec, type NetworkSpec, SpecError, type SpecInput, specToJSON, unknownField } from '../network/index.js';
 import { BACKENDS_ALLOWED, type BackendName, isBackendName } from './backend.js';
 import { type DataConfig, dataDim, makeDataConfig } from './data/index.js';
 import { TrainConfigError } from './errors.js';
@@ -44,6 +56,11 @@ export const TRAIN_CONFIG_SCHEMA = z.object({
   steps: int('an integer from 1 to 100000000', (v) => v >= 1 && v <= 100_000_000),
   /** An integer >= 1 (seed 0 means "unseeded" in tfjs, so it is refused). */
   seed: int(SEED_ALLOWED, (v) => v >= 1 && v <= 2147483647),
+  /**
+   * The generator of every draw (weights, readout, synthetic inputs and teacher, data split and shuffles):
+   * 'philox4x32-10' (default) or 'mt19937' (runs written before the switch; docs/random.md).
+   */
+  rng: oneOf(RNGS, RNG_ALLOWED).default(DEFAULT_RNG),
   /** {dense, perDecade, every, enabled} or false. */
   probe: z.custom<ProbeInput>().optional(),
   /** auto (default: native when the native addon is built, else wasm) | native | wasm | cpu | node | node-gpu; "blas" and "openblas" are aliases of native. */
@@ -65,6 +82,8 @@ export interface ResolvedTrainConfig {
   clip: { kind: ClipConfig['kind']; maxNorm: number | null };
   steps: number;
   seed: number;
+  /** The generator of the run's draws (a manifest without it was written before the switch: 'mt19937'). */
+  rng: RngName;
   probe: ProbeConfig;
   backend: BackendName;
   checkpointEvery: number;
@@ -119,6 +138,7 @@ export function resolveTrainConfig(input: TrainConfig): { config: ResolvedTrainC
     clip: { kind: clip.kind, maxNorm: clip.kind === 'none' ? null : clip.maxNorm },
     steps,
     seed: top.seed,
+    rng: top.rng,
     probe: makeProbeConfig(top.probe),
     backend,
     checkpointEvery: ck,

@@ -2,7 +2,18 @@
 // (TRAIN_LAYERS, src/train/layers/) and walked block by block. Weights come from the same seeded draws as
 // the sampler (src/network/random.ts), so that step 0 of training is the sampled network of the same seed.
 import * as tf from '@tensorflow/tfjs';
-import { blocksOf, checkSupported, drawNetwork, drawReadout, imageOf, type Layer, layersOf, type NetworkSpec } from '../network/index.js';
+import {
+  blocksOf,
+  checkSupported,
+  DEFAULT_RNG,
+  drawNetwork,
+  drawReadout,
+  imageOf,
+  type Layer,
+  layersOf,
+  type NetworkSpec,
+  type RngName,
+} from '../network/index.js';
 import type { TfActivation } from './activations.js';
 import {
   type BnBatchStats,
@@ -121,12 +132,13 @@ export class Mlp {
 
   /**
    * The network of `seed`: each block's dense layer from drawNetwork(spec, seed), norm γ/β from their
-   * layers, readout weights from drawReadout(width_L, nOut, seed), readout bias 0.
+   * layers, readout weights from drawReadout(width_L, nOut, seed), readout bias 0, with generator `rng`
+   * (default DEFAULT_RNG, as the sampler's, so that step 0 is the sampled network).
    */
-  static fromSeed(spec: NetworkSpec, nOut: number, seed: number): Mlp {
+  static fromSeed(spec: NetworkSpec, nOut: number, seed: number, rng: RngName = DEFAULT_RNG): Mlp {
     // what the trainer's table marks unsupported (resblock today) is refused here, one SpecError (exit 2)
     checkSupported(spec, TRAIN_LAYERS as Record<Layer['kind'], { unsupported?: string }>, 'the trainer');
-    const draws = drawNetwork(spec, seed);
+    const draws = drawNetwork(spec, seed, { rng });
     const params: tf.Tensor[] = [];
     const info: ParamInfo[] = [];
     const statWidths: number[] = [];
@@ -165,7 +177,7 @@ export class Mlp {
         });
       return build(layers);
     });
-    params.push(tf.tensor2d(kernelFromRowMajor(drawReadout(width, nOut, seed), nOut, width), [width, nOut]));
+    params.push(tf.tensor2d(kernelFromRowMajor(drawReadout(width, nOut, seed, { rng }), nOut, width), [width, nOut]));
     info.push({ name: 'readout.W', layer: null, kind: 'W', shape: [width, nOut], oneD: false });
     params.push(tf.zeros([nOut]));
     info.push({ name: 'readout.b', layer: null, kind: 'b', shape: [nOut], oneD: true });

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/files.js';
 import { acquireLock, type FileLock } from '../io/lock.js';
 import { canonicalBackend } from '../io/native.js';
-import { specId } from '../network/index.js';
+import { recordedRng, specId } from '../network/index.js';
 import type { SPRecord } from '../records/index.js';
 import { type BackendInfo, initBackend } from './backend.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
@@ -398,9 +398,16 @@ async function trainRunLocked({ config: cfg, spec }: ReturnType<typeof resolveTr
           'a directory without a run (it has manifest.json); pass resume to continue it, or choose another directory',
         );
       manifest = readManifest(mp);
-      // "native" and its aliases ("blas") name one backend: a run started with either resumes with either
-      const canon = (c: ResolvedTrainConfig) => ({ ...c, backend: canonicalBackend(c.backend) });
+      // "native" and its aliases ("blas") name one backend: a run started with either resumes with either.
+      // A manifest without rng was written before the generator was named: its draws were MT19937's.
+      const canon = (c: ResolvedTrainConfig) => ({ ...c, backend: canonicalBackend(c.backend), rng: recordedRng(c, 'rng') });
       const diff = sameConfig(canon(manifest.config), canon(cfg));
+      if (diff === 'rng')
+        throw new TrainConfigError(
+          'rng',
+          cfg.rng,
+          `the generator of the run being resumed in ${dir} ('${recordedRng(manifest.config)}'; pass --rng ${recordedRng(manifest.config)} to resume it)`,
+        );
       if (diff)
         throw new TrainConfigError(
           diff,
@@ -426,7 +433,7 @@ async function trainRunLocked({ config: cfg, spec }: ReturnType<typeof resolveTr
       divergedAt: manifest.divergedAt,
     };
   }
-  const data = loadData(cfg.data, cfg.seed, spec.inputDim, cfg.loss === 'xent');
+  const data = loadData(cfg.data, cfg.seed, spec.inputDim, cfg.loss === 'xent', cfg.rng);
   const rate = await loadCorrelationAwareRate();
   const tr = new Trainer(cfg, spec, data, rate, backend.name);
   try {

@@ -16,8 +16,8 @@ import { type Quantity, record, type SPRecord } from '../records/index.js';
 import type { ResolvedTrainConfig } from './config.js';
 import type { Dataset, HostBatch } from './data/index.js';
 import { combineFactors, degeneracyOf, type UnitSums } from './factors.js';
-import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
 import { exactFactorsApply } from './layers/index.js';
+import { accuracyOf, type BatchTargets, lossTensor } from './loss.js';
 import { type Capture, disposeCapture, emptyCapture, Mlp } from './model.js';
 import { explicitTranspose, sumSquares } from './ops.js';
 import { clipFactors, Optimizer } from './optim.js';
@@ -77,7 +77,7 @@ export class Trainer {
     this.cfg = cfg;
     this.spec = spec;
     this.data = data;
-    this.model = Mlp.fromSeed(spec, data.nOut, cfg.seed);
+    this.model = Mlp.fromSeed(spec, data.nOut, cfg.seed, cfg.rng);
     this.opt = new Optimizer(cfg.optimizer, this.model.info);
     this.probes = new ProbeSchedule(cfg.probe, cfg.steps);
     this.fields = specFields(spec);
@@ -91,6 +91,7 @@ export class Trainer {
     return record(this.fields, 'trained', q, layer, value, {
       step,
       seed: this.cfg.seed,
+      rng: this.cfg.rng,
       tags: tags ? { ...this.tags, ...tags } : this.tags,
     });
   }

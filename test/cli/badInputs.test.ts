@@ -270,6 +270,14 @@ const CASES: [string[], string[]][] = [
     ['--loss', '"hinge"', 'readout'],
   ],
   [
+    ['sample', '--rng', 'pcg64'],
+    ['--rng', '"pcg64"', 'philox4x32-10 | mt19937'],
+  ],
+  [
+    ['train', '--rng', 'MT19937'],
+    ['--rng', '"MT19937"', 'philox4x32-10 | mt19937'],
+  ],
+  [
     ['sample', '--batch', '1', '--depth', '3', '--width', '8'],
     ['--batch', '"1"', '>= 2'],
   ],

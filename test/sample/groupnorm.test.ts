@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { drawLinear, drawNetwork, type Layer, layersOf, makeSpec, type NetworkSpec } from '../../src/network/index.js';
 import { gnNormalize, lnNormalize, SAMPLE_LAYERS } from '../../src/sample/layers/index.js';
 import { forwardBackward, layerListCheck, sampleNet } from '../../src/sample/network.js';
-import { fillGaussian } from './fastDraws.js';
 import { runCli } from '../helpers/cli.js';
+import { fillGaussian } from './fastDraws.js';
 import { type Eval, fdCheck } from './fdCheck.js';
 
 const U = 2 ** -53;
@@ -211,8 +211,11 @@ describe('groupnorm backward against central differences (float64)', () => {
   });
 
   it('a whole net: dense → GN(2) → gelu ×3, ∂L/∂W_l and ∂L/∂h_l (perturb hook) against differences of the loss', () => {
+    // width 6, 3 units a group: with 2 a group (width 4) GN's output is ±√(v/(v+ε)) per pair, so ∂L/∂W of the
+    // first block is of order ε/v and fell below the non-vacuity floor 1e-3 for most seeds (seed 3 under MT19937
+    // was one of the few above it; 2 of 10 seeds under either generator): a property of the seed, not a check
     const layers = Array.from({ length: 3 }, () => [
-      { kind: 'dense', width: 4, sigmaB2: 0.05 },
+      { kind: 'dense', width: 6, sigmaB2: 0.05 },
       { kind: 'groupnorm', groups: 2, gamma: 1.2, beta: 0.1, eps: 1e-3 },
       { kind: 'act', activation: 'gelu' },
     ]).flat();
@@ -221,7 +224,7 @@ describe('groupnorm backward against central differences (float64)', () => {
     const ps = drawNetwork(spec, seed);
     const { dh, dW } = forwardBackward(spec, seed, { loss: 'xent', params: ps, keepGradients: true, backend: 'typescript' }).gradients!;
     // the loss sums B terms through 3 blocks of ≤ (B·n + 4n + 20)-long chains, relative to |L| + B
-    const chain = 3 * (4 * 4 + 4 * 4 + 20);
+    const chain = 3 * (4 * 6 + 4 * 6 + 20);
     const lossAt = (perturb?: (l: number, h: Float64Array) => void): Eval => {
       const f = forwardBackward(spec, seed, { loss: 'xent', params: ps, perturb, backend: 'typescript' }).loss;
       return { f, F: Math.abs(f) + 4 };

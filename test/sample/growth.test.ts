@@ -6,10 +6,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lgamma, makeSpec } from '../../src/network/index.js';
 import { summarize } from '../../src/records/index.js';
-import { bnGradientRate } from '../../src/theory/index.js';
-import { fastGaussianNetwork } from './fastDraws.js';
 import { forwardBackward, growthEstimate, interiorLayers, type LayerStats } from '../../src/sample/index.js';
+import { bnGradientRate } from '../../src/theory/index.js';
 import { expectAgrees, expectResolves } from '../helpers/agreement.js';
+import { fastGaussianNetwork } from './fastDraws.js';
 
 // Standard errors allowed on top of each systematic allowance, above the default AGREEMENT_Z = 2: 9 checks
 // here (3 BN rates, 2 plain nets, 4 forward statistics), and two-sided 3σ keeps the family-wise false alarm at
@@ -112,7 +112,11 @@ describe('forward statistics', () => {
     const B = 8;
     const gamma = 1.5;
     const spec = makeSpec({ depth: 12, width: 1024, batch: B, bn: { gamma }, init: { sigmaW2: 2 } });
-    const all = [1, 2, 3].map((s) => forwardBackward(spec, s, { params: fastGaussianNetwork(spec, 100 + s) }));
+    // 12 seeds: with 3 the standard error, itself estimated from 2 degrees of freedom, resolved the 1% band
+    // only for lucky seeds (seeds 1–3 under MT19937 did; about half of other triples, under either generator,
+    // did not), so the power check was a property of the seed, not of the test
+    const seeds = Array.from({ length: 12 }, (_, i) => i + 1);
+    const all = seeds.map((s) => forwardBackward(spec, s, { params: fastGaussianNetwork(spec, 100 + s) }));
     const layerMean = (a: Float64Array, from: number) => {
       let t = 0;
       for (let l = from; l < a.length; l++) t += a[l];

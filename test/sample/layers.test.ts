@@ -5,28 +5,29 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_RNG,
   drawLinear,
   drawNetwork,
   drawReadout,
   gaussianInputs,
-  type Layer,
   LAYER_KINDS,
+  type Layer,
   type LinearParams,
   type LossKind,
+  MLP_PRESET_NAMES,
   makeSpec,
   type NetworkSpec,
   parseActivation,
-  MLP_PRESET_NAMES,
   SpecError,
   type SpecInput,
 } from '../../src/network/index.js';
 import { summarize } from '../../src/records/index.js';
 import { SAMPLE_LAYERS } from '../../src/sample/layers/index.js';
-import { forwardBackward, layerListCheck, readoutConstantReason, RoundOffGradientError, roundOffBound } from '../../src/sample/network.js';
+import { forwardBackward, layerListCheck, RoundOffGradientError, readoutConstantReason, roundOffBound } from '../../src/sample/network.js';
 import { growthEstimate, interiorLayers } from '../../src/sample/sampler.js';
 import { sampleJacobian } from '../../src/sample/spectrum.js';
-import { fastGaussianNetwork, fillGaussian } from './fastDraws.js';
 import { expectAgrees, expectExcludes, expectResolves } from '../helpers/agreement.js';
+import { fastGaussianNetwork, fillGaussian } from './fastDraws.js';
 
 const U = 2 ** -53;
 
@@ -464,21 +465,23 @@ describe('checkpointed and kept caches agree bit for bit', () => {
 
 describe('a wide LayerNorm net: gradient growth per block ≈ E[φ′²]/E[φ²] = 1 for ReLU', () => {
   // Standard errors allowed (expectAgrees, the rule of compare and reproduce), above the default AGREEMENT_Z = 2.
-  // Each SE is over 8 seeds, so the errors are t with 7 degrees of freedom. The growth: one check, two-sided tail
-  // 2.0% at 3 (8.6% at 2). The 17 interior blocks: tail 0.52% each at 4, so ≤ 9% for the family from the band
-  // alone and less with the 0.02 allowance on top (at 3: 17 × 2% ≈ 34%).
+  // Each SE is over 16 seeds, so the errors are t with 15 degrees of freedom. The growth: one check, two-sided
+  // tail 0.9% at 3 (6.4% at 2). The 17 interior blocks: tail 0.12% each at 4, so ≤ 2% for the family from the
+  // band alone and less with the 0.02 allowance on top (at 3: 17 × 0.9% ≈ 15%).
   const Z_SEEDS = 3;
   const Z_BLOCKS = 4;
-  it('linear-ln-act, ReLU, width 1024, σ_w² = 2, B = 16, depth 24, 8 seeds', () => {
+  it('linear-ln-act, ReLU, width 1024, σ_w² = 2, B = 16, depth 24, 16 seeds', () => {
     // Per block ‖∂L/∂h_l‖² = ‖P⊥_i s_i (φ′ ⊙ W_{l+1}ᵀ g)‖² with s_i = 1/√(var_n h_l(i) + ε): ‖Wᵀg‖² ≈ σ_w²‖g‖²,
     // φ′² keeps E φ′² = 1/2, s² ≈ 1/(σ_w² E φ²) = 1, P⊥ (1 and ẑ_i per sample) keeps (n−2)/n: the rate is
     // E[φ′²]/E[φ²]·(1 − 2/n) + O(1/n) = 0.998 + O(10⁻³) at n = 1024. Tolerance: 0.5% for the O(1/n) terms
     // (a few units of 1/n = 0.1%) plus Z_SEEDS SE of the spread over seeds.
     const spec = makeSpec({ depth: 24, width: 1024, batch: 16, order: 'linear-ln-act', activation: 'relu', bn: { eps: 1e-5 } });
-    const all = [1, 2, 3, 4, 5, 6, 7, 8].map((s) => forwardBackward(spec, s, { params: fastGaussianNetwork(spec, s) }));
+    // 16 seeds: with 8, seeds 1–8 under MT19937 gave se 0.0030, but seeds 9–16 and 17–24 gave 0.0045 and 0.0047
+    // (Philox: 0.0049, 0.0068), above the 0.004 the power check needs: it held for one lucky set of seeds
+    const all = Array.from({ length: 16 }, (_, i) => i + 1).map((s) => forwardBackward(spec, s, { params: fastGaussianNetwork(spec, s) }));
     const { growth, se } = growthEstimate(all, interiorLayers(spec.depth));
     const opts = { relTol: 0.005, se, z: Z_SEEDS };
-    expectResolves(opts, 1, 0.012); // power: 3 SE below 1.2% (measured se 0.0030)
+    expectResolves(opts, 1, 0.012); // power: 3 SE below 1.2%
     expectAgrees(1, growth, opts, 'sampled growth');
     expectExcludes(Math.PI / (Math.PI - 1), growth, opts, "BatchNorm's large-batch rate π/(π−1)");
     // the per-block picture matches too: every interior block's mean over seeds
@@ -493,7 +496,8 @@ describe('a wide LayerNorm net: gradient growth per block ≈ E[φ′²]/E[φ²]
 describe('the Jacobian sampler (src/sample/spectrum.ts) on the kernel table', () => {
   /** Sample 0's Jacobian, statistics held fixed, by naive loops written here (the spectrum's definition). */
   function naiveJacobian(spec: NetworkSpec, seed: number, x0: Float64Array): Float64Array {
-    const ps = drawNetwork(spec, seed);
+    // the sampler's draws: the run generator (the bare drawNetwork defaults to mt19937)
+    const ps = drawNetwork(spec, seed, { rng: DEFAULT_RNG });
     const act = parseActivation(spec.activation as string);
     const bn = spec.order === 'linear-bn-act';
     const Bn = bn ? (spec.batch as number) : 1;
@@ -542,7 +546,7 @@ describe('the Jacobian sampler (src/sample/spectrum.ts) on the kernel table', ()
       const got = sampleJacobian(spec, 5, { q: 0.7 });
       // the input the sampler used: the same draw, rescaled to q = 0.7 for the smooth no-BN net
       const Bn = spec.order === 'linear-bn-act' ? (spec.batch as number) : 1;
-      const x = gaussianInputs(Bn, spec.inputDim, 5, 0, 'jacobian');
+      const x = gaussianInputs(Bn, spec.inputDim, 5, 0, 'jacobian', { rng: DEFAULT_RNG });
       if (spec.order === 'linear-act') {
         const ss = x.reduce((a, v) => a + v * v, 0);
         const c = Math.sqrt((((0.7 - spec.init.sigmaB2) / spec.init.sigmaW2) * spec.inputDim) / ss);

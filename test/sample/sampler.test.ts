@@ -27,11 +27,13 @@ describe('sampleNetwork', () => {
 
   it('input correlation ρ = 0.9 leaves the BN rate unchanged (theory-notes P8) and is tagged on the records', async () => {
     const spec = makeSpec({ depth: 12, width: 128, batch: 16 });
-    const iid = await sampleNetwork(spec, { seeds: 4, threads: 1, predictedGrowth: null });
-    const cor = await sampleNetwork(spec, { seeds: 4, threads: 1, inputCorrelation: 0.9, predictedGrowth: null });
+    // 16 seeds: with 4, the se (from 3 degrees of freedom) ranged 0.007–0.036 over six sets of seeds under either
+    // generator, and the power check held for about half of them (seeds 1–4 under MT19937 among them)
+    const iid = await sampleNetwork(spec, { seeds: 16, threads: 1, predictedGrowth: null });
+    const cor = await sampleNetwork(spec, { seeds: 16, threads: 1, inputCorrelation: 0.9, predictedGrowth: null });
     const opts = { relTol: 0, se: Math.hypot(iid.measuredGrowthSE, cor.measuredGrowthSE), z: Z_PAIR };
     expectAgrees(iid.measuredGrowth, cor.measuredGrowth, opts, 'growth at ρ = 0.9');
-    // power: z·se is below 5% of the rate (measured 2.5%), so a correlation that moved the rate by 5% would fail
+    // power: z·se is below 5% of the rate, so a correlation that moved the rate by 5% would fail
     expectResolves(opts, iid.measuredGrowth, 0.05 * iid.measuredGrowth);
     const tag = cor.records.find((r) => r.quantity === 'growth')!.tags!;
     expect(tag.inputCorrelation).toBe(0.9);

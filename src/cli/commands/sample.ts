@@ -1,12 +1,12 @@
 // signalprop sample: K random networks of a spec at initialization, per-layer statistics and the
 // measured gradient growth next to the theory's prediction.
 import type { Command } from 'commander';
-import { LOSSES, type LossKind, specToJSON } from '../../network/index.js';
-import type { SPRecord } from '../../records/index.js';
-import { checkOutPath, numberFlag, progress, UsageError, writeFileAtomic } from '../io.js';
 import { capThreads, estimateSample, machineCores, memoryProblem } from '../../io/memory.js';
 import { canonicalBackend, NATIVE_ALIASES } from '../../io/native.js';
+import { LOSSES, type LossKind, specToJSON } from '../../network/index.js';
+import type { SPRecord } from '../../records/index.js';
 import { type BackendChoice, isBackendChoice, SAMPLE_BACKENDS } from '../../sample/linalg.js';
+import { checkOutPath, numberFlag, progress, RNG_FLAG_HELP, rngFlag, UsageError, writeFileAtomic } from '../io.js';
 import { nonFiniteCell, reportNonFinite } from '../nonFinite.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
@@ -62,12 +62,13 @@ export function register(program: Command): void {
       `${LOSSES.join(' | ')} (default readout; projection where a readout is constant: φ(γẑ + β) affine after BN; mse for linear-act-bn)`,
     )
     .option('--input-correlation <rho>', 'within-batch correlation ρ of the Gaussian inputs, in [0, 1) (default 0)')
+    .option('--rng <name>', RNG_FLAG_HELP)
     .option('--threads <n>', 'worker threads (default: every core)')
     .option(
       '--backend <name>',
       `float64 kernels: auto (native when the native addon is built, else typescript) | native | typescript (default auto); native is the canonical name, ${NATIVE_ALIASES.join(' and ')} are accepted for it`,
     )
-    .option('--json', 'print { spec, measuredGrowth, measuredGrowthSE, predictedGrowth, records } as JSON')
+    .option('--json', 'print { spec, measuredGrowth, measuredGrowthSE, predictedGrowth, seeds, rng, records } as JSON')
     .option('--out <file>', 'also write that JSON to a file (atomically)')
     .action(async (opts: Record<string, any>) => {
       const spec = specFromFlags(opts);
@@ -75,6 +76,7 @@ export function register(program: Command): void {
       const seeds = numberFlag('--seeds', opts.seeds, { int: true, min: 1, max: 100000 }) ?? 8;
       const seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 }) ?? 1;
       const threads = numberFlag('--threads', opts.threads, { int: true, min: 1, max: 1024 });
+      const rng = rngFlag(opts.rng);
       const rho = numberFlag('--input-correlation', opts.inputCorrelation, { min: 0 });
       if (rho !== undefined && !(rho < 1))
         throw new UsageError(`--input-correlation: "${opts.inputCorrelation}" is not allowed; expected a number >= 0 and < 1`);
@@ -125,6 +127,7 @@ export function register(program: Command): void {
         baseSeed: seed,
         loss,
         inputCorrelation: rho,
+        rng,
         threads: threadsUsed,
         backend,
         onProgress: (done, total) => {
@@ -142,6 +145,7 @@ export function register(program: Command): void {
         predictedGrowth: res.predictedGrowth,
         interior: res.interior,
         seeds: res.seeds,
+        rng: res.rng,
         backend: res.backend,
         loss: res.loss,
         lossNote: res.lossNote,
@@ -161,7 +165,7 @@ export function register(program: Command): void {
           ? `measured growth of ‖∂L/∂h‖² per layer: none (depth ${spec.depth} has no interior layers: layer 1 is not at the fixed point; the growth needs depth >= 3)`
           : `measured growth of ‖∂L/∂h‖² per layer: ${fmt(res.measuredGrowth)} ± ${fmt(res.measuredGrowthSE)} (SE; geometric mean over layers ${res.interior[0]}–${res.interior[1]} and ${seeds} seed(s))`,
         `predicted growth (theory): ${res.predictedGrowth === null ? 'none for this spec' : fmt(res.predictedGrowth)}`,
-        `kernels: ${res.backend}`,
+        `kernels: ${res.backend}; generator: ${res.rng}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

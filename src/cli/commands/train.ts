@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { LockError } from '../../io/lock.js';
+import { capThreads, estimateTrain, memoryProblem } from '../../io/memory.js';
+import { NATIVE_ALIASES } from '../../io/native.js';
 import { type NetworkSpec, specToJSON } from '../../network/index.js';
 import {
   BACKENDS,
@@ -16,12 +18,23 @@ import {
   TrainConfigError,
   trainRun,
 } from '../../train/index.js';
-import { capThreads, estimateTrain, memoryProblem } from '../../io/memory.js';
-import { NATIVE_ALIASES } from '../../io/native.js';
-import { checkOutPath, numberFlag, readJsonFile, UsageError } from '../io.js';
+import { checkOutPath, numberFlag, RNG_FLAG_HELP, readJsonFile, rngFlag, UsageError } from '../io.js';
 import { addSpecFlags, specFromFlags } from '../specFlags.js';
 
-const TRAIN_FIELDS = ['spec', 'data', 'loss', 'optimizer', 'schedule', 'clip', 'steps', 'seed', 'probe', 'backend', 'checkpointEvery'];
+const TRAIN_FIELDS = [
+  'spec',
+  'data',
+  'loss',
+  'optimizer',
+  'schedule',
+  'clip',
+  'steps',
+  'seed',
+  'rng',
+  'probe',
+  'backend',
+  'checkpointEvery',
+];
 
 function asObject(v: unknown, key: string): Record<string, unknown> {
   if (v == null) return {};
@@ -125,6 +138,8 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
   if (opts.clipLayer !== undefined) cfg.clip = { kind: 'layer', maxNorm: numberFlag('--clip-layer', opts.clipLayer) };
   cfg.steps = numberFlag('--steps', opts.steps, { int: true, min: 1 }) ?? file.steps ?? 100;
   cfg.seed = numberFlag('--seed', opts.seed, { int: true, min: 1, max: 2147483647 }) ?? file.seed ?? 1;
+  const rng = rngFlag(opts.rng);
+  if (rng !== undefined) cfg.rng = rng;
   if (opts.backend !== undefined) cfg.backend = opts.backend;
   if (opts.probes === false && (opts.probeEvery !== undefined || opts.probeDense !== undefined)) {
     const [flag, v] = opts.probeEvery !== undefined ? ['--probe-every', opts.probeEvery] : ['--probe-dense', opts.probeDense];
@@ -182,6 +197,7 @@ export function register(program: Command): void {
     .option('--clip-layer <maxNorm>', 'per-layer (per-tensor) gradient-norm clipping')
     .option('--steps <n>', 'training steps (default 100)')
     .option('--seed <s>', 'seed, an integer >= 1 (default 1)')
+    .option('--rng <name>', `${RNG_FLAG_HELP}; --resume needs the run's own`)
     .option(
       '--backend <name>',
       `${BACKENDS.join(' | ')} (default auto: native when the native addon is built, else wasm; node/node-gpu need @tensorflow/tfjs-node(-gpu) installed); native is the canonical name, ${NATIVE_ALIASES.join(' and ')} are accepted for it`,
@@ -197,7 +213,7 @@ export function register(program: Command): void {
   addSpecFlags(cmd);
   cmd.addHelpText(
     'after',
-    '\n--config <file> holds a train config {spec, data, loss, optimizer, schedule, clip, steps, seed, probe, backend} (see docs/training.md) or a bare spec; flags override it.',
+    '\n--config <file> holds a train config {spec, data, loss, optimizer, schedule, clip, steps, seed, rng, probe, backend} (see docs/training.md) or a bare spec; flags override it.',
   );
   cmd.action(async (opts: Record<string, any>) => {
     if (opts.resume && !opts.out) throw new UsageError('--resume: needs --out <runDir> (the run to continue)');

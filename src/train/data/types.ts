@@ -1,4 +1,5 @@
 // What every data source of the trainer provides (index.ts holds the table of sources).
+import type { RngName } from '../../network/index.js';
 
 /** One batch on the host (float32, row-major). */
 export interface HostBatch {
@@ -38,6 +39,6 @@ export interface DataSource<C extends { kind: string }> {
   parse(ctx: ParseContext): C;
   /** The input dimension the config implies, when it does (else null: the spec's inputDim). */
   dim(cfg: C): number | null;
-  /** Load it; `seed` is the run's data seed, `inputDim` the spec's. */
-  load(cfg: C, seed: number, inputDim: number, classify: boolean): Dataset;
+  /** Load it; `seed` is the run's data seed, `inputDim` the spec's, `rng` the generator of its draws. */
+  load(cfg: C, seed: number, inputDim: number, classify: boolean, rng: RngName): Dataset;
 }
