@@ -1,12 +1,14 @@
 // The sampler's hot loop: one forward + backward with per-layer statistics (depth 32, width 512,
 // batch 128, Linear-BN-ReLU, float64, readout loss) against PyTorch CPU (Debian's python3-torch,
 // bench/sample_torch.py) doing the same work, in one run, interleaved in rounds so that load on the
-// machine hits both alike. Then the throughput of sampling K seeds on 1 thread vs every core.
+// machine hits both alike; and the per-seed cost, a new seed's whole job (its weights, inputs and readout
+// drawn: Philox4x32-10 on the addon for us, torch.randn for PyTorch, then forward, backward, statistics).
+// Then the throughput of sampling K seeds on 1 thread vs every core.
 // Usage: npx tsx bench/sample.ts [rounds=3] [repsPerRound=3]
 import { spawnSync } from 'node:child_process';
 import os, { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { drawNetwork, gaussianInputs, makeSpec } from '../src/network/index.js';
+import { drawNetwork, gaussianInputs, makeSpec, PHILOX } from '../src/network/index.js';
 import { forwardBackward, kernels, nativeKernels, nativeKernelsError, sampleNetwork } from '../src/sample/index.js';
 import { type SummaryRow, saveSummary } from './common.js';
 
@@ -45,7 +47,22 @@ function ours(backend: 'native' | 'typescript', threads: number, n: number): num
   return out;
 }
 
-function torch(threads: number, n: number): { autograd: number[]; manual: number[]; version: string } | null {
+// A new seed's whole job each call (seeds 2, 3, …: weights, inputs and readout drawn, then the pass).
+let nextSeed = 2;
+function oursFresh(threads: number, n: number): number[] {
+  const k = kernels('native');
+  k.setThreads(threads);
+  forwardBackward(spec, nextSeed++, { backend: 'native', rng: PHILOX }); // warm
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    forwardBackward(spec, nextSeed++, { backend: 'native', rng: PHILOX });
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+function torch(threads: number, n: number): { autograd: number[]; manual: number[]; fresh: number[]; version: string } | null {
   const script = fileURLToPath(new URL('./sample_torch.py', import.meta.url));
   const r = spawnSync('/usr/bin/python3', [script, JSON.stringify({ depth, width, batch, reps: n, threads })], { encoding: 'utf8' });
   if (r.status !== 0) {
@@ -53,7 +70,7 @@ function torch(threads: number, n: number): { autograd: number[]; manual: number
     return null;
   }
   const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  return { autograd: o.autograd_ms, manual: o.manual_ms, version: o.torch };
+  return { autograd: o.autograd_ms, manual: o.manual_ms, fresh: o.fresh_ms, version: o.torch };
 }
 
 const loadStart = os.loadavg()[0];
@@ -64,21 +81,40 @@ process.stderr.write(`kernels: ${native ? 'openblas' : `typescript only (${nativ
 const rows: string[] = [];
 const gf = (flops: number, ms: number) => (flops / (ms * 1e6)).toFixed(1);
 for (const threads of [cores, 1]) {
-  const t: Record<string, number[]> = { ours: [], autograd: [], manual: [] };
+  const t: Record<string, number[]> = { ours: [], oursFresh: [], autograd: [], manual: [], fresh: [] };
   let version = '';
   for (let r = 0; r < rounds; r++) {
     process.stderr.write(`threads ${threads}: round ${r + 1}/${rounds}\n`);
-    if (native) t.ours.push(...ours('native', threads, reps));
+    if (native) {
+      t.ours.push(...ours('native', threads, reps));
+      t.oursFresh.push(...oursFresh(threads, reps));
+    }
     const p = torch(threads, reps);
     if (p) {
       t.autograd.push(...p.autograd);
       t.manual.push(...p.manual);
+      t.fresh.push(...p.fresh);
       version = p.version;
     }
   }
-  const m = { ours: median(t.ours), autograd: median(t.autograd), manual: median(t.manual) };
+  const m = {
+    ours: median(t.ours),
+    oursFresh: median(t.oursFresh),
+    autograd: median(t.autograd),
+    manual: median(t.manual),
+    fresh: median(t.fresh),
+  };
   if (t.ours.length && t.autograd.length)
     summary.push({ what, threads, oursMs: m.ours, peer: `PyTorch ${version} autograd`, peerMs: m.autograd, ratio: m.ours / m.autograd });
+  if (t.oursFresh.length && t.fresh.length)
+    summary.push({
+      what: `per-seed cost (Philox draw on the addon + forward + backward + statistics), depth ${depth}, width ${width}, B ${batch}, float64`,
+      threads,
+      oursMs: m.oursFresh,
+      peer: `PyTorch ${version} torch.randn + autograd`,
+      peerMs: m.fresh,
+      ratio: m.oursFresh / m.fresh,
+    });
   rows.push(
     `threads=${threads}  signalprop (OpenBLAS f64): ${m.ours.toFixed(1)} ms  [${gf(nominalFlops, m.ours)} nominal GFLOP/s, ${gf(oursFlops, m.ours)} executed]`,
   );
@@ -87,6 +123,9 @@ for (const threads of [cores, 1]) {
   );
   rows.push(
     `threads=${threads}  torch manual (same algorithm as ours): ${m.manual.toFixed(1)} ms  [${gf(oursFlops, m.manual)} executed GFLOP/s]   ratio torch/ours = ${(m.manual / m.ours).toFixed(2)}`,
+  );
+  rows.push(
+    `threads=${threads}  per seed, weights drawn: signalprop (Philox on the addon) ${m.oursFresh.toFixed(1)} ms, torch.randn + autograd ${m.fresh.toFixed(1)} ms   ratio ours/torch = ${(m.oursFresh / m.fresh).toFixed(2)}`,
   );
 }
 const tsTimes = ours('typescript', 1, 2);
@@ -107,19 +146,19 @@ if (one) {
   });
 }
 
-// Sampling K seeds end to end (weights drawn with the spec's stdlib streams, forward, backward, records).
+// Sampling K seeds end to end (weights drawn with Philox, forward, backward, records).
 const K = 4 * cores;
 const seedRun = async (threads: number) => {
   if (native) native.setThreads(threads === 1 ? 1 : cores);
   const t = performance.now();
-  await sampleNetwork(spec, { seeds: K, threads, predictedGrowth: null });
+  await sampleNetwork(spec, { seeds: K, threads, predictedGrowth: null, rng: PHILOX });
   return performance.now() - t;
 };
 const t1 = await seedRun(1);
 const tCold = await seedRun(cores); // includes starting the worker threads (tsx loads the module graph in each)
 const tn = await seedRun(cores); // the pool is shared and warm now, as in a sweep or a reproduce run
 const td = performance.now();
-drawNetwork(spec, 2);
+drawNetwork(spec, 2, { rng: PHILOX });
 const draw = performance.now() - td;
 rows.push(
   `sampling ${K} seeds: 1 thread ${(t1 / 1000).toFixed(2)} s (${((K * 1000) / t1).toFixed(2)} nets/s), ${cores} worker threads ${(tn / 1000).toFixed(2)} s warm (${((K * 1000) / tn).toFixed(2)} nets/s, speed-up ${(t1 / tn).toFixed(2)}×), ${(tCold / 1000).toFixed(2)} s cold (thread start included); drawing one net's weights alone: ${draw.toFixed(0)} ms`,

@@ -1,12 +1,14 @@
 """PyTorch peer for bench/sample.ts: one forward+backward of a Linear-BN-ReLU net at initialization
 with the same per-layer statistics as signalprop's sampler, in float64 on CPU.
 
-Two variants, both computing the same numbers:
+Three variants, all computing the same numbers:
   autograd  what a PyTorch user writes: nn.Linear + F.batch_norm(training=True) + ReLU, loss.backward(),
             retain_grad() on every pre-BN h_l, ||W.grad||^2, plus the forward statistics.
   manual    the algorithm signalprop uses: hand-written BN backward, ||dW||^2 from Gram matrices
             (||g^T x||_F^2 = <g g^T, x x^T>), no dW formed; the same flop count as ours.
-Prints one JSON line: {"torch": version, "threads": n, "autograd_ms": [...], "manual_ms": [...], "check": {...}}.
+  fresh     a new seed's whole job: the weights, inputs and readout drawn with torch.randn (scaled as the
+            init says), then the autograd step (what signalprop's per-seed cost includes: its draws).
+Prints one JSON line: {"torch": version, "threads": n, "autograd_ms": [...], "manual_ms": [...], "fresh_ms": [...], "check_…": {...}}.
 """
 import json
 import math
@@ -33,7 +35,7 @@ def main():
         iu = torch.triu_indices(B, B, 1)
         return C[iu[0], iu[1]].mean()
 
-    def autograd_step():
+    def autograd_step(Ws=Ws, x0=x0, r=r):
         params = [W.clone().requires_grad_(True) for W in Ws]
         x = x0
         hs, stats = [], []
@@ -84,8 +86,14 @@ def main():
                 g = g @ Ws[l]
         return gh, gw, stats
 
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "autograd_ms": [], "manual_ms": []}
-    for name, fn in (("autograd", autograd_step), ("manual", manual_step)):
+    def fresh_step():
+        Wf = [torch.randn(N, N, dtype=dt) * math.sqrt(2.0 / N) for _ in range(L)]
+        xf = torch.randn(B, N, dtype=dt)
+        rf = torch.randn(N, dtype=dt) * math.sqrt(1.0 / N)
+        return autograd_step(Wf, xf, rf)
+
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "autograd_ms": [], "manual_ms": [], "fresh_ms": []}
+    for name, fn in (("autograd", autograd_step), ("manual", manual_step), ("fresh", fresh_step)):
         fn()  # warm up
         for _ in range(reps):
             t = time.perf_counter()

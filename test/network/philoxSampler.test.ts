@@ -8,6 +8,7 @@ import { nativePhiloxFill, nativeRandom, nativeUnavailableReason } from '../../s
 import { fillNormalPhilox, type PhiloxNormalFill, philoxKey, setPhiloxNormalFill } from '../../src/network/philox.js';
 import { drawNetwork, drawReadout, gaussianInputs } from '../../src/network/random.js';
 import { makeSpec } from '../../src/network/spec.js';
+import { forwardBackward, sampleNetwork } from '../../src/sample/index.js';
 
 // what src/io/native.ts registered when it loaded (before any test here replaces it)
 const registered = setPhiloxNormalFill(null);
@@ -89,4 +90,37 @@ describe.skipIf(random === null)(`the addon's fill gives the TypeScript draws${w
     const other = withFill(counting, () => drawNetwork(spec, 12, PH)[0].W);
     expect(firstDiff(other, ts[0])).toBe(0);
   });
+  it("the sampler's per-seed statistics and records: the same bits with the addon's fill as without (1 thread)", async () => {
+    const opts = { seeds: 3, threads: 1, rng: 'philox4x32-10', predictedGrowth: null } as const;
+    const ts = await withFillAsync(null, () => sampleNetwork(spec, opts));
+    const before = calls;
+    const nat = await withFillAsync(counting, () => sampleNetwork(spec, opts));
+    // each seed draws its weights and inputs (and readout) through the fill
+    expect(calls - before).toBeGreaterThanOrEqual(3 * (spec.depth + 1));
+    expect(nat.records.length).toBe(ts.records.length);
+    expect(JSON.stringify(nat.records)).toBe(JSON.stringify(ts.records));
+    expect(nat.measuredGrowth).toBe(ts.measuredGrowth);
+    // and one seed's layer statistics, compared as numbers (JSON writes every double exactly)
+    const one = (fill: PhiloxNormalFill | null) => withFill(fill, () => forwardBackward(spec, 5, { rng: 'philox4x32-10' }));
+    expect(JSON.stringify(one(counting))).toBe(JSON.stringify(one(null)));
+    // the records can differ: another base seed gives other numbers
+    const shifted = await withFillAsync(counting, () => sampleNetwork(spec, { ...opts, baseSeed: 2 }));
+    expect(JSON.stringify(shifted.records)).not.toBe(JSON.stringify(ts.records));
+  });
+  it('sampled on 2 worker threads (each loads src/io/native.ts, which registers the addon fill there): the records of 1 thread without it', async () => {
+    const opts = { seeds: 2, rng: 'philox4x32-10', predictedGrowth: null } as const;
+    const ts = await withFillAsync(null, () => sampleNetwork(spec, { ...opts, threads: 1 }));
+    const workers = await sampleNetwork(spec, { ...opts, threads: 2 });
+    expect(JSON.stringify(workers.records)).toBe(JSON.stringify(ts.records));
+  });
 });
+
+/** withFill for an async f: the fill stays set until f's promise settles. */
+async function withFillAsync<T>(fill: PhiloxNormalFill | null, f: () => Promise<T>): Promise<T> {
+  const before = setPhiloxNormalFill(fill);
+  try {
+    return await f();
+  } finally {
+    setPhiloxNormalFill(before);
+  }
+}
