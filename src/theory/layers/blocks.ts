@@ -392,15 +392,21 @@ export interface RecognisedBlocks {
 
 /** A block's layers without its width, so that blocks of different widths compare equal. */
 function blockKey(block: readonly Layer[]): string {
-  return JSON.stringify(layersToJSON(block), (k, v) => (k === 'width' ? undefined : v));
+  let k = blockKeys.get(block);
+  if (k === undefined) {
+    k = JSON.stringify(layersToJSON(block), (key, v) => (key === 'width' ? undefined : v));
+    blockKeys.set(block, k);
+  }
+  return k;
 }
+const blockKeys = new WeakMap<readonly Layer[], string>();
 
 const isPrimitive = (v: unknown) => v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
 
 /**
  * Whether two layers have the same own keys in the same order and the same primitive value under every key
- * but width (=== : NaN and objects fail). Where it holds their JSON (layersToJSON, width dropped) is the
- * same text; where it fails, sameBlock compares that text.
+ * but width (=== : NaN and objects fail), a residual's inner layers compared the same way. Where it holds
+ * their JSON (layersToJSON, width dropped) is the same text; where it fails, sameBlock compares that text.
  */
 function sameFields(a: Layer, b: Layer): boolean {
   if (a === b) return true;
@@ -412,18 +418,22 @@ function sameFields(a: Layer, b: Layer): boolean {
     if (k !== kb[i]) return false;
     if (k === 'width') continue;
     const va = (a as unknown as Record<string, unknown>)[k];
-    if (!isPrimitive(va) || va !== (b as unknown as Record<string, unknown>)[k]) return false;
+    const vb = (b as unknown as Record<string, unknown>)[k];
+    if (k === 'layers' && a.kind === 'residual' && b.kind === 'residual') {
+      if (!sameLayers(a.layers, b.layers)) return false;
+    } else if (!isPrimitive(va) || va !== vb) return false;
   }
   return true;
 }
+
+const sameLayers = (a: readonly Layer[], b: readonly Layer[]) => a.length === b.length && a.every((l, i) => sameFields(l, b[i]));
 
 /**
  * blockKey(a) === blockKey(b), without the JSON where the layers' fields already agree (a net of 1,000
  * identical blocks compared layer by layer costs 1,000 JSON texts otherwise).
  */
 export function sameBlock(a: readonly Layer[], b: readonly Layer[]): boolean {
-  if (a.length === b.length && a.every((l, i) => sameFields(l, b[i]))) return true;
-  return blockKey(a) === blockKey(b);
+  return sameLayers(a, b) || blockKey(a) === blockKey(b);
 }
 
 /** The segment of one block (its kinds, in a residual wrapper or not), or null. */
