@@ -2,11 +2,19 @@
 // B from 4 to 4,096 for tanh (target < 1 s), (3) side by side with a numpy peer that evaluates Thm 7 as
 // printed on a 2-D grid (bench/theory_numpy.py), on every 16th B, as a ratio of per-B times.
 // Medians over repetitions; the first (cold) run is reported separately.
-// Usage: npx tsx bench/theory.ts [reps=7] [--only-1]  (--only-1: parts (1) and (1b) only)
+// Usage: npx tsx bench/theory.ts [reps=7] [--only-1] [--before <git rev>]
+//   --only-1: parts (1) and (1b) only.
+//   --before <rev>: parts (1) and (1b) for the theory of <rev> (its src/, from `git archive` into a temporary
+//   folder) and of this checkout in the same process, calls alternating, with the ratio after/before, of
+//   wall-time medians and of CPU-time medians (process.cpuUsage: less moved by other jobs on a loaded machine).
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeSpec, type SpecInput } from '../src/network/index.js';
-import { bnRateIntegral, chi1, criticalLine, cStar, predict } from '../src/theory/index.js';
+import * as theory from '../src/theory/index.js';
+import { bnRateIntegral } from '../src/theory/index.js';
 
 const reps = Number(process.argv[2] ?? 7);
 const median = (xs: number[]) => {
@@ -26,6 +34,69 @@ const time = (f: () => void, n: number) => {
   }
   return { cold, median: median(out) };
 };
+/** CPU milliseconds of this process (user + system): less moved than wall time by other jobs on a loaded machine. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/**
+ * Two versions of one job, calls alternating (so that both see the same load): cold runs, then n each;
+ * wall and CPU medians.
+ */
+const timePair = (f: () => void, g: () => void, n: number) => {
+  const t0 = performance.now();
+  f();
+  const t1 = performance.now();
+  g();
+  const t2 = performance.now();
+  const a: number[] = [];
+  const b: number[] = [];
+  const ca: number[] = [];
+  const cb: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const u = performance.now();
+    const cu = cpuMs();
+    f();
+    const v = performance.now();
+    const cv = cpuMs();
+    g();
+    const w = performance.now();
+    const cw = cpuMs();
+    a.push(v - u);
+    b.push(w - v);
+    ca.push(cv - cu);
+    cb.push(cw - cv);
+  }
+  return {
+    before: { cold: t1 - t0, median: median(a), cpu: median(ca) },
+    after: { cold: t2 - t1, median: median(b), cpu: median(cb) },
+  };
+};
+
+type Theory = typeof theory;
+type MakeSpec = typeof makeSpec;
+const beforeAt = process.argv.indexOf('--before');
+const beforeRev = beforeAt > 0 ? process.argv[beforeAt + 1] : null;
+let before: { theory: Theory; makeSpec: MakeSpec; dir: string } | null = null;
+if (beforeAt > 0) {
+  if (!beforeRev || beforeRev.startsWith('--')) {
+    console.error('--before: expected a git revision (e.g. HEAD~3 or a commit hash)');
+    process.exit(2);
+  }
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'signalprop-theory-before-'));
+  const tar = spawnSync('sh', ['-c', 'git -C "$1" archive "$2" src package.json | tar -x -C "$3"', 'sh', repo, beforeRev, dir], {
+    encoding: 'utf8',
+  });
+  if (tar.status !== 0) {
+    console.error(`--before: ${JSON.stringify(beforeRev)} is not a revision git archive can read (${tar.stderr.trim()})`);
+    process.exit(2);
+  }
+  symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  const imp = (p: string) => import(pathToFileURL(join(dir, p)).href);
+  before = { theory: await imp('src/theory/index.ts'), makeSpec: (await imp('src/network/index.ts')).makeSpec, dir };
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
 
 console.log(`signalprop theory bench (node ${process.version}, ${reps} reps, medians)`);
 const specs: [string, SpecInput][] = [
@@ -55,23 +126,58 @@ const specs: [string, SpecInput][] = [
   ],
   ['linear-ln-act gelu (table)', { depth: 1000, batch: 128, order: 'linear-ln-act', activation: 'gelu' }],
 ];
+const row = (name: string, r: { cold: number; median: number }) =>
+  console.log(`  ${name.padEnd(46)} median ${r.median.toFixed(1).padStart(7)} ms   cold ${r.cold.toFixed(1).padStart(7)} ms`);
+const pairRow = (name: string, r: ReturnType<typeof timePair>) =>
+  console.log(
+    `  ${name.padEnd(46)} median ${r.before.median.toFixed(1).padStart(7)} → ${r.after.median.toFixed(1).padStart(7)} ms (${(r.after.median / r.before.median).toFixed(2)}×)   cpu ${r.before.cpu.toFixed(1).padStart(7)} → ${r.after.cpu.toFixed(1).padStart(7)} ms (${(r.after.cpu / r.before.cpu).toFixed(2)}×)   cold ${r.before.cold.toFixed(1).padStart(7)} → ${r.after.cold.toFixed(1).padStart(7)} ms`,
+  );
+if (before) console.log(`before: ${beforeRev}; after: this checkout (calls alternating in one process)`);
+
 console.log('\n(1) predict(spec), 1,000 layers (target < 50 ms)');
 for (const [name, s] of specs) {
   const spec = makeSpec(s);
-  const r = time(() => predict(spec), reps);
-  console.log(`  ${name.padEnd(46)} median ${r.median.toFixed(1).padStart(7)} ms   cold ${r.cold.toFixed(1).padStart(7)} ms`);
+  if (before) {
+    const b = before;
+    const old = b.makeSpec(s);
+    pairRow(
+      name,
+      timePair(
+        () => b.theory.predict(old),
+        () => theory.predict(spec),
+        reps,
+      ),
+    );
+  } else
+    row(
+      name,
+      time(() => theory.predict(spec), reps),
+    );
 }
 
 console.log('\n(1b) mean-field scalars for smooth activations');
-const scalars: [string, () => void][] = [
-  ['criticalLine(tanh, σ_b² = 0.05)', () => criticalLine('tanh', 0.05)],
-  ['criticalLine(gelu, σ_b² = 0.05)', () => criticalLine('gelu', 0.05)],
-  ['chi1(gelu, 1.5, 0.05) (q* included)', () => chi1('gelu', 1.5, 0.05)],
-  ['cStar(tanh, 2, 0.05)', () => cStar('tanh', 2, 0.05)],
+const scalars: [string, (t: Theory) => void][] = [
+  ['criticalLine(tanh, σ_b² = 0.05)', (t) => t.criticalLine('tanh', 0.05)],
+  ['criticalLine(gelu, σ_b² = 0.05)', (t) => t.criticalLine('gelu', 0.05)],
+  ['chi1(gelu, 1.5, 0.05) (q* included)', (t) => t.chi1('gelu', 1.5, 0.05)],
+  ['cStar(tanh, 2, 0.05)', (t) => t.cStar('tanh', 2, 0.05)],
 ];
 for (const [name, f] of scalars) {
-  const r = time(f, reps);
-  console.log(`  ${name.padEnd(46)} median ${r.median.toFixed(1).padStart(7)} ms   cold ${r.cold.toFixed(1).padStart(7)} ms`);
+  if (before) {
+    const b = before;
+    pairRow(
+      name,
+      timePair(
+        () => f(b.theory),
+        () => f(theory),
+        reps,
+      ),
+    );
+  } else
+    row(
+      name,
+      time(() => f(theory), reps),
+    );
 }
 
 if (process.argv.includes('--only-1')) process.exit(0);
