@@ -139,7 +139,18 @@ describe('expansion into cells', () => {
       ['mse', 2],
       ['mse', 3],
     ]);
-    expect(cells[0].options).toEqual({ seedsPerCell: 1, loss: 'readout', inputCorrelation: 0 });
+    // rng is always resolved (part of the cell id): the default generator, Philox4x32-10
+    expect(cells[0].options).toEqual({ seedsPerCell: 1, loss: 'readout', inputCorrelation: 0, rng: 'philox4x32-10' });
+  });
+  test('rng: another generator is another cell; a bad name is refused naming the option', async () => {
+    const sweep = (rng?: string) => ({ kind: 'sample', base: { depth: 3, width: 8, batch: 4 }, options: rng ? { rng } : {}, seeds: 1 });
+    const [ph] = await expandSweep(await parseSweep(sweep()));
+    const [ph2] = await expandSweep(await parseSweep(sweep('philox4x32-10')));
+    const [mt] = await expandSweep(await parseSweep(sweep('mt19937')));
+    expect(ph2.id).toBe(ph.id);
+    expect(mt.id).not.toBe(ph.id);
+    expect(mt.options.rng).toBe('mt19937');
+    await expectSweepError(sweep('pcg64'), 'options.rng', "'philox4x32-10' or 'mt19937'");
   });
 });
 

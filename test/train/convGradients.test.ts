@@ -3,9 +3,8 @@
 // seed: ‖∂L/∂h_l‖² per block and the conv kernels' gradients, within a float32 round-off bound.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gaussianInputs, makeSpec, randomTargets, type SpecInput } from '../../src/network/index.js';
+import { DEFAULT_RNG, gaussianInputs, makeSpec, randomTargets, type SpecInput } from '../../src/network/index.js';
 import { forwardBackward } from '../../src/sample/index.js';
-import { filterFromRowMajor } from '../../src/train/layers/conv.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import {
   type Dataset,
@@ -17,6 +16,7 @@ import {
   resolveTrainConfig,
   Trainer,
 } from '../../src/train/index.js';
+import { filterFromRowMajor } from '../../src/train/layers/conv.js';
 import { relErr } from './reference.js';
 
 const HAVE_BLAS = blasUnavailableReason() === null;
@@ -67,9 +67,10 @@ describe("image nets: step-0 gradients equal the sampler's for the same seed", (
       const seed = 5;
       const B = spec.batch as number;
       const ref = forwardBackward(spec, seed, { loss: 'mse', backend: 'typescript', keepGradients: true });
-      const t = randomTargets('mse', B, seed);
+      // the sampler's draws: the run generator (the bare draw functions default to mt19937)
+      const t = randomTargets('mse', B, seed, 0, { rng: DEFAULT_RNG });
       const model = Mlp.fromSeed(spec, t.nOut, seed);
-      const x = tf.tensor2d(Float32Array.from(gaussianInputs(B, spec.inputDim, seed)), [B, spec.inputDim]);
+      const x = tf.tensor2d(Float32Array.from(gaussianInputs(B, spec.inputDim, seed, 0, 'x', { rng: DEFAULT_RNG })), [B, spec.inputDim]);
       const targets = { t: tf.tensor2d(Float32Array.from(t.targets!), [B, t.nOut]), labels: null };
       const capture = emptyCapture(spec.depth);
       const { grads, loss } = gradientsOf(model, 'mse', x, targets, capture);
@@ -101,9 +102,9 @@ describe('image nets: the probes take batch statistics per channel, over B·H·W
     const { config, spec } = resolveTrainConfig({ spec: input, loss: 'mse', optimizer: { kind: 'sgd', lr: 0.01 }, steps: 1, seed });
     const B = spec.batch as number;
     const dim = spec.inputDim;
-    const t = randomTargets('mse', B, seed);
+    const t = randomTargets('mse', B, seed, 0, { rng: DEFAULT_RNG });
     const hb: HostBatch = {
-      x: Float32Array.from(gaussianInputs(B, dim, seed)),
+      x: Float32Array.from(gaussianInputs(B, dim, seed, 0, 'x', { rng: DEFAULT_RNG })),
       n: B,
       labels: null,
       targets: Float32Array.from(t.targets!),

@@ -4,7 +4,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { normalStream } from '../../src/network/index.js';
-import { expectAgrees } from '../helpers/agreement.js';
 import type { SPRecord } from '../../src/records/index.js';
 import {
   batchNorm,
@@ -21,6 +20,7 @@ import {
   type TrainConfig,
   trainRun,
 } from '../../src/train/index.js';
+import { expectAgrees } from '../helpers/agreement.js';
 
 const u = F32_UNIT_ROUNDOFF;
 
@@ -165,7 +165,6 @@ describe('gradient factors on a real training run (MNIST, SGD lr 0.5, learned γ
   });
 
   it('the factors move the way training moves them: α_W and κ leave 1, ρ_P stays small', () => {
-    const gm = (q: string, t: number) => Math.exp([2, 3, 4].reduce((s, l) => s + Math.log(val(run.records, q, l, t)), 0) / 3);
     for (const t of steps) {
       for (let l = 1; l < L; l++) {
         const rho = val(run.records, 'bn_proj_removed', l, t);
@@ -173,9 +172,20 @@ describe('gradient factors on a real training run (MNIST, SGD lr 0.5, learned γ
         expect(rho).toBeLessThan(0.2);
       }
     }
-    // at initialisation the weights are fresh: gradient independence is close (α_W, κ within 15% of 1)
-    expect(Math.abs(gm('grad_align_w', 0) - 1)).toBeLessThan(0.15);
-    expect(Math.abs(gm('gate_grad_corr', 0) - 1)).toBeLessThan(0.15);
+  });
+
+  it('at initialisation gradient independence is close: α_W and κ within 15% of 1, on average over 8 seeds', async () => {
+    // Over seeds, not of one run: step 0's α_W − 1 spreads with sd ≈ 0.03–0.04 around ≈ −0.08 … −0.10 (seeds 1–8:
+    // MT19937 −0.037 … −0.105, Philox −0.028 … −0.158), so one seed's value sat within 15% only for most seeds
+    // (seed 2 did under MT19937, not under Philox). The claim is about the expectation; the mean of 8 has se ≈ 0.013.
+    const logs: Record<string, number[]> = { grad_align_w: [], gate_grad_corr: [] };
+    for (let seed = 1; seed <= 8; seed++) {
+      const r = await trainRun({ ...CFG, seed, steps: 1, probe: { dense: 1, perDecade: 0, every: null, enabled: true } });
+      for (const q of Object.keys(logs)) for (const l of [2, 3, 4]) logs[q].push(Math.log(val(r.records, q, l, 0)));
+    }
+    const gm = (q: string) => Math.exp(logs[q].reduce((a, b) => a + b, 0) / logs[q].length);
+    expect(Math.abs(gm('grad_align_w') - 1)).toBeLessThan(0.15);
+    expect(Math.abs(gm('gate_grad_corr') - 1)).toBeLessThan(0.15);
   });
 });
 

@@ -6,14 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   activationOfLayer,
   blocksOf,
+  DEFAULT_RNG,
   flatLayers,
   gaussianInputs,
   type Layer,
-  layersOf,
   type LossTargets,
+  layersOf,
+  MLP_PRESET_NAMES,
   makeSpec,
   type NetworkSpec,
-  MLP_PRESET_NAMES,
   randomTargets,
   type SpecInput,
   widths,
@@ -240,8 +241,9 @@ describe('step-0 gradients of the trained net equal a float64 reference of the s
       const B = 16;
       const spec = makeSpec(over.layers ? { batch: B, ...over } : { depth: 6, width: 24, inputDim: 24, batch: B, ...over });
       const seed = 7;
-      const x64 = gaussianInputs(B, 24, seed, 0.2);
-      const t = randomTargets(lossKind, B, seed);
+      // the run's generator (the bare draw functions default to mt19937; the trainer draws with DEFAULT_RNG)
+      const x64 = gaussianInputs(B, 24, seed, 0.2, 'x', { rng: DEFAULT_RNG });
+      const t = randomTargets(lossKind, B, seed, 0, { rng: DEFAULT_RNG });
       const ref = reference64(spec, seed, x64, B, t);
       const got = trainedStep0(spec, seed, x64, t, lossKind);
       // premise: no argument of ReLU within float32 rounding of its kink (there the masks may differ)
@@ -289,13 +291,19 @@ describe("step-0 gradients equal the sampler's forwardBackward (src/sample) for 
       await initBackend(backend);
       const B = 32;
       const spec = makeSpec(over.layers ? { batch: B, ...over } : { depth: 8, width: 32, batch: B, ...over });
-      // seed 12: no pre-activation lies within float32 rounding of ReLU's kink (checked below). At a
-      // seed where one does (seed 11 has |h| = 2e-7 in layer 8), float32 and float64 disagree on the
-      // ReLU mask there, and the gradients legitimately differ by ~1%.
-      const seed = 12;
+      // The first seed from 12 on at which no pre-activation lies within float32 rounding of ReLU's kink (the
+      // premise, checked below). At a seed where one does (under MT19937 seed 11 had |h| = 2e-7 in layer 8;
+      // under Philox seed 12 has 7e-6 in linear-act-bn residual 1), float32 and float64 disagree on the ReLU mask
+      // there, and the gradients legitimately differ by ~1%. With ~10⁴ arguments of density ≈ 0.4 near 0, a
+      // seed hits the ±1e-5 band with probability ≈ 5–10%: the premise depends on the draw, not on the code.
+      const step0 = (seed: number) => {
+        const t = randomTargets(lossKind, B, seed, 0, { rng: DEFAULT_RNG });
+        return trainedStep0(spec, seed, gaussianInputs(B, spec.inputDim, seed, 0.1, 'x', { rng: DEFAULT_RNG }), t, lossKind);
+      };
+      let seed = 12;
+      let got = step0(seed);
+      while (got.kinkMargin <= 1e-5 && seed < 17) got = step0(++seed);
       const ref = forwardBackward(spec, seed, { loss: lossKind, backend: 'typescript', inputCorrelation: 0.1 });
-      const t = randomTargets(lossKind, B, seed);
-      const got = trainedStep0(spec, seed, gaussianInputs(B, spec.inputDim, seed, 0.1), t, lossKind);
       // premise: every argument of φ exceeds 1e-5 in size, ten times the float32 forward error (~1e-6 at this scale)
       expect(got.kinkMargin).toBeGreaterThan(1e-5);
       // same bound as above with n = 32, B = 32: 34 ops · 32·u · 32 ≈ 2e-3 (more ops for longer lists)

@@ -4,7 +4,7 @@
 // seed, flat and image, G = 1, 2, C; eval mode is training mode, and each sample is normalized alone.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gaussianInputs, makeSpec, normalStream, randomTargets, type SpecInput } from '../../src/network/index.js';
+import { DEFAULT_RNG, gaussianInputs, makeSpec, normalStream, randomTargets, type SpecInput } from '../../src/network/index.js';
 import { forwardBackward } from '../../src/sample/index.js';
 import { blasUnavailableReason } from '../../src/train/blas.js';
 import { emptyCapture, gradientsOf, initBackend, Mlp } from '../../src/train/index.js';
@@ -96,9 +96,9 @@ describe("step-0 gradients equal the sampler's for the same seed", () => {
       const seed = 5;
       const B = spec.batch as number;
       const ref = forwardBackward(spec, seed, { loss: 'mse', backend: 'typescript', keepGradients: true });
-      const t = randomTargets('mse', B, seed);
+      const t = randomTargets('mse', B, seed, 0, { rng: DEFAULT_RNG });
       const model = Mlp.fromSeed(spec, t.nOut, seed);
-      const x = tf.tensor2d(Float32Array.from(gaussianInputs(B, spec.inputDim, seed)), [B, spec.inputDim]);
+      const x = tf.tensor2d(Float32Array.from(gaussianInputs(B, spec.inputDim, seed, 0, 'x', { rng: DEFAULT_RNG })), [B, spec.inputDim]);
       const targets = { t: tf.tensor2d(Float32Array.from(t.targets!), [B, t.nOut]), labels: null };
       const capture = emptyCapture(spec.depth);
       const { grads, loss } = gradientsOf(model, 'mse', x, targets, capture);

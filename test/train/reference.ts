@@ -7,12 +7,13 @@
 import {
   activationOfLayer,
   blocksOf,
+  DEFAULT_RNG,
   denseLayers,
   drawLinear,
   drawReadout,
   type Layer,
-  layersOf,
   type LossTargets,
+  layersOf,
   lossAndGrad,
   type NetworkSpec,
 } from '../../src/network/index.js';
@@ -202,7 +203,7 @@ export function forward64(
 export function initParams64(spec: NetworkSpec, seed: number, nOut: number): Float64Array[] {
   // each dense layer drawn with its own init (drawLinear's streams: for presets, drawNetwork's numbers)
   const draws = denseLayers(layersOf(spec)).map((d, i) =>
-    drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1),
+    drawLinear({ ...spec, init: { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 } }, seed, i + 1, { rng: DEFAULT_RNG }),
   );
   const out: Float64Array[] = [];
   let width = spec.inputDim;
@@ -221,7 +222,7 @@ export function initParams64(spec: NetworkSpec, seed: number, nOut: number): Flo
   blocksOf(layersOf(spec)).forEach((b, i) => {
     for (const l of b) add(l, i + 1);
   });
-  const R = drawReadout(width, nOut, seed);
+  const R = drawReadout(width, nOut, seed, { rng: DEFAULT_RNG });
   const K = new Float64Array(width * nOut);
   for (let k = 0; k < nOut; k++) for (let j = 0; j < width; j++) K[j * nOut + k] = R[k * width + j];
   out.push(K, new Float64Array(nOut));
@@ -240,7 +241,7 @@ export interface Reference {
 
 const sq = (a: Float64Array) => a.reduce((s, v) => s + v * v, 0);
 
-/** Step 0 of a spec's net in float64: the same draws as the trainer (drawNetwork, drawReadout) and the shared loss. */
+/** Step 0 of a spec's net in float64: the same draws as the trainer (drawNetwork, drawReadout with DEFAULT_RNG) and the shared loss. */
 export function reference64(spec: NetworkSpec, seed: number, x: Float64Array, B: number, t: LossTargets): Reference {
   const params = initParams64(spec, seed, t.nOut);
   const r = forward64(layersOf(spec), params, x, B, t);

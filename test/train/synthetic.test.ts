@@ -6,6 +6,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
   activationOf,
+  DEFAULT_RNG,
   deriveSeed,
   drawNetwork,
   drawReadout,
@@ -15,7 +16,7 @@ import {
   type NetworkSpec,
 } from '../../src/network/index.js';
 import { forwardBackward } from '../../src/sample/index.js';
-import { makeDataConfig, type SyntheticData, loadData } from '../../src/train/data/index.js';
+import { loadData, makeDataConfig, type SyntheticData } from '../../src/train/data/index.js';
 import { teacherForward, teacherSpec } from '../../src/train/data/synthetic.js';
 
 /** The teacher's forward as it was before it moved onto the sampler (commit 8859255), in float64. */
@@ -64,14 +65,15 @@ describe('the synthetic teacher on the sampler engine', () => {
       const dseed = deriveSeed(seed, 'data'); // what loadData hands the source
       const spec = teacherSpec(cfg, dim);
       const tseed = deriveSeed(dseed, 'teacher');
-      const params = drawNetwork(spec, tseed);
-      const R = drawReadout(width, K, tseed);
+      // the data's draws: the run generator (the bare draw functions default to mt19937)
+      const params = drawNetwork(spec, tseed, { rng: DEFAULT_RNG });
+      const R = drawReadout(width, K, tseed, { rng: DEFAULT_RNG });
       for (const [label, hb] of [
         ['train-3', ds.batch(3, B)],
         ['test', ds.test()],
       ] as const) {
         const n = hb.n;
-        const x = gaussianInputs(n, dim, dseed, cfg.rho, label);
+        const x = gaussianInputs(n, dim, dseed, cfg.rho, label, { rng: DEFAULT_RNG });
         expect(hb.x).toEqual(Float32Array.from(x));
         const want = Float32Array.from(referenceTeacher(spec, params, R, K, x, n));
         expect(hb.targets).toEqual(want);
@@ -81,7 +83,9 @@ describe('the synthetic teacher on the sampler engine', () => {
       }
       // labels are the argmax of the same outputs
       const lab = loadData(cfg, seed, dim, true).batch(3, B);
-      const y = Float32Array.from(referenceTeacher(spec, params, R, K, gaussianInputs(B, dim, dseed, cfg.rho, 'train-3'), B));
+      const y = Float32Array.from(
+        referenceTeacher(spec, params, R, K, gaussianInputs(B, dim, dseed, cfg.rho, 'train-3', { rng: DEFAULT_RNG }), B),
+      );
       for (let i = 0; i < B; i++) {
         const row = Array.from(y.subarray(i * K, (i + 1) * K));
         expect(lab.labels![i]).toBe(row.indexOf(Math.max(...row)));
@@ -98,7 +102,14 @@ describe('the synthetic teacher on the sampler engine', () => {
       const seed = 9;
       const I = new Float64Array(width * width);
       for (let j = 0; j < width; j++) I[j * width + j] = 1;
-      const xL = teacherForward(spec, drawNetwork(spec, seed), I, width, gaussianInputs(B, spec.inputDim, seed, 0), B);
+      const xL = teacherForward(
+        spec,
+        drawNetwork(spec, seed, { rng: DEFAULT_RNG }),
+        I,
+        width,
+        gaussianInputs(B, spec.inputDim, seed, 0, 'x', { rng: DEFAULT_RNG }),
+        B,
+      );
       const stats = forwardBackward(spec, seed, { backend: 'typescript', loss: 'readout' });
       // batch mean and (biased) variance per unit, then the mean over units, in float64 here
       let meanSum = 0;
