@@ -115,10 +115,12 @@ describe('vgg and multi-stage resnet against sampled nets, extrapolated to C →
 
   it('resnet: 3 stages of 2 basic blocks (1×1 stride-2 projection shortcuts at the transitions), B 2, 8 × 8', () => {
     const spec = (C: number) => makeSpec({ order: 'resnet', depth: L, width: C, batch: B, image: [H, H, C] });
-    const th = theoryOf(spec(16), 256);
+    const th = theoryOf(spec(16), 512);
     // per block, and ln g_3 + ln g_5: the two transition blocks together (the power check's statistic)
     const both = (g: Float64Array | number[]) => lnAt(3)(g) + lnAt(5)(g);
-    const sm = extrapolated(spec, [8, 16, 32], 16, [...layers.map(lnAt), both]);
+    // 32 seeds and 512 draws: with 16 and 256 the power check's band (3·se ≈ 0.37) could hold the stride-ignored
+    // value (0.27 away) for some draws, so whether it excluded it was the draw's luck; now 3·se ≈ 0.22 (the value is 0.36 away)
+    const sm = extrapolated(spec, [8, 16, 32], 32, [...layers.map(lnAt), both]);
     expect(th.length).toBe(L - 1);
     for (const l of layers) {
       const se = Math.hypot(th[l - 1].se, sm[l - 1].se);

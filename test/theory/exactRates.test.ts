@@ -262,20 +262,24 @@ describe('sampled networks (float64 sampler, readout loss for Linear → BN → 
     { B: 8, eps: 0.5 },
     { B: 32, eps: 0.5 },
   ] as const;
-  const eSeeds = 5;
+  // seeds per case: the per-seed sd of the interior growth is ≈ 0.012–0.015 at B = 8 and ≈ 0.005 at B = 32 (30 seeds,
+  // ε = 0.1, MT19937 and Philox inputs), so 3·se ≈ 0.04/√n at B = 8: 16 seeds put it at 0.6 of the 1% the check must
+  // resolve (with 5 it sat at that bound and passed or failed by the draw)
+  const eSeeds = [16, 16, 5] as const;
   const aN = 512;
   const aD = 24;
   const aCases = [8, 16, 32] as const;
-  // per-seed sd of the interior growth ≈ 0.033, 0.011, 0.006 at B = 8, 16, 32 (depth 24): 3·se < 1%
-  const aSeeds = { 8: 24, 16: 6, 32: 5 } as const;
+  // per-seed sd of the interior growth ≈ 0.033, 0.011, 0.006 at B = 8, 16, 32 (depth 24). At B = 8, 24 seeds put
+  // 3·se at 0.0202 against the 1% (0.0201) it must resolve, so the draw decided; 64 seeds put it at 0.0124 (0.6 of it)
+  const aSeeds = { 8: 64, 16: 6, 32: 5 } as const;
   const eRes: LayerStats[][] = eCases.map(() => []);
   const aRes: LayerStats[][] = aCases.map(() => []);
   beforeAll(() => {
     const eBase = makeSpec({ depth: eD, width: eN, batch: 8 });
-    for (let k = 1; k <= eSeeds; k++) {
+    for (let k = 1; k <= Math.max(...eSeeds); k++) {
       const params = fastGaussianNetwork(eBase, 500 + k);
       eCases.forEach((c, i) => {
-        eRes[i].push(forwardBackward(makeSpec({ depth: eD, width: eN, batch: c.B, bn: { eps: c.eps } }), k, { params }));
+        if (k <= eSeeds[i]) eRes[i].push(forwardBackward(makeSpec({ depth: eD, width: eN, batch: c.B, bn: { eps: c.eps } }), k, { params }));
       });
     }
     const aBase = makeSpec({ depth: aD, width: aN, batch: 8, order: 'linear-act-bn' });
