@@ -35,7 +35,8 @@ export function addSpecFlags(cmd: Command): Command {
     .option('--residual <scale>', 'residual blocks x + scale·block(x)');
 }
 
-const TRAIN_CONFIG_FIELDS = [
+/** The top-level fields of a train config (TRAIN_CONFIG_SCHEMA's; listed here so that spec flags need no trainer). */
+export const TRAIN_CONFIG_FIELDS = [
   'spec',
   'data',
   'loss',
@@ -44,6 +45,7 @@ const TRAIN_CONFIG_FIELDS = [
   'clip',
   'steps',
   'seed',
+  'rng',
   'probe',
   'backend',
   'checkpointEvery',

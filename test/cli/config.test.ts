@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainConfigFromFlags } from '../../src/cli/commands/train.js';
 import { main } from '../../src/cli/program.js';
+import { TRAIN_CONFIG_FIELDS } from '../../src/cli/specFlags.js';
 import { makeSpec, specToJSON } from '../../src/network/index.js';
+import { fieldsOf } from '../../src/network/input.js';
+import { TRAIN_CONFIG_SCHEMA } from '../../src/train/config.js';
 
 let dir: string;
 beforeAll(() => {
@@ -48,6 +51,16 @@ const MANIFEST = {
 };
 
 describe('--config', () => {
+  it("the spec flags' list of train-config fields is the trainer's schema's", () => {
+    expect([...TRAIN_CONFIG_FIELDS].sort()).toEqual([...fieldsOf(TRAIN_CONFIG_SCHEMA)].sort());
+  });
+  it('a train config naming its generator (rng) gives its spec to predict', async () => {
+    const p = join(dir, 'train-rng.json');
+    writeFileSync(p, JSON.stringify({ spec: { depth: 5, width: 16, activation: 'tanh' }, steps: 3, seed: 2, rng: 'mt19937' }));
+    const r = await run(['predict', '--config', p, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).spec).toMatchObject({ depth: 5, width: 16, activation: 'tanh' });
+  });
   it("a run's manifest.json predicts the run's spec, not the default", async () => {
     const p = join(dir, 'manifest.json');
     writeFileSync(p, JSON.stringify(MANIFEST));

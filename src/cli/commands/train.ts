@@ -19,22 +19,7 @@ import {
   trainRun,
 } from '../../train/index.js';
 import { checkOutPath, numberFlag, RNG_FLAG_HELP, readJsonFile, rngFlag, UsageError } from '../io.js';
-import { addSpecFlags, specFromFlags } from '../specFlags.js';
-
-const TRAIN_FIELDS = [
-  'spec',
-  'data',
-  'loss',
-  'optimizer',
-  'schedule',
-  'clip',
-  'steps',
-  'seed',
-  'rng',
-  'probe',
-  'backend',
-  'checkpointEvery',
-];
+import { addSpecFlags, specFromFlags, TRAIN_CONFIG_FIELDS } from '../specFlags.js';
 
 function asObject(v: unknown, key: string): Record<string, unknown> {
   if (v == null) return {};
@@ -61,7 +46,7 @@ export function trainConfigFromFlags(opts: Record<string, any>): TrainConfig {
         );
       file = { ...r.config };
     } else {
-      const isTrain = Object.keys(raw).some((k) => TRAIN_FIELDS.includes(k) && k !== 'spec') || 'spec' in raw;
+      const isTrain = Object.keys(raw).some((k) => TRAIN_CONFIG_FIELDS.includes(k) && k !== 'spec') || 'spec' in raw;
       file = isTrain ? (raw as Record<string, unknown>) : { spec: raw };
     }
   } else if (opts.resume && opts.out && existsSync(join(opts.out, 'manifest.json'))) {
