@@ -279,7 +279,8 @@ describe('sampled networks (float64 sampler, readout loss for Linear → BN → 
     for (let k = 1; k <= Math.max(...eSeeds); k++) {
       const params = fastGaussianNetwork(eBase, 500 + k);
       eCases.forEach((c, i) => {
-        if (k <= eSeeds[i]) eRes[i].push(forwardBackward(makeSpec({ depth: eD, width: eN, batch: c.B, bn: { eps: c.eps } }), k, { params }));
+        if (k <= eSeeds[i])
+          eRes[i].push(forwardBackward(makeSpec({ depth: eD, width: eN, batch: c.B, bn: { eps: c.eps } }), k, { params }));
       });
     }
     const aBase = makeSpec({ depth: aD, width: aN, batch: 8, order: 'linear-act-bn' });
