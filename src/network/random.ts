@@ -61,8 +61,8 @@ export type RngName = (typeof RNGS)[number];
 
 /**
  * The generator of every run (sample, spectrum, train and its data, sweep cells, reproduce) when none is
- * named. The bare draw functions below (drawNetwork, gaussianInputs, …) still default to 'mt19937': the
- * theory's Monte Carlo calls them (gaussianInputGram) and keeps its bits; every run passes its generator.
+ * named, and of the bare draw functions below (drawNetwork, gaussianInputs, …) when their options name none.
+ * The theory's own Monte Carlo input Gram (gaussianInputGram) names 'mt19937' itself, so predict keeps its bits.
  */
 export const DEFAULT_RNG: RngName = PHILOX;
 
@@ -90,13 +90,13 @@ export function recordedRng(x: { rng?: unknown } | null | undefined, field = 'rn
 
 /** Options of the draw functions. */
 export interface DrawOptions {
-  /** The generator (default 'mt19937' for the bare functions; runs pass theirs, DEFAULT_RNG unless told). */
+  /** The generator (default DEFAULT_RNG, Philox4x32-10). */
   rng?: RngName;
 }
 
-/** The generator of `opts`, checked: 'mt19937' when absent. */
+/** The generator of `opts`, checked: DEFAULT_RNG when absent. */
 export function rngOf(opts: DrawOptions = {}): RngName {
-  return opts.rng === undefined ? 'mt19937' : checkRng(opts.rng);
+  return opts.rng === undefined ? DEFAULT_RNG : checkRng(opts.rng);
 }
 
 interface PhiloxState {

@@ -281,9 +281,13 @@ function posInt(v: number | undefined, def: number, field: string): number {
   return x;
 }
 
-/** The Gram X Xᵀ/d of signalprop's Gaussian inputs gaussianInputs(B, d, seed, ρ). */
+/**
+ * The Gram X Xᵀ/d of Gaussian inputs gaussianInputs(B, d, seed, ρ) drawn with MT19937: the theory's own
+ * Monte Carlo input, an independent draw of the same law as a run's inputs (which are Philox by default),
+ * kept on the generator it was written with so that predict's numbers do not move.
+ */
 export function gaussianInputGram(B: number, d: number, seed: number, rho = 0): Float64Array {
-  const X = gaussianInputs(B, d, seed, rho);
+  const X = gaussianInputs(B, d, seed, rho, 'x', { rng: 'mt19937' });
   const G = new Float64Array(B * B);
   gemmABt(B, B, d, 1 / d, X, d, X, d, G, B, { sym: true });
   return G;

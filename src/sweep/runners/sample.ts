@@ -5,6 +5,7 @@
 import {
   checkRng,
   DEFAULT_RNG,
+  LEGACY_RNG,
   LOSSES,
   type LossKind,
   makeSpec,
@@ -77,7 +78,7 @@ export async function run(cell: Cell): Promise<CellOutput> {
     loss: o.loss ?? undefined,
     inputCorrelation: o.inputCorrelation,
     // a cell stored before the generator was named has no rng: it was drawn with MT19937
-    rng: o.rng ?? 'mt19937',
+    rng: o.rng ?? LEGACY_RNG,
     threads: 1,
     ...(o.theory === false ? { predictedGrowth: null } : {}),
   });

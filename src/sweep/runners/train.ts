@@ -6,7 +6,7 @@
 // directory that cannot be resumed (damaged, or another config's) is started afresh.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_RNG, type NetworkSpec, RNG_ALLOWED, type RngName, type SpecInput } from '../../network/index.js';
+import { DEFAULT_RNG, LEGACY_RNG, type NetworkSpec, RNG_ALLOWED, type RngName, type SpecInput } from '../../network/index.js';
 import { moduleUrl } from '../../parallel/moduleUrl.js';
 import type { CellContext, CellOutput } from '../kinds.js';
 import { loadModule } from '../load.js';
@@ -73,7 +73,7 @@ export function checkCell(spec: NetworkSpec, options: Record<string, unknown>, s
 export async function run(cell: Cell, ctx: CellContext): Promise<CellOutput> {
   await init();
   // a cell stored before the generator was named has no rng: it was drawn with MT19937
-  const rng = (cell.options.rng ?? 'mt19937') as RngName;
+  const rng = (cell.options.rng ?? LEGACY_RNG) as RngName;
   const config = { ...(cell.options as object), spec: cell.spec as SpecInput, steps: cell.options.steps as number, seed: cell.seed, rng };
   const opts = { runDir: ctx.runDir, threads: 1, ...(ctx.signal ? { signal: ctx.signal } : {}), log: () => {} };
   let r: Awaited<ReturnType<TrainApi['trainRun']>> | undefined;
