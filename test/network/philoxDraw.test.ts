@@ -1,11 +1,12 @@
-// The opt-in generator of random.ts's draws ({ rng: 'philox4x32-10' }): each draw equals the Philox stream it
-// names (fillNormalPhilox of the stream's key, scaled as the init says), the default ('mt19937') is what it
-// was (its own stream, normalStream), one-at-a-time and bulk draws of a Philox stream agree, and a bad name
-// is refused naming the field.
+// The generators of random.ts's draws: with { rng: 'philox4x32-10' } (the default) each draw equals the Philox
+// stream it names (fillNormalPhilox of the stream's key, scaled as the init says); with { rng: 'mt19937' } it
+// is what it was before the switch (its own stream, normalStream); one-at-a-time and bulk draws of a Philox
+// stream agree, and a bad name is refused naming the field.
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/network/errors.js';
 import { fillNormalPhilox, philoxKey } from '../../src/network/philox.js';
 import {
+  DEFAULT_RNG,
   drawConv,
   drawLinear,
   drawNetwork,
@@ -55,7 +56,7 @@ describe("draws with { rng: 'philox4x32-10' }", () => {
         expect(Math.abs(s - (i === j ? 1.5 : 0))).toBeLessThan(1e-12);
       }
     expect(Array.from(drawLinear(o, 3, 2, PH).W)).toEqual(Array.from(W));
-    expect(Array.from(drawLinear(o, 3, 2).W)).not.toEqual(Array.from(W));
+    expect(Array.from(drawLinear(o, 3, 2, { rng: 'mt19937' }).W)).not.toEqual(Array.from(W));
   });
   it('a conv layer draws from the Philox stream too', () => {
     const rng = philoxNormalStream(2, 'W', 1);
@@ -72,20 +73,26 @@ describe("draws with { rng: 'philox4x32-10' }", () => {
   });
 });
 
-describe('the default is MT19937, as before, and a bad name is refused', () => {
-  it("drawNetwork(spec, seed) = { rng: 'mt19937' } = the normalStream draws (seed, W, l) and (seed, b, l)", () => {
-    const a = drawNetwork(spec, 6);
-    const b = drawNetwork(spec, 6, { rng: 'mt19937' });
+describe('the default is Philox4x32-10 (DEFAULT_RNG); mt19937 is the old streams; a bad name is refused', () => {
+  it("drawNetwork(spec, seed) = { rng: 'philox4x32-10' }; { rng: 'mt19937' } = the normalStream draws (seed, W, l) and (seed, b, l)", () => {
+    expect(DEFAULT_RNG).toBe('philox4x32-10');
+    const a = drawNetwork(spec, 6, { rng: 'mt19937' });
+    const d = drawNetwork(spec, 6);
+    const p = drawNetwork(spec, 6, PH);
     for (let l = 1; l <= spec.depth; l++) {
       const nIn = l === 1 ? spec.inputDim : 24;
-      expect(Array.from(a[l - 1].W)).toEqual(Array.from(b[l - 1].W));
+      expect(Array.from(d[l - 1].W)).toEqual(Array.from(p[l - 1].W));
+      expect(Array.from(d[l - 1].b)).toEqual(Array.from(p[l - 1].b));
       expect(Array.from(a[l - 1].W)).toEqual(
         Array.from(fillNormal(new Float64Array(24 * nIn), normalStream(6, 'W', l), Math.sqrt(2 / nIn))),
       );
       expect(Array.from(a[l - 1].b)).toEqual(Array.from(fillNormal(new Float64Array(24), normalStream(6, 'b', l), Math.sqrt(0.05))));
     }
-    expect(Array.from(gaussianInputs(3, 4, 2))).toEqual(Array.from(fillNormal(new Float64Array(12), normalStream(2, 'inputs', 'x'))));
-    expect(Array.from(drawNetwork(spec, 6, PH)[0].W)).not.toEqual(Array.from(a[0].W));
+    expect(Array.from(gaussianInputs(3, 4, 2, 0, 'x', { rng: 'mt19937' }))).toEqual(
+      Array.from(fillNormal(new Float64Array(12), normalStream(2, 'inputs', 'x'))),
+    );
+    expect(Array.from(gaussianInputs(3, 4, 2))).toEqual(philox(12, 2, 1, 'inputs', 'x'));
+    expect(Array.from(p[0].W)).not.toEqual(Array.from(a[0].W));
   });
   it("an unknown generator: InputError on field 'rng' naming the allowed ones", () => {
     const bad = { rng: 'pcg64' } as unknown as { rng: 'mt19937' };
