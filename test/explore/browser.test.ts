@@ -99,17 +99,34 @@ describe.skipIf(!HAVE)('the explorer in chromium', () => {
 
   test('a screenshot of the default view has content', async () => {
     const png = decodePng(await page.screenshot({ fullPage: false }));
+    // the phase heatmap fills in as its points finish; a point past its time budget is left out (and the page says
+    // so), so how much of it is drawn depends on the machine's load: its panel is judged apart from the rest
+    const box = await page.locator('#plot-phase').boundingBox();
+    const inPhase = (x: number, y: number) => box !== null && x >= box.x && x < box.x + box.width && y >= box.y && y < box.y + box.height;
     const bg = [0xfa, 0xfa, 0xfa];
     let ink = 0;
+    let inkPhase = 0;
+    let area = 0;
     const colours = new Set<number>();
     for (let i = 0; i < png.width * png.height; i++) {
       const o = i * png.channels;
       const [r, g, b] = [png.data[o], png.data[o + 1], png.data[o + 2]];
-      if (Math.abs(r - bg[0]) + Math.abs(g - bg[1]) + Math.abs(b - bg[2]) > 12 && !(r === 255 && g === 255 && b === 255)) ink++;
+      const inked = Math.abs(r - bg[0]) + Math.abs(g - bg[1]) + Math.abs(b - bg[2]) > 12 && !(r === 255 && g === 255 && b === 255);
+      const phase = inPhase(i % png.width, Math.floor(i / png.width));
+      if (phase) inkPhase += inked ? 1 : 0;
+      else {
+        area++;
+        ink += inked ? 1 : 0;
+      }
       colours.add((r << 16) | (g << 8) | b);
     }
-    // the phase heatmap alone is ~10% of the view; text, lines and controls add more
-    expect(ink / (png.width * png.height)).toBeGreaterThan(0.08);
+    console.log(`screenshot ink: ${(ink / area).toFixed(4)} outside the phase panel, ${inkPhase} px inside`);
+    expect(box).not.toBeNull();
+    // text, lines, the depth and λ(B) plots and the controls, without the phase panel: 0.058 measured (chromium 156,
+    // 1280 × 1000); the bound leaves room for the λ(B) curve, which a slow predict defers to a click
+    expect(ink / area).toBeGreaterThan(0.04);
+    // the phase panel draws at least its axes, legend and critical line
+    expect(inkPhase).toBeGreaterThan(0.02 * box!.width * box!.height);
     expect(colours.size).toBeGreaterThan(50);
   });
 

@@ -291,7 +291,8 @@ describe('sampled networks (float64 sampler, readout loss for Linear → BN → 
           aRes[i].push(forwardBackward(makeSpec({ depth: aD, width: aN, batch: B, order: 'linear-act-bn' }), k, { params }));
       });
     }
-  }, 120_000);
+    // a guard against a hang, not a speed check: 16 + 64 seeds of depth 24–36 nets take 1–3 min on 2 loaded cores
+  }, 600_000);
   eCases.forEach((c, i) => {
     test(`Linear-BN-ReLU B = ${c.B}, ε = ${c.eps}, σ_w² = 2, width ${eN}: the exact rate, not the self-averaging one`, () => {
       const { growth, se } = growthEstimate(eRes[i], eInterior);
