@@ -157,12 +157,37 @@ const seedRun = async (threads: number) => {
 const t1 = await seedRun(1);
 const tCold = await seedRun(cores); // includes starting the worker threads (tsx loads the module graph in each)
 const tn = await seedRun(cores); // the pool is shared and warm now, as in a sweep or a reproduce run
-const td = performance.now();
-drawNetwork(spec, 2, { rng: PHILOX });
-const draw = performance.now() - td;
 rows.push(
-  `sampling ${K} seeds: 1 thread ${(t1 / 1000).toFixed(2)} s (${((K * 1000) / t1).toFixed(2)} nets/s), ${cores} worker threads ${(tn / 1000).toFixed(2)} s warm (${((K * 1000) / tn).toFixed(2)} nets/s, speed-up ${(t1 / tn).toFixed(2)}×), ${(tCold / 1000).toFixed(2)} s cold (thread start included); drawing one net's weights alone: ${draw.toFixed(0)} ms`,
+  `sampling ${K} seeds: 1 thread ${(t1 / 1000).toFixed(2)} s (${((K * 1000) / t1).toFixed(2)} nets/s), ${cores} worker threads ${(tn / 1000).toFixed(2)} s warm (${((K * 1000) / tn).toFixed(2)} nets/s, speed-up ${(t1 / tn).toFixed(2)}×), ${(tCold / 1000).toFixed(2)} s cold (thread start included)`,
 );
+// Drawing one net's weights alone (Philox on the addon): into fresh arrays (64 MiB of new Float64Arrays) and
+// into the arrays of an earlier draw (drawNetwork's `into`, what forwardBackward does from the second seed on).
+const into = drawNetwork(spec, 3, { rng: PHILOX });
+for (const threads of native ? [1, cores] : [1]) {
+  if (native) native.setThreads(threads);
+  const fresh: number[] = [];
+  const reused: number[] = [];
+  for (let i = 0; i < 2 * reps + 1; i++) {
+    let t = performance.now();
+    drawNetwork(spec, 1000 + 2 * i, { rng: PHILOX });
+    fresh.push(performance.now() - t);
+    t = performance.now();
+    drawNetwork(spec, 1001 + 2 * i, { rng: PHILOX }, into);
+    reused.push(performance.now() - t);
+  }
+  rows.push(
+    `threads=${threads}  drawing one net's weights (Philox): fresh arrays ${median(fresh).toFixed(1)} ms, into reused arrays ${median(reused).toFixed(1)} ms`,
+  );
+  summary.push({
+    what: `drawing a depth-${depth} width-${width} net's weights (Philox), into reused arrays vs fresh`,
+    threads,
+    oursMs: median(reused),
+    peer: 'signalprop, fresh arrays',
+    peerMs: median(fresh),
+    ratio: median(reused) / median(fresh),
+  });
+}
+if (native) native.setThreads(cores);
 process.stdout.write(
   `sample hot loop: depth ${depth}, width ${width}, batch ${batch}, Linear-BN-ReLU, float64; medians of ${rounds}×${reps}\n${rows.join('\n')}\n`,
 );

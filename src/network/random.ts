@@ -252,7 +252,7 @@ export function orthogonal(nOut: number, nIn: number, rng: Normal): Float64Array
  * Draw block l's Linear layer (l = 1..depth). Entries have variance sigmaW2 / fan_in for both
  * inits; orthogonal weights are scaled Haar matrices with that entry variance.
  */
-export function drawLinear(spec: NetworkSpec, seed: number, layer: number, opts: DrawOptions = {}): LinearParams {
+export function drawLinear(spec: NetworkSpec, seed: number, layer: number, opts: DrawOptions = {}, into?: LinearParams): LinearParams {
   const rng = rngOf(opts);
   const cl = convLead(spec, layer);
   if (cl) {
@@ -278,9 +278,15 @@ export function drawLinear(spec: NetworkSpec, seed: number, layer: number, opts:
     const scale = Math.sqrt((init.sigmaW2 * Math.max(nOut, nIn)) / nIn);
     for (let i = 0; i < W.length; i++) W[i] *= scale;
   } else {
-    W = fillNormal(new Float64Array(nOut * nIn), wStream, Math.sqrt(init.sigmaW2 / nIn));
+    // fillNormal writes every element, so a reused array gets the same bits as a fresh one
+    const reuse = into && !into.more && into.W.length === nOut * nIn ? into.W : null;
+    W = fillNormal(reuse ?? new Float64Array(nOut * nIn), wStream, Math.sqrt(init.sigmaW2 / nIn));
   }
-  const b = new Float64Array(nOut);
+  let b: Float64Array;
+  if (into && into.b.length === nOut) {
+    b = into.b;
+    if (!(init.sigmaB2 > 0)) b.fill(0);
+  } else b = new Float64Array(nOut);
   if (init.sigmaB2 > 0) fillNormal(b, streamOf(rng, seed, 'b', layer), Math.sqrt(init.sigmaB2));
   return { nOut, nIn, W, b };
 }
@@ -292,11 +298,15 @@ function denseInit(spec: NetworkSpec, layer: number): { kind: 'gaussian' | 'orth
   return { kind: d.init, sigmaW2: d.sigmaW2, sigmaB2: d.sigmaB2 };
 }
 
-/** Every block's Linear layer. */
-export function drawNetwork(spec: NetworkSpec, seed: number, opts: DrawOptions = {}): LinearParams[] {
+/**
+ * Every block's Linear layer. With `into` (an earlier draw's layers, which the caller no longer needs), a dense
+ * gaussian layer's W and every layer's b are drawn into its arrays where their lengths match (the same bits as
+ * fresh arrays; orthogonal and conv layers, and arrays of another size, are allocated as without it).
+ */
+export function drawNetwork(spec: NetworkSpec, seed: number, opts: DrawOptions = {}, into?: readonly LinearParams[]): LinearParams[] {
   rngOf(opts);
   const out: LinearParams[] = [];
-  for (let l = 1; l <= spec.depth; l++) out.push(drawLinear(spec, seed, l, opts));
+  for (let l = 1; l <= spec.depth; l++) out.push(drawLinear(spec, seed, l, opts, into?.[l - 1]));
   return out;
 }
 

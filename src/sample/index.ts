@@ -1,4 +1,7 @@
 // sample: real random networks at finite width, at initialization, in float64.
+
+export { type FiniteSizeOptions, finiteSizeStudy, fitInverse } from './finiteSize.js';
+export { SAMPLE_LAYERS, type SampleLayer, type SampleLayerTable } from './layers/index.js';
 export {
   type BackendChoice,
   isBackendChoice,
@@ -20,9 +23,9 @@ export {
   roundOffBound,
   sampleNet,
 } from './network.js';
-export { SAMPLE_LAYERS, type SampleLayer, type SampleLayerTable } from './layers/index.js';
 export {
   chooseLoss,
+  clearTheoryMemo,
   growthEstimate,
   interiorLayers,
   meanLogGrowth,
@@ -34,4 +37,3 @@ export {
   theoryGrowth,
 } from './sampler.js';
 export * from './spectrum.js';
-export { type FiniteSizeOptions, finiteSizeStudy, fitInverse } from './finiteSize.js';

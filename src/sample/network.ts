@@ -481,7 +481,9 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
   const bound = roundOffBound(B);
   const L = spec.depth;
   const draw = { rng: runRng(opts.rng) };
-  const params = opts.params ?? drawNetwork(spec, seed, draw);
+  // a drawn network's weights go back to `spare` below, so that the next seed of the same shapes is drawn into them
+  const reuse = opts.params ? null : takeSpare();
+  const params = opts.params ?? drawNetwork(spec, seed, draw, reuse ?? undefined);
   const net = new Net(spec, params, B, opts.backend ?? 'auto', opts.perturb, opts.keepGradients ?? false);
   const buf = net.buf;
   const x0 = opts.inputs ?? gaussianInputs(B, spec.inputDim, seed, opts.inputCorrelation ?? 0, 'x', draw);
@@ -598,7 +600,28 @@ export function forwardBackward(spec: NetworkSpec, seed: number, opts: ForwardBa
     stats.gradGrowth[l] = l < L - 1 ? Math.exp(stats.logGradHSq[l] - stats.logGradHSq[l + 1]) : Number.NaN;
   }
   if (keep) stats.gradients = keep;
+  if (!opts.params) giveSpare(params);
   return stats;
+}
+
+/**
+ * The weights of the last network forwardBackward drew in this thread (nothing else holds them), for the next
+ * one to be drawn into (drawNetwork's `into`): 32 fresh 512×512 arrays a seed cost page faults and garbage
+ * collection. Taken while a call runs (so a nested call draws fresh arrays), and held only up to 256 MiB.
+ */
+let spare: LinearParams[] | null = null;
+const SPARE_MAX_BYTES = 256 * 2 ** 20;
+
+function takeSpare(): LinearParams[] | null {
+  const s = spare;
+  spare = null;
+  return s;
+}
+
+function giveSpare(params: LinearParams[]): void {
+  let bytes = 0;
+  for (const p of params) bytes += 8 * (p.W.length + p.b.length);
+  if (bytes <= SPARE_MAX_BYTES) spare = params;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type SpecFields,
   type SpecInput,
   specFields,
+  specToJSON,
   studentT975,
 } from '../network/index.js';
 import { moduleUrl } from '../parallel/moduleUrl.js';
@@ -262,10 +263,51 @@ export async function sampleNetwork(spec: NetworkSpec, opts: SampleOptions): Pro
 
 /** The theory room's predicted interior growth for the spec (predict(spec)), or null where it has none. */
 export async function theoryGrowth(spec: NetworkSpec): Promise<number | null> {
+  const key = theoryKey(spec);
+  const hit = key === null ? undefined : theoryMemo.get(key);
+  if (hit !== undefined) return hit;
+  let out: number | null;
   try {
     const g = predict(spec).predictedGrowth;
-    return Number.isFinite(g) ? g : null;
+    out = Number.isFinite(g) ? g : null;
   } catch {
-    return null;
+    out = null;
   }
+  if (key !== null) {
+    if (theoryMemo.size >= THEORY_MEMO_MAX) theoryMemo.clear();
+    theoryMemo.set(key, out);
+  }
+  return out;
+}
+
+/**
+ * predict(spec) is deterministic in the spec alone (its own Monte Carlo names its generator and seed) and costs
+ * as much as a seed's draw, forward and backward at depth 32, width 512, so each thread computes it once per
+ * spec: the seeds of a run, and the cells of a sweep that share a spec, read it from here.
+ */
+const theoryMemo = new Map<string, number | null>();
+const THEORY_MEMO_MAX = 1024;
+
+/** The memo's key: the spec's canonical JSON, or null (not memoized) where an activation is a function, not a name. */
+function theoryKey(spec: NetworkSpec): string | null {
+  const named =
+    typeof spec.activation === 'string' && flatLayers(layersOf(spec)).every((l) => l.kind !== 'act' || typeof l.activation === 'string');
+  return named ? canonicalJson(specToJSON(spec)) : null;
+}
+
+/** JSON with object keys sorted, so that equal specs give equal keys whatever order their fields were set in. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+/** Forget the memoized predictions (for tests: a run with and without the memo). */
+export function clearTheoryMemo(): void {
+  theoryMemo.clear();
 }
