@@ -435,6 +435,102 @@ const FUSED = {
   },
 } satisfies Record<FusedKernel, KFunc>;
 
+/**
+ * Kernels of this backend's own (kernel names of ours, not the addon's table), each one engine dispatch where
+ * the op sequence it replaces takes two to four; they make the same native calls in the same order as those
+ * ops do on this backend, so they give the same bits (test/train/blasFused.test.ts):
+ * SignalpropDense: x·K + b (the sgemm of BatchMatMul, then the row add of Add, in place);
+ * SignalpropDenseGrad (its gradient): [dy·Kᵀ, xᵀ·dy, Σ_batch dy] (the two sgemms of the transposed
+ * BatchMatMuls and the axis-0 Sum); SignalpropRelu: relu(x) (Relu); SignalpropReluGrad: dy·step(x) (tfjs's
+ * Relu gradient, mul(dy, cast(step(x))): Step, then Multiply, in place).
+ */
+export const OWN_KERNELS = {
+  dense: 'SignalpropDense',
+  denseGrad: 'SignalpropDenseGrad',
+  relu: 'SignalpropRelu',
+  reluGrad: 'SignalpropReluGrad',
+} as const;
+
+function need2d(name: string, ...ts: tf.TensorInfo[]): void {
+  needF32(name, ...ts);
+  if (ts.some((t) => t.shape.length > 2))
+    throw new Error(`${name}: matrices and vectors only (got ${ts.map((t) => `[${t.shape}]`).join(', ')})`);
+}
+
+const OWN: Record<keyof typeof OWN_KERNELS, KFunc> = {
+  dense: ({ inputs: { x, K, b }, backend }) => {
+    need2d(OWN_KERNELS.dense, x, K, b);
+    const [R, I] = x.shape;
+    const N = K.shape[1];
+    if (K.shape[0] !== I || size(b.shape) !== N || R * I * N === 0)
+      throw new Error(`${OWN_KERNELS.dense}: shapes ${x.shape}, ${K.shape}, ${b.shape}`);
+    const out = backend.alloc(R * N);
+    addon!.sgemm(0, 0, R, N, I, 1, vals(backend, x), I, vals(backend, K), N, 0, out, N);
+    const { ops } = addon!;
+    addon!.binary(ops.binary.add, out, ops.mode.full, vals(backend, b), ops.mode.row, out, R, N);
+    return backend.makeTensorInfo([R, N], 'float32', out);
+  },
+  denseGrad: ({ inputs: { dy, x, K }, backend }) => {
+    need2d(OWN_KERNELS.denseGrad, dy, x, K);
+    const [R, N] = dy.shape;
+    const I = x.shape[1];
+    if (x.shape[0] !== R || K.shape[0] !== I || K.shape[1] !== N || R * I * N === 0)
+      throw new Error(`${OWN_KERNELS.denseGrad}: shapes ${dy.shape}, ${x.shape}, ${K.shape}`);
+    const d = vals(backend, dy);
+    const dx = backend.alloc(R * I);
+    const dk = backend.alloc(I * N);
+    const db = backend.alloc(N);
+    addon!.sgemm(0, 1, R, I, N, 1, d, N, vals(backend, K), N, 0, dx, I);
+    addon!.sgemm(1, 0, I, N, R, 1, vals(backend, x), I, d, N, 0, dk, N);
+    addon!.reduce(0, d, R, N, 0, db);
+    return [
+      backend.makeTensorInfo([R, I], 'float32', dx),
+      backend.makeTensorInfo([I, N], 'float32', dk),
+      backend.makeTensorInfo([N], 'float32', db),
+    ];
+  },
+  relu: ({ inputs: { x }, backend }) => {
+    needF32(OWN_KERNELS.relu, x);
+    const out = backend.alloc(size(x.shape));
+    if (out.length) addon!.unary(addon!.ops.unary.relu, vals(backend, x), out, 0);
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  },
+  reluGrad: ({ inputs: { dy, x }, backend }) => {
+    needF32(OWN_KERNELS.reluGrad, dy, x);
+    const n = size(x.shape);
+    if (size(dy.shape) !== n) throw new Error(`${OWN_KERNELS.reluGrad}: shapes ${dy.shape}, ${x.shape}`);
+    const out = backend.alloc(n);
+    if (n) {
+      const { ops } = addon!;
+      // step(x), then dy times it in place (each element is read before it is written)
+      addon!.unary(ops.unary.step, vals(backend, x), out, 0);
+      addon!.binary(ops.binary.mul, vals(backend, dy), ops.mode.full, out, ops.mode.full, out, 1, n);
+    }
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  },
+};
+
+/** The gradients of SignalpropDense and SignalpropRelu (tfjs's gradient registry is global; the names are ours). */
+function registerOwnGradients(): void {
+  const run = (name: string, inputs: Record<string, tf.Tensor>) =>
+    tf.engine().runKernel(name, inputs as any, {}) as unknown as tf.Tensor | tf.Tensor[];
+  tf.registerGradient({
+    kernelName: OWN_KERNELS.dense,
+    inputsToSave: ['x', 'K'],
+    gradFunc: (dy, saved) => {
+      const [x, K] = saved;
+      // at once, not in the thunks: the tape runs each thunk in its own tidy, which would dispose the others
+      const [dx, dk, db] = run(OWN_KERNELS.denseGrad, { dy: dy as tf.Tensor, x, K }) as tf.Tensor[];
+      return { x: () => dx, K: () => dk, b: () => db };
+    },
+  });
+  tf.registerGradient({
+    kernelName: OWN_KERNELS.relu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => ({ x: () => run(OWN_KERNELS.reluGrad, { dy: dy as tf.Tensor, x: saved[0] }) as tf.Tensor }),
+  });
+}
+
 /** The fused kernels' roles. */
 export const FUSED_KERNELS = Object.keys(FUSED) as FusedKernel[];
 
@@ -461,6 +557,9 @@ export function registerBlasBackend(): boolean {
   }
   for (const role of FUSED_KERNELS)
     tf.registerKernel({ kernelName: kernelOf(role), backendName: 'blas', kernelFunc: FUSED[role] as unknown as tf.KernelFunc });
+  for (const [role, kernelName] of Object.entries(OWN_KERNELS))
+    tf.registerKernel({ kernelName, backendName: 'blas', kernelFunc: OWN[role as keyof typeof OWN_KERNELS] as unknown as tf.KernelFunc });
+  registerOwnGradients();
   registered = true;
   return true;
 }

@@ -3,7 +3,7 @@
 // the same order as the op sequences below, so on blas both give the same bits (test/train/blas.test.ts).
 import * as tf from '@tensorflow/tfjs';
 import type { FusedKernel } from '../io/native.js';
-import { fusedKernelName } from './blas.js';
+import { fusedKernelName, OWN_KERNELS } from './blas.js';
 
 /**
  * Whether the active backend needs explicit transposes before a matMul (wasm and the JS cpu backend: a
@@ -86,4 +86,20 @@ export function sumSquares(ts: tf.Tensor[]): tf.Tensor1D {
   const k = fused('sumSquares');
   if (k) return run(k, Object.fromEntries(ts.map((t, i) => [`x${i}`, t]))) as tf.Tensor1D;
   return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.square(t)))) as tf.Tensor1D);
+}
+
+/**
+ * x·K + b as one kernel with its gradient [dy·Kᵀ, xᵀ·dy, Σ dy] as another (blas: SignalpropDense), or null
+ * where the backend has none or the operands are not float32 matrices (then dense.ts's customGrad runs).
+ */
+export function denseFused(x: tf.Tensor2D, K: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D | null {
+  if (x.rank !== 2 || K.rank !== 2 || b.rank !== 1 || x.dtype !== 'float32' || K.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (x.size === 0 || K.size === 0 || !hasKernel(OWN_KERNELS.dense) || !hasKernel(OWN_KERNELS.denseGrad)) return null;
+  return run(OWN_KERNELS.dense, { x, K, b }) as tf.Tensor2D;
+}
+
+/** relu(x) with its gradient dy·step(x) as one kernel each (blas: SignalpropRelu), else tf.relu. */
+export function reluFused(x: tf.Tensor): tf.Tensor {
+  if (x.dtype !== 'float32' || !hasKernel(OWN_KERNELS.relu) || !hasKernel(OWN_KERNELS.reluGrad)) return tf.relu(x);
+  return run(OWN_KERNELS.relu, { x }) as tf.Tensor;
 }

@@ -5,7 +5,7 @@
 // matMul costs nothing extra (blas: sgemm takes the transpose as a flag; tfjs-node) it passes the flag.
 // The arithmetic is the same either way (docs/training.md).
 import * as tf from '@tensorflow/tfjs';
-import { explicitTranspose } from '../ops.js';
+import { denseFused, explicitTranspose } from '../ops.js';
 import type { T1, T2, TrainLayer } from './types.js';
 
 /**
@@ -13,6 +13,11 @@ import type { T1, T2, TrainLayer } from './types.js';
  * dh = ∂L/∂h inside the backward pass (used by probes; it must not return or modify anything).
  */
 export function linear(x: T2, K: T2, b: T1, onGrad?: (dh: T2) => void): T2 {
+  // without a probe to call back: the backend's fused kernels where it has them (the same arithmetic, ops.ts)
+  if (!onGrad) {
+    const h = denseFused(x, K, b);
+    if (h) return h;
+  }
   const f = tf.customGrad(((xx: tf.Tensor, kk: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xx, kk]);
     const value = tf.add(tf.matMul(xx as T2, kk as T2), bb) as T2;
