@@ -182,7 +182,7 @@ export class Trainer {
     // per layer: ‖∂L/∂h‖², ‖W‖², ‖ΔW‖², mean batch var of h (device scalars, one dataSync); a last row L + 1
     // for the readout (‖W‖², ‖ΔW‖² only). The two correlations of the block output come from its values on
     // the host: the mean between-sample cosine by the O(B·N) identity (sampleCorrelationHost), the unit
-    // correlation from one Gram matMul (unitCorrelationHost)
+    // correlation from one Gram matMul (unitCorrelationHost; above UNIT_CORR_SUBSET units, over a strided subset)
     // each block's batch variance of h, once: preact_var's and the factors' s² = σ² + ε
     const hVar = tf.tidy(() => Array.from({ length: L }, (_, i) => tf.keep(tf.moments(perChannel(cap.h[i], i + 1), 0).variance)));
     const perLayer = tf.tidy(() => {
