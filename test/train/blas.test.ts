@@ -22,29 +22,10 @@ import {
 } from '../../src/train/blas.js';
 import { initBackend, type TrainConfig, trainRun } from '../../src/train/index.js';
 import { bnBackward, bnForward, sgdUpdate, sumSquares } from '../../src/train/ops.js';
+import { values } from '../helpers/float32Values.js';
 
 const HAVE = blasUnavailableReason() === null;
 const U = 2 ** -24; // float32 unit roundoff
-
-/** Deterministic float32 test values (an LCG), with a few special values mixed in when asked. */
-function values(n: number, seed: number, special = false, positive = false): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const SPECIAL = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-40, -3];
-  for (let i = 0; i < n; i++) {
-    const u = next();
-    if (special && u < 0.08) out[i] = SPECIAL[Math.floor(next() * SPECIAL.length)];
-    else {
-      const v = (next() - 0.5) * 6 * 2 ** Math.floor(next() * 8 - 4);
-      out[i] = positive ? Math.abs(v) + 1e-3 : v;
-    }
-  }
-  return out;
-}
 
 type Host = { data: Float32Array; shape: number[] };
 

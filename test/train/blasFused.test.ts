@@ -10,25 +10,10 @@ import { blasUnavailableReason, OWN_KERNELS } from '../../src/train/blas.js';
 import { initBackend } from '../../src/train/index.js';
 import { linear } from '../../src/train/layers/dense.js';
 import { reluFused } from '../../src/train/ops.js';
+import { values } from '../helpers/float32Values.js';
 
 const HAVE = blasUnavailableReason() === null;
 const U = 2 ** -24; // float32 unit roundoff
-
-/** Deterministic float32 values (an LCG) in about ±3·2^±4, with 0, −0, NaN, ±∞ mixed in when asked. */
-function values(n: number, seed: number, special = false): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const SPECIAL = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-40, -3];
-  for (let i = 0; i < n; i++) {
-    const u = next();
-    out[i] = special && u < 0.1 ? SPECIAL[Math.floor(next() * SPECIAL.length)] : (next() - 0.5) * 6 * 2 ** Math.floor(next() * 8 - 4);
-  }
-  return out;
-}
 
 /** Index of the first element whose bits differ (NaNs count as equal), or -1. */
 function firstBitDiff(a: Float32Array, b: Float32Array): number {
